@@ -1,0 +1,82 @@
+"""MetaCRM: metadata in, CRM out.
+
+`create_app()` does all the work inside the call (nothing is registered at
+import time), so each test, worker or CLI step gets a fresh, complete app.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask
+from flask_appbuilder import AppBuilder
+from flask_appbuilder.utils.legacy import get_sqla_class
+
+from app.metadata.loader import load_spec
+from app.metadata.problems import MetadataError
+from app.metadata.spec import CrmSpec
+from app.models import ModelSet, build_models
+from app.models.bootstrap import create_schema
+from app.plugins.manager import PluginHost, load_plugins
+from app.security.manager import CrmSecurityManager
+from app.settings import load_settings
+from app.web.home import HomeView
+from app.web.register import register_entities
+
+__all__ = ["create_app", "MetadataError", "CrmState"]
+
+LANGUAGE_MENU = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "中文"}}
+
+
+@dataclass
+class CrmState:
+    """What the app was built from; reachable as app.extensions['crm']."""
+
+    spec: CrmSpec
+    models: ModelSet
+    db: Any
+    appbuilder: AppBuilder
+    plugins: PluginHost
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    settings = load_settings(overrides)
+    spec = load_spec(settings["CRM_METADATA_DIR"])  # raises MetadataError: no partial start
+    plugins = load_plugins(settings)
+    models = build_models(spec)
+
+    app = Flask(__name__, template_folder="web/templates", static_folder=None)
+    app.config.update(settings)
+    app.config.setdefault("APP_NAME", spec.name.get(spec.languages[0]))
+    app.config["LANGUAGES"] = {lang: LANGUAGE_MENU[lang] for lang in spec.languages}
+    app.config["BABEL_DEFAULT_LOCALE"] = spec.languages[0]
+    app.register_blueprint(Blueprint("crm_static", __name__, static_folder="web/static",
+                                     static_url_path="/crm-static"))
+
+    db = get_sqla_class()()
+    db.init_app(app)
+    with app.app_context():
+        _enforce_sqlite_foreign_keys(db.engine)
+        appbuilder = AppBuilder(update_perms=False, security_manager_class=CrmSecurityManager,
+                                indexview=HomeView, base_template="crm/base.html")
+        appbuilder.init_app(app, db.session)
+        if app.config["CRM_AUTO_CREATE_SCHEMA"]:
+            create_schema(db.engine, models)
+        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins)
+        register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
+        plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
+    return app
+
+
+def _enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
+    """SQLite ignores ON DELETE rules unless asked on every connection."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

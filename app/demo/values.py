@@ -1,0 +1,507 @@
+"""Realistic demo values for the starter CRM, in Chinese and English.
+
+`value_for(entity, field, index, rng, today)` gives one field's value for
+record number `index` of `entity`. Fields of one record agree with each other
+(a contact's e-mail is made from its name, a won deal closed in the past, a
+campaign's status follows its dates) because they come from a per-record plan
+seeded by entity name and index; other values are drawn from `rng`. Entities
+and fields this module does not know get generic values by type, so any
+metadata tree can be filled. Every value respects the field's choices,
+min/max, max_length and pattern. Link, links, user and autonumber fields are
+filled by the caller: they get None.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import re
+import string
+import zlib
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from functools import lru_cache
+from typing import Any
+
+try:
+    from re import _parser as sre  # Python 3.11+
+except ImportError:  # pragma: no cover
+    import sre_parse as sre  # type: ignore[no-redef]
+
+from app.metadata.spec import EntitySpec, FieldSpec
+
+from . import vocab as V
+
+CALLER_FILLS = ("link", "links", "user", "autonumber")
+TEXTUAL = ("string", "text", "email", "phone", "url")
+DECIMALS = ("decimal", "money", "percent")
+FUTURE_DATES = ("close_date", "due", "due_date", "due_on", "sla_due", "end_date", "deadline",
+                "renewal_date", "expiry_date")
+NUMBER_HINTS = {  # field name -> plausible range before min/max apply
+    "amount": (10_000, 2_000_000), "price": (100, 100_000), "budget": (20_000, 1_000_000),
+    "cost": (1_000, 500_000), "revenue": (100_000, 50_000_000), "employees": (10, 5_000),
+    "score": (0, 100), "quantity": (1, 50), "qty": (1, 50), "age": (18, 70), "rating": (1, 5),
+    "discount": (0, 30), "year": (2015, 2030),
+}
+ZH_SLOTS = {0: 0, 1: 1, 3: 2}  # of every 5 records, these positions are Chinese: 60 %
+EN_SLOTS = {2: 0, 4: 1}
+CATEGORIES = {"CATEGORY_DIGIT": string.digits, "CATEGORY_NOT_DIGIT": string.ascii_letters,
+              "CATEGORY_WORD": string.ascii_letters + string.digits + "_",
+              "CATEGORY_NOT_WORD": "-.", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": string.ascii_letters}
+
+
+def value_for(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random,
+              today: dt.date) -> Any:
+    """A valid demo value for `field` of record `index` of `entity` (None: caller fills it)."""
+    if field.type in CALLER_FILLS:
+        return None
+    plan = _plan(entity.name, index, today)
+    if field.name in plan and (not field.unique or field.name in plan["_unique"]):
+        value = _conform(field, plan[field.name])
+        if value is not None:
+            return value
+    return _generic(entity, field, index, rng, today, plan)
+
+
+# --- the per-record plan ---------------------------------------------------------------------
+
+@dataclass
+class _Rec:
+    zh: bool
+    index: int
+    rng: random.Random
+    today: dt.date
+    who: dict
+    org: dict
+    city: tuple
+
+    def say(self, pair: tuple) -> str:
+        return pair[0] if self.zh else pair[1]
+
+
+@lru_cache(maxsize=2048)
+def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
+    rng = random.Random(zlib.crc32(f"{entity}/{index}".encode()))
+    salt = zlib.crc32(entity.encode())
+    zh = index % 5 in ZH_SLOTS
+    k = (index // 5) * (3 if zh else 2) + (ZH_SLOTS if zh else EN_SLOTS)[index % 5]
+    who, org = _person(zh, k, salt), _company(zh, k, salt)
+    rec = _Rec(zh, index, rng, today, who, org, org["city"] or rng.choice(V.CITIES))
+    tail = (index * 7919 + salt) % 10**8  # a bijection of index: phones never repeat
+    plan: dict[str, Any] = {
+        "_who": who, "_org": org, "_zh": zh, "_unique": {"mobile", "phone"},
+        "mobile": f"1{rng.choice('3456789')}{rng.randint(0, 9)}{tail:08d}",
+        "phone": f"{rec.city[4]}-{rng.randint(2, 8)}{tail % 10**7:07d}",
+        "email": f"{who['local']}@{rng.choice((org['domain'],) * 3 + V.PERSONAL_MAIL)}",
+        "wechat": f"wxid_{who['handle']}{rng.randint(10, 999)}" if zh else f"{who['handle']}{rng.randint(10, 99)}",
+        "website": f"https://www.{org['domain']}",
+        "address": _address(rec), "company": org["name"], "region": rec.city[3],
+        "industry": org["industry"],
+    }
+    age = rng.randint(1, 730)
+    plan["created_on"] = _at(today - dt.timedelta(days=age), rng)
+    plan["changed_on"] = _changed(plan["created_on"], age, rng)
+    build = PLANS.get(entity)
+    if build:
+        extra = build(rec)
+        plan["_unique"] = plan["_unique"] | extra.pop("_unique", set())
+        plan.update(extra)
+    return plan
+
+
+def _account(r: _Rec) -> dict:
+    rng = r.rng
+    tier = _w(rng, strategic=1, key=3, standard=6)
+    lo, hi = {"strategic": (2000, 100_000), "key": (300, 5000), "standard": (10, 800)}[tier]
+    employees = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+    revenue = round(employees * rng.uniform(0.3, 1.5) * 100) * 10_000
+    tags = rng.sample(("vip", "listed", "state_owned", "reference", "at_risk"), rng.choice((0, 1, 1, 2)))
+    return {"_unique": {"name", "phone"}, "name": r.org["name"], "tier": tier,
+            "lifecycle_stage": _w(rng, prospect=4, customer=5, partner=1, churned=1),
+            "tags": tags + ([] if r.zh else ["foreign"]), "employees": employees,
+            "annual_revenue": Decimal(revenue), "notes": r.say(rng.choice(V.ACCOUNT_NOTES)),
+            "email": f"{rng.choice(('info', 'contact', 'sales', 'service'))}@{r.org['domain']}"}
+
+
+def _contact(r: _Rec) -> dict:
+    rng = r.rng
+    zh_title, en_title, role = rng.choice(V.JOB_TITLES)
+    mail = r.org["domain"] if rng.random() < 0.7 else rng.choice(V.PERSONAL_MAIL)
+    return {"name": r.who["name"], "title": zh_title if r.zh else en_title, "deal_role": role,
+            "email": f"{r.who['local']}@{mail}", "is_primary": rng.random() < 0.3,
+            "birthday": dt.date(rng.randint(1962, 2000), rng.randint(1, 12), rng.randint(1, 28))}
+
+
+def _lead(r: _Rec) -> dict:
+    rng = r.rng
+    status = _w(rng, new=3, contacted=3, qualified=2, converted=1, disqualified=1)
+    lo, hi = {"new": (10, 60), "contacted": (20, 70), "qualified": (60, 95), "converted": (70, 100),
+              "disqualified": (0, 30)}[status]
+    return {"name": r.who["name"], "status": status, "score": rng.randint(lo, hi),
+            "source": _w(rng, web=4, referral=2, event=2, cold_call=2, wechat=3, advertising=2,
+                         partner=1, other=1),
+            "disqualify_reason": r.say(rng.choice(V.DISQUALIFY_REASONS))}
+
+
+def _opportunity(r: _Rec) -> dict:
+    rng = r.rng
+    stage = _w(rng, prospecting=3, needs_analysis=3, proposal=3, negotiation=2, won=3, lost=2)
+    product = rng.choice(V.PRODUCTS)
+    closed = stage in ("won", "lost")
+    days = -rng.randint(1, 700) if closed else rng.randint(-15, 120)
+    amount = round(math.exp(rng.uniform(math.log(10_000), math.log(2_000_000))) / 100) * 100
+    return {"name": f"{r.org['short']}{product[1]}采购项目" if r.zh else f"{r.org['short']} - {product[2]}",
+            "stage": stage, "amount": Decimal(min(max(amount, 10_000), 2_000_000)),
+            "probability": Decimal({"prospecting": 10, "needs_analysis": 25, "proposal": 50,
+                                    "negotiation": 75, "won": 100, "lost": 0}[stage]),
+            "close_date": r.today + dt.timedelta(days=days),
+            "source": _w(rng, web=3, referral=3, event=2, cold_call=2, wechat=2, advertising=1,
+                         partner=1, existing_customer=3),
+            "next_step": r.say(rng.choice(V.NEXT_STEPS)), "lost_reason": r.say(rng.choice(V.LOST_REASONS))}
+
+
+def _activity(r: _Rec) -> dict:
+    rng = r.rng
+    kind = _w(rng, call=4, meeting=3, task=3, note=1, email=2)
+    subject = r.say(rng.choice(V.ACTIVITY_SUBJECTS[kind])).format(company=r.org["short"], person=r.who["name"])
+    due = _at(r.today + dt.timedelta(days=rng.randint(-700, 60)), rng)
+    return {"kind": kind, "type": kind, "subject": subject, "due": due,
+            "done": due.date() < r.today and rng.random() < 0.9,
+            "priority": _w(rng, low=2, normal=5, high=2),
+            "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
+
+
+def _ticket(r: _Rec) -> dict:
+    rng = r.rng
+    zh_subject, zh_text, en_subject, en_text = rng.choice(V.TICKET_ISSUES)
+    priority = _w(rng, low=2, normal=5, high=2, urgent=1)
+    age = rng.randint(1, 10) if rng.random() < 0.25 else rng.randint(11, 700)
+    opened = _at(r.today - dt.timedelta(days=age), rng)
+    status = (_w(rng, new=3, assigned=3, in_progress=3, waiting_on_customer=2) if age <= 10
+              else _w(rng, resolved=3, closed=6, waiting_on_customer=1))
+    hours = {"urgent": 4, "high": 24, "normal": 72, "low": 336}[priority]
+    return {"subject": zh_subject if r.zh else en_subject, "description": zh_text if r.zh else en_text,
+            "priority": priority, "status": status, "sla_due": opened + dt.timedelta(hours=hours),
+            "channel": _w(rng, phone=3, email=3, web=2, wechat=3),
+            "created_on": opened, "changed_on": _changed(opened, age, rng),
+            "resolution": r.say(rng.choice(V.RESOLUTIONS))}
+
+
+def _campaign(r: _Rec) -> dict:
+    rng = r.rng
+    (event,), rounds = _combo(r.index, V.CAMPAIGN_EVENTS, seed=7)
+    start = r.today + dt.timedelta(days=rng.randint(-700, 90))
+    end = start + dt.timedelta(days=rng.choice((1, 2, 3, 14, 30, 60, 90)))
+    status = "planned" if start > r.today else "active" if end >= r.today else "completed"
+    if status != "active" and rng.random() < 0.05:
+        status = "cancelled"
+    budget = rng.randint(2, 100) * 10_000
+    spent = {"planned": 0, "cancelled": 0, "active": rng.uniform(0.2, 0.7)}.get(status, rng.uniform(0.7, 1.15))
+    name = f"{start.year} {r.say(event)}" + (f" {rounds + 1}" if rounds else "")
+    return {"_unique": {"name"}, "name": name, "channel": event[2], "status": status,
+            "start_date": start, "end_date": end, "budget": Decimal(budget),
+            "actual_cost": Decimal(round(budget * spent, -2)),
+            "expected_revenue": Decimal(round(budget * rng.uniform(2, 8), -3)),
+            "description": r.say(rng.choice(V.CAMPAIGN_DESCRIPTIONS))}
+
+
+def _product(r: _Rec) -> dict:
+    code, zh_name, en_name, category, price = V.PRODUCTS[r.index % len(V.PRODUCTS)]
+    version = r.index // len(V.PRODUCTS)
+    return {"_unique": {"code", "name"}, "category": category,
+            "code": f"{code}-V{version + 1}" if version else code,
+            "name": (zh_name if r.zh else en_name) + (f" V{version + 1}" if version else ""),
+            "price": Decimal(round(price * (1 + 0.1 * version))), "active": r.rng.random() < 0.85,
+            "description": r.say(V.PRODUCT_BLURBS[category])}
+
+
+PLANS = {"account": _account, "contact": _contact, "lead": _lead, "opportunity": _opportunity,
+         "activity": _activity, "ticket": _ticket, "campaign": _campaign, "product": _product}
+
+
+# --- people, companies, places ---------------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _perm(total: int, seed: int) -> list[int]:
+    return random.Random(seed).sample(range(total), total)
+
+
+def _combo(n: int, *lists: tuple, seed: int = 0) -> tuple[list, int]:
+    """The n-th combination of one item from each list, in a scrambled order; and the round."""
+    total = math.prod(len(items) for items in lists)
+    i = _perm(total, seed)[n % total]
+    picks = []
+    for items in lists:
+        i, j = divmod(i, len(items))
+        picks.append(items[j])
+    return picks, n // total
+
+
+def _person(zh: bool, k: int, salt: int) -> dict:
+    if zh:
+        ((sur, sur_py), (given, given_py)), _ = _combo(k, V.CN_SURNAMES, V.CN_GIVEN, seed=salt)
+        return {"name": sur + given, "local": f"{sur_py}.{given_py}", "handle": sur_py + given_py}
+    (first, last), _ = _combo(k, V.EN_FIRST, V.EN_LAST, seed=salt)
+    return {"name": f"{first} {last}", "local": f"{first}.{last}".lower(), "handle": (first + last).lower()}
+
+
+def _company(zh: bool, k: int, salt: int) -> dict:
+    """Company k of a language: unique names for every k (a number is added past the list)."""
+    if zh:
+        ((brand, brand_py), (trade, trade_dom, industry), city), rounds = _combo(
+            k, V.CN_BRANDS, V.CN_TRADES, (None,) + V.CITIES, seed=salt)
+        name = (city[0] if city else "") + brand + trade
+        short, domain = brand + trade[:2], f"{brand_py}{trade_dom}.com.cn"
+    else:
+        (brand, (trade, industry), area), rounds = _combo(k, V.EN_BRANDS, V.EN_TRADES, V.EN_AREAS, seed=salt)
+        form = V.EN_FORMS[zlib.crc32(f"{brand}{trade}".encode()) % len(V.EN_FORMS)]
+        name, short = f"{brand} {trade}{area} {form}", brand
+        domain, city = f"{brand}{trade.split()[0]}.com".lower(), None
+    if rounds:
+        name, domain = f"{name} {rounds + 1}", f"{rounds + 1}{domain}"
+    return {"name": name, "short": short, "domain": domain, "industry": industry, "city": city}
+
+
+def _address(r: _Rec) -> str:
+    _, city_en, full, _, _, districts = r.city
+    number = r.rng.randint(1, 999)
+    if r.zh:
+        return f"{full}{r.rng.choice(districts)}{r.rng.choice(V.CN_ROADS)}{number}号"
+    return f"Room {r.rng.randint(2, 30)}0{r.rng.randint(1, 9)}, {number} {r.rng.choice(V.EN_ROADS)}, {city_en}, China"
+
+
+def _changed(created: dt.datetime, age: int, rng: random.Random) -> dt.datetime:
+    """A last change after `created` (made `age` days before today) and before today."""
+    return created + dt.timedelta(days=rng.randint(0, max(age - 1, 0)), minutes=rng.randint(5, 240))
+
+
+def _w(rng: random.Random, **weights: int) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def _at(day: dt.date, rng: random.Random) -> dt.datetime:
+    """A naive datetime on `day` in office hours."""
+    return dt.datetime.combine(day, dt.time(rng.randint(8, 19), rng.choice((0, 15, 30, 45))))
+
+
+# --- checking a planned value against the field --------------------------------------------
+
+def _conform(field: FieldSpec, value: Any) -> Any:
+    """`value` shaped for `field` (quantized, filtered), or None if it does not fit."""
+    t = field.type
+    if t == "choice":
+        return value if isinstance(value, str) and value in _values(field) else None
+    if t == "multichoice":
+        kept = [v for v in _values(field) if isinstance(value, list) and v in value]
+        return kept if kept or not field.required else None
+    if t == "boolean":
+        return value if isinstance(value, bool) else None
+    if t == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool) and _in_range(field, value)
+        return value if ok else None
+    if t in DECIMALS:
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+            return None
+        value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
+        return value if _in_range(field, value) else None
+    if t == "date":
+        return value if type(value) is dt.date and _in_range(field, value) else None
+    if t == "datetime":
+        return value if isinstance(value, dt.datetime) else None
+    return value if isinstance(value, str) and _text_ok(field, value) else None
+
+
+def _values(field: FieldSpec) -> list[str]:
+    return [c.value for c in field.choices]
+
+
+def _bounds(field: FieldSpec) -> tuple[Any, Any]:
+    def conv(x: Any) -> Any:
+        if x is None or field.type not in DECIMALS + ("integer",):
+            return x.date() if isinstance(x, dt.datetime) else x
+        return Decimal(str(x))
+    return conv(field.min), conv(field.max)
+
+
+def _in_range(field: FieldSpec, value: Any) -> bool:
+    lo, hi = _bounds(field)
+    return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _text_ok(field: FieldSpec, value: str) -> bool:
+    if not value or (field.max_length and len(value) > field.max_length):
+        return False
+    if field.pattern and not re.fullmatch(field.pattern, value):
+        return False
+    if field.type == "email":
+        return bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value))
+    if field.type == "url":
+        return value.startswith(("http://", "https://"))
+    if field.type == "phone":
+        return bool(re.fullmatch(r"[0-9 +\-()]+", value))
+    return True
+
+
+# --- generic values by type ------------------------------------------------------------------
+
+def _generic(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random,
+             today: dt.date, plan: dict) -> Any:
+    t = field.type
+    if t == "choice":
+        return rng.choice(_values(field))
+    if t == "multichoice":
+        values = _values(field)
+        chosen = rng.sample(values, rng.randint(1 if field.required else 0, min(3, len(values))))
+        return [v for v in values if v in chosen]
+    if t == "boolean":
+        bias = {True: 0.75, False: 0.25}.get(field.default, 0.5)
+        return rng.random() < bias
+    if t == "integer":
+        return int(_number(field, index, rng, Decimal(1)))
+    if t in DECIMALS:
+        return _number(field, index, rng, Decimal(1).scaleb(-field.scale))
+    if t == "date":
+        return _date(field, rng, today)
+    if t == "datetime":
+        return _at(_date(field, rng, today), rng)
+    return _text(entity, field, index, rng, plan)
+
+
+def _number(field: FieldSpec, index: int, rng: random.Random, step: Decimal) -> Decimal:
+    lo, hi = _bounds(field)
+    lo = None if lo is None else lo.quantize(step, ROUND_CEILING)
+    hi = None if hi is None else hi.quantize(step, ROUND_FLOOR)
+    if field.unique:  # count up from the minimum: never repeats
+        start = lo if lo is not None else Decimal(1)
+        if hi is None or start + index <= hi:
+            return start + index
+    hint = next((r for key, r in NUMBER_HINTS.items() if key in field.name), None)
+    a, b = (Decimal(x) for x in hint or ((0, 100_000) if field.type == "money" else (0, 1000)))
+    if lo is not None and hi is not None:
+        a, b = max(a, lo), min(b, hi)
+        if a > b:
+            a, b = lo, hi
+    elif lo is not None:
+        a, b = max(a, lo), max(b, lo + 1000)
+    elif hi is not None:
+        a, b = min(a, hi - 1000), min(b, hi)
+    if field.type == "integer":
+        return Decimal(rng.randint(int(a), int(b)))
+    value = Decimal(str(rng.uniform(float(a), float(b))))
+    if field.type == "money" and b - a >= 1000:
+        value = value.quantize(Decimal(100), ROUND_HALF_UP)
+    return min(max(value.quantize(step, ROUND_HALF_UP), a), b)
+
+
+def _date(field: FieldSpec, rng: random.Random, today: dt.date) -> dt.date:
+    name = field.name
+    lo, hi = today - dt.timedelta(days=730), today
+    if name in FUTURE_DATES or name.endswith(("_due", "_deadline")):
+        hi = today + dt.timedelta(days=120)
+    if "birth" in name:
+        lo, hi = dt.date(1960, 1, 1), dt.date(2002, 12, 31)
+    fmin, fmax = _bounds(field) if field.type == "date" else (None, None)
+    if fmin is not None:
+        lo, hi = max(lo, fmin), max(hi, fmin)
+    if fmax is not None:
+        lo, hi = min(lo, fmax), min(hi, fmax)
+    if fmin is not None and lo < fmin:  # min and max both outside our window
+        lo = fmin
+    return lo + dt.timedelta(days=rng.randint(0, max((hi - lo).days, 0)))
+
+
+def _text(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random, plan: dict) -> str:
+    who, org, n = plan["_who"], plan["_org"], str(index + 1)
+    if field.type == "email":
+        value = f"{who['local']}{n if field.unique else ''}@{org['domain']}"
+    elif field.type == "phone":
+        value = plan["mobile"]
+    elif field.type == "url":
+        value = f"https://www.{org['domain']}" + (f"/{n}" if field.unique else "")
+    elif field.type == "text":
+        pair = rng.choice(V.GENERIC_SENTENCES)
+        value = pair[0] if plan["_zh"] else pair[1]
+    elif field.name in ("name", "title", "subject"):
+        value = f"{entity.label.get('en')} {n}"
+    else:
+        value = f"{field.name} {n}"
+    return _shape(field, value, n, rng)
+
+
+def _shape(field: FieldSpec, value: str, n: str, rng: random.Random) -> str:
+    """Fit `value` to max_length and pattern, keeping its number; else generate from the pattern."""
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", value).strip("-")
+    for candidate in (value, value.upper(), slug, slug.upper(), slug.lower(), f"{field.name}{n}", n,
+                      f"A{n}", f"a{n}"):
+        candidate = _fit(field, candidate, n)
+        if _text_ok(field, candidate):
+            return candidate
+    for _ in range(200):
+        candidate = _from_pattern(field.pattern or ".+", rng)
+        if field.max_length:
+            candidate = candidate[:field.max_length]
+        if _text_ok(field, candidate):
+            return candidate
+    return _fit(field, value, n)  # a pattern too hard to satisfy: the loader cannot know
+
+
+def _fit(field: FieldSpec, value: str, n: str) -> str:
+    limit = field.max_length
+    if not limit or len(value) <= limit:
+        return value
+    if field.type == "email":
+        return f"u{n}@x.cn"
+    if field.type == "url":
+        return f"http://x.cn/{n}"
+    if value.endswith(n) and len(n) < limit:
+        return value[:limit - len(n)] + n
+    return value[:limit]
+
+
+def _from_pattern(pattern: str, rng: random.Random) -> str:
+    try:
+        return _emit(sre.parse(pattern), rng)
+    except Exception:  # noqa: BLE001 - an exotic pattern: let the caller fall back
+        return ""
+
+
+def _emit(items: Any, rng: random.Random) -> str:
+    out = []
+    for op, arg in items:
+        op = str(op)
+        if op == "LITERAL":
+            out.append(chr(arg))
+        elif op in ("NOT_LITERAL", "ANY"):
+            out.append("x" if arg != ord("x") else "y")
+        elif op == "IN":
+            out.append(_one_of(arg, rng))
+        elif op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+            lo, hi, sub = arg
+            hi = lo + 3 if hi == sre.MAXREPEAT else min(hi, lo + 8)
+            out.extend(_emit(sub, rng) for _ in range(rng.randint(lo, hi)))
+        elif op == "SUBPATTERN":
+            out.append(_emit(arg[-1], rng))
+        elif op == "ATOMIC_GROUP":
+            out.append(_emit(arg, rng))
+        elif op == "BRANCH":
+            out.append(_emit(rng.choice(arg[1]), rng))
+    return "".join(out)
+
+
+def _one_of(items: Any, rng: random.Random) -> str:
+    chars: list[str] = []
+    negate = False
+    for op, arg in items:
+        op = str(op)
+        if op == "NEGATE":
+            negate = True
+        elif op == "LITERAL":
+            chars.append(chr(arg))
+        elif op == "RANGE":
+            chars.extend(chr(c) for c in range(arg[0], min(arg[1], arg[0] + 200) + 1))
+        elif op == "CATEGORY":
+            chars.extend(CATEGORIES.get(str(arg), "a"))
+    if negate:
+        chars = [c for c in string.ascii_letters + string.digits if c not in chars] or ["~"]
+    return rng.choice(chars or ["a"])

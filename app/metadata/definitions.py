@@ -1,0 +1,183 @@
+"""The metadata vocabulary: every key of every file and every field type.
+
+One source for three readers: the loader (which keys exist, of what kind),
+the JSON Schema generator (editor completion) and the docs test (every key
+and type is documented). Add a key here and all three follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Value kinds a key can take. The loader checks them, the schema renders them.
+KINDS = {
+    "text": "a string",
+    "label": "a string, or a map of language code to string ({en: Account, zh: 客户})",
+    "identifier": "a lower-case name: [a-z][a-z0-9_]*",
+    "bool": "true or false",
+    "integer": "a whole number",
+    "number": "a number",
+    "scalar": "a string, number, boolean or date",
+    "identifiers": "a list of identifiers",
+    "paths": "a list of field names, or link.field paths",
+    "order": "a field name, with a leading '-' for descending",
+    "choices": "a list of values, each a string or {value, label, color}",
+    "languages": "a list of language codes (en, zh)",
+    "menu": "a list of menu groups",
+    "sections": "a list of form sections",
+    "fields": "a map of field name to field definition",
+    "listspec": "a list definition",
+}
+
+
+@dataclass(frozen=True)
+class Key:
+    """One allowed key: its value kind, whether required, and what it means."""
+
+    name: str
+    kind: str
+    doc: str
+    required: bool = False
+
+
+CRM_KEYS: tuple[Key, ...] = (
+    Key("name", "label", "The CRM's name, shown in the title bar.", required=True),
+    Key("languages", "languages", "UI languages offered; the first is the default. Known: en, zh."),
+    Key("currency", "text", "ISO 4217 code money fields are shown in, e.g. CNY."),
+    Key("timezone", "text", "IANA time zone for dates, e.g. Asia/Shanghai."),
+    Key("menu", "menu", "Menu groups in order; each lists the entities it holds."),
+)
+
+MENU_KEYS: tuple[Key, ...] = (
+    Key("group", "identifier", "Key of the menu group.", required=True),
+    Key("label", "label", "Label of the group in the menu."),
+    Key("entities", "identifiers", "Entities listed under the group, in order.", required=True),
+)
+
+ENTITY_KEYS: tuple[Key, ...] = (
+    Key("name", "identifier", "Stable key; table, URLs and API derive from it. Defaults to the file name."),
+    Key("label", "label", "Singular label, e.g. {en: Account, zh: 客户}.", required=True),
+    Key("plural", "label", "Plural label for lists and the menu; defaults to label."),
+    Key("title", "identifier", "Field shown when a record is linked or headed; defaults to the first string field."),
+    Key("icon", "text", "Font Awesome icon name for the menu, e.g. fa-building."),
+    Key("description", "label", "One sentence on what the entity is for, shown above its list."),
+    Key("fields", "fields", "The entity's fields, in form order.", required=True),
+    Key("list", "listspec", "How the list screen looks: columns, search, filters, order."),
+    Key("form", "sections", "Form sections; fields not named go in a last section."),
+)
+
+LIST_KEYS: tuple[Key, ...] = (
+    Key("columns", "paths", "Columns of the list screen and API list; link.field shows a linked value."),
+    Key("search", "paths", "Fields the search box looks in (text-like fields)."),
+    Key("filters", "identifiers", "Fields offered as filters on the list and the API."),
+    Key("order", "order", "Default sort, e.g. -close_date."),
+    Key("page_size", "integer", "Rows per page (default 25, at most 100)."),
+)
+
+SECTION_KEYS: tuple[Key, ...] = (
+    Key("section", "label", "Section heading.", required=True),
+    Key("fields", "identifiers", "Fields in the section, in order.", required=True),
+)
+
+FIELD_KEYS: tuple[Key, ...] = (
+    Key("type", "identifier", "One of the field types below.", required=True),
+    Key("label", "label", "Label on forms and lists; defaults to the field name."),
+    Key("help", "label", "Help text under the input."),
+    Key("required", "bool", "A value must be given."),
+    Key("unique", "bool", "No two records may share a value."),
+    Key("default", "scalar", "Value for new records: a literal, today, now or current_user."),
+    Key("min", "number", "Smallest allowed value (numbers) or date (dates)."),
+    Key("max", "number", "Largest allowed value (numbers) or date (dates)."),
+    Key("max_length", "integer", "Longest allowed text, in characters."),
+    Key("pattern", "text", "Regular expression the whole value must match."),
+    Key("pattern_message", "label", "Message shown when the pattern does not match."),
+    Key("read_only", "bool", "Shown but never changed by forms or the API."),
+    Key("index", "bool", "Create a database index for fast filtering and sorting."),
+    Key("choices", "choices", "Allowed values of a choice or multichoice field."),
+    Key("to", "identifier", "Entity a link or links field points to."),
+    Key("on_delete", "identifier", "What deleting the linked record does: restrict, set_null or cascade."),
+    Key("format", "text", "Autonumber pattern, e.g. TCK-{0000}."),
+    Key("scale", "integer", "Digits after the decimal point of a decimal field (0-10)."),
+)
+
+CHOICE_KEYS: tuple[Key, ...] = (
+    Key("value", "identifier", "Stored value.", required=True),
+    Key("label", "label", "Shown label; defaults to the value."),
+    Key("color", "text", "CSS color for badges and boards, e.g. #2e7d32."),
+)
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """A field type: what it stores and which options it takes."""
+
+    name: str
+    doc: str
+    options: frozenset[str]
+    example: str
+
+
+_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default"})
+_TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message"}
+_NUMERIC = _COMMON | {"unique", "min", "max"}
+
+FIELD_TYPES: dict[str, FieldType] = {
+    ft.name: ft
+    for ft in (
+        FieldType("string", "One line of text (255 characters unless max_length).", _TEXTUAL,
+                  "name: {type: string, required: true, max_length: 200}"),
+        FieldType("text", "Several lines of text.", _COMMON | {"max_length"},
+                  "notes: {type: text}"),
+        FieldType("integer", "A whole number.", _NUMERIC, "employees: {type: integer, min: 0}"),
+        FieldType("decimal", "An exact decimal number.", _NUMERIC | {"scale"},
+                  "weight: {type: decimal, scale: 3}"),
+        FieldType("money", "An amount in the CRM's currency, two decimals.", _NUMERIC,
+                  "amount: {type: money, min: 0}"),
+        FieldType("percent", "A percentage, 0-100 unless min/max say otherwise.", _NUMERIC,
+                  "probability: {type: percent}"),
+        FieldType("boolean", "Yes or no.", _COMMON, "active: {type: boolean, default: true}"),
+        FieldType("date", "A calendar date.", _COMMON | {"min", "max"},
+                  "close_date: {type: date, default: today}"),
+        FieldType("datetime", "A date and time.", _COMMON, "due: {type: datetime}"),
+        FieldType("email", "An e-mail address.", _TEXTUAL, "email: {type: email, unique: true}"),
+        FieldType("phone", "A phone number: digits, spaces, + - ( ).", _TEXTUAL,
+                  "mobile: {type: phone}"),
+        FieldType("url", "A web address starting with http:// or https://.", _TEXTUAL,
+                  "website: {type: url}"),
+        FieldType("choice", "One value from a fixed list.", _COMMON | {"choices"},
+                  "tier: {type: choice, choices: [a, b, c]}"),
+        FieldType("multichoice", "Any number of values from a fixed list (tags).",
+                  (_COMMON - {"index"}) | {"choices"}, "tags: {type: multichoice, choices: [vip, partner]}"),
+        FieldType("link", "A reference to one record of another entity (many-to-one).",
+                  (_COMMON - {"default"}) | {"to", "on_delete"},
+                  "account: {type: link, to: account, on_delete: restrict}"),
+        FieldType("links", "References to any number of records (many-to-many).",
+                  frozenset({"type", "label", "help", "required", "read_only", "to"}),
+                  "products: {type: links, to: product}"),
+        FieldType("user", "A user of the CRM.", _COMMON, "assignee: {type: user, default: current_user}"),
+        FieldType("autonumber", "A number given on create from a pattern, read-only.",
+                  frozenset({"type", "label", "help", "index", "format"}),
+                  "number: {type: autonumber, format: TCK-{00000}}"),
+    )
+}
+
+ON_DELETE = ("restrict", "set_null", "cascade")
+LANGUAGES = {"en": "English", "zh": "中文"}
+DEFAULT_KEYWORDS = {"today": ("date",), "now": ("datetime",), "current_user": ("user",)}
+
+# Fields every entity has; metadata may list them in list/filters/search but not define them.
+SYSTEM_FIELDS: dict[str, tuple[str, dict[str, str]]] = {
+    "owner": ("user", {"en": "Owner", "zh": "负责人"}),
+    "created_by": ("user", {"en": "Created by", "zh": "创建人"}),
+    "created_on": ("datetime", {"en": "Created on", "zh": "创建时间"}),
+    "changed_by": ("user", {"en": "Changed by", "zh": "修改人"}),
+    "changed_on": ("datetime", {"en": "Changed on", "zh": "修改时间"}),
+}
+
+RESERVED_FIELD_NAMES = frozenset(
+    {"id", "metadata", "registry", "query", "class", "def", "import", "from",
+     "return", "lambda", "global", "none", "true", "false", "and", "or", "not", "in", "is"}
+) | frozenset(SYSTEM_FIELDS)
+RESERVED_ENTITY_NAMES = frozenset({"user", "role", "permission", "team", "api", "static", "login",
+                                   "logout", "admin", "home", "metadata", "register"})
+RESERVED_ENTITY_PREFIXES = ("ab_", "crm_", "alembic")

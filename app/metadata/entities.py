@@ -1,0 +1,209 @@
+"""Parse one entity file into an EntitySpec, checking its own references.
+
+References inside the entity (list columns, filters, form fields, title)
+are checked here; references to other entities in `crossref.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .definitions import (ENTITY_KEYS, LIST_KEYS, RESERVED_ENTITY_NAMES, RESERVED_ENTITY_PREFIXES,
+                          SECTION_KEYS, SYSTEM_FIELDS)
+from .fields import parse_field
+from .problems import ProblemSink, did_you_mean
+from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
+from .spec import EntitySpec, FieldSpec, FormSection, ListSpec, Text
+from .yamlsource import LocList, LocMap
+
+SEARCHABLE = ("string", "text", "email", "phone", "url", "autonumber", "choice")
+NOT_FILTERABLE = ("links", "multichoice_never")
+MAX_PAGE_SIZE = 100
+
+
+@dataclass
+class RawEntity:
+    """An entity as parsed, with the YAML it came from, for cross-checks."""
+
+    spec: EntitySpec
+    node: LocMap
+    link_lines: dict[str, int] = field(default_factory=dict)
+
+
+def system_fields() -> list[FieldSpec]:
+    return [
+        FieldSpec(name=name, type=ftype, label=Text.of(label), system=True,
+                  read_only=True, index=name == "owner")
+        for name, (ftype, label) in SYSTEM_FIELDS.items()
+    ]
+
+
+def parse_entity(node: Any, stem: str, sink: ProblemSink,
+                 languages: tuple[str, ...]) -> RawEntity | None:
+    values = check_mapping(node, ENTITY_KEYS, sink, "entity", 1)
+    if not values and not isinstance(node, LocMap):
+        return None
+    name = values.get("name", stem)
+    name_line = node.line_of("name")
+    if not check_identifier(name, sink, name_line, "entity name"):
+        return None
+    if name in RESERVED_ENTITY_NAMES or name.startswith(RESERVED_ENTITY_PREFIXES):
+        sink.add("CRM-E006", name_line, f"entity name '{name}' is reserved",
+                 "names used by the app itself (user, role, team, ab_*, crm_*) cannot be entities")
+        return None
+    if name != stem:
+        sink.add("CRM-E015", name_line, f"entity '{name}' is in file '{stem}.yaml'",
+                 f"rename the file to {name}.yaml or drop the name key")
+    for key in ("label", "plural", "description"):
+        if key in values:
+            check_label(values[key], sink, node.line_of(key), f"entity '{name}'", languages)
+    fields = _parse_fields(values.get("fields"), node, sink, languages)
+    raw_fields = values.get("fields") or {}
+    sink.broken_fields = {str(k) for k in raw_fields} - {f.name for f in fields}
+    all_fields = {f.name: f for f in fields + system_fields()}
+    title = _title_field(values, node, sink, fields, name)
+    list_spec = _parse_list(values.get("list"), node, sink, all_fields, fields)
+    form = _parse_form(values.get("form"), node, sink, fields, languages)
+    label = Text.of(values.get("label"), name.capitalize())
+    spec = EntitySpec(
+        name=name, label=label, plural=Text.of(values.get("plural")) or label,
+        title_field=title, fields=tuple(fields) + tuple(system_fields()), list=list_spec,
+        form=form, icon=values.get("icon", "fa-table"),
+        description=Text.of(values.get("description")), source=sink.path,
+    )
+    return RawEntity(spec, node, {f.name: f.line for f in fields if f.to})
+
+
+def _parse_fields(raw: Any, node: LocMap, sink: ProblemSink,
+                  languages: tuple[str, ...]) -> list[FieldSpec]:
+    if not isinstance(raw, LocMap):
+        return []
+    for key, key_line in raw.duplicates:
+        sink.add("CRM-E004", key_line, f"field '{key}' is defined twice")
+    result = []
+    for fname, fnode in raw.items():
+        spec = parse_field(str(fname), fnode, raw.line_of(fname), sink, languages)
+        if spec is not None:
+            result.append(spec)
+    if not raw:
+        sink.add("CRM-E007", node.line_of("fields"), "entity has no fields")
+    return result
+
+
+def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],
+                 name: str) -> str:
+    by_name = {f.name: f for f in fields}
+    title = values.get("title")
+    if title is None:
+        textual = [f.name for f in fields if f.type in ("string", "autonumber", "email")]
+        return textual[0] if textual else "id"
+    if title not in by_name:
+        sink.add("CRM-E017", node.line_of("title"), f"title '{title}' is not a field of '{name}'",
+                 did_you_mean(title, by_name))
+        return "id"
+    if by_name[title].type in ("links", "multichoice", "text"):
+        sink.add("CRM-E017", node.line_of("title"),
+                 f"title '{title}' is a {by_name[title].type} field", "use a one-line field")
+        return "id"
+    return title
+
+
+def _check_name(entry: Any, known: dict[str, FieldSpec], sink: ProblemSink, line: int,
+                where: str, allow_path: bool) -> str | None:
+    if not isinstance(entry, str):
+        sink.add("CRM-E003", line, f"{where} entry must be a field name, got {type_name(entry)}")
+        return None
+    head = entry.split(".", 1)[0]
+    if head in sink.broken_fields:
+        return None  # the field itself was already reported
+    if head not in known:
+        sink.add("CRM-E010", line, f"{where} names unknown field '{head}'",
+                 did_you_mean(head, known))
+        return None
+    if "." in entry and (not allow_path or not known[head].is_link):
+        sink.add("CRM-E020", line, f"{where}: '{entry}' is not allowed here",
+                 "only a link field can be followed by .field, and only in columns and search")
+        return None
+    return entry
+
+
+def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, FieldSpec],
+                declared: list[FieldSpec]) -> ListSpec:
+    line = node.line_of("list")
+    values = check_mapping(raw, LIST_KEYS, sink, "list", line) if raw is not None else {}
+
+    def names(key: str, allow_path: bool) -> list[str]:
+        items = values.get(key) or []
+        out = []
+        for i, entry in enumerate(items):
+            ok = _check_name(entry, known, sink, line_of(items, i, line), f"list {key}", allow_path)
+            if ok:
+                out.append(ok)
+        return out
+
+    default_cols = [f.name for f in declared if f.type not in ("links", "text")][:6]
+    columns = names("columns", True) if "columns" in values else default_cols
+    search = names("search", True)
+    for entry in search:
+        target = known[entry.split(".")[0]]
+        if "." not in entry and target.type not in SEARCHABLE:
+            sink.add("CRM-E020", line_of(values.get("search"), search.index(entry), line),
+                     f"list search: '{entry}' is a {target.type} field", "search looks in text fields; "
+                     "offer it as a filter instead")
+    filters = names("filters", False)
+    for entry in filters:
+        if known[entry].type == "links":
+            sink.add("CRM-E020", line_of(values.get("filters"), filters.index(entry), line),
+                     f"list filters: '{entry}' is a links field", "filter on a link field instead")
+    order = None
+    if "order" in values:
+        raw_order = values["order"]
+        desc = raw_order.startswith("-")
+        fname = raw_order.lstrip("-")
+        if fname not in known and fname != "id":
+            sink.add("CRM-E010", node.line_of("list"), f"list order names unknown field '{fname}'",
+                     did_you_mean(fname, known))
+        elif fname != "id" and known[fname].type in ("links", "multichoice"):
+            sink.add("CRM-E020", line, f"list order: cannot sort by {known[fname].type} field '{fname}'")
+        else:
+            order = (fname, "desc" if desc else "asc")
+    page_size = values.get("page_size", 25)
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        sink.add("CRM-E014", line, f"list page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
+        page_size = 25
+    return ListSpec(tuple(columns), tuple(search), tuple(filters), order, page_size)
+
+
+def _parse_form(raw: Any, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],
+                languages: tuple[str, ...]) -> tuple[FormSection, ...]:
+    known = {f.name: f for f in fields}
+    line = node.line_of("form")
+    sections: list[FormSection] = []
+    placed: set[str] = set()
+    for index, item in enumerate(raw or []):
+        item_line = line_of(raw, index, line)
+        values = check_mapping(item, SECTION_KEYS, sink, "form section", item_line)
+        if "section" in values:
+            check_label(values["section"], sink, item_line, "form section", languages)
+        names = []
+        entries = values.get("fields") or []
+        for j, entry in enumerate(entries):
+            entry_line = line_of(entries, j, item_line)
+            if _check_name(entry, known, sink, entry_line, "form", False) is None:
+                continue
+            if entry in placed:
+                sink.add("CRM-E004", entry_line, f"form places field '{entry}' twice")
+                continue
+            placed.add(entry)
+            names.append(entry)
+        sections.append(FormSection(Text.of(values.get("section"), "Details"), tuple(names)))
+    rest = tuple(f.name for f in fields if f.name not in placed)
+    if rest:
+        title = Text((("en", "Details"), ("zh", "详情"))) if not sections else Text(
+            (("en", "More"), ("zh", "更多")))
+        sections.append(FormSection(title, rest))
+    return tuple(sections)
+
+
+__all__ = ["RawEntity", "parse_entity", "LocList"]

@@ -1,0 +1,212 @@
+"""Parse and check one field definition into a FieldSpec."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from .definitions import (DEFAULT_KEYWORDS, FIELD_KEYS, FIELD_TYPES, ON_DELETE, CHOICE_KEYS,
+                          RESERVED_FIELD_NAMES, SYSTEM_FIELDS)
+from .problems import ProblemSink, did_you_mean
+from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
+from .spec import Choice, FieldSpec, Text
+from .yamlsource import LocList, LocMap
+
+AUTONUMBER_FORMAT = re.compile(r"^[^{}]*\{(0+)\}[^{}]*$")
+NUMERIC_TYPES = ("integer", "decimal", "money", "percent")
+
+
+def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
+                languages: tuple[str, ...]) -> FieldSpec | None:
+    """Check one field; return its spec, or None if it cannot be built."""
+    where = f"field '{name}'"
+    ok = check_identifier(name, sink, line, "field name")
+    if ok and name in RESERVED_FIELD_NAMES:
+        hint = ("every entity already has it" if name in SYSTEM_FIELDS
+                else "pick another name")
+        sink.add("CRM-E006", line, f"field name '{name}' is reserved", hint)
+        ok = False
+    if isinstance(node, str):  # shorthand: `notes: text`
+        node_map = LocMap({"type": node})
+        node_map.line, node_map.key_lines, node_map.duplicates = line, {"type": line}, []
+        node = node_map
+    values = check_mapping(node, FIELD_KEYS, sink, where, line)
+    ftype = values.get("type")
+    if ftype is None:
+        return None
+    if ftype not in FIELD_TYPES:
+        sink.add("CRM-E008", node.line_of("type"), f"{where} has unknown type '{ftype}'",
+                 did_you_mean(ftype, FIELD_TYPES) or f"types: {', '.join(FIELD_TYPES)}")
+        return None
+    allowed = FIELD_TYPES[ftype].options
+    for key in values:
+        if key not in allowed:
+            sink.add("CRM-E013", node.line_of(key),
+                     f"{where}: option '{key}' does not apply to type {ftype}",
+                     f"{ftype} takes: {', '.join(sorted(allowed))}")
+    for key in ("label", "help", "pattern_message"):
+        if key in values:
+            check_label(values[key], sink, node.line_of(key), where, languages)
+    choices = _parse_choices(values, node, sink, where, ftype, languages)
+    ok = _check_options(values, node, sink, where, ftype) and ok
+    default = _parse_default(values, node, sink, where, ftype, choices)
+    if not ok:
+        return None
+    return FieldSpec(
+        name=name, type=ftype,
+        label=Text.of(values.get("label"), name.replace("_", " ").capitalize()),
+        help=Text.of(values.get("help")),
+        required=bool(values.get("required", False)),
+        unique=bool(values.get("unique", False)) or ftype == "autonumber",
+        default=default,
+        min=values.get("min", 0 if ftype == "percent" else None),
+        max=values.get("max", 100 if ftype == "percent" else None),
+        max_length=values.get("max_length", 255 if ftype in ("string", "choice") else None),
+        pattern=values.get("pattern"),
+        pattern_message=Text.of(values.get("pattern_message")),
+        read_only=bool(values.get("read_only", False)),
+        index=bool(values.get("index", False)),
+        choices=choices,
+        to=values.get("to"),
+        on_delete=values.get("on_delete", "restrict"),
+        format=values.get("format"),
+        scale=values.get("scale", 4 if ftype == "decimal" else 2),
+        line=line,
+    )
+
+
+def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,
+                   languages: tuple[str, ...]) -> tuple[Choice, ...]:
+    raw = values.get("choices")
+    if ftype not in ("choice", "multichoice"):
+        return ()
+    line = node.line_of("choices")
+    if not raw:
+        sink.add("CRM-E011", line, f"{where} of type {ftype} needs a non-empty 'choices' list")
+        return ()
+    result: list[Choice] = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        item_line = raw.line_of(index) if isinstance(raw, LocList) else line
+        if isinstance(item, (str, int)) and not isinstance(item, bool):
+            value, label, color = str(item), None, None
+        elif isinstance(item, LocMap):
+            got = check_mapping(item, CHOICE_KEYS, sink, f"a choice of {where}", item_line)
+            if "value" not in got:
+                continue
+            value, label, color = str(got["value"]), got.get("label"), got.get("color")
+            if label is not None:
+                check_label(label, sink, item_line, where, languages)
+        else:
+            sink.add("CRM-E011", item_line, f"{where}: choice {type_name(item)} is not a value")
+            continue
+        if not is_identifier(value) and not re.match(r"^[a-z0-9][a-z0-9_]*$", value):
+            sink.add("CRM-E011", item_line, f"{where}: choice value '{value}' is not valid",
+                     "values are lower-case keys (web, cold_call); put words in the label")
+            continue
+        if value in seen:
+            sink.add("CRM-E011", item_line, f"{where}: choice '{value}' is listed twice")
+            continue
+        seen.add(value)
+        result.append(Choice(value, Text.of(label, value.replace("_", " ").capitalize()), color))
+    return tuple(result)
+
+
+def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str) -> bool:
+    ok = True
+    if ftype in ("link", "links") and "to" not in values:
+        sink.add("CRM-E007", node.line, f"{where} of type {ftype} has no 'to'",
+                 "name the entity it points to: to: account")
+        ok = False
+    if "on_delete" in values and values["on_delete"] not in ON_DELETE:
+        sink.add("CRM-E014", node.line_of("on_delete"),
+                 f"{where}: on_delete '{values['on_delete']}' is not one of {', '.join(ON_DELETE)}",
+                 did_you_mean(values["on_delete"], ON_DELETE))
+        ok = False
+    if values.get("on_delete") == "set_null" and values.get("required"):
+        sink.add("CRM-E014", node.line_of("on_delete"),
+                 f"{where}: on_delete set_null contradicts required: true",
+                 "use restrict or cascade, or make the field optional")
+        ok = False
+    if ftype == "autonumber":
+        fmt = values.get("format")
+        if not fmt or not AUTONUMBER_FORMAT.match(fmt):
+            sink.add("CRM-E014", node.line_of("format"),
+                     f"{where}: autonumber needs a format with one {{000}} placeholder",
+                     "for example TCK-{00000}")
+            ok = False
+    if "pattern" in values:
+        try:
+            re.compile(values["pattern"])
+        except re.error as exc:
+            sink.add("CRM-E014", node.line_of("pattern"), f"{where}: pattern is not a valid regular expression: {exc}")
+            ok = False
+    for key in ("max_length", "scale"):
+        if key in values and not (0 < values[key] <= (10 if key == "scale" else 10000)):
+            sink.add("CRM-E014", node.line_of(key), f"{where}: {key} {values[key]} is out of range")
+            ok = False
+    lo, hi = values.get("min"), values.get("max")
+    if ftype == "date":
+        for key in ("min", "max"):
+            if key in values and not isinstance(values[key], dt.date):
+                sink.add("CRM-E014", node.line_of(key), f"{where}: {key} must be a date (2024-01-31)")
+                ok = False
+    elif ftype in NUMERIC_TYPES:
+        for key in ("min", "max"):
+            if key in values and isinstance(values[key], dt.date):
+                sink.add("CRM-E014", node.line_of(key), f"{where}: {key} must be a number")
+                ok = False
+    if ok and lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:
+        sink.add("CRM-E014", node.line_of("min"), f"{where}: min {lo} is greater than max {hi}")
+        ok = False
+    return ok
+
+
+def _parse_default(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,
+                   choices: tuple[Choice, ...]) -> Any:
+    if "default" not in values:
+        return None
+    value = values["default"]
+    line = node.line_of("default")
+    if isinstance(value, str) and value in DEFAULT_KEYWORDS:
+        if ftype in DEFAULT_KEYWORDS[value]:
+            return value
+        sink.add("CRM-E012", line, f"{where}: default '{value}' does not fit type {ftype}",
+                 f"'{value}' is for {', '.join(DEFAULT_KEYWORDS[value])} fields")
+        return None
+    error = default_error(ftype, value, choices, values)
+    if error:
+        sink.add("CRM-E012", line, f"{where}: default {value!r} {error}")
+        return None
+    return value
+
+
+def default_error(ftype: str, value: Any, choices: tuple[Choice, ...], values: dict) -> str:
+    """Why a literal default does not fit its field, or ''."""
+    if ftype == "user":
+        return "is not valid for a user field; use current_user"
+    if ftype in ("integer",) and (not isinstance(value, int) or isinstance(value, bool)):
+        return "is not a whole number"
+    if ftype in ("decimal", "money", "percent") and (
+            not isinstance(value, (int, float)) or isinstance(value, bool)):
+        return "is not a number"
+    if ftype in NUMERIC_TYPES:
+        lo, hi = values.get("min"), values.get("max")
+        if (lo is not None and value < lo) or (hi is not None and value > hi):
+            return "is outside min/max"
+    if ftype == "boolean" and not isinstance(value, bool):
+        return "is not true or false"
+    if ftype == "date" and not isinstance(value, dt.date):
+        return "is not a date (2024-01-31) or today"
+    if ftype == "datetime" and not isinstance(value, dt.datetime):
+        return "is not a date and time or now"
+    if ftype == "choice" and str(value) not in {c.value for c in choices}:
+        return f"is not one of the choices ({', '.join(c.value for c in choices)})"
+    if ftype == "multichoice":
+        items = value if isinstance(value, list) else [value]
+        if any(str(v) not in {c.value for c in choices} for v in items):
+            return "names a value that is not among the choices"
+    if ftype in ("string", "text", "email", "phone", "url") and not isinstance(value, str):
+        return "is not text"
+    return ""

@@ -1,0 +1,184 @@
+"""JSON Schemas for crm.yaml and entity files, generated from definitions.py.
+
+Editors (VS Code's YAML extension) use them for completion, hover help and
+squiggles while a consultant types; the loader stays the authority and says
+more (cross-file references, line numbers, codes). Generated, never written by
+hand, so a key added to definitions.py reaches the editor too.
+
+Only keywords that draft-07 tools also understand are used (if/then, const,
+propertyNames, $ref into $defs): the YAML extension validates with draft-07.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .definitions import (CHOICE_KEYS, CRM_KEYS, DEFAULT_KEYWORDS, ENTITY_KEYS, FIELD_KEYS,
+                          FIELD_TYPES, KINDS, LANGUAGES, LIST_KEYS, MENU_KEYS, ON_DELETE,
+                          RESERVED_ENTITY_NAMES, RESERVED_ENTITY_PREFIXES, RESERVED_FIELD_NAMES,
+                          SECTION_KEYS, FieldType, Key)
+from .entities import MAX_PAGE_SIZE
+from .fields import AUTONUMBER_FORMAT, NUMERIC_TYPES
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json"}
+
+IDENTIFIER = "^[a-z][a-z0-9_]*$"
+CHOICE_VALUE = "^[a-z0-9][a-z0-9_]*$"  # fields.py also lets choice values start with a digit
+PATH = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
+ORDER = "^-?[a-z][a-z0-9_]*$"
+DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
+# Ranges the loader enforces with CRM-E014 (fields.py, entities.py).
+LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE)}
+# Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
+NEEDED_WHEN_ALLOWED = ("to", "choices", "format")
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/$defs/{name}"}
+
+
+KIND_SCHEMAS: dict[str, dict[str, Any]] = {
+    "text": {"type": "string"},
+    "label": _ref("label"),
+    "identifier": _ref("identifier"),
+    "bool": {"type": "boolean"},
+    "integer": {"type": "integer"},
+    "number": {"anyOf": [{"type": "number"}, {"type": "string", "pattern": DATE}]},
+    "scalar": {"type": ["string", "number", "boolean"]},
+    "identifiers": {"type": "array", "items": _ref("identifier")},
+    "paths": {"type": "array", "items": {"type": "string", "pattern": PATH}},
+    "order": {"type": "string", "pattern": ORDER},
+    "choices": {"type": "array", "minItems": 1, "items": _ref("choice")},
+    "languages": {"type": "array", "items": {"enum": list(LANGUAGES)}},
+    "menu": {"type": "array", "items": _ref("menu_group")},
+    "sections": {"type": "array", "items": _ref("section")},
+    "fields": {"type": "object", "minProperties": 1, "propertyNames": _ref("field_name"),
+               "additionalProperties": _ref("field")},
+    "listspec": _ref("list"),
+}
+
+# Keys whose value is narrower than their kind: (mapping, key) -> schema.
+OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
+    ("field", "type"): {"enum": list(FIELD_TYPES)},
+    ("field", "on_delete"): {"enum": list(ON_DELETE)},
+    ("field", "format"): {"type": "string", "pattern": AUTONUMBER_FORMAT.pattern},
+    ("choice", "value"): {"type": "string", "pattern": CHOICE_VALUE},
+    ("entity", "name"): _ref("entity_name"),
+}
+
+
+def _object(keys: tuple[Key, ...], where: str) -> dict[str, Any]:
+    """A closed mapping of `keys`: unknown keys are CRM-E002 in the loader too."""
+    properties: dict[str, Any] = {}
+    for key in keys:
+        schema = dict(OVERRIDES.get((where, key.name), KIND_SCHEMAS[key.kind]))
+        if key.name in LIMITS:
+            schema["minimum"], schema["maximum"] = LIMITS[key.name]
+        schema["description"] = key.doc
+        properties[key.name] = schema
+    result: dict[str, Any] = {"type": "object", "properties": properties,
+                              "additionalProperties": False}
+    required = [key.name for key in keys if key.required]
+    if required:
+        result["required"] = required
+    return result
+
+
+def _type_rule(ftype: FieldType) -> dict[str, Any]:
+    """if type is X then only X's options, plus what X needs and how X bounds values."""
+    then: dict[str, Any] = {"properties": {
+        key.name: False for key in FIELD_KEYS if key.name not in ftype.options}}
+    needed = [name for name in NEEDED_WHEN_ALLOWED if name in ftype.options]
+    if needed:
+        then["required"] = needed
+    if ftype.name == "date":
+        then["properties"].update(min={"type": "string", "pattern": DATE},
+                                  max={"type": "string", "pattern": DATE})
+    elif ftype.name in NUMERIC_TYPES:
+        then["properties"].update(min={"type": "number"}, max={"type": "number"})
+    wrong = [word for word, types in DEFAULT_KEYWORDS.items() if ftype.name not in types]
+    if "default" in ftype.options and wrong:
+        then["properties"]["default"] = {"not": {"enum": wrong}}
+    return {"if": {"properties": {"type": {"const": ftype.name}}, "required": ["type"]},
+            "then": then}
+
+
+def _field() -> dict[str, Any]:
+    """A field: the full mapping, or the shorthand `notes: text`."""
+    full = _object(FIELD_KEYS, "field")
+    full["allOf"] = [_type_rule(ftype) for ftype in FIELD_TYPES.values()]
+    types = "; ".join(f"{t.name}: {t.doc}" for t in FIELD_TYPES.values())
+    full["properties"]["type"]["description"] += " " + types
+    shorthand = {"enum": list(FIELD_TYPES), "description": "Shorthand for {type: ...}."}
+    # if/else rather than anyOf: editors then report the real mistake, not "no match".
+    return {"if": {"type": "string"}, "then": shorthand, "else": full}
+
+
+def _common_defs() -> dict[str, Any]:
+    """Definitions both files use: identifiers and labels."""
+    languages = {code: {"type": "string", "description": name} for code, name in LANGUAGES.items()}
+    return {
+        "identifier": {"type": "string", "pattern": IDENTIFIER, "maxLength": 63,
+                       "not": {"pattern": "__"}, "description": KINDS["identifier"]},
+        "label": {"description": KINDS["label"], "oneOf": [
+            {"type": "string"},
+            {"type": "object", "properties": languages, "additionalProperties": False,
+             "minProperties": 1},
+        ]},
+    }
+
+
+def _entity_defs() -> dict[str, Any]:
+    """Definitions of the parts of an entity file."""
+    prefixes = "|".join(RESERVED_ENTITY_PREFIXES)
+    choice_map = _object(CHOICE_KEYS, "choice")
+    return {
+        "entity_name": {"allOf": [_ref("identifier")], "not": {"anyOf": [
+            {"enum": sorted(RESERVED_ENTITY_NAMES)}, {"pattern": f"^({prefixes})"}]},
+            "description": "Entity name; must not be reserved for the app itself."},
+        "field_name": {"allOf": [_ref("identifier")],
+                       "not": {"enum": sorted(RESERVED_FIELD_NAMES)},
+                       "description": "Field name; system fields and keywords are reserved."},
+        "field": _field(),
+        "choice": {"anyOf": [{"type": "string", "pattern": CHOICE_VALUE},
+                             {"type": "integer", "minimum": 0}, choice_map],
+                   "description": KINDS["choices"]},
+        "list": _object(LIST_KEYS, "list"),
+        "section": _object(SECTION_KEYS, "section"),
+    }
+
+
+def build_json_schema(kind: str) -> dict[str, Any]:
+    """The schema of crm.yaml ("crm") or of one entities/*.yaml file ("entity")."""
+    if kind == "crm":
+        root, title = _object(CRM_KEYS, "crm"), "MetaCRM crm.yaml"
+        defs = {**_common_defs(), "menu_group": _object(MENU_KEYS, "menu")}
+    elif kind == "entity":
+        root, title = _object(ENTITY_KEYS, "entity"), "MetaCRM entity file"
+        defs = {**_common_defs(), **_entity_defs()}
+    else:
+        raise ValueError(f"unknown schema kind {kind!r}; use one of {', '.join(SCHEMA_FILES)}")
+    return {
+        "$schema": DIALECT,
+        "title": title,
+        "description": "Generated from app/metadata/definitions.py; "
+                       "`flask --app run.py crm validate` checks what a schema cannot.",
+        **root,
+        "$defs": defs,
+    }
+
+
+def write_json_schemas(folder: Path) -> list[Path]:
+    """Write crm.schema.json and entity.schema.json into `folder`; return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for kind, filename in SCHEMA_FILES.items():
+        path = folder / filename
+        text = json.dumps(build_json_schema(kind), indent=2, ensure_ascii=False)
+        path.write_text(text + "\n", encoding="utf-8")
+        written.append(path)
+    return written

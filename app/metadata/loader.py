@@ -1,0 +1,177 @@
+"""Load a metadata folder into a CrmSpec, reporting every problem at once.
+
+`load_metadata(root)` returns (spec, problems); `load_spec(root)` raises
+MetadataError when there is any problem, which is what the app factory uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
+from .entities import RawEntity, parse_entity
+from .problems import MetadataError, Problem, ProblemSink, did_you_mean
+from .shapes import check_identifier, check_label, check_mapping, line_of
+from .spec import CrmSpec, EntitySpec, MenuGroup, Text
+from .yamlsource import LocMap, read_yaml
+
+
+def load_spec(root: Path | str) -> CrmSpec:
+    spec, problems = load_metadata(root)
+    if problems or spec is None:
+        raise MetadataError(problems, Path(root))
+    return spec
+
+
+def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
+    root = Path(root).resolve()
+    problems: list[Problem] = []
+    crm_path = root / "crm.yaml"
+    if not root.is_dir():
+        problems.append(Problem("CRM-E019", root, 0, f"metadata folder {root} does not exist",
+                                "set CRM_METADATA_DIR to the folder holding crm.yaml"))
+        return None, problems
+    crm_node = _read(crm_path, problems, required=True)
+    crm_sink = ProblemSink(crm_path, problems)
+    crm_values = check_mapping(crm_node, CRM_KEYS, crm_sink, "crm.yaml", 1) if crm_node is not None else {}
+    languages = _languages(crm_values, crm_node, crm_sink)
+    if "name" in crm_values:
+        check_label(crm_values["name"], crm_sink, crm_node.line_of("name"), "crm.yaml name", languages)
+
+    raw_entities: list[RawEntity] = []
+    entity_dir = root / "entities"
+    files = sorted(entity_dir.glob("*.yaml")) + sorted(entity_dir.glob("*.yml")) if entity_dir.is_dir() else []
+    if not files:
+        problems.append(Problem("CRM-E019", entity_dir, 0, "no entity files found",
+                                "add metadata/entities/<entity>.yaml"))
+    seen: dict[str, Path] = {}
+    for path in files:
+        node = _read(path, problems)
+        if node is None:
+            continue
+        sink = ProblemSink(path, problems)
+        raw = parse_entity(node, path.stem, sink, languages)
+        if raw is None:
+            continue
+        if raw.spec.name in seen:
+            sink.add("CRM-E004", node.line_of("name"),
+                     f"entity '{raw.spec.name}' is also defined in {seen[raw.spec.name].name}")
+            continue
+        seen[raw.spec.name] = path
+        raw_entities.append(raw)
+
+    entities = {r.spec.name: r.spec for r in raw_entities}
+    for raw in raw_entities:
+        _check_links(raw, entities, ProblemSink(raw.spec.source, problems))
+    menu = _parse_menu(crm_values.get("menu"), crm_node, crm_sink, entities, languages)
+    if problems:
+        return None, problems
+    spec = CrmSpec(
+        name=Text.of(crm_values.get("name"), "MetaCRM"), languages=languages,
+        currency=crm_values.get("currency", "CNY"), timezone=crm_values.get("timezone", "UTC"),
+        menu=menu, entities=tuple(entities.values()), root=root,
+        digest=_digest([crm_path, *files]),
+    )
+    return spec, problems
+
+
+def _read(path: Path, problems: list[Problem], required: bool = False) -> Any:
+    if not path.is_file():
+        if required:
+            problems.append(Problem("CRM-E019", path, 0, f"{path.name} is missing",
+                                    "every metadata folder needs crm.yaml"))
+        return None
+    doc = read_yaml(path)
+    if doc.error:
+        problems.append(Problem("CRM-E001", path, doc.error_line, doc.error,
+                                "check indentation and quoting around this line"))
+        return None
+    if doc.data is None:
+        empty = LocMap()
+        empty.line, empty.key_lines, empty.duplicates = 1, {}, []
+        return empty
+    return doc.data
+
+
+def _languages(values: dict, node: Any, sink: ProblemSink) -> tuple[str, ...]:
+    langs = values.get("languages") or ["en"]
+    good = []
+    for i, lang in enumerate(langs):
+        if lang not in LANGUAGES:
+            sink.add("CRM-E018", line_of(langs, i, 1), f"language '{lang}' is not supported",
+                     did_you_mean(str(lang), LANGUAGES) or f"supported: {', '.join(LANGUAGES)}")
+        else:
+            good.append(lang)
+    return tuple(good) or ("en",)
+
+
+def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemSink) -> None:
+    spec = raw.spec
+    for f in spec.declared_fields:
+        if f.type in ("link", "links") and f.to not in entities:
+            sink.add("CRM-E009", f.line, f"field '{f.name}' links to unknown entity '{f.to}'",
+                     did_you_mean(str(f.to), entities) or f"entities: {', '.join(sorted(entities))}")
+    list_node = raw.node.get("list") if isinstance(raw.node, LocMap) else None
+    for key in ("columns", "search"):
+        entries = list(getattr(spec.list, key))
+        items = list_node.get(key) if isinstance(list_node, LocMap) else None
+        for entry in entries:
+            if "." not in entry:
+                continue
+            head, tail = entry.split(".", 1)
+            link = spec.field(head)
+            target = entities.get(link.to) if link.type == "link" else None
+            line = line_of(items, items.index(entry), raw.node.line_of("list")) if items else 0
+            if link.type == "user":
+                if tail not in ("username", "first_name", "last_name"):
+                    sink.add("CRM-E010", line, f"list {key}: users have no field '{tail}'",
+                             "use username, first_name or last_name")
+                continue
+            if target is None:
+                continue
+            if tail not in target.field_map or "." in tail:
+                sink.add("CRM-E010", line, f"list {key}: '{link.to}' has no field '{tail}'",
+                         did_you_mean(tail, target.field_map))
+
+
+def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, EntitySpec],
+                languages: tuple[str, ...]) -> tuple[MenuGroup, ...]:
+    groups: list[MenuGroup] = []
+    placed: set[str] = set()
+    base_line = node.line_of("menu") if isinstance(node, LocMap) else 1
+    for index, item in enumerate(raw or []):
+        line = line_of(raw, index, base_line)
+        values = check_mapping(item, MENU_KEYS, sink, "menu group", line)
+        if "group" not in values or not check_identifier(values["group"], sink, line, "menu group"):
+            continue
+        if "label" in values:
+            check_label(values["label"], sink, line, "menu group", languages)
+        names = []
+        listed = values.get("entities") or []
+        for j, entity in enumerate(listed):
+            entry_line = line_of(listed, j, line)
+            if entity not in entities:
+                sink.add("CRM-E016", entry_line, f"menu group '{values['group']}' names unknown entity '{entity}'",
+                         did_you_mean(str(entity), entities))
+            elif entity in placed:
+                sink.add("CRM-E016", entry_line, f"entity '{entity}' is in the menu twice")
+            else:
+                placed.add(entity)
+                names.append(entity)
+        label = Text.of(values.get("label"), values["group"].replace("_", " ").capitalize())
+        groups.append(MenuGroup(values["group"], label, tuple(names)))
+    rest = tuple(name for name in entities if name not in placed)
+    if rest:
+        groups.append(MenuGroup("other", Text((("en", "Other"), ("zh", "其他"))), rest))
+    return tuple(groups)
+
+
+def _digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,91 @@
+"""Located metadata problems with stable codes.
+
+Every code is listed in `CODES` with a one-line title; `docs/metadata.md`
+documents each one (a test keeps the two in step). Codes never change
+meaning once released: tools and consultants grep for them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+CODES: dict[str, str] = {
+    "CRM-E001": "malformed YAML",
+    "CRM-E002": "unknown key",
+    "CRM-E003": "wrong value type",
+    "CRM-E004": "duplicate name",
+    "CRM-E005": "invalid identifier",
+    "CRM-E006": "reserved identifier",
+    "CRM-E007": "missing required key",
+    "CRM-E008": "unknown field type",
+    "CRM-E009": "link to unknown entity",
+    "CRM-E010": "reference to unknown field",
+    "CRM-E011": "bad choices",
+    "CRM-E012": "bad default",
+    "CRM-E013": "option not valid for this field type",
+    "CRM-E014": "bad option value",
+    "CRM-E015": "entity name does not match its file",
+    "CRM-E016": "bad menu entry",
+    "CRM-E017": "bad title field",
+    "CRM-E018": "unknown language",
+    "CRM-E019": "missing metadata file or folder",
+    "CRM-E020": "field cannot be used there",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in the metadata, located to a file and line."""
+
+    code: str
+    path: Path
+    line: int
+    message: str
+    hint: str = ""
+
+    def format(self, root: Path | None = None) -> str:
+        where = self.path
+        if root is not None:
+            try:
+                where = self.path.relative_to(root.parent if root.name else root)
+            except ValueError:
+                where = self.path
+        text = f"{where}:{self.line}: {self.code} {self.message}"
+        if self.hint:
+            text += f" (hint: {self.hint})"
+        return text
+
+
+class MetadataError(Exception):
+    """Raised when metadata has problems; the app refuses to start."""
+
+    def __init__(self, problems: Iterable[Problem], root: Path | None = None):
+        self.problems = list(problems)
+        self.root = root
+        lines = [p.format(root) for p in self.problems]
+        count = len(self.problems)
+        header = f"metadata has {count} problem{'s' if count != 1 else ''}:"
+        super().__init__("\n".join([header, *lines]))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return a 'did you mean' hint, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+class ProblemSink:
+    """Collects problems for one file so checks can report and go on."""
+
+    def __init__(self, path: Path, problems: list[Problem]):
+        self.path = path
+        self.problems = problems
+        # Fields that failed to parse: references to them are not reported twice.
+        self.broken_fields: set[str] = set()
+
+    def add(self, code: str, line: int, message: str, hint: str = "") -> None:
+        assert code in CODES, code
+        self.problems.append(Problem(code, self.path, line, message, hint))

@@ -1,0 +1,188 @@
+"""Typed, immutable metadata: the only thing the builders read.
+
+Nothing past the loader sees YAML. Every object here is frozen so a built
+app cannot drift from the metadata it was built from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Text:
+    """A label in several languages; falls back to English, then any."""
+
+    values: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(cls, value: Any, fallback: str = "") -> "Text":
+        if isinstance(value, Text):
+            return value
+        if isinstance(value, dict):
+            return cls(tuple((str(k), str(v)) for k, v in value.items()))
+        if value is None or value == "":
+            return cls((("en", fallback),)) if fallback else cls(())
+        return cls((("en", str(value)),))
+
+    def get(self, lang: str | None = None) -> str:
+        table = dict(self.values)
+        if lang and lang in table:
+            return table[lang]
+        if "en" in table:
+            return table["en"]
+        return next(iter(table.values()), "")
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+    def __str__(self) -> str:
+        return self.get()
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: Text
+    color: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of an entity, as declared (or a system field)."""
+
+    name: str
+    type: str
+    label: Text
+    help: Text = Text(())
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    min: Any = None
+    max: Any = None
+    max_length: int | None = None
+    pattern: str | None = None
+    pattern_message: Text = Text(())
+    read_only: bool = False
+    index: bool = False
+    choices: tuple[Choice, ...] = ()
+    to: str | None = None
+    on_delete: str = "restrict"
+    format: str | None = None
+    scale: int = 2
+    system: bool = False
+    line: int = 0
+
+    @property
+    def is_link(self) -> bool:
+        return self.type in ("link", "user")
+
+    @property
+    def is_many(self) -> bool:
+        return self.type == "links"
+
+    @property
+    def column_name(self) -> str:
+        """Database column: links and users store the target's id."""
+        return f"{self.name}_id" if self.is_link else self.name
+
+    @property
+    def editable(self) -> bool:
+        return not (self.read_only or self.system or self.type == "autonumber")
+
+    def choice_label(self, value: str, lang: str | None = None) -> str:
+        for choice in self.choices:
+            if choice.value == value:
+                return choice.label.get(lang) or value
+        return value
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    columns: tuple[str, ...]
+    search: tuple[str, ...]
+    filters: tuple[str, ...]
+    order: tuple[str, str] | None  # (field, 'asc'|'desc')
+    page_size: int = 25
+
+
+@dataclass(frozen=True)
+class FormSection:
+    title: Text
+    fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One entity: its fields (declared then system), list and form."""
+
+    name: str
+    label: Text
+    plural: Text
+    title_field: str
+    fields: tuple[FieldSpec, ...]
+    list: ListSpec
+    form: tuple[FormSection, ...]
+    icon: str = "fa-table"
+    description: Text = Text(())
+    source: Path = field(default=Path("."), compare=False)
+
+    @cached_property
+    def field_map(self) -> dict[str, FieldSpec]:
+        return {f.name: f for f in self.fields}
+
+    def field(self, name: str) -> FieldSpec:
+        return self.field_map[name]
+
+    @property
+    def declared_fields(self) -> tuple[FieldSpec, ...]:
+        return tuple(f for f in self.fields if not f.system)
+
+    @property
+    def table_name(self) -> str:
+        return self.name
+
+    @property
+    def class_name(self) -> str:
+        """Deterministic class name: FAB names permissions and blueprints after it."""
+        return "".join(part.capitalize() for part in self.name.split("_"))
+
+
+@dataclass(frozen=True)
+class MenuGroup:
+    name: str
+    label: Text
+    entities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CrmSpec:
+    """The whole metadata tree, checked."""
+
+    name: Text
+    languages: tuple[str, ...]
+    currency: str
+    timezone: str
+    menu: tuple[MenuGroup, ...]
+    entities: tuple[EntitySpec, ...]
+    root: Path = field(default=Path("."), compare=False)
+    digest: str = ""
+
+    @cached_property
+    def entity_map(self) -> dict[str, EntitySpec]:
+        return {e.name: e for e in self.entities}
+
+    def entity(self, name: str) -> EntitySpec:
+        return self.entity_map[name]
+
+    def links_to(self, name: str) -> list[tuple[EntitySpec, FieldSpec]]:
+        """Fields of any entity that link to `name` (for related lists)."""
+        return [
+            (entity, f)
+            for entity in self.entities
+            for f in entity.declared_fields
+            if f.type in ("link", "links") and f.to == name
+        ]

@@ -1,0 +1,100 @@
+"""Read YAML while keeping the line of every key and item.
+
+Consultants need `file:line` in every message, so the loader never works on
+plain dicts: mappings become `LocMap` and sequences `LocList`, each knowing
+where it and its children start. Duplicate keys, which YAML silently merges,
+are recorded so the checker can report them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class LocMap(dict):
+    """A mapping that remembers its own line and the line of each key."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+    duplicates: list[tuple[str, int]]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class LocList(list):
+    """A sequence that remembers its own line and the line of each item."""
+
+    line: int = 0
+    item_lines: list[int]
+
+    def line_of(self, index: int) -> int:
+        if 0 <= index < len(self.item_lines):
+            return self.item_lines[index]
+        return self.line
+
+
+class _LocatingLoader(yaml.SafeLoader):
+    """SafeLoader that builds LocMap/LocList instead of dict/list."""
+
+
+def _construct_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> LocMap:
+    mapping = LocMap()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    mapping.duplicates = []
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, str):
+            key = str(key)
+        line = key_node.start_mark.line + 1
+        if key in mapping:
+            mapping.duplicates.append((key, line))
+        mapping[key] = loader.construct_object(value_node, deep=True)
+        mapping.key_lines[key] = line
+    return mapping
+
+
+def _construct_sequence(loader: _LocatingLoader, node: yaml.SequenceNode) -> LocList:
+    items = LocList(loader.construct_object(child, deep=True) for child in node.value)
+    items.line = node.start_mark.line + 1
+    items.item_lines = [child.start_mark.line + 1 for child in node.value]
+    return items
+
+
+_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LocatingLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+
+
+@dataclass
+class YamlDocument:
+    """One parsed file: its data, or the syntax error that stopped parsing."""
+
+    path: Path
+    data: Any = None
+    error: str | None = None
+    error_line: int = 0
+    text: str = field(default="", repr=False)
+
+
+def read_yaml(path: Path) -> YamlDocument:
+    """Parse one file; a syntax error is returned, never raised."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        return YamlDocument(path, error=f"file is not UTF-8 text ({exc.reason})", error_line=1)
+    try:
+        data = yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = " ".join(part for part in (exc.context, exc.problem) if part)
+        return YamlDocument(path, error=f"malformed YAML: {reason}", error_line=line, text=text)
+    except yaml.YAMLError as exc:
+        return YamlDocument(path, error=f"malformed YAML: {exc}", error_line=1, text=text)
+    return YamlDocument(path, data=data, text=text)

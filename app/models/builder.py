@@ -1,0 +1,162 @@
+"""Build SQLAlchemy models from the spec, on a fresh registry per build.
+
+FAB's global `Model` cannot hold the same dynamic classes twice in one
+process (FAB_NOTES), so each build gets its own registry and MetaData.
+Users are reached through `UserRef`, a read-only mapping of a few columns
+of FAB's `ab_user`: a plain foreign key, never the User model itself, so a
+record can never serialize a password hash and rebuilds leak no mappers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry, relationship
+
+from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
+
+from .columns import ON_DELETE_SQL, column_type
+from .core import define_core_tables
+from .events import install_record_events
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s",
+    "pk": "pk_%(table_name)s",
+}
+USER_TABLE = "ab_user"
+
+
+class RecordBase:
+    """Behaviour shared by every generated model."""
+
+    __entity__: EntitySpec
+
+    def __str__(self) -> str:
+        value = getattr(self, self.__entity__.title_field, None)
+        return str(value) if value not in (None, "") else f"#{getattr(self, 'id', '?')}"
+
+    def __repr__(self) -> str:
+        return f"<{self.__class__.__name__} {getattr(self, 'id', None)}>"
+
+
+class UserRefBase:
+    """Read-only view of a FAB user: name columns only."""
+
+    def __str__(self) -> str:
+        full = f"{self.first_name or ''} {self.last_name or ''}".strip()
+        return full or self.username
+
+
+@dataclass
+class ModelSet:
+    """Everything the builders after this stage need about the database."""
+
+    spec: CrmSpec
+    registry: registry
+    metadata: sa.MetaData
+    models: dict[str, type]
+    user_model: type
+    core: dict[str, sa.Table]
+    link_tables: dict[tuple[str, str], sa.Table] = field(default_factory=dict)
+
+    def model(self, entity: str) -> Any:
+        return self.models[entity]
+
+    def own_tables(self) -> list[sa.Table]:
+        """Tables MetaCRM creates and migrates (FAB's ab_* are FAB's)."""
+        return [t for t in self.metadata.sorted_tables if t.name != USER_TABLE]
+
+
+def build_models(spec: CrmSpec) -> ModelSet:
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    reg = registry(metadata=metadata)
+    user_table = sa.Table(
+        USER_TABLE, metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("first_name", sa.String(64)),
+        sa.Column("last_name", sa.String(64)),
+        sa.Column("username", sa.String(64)),
+        sa.Column("email", sa.String(320)),
+    )
+    user_model = type("UserRef", (UserRefBase,), {})
+    reg.map_imperatively(user_model, user_table)
+    core = define_core_tables(metadata)
+
+    models: dict[str, type] = {}
+    for entity in spec.entities:
+        models[entity.name] = _map_entity(reg, metadata, entity)
+    result = ModelSet(spec, reg, metadata, models, user_model, core)
+    for entity in spec.entities:
+        _add_relationships(result, entity)
+    reg.configure()
+    for entity in spec.entities:
+        install_record_events(models[entity.name], entity, core["crm_counter"])
+    return result
+
+
+def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> type:
+    columns: list[sa.Column] = [sa.Column("id", sa.Integer, primary_key=True)]
+    for f in entity.fields:
+        if f.is_many:
+            continue
+        columns.append(_column(f))
+    table = sa.Table(entity.table_name, metadata, *columns)
+    cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
+    mapper = reg.map_imperatively(cls, table)
+    cls.__table__ = table  # FAB's interface reads __table__ and __mapper__
+    cls.__mapper__ = mapper
+    return cls
+
+
+def _column(f: FieldSpec) -> sa.Column:
+    nullable = not f.required or f.system
+    if f.type == "user":
+        return sa.Column(f.column_name, sa.Integer,
+                         sa.ForeignKey(f"{USER_TABLE}.id", ondelete="SET NULL"),
+                         nullable=True, index=f.index or f.name == "owner")
+    if f.type == "link":
+        return sa.Column(f.column_name, sa.Integer,
+                         sa.ForeignKey(f"{f.to}.id", ondelete=ON_DELETE_SQL[f.on_delete]),
+                         nullable=nullable, index=True)
+    return sa.Column(f.column_name, column_type(f), nullable=nullable,
+                     unique=f.unique or None, index=(f.index and not f.unique) or None)
+
+
+def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
+    cls = models.models[entity.name]
+    mapper = sa.inspect(cls)
+    table = mapper.local_table
+    for f in entity.fields:
+        if f.type == "user":
+            mapper.add_property(f.name, relationship(
+                models.user_model, foreign_keys=[table.c[f.column_name]], lazy="selectin",
+                viewonly=True))
+        elif f.type == "link":
+            target = models.models[f.to]
+            target_table = sa.inspect(target).local_table
+            kwargs: dict[str, Any] = {}
+            if f.to == entity.name:
+                kwargs["remote_side"] = [target_table.c.id]
+            mapper.add_property(f.name, relationship(
+                target, foreign_keys=[table.c[f.column_name]], lazy="selectin",
+                passive_deletes=True, **kwargs))
+        elif f.type == "links":
+            target = models.models[f.to]
+            link_table = sa.Table(
+                f"{entity.name}__{f.name}", models.metadata,
+                sa.Column("source_id", sa.Integer,
+                          sa.ForeignKey(f"{entity.name}.id", ondelete="CASCADE"), primary_key=True),
+                sa.Column("target_id", sa.Integer,
+                          sa.ForeignKey(f"{f.to}.id", ondelete="CASCADE"), primary_key=True,
+                          index=True),
+            )
+            models.link_tables[(entity.name, f.name)] = link_table
+            mapper.add_property(f.name, relationship(
+                target, secondary=link_table, lazy="selectin", passive_deletes=True,
+                primaryjoin=table.c.id == link_table.c.source_id,
+                secondaryjoin=sa.inspect(target).local_table.c.id == link_table.c.target_id))

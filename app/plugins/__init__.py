@@ -1,0 +1,1 @@
+"""Plugins layer: pluggy hooks for what metadata cannot say."""

@@ -1,0 +1,1 @@
+"""Records layer: field rules, parsing and the commands every write goes through."""

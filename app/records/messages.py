@@ -1,0 +1,42 @@
+"""Field and command messages in English and Chinese.
+
+Kept as a small table rather than Babel catalogues so the message a test
+asserts is the message a user reads, in either language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "required": {"en": "This field is required.", "zh": "此项为必填项。"},
+    "max_length": {"en": "At most {n} characters.", "zh": "最多 {n} 个字符。"},
+    "email": {"en": "Not a valid e-mail address.", "zh": "电子邮件地址无效。"},
+    "phone": {"en": "Not a valid phone number.", "zh": "电话号码无效。"},
+    "url": {"en": "Not a valid web address (http:// or https://).", "zh": "网址无效（需以 http:// 或 https:// 开头）。"},
+    "pattern": {"en": "Does not match the pattern {p}.", "zh": "不符合格式 {p}。"},
+    "choice": {"en": "'{v}' is not one of: {choices}.", "zh": "“{v}”不在可选值中：{choices}。"},
+    "min": {"en": "Must be at least {n}.", "zh": "不能小于 {n}。"},
+    "max": {"en": "Must be at most {n}.", "zh": "不能大于 {n}。"},
+    "integer": {"en": "Not a whole number.", "zh": "不是整数。"},
+    "number": {"en": "Not a number.", "zh": "不是数字。"},
+    "boolean": {"en": "Not true or false.", "zh": "不是布尔值（true/false）。"},
+    "date": {"en": "Not a date (YYYY-MM-DD).", "zh": "日期无效（格式 YYYY-MM-DD）。"},
+    "datetime": {"en": "Not a date and time (YYYY-MM-DDTHH:MM:SS).", "zh": "日期时间无效（格式 YYYY-MM-DDTHH:MM:SS）。"},
+    "text": {"en": "Not text.", "zh": "不是文本。"},
+    "list": {"en": "Not a list.", "zh": "不是列表。"},
+    "link": {"en": "No {entity} with id {id}.", "zh": "不存在 id 为 {id} 的{entity}。"},
+    "user": {"en": "No user with id {id}.", "zh": "不存在 id 为 {id} 的用户。"},
+    "unique": {"en": "Another record already has this value.", "zh": "已有其他记录使用此值。"},
+    "read_only": {"en": "This field cannot be changed.", "zh": "此项不可修改。"},
+    "unknown_field": {"en": "Unknown field.", "zh": "未知字段。"},
+    "restricted": {"en": "Cannot delete: {count} {entity} record(s) link to it through '{field}'.",
+                   "zh": "无法删除：有 {count} 条{entity}记录通过“{field}”关联到它。"},
+    "not_json": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
+}
+
+
+def msg(key: str, lang: str | None = None, **params: Any) -> str:
+    table = MESSAGES[key]
+    template = table.get(lang or "en") or table["en"]
+    return template.format(**params)

@@ -1,0 +1,114 @@
+"""Turn JSON (or CSV-ish text) values into typed field values.
+
+Raises `FieldValueError` with a user-facing message; never lets a bad value
+reach the database, where it would become a 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from app.metadata.spec import FieldSpec
+
+from .messages import msg
+
+TEXT_TYPES = ("string", "text", "email", "phone", "url", "choice", "autonumber")
+
+
+class FieldValueError(ValueError):
+    pass
+
+
+def parse_value(field: FieldSpec, raw: Any, lang: str | None = None) -> Any:
+    """Typed value for `raw`; None and '' mean empty."""
+    if raw is None or (raw == "" and field.type not in ("string", "text")):
+        return None
+    t = field.type
+    if t in TEXT_TYPES:
+        if not isinstance(raw, str):
+            raise FieldValueError(msg("text", lang))
+        return raw.strip() if t != "text" else raw
+    if t == "integer":
+        if isinstance(raw, bool) or not isinstance(raw, (int, str)):
+            if isinstance(raw, float) and raw.is_integer():
+                return int(raw)
+            raise FieldValueError(msg("integer", lang))
+        try:
+            value = int(raw)
+        except ValueError:
+            raise FieldValueError(msg("integer", lang)) from None
+        if abs(value) >= 2**63:
+            raise FieldValueError(msg("max", lang, n=2**63 - 1))
+        return value
+    if t in ("decimal", "money", "percent"):
+        return _decimal(field, raw, lang)
+    if t == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false", "1", "0", "yes", "no"):
+            return raw.lower() in ("true", "1", "yes")
+        raise FieldValueError(msg("boolean", lang))
+    if t == "date":
+        try:
+            return dt.date.fromisoformat(str(raw)[:10]) if isinstance(raw, str) else _bad()
+        except ValueError:
+            raise FieldValueError(msg("date", lang)) from None
+    if t == "datetime":
+        try:
+            value = dt.datetime.fromisoformat(raw) if isinstance(raw, str) else _bad()
+        except ValueError:
+            raise FieldValueError(msg("datetime", lang)) from None
+        if value.tzinfo is not None:
+            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return value
+    if t == "multichoice":
+        if isinstance(raw, str):
+            raw = [part.strip() for part in raw.split(",") if part.strip()]
+        if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
+            raise FieldValueError(msg("list", lang))
+        return raw
+    if t in ("link", "user"):
+        return _id(raw, lang)
+    if t == "links":
+        if not isinstance(raw, list):
+            raise FieldValueError(msg("list", lang))
+        return [_id(v, lang) for v in raw]
+    raise FieldValueError(msg("text", lang))
+
+
+def _bad() -> Any:
+    raise ValueError
+
+
+def _decimal(field: FieldSpec, raw: Any, lang: str | None) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
+        raise FieldValueError(msg("number", lang))
+    try:
+        value = Decimal(str(raw).strip())
+    except InvalidOperation:
+        raise FieldValueError(msg("number", lang)) from None
+    if not value.is_finite():
+        raise FieldValueError(msg("number", lang))
+    scale = field.scale if field.type == "decimal" else 2
+    value = value.quantize(Decimal(1).scaleb(-scale))
+    precision = 7 if field.type == "percent" else 18  # the column's NUMERIC(p, s)
+    limit = Decimal(10) ** (precision - scale)
+    if abs(value) >= limit:
+        raise FieldValueError(msg("max", lang, n=limit - Decimal(1).scaleb(-scale)))
+    return value
+
+
+def _id(raw: Any, lang: str | None) -> int:
+    if isinstance(raw, dict) and "id" in raw:
+        raw = raw["id"]
+    if isinstance(raw, bool):
+        raise FieldValueError(msg("integer", lang))
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise FieldValueError(msg("integer", lang)) from None
+    if not 0 < value < 2**31:
+        raise FieldValueError(msg("link", lang, entity="record", id=value))
+    return value

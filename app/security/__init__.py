@@ -1,0 +1,1 @@
+"""Security layer: the SecurityManager subclass and permission sync."""

@@ -1,0 +1,54 @@
+"""Settings: defaults < config.py < environment < overrides.
+
+Used by the app factory and by `flask crm validate`, which must work even
+when the metadata is broken and no app can be built.
+"""
+
+from __future__ import annotations
+
+import os
+import runpy
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+DEFAULTS: dict[str, Any] = {
+    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{ROOT / 'instance' / 'metacrm.db'}",
+    "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+    "CRM_METADATA_DIR": str(ROOT / "metadata"),
+    "CRM_AUTO_CREATE_SCHEMA": True,
+    "CRM_API_PREFIX": "/api/v1",
+    "SECRET_KEY": "dev-only-secret-change-me",
+    "REDIS_URL": "",
+    # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
+    "FAB_UPDATE_PERMS": False,
+    "FAB_API_SWAGGER_UI": True,
+    "FAB_API_MAX_PAGE_SIZE": 100,
+    "FAB_ADD_SECURITY_API": False,
+    "AUTH_TYPE": 1,  # AUTH_DB
+    "AUTH_ROLE_ADMIN": "Admin",
+    "AUTH_ROLE_PUBLIC": "Public",
+    "WTF_CSRF_ENABLED": True,
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY",
+            "REDIS_URL", "CRM_CONFIG")
+BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    settings = dict(DEFAULTS)
+    config_path = Path(os.environ.get("CRM_CONFIG", ROOT / "config.py"))
+    if config_path.is_file():
+        values = runpy.run_path(str(config_path))
+        settings.update({k: v for k, v in values.items() if k.isupper()})
+    for key in ENV_KEYS:
+        if key in os.environ:
+            value: Any = os.environ[key]
+            if key in BOOL_KEYS:
+                value = value.lower() in ("1", "true", "yes", "on")
+            settings[key] = value
+    settings.update(overrides or {})
+    return settings

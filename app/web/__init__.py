@@ -1,0 +1,1 @@
+"""Web layer: FAB views, REST APIs and pickers generated from the spec."""

@@ -1,0 +1,113 @@
+"""Per-request filters: strict parsing, typed values, and the quick search.
+
+FAB keeps one Filters object on the view singleton and mutates it per
+request (concurrent requests can mix filters), silently drops unknown
+operators (returning the whole table), and lets a badly typed value reach
+the database. Here every request gets a fresh Filters, an unknown column or
+operator is an error, and values are parsed like any other input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask_appbuilder.models.filters import BaseFilter, Filters
+
+from app.metadata.spec import EntitySpec, FieldSpec
+from app.records.parse import FieldValueError, parse_value
+
+from .labels import current_lang
+
+MULTI_VALUE_OPS = ("in", "nin")
+TEXT_MATCH_OPS = ("sw", "ew", "ct", "nsw", "new", "nct")
+
+
+class FilterError(ValueError):
+    """A filter the request asked for that cannot be applied."""
+
+
+def filter_classes(filters: Filters, column: str) -> list[type[BaseFilter]]:
+    return [f if isinstance(f, type) else type(f) for f in filters.get_search_filters().get(column, [])]
+
+
+def add_checked_filter(filters: Filters, entity: EntitySpec, column: str, opr: str, value: Any) -> None:
+    """Add one filter, or raise FilterError naming what is wrong."""
+    available = filter_classes(filters, column)
+    if not available:
+        allowed = ", ".join(sorted(filters.get_search_filters()))
+        raise FilterError(f"Filter column '{column}' cannot be filtered on; filterable: {allowed}")
+    match = next((f for f in available if f.arg_name == opr), None)
+    if match is None:
+        ops = ", ".join(f.arg_name for f in available)
+        raise FilterError(f"Filter operation '{opr}' is not allowed on column '{column}'; allowed: {ops}")
+    filters.add_filter(column, match, typed_filter_value(entity, column, opr, value))
+
+
+def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) -> Any:
+    f = entity.field_map.get(column)
+    if f is None or opr == "search":
+        return value
+    if opr in MULTI_VALUE_OPS:
+        items = value if isinstance(value, list) else [value]
+        return [_typed(f, item, column) for item in items]
+    if opr in TEXT_MATCH_OPS or f.type == "multichoice":
+        if not isinstance(value, str):
+            raise FilterError(f"Filter value for '{column}' must be text")
+        return value
+    return _typed(f, value, column)
+
+
+def _typed(f: FieldSpec, value: Any, column: str) -> Any:
+    if isinstance(value, list) and len(value) == 1:
+        value = value[0]
+    try:
+        if f.type in ("link", "user", "links"):
+            return parse_value(_as_link(f), value, current_lang())
+        if f.type in ("integer", "decimal", "money", "percent", "boolean") and isinstance(value, str):
+            value = value.strip()
+        return parse_value(f, value, current_lang())
+    except FieldValueError as exc:
+        raise FilterError(f"Filter value {value!r} for '{column}': {exc}") from None
+
+
+def _as_link(f: FieldSpec) -> FieldSpec:
+    from dataclasses import replace
+    return replace(f, type="link") if f.type == "links" else f
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_filter_for(entity: EntitySpec, models: Any) -> type[BaseFilter]:
+    """A filter class that ORs a case-insensitive match over the entity's search paths."""
+    paths = entity.list.search or (entity.title_field,)
+
+    def apply(self: BaseFilter, query: Any, value: Any) -> Any:
+        if isinstance(value, list):
+            value = value[0] if value else ""
+        text = str(value or "").strip()
+        if not text:
+            return query
+        model = models.model(entity.name)
+        pattern = f"%{_escape_like(text)}%"
+        clauses = [_path_clause(entity, models, model, path, pattern) for path in paths]
+        return query.filter(sa.or_(*[c for c in clauses if c is not None]))
+
+    return type(f"{entity.class_name}Search", (BaseFilter,), {
+        "name": "Search", "arg_name": "search", "apply": apply})
+
+
+def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern: str) -> Any:
+    if "." not in path:
+        f = entity.field_map.get(path)
+        if f is None:
+            return None
+        return getattr(model, f.column_name).ilike(pattern, escape="\\")
+    head, tail = path.split(".", 1)
+    link = entity.field(head)
+    target = models.user_model if link.type == "user" else models.model(link.to)
+    target_column = getattr(target, tail)
+    inner = sa.select(target.id).where(target_column.ilike(pattern, escape="\\"))
+    return getattr(model, link.column_name).in_(inner)

@@ -1,0 +1,167 @@
+"""WTForms forms built from the spec.
+
+Fields parse with the same `parse_value` as the API, so a value means the
+same on a screen and over REST; rules (required, min, unique...) are checked
+by the record commands, whose errors are put back on the form's fields.
+Links use search-as-you-type pickers: no dropdown loads a whole table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
+                                           DatePickerWidget, DateTimePickerWidget)
+from flask_appbuilder.forms import DynamicForm
+from markupsafe import Markup, escape
+from wtforms import BooleanField, Field, SelectField, SelectMultipleField
+from wtforms.widgets import html_params
+
+from app.metadata.spec import EntitySpec, FieldSpec
+
+from app.records.parse import FieldValueError, parse_value
+
+from .labels import current_lang, lazy
+
+
+class TypedField(Field):
+    """A text input whose value is parsed by the records layer."""
+
+    def __init__(self, spec: FieldSpec, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.spec = spec
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if not valuelist:
+            return
+        raw = valuelist[0]
+        if self.spec.type in ("string", "email", "phone", "url") and raw.strip() == "":
+            self.data = None
+            return
+        try:
+            self.data = parse_value(self.spec, raw, current_lang())
+        except FieldValueError as exc:
+            self.data = raw
+            raise ValueError(str(exc)) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        if self.data is None:
+            return ""
+        if isinstance(self.data, dt.datetime):
+            return self.data.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(self.data, Decimal):
+            return format(self.data, "f")
+        return str(self.data)
+
+
+class PickerWidget:
+    """A <select> that select2 fills from the target's picker endpoint as the user types."""
+
+    def __init__(self, url: str, multiple: bool = False):
+        self.url = url
+        self.multiple = multiple
+
+    def __call__(self, field: "PickerField", **kwargs: Any) -> Markup:
+        kwargs.setdefault("id", field.id)
+        kwargs["class"] = "crm-picker form-control"
+        attrs = html_params(name=field.name, multiple=self.multiple, **{"data-url": self.url}, **kwargs)
+        options = "".join(
+            f'<option value="{escape(pk)}" selected>{escape(label)}</option>'
+            for pk, label in field.selected()
+        )
+        empty = "" if self.multiple else '<option value=""></option>'
+        return Markup(f"<select {attrs}>{empty}{options}</select>")
+
+
+class PickerField(Field):
+    """Holds an id (or ids) of linked records; renders the current ones as options."""
+
+    def __init__(self, spec: FieldSpec, url: str, **kwargs: Any):
+        super().__init__(widget=PickerWidget(url, spec.is_many), **kwargs)
+        self.spec = spec
+        self.labels: dict[int, str] = {}
+
+    def process_data(self, value: Any) -> None:
+        if value is None:
+            self.data = [] if self.spec.is_many else None
+        elif self.spec.is_many:
+            self.data = [getattr(v, "id", v) for v in value]
+            self.labels = {getattr(v, "id", v): str(v) for v in value}
+        else:
+            self.data = getattr(value, "id", value)
+            self.labels = {self.data: str(value)}
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        values = [v for v in valuelist if v != ""]
+        try:
+            if self.spec.is_many:
+                self.data = parse_value(self.spec, values, current_lang())
+            else:
+                self.data = parse_value(self.spec, values[0], current_lang()) if values else None
+        except FieldValueError as exc:
+            self.data = [] if self.spec.is_many else None
+            raise ValueError(str(exc)) from None
+
+    def selected(self) -> list[tuple[int, str]]:
+        ids = self.data if self.spec.is_many else ([self.data] if self.data else [])
+        return [(pk, self.labels.get(pk, f"#{pk}")) for pk in ids or []]
+
+
+def build_form(entity: EntitySpec, api_prefix: str) -> type[DynamicForm]:
+    """One form class per entity, with a field per editable declared field."""
+    attrs: dict[str, Any] = {}
+    for f in entity.declared_fields:
+        if not f.editable:
+            continue
+        attrs[f.name] = _form_field(f, api_prefix)
+    return type(f"{entity.class_name}Form", (DynamicForm,), attrs)
+
+
+def _form_field(f: FieldSpec, api_prefix: str) -> Field:
+    common = {"label": lazy(f.label), "description": lazy(f.help) if f.help else ""}
+    lang_choices = [(c.value, lazy(c.label)) for c in f.choices]
+    if f.type == "boolean":
+        return BooleanField(**common, false_values=("false", "", "0", "n", "no"))
+    if f.type == "choice":
+        return SelectField(**common, choices=[("", "")] + lang_choices,
+                           validate_choice=False, coerce=lambda v: v or None)
+    if f.type == "multichoice":
+        return SelectMultipleField(**common, choices=lang_choices, validate_choice=False)
+    if f.type in ("link", "links"):
+        return PickerField(f, f"{api_prefix}/{f.to}/picker", **common)
+    if f.type == "user":
+        return PickerField(f, f"{api_prefix}/user/picker", **common)
+    widget: Any = BS3TextFieldWidget()
+    if f.type == "text":
+        widget = BS3TextAreaFieldWidget()
+    elif f.type == "date":
+        widget = DatePickerWidget()
+    elif f.type == "datetime":
+        widget = DateTimePickerWidget()
+    return _typed(f, widget, common)
+
+
+def _typed(f: FieldSpec, widget: Any, common: dict[str, Any]) -> Field:
+    return TypedField(f, widget=widget, **common)
+
+
+def build_search_form(entity: EntitySpec, columns: list[str], api_prefix: str) -> type[DynamicForm]:
+    """Inputs FAB's filter bar clones per filter: pickers for links, selects for choices."""
+    attrs = {name: _form_field(entity.field(name), api_prefix) for name in columns}
+    return type(f"{entity.class_name}SearchForm", (DynamicForm,), attrs)
+
+
+def form_values(form: DynamicForm, entity: EntitySpec) -> dict[str, Any]:
+    """Typed values from a validated form, keyed by field name."""
+    values = {}
+    for f in entity.declared_fields:
+        if f.editable and f.name in form:
+            data = form[f.name].data
+            if f.type == "multichoice":
+                data = list(data or [])
+            values[f.name] = data
+    return values

@@ -1,0 +1,34 @@
+"""Register every entity's screen and API with AppBuilder, menu as crm.yaml says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_appbuilder import AppBuilder
+
+from app.models import ModelSet
+
+from .api import UserDirectoryApi, build_api
+from .labels import lazy
+from .modelviews import build_model_view
+
+
+def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str) -> dict[str, Any]:
+    spec = models.spec
+    views = {e.name: build_model_view(e, models, api_prefix) for e in spec.entities}
+    for entity in spec.entities:
+        related = []
+        for source, f in spec.links_to(entity.name):
+            if f.type == "link" and views[source.name] not in related:
+                related.append(views[source.name])
+        views[entity.name].related_views = related
+    for group in spec.menu:
+        for name in group.entities:
+            entity = spec.entity(name)
+            appbuilder.add_view(views[name], name, label=lazy(entity.plural), icon=entity.icon,
+                                category=group.name, category_label=lazy(group.label))
+    for entity in spec.entities:
+        appbuilder.add_api(build_api(entity, models))
+    directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
+    appbuilder.add_api(directory)
+    return views

@@ -1,0 +1,85 @@
+"""marshmallow schemas per entity: what the API returns and documents.
+
+Built from the spec rather than by FAB's converter so that links come out
+as {id, title} (never a nested user row), tags as lists, money as strings.
+Input is parsed by the records layer; the input schemas exist for OpenAPI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from app.metadata.spec import EntitySpec, FieldSpec
+
+
+class RefSchema(Schema):
+    """A linked record or user as the API shows it."""
+
+    id = fields.Integer()
+    title = fields.Function(lambda obj: str(obj))
+
+
+def _decimal() -> fields.Field:
+    return fields.Decimal(as_string=True)
+
+
+def output_field(f: FieldSpec) -> fields.Field:
+    t = f.type
+    if t in ("link", "user"):
+        return fields.Nested(RefSchema, allow_none=True)
+    if t == "links":
+        return fields.List(fields.Nested(RefSchema))
+    if t == "multichoice":
+        return fields.Function(lambda obj, name=f.name: getattr(obj, name) or [],
+                               metadata={"type": "array", "items": {"type": "string"}})
+    return _scalar(t)
+
+
+def _scalar(t: str) -> fields.Field:
+    if t == "integer":
+        return fields.Integer(allow_none=True)
+    if t in ("decimal", "money", "percent"):
+        return _decimal()
+    if t == "boolean":
+        return fields.Boolean(allow_none=True)
+    if t == "date":
+        return fields.Date(allow_none=True)
+    if t == "datetime":
+        return fields.DateTime(allow_none=True)
+    return fields.String(allow_none=True)
+
+
+def input_field(f: FieldSpec) -> fields.Field:
+    meta: dict[str, Any] = {"description": f.help.get() or f.label.get()}
+    if f.choices:
+        meta["enum"] = [c.value for c in f.choices]
+    if f.type in ("link", "user"):
+        return fields.Integer(allow_none=True, required=False, metadata={**meta, "description": f"id of the {f.to or 'user'}"})
+    if f.type == "links":
+        return fields.List(fields.Integer(), metadata={**meta, "description": f"ids of {f.to} records"})
+    if f.type == "multichoice":
+        return fields.List(fields.String(), metadata=meta)
+    field = _scalar(f.type)
+    field.metadata.update(meta)
+    return field
+
+
+def output_schema(entity: EntitySpec, names: list[str], suffix: str) -> Schema:
+    attrs: dict[str, Any] = {"id": fields.Integer()}
+    for name in names:
+        attrs[name] = output_field(entity.field(name))
+    cls = type(f"{entity.class_name}{suffix}Schema", (Schema,), attrs)
+    return cls()
+
+
+def input_schema(entity: EntitySpec, suffix: str, create: bool) -> Schema:
+    attrs: dict[str, Any] = {}
+    for f in entity.declared_fields:
+        if f.editable:
+            field = input_field(f)
+            field.required = create and f.required and f.default is None
+            attrs[f.name] = field
+    cls = type(f"{entity.class_name}{suffix}Schema", (Schema,), attrs)
+    return cls()

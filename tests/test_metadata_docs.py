@@ -1,0 +1,317 @@
+"""The metadata reference and the JSON Schemas stay in step with the code.
+
+docs/metadata.md is what consultants learn from, docs/schema/*.json is what
+their editor checks against. These tests fail when a key, field type or
+checker code is added without documentation, when the committed schemas are
+stale, or when a documented example stops loading (or stops producing the
+problems the reference shows for it).
+
+Example conventions in docs/metadata.md (see its introduction):
+- a ```yaml block starting with `# metadata/<path>` is a whole file;
+- a ```yaml block starting with `# in fields:` goes under `fields:`;
+- under "## Checker codes", the files before the first `###` are the base
+  tree every example uses, and each `### CRM-E...` section's ```text lines
+  are exactly the problems its files produce.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from app.metadata import definitions
+from app.metadata.definitions import FIELD_TYPES
+from app.metadata.jsonschema import SCHEMA_FILES, build_json_schema
+from app.metadata.loader import load_metadata
+from app.metadata.problems import CODES
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "metadata.md"
+SCHEMA_DIR = ROOT / "docs" / "schema"
+CHECKER = "Checker codes"
+FILE_MARK = re.compile(r"^# (metadata/\S+\.ya?ml)\s*$")
+FRAGMENT_MARK = "# in fields:"
+WITHOUT = re.compile(r"<!-- example: without (metadata/\S+) -->")
+
+# Which `## section` of the reference documents each *_KEYS tuple.
+KEY_SECTIONS = {
+    "CRM_KEYS": "crm.yaml",
+    "MENU_KEYS": "Menu groups",
+    "ENTITY_KEYS": "Entity files",
+    "LIST_KEYS": "List",
+    "SECTION_KEYS": "Form sections",
+    "FIELD_KEYS": "Field keys",
+    "CHOICE_KEYS": "Field keys",
+}
+
+
+@dataclass
+class Block:
+    """One fenced code block of the reference, with the headings above it."""
+
+    lang: str
+    text: str
+    h2: str
+    h3: str | None
+
+
+def doc_text() -> str:
+    return DOC.read_text(encoding="utf-8")
+
+
+def sections(text: str, level: int) -> dict[str, str]:
+    """Heading title -> body, for headings of exactly `level` (# count)."""
+    marker = "#" * level + " "
+    result: dict[str, str] = {}
+    title, body, fenced = None, [], False
+    for line in text.splitlines():
+        fenced ^= line.startswith("```")
+        if not fenced and re.match(r"^#{1,%d} " % level, line):
+            if title is not None:
+                result[title] = "\n".join(body)
+            title = line[len(marker):].strip() if line.startswith(marker) else None
+            body = []
+        elif title is not None:
+            body.append(line)
+    if title is not None:
+        result[title] = "\n".join(body)
+    return result
+
+
+def blocks(text: str) -> list[Block]:
+    result: list[Block] = []
+    h2, h3, lang, lines = "", None, None, []
+    for line in text.splitlines():
+        if lang is None and line.startswith("## "):
+            h2, h3 = line[3:].strip(), None
+        elif lang is None and line.startswith("### "):
+            h3 = line[4:].strip()
+        elif line.startswith("```"):
+            if lang is None:
+                lang, lines = line[3:].strip(), []
+            else:
+                result.append(Block(lang, "\n".join(lines) + "\n", h2, h3))
+                lang = None
+        elif lang is not None:
+            lines.append(line)
+    assert lang is None, "unclosed code block in docs/metadata.md"
+    return result
+
+
+def file_path(block: Block) -> str | None:
+    match = FILE_MARK.match(block.text.splitlines()[0])
+    return match.group(1) if match else None
+
+
+def run_tree(tmp: Path, files: dict[str, str]) -> list[str]:
+    """Write `files` (paths start with metadata/) under tmp and load them."""
+    for rel, text in files.items():
+        path = tmp / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    (tmp / "metadata" / "entities").mkdir(parents=True, exist_ok=True)
+    _, problems = load_metadata(tmp / "metadata")
+    return [p.format(tmp / "metadata") for p in problems]
+
+
+def base_files(all_blocks: list[Block]) -> dict[str, str]:
+    base = {file_path(b): b.text for b in all_blocks
+            if b.h2 == CHECKER and b.h3 is None and b.lang == "yaml"}
+    assert {"metadata/crm.yaml", "metadata/entities/account.yaml"} <= set(base)
+    return base
+
+
+# (a) every key of every *_KEYS tuple is documented, in its section.
+
+def test_every_key_tuple_has_a_section() -> None:
+    tuples = {n for n, v in vars(definitions).items() if n.endswith("_KEYS") and isinstance(v, tuple)}
+    assert tuples == set(KEY_SECTIONS), "add new *_KEYS tuples to KEY_SECTIONS and the docs"
+
+
+@pytest.mark.parametrize("tuple_name", sorted(KEY_SECTIONS))
+def test_every_key_is_documented(tuple_name: str) -> None:
+    body = sections(doc_text(), 2)[KEY_SECTIONS[tuple_name]]
+    keys = getattr(definitions, tuple_name)
+    assert keys, tuple_name
+    missing = [k.name for k in keys if f"`{k.name}`" not in body]
+    assert not missing, f"{tuple_name} keys not in '## {KEY_SECTIONS[tuple_name]}': {missing}"
+
+
+def test_every_field_key_has_a_heading() -> None:
+    body = sections(doc_text(), 2)["Field keys"]
+    documented = [t.strip("`") for t in sections(body, 3)]
+    assert documented == [k.name for k in definitions.FIELD_KEYS]
+
+
+# (b) every field type has a heading under "## Field types".
+
+def test_every_field_type_has_a_heading() -> None:
+    body = sections(doc_text(), 2)["Field types"]
+    documented = [t.strip("`") for t in sections(body, 3)]
+    assert documented == list(FIELD_TYPES)
+
+
+def test_field_type_sections_list_their_options() -> None:
+    body = sections(sections(doc_text(), 2)["Field types"], 3)
+    for name, ftype in FIELD_TYPES.items():
+        keys_line = re.search(r"^Keys: (.*?)\.$", body[f"`{name}`"], re.M | re.S)
+        assert keys_line, f"type {name}: no 'Keys:' paragraph"
+        field_keys = {key.name for key in definitions.FIELD_KEYS}
+        listed = set(re.findall(r"`(\w+)`", keys_line.group(1))) & field_keys
+        assert listed == set(ftype.options) - {"type", "label", "help"}, name
+
+
+# (c) every checker code has a heading "### CRM-E0xx title".
+
+def test_every_code_has_a_heading() -> None:
+    body = sections(doc_text(), 2)[CHECKER]
+    documented = list(sections(body, 3))
+    assert documented == [f"{code} {title}" for code, title in CODES.items()]
+
+
+# (d) the committed schemas are current, and they accept and reject what they should.
+
+@pytest.mark.parametrize("kind", sorted(SCHEMA_FILES))
+def test_committed_schema_is_current(kind: str) -> None:
+    committed = json.loads((SCHEMA_DIR / SCHEMA_FILES[kind]).read_text(encoding="utf-8"))
+    assert committed == build_json_schema(kind), (
+        "docs/schema is stale: run `flask --app run.py crm schema docs/schema`")
+
+
+@pytest.mark.parametrize("kind", sorted(SCHEMA_FILES))
+def test_schema_is_valid_draft_2020_12(kind: str) -> None:
+    Draft202012Validator.check_schema(build_json_schema(kind))
+
+
+def entity_errors(doc: object) -> list[str]:
+    validator = Draft202012Validator(build_json_schema("entity"))
+    return [error.message for error in validator.iter_errors(doc)]
+
+
+VALID_ENTITY = {
+    "label": {"en": "Deal", "zh": "商机"},
+    "fields": {
+        "name": {"type": "string", "required": True, "max_length": 200},
+        "account": {"type": "link", "to": "account", "on_delete": "restrict"},
+        "stage": {"type": "choice", "choices": ["open", {"value": "won", "color": "#2e7d32"}]},
+        "close_date": {"type": "date", "default": "today", "min": "2020-01-01"},
+        "notes": "text",
+    },
+    "list": {"columns": ["name", "account.name"], "order": "-close_date", "page_size": 50},
+    "form": [{"section": "Deal", "fields": ["name", "account"]}],
+}
+
+
+def with_field(definition: object) -> dict:
+    return {**VALID_ENTITY, "fields": {**VALID_ENTITY["fields"], "extra": definition}}
+
+
+def test_entity_schema_accepts_a_valid_entity() -> None:
+    assert entity_errors(VALID_ENTITY) == []
+
+
+@pytest.mark.parametrize("definition", [
+    {"type": "string", "colour": "red"},          # unknown field key
+    {"type": "strng"},                             # unknown type
+    "strng",                                       # unknown type, shorthand
+    {"type": "text", "unique": True},              # option the type does not take
+    {"type": "link"},                              # link without to
+    {"type": "choice"},                            # choice without choices
+    {"type": "link", "to": "account", "on_delete": "delete"},
+    {"type": "date", "default": "now"},            # keyword for another type
+])
+def test_entity_schema_rejects_bad_fields(definition: object) -> None:
+    assert entity_errors(with_field(definition)), definition
+
+
+def test_entity_schema_rejects_bad_names_and_keys() -> None:
+    assert entity_errors({**VALID_ENTITY, "colour": "red"})
+    assert entity_errors({**VALID_ENTITY, "fields": {"Close Date": "date"}})
+    assert entity_errors({**VALID_ENTITY, "fields": {"owner": "user"}})
+    assert entity_errors({key: v for key, v in VALID_ENTITY.items() if key != "label"})
+
+
+def test_crm_schema_accepts_valid_and_rejects_unknown_key() -> None:
+    validator = Draft202012Validator(build_json_schema("crm"))
+    crm = {"name": {"en": "Acme", "zh": "演示"}, "languages": ["en", "zh"],
+           "menu": [{"group": "sales", "entities": ["deal"]}]}
+    assert list(validator.iter_errors(crm)) == []
+    assert list(validator.iter_errors({**crm, "langauges": ["en"]}))
+    assert list(validator.iter_errors({**crm, "languages": ["fr"]}))
+
+
+# (e) the documented examples do what the reference says.
+
+def test_every_yaml_example_is_checked() -> None:
+    unmarked = [b.text.splitlines()[0] for b in blocks(doc_text())
+                if b.lang == "yaml" and not file_path(b)
+                and not b.text.startswith(FRAGMENT_MARK)]
+    assert not unmarked, f"yaml examples without a '# metadata/...' or '{FRAGMENT_MARK}' line"
+
+
+def valid_example_cases() -> list[tuple[str, dict[str, str]]]:
+    """(id, files) for every example outside Checker codes; each must load cleanly."""
+    all_blocks = blocks(doc_text())
+    base = base_files(all_blocks)
+    cases: list[tuple[str, dict[str, str]]] = []
+    by_section: dict[str, dict[str, str]] = {}
+    for block in all_blocks:
+        if block.lang != "yaml" or block.h2 == CHECKER:
+            continue
+        path = file_path(block)
+        where = block.h3 or block.h2
+        if path:
+            files = by_section.setdefault(block.h2, {})
+            assert path not in files, f"'{block.h2}' shows {path} twice; only one can be checked"
+            files[path] = block.text
+        else:
+            body = textwrap.indent(block.text.split("\n", 1)[1], "  ")
+            entity = f"label: Example\nfields:\n{body}"
+            cases.append((f"{where}: fragment", {**base, "metadata/entities/example.yaml": entity}))
+    cases += [(f"{h2}: files", {**base, **files}) for h2, files in by_section.items()]
+    return cases
+
+
+@pytest.mark.parametrize("files", [c[1] for c in valid_example_cases()],
+                         ids=[c[0] for c in valid_example_cases()])
+def test_documented_example_loads(files: dict[str, str], tmp_path: Path) -> None:
+    assert run_tree(tmp_path, files) == []
+
+
+def checker_cases() -> list[tuple[str, dict[str, str], list[str]]]:
+    text = doc_text()
+    all_blocks = blocks(text)
+    base = base_files(all_blocks)
+    bodies = sections(sections(text, 2)[CHECKER], 3)
+    cases = []
+    for heading, body in bodies.items():
+        files = dict(base)
+        for block in all_blocks:
+            if block.h2 == CHECKER and block.h3 == heading and block.lang == "yaml":
+                files[file_path(block)] = block.text
+        for removed in WITHOUT.findall(body):
+            files.pop(removed)
+        expected = [line for block in all_blocks if block.h2 == CHECKER and block.h3 == heading
+                    and block.lang == "text" for line in block.text.splitlines() if line]
+        cases.append((heading, files, expected))
+    return cases
+
+
+@pytest.mark.parametrize("heading,files,expected", checker_cases(),
+                         ids=[c[0].split()[0] for c in checker_cases()])
+def test_checker_example_gives_documented_problems(heading: str, files: dict[str, str],
+                                                   expected: list[str], tmp_path: Path) -> None:
+    code = heading.split()[0]
+    assert expected, f"{code} has no example output"
+    assert all(f": {code} " in line for line in expected), f"{code}: output shows other codes"
+    assert sorted(run_tree(tmp_path, files)) == sorted(expected)
+
+
+def test_checker_base_tree_is_valid(tmp_path: Path) -> None:
+    assert run_tree(tmp_path, base_files(blocks(doc_text()))) == []
