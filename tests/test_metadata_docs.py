@@ -21,9 +21,10 @@ import re
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from app.metadata import definitions
 from app.metadata.definitions import FIELD_TYPES
@@ -69,10 +70,12 @@ def sections(text: str, level: int) -> dict[str, str]:
     """Heading title -> body, for headings of exactly `level` (# count)."""
     marker = "#" * level + " "
     result: dict[str, str] = {}
-    title, body, fenced = None, [], False
+    title: str | None = None
+    body: list[str] = []
+    fenced = False
     for line in text.splitlines():
         fenced ^= line.startswith("```")
-        if not fenced and re.match(r"^#{1,%d} " % level, line):
+        if not fenced and re.match(rf"^#{{1,{level}}} ", line):
             if title is not None:
                 result[title] = "\n".join(body)
             title = line[len(marker):].strip() if line.startswith(marker) else None
@@ -86,7 +89,8 @@ def sections(text: str, level: int) -> dict[str, str]:
 
 def blocks(text: str) -> list[Block]:
     result: list[Block] = []
-    h2, h3, lang, lines = "", None, None, []
+    h2, h3, lang = "", None, None
+    lines: list[str] = []
     for line in text.splitlines():
         if lang is None and line.startswith("## "):
             h2, h3 = line[3:].strip(), None
@@ -121,7 +125,7 @@ def run_tree(tmp: Path, files: dict[str, str]) -> list[str]:
 
 
 def base_files(all_blocks: list[Block]) -> dict[str, str]:
-    base = {file_path(b): b.text for b in all_blocks
+    base = {str(file_path(b)): b.text for b in all_blocks
             if b.h2 == CHECKER and b.h3 is None and b.lang == "yaml"}
     assert {"metadata/crm.yaml", "metadata/entities/account.yaml"} <= set(base)
     return base
@@ -145,16 +149,14 @@ def test_every_key_is_documented(tuple_name: str) -> None:
 
 def test_every_field_key_has_a_heading() -> None:
     body = sections(doc_text(), 2)["Field keys"]
-    documented = [t.strip("`") for t in sections(body, 3)]
-    assert documented == [k.name for k in definitions.FIELD_KEYS]
+    assert list(sections(body, 3)) == [f"`{k.name}`" for k in definitions.FIELD_KEYS]
 
 
 # (b) every field type has a heading under "## Field types".
 
 def test_every_field_type_has_a_heading() -> None:
     body = sections(doc_text(), 2)["Field types"]
-    documented = [t.strip("`") for t in sections(body, 3)]
-    assert documented == list(FIELD_TYPES)
+    assert list(sections(body, 3)) == [f"`{name}`" for name in FIELD_TYPES]
 
 
 def test_field_type_sections_list_their_options() -> None:
@@ -194,7 +196,7 @@ def entity_errors(doc: object) -> list[str]:
     return [error.message for error in validator.iter_errors(doc)]
 
 
-VALID_ENTITY = {
+VALID_ENTITY: dict[str, Any] = {
     "label": {"en": "Deal", "zh": "商机"},
     "fields": {
         "name": {"type": "string", "required": True, "max_length": 200},
@@ -208,7 +210,7 @@ VALID_ENTITY = {
 }
 
 
-def with_field(definition: object) -> dict:
+def with_field(definition: object) -> dict[str, Any]:
     return {**VALID_ENTITY, "fields": {**VALID_ENTITY["fields"], "extra": definition}}
 
 
@@ -294,7 +296,7 @@ def checker_cases() -> list[tuple[str, dict[str, str], list[str]]]:
         files = dict(base)
         for block in all_blocks:
             if block.h2 == CHECKER and block.h3 == heading and block.lang == "yaml":
-                files[file_path(block)] = block.text
+                files[str(file_path(block))] = block.text
         for removed in WITHOUT.findall(body):
             files.pop(removed)
         expected = [line for block in all_blocks if block.h2 == CHECKER and block.h3 == heading

@@ -1,14 +1,13 @@
 """Realistic demo values for the starter CRM, in Chinese and English.
 
 `value_for(entity, field, index, rng, today)` gives one field's value for
-record number `index` of `entity`. Fields of one record agree with each other
-(a contact's e-mail is made from its name, a won deal closed in the past, a
-campaign's status follows its dates) because they come from a per-record plan
-seeded by entity name and index; other values are drawn from `rng`. Entities
-and fields this module does not know get generic values by type, so any
-metadata tree can be filled. Every value respects the field's choices,
-min/max, max_length and pattern. Link, links, user and autonumber fields are
-filled by the caller: they get None.
+record number `index` of `entity`. Fields of one record agree (a contact's
+e-mail is made from its name, a won deal closed in the past, a campaign's
+status follows its dates) because they come from a per-record plan seeded by
+entity name and index; other values are drawn from `rng`. Unknown entities and
+fields get generic values by type, so any metadata tree can be filled. Values
+respect choices, min/max, max_length and pattern; unique fields never repeat
+across indexes. Link, links, user and autonumber fields are the caller's: None.
 """
 
 from __future__ import annotations
@@ -34,26 +33,15 @@ from app.metadata.spec import EntitySpec, FieldSpec
 from . import vocab as V
 
 CALLER_FILLS = ("link", "links", "user", "autonumber")
-TEXTUAL = ("string", "text", "email", "phone", "url")
 DECIMALS = ("decimal", "money", "percent")
-FUTURE_DATES = ("close_date", "due", "due_date", "due_on", "sla_due", "end_date", "deadline",
-                "renewal_date", "expiry_date")
-NUMBER_HINTS = {  # field name -> plausible range before min/max apply
-    "amount": (10_000, 2_000_000), "price": (100, 100_000), "budget": (20_000, 1_000_000),
-    "cost": (1_000, 500_000), "revenue": (100_000, 50_000_000), "employees": (10, 5_000),
-    "score": (0, 100), "quantity": (1, 50), "qty": (1, 50), "age": (18, 70), "rating": (1, 5),
-    "discount": (0, 30), "year": (2015, 2030),
-}
-ZH_SLOTS = {0: 0, 1: 1, 3: 2}  # of every 5 records, these positions are Chinese: 60 %
+ZH_SLOTS = {0: 0, 1: 1, 3: 2}  # of every 5 records these are Chinese (60 %), the rest English
 EN_SLOTS = {2: 0, 4: 1}
-CATEGORIES = {"CATEGORY_DIGIT": string.digits, "CATEGORY_NOT_DIGIT": string.ascii_letters,
-              "CATEGORY_WORD": string.ascii_letters + string.digits + "_",
-              "CATEGORY_NOT_WORD": "-.", "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": string.ascii_letters}
+PHONE_STEP = 61_803_399  # coprime to 10: index -> phone tail is a bijection, phones never repeat
 
 
 def value_for(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random,
               today: dt.date) -> Any:
-    """A valid demo value for `field` of record `index` of `entity` (None: caller fills it)."""
+    """A valid demo value for `field` of record `index` of `entity` (None: the caller fills it)."""
     if field.type in CALLER_FILLS:
         return None
     plan = _plan(entity.name, index, today)
@@ -87,24 +75,22 @@ def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
     zh = index % 5 in ZH_SLOTS
     k = (index // 5) * (3 if zh else 2) + (ZH_SLOTS if zh else EN_SLOTS)[index % 5]
     who, org = _person(zh, k, salt), _company(zh, k, salt)
-    rec = _Rec(zh, index, rng, today, who, org, org["city"] or rng.choice(V.CITIES))
-    tail = (index * 7919 + salt) % 10**8  # a bijection of index: phones never repeat
+    r = _Rec(zh, index, rng, today, who, org, org["city"] or rng.choice(V.CITIES))
+    tail = (index * PHONE_STEP + salt) % 10**8
+    age = rng.randint(1, 730)
     plan: dict[str, Any] = {
         "_who": who, "_org": org, "_zh": zh, "_unique": {"mobile", "phone"},
         "mobile": f"1{rng.choice('3456789')}{rng.randint(0, 9)}{tail:08d}",
-        "phone": f"{rec.city[4]}-{rng.randint(2, 8)}{tail % 10**7:07d}",
-        "email": f"{who['local']}@{rng.choice((org['domain'],) * 3 + V.PERSONAL_MAIL)}",
+        "phone": f"{r.city[4]}-{rng.randint(2, 8)}{tail % 10**7:07d}",
+        "email": f"{who['local']}@{rng.choice((org['domain'],) * 3 + (V.ZH_MAIL if zh else V.EN_MAIL))}",
         "wechat": f"wxid_{who['handle']}{rng.randint(10, 999)}" if zh else f"{who['handle']}{rng.randint(10, 99)}",
-        "website": f"https://www.{org['domain']}",
-        "address": _address(rec), "company": org["name"], "region": rec.city[3],
-        "industry": org["industry"],
+        "website": f"https://www.{org['domain']}", "address": _address(r), "company": org["name"],
+        "region": r.city[3], "industry": org["industry"],
+        "created_on": _at(today - dt.timedelta(days=age), rng),
     }
-    age = rng.randint(1, 730)
-    plan["created_on"] = _at(today - dt.timedelta(days=age), rng)
     plan["changed_on"] = _changed(plan["created_on"], age, rng)
-    build = PLANS.get(entity)
-    if build:
-        extra = build(rec)
+    if entity in PLANS:
+        extra = PLANS[entity](r)
         plan["_unique"] = plan["_unique"] | extra.pop("_unique", set())
         plan.update(extra)
     return plan
@@ -115,20 +101,20 @@ def _account(r: _Rec) -> dict:
     tier = _w(rng, strategic=1, key=3, standard=6)
     lo, hi = {"strategic": (2000, 100_000), "key": (300, 5000), "standard": (10, 800)}[tier]
     employees = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
-    revenue = round(employees * rng.uniform(0.3, 1.5) * 100) * 10_000
     tags = rng.sample(("vip", "listed", "state_owned", "reference", "at_risk"), rng.choice((0, 1, 1, 2)))
-    return {"_unique": {"name", "phone"}, "name": r.org["name"], "tier": tier,
+    return {"_unique": {"name"}, "name": r.org["name"], "tier": tier, "employees": employees,
             "lifecycle_stage": _w(rng, prospect=4, customer=5, partner=1, churned=1),
-            "tags": tags + ([] if r.zh else ["foreign"]), "employees": employees,
-            "annual_revenue": Decimal(revenue), "notes": r.say(rng.choice(V.ACCOUNT_NOTES)),
+            "tags": tags + ([] if r.zh else ["foreign"]),
+            "annual_revenue": Decimal(round(employees * rng.uniform(0.3, 1.5) * 100) * 10_000),
+            "notes": r.say(rng.choice(V.ACCOUNT_NOTES)),
             "email": f"{rng.choice(('info', 'contact', 'sales', 'service'))}@{r.org['domain']}"}
 
 
 def _contact(r: _Rec) -> dict:
     rng = r.rng
     zh_title, en_title, role = rng.choice(V.JOB_TITLES)
-    mail = r.org["domain"] if rng.random() < 0.7 else rng.choice(V.PERSONAL_MAIL)
-    return {"name": r.who["name"], "title": zh_title if r.zh else en_title, "deal_role": role,
+    mail = r.org["domain"] if rng.random() < 0.7 else rng.choice(V.ZH_MAIL if r.zh else V.EN_MAIL)
+    return {"name": r.who["name"], "title": r.say((zh_title, en_title)), "deal_role": role,
             "email": f"{r.who['local']}@{mail}", "is_primary": rng.random() < 0.3,
             "birthday": dt.date(rng.randint(1962, 2000), rng.randint(1, 12), rng.randint(1, 28))}
 
@@ -139,8 +125,7 @@ def _lead(r: _Rec) -> dict:
     lo, hi = {"new": (10, 60), "contacted": (20, 70), "qualified": (60, 95), "converted": (70, 100),
               "disqualified": (0, 30)}[status]
     return {"name": r.who["name"], "status": status, "score": rng.randint(lo, hi),
-            "source": _w(rng, web=4, referral=2, event=2, cold_call=2, wechat=3, advertising=2,
-                         partner=1, other=1),
+            "source": _w(rng, web=4, referral=2, event=2, cold_call=2, wechat=3, advertising=2, partner=1, other=1),
             "disqualify_reason": r.say(rng.choice(V.DISQUALIFY_REASONS))}
 
 
@@ -148,8 +133,7 @@ def _opportunity(r: _Rec) -> dict:
     rng = r.rng
     stage = _w(rng, prospecting=3, needs_analysis=3, proposal=3, negotiation=2, won=3, lost=2)
     product = rng.choice(V.PRODUCTS)
-    closed = stage in ("won", "lost")
-    days = -rng.randint(1, 700) if closed else rng.randint(-15, 120)
+    days = -rng.randint(1, 700) if stage in ("won", "lost") else rng.randint(-15, 120)
     amount = round(math.exp(rng.uniform(math.log(10_000), math.log(2_000_000))) / 100) * 100
     return {"name": f"{r.org['short']}{product[1]}采购项目" if r.zh else f"{r.org['short']} - {product[2]}",
             "stage": stage, "amount": Decimal(min(max(amount, 10_000), 2_000_000)),
@@ -168,8 +152,7 @@ def _activity(r: _Rec) -> dict:
     due = _at(r.today + dt.timedelta(days=rng.randint(-700, 60)), rng)
     return {"kind": kind, "type": kind, "subject": subject, "due": due,
             "done": due.date() < r.today and rng.random() < 0.9,
-            "priority": _w(rng, low=2, normal=5, high=2),
-            "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
+            "priority": _w(rng, low=2, normal=5, high=2), "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
 
 
 def _ticket(r: _Rec) -> dict:
@@ -181,11 +164,10 @@ def _ticket(r: _Rec) -> dict:
     status = (_w(rng, new=3, assigned=3, in_progress=3, waiting_on_customer=2) if age <= 10
               else _w(rng, resolved=3, closed=6, waiting_on_customer=1))
     hours = {"urgent": 4, "high": 24, "normal": 72, "low": 336}[priority]
-    return {"subject": zh_subject if r.zh else en_subject, "description": zh_text if r.zh else en_text,
+    return {"subject": r.say((zh_subject, en_subject)), "description": r.say((zh_text, en_text)),
             "priority": priority, "status": status, "sla_due": opened + dt.timedelta(hours=hours),
-            "channel": _w(rng, phone=3, email=3, web=2, wechat=3),
-            "created_on": opened, "changed_on": _changed(opened, age, rng),
-            "resolution": r.say(rng.choice(V.RESOLUTIONS))}
+            "channel": _w(rng, phone=3, email=3, web=2, wechat=3), "resolution": r.say(rng.choice(V.RESOLUTIONS)),
+            "created_on": opened, "changed_on": _changed(opened, age, rng)}
 
 
 def _campaign(r: _Rec) -> dict:
@@ -198,20 +180,19 @@ def _campaign(r: _Rec) -> dict:
         status = "cancelled"
     budget = rng.randint(2, 100) * 10_000
     spent = {"planned": 0, "cancelled": 0, "active": rng.uniform(0.2, 0.7)}.get(status, rng.uniform(0.7, 1.15))
-    name = f"{start.year} {r.say(event)}" + (f" {rounds + 1}" if rounds else "")
-    return {"_unique": {"name"}, "name": name, "channel": event[2], "status": status,
-            "start_date": start, "end_date": end, "budget": Decimal(budget),
-            "actual_cost": Decimal(round(budget * spent, -2)),
+    return {"_unique": {"name"}, "name": f"{start.year} {r.say(event)}" + (f" {rounds + 1}" if rounds else ""),
+            "channel": event[2], "status": status, "start_date": start, "end_date": end,
+            "budget": Decimal(budget), "actual_cost": Decimal(round(budget * spent, -2)),
             "expected_revenue": Decimal(round(budget * rng.uniform(2, 8), -3)),
             "description": r.say(rng.choice(V.CAMPAIGN_DESCRIPTIONS))}
 
 
 def _product(r: _Rec) -> dict:
     code, zh_name, en_name, category, price = V.PRODUCTS[r.index % len(V.PRODUCTS)]
-    version = r.index // len(V.PRODUCTS)
+    version = r.index // len(V.PRODUCTS)  # past the catalogue: CRM-PRO-V2 ...
     return {"_unique": {"code", "name"}, "category": category,
             "code": f"{code}-V{version + 1}" if version else code,
-            "name": (zh_name if r.zh else en_name) + (f" V{version + 1}" if version else ""),
+            "name": r.say((zh_name, en_name)) + (f" V{version + 1}" if version else ""),
             "price": Decimal(round(price * (1 + 0.1 * version))), "active": r.rng.random() < 0.85,
             "description": r.say(V.PRODUCT_BLURBS[category])}
 
@@ -228,10 +209,9 @@ def _perm(total: int, seed: int) -> list[int]:
 
 
 def _combo(n: int, *lists: tuple, seed: int = 0) -> tuple[list, int]:
-    """The n-th combination of one item from each list, in a scrambled order; and the round."""
+    """The n-th combination of one item of each list, in scrambled order; and the round past them all."""
     total = math.prod(len(items) for items in lists)
-    i = _perm(total, seed)[n % total]
-    picks = []
+    i, picks = _perm(total, seed)[n % total], []
     for items in lists:
         i, j = divmod(i, len(items))
         picks.append(items[j])
@@ -247,17 +227,17 @@ def _person(zh: bool, k: int, salt: int) -> dict:
 
 
 def _company(zh: bool, k: int, salt: int) -> dict:
-    """Company k of a language: unique names for every k (a number is added past the list)."""
+    """Company k of a language; names never repeat (a number is added past the word lists)."""
     if zh:
         ((brand, brand_py), (trade, trade_dom, industry), city), rounds = _combo(
             k, V.CN_BRANDS, V.CN_TRADES, (None,) + V.CITIES, seed=salt)
-        name = (city[0] if city else "") + brand + trade
-        short, domain = brand + trade[:2], f"{brand_py}{trade_dom}.com.cn"
+        name, short = (city[0] if city else "") + brand + trade, brand + trade[:2]
+        domain = f"{brand_py}{trade_dom}.com.cn"
     else:
         (brand, (trade, industry), area), rounds = _combo(k, V.EN_BRANDS, V.EN_TRADES, V.EN_AREAS, seed=salt)
         form = V.EN_FORMS[zlib.crc32(f"{brand}{trade}".encode()) % len(V.EN_FORMS)]
-        name, short = f"{brand} {trade}{area} {form}", brand
-        domain, city = f"{brand}{trade.split()[0]}.com".lower(), None
+        name, short, city = f"{brand} {trade}{area} {form}", brand, None
+        domain = f"{brand}{trade.split()[0]}.com".lower()
     if rounds:
         name, domain = f"{name} {rounds + 1}", f"{rounds + 1}{domain}"
     return {"name": name, "short": short, "domain": domain, "industry": industry, "city": city}
@@ -281,34 +261,31 @@ def _w(rng: random.Random, **weights: int) -> str:
 
 
 def _at(day: dt.date, rng: random.Random) -> dt.datetime:
-    """A naive datetime on `day` in office hours."""
+    """A naive datetime on `day`, in office hours."""
     return dt.datetime.combine(day, dt.time(rng.randint(8, 19), rng.choice((0, 15, 30, 45))))
 
 
-# --- checking a planned value against the field --------------------------------------------
+# --- fitting values to the field ---------------------------------------------------------------
 
 def _conform(field: FieldSpec, value: Any) -> Any:
-    """`value` shaped for `field` (quantized, filtered), or None if it does not fit."""
+    """A planned value shaped for `field` (quantized, filtered), or None if it does not fit."""
     t = field.type
     if t == "choice":
         return value if isinstance(value, str) and value in _values(field) else None
     if t == "multichoice":
         kept = [v for v in _values(field) if isinstance(value, list) and v in value]
         return kept if kept or not field.required else None
-    if t == "boolean":
-        return value if isinstance(value, bool) else None
-    if t == "integer":
-        ok = isinstance(value, int) and not isinstance(value, bool) and _in_range(field, value)
-        return value if ok else None
-    if t in DECIMALS:
-        if not isinstance(value, (int, Decimal)) or isinstance(value, bool):
+    if t in ("boolean", "datetime"):
+        return value if isinstance(value, bool if t == "boolean" else dt.datetime) else None
+    if t in DECIMALS + ("integer",):
+        if not isinstance(value, (int, Decimal)) or isinstance(value, bool) or (
+                t == "integer" and not isinstance(value, int)):
             return None
-        value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
+        if t != "integer":
+            value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
         return value if _in_range(field, value) else None
     if t == "date":
         return value if type(value) is dt.date and _in_range(field, value) else None
-    if t == "datetime":
-        return value if isinstance(value, dt.datetime) else None
     return value if isinstance(value, str) and _text_ok(field, value) else None
 
 
@@ -334,13 +311,9 @@ def _text_ok(field: FieldSpec, value: str) -> bool:
         return False
     if field.pattern and not re.fullmatch(field.pattern, value):
         return False
-    if field.type == "email":
-        return bool(re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value))
-    if field.type == "url":
-        return value.startswith(("http://", "https://"))
-    if field.type == "phone":
-        return bool(re.fullmatch(r"[0-9 +\-()]+", value))
-    return True
+    return bool({"email": lambda: re.fullmatch(r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}", value),
+                 "url": lambda: value.startswith(("http://", "https://")),
+                 "phone": lambda: re.fullmatch(r"[0-9 +\-()]+", value)}.get(field.type, lambda: True)())
 
 
 # --- generic values by type ------------------------------------------------------------------
@@ -355,16 +328,14 @@ def _generic(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Rando
         chosen = rng.sample(values, rng.randint(1 if field.required else 0, min(3, len(values))))
         return [v for v in values if v in chosen]
     if t == "boolean":
-        bias = {True: 0.75, False: 0.25}.get(field.default, 0.5)
-        return rng.random() < bias
+        return rng.random() < {True: 0.75, False: 0.25}.get(field.default, 0.5)
     if t == "integer":
         return int(_number(field, index, rng, Decimal(1)))
     if t in DECIMALS:
         return _number(field, index, rng, Decimal(1).scaleb(-field.scale))
-    if t == "date":
-        return _date(field, rng, today)
-    if t == "datetime":
-        return _at(_date(field, rng, today), rng)
+    if t in ("date", "datetime"):
+        day = _date(field, rng, today)
+        return day if t == "date" else _at(day, rng)
     return _text(entity, field, index, rng, plan)
 
 
@@ -375,39 +346,36 @@ def _number(field: FieldSpec, index: int, rng: random.Random, step: Decimal) -> 
     if field.unique:  # count up from the minimum: never repeats
         start = lo if lo is not None else Decimal(1)
         if hi is None or start + index <= hi:
-            return start + index
-    hint = next((r for key, r in NUMBER_HINTS.items() if key in field.name), None)
+            return (start + index).quantize(step)
+    hint = next((r for key, r in V.NUMBER_HINTS.items() if key in field.name), None)
     a, b = (Decimal(x) for x in hint or ((0, 100_000) if field.type == "money" else (0, 1000)))
     if lo is not None and hi is not None:
-        a, b = max(a, lo), min(b, hi)
-        if a > b:
-            a, b = lo, hi
+        a, b = (max(a, lo), min(b, hi)) if max(a, lo) <= min(b, hi) else (lo, hi)
     elif lo is not None:
         a, b = max(a, lo), max(b, lo + 1000)
     elif hi is not None:
-        a, b = min(a, hi - 1000), min(b, hi)
+        a, b = (a if a <= hi else min(0, hi - 1000)), min(b, hi)
     if field.type == "integer":
         return Decimal(rng.randint(int(a), int(b)))
     value = Decimal(str(rng.uniform(float(a), float(b))))
     if field.type == "money" and b - a >= 1000:
-        value = value.quantize(Decimal(100), ROUND_HALF_UP)
+        value = value.quantize(Decimal(100), ROUND_HALF_UP)  # round amounts look real
     return min(max(value.quantize(step, ROUND_HALF_UP), a), b)
 
 
 def _date(field: FieldSpec, rng: random.Random, today: dt.date) -> dt.date:
-    name = field.name
+    """Two years back; a few months ahead for due/close/end dates; respects a date field's min/max."""
     lo, hi = today - dt.timedelta(days=730), today
-    if name in FUTURE_DATES or name.endswith(("_due", "_deadline")):
+    if field.name in V.FUTURE_DATES or field.name.endswith(("_due", "_deadline")):
         hi = today + dt.timedelta(days=120)
-    if "birth" in name:
+    if "birth" in field.name:
         lo, hi = dt.date(1960, 1, 1), dt.date(2002, 12, 31)
     fmin, fmax = _bounds(field) if field.type == "date" else (None, None)
-    if fmin is not None:
-        lo, hi = max(lo, fmin), max(hi, fmin)
-    if fmax is not None:
-        lo, hi = min(lo, fmax), min(hi, fmax)
-    if fmin is not None and lo < fmin:  # min and max both outside our window
-        lo = fmin
+    if fmin is not None and hi < fmin:  # our window is outside min/max: use theirs
+        lo, hi = fmin, fmin + dt.timedelta(days=730)
+    if fmax is not None and lo > fmax:
+        lo, hi = fmax - dt.timedelta(days=730), fmax
+    lo, hi = max(lo, fmin or lo), min(hi, fmax or hi)
     return lo + dt.timedelta(days=rng.randint(0, max((hi - lo).days, 0)))
 
 
@@ -420,12 +388,11 @@ def _text(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random, 
     elif field.type == "url":
         value = f"https://www.{org['domain']}" + (f"/{n}" if field.unique else "")
     elif field.type == "text":
-        pair = rng.choice(V.GENERIC_SENTENCES)
-        value = pair[0] if plan["_zh"] else pair[1]
+        value = rng.choice(V.GENERIC_SENTENCES)[0 if plan["_zh"] else 1]
     elif field.name in ("name", "title", "subject"):
         value = f"{entity.label.get('en')} {n}"
     else:
-        value = f"{field.name} {n}"
+        value = f"{field.name} {n}"  # e.g. "foo 17": unique when the field is
     return _shape(field, value, n, rng)
 
 
@@ -437,71 +404,78 @@ def _shape(field: FieldSpec, value: str, n: str, rng: random.Random) -> str:
         candidate = _fit(field, candidate, n)
         if _text_ok(field, candidate):
             return candidate
-    for _ in range(200):
-        candidate = _from_pattern(field.pattern or ".+", rng)
-        if field.max_length:
-            candidate = candidate[:field.max_length]
-        if _text_ok(field, candidate):
-            return candidate
-    return _fit(field, value, n)  # a pattern too hard to satisfy: the loader cannot know
+    for attempt in range(200):  # unique: a fixed shape with the number in its digit slots
+        candidate = _from_pattern(field.pattern or ".+", random.Random(attempt) if field.unique and
+                                  attempt < 20 else rng, n if field.unique else "")
+        if _text_ok(field, candidate[:field.max_length or None]):
+            return candidate[:field.max_length or None]
+    return _fit(field, value, n)  # a pattern this generator cannot satisfy
 
 
 def _fit(field: FieldSpec, value: str, n: str) -> str:
     limit = field.max_length
     if not limit or len(value) <= limit:
         return value
-    if field.type == "email":
-        return f"u{n}@x.cn"
-    if field.type == "url":
-        return f"http://x.cn/{n}"
-    if value.endswith(n) and len(n) < limit:
+    if field.type in ("email", "url"):
+        return f"u{n}@x.cn" if field.type == "email" else f"http://x.cn/{n}"
+    if not value.endswith(n):
+        return value[:limit]
+    if len(n) <= limit:
         return value[:limit - len(n)] + n
-    return value[:limit]
+    m, letters = int(n), ""  # too short for the number: spell it in letters, still unique
+    for _ in range(limit):
+        m, r = divmod(m, 26)
+        letters = chr(97 + r) + letters
+    return letters
 
 
-def _from_pattern(pattern: str, rng: random.Random) -> str:
+@lru_cache(maxsize=64)
+def _parse(pattern: str) -> Any:
     try:
-        return _emit(sre.parse(pattern), rng)
-    except Exception:  # noqa: BLE001 - an exotic pattern: let the caller fall back
-        return ""
+        return sre.parse(pattern)
+    except Exception:  # noqa: BLE001 - an exotic pattern: generate nothing, the caller falls back
+        return []
 
 
-def _emit(items: Any, rng: random.Random) -> str:
-    out = []
+def _from_pattern(pattern: str, rng: random.Random, number: str) -> str:
+    """A string matching `pattern`; `number`, zero-padded, fills the slots that take any digit."""
+    out = _emit(_parse(pattern), rng)
+    chars, slots = [c for c, _ in out], [i for i, (_, digit) in enumerate(out) if digit]
+    if number and len(slots) >= len(number):
+        for i, digit in zip(slots, number.zfill(len(slots))):
+            chars[i] = digit
+    return "".join(chars)
+
+
+def _emit(items: Any, rng: random.Random) -> list[tuple[str, bool]]:
+    """Characters matching a parsed regex, each with whether any digit could stand there."""
+    out: list[tuple[str, bool]] = []
     for op, arg in items:
         op = str(op)
         if op == "LITERAL":
-            out.append(chr(arg))
+            out.append((chr(arg), False))
         elif op in ("NOT_LITERAL", "ANY"):
-            out.append("x" if arg != ord("x") else "y")
+            out.append(("x" if arg != ord("x") else "y", False))
         elif op == "IN":
-            out.append(_one_of(arg, rng))
+            chars = [c for sub, a in arg for c in _class_chars(str(sub), a)]
+            if any(str(sub) == "NEGATE" for sub, _ in arg):
+                chars = [c for c in string.ascii_letters + string.digits if c not in chars] or ["~"]
+            out.append((rng.choice(chars or ["a"]), set(string.digits) <= set(chars)))
         elif op in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
             lo, hi, sub = arg
             hi = lo + 3 if hi == sre.MAXREPEAT else min(hi, lo + 8)
-            out.extend(_emit(sub, rng) for _ in range(rng.randint(lo, hi)))
-        elif op == "SUBPATTERN":
-            out.append(_emit(arg[-1], rng))
-        elif op == "ATOMIC_GROUP":
-            out.append(_emit(arg, rng))
+            for _ in range(rng.randint(lo, hi)):
+                out.extend(_emit(sub, rng))
+        elif op in ("SUBPATTERN", "ATOMIC_GROUP"):
+            out.extend(_emit(arg[-1] if op == "SUBPATTERN" else arg, rng))
         elif op == "BRANCH":
-            out.append(_emit(rng.choice(arg[1]), rng))
-    return "".join(out)
+            out.extend(_emit(rng.choice(arg[1]), rng))
+    return out
 
 
-def _one_of(items: Any, rng: random.Random) -> str:
-    chars: list[str] = []
-    negate = False
-    for op, arg in items:
-        op = str(op)
-        if op == "NEGATE":
-            negate = True
-        elif op == "LITERAL":
-            chars.append(chr(arg))
-        elif op == "RANGE":
-            chars.extend(chr(c) for c in range(arg[0], min(arg[1], arg[0] + 200) + 1))
-        elif op == "CATEGORY":
-            chars.extend(CATEGORIES.get(str(arg), "a"))
-    if negate:
-        chars = [c for c in string.ascii_letters + string.digits if c not in chars] or ["~"]
-    return rng.choice(chars or ["a"])
+def _class_chars(op: str, arg: Any) -> list[str]:
+    if op == "LITERAL":
+        return [chr(arg)]
+    if op == "RANGE":
+        return [chr(c) for c in range(arg[0], min(arg[1], arg[0] + 200) + 1)]
+    return list(V.REGEX_CATEGORIES.get(str(arg), "a")) if op == "CATEGORY" else []

@@ -36,6 +36,7 @@ EN_LAST = (
     "Parker", "Collins",
 )
 PERSONAL_MAIL = ("qq.com", "163.com", "126.com", "foxmail.com", "gmail.com", "outlook.com")
+ZH_MAIL, EN_MAIL = PERSONAL_MAIL[:4], PERSONAL_MAIL[3:]
 
 # (short, english, full prefix for addresses, region, area code, districts)
 CITIES = (
@@ -254,3 +255,18 @@ GENERIC_SENTENCES = (
     ("详细信息见附件。", "See the attachment for details."),
     ("此记录由演示数据生成。", "This record was generated as demo data."),
 )
+
+# Hints for fields the plans do not know, by (part of) the field name.
+FUTURE_DATES = ("close_date", "due", "due_date", "due_on", "sla_due", "end_date", "deadline",
+                "renewal_date", "expiry_date")
+NUMBER_HINTS = {  # plausible range before min/max apply
+    "amount": (10_000, 2_000_000), "price": (100, 100_000), "budget": (20_000, 1_000_000),
+    "cost": (1_000, 500_000), "revenue": (100_000, 50_000_000), "employees": (10, 5_000),
+    "score": (0, 100), "quantity": (1, 50), "qty": (1, 50), "age": (18, 70), "rating": (1, 5),
+    "discount": (0, 30), "year": (2015, 2030),
+}
+# Characters for regex classes (\d, \w, \s ...) when generating a value from a pattern.
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+REGEX_CATEGORIES = {"CATEGORY_DIGIT": "0123456789", "CATEGORY_NOT_DIGIT": _LETTERS,
+                    "CATEGORY_WORD": _LETTERS + "0123456789_", "CATEGORY_NOT_WORD": "-.",
+                    "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": _LETTERS}

@@ -97,7 +97,7 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("to", "identifier", "Entity a link or links field points to."),
     Key("on_delete", "identifier", "What deleting the linked record does: restrict, set_null or cascade."),
     Key("format", "text", "Autonumber pattern, e.g. TCK-{0000}."),
-    Key("scale", "integer", "Digits after the decimal point of a decimal field (0-10)."),
+    Key("scale", "integer", "Digits after the decimal point of a decimal field (1-10, default 4)."),
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
@@ -157,7 +157,7 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("user", "A user of the CRM.", _COMMON, "assignee: {type: user, default: current_user}"),
         FieldType("autonumber", "A number given on create from a pattern, read-only.",
                   frozenset({"type", "label", "help", "index", "format"}),
-                  "number: {type: autonumber, format: TCK-{00000}}"),
+                  'number: {type: autonumber, format: "TCK-{00000}"}'),
     )
 }
 

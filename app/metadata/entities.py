@@ -1,7 +1,7 @@
 """Parse one entity file into an EntitySpec, checking its own references.
 
 References inside the entity (list columns, filters, form fields, title)
-are checked here; references to other entities in `crossref.py`.
+are checked here; references to other entities in `loader.py`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from .spec import EntitySpec, FieldSpec, FormSection, ListSpec, Text
 from .yamlsource import LocList, LocMap
 
 SEARCHABLE = ("string", "text", "email", "phone", "url", "autonumber", "choice")
-NOT_FILTERABLE = ("links", "multichoice_never")
 MAX_PAGE_SIZE = 100
 
 
@@ -148,24 +147,24 @@ def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, Fiel
     for entry in search:
         target = known[entry.split(".")[0]]
         if "." not in entry and target.type not in SEARCHABLE:
-            sink.add("CRM-E020", line_of(values.get("search"), search.index(entry), line),
+            sink.add("CRM-E020", line_of(values["search"], values["search"].index(entry), line),
                      f"list search: '{entry}' is a {target.type} field", "search looks in text fields; "
                      "offer it as a filter instead")
     filters = names("filters", False)
     for entry in filters:
         if known[entry].type == "links":
-            sink.add("CRM-E020", line_of(values.get("filters"), filters.index(entry), line),
+            sink.add("CRM-E020", line_of(values["filters"], values["filters"].index(entry), line),
                      f"list filters: '{entry}' is a links field", "filter on a link field instead")
     order = None
     if "order" in values:
         raw_order = values["order"]
         desc = raw_order.startswith("-")
-        fname = raw_order.lstrip("-")
+        fname = raw_order[1:] if desc else raw_order
         if fname not in known and fname != "id":
-            sink.add("CRM-E010", node.line_of("list"), f"list order names unknown field '{fname}'",
+            sink.add("CRM-E010", _order_line(raw, line), f"list order names unknown field '{fname}'",
                      did_you_mean(fname, known))
         elif fname != "id" and known[fname].type in ("links", "multichoice"):
-            sink.add("CRM-E020", line, f"list order: cannot sort by {known[fname].type} field '{fname}'")
+            sink.add("CRM-E020", _order_line(raw, line), f"list order: cannot sort by {known[fname].type} field '{fname}'")
         else:
             order = (fname, "desc" if desc else "asc")
     page_size = values.get("page_size", 25)
@@ -173,6 +172,10 @@ def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, Fiel
         sink.add("CRM-E014", line, f"list page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
         page_size = 25
     return ListSpec(tuple(columns), tuple(search), tuple(filters), order, page_size)
+
+
+def _order_line(raw: Any, default: int) -> int:
+    return raw.line_of("order") if isinstance(raw, LocMap) else default
 
 
 def _parse_form(raw: Any, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],

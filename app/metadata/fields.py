@@ -105,6 +105,9 @@ def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
             sink.add("CRM-E011", item_line, f"{where}: choice value '{value}' is not valid",
                      "values are lower-case keys (web, cold_call); put words in the label")
             continue
+        if len(value) > 64:
+            sink.add("CRM-E011", item_line, f"{where}: choice value '{value[:20]}…' is longer than 64 characters")
+            continue
         if value in seen:
             sink.add("CRM-E011", item_line, f"{where}: choice '{value}' is listed twice")
             continue
@@ -192,7 +195,8 @@ def default_error(ftype: str, value: Any, choices: tuple[Choice, ...], values: d
             not isinstance(value, (int, float)) or isinstance(value, bool)):
         return "is not a number"
     if ftype in NUMERIC_TYPES:
-        lo, hi = values.get("min"), values.get("max")
+        lo = values.get("min", 0 if ftype == "percent" else None)
+        hi = values.get("max", 100 if ftype == "percent" else None)
         if (lo is not None and value < lo) or (hi is not None and value > hi):
             return "is outside min/max"
     if ftype == "boolean" and not isinstance(value, bool):

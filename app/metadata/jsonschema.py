@@ -15,10 +15,25 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .definitions import (CHOICE_KEYS, CRM_KEYS, DEFAULT_KEYWORDS, ENTITY_KEYS, FIELD_KEYS,
-                          FIELD_TYPES, KINDS, LANGUAGES, LIST_KEYS, MENU_KEYS, ON_DELETE,
-                          RESERVED_ENTITY_NAMES, RESERVED_ENTITY_PREFIXES, RESERVED_FIELD_NAMES,
-                          SECTION_KEYS, FieldType, Key)
+from .definitions import (
+    CHOICE_KEYS,
+    CRM_KEYS,
+    DEFAULT_KEYWORDS,
+    ENTITY_KEYS,
+    FIELD_KEYS,
+    FIELD_TYPES,
+    KINDS,
+    LANGUAGES,
+    LIST_KEYS,
+    MENU_KEYS,
+    ON_DELETE,
+    RESERVED_ENTITY_NAMES,
+    RESERVED_ENTITY_PREFIXES,
+    RESERVED_FIELD_NAMES,
+    SECTION_KEYS,
+    FieldType,
+    Key,
+)
 from .entities import MAX_PAGE_SIZE
 from .fields import AUTONUMBER_FORMAT, NUMERIC_TYPES
 

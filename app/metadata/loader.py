@@ -13,7 +13,7 @@ from typing import Any
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
-from .shapes import check_identifier, check_label, check_mapping, line_of
+from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import CrmSpec, EntitySpec, MenuGroup, Text
 from .yamlsource import LocMap, read_yaml
 
@@ -99,7 +99,9 @@ def _languages(values: dict, node: Any, sink: ProblemSink) -> tuple[str, ...]:
     langs = values.get("languages") or ["en"]
     good = []
     for i, lang in enumerate(langs):
-        if lang not in LANGUAGES:
+        if not isinstance(lang, str):
+            sink.add("CRM-E003", line_of(langs, i, 1), f"languages entry must be a language code, got {type_name(lang)}")
+        elif lang not in LANGUAGES:
             sink.add("CRM-E018", line_of(langs, i, 1), f"language '{lang}' is not supported",
                      did_you_mean(str(lang), LANGUAGES) or f"supported: {', '.join(LANGUAGES)}")
         else:
@@ -140,6 +142,7 @@ def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, Enti
                 languages: tuple[str, ...]) -> tuple[MenuGroup, ...]:
     groups: list[MenuGroup] = []
     placed: set[str] = set()
+    seen_groups: set[str] = {"other"}  # 'other' holds entities no group names
     base_line = node.line_of("menu") if isinstance(node, LocMap) else 1
     for index, item in enumerate(raw or []):
         line = line_of(raw, index, base_line)
@@ -150,9 +153,15 @@ def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, Enti
             check_label(values["label"], sink, line, "menu group", languages)
         names = []
         listed = values.get("entities") or []
+        if values["group"] in seen_groups:
+            sink.add("CRM-E016", line, f"menu group '{values['group']}' is defined twice")
+            continue
+        seen_groups.add(values["group"])
         for j, entity in enumerate(listed):
             entry_line = line_of(listed, j, line)
-            if entity not in entities:
+            if not isinstance(entity, str):
+                sink.add("CRM-E003", entry_line, f"menu entities entry must be an entity name, got {type_name(entity)}")
+            elif entity not in entities:
                 sink.add("CRM-E016", entry_line, f"menu group '{values['group']}' names unknown entity '{entity}'",
                          did_you_mean(str(entity), entities))
             elif entity in placed:

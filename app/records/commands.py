@@ -69,15 +69,18 @@ def default_for(f: FieldSpec, user_id: int | None) -> Any:
 
 
 class _RecordCommand:
-    def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any]):
+    def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any],
+                 input_errors: dict[str, list[str]] | None = None):
         self.ctx = ctx
         self.entity = ctx.entity(entity)
         self.model = ctx.models.model(entity)
         self.values = dict(values)
+        # Errors found while reading the input (bad types): reported with the rule errors.
+        self.input_errors = dict(input_errors or {})
         self.record: Any = None
 
     def _check(self, fields: list[FieldSpec]) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[str]] = {k: list(v) for k, v in self.input_errors.items()}
         lang = self.ctx.lang
         for name in self.values:
             f = self.entity.field_map.get(name)
@@ -86,6 +89,8 @@ class _RecordCommand:
             elif not f.editable:
                 errors[name] = [msg("read_only", lang)]
         for f in fields:
+            if f.name in errors:
+                continue
             problems = check_value(f, self.values.get(f.name), lang)
             if not problems and not is_empty(self.values.get(f.name)):
                 problems = self._reference_errors(f) + self._unique_errors(f)
@@ -147,7 +152,8 @@ class CreateRecord(_RecordCommand):
 
     def validate(self) -> None:
         for f in self.entity.declared_fields:
-            if f.name not in self.values and f.editable and f.default is not None:
+            if (f.name not in self.values and f.name not in self.input_errors and f.editable
+                    and f.default is not None):
                 self.values[f.name] = default_for(f, self.ctx.user_id)
         editable = [f for f in self.entity.declared_fields if f.editable]
         errors = self._check(editable)
@@ -169,8 +175,9 @@ class CreateRecord(_RecordCommand):
 class UpdateRecord(_RecordCommand):
     """Change the fields given; others keep their values (PATCH semantics)."""
 
-    def __init__(self, ctx: RecordContext, entity: str, record: Any, values: dict[str, Any]):
-        super().__init__(ctx, entity, values)
+    def __init__(self, ctx: RecordContext, entity: str, record: Any, values: dict[str, Any],
+                 input_errors: dict[str, list[str]] | None = None):
+        super().__init__(ctx, entity, values, input_errors)
         self.record = record
 
     def validate(self) -> None:

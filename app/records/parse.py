@@ -92,11 +92,11 @@ def _decimal(field: FieldSpec, raw: Any, lang: str | None) -> Decimal:
     if not value.is_finite():
         raise FieldValueError(msg("number", lang))
     scale = field.scale if field.type == "decimal" else 2
-    value = value.quantize(Decimal(1).scaleb(-scale))
     precision = 7 if field.type == "percent" else 18  # the column's NUMERIC(p, s)
     limit = Decimal(10) ** (precision - scale)
-    if abs(value) >= limit:
+    if abs(value) >= limit:  # checked before quantize, which fails on huge values
         raise FieldValueError(msg("max", lang, n=limit - Decimal(1).scaleb(-scale)))
+    value = value.quantize(Decimal(1).scaleb(-scale))
     return value
 
 

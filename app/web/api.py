@@ -79,7 +79,7 @@ class RecordApi(ModelRestApi):
         page, page_size = self._handle_page_args(args)
         count, items = self.datamodel.query(joined, order_column, order_direction,
                                             page=page, page_size=page_size)
-        wanted = [c for c in args.get("columns", []) if c in self.list_columns]
+        wanted = [c for c in args.get("columns", []) if c in self.show_columns]
         schema = self.list_model_schema if not wanted else output_schema(
             self.entity, [c for c in wanted if c != "id"], "Selected")
         response: dict[str, Any] = {API_RESULT_RES_KEY: schema.dump(items, many=True),
@@ -97,10 +97,10 @@ class RecordApi(ModelRestApi):
 
     def post_headless(self) -> Any:
         values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
-        if errors:
+        if "_schema" in errors:
             return self.response_422(message=errors)
         try:
-            item = CreateRecord(self._ctx(), self.entity.name, values).run()
+            item = CreateRecord(self._ctx(), self.entity.name, values, errors).run()
         except ValidationFailed as exc:
             return self.response_422(message=exc.errors)
         except Conflict as exc:
@@ -112,10 +112,10 @@ class RecordApi(ModelRestApi):
         if not item:
             return self.response_404()
         values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
-        if errors:
+        if "_schema" in errors:
             return self.response_422(message=errors)
         try:
-            item = UpdateRecord(self._ctx(), self.entity.name, item, values).run()
+            item = UpdateRecord(self._ctx(), self.entity.name, item, values, errors).run()
         except ValidationFailed as exc:
             return self.response_422(message=exc.errors)
         except Conflict as exc:

@@ -1,0 +1,298 @@
+"""MetaCRM engine benchmark: build time, demo load, list latency and SQL per request.
+
+Run from the repository root with the project venv and a PostgreSQL server:
+
+    .venv/bin/python bench/bench_engine.py                  # 100k opportunities, 15 repeats
+    .venv/bin/python bench/bench_engine.py --size 20000 --repeat 5
+    .venv/bin/python bench/bench_engine.py --db postgresql+psycopg2://postgres@127.0.0.1/crm_bench
+
+The --db database is created if missing and EMPTIED (DROP SCHEMA public CASCADE)
+at start: never point it at real data. App builds are timed on fresh SQLite
+files in a temp dir, so they never touch --db. The report ends with a markdown
+table that can be pasted into README.md.
+
+Figures:
+1. create_app wall time (median of 3) for metadata/ and a generated 50 x 30 tree (target <= 2 s).
+2. load_demo time for --size opportunities plus proportionate accounts, contacts, products...
+3. median latency of the opportunity list (HTML) and API list, page 1 and the last page,
+   sorted by close_date desc, next to the bare SQL doing the same work (page SELECT with
+   the link columns joined + the COUNT(*) FAB runs); app/bare ratio target <= 3
+   (the app figure includes HTML/JSON rendering, the bare one does not).
+4. SQL statements per request (before_cursor_execute on the app's engine), and with a
+   page size of 25 vs 100, to show the count does not grow with the page (no N+1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+from app.demo.loader import load_demo  # noqa: E402
+from app.security.sync import sync_permissions  # noqa: E402
+from app.security.users import ensure_admin  # noqa: E402
+
+DEFAULT_DB = "postgresql+psycopg2://postgres@127.0.0.1/crm_bench"
+BUILD_TARGET_S = 2.0
+RATIO_TARGET = 3.0
+PAGE_SIZE = 25
+ENTITY = "opportunity"
+VIEW = "OpportunityView"
+PASSWORD = "bench-admin-1"
+FIELD_TYPES = ("string", "integer", "money", "date", "choice", "boolean", "text")
+
+
+def settings(url: str, metadata_dir: Path, tmp: Path) -> dict[str, Any]:
+    return {"SQLALCHEMY_DATABASE_URI": url, "CRM_METADATA_DIR": str(metadata_dir),
+            "CRM_PLUGINS_DIR": str(tmp / "no-plugins"), "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "bench-secret", "TESTING": True}
+
+
+def dispose(app: Any) -> None:
+    with app.app_context():
+        state = app.extensions["crm"]
+        state.db.session.remove()
+        state.db.engine.dispose()
+
+
+def prepare_database(url: str) -> None:
+    """Create the PostgreSQL database if missing, then empty its public schema."""
+    target = make_url(url)
+    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                              {"n": target.database}).scalar()
+        if not exists:
+            conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+    server.dispose()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def generate_metadata(root: Path, entities: int = 50, fields: int = 30) -> Path:
+    """A metadata tree of `entities` x `fields`: mixed types, links to earlier entities."""
+    (root / "entities").mkdir(parents=True, exist_ok=True)
+    (root / "crm.yaml").write_text("name: {en: Bench CRM, zh: 基准}\nlanguages: [en, zh]\n",
+                                   encoding="utf-8")
+    for e in range(1, entities + 1):
+        lines = [f"label: {{en: Entity {e}, zh: 实体{e}}}", "fields:"]
+        for i in range(1, fields + 1):
+            ftype = "string" if i == 1 else FIELD_TYPES[i % len(FIELD_TYPES)]
+            if e > 1 and i in (10, 20):  # two links per entity, to earlier entities
+                target = e - 1 if i == 10 else max(1, e // 2)
+                lines.append(f"  f{i:02d}_link: {{type: link, to: ent{target:02d}, on_delete: set_null}}")
+            elif ftype == "choice":
+                lines.append(f"  f{i:02d}_choice: {{type: choice, choices: [low, mid, high], index: true}}")
+            else:
+                lines.append(f"  f{i:02d}_{ftype}: {{type: {ftype}, label: {{en: F{i}, zh: 字段{i}}}}}")
+        (root / "entities" / f"ent{e:02d}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return root
+
+
+def time_builds(metadata_dir: Path, tmp: Path, runs: int = 3) -> float:
+    """Median create_app wall time, each on a fresh SQLite file (schema created too)."""
+    times = []
+    for run in range(runs):
+        db = tmp / f"build-{metadata_dir.name}-{run}.db"
+        start = time.perf_counter()
+        app = create_app(settings(f"sqlite:///{db}", metadata_dir, tmp))
+        times.append(time.perf_counter() - start)
+        dispose(app)
+    return statistics.median(times)
+
+
+def median_ms(fn: Callable[[], Any], repeat: int) -> float:
+    fn()  # warm-up: caches, connection pool, compiled statements
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+@contextmanager
+def count_statements(app: Any) -> Iterator[list[str]]:
+    with app.app_context():
+        engine = app.extensions["crm"].db.engine
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def html_url(page: int, page_size: int = PAGE_SIZE) -> str:
+    return (f"/crm/{ENTITY}/list/?_oc_{VIEW}=close_date&_od_{VIEW}=desc"
+            f"&page_{VIEW}={page}&psize_{VIEW}={page_size}")
+
+
+def api_url(page: int, page_size: int = PAGE_SIZE) -> str:
+    q = f"(order_column:close_date,order_direction:desc,page:{page},page_size:{page_size})"
+    return f"/api/v1/{ENTITY}/?q={quote(q)}"
+
+
+def bare_sql(app: Any) -> str:
+    """The list page as one hand-written SELECT: list columns, links LEFT JOINed."""
+    with app.app_context():
+        state = app.extensions["crm"]
+    entity = state.spec.entity(ENTITY)
+    cols, joins = ["o.id"], []
+    for name in entity.list.columns:
+        f = entity.field(name.split(".")[0])
+        alias = f"j_{f.name}"
+        if f.type == "link":
+            title = state.spec.entity(f.to).title_field
+            cols += [f"{alias}.id", f"{alias}.{title}"]
+            joins.append(f"LEFT JOIN {f.to} {alias} ON {alias}.id = o.{f.column_name}")
+        elif f.type == "user":
+            cols += [f"{alias}.id", f"{alias}.first_name", f"{alias}.last_name", f"{alias}.username"]
+            joins.append(f"LEFT JOIN ab_user {alias} ON {alias}.id = o.{f.column_name}")
+        else:
+            cols.append(f"o.{f.column_name}")
+    return (f"SELECT {', '.join(cols)} FROM {entity.table_name} o {' '.join(joins)} "
+            f"ORDER BY o.close_date DESC, o.id DESC LIMIT {{limit}} OFFSET {{offset}}")
+
+
+def run_bare(engine: sa.Engine, sql: str, page: int) -> None:
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"SELECT count(*) FROM {ENTITY}").scalar()
+        rows = conn.exec_driver_sql(sql.format(limit=PAGE_SIZE, offset=page * PAGE_SIZE)).fetchall()
+        assert rows, "bare query returned no rows"
+
+
+def get_ok(client: Any, url: str) -> Any:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code, response.data[:300])
+    return response
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=100_000, help="opportunities to load")
+    parser.add_argument("--db", default=DEFAULT_DB, help="PostgreSQL URL (emptied at start!)")
+    parser.add_argument("--repeat", type=int, default=15, help="runs per latency median")
+    parser.add_argument("--show-sql", action="store_true", help="print the API page-1 statements")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
+    starter = ROOT / "metadata"
+
+    print(f"# MetaCRM engine benchmark (size={args.size:,}, repeat={args.repeat})\n")
+    print("## 1. App build (create_app, median of 3, fresh SQLite each)")
+    build_starter = time_builds(starter, tmp)
+    big = generate_metadata(tmp / "meta-50x30")
+    build_big = time_builds(big, tmp)
+    build_ok = build_big <= BUILD_TARGET_S
+    print(f"  starter metadata ({len(list((starter / 'entities').glob('*.yaml')))} entities): "
+          f"{build_starter:.2f} s")
+    print(f"  generated 50 entities x 30 fields: {build_big:.2f} s "
+          f"(target <= {BUILD_TARGET_S:.0f} s: {'PASS' if build_ok else 'FAIL'})\n")
+
+    print(f"## 2. Demo load into {make_url(args.db).render_as_string(hide_password=True)}")
+    prepare_database(args.db)
+    app = create_app(settings(args.db, starter, tmp))
+    n = args.size
+    sizes = {"opportunity": n, "account": max(1, n // 10), "contact": max(1, n // 5),
+             "product": max(10, min(500, n // 200)), "campaign": max(5, n // 1000),
+             "lead": max(1, n // 10), "ticket": max(1, n // 20), "activity": max(1, n // 10)}
+    with app.app_context():
+        state = app.extensions["crm"]
+        sync_permissions(state.appbuilder)
+        ensure_admin(state.appbuilder, PASSWORD)
+        start = time.perf_counter()
+        counts = load_demo(state.db.session, state.models, sizes=sizes)
+        load_s = time.perf_counter() - start
+        with state.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE")
+    total = sum(counts.values())
+    print("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
+    print(f"  {total:,} records in {load_s:.1f} s ({total / load_s:,.0f} records/s; VACUUM ANALYZE after)\n")
+
+    print("## 3. Latency (median ms), sorted by close_date desc, 25 rows a page")
+    client = app.test_client()
+    login = client.post("/login/", data={"username": "admin", "password": PASSWORD})
+    assert login.status_code == 302, login.data[:300]
+    deep = max(0, n // PAGE_SIZE - 1)
+    first = get_ok(client, api_url(0)).get_json()
+    assert first["count"] == n and len(first["result"]) == PAGE_SIZE, first.get("count")
+    assert len(get_ok(client, api_url(deep)).get_json()["result"]) > 0
+    html = get_ok(client, html_url(deep)).get_data(as_text=True)
+    assert "/crm/opportunity/show/" in html, "deep HTML page shows no rows"
+    bare_engine = sa.create_engine(args.db)
+    sql = bare_sql(app)
+    requests = [("List HTML, page 1", html_url(0), 0), (f"List HTML, page {deep + 1:,}", html_url(deep), deep),
+                ("API list, page 1", api_url(0), 0), (f"API list, page {deep + 1:,}", api_url(deep), deep)]
+    rows: list[dict[str, Any]] = []
+    for label, url, page in requests:
+        app_ms = median_ms(lambda url=url: get_ok(client, url), args.repeat)
+        bare_ms = median_ms(lambda page=page: run_bare(bare_engine, sql, page), args.repeat)
+        with count_statements(app) as statements:
+            get_ok(client, url)
+        rows.append({"label": label, "app": app_ms, "bare": bare_ms, "ratio": app_ms / bare_ms,
+                     "sql": len(statements)})
+        print(f"  {label:<24} app {app_ms:8.1f}   bare SQL {bare_ms:7.1f}   ratio {app_ms / bare_ms:5.1f}x"
+              f"   {'PASS' if app_ms / bare_ms <= RATIO_TARGET else 'FAIL'} (<= {RATIO_TARGET:.0f}x)")
+    print("  (app = Flask test client incl. auth, ORM, HTML/JSON rendering; bare = COUNT(*) + page SELECT)\n")
+
+    print("## 4. SQL statements per request")
+    for row in rows:
+        print(f"  {row['label']:<24} {row['sql']}")
+    growth: dict[str, dict[int, int]] = {"API list": {}, "List HTML": {}}
+    for size in (25, 100):
+        for kind, make in (("API list", api_url), ("List HTML", html_url)):
+            with count_statements(app) as statements:
+                get_ok(client, make(0, size))
+            growth[kind][size] = len(statements)
+    for kind, by_size in growth.items():
+        verdict = "constant: no N+1" if by_size[25] == by_size[100] else "GROWS with page size: N+1?"
+        print(f"  {kind} page_size 25 vs 100: {by_size[25]} vs {by_size[100]} ({verdict})")
+    if args.show_sql:
+        with count_statements(app) as statements:
+            get_ok(client, api_url(0))
+        print("\n  API page-1 statements:")
+        for stmt in statements:
+            print("   - " + " ".join(stmt.split())[:160])
+    bare_engine.dispose()
+    dispose(app)
+
+    print(f"\n## Markdown summary\n\nEngine benchmark, {n:,} opportunities ({total:,} records), "
+          f"PostgreSQL, median of {args.repeat} (`bench/bench_engine.py`):\n")
+    print("| Measure | App | Bare SQL | Ratio | SQL stmts | Target | Result |")
+    print("|---|---:|---:|---:|---:|---|---|")
+    print(f"| Build, starter metadata | {build_starter:.2f} s | | | | | |")
+    print(f"| Build, 50 entities x 30 fields | {build_big:.2f} s | | | | <= {BUILD_TARGET_S:.0f} s | "
+          f"{'PASS' if build_ok else 'FAIL'} |")
+    print(f"| Demo load, {total:,} records | {load_s:.1f} s | | | | | |")
+    for row in rows:
+        result = "PASS" if row["ratio"] <= RATIO_TARGET else "FAIL"
+        print(f"| {row['label']} | {row['app']:.1f} ms | {row['bare']:.1f} ms | {row['ratio']:.1f}x | "
+              f"{row['sql']} | <= {RATIO_TARGET:.0f}x bare | {result} |")
+    for kind, by_size in growth.items():
+        same = by_size[25] == by_size[100]
+        print(f"| {kind} SQL, page_size 25 vs 100 | {by_size[25]} vs {by_size[100]} | | | | constant | "
+              f"{'PASS' if same else 'FAIL'} |")
+
+
+if __name__ == "__main__":
+    main()

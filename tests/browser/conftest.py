@@ -1,0 +1,116 @@
+"""Browser fixtures: the real app served over HTTP, driven by headless Chromium.
+
+`live_server` builds the app with real CSRF (as in production), loads a little
+demo data and serves it from a background thread on a free local port.
+`page` is a logged-in admin page whose every request to a host other than
+127.0.0.1/localhost is aborted and recorded: the product must work offline,
+so any CDN or third-party request fails the test at teardown. Server errors
+(HTTP 5xx) seen by the page fail the test too.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import ADMIN_PASSWORD
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+TIMEOUT_MS = 10_000
+
+
+@pytest.fixture
+def live_app(make_app: Callable[..., Any]) -> Any:
+    from app.demo.loader import load_demo
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        state = app.extensions["crm"]
+        load_demo(state.db.session, state.models, size=20)
+        state.db.session.remove()
+    return app
+
+
+@pytest.fixture
+def live_server(live_app: Any) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="crm-live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        assert not thread.is_alive(), "live server thread did not stop"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class PageGuard:
+    """What the page did that a test must not allow: off-box requests, 5xx answers."""
+
+    def __init__(self) -> None:
+        self.external: list[str] = []
+        self.server_errors: list[str] = []
+        self.page_errors: list[str] = []
+
+    def route(self, route: Any) -> None:
+        url = route.request.url
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            self.external.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    def response(self, response: Any) -> None:
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
+
+
+def login_admin(page: Any, base_url: str) -> None:
+    page.goto(f"{base_url}/login/")
+    page.fill("#username", "admin")
+    page.fill("#password", ADMIN_PASSWORD)
+    with page.expect_navigation():
+        page.locator("input[type=submit], button[type=submit]").first.click()
+    assert "/login" not in page.url, f"login failed, still on {page.url}"
+
+
+@pytest.fixture
+def page_guard() -> PageGuard:
+    return PageGuard()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str, page_guard: PageGuard) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route("**/*", page_guard.route)
+    context.on("response", page_guard.response)
+    pg = context.new_page()
+    pg.on("pageerror", lambda exc: page_guard.page_errors.append(str(exc)))
+    try:
+        login_admin(pg, live_server)
+        yield pg
+    finally:
+        context.close()
+    assert not page_guard.external, f"requests left the machine (CDN?): {page_guard.external}"
+    assert not page_guard.server_errors, f"server errors: {page_guard.server_errors}"

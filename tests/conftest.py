@@ -1,0 +1,124 @@
+"""Shared fixtures: a real database picked by one variable, fresh apps, metadata trees.
+
+CRM_TEST_DATABASE_URL unset → a SQLite file per test. Set it to a PostgreSQL
+URL (a throwaway database: every test drops and recreates its public schema).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import textwrap
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app
+from app.security.sync import sync_permissions
+from app.security.users import ensure_admin
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTER = ROOT / "metadata"
+DB_ENV = "CRM_TEST_DATABASE_URL"
+ADMIN_PASSWORD = "admin-pass-1"
+
+
+def reset_database(url: str) -> None:
+    """Empty a PostgreSQL test database (SQLite tests get a new file instead)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    url = os.environ.get(DB_ENV)
+    if not url:
+        return f"sqlite:///{tmp_path / 'crm.db'}"
+    reset_database(url)
+    return url
+
+
+def write_tree(root: Path, entities: dict[str, str], crm: str | None = None) -> Path:
+    """Write a metadata tree: crm.yaml plus entities/<name>.yaml (dedented)."""
+    (root / "entities").mkdir(parents=True, exist_ok=True)
+    (root / "crm.yaml").write_text(textwrap.dedent(crm or "name: Test CRM\nlanguages: [en, zh]\n"),
+                                   encoding="utf-8")
+    for name, text in entities.items():
+        (root / "entities" / f"{name}.yaml").write_text(textwrap.dedent(text), encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    apps: list[Any] = []
+
+    def factory(metadata_dir: Path | str = STARTER, **overrides: Any) -> Any:
+        settings = {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CRM_METADATA_DIR": str(metadata_dir),
+            "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+            "WTF_CSRF_ENABLED": False,
+            "TESTING": True,
+            "SECRET_KEY": "test-secret",
+        }
+        settings.update(overrides)
+        app = create_app(settings)
+        with app.app_context():
+            state = app.extensions["crm"]
+            sync_permissions(state.appbuilder)
+            ensure_admin(state.appbuilder, ADMIN_PASSWORD)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        with app.app_context():
+            state = app.extensions["crm"]
+            state.db.session.remove()
+            state.db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Any]) -> Any:
+    return make_app()
+
+
+def login(client: Any, username: str = "admin", password: str = ADMIN_PASSWORD) -> Any:
+    response = client.post("/login/", data={"username": username, "password": password})
+    assert response.status_code == 302, response.data[:500]
+    return client
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return login(app.test_client())
+
+
+@contextmanager
+def count_queries(app: Any) -> Iterator[list[str]]:
+    """Collect the SQL statements run inside the block."""
+    statements: list[str] = []
+    with app.app_context():
+        engine = app.extensions["crm"].db.engine
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no csrf token in page"
+    return match.group(1)
