@@ -1,13 +1,11 @@
 """Realistic demo values for the starter CRM, in Chinese and English.
 
-`value_for(entity, field, index, rng, today)` gives one field's value for
-record number `index` of `entity`. Fields of one record agree (a contact's
-e-mail is made from its name, a won deal closed in the past, a campaign's
-status follows its dates) because they come from a per-record plan seeded by
-entity name and index; other values are drawn from `rng`. Unknown entities and
-fields get generic values by type, so any metadata tree can be filled. Values
-respect choices, min/max, max_length and pattern; unique fields never repeat
-across indexes. Link, links, user and autonumber fields are the caller's: None.
+`value_for(entity, field, index, rng, today)` gives one field's value for record
+`index` of `entity`. Fields of one record agree (a contact's e-mail is made from
+its name, a won deal closed in the past) because they come from a plan seeded by
+entity and index; other values come from `rng`. Unknown entities and fields get
+generic values by type. Values respect choices, min/max, max_length and pattern;
+unique fields never repeat. Link, links, user and autonumber fields get None.
 """
 
 from __future__ import annotations
@@ -18,9 +16,9 @@ import random
 import re
 import string
 import zlib
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any
 
 try:
@@ -36,6 +34,7 @@ CALLER_FILLS = ("link", "links", "user", "autonumber")
 DECIMALS = ("decimal", "money", "percent")
 ZH_SLOTS = {0: 0, 1: 1, 3: 2}  # of every 5 records these are Chinese (60 %), the rest English
 EN_SLOTS = {2: 0, 4: 1}
+_Rec = SimpleNamespace  # one record being planned: zh, index, rng, today, who, org, city, say()
 PHONE_STEP = 61_803_399  # coprime to 10: index -> phone tail is a bijection, phones never repeat
 
 
@@ -54,20 +53,6 @@ def value_for(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Rand
 
 # --- the per-record plan ---------------------------------------------------------------------
 
-@dataclass
-class _Rec:
-    zh: bool
-    index: int
-    rng: random.Random
-    today: dt.date
-    who: dict
-    org: dict
-    city: tuple
-
-    def say(self, pair: tuple) -> str:
-        return pair[0] if self.zh else pair[1]
-
-
 @lru_cache(maxsize=2048)
 def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
     rng = random.Random(zlib.crc32(f"{entity}/{index}".encode()))
@@ -75,7 +60,8 @@ def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
     zh = index % 5 in ZH_SLOTS
     k = (index // 5) * (3 if zh else 2) + (ZH_SLOTS if zh else EN_SLOTS)[index % 5]
     who, org = _person(zh, k, salt), _company(zh, k, salt)
-    r = _Rec(zh, index, rng, today, who, org, org["city"] or rng.choice(V.CITIES))
+    r = _Rec(zh=zh, index=index, rng=rng, today=today, who=who, org=org,
+             city=org["city"] or rng.choice(V.CITIES), say=lambda pair: pair[0 if zh else 1])
     tail = (index * PHONE_STEP + salt) % 10**8
     age = rng.randint(1, 730)
     plan: dict[str, Any] = {
@@ -96,21 +82,21 @@ def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
     return plan
 
 
-def _account(r: _Rec) -> dict:
+def _account(r: Any) -> dict:
     rng = r.rng
-    tier = _w(rng, strategic=1, key=3, standard=6)
-    lo, hi = {"strategic": (2000, 100_000), "key": (300, 5000), "standard": (10, 800)}[tier]
+    tier = _w(rng, "account.tier")
+    lo, hi = V.TIER_EMPLOYEES[tier]
     employees = int(math.exp(rng.uniform(math.log(lo), math.log(hi))))
     tags = rng.sample(("vip", "listed", "state_owned", "reference", "at_risk"), rng.choice((0, 1, 1, 2)))
     return {"_unique": {"name"}, "name": r.org["name"], "tier": tier, "employees": employees,
-            "lifecycle_stage": _w(rng, prospect=4, customer=5, partner=1, churned=1),
+            "lifecycle_stage": _w(rng, "account.lifecycle_stage"),
             "tags": tags + ([] if r.zh else ["foreign"]),
             "annual_revenue": Decimal(round(employees * rng.uniform(0.3, 1.5) * 100) * 10_000),
             "notes": r.say(rng.choice(V.ACCOUNT_NOTES)),
             "email": f"{rng.choice(('info', 'contact', 'sales', 'service'))}@{r.org['domain']}"}
 
 
-def _contact(r: _Rec) -> dict:
+def _contact(r: Any) -> dict:
     rng = r.rng
     zh_title, en_title, role = rng.choice(V.JOB_TITLES)
     mail = r.org["domain"] if rng.random() < 0.7 else rng.choice(V.ZH_MAIL if r.zh else V.EN_MAIL)
@@ -119,58 +105,51 @@ def _contact(r: _Rec) -> dict:
             "birthday": dt.date(rng.randint(1962, 2000), rng.randint(1, 12), rng.randint(1, 28))}
 
 
-def _lead(r: _Rec) -> dict:
+def _lead(r: Any) -> dict:
     rng = r.rng
-    status = _w(rng, new=3, contacted=3, qualified=2, converted=1, disqualified=1)
-    lo, hi = {"new": (10, 60), "contacted": (20, 70), "qualified": (60, 95), "converted": (70, 100),
-              "disqualified": (0, 30)}[status]
-    return {"name": r.who["name"], "status": status, "score": rng.randint(lo, hi),
-            "source": _w(rng, web=4, referral=2, event=2, cold_call=2, wechat=3, advertising=2, partner=1, other=1),
+    status = _w(rng, "lead.status")
+    return {"name": r.who["name"], "status": status, "score": rng.randint(*V.LEAD_SCORES[status]),
+            "source": _w(rng, "lead.source"),
             "disqualify_reason": r.say(rng.choice(V.DISQUALIFY_REASONS))}
 
 
-def _opportunity(r: _Rec) -> dict:
+def _opportunity(r: Any) -> dict:
     rng = r.rng
-    stage = _w(rng, prospecting=3, needs_analysis=3, proposal=3, negotiation=2, won=3, lost=2)
+    stage = _w(rng, "opportunity.stage")
     product = rng.choice(V.PRODUCTS)
     days = -rng.randint(1, 700) if stage in ("won", "lost") else rng.randint(-15, 120)
     amount = round(math.exp(rng.uniform(math.log(10_000), math.log(2_000_000))) / 100) * 100
     return {"name": f"{r.org['short']}{product[1]}采购项目" if r.zh else f"{r.org['short']} - {product[2]}",
             "stage": stage, "amount": Decimal(min(max(amount, 10_000), 2_000_000)),
-            "probability": Decimal({"prospecting": 10, "needs_analysis": 25, "proposal": 50,
-                                    "negotiation": 75, "won": 100, "lost": 0}[stage]),
-            "close_date": r.today + dt.timedelta(days=days),
-            "source": _w(rng, web=3, referral=3, event=2, cold_call=2, wechat=2, advertising=1,
-                         partner=1, existing_customer=3),
+            "probability": Decimal(V.STAGE_PROBABILITY[stage]), "close_date": r.today + dt.timedelta(days=days),
+            "source": _w(rng, "opportunity.source"),
             "next_step": r.say(rng.choice(V.NEXT_STEPS)), "lost_reason": r.say(rng.choice(V.LOST_REASONS))}
 
 
-def _activity(r: _Rec) -> dict:
+def _activity(r: Any) -> dict:
     rng = r.rng
-    kind = _w(rng, call=4, meeting=3, task=3, note=1, email=2)
+    kind = _w(rng, "activity.kind")
     subject = r.say(rng.choice(V.ACTIVITY_SUBJECTS[kind])).format(company=r.org["short"], person=r.who["name"])
     due = _at(r.today + dt.timedelta(days=rng.randint(-700, 60)), rng)
     return {"kind": kind, "type": kind, "subject": subject, "due": due,
             "done": due.date() < r.today and rng.random() < 0.9,
-            "priority": _w(rng, low=2, normal=5, high=2), "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
+            "priority": _w(rng, "activity.priority"), "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
 
 
-def _ticket(r: _Rec) -> dict:
+def _ticket(r: Any) -> dict:
     rng = r.rng
     zh_subject, zh_text, en_subject, en_text = rng.choice(V.TICKET_ISSUES)
-    priority = _w(rng, low=2, normal=5, high=2, urgent=1)
+    priority = _w(rng, "ticket.priority")
     age = rng.randint(1, 10) if rng.random() < 0.25 else rng.randint(11, 700)
     opened = _at(r.today - dt.timedelta(days=age), rng)
-    status = (_w(rng, new=3, assigned=3, in_progress=3, waiting_on_customer=2) if age <= 10
-              else _w(rng, resolved=3, closed=6, waiting_on_customer=1))
-    hours = {"urgent": 4, "high": 24, "normal": 72, "low": 336}[priority]
+    status = _w(rng, "ticket.open" if age <= 10 else "ticket.old")
     return {"subject": r.say((zh_subject, en_subject)), "description": r.say((zh_text, en_text)),
-            "priority": priority, "status": status, "sla_due": opened + dt.timedelta(hours=hours),
-            "channel": _w(rng, phone=3, email=3, web=2, wechat=3), "resolution": r.say(rng.choice(V.RESOLUTIONS)),
+            "priority": priority, "status": status, "sla_due": opened + dt.timedelta(hours=V.SLA_HOURS[priority]),
+            "channel": _w(rng, "ticket.channel"), "resolution": r.say(rng.choice(V.RESOLUTIONS)),
             "created_on": opened, "changed_on": _changed(opened, age, rng)}
 
 
-def _campaign(r: _Rec) -> dict:
+def _campaign(r: Any) -> dict:
     rng = r.rng
     (event,), rounds = _combo(r.index, V.CAMPAIGN_EVENTS, seed=7)
     start = r.today + dt.timedelta(days=rng.randint(-700, 90))
@@ -187,7 +166,7 @@ def _campaign(r: _Rec) -> dict:
             "description": r.say(rng.choice(V.CAMPAIGN_DESCRIPTIONS))}
 
 
-def _product(r: _Rec) -> dict:
+def _product(r: Any) -> dict:
     code, zh_name, en_name, category, price = V.PRODUCTS[r.index % len(V.PRODUCTS)]
     version = r.index // len(V.PRODUCTS)  # past the catalogue: CRM-PRO-V2 ...
     return {"_unique": {"code", "name"}, "category": category,
@@ -243,7 +222,7 @@ def _company(zh: bool, k: int, salt: int) -> dict:
     return {"name": name, "short": short, "domain": domain, "industry": industry, "city": city}
 
 
-def _address(r: _Rec) -> str:
+def _address(r: Any) -> str:
     _, city_en, full, _, _, districts = r.city
     number = r.rng.randint(1, 999)
     if r.zh:
@@ -256,7 +235,8 @@ def _changed(created: dt.datetime, age: int, rng: random.Random) -> dt.datetime:
     return created + dt.timedelta(days=rng.randint(0, max(age - 1, 0)), minutes=rng.randint(5, 240))
 
 
-def _w(rng: random.Random, **weights: int) -> str:
+def _w(rng: random.Random, key: str) -> str:
+    weights = V.WEIGHTS[key]
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -269,24 +249,18 @@ def _at(day: dt.date, rng: random.Random) -> dt.datetime:
 
 def _conform(field: FieldSpec, value: Any) -> Any:
     """A planned value shaped for `field` (quantized, filtered), or None if it does not fit."""
-    t = field.type
-    if t == "choice":
-        return value if isinstance(value, str) and value in _values(field) else None
+    t, lo, hi = field.type, *_bounds(field)
     if t == "multichoice":
         kept = [v for v in _values(field) if isinstance(value, list) and v in value]
         return kept if kept or not field.required else None
-    if t in ("boolean", "datetime"):
-        return value if isinstance(value, bool if t == "boolean" else dt.datetime) else None
-    if t in DECIMALS + ("integer",):
-        if not isinstance(value, (int, Decimal)) or isinstance(value, bool) or (
-                t == "integer" and not isinstance(value, int)):
-            return None
-        if t != "integer":
-            value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
-        return value if _in_range(field, value) else None
-    if t == "date":
-        return value if type(value) is dt.date and _in_range(field, value) else None
-    return value if isinstance(value, str) and _text_ok(field, value) else None
+    if t in DECIMALS and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
+    kind = {"choice": str, "boolean": bool, "integer": int, "date": dt.date, "datetime": dt.datetime,
+            **dict.fromkeys(DECIMALS, Decimal)}.get(t, str)
+    if type(value) is not kind or (t == "choice" and value not in _values(field)) or (
+            kind is str and not _text_ok(field, value)):
+        return None
+    return value if (lo is None or value >= lo) and (hi is None or value <= hi) else None
 
 
 def _values(field: FieldSpec) -> list[str]:
@@ -294,16 +268,12 @@ def _values(field: FieldSpec) -> list[str]:
 
 
 def _bounds(field: FieldSpec) -> tuple[Any, Any]:
+    """min and max comparable with the field's values (Decimal for numbers, date for dates)."""
     def conv(x: Any) -> Any:
         if x is None or field.type not in DECIMALS + ("integer",):
-            return x.date() if isinstance(x, dt.datetime) else x
+            return x.date() if isinstance(x, dt.datetime) and field.type == "date" else x
         return Decimal(str(x))
-    return conv(field.min), conv(field.max)
-
-
-def _in_range(field: FieldSpec, value: Any) -> bool:
-    lo, hi = _bounds(field)
-    return (lo is None or value >= lo) and (hi is None or value <= hi)
+    return (conv(field.min), conv(field.max)) if field.type != "datetime" else (None, None)
 
 
 def _text_ok(field: FieldSpec, value: str) -> bool:
@@ -354,7 +324,7 @@ def _number(field: FieldSpec, index: int, rng: random.Random, step: Decimal) -> 
     elif lo is not None:
         a, b = max(a, lo), max(b, lo + 1000)
     elif hi is not None:
-        a, b = (a if a <= hi else min(0, hi - 1000)), min(b, hi)
+        a, b = (a if a <= hi else 0 if hi > 0 else hi - 1000), min(b, hi)
     if field.type == "integer":
         return Decimal(rng.randint(int(a), int(b)))
     value = Decimal(str(rng.uniform(float(a), float(b))))
@@ -416,17 +386,13 @@ def _fit(field: FieldSpec, value: str, n: str) -> str:
     limit = field.max_length
     if not limit or len(value) <= limit:
         return value
-    if field.type in ("email", "url"):
-        return f"u{n}@x.cn" if field.type == "email" else f"http://x.cn/{n}"
+    if field.type in ("email", "url", "phone") and len(n) <= limit:
+        return {"email": f"u{n}@x.cn", "url": f"http://x.cn/{n}", "phone": n.zfill(limit)}[field.type]
     if not value.endswith(n):
         return value[:limit]
     if len(n) <= limit:
         return value[:limit - len(n)] + n
-    m, letters = int(n), ""  # too short for the number: spell it in letters, still unique
-    for _ in range(limit):
-        m, r = divmod(m, 26)
-        letters = chr(97 + r) + letters
-    return letters
+    return "".join(chr(97 + int(n) // 26**i % 26) for i in reversed(range(limit)))  # n in letters
 
 
 @lru_cache(maxsize=64)

@@ -270,3 +270,28 @@ _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 REGEX_CATEGORIES = {"CATEGORY_DIGIT": "0123456789", "CATEGORY_NOT_DIGIT": _LETTERS,
                     "CATEGORY_WORD": _LETTERS + "0123456789_", "CATEGORY_NOT_WORD": "-.",
                     "CATEGORY_SPACE": " ", "CATEGORY_NOT_SPACE": _LETTERS}
+
+# How often each choice value appears in demo records, by entity.field (values not listed: never).
+WEIGHTS = {
+    "account.tier": {"strategic": 1, "key": 3, "standard": 6},
+    "account.lifecycle_stage": {"prospect": 4, "customer": 5, "partner": 1, "churned": 1},
+    "lead.status": {"new": 3, "contacted": 3, "qualified": 2, "converted": 1, "disqualified": 1},
+    "lead.source": {"web": 4, "referral": 2, "event": 2, "cold_call": 2, "wechat": 3, "advertising": 2,
+                    "partner": 1, "other": 1},
+    "opportunity.stage": {"prospecting": 3, "needs_analysis": 3, "proposal": 3, "negotiation": 2,
+                          "won": 3, "lost": 2},
+    "opportunity.source": {"web": 3, "referral": 3, "event": 2, "cold_call": 2, "wechat": 2,
+                           "advertising": 1, "partner": 1, "existing_customer": 3},
+    "activity.kind": {"call": 4, "meeting": 3, "task": 3, "note": 1, "email": 2},
+    "activity.priority": {"low": 2, "normal": 5, "high": 2},
+    "ticket.priority": {"low": 2, "normal": 5, "high": 2, "urgent": 1},
+    "ticket.channel": {"phone": 3, "email": 3, "web": 2, "wechat": 3},
+    "ticket.open": {"new": 3, "assigned": 3, "in_progress": 3, "waiting_on_customer": 2},
+    "ticket.old": {"resolved": 3, "closed": 6, "waiting_on_customer": 1},
+}
+TIER_EMPLOYEES = {"strategic": (2000, 100_000), "key": (300, 5000), "standard": (10, 800)}
+LEAD_SCORES = {"new": (10, 60), "contacted": (20, 70), "qualified": (60, 95), "converted": (70, 100),
+               "disqualified": (0, 30)}
+STAGE_PROBABILITY = {"prospecting": 10, "needs_analysis": 25, "proposal": 50, "negotiation": 75,
+                     "won": 100, "lost": 0}
+SLA_HOURS = {"urgent": 4, "high": 24, "normal": 72, "low": 336}

@@ -134,7 +134,7 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
     for f in entity.fields:
         if f.type == "user":
             mapper.add_property(f.name, relationship(
-                models.user_model, foreign_keys=[table.c[f.column_name]], lazy="selectin",
+                models.user_model, foreign_keys=[table.c[f.column_name]], lazy="select",
                 viewonly=True))
         elif f.type == "link":
             target = models.models[f.to]
@@ -143,7 +143,7 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
             if f.to == entity.name:
                 kwargs["remote_side"] = [target_table.c.id]
             mapper.add_property(f.name, relationship(
-                target, foreign_keys=[table.c[f.column_name]], lazy="selectin",
+                target, foreign_keys=[table.c[f.column_name]], lazy="select",
                 passive_deletes=True, **kwargs))
         elif f.type == "links":
             target = models.models[f.to]
@@ -157,6 +157,6 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
             )
             models.link_tables[(entity.name, f.name)] = link_table
             mapper.add_property(f.name, relationship(
-                target, secondary=link_table, lazy="selectin", passive_deletes=True,
+                target, secondary=link_table, lazy="select", passive_deletes=True,
                 primaryjoin=table.c.id == link_table.c.source_id,
                 secondaryjoin=sa.inspect(target).local_table.c.id == link_table.c.target_id))

@@ -15,7 +15,6 @@ from flask_appbuilder.api import BaseApi, ModelRestApi, expose, rison, safe
 from flask_appbuilder.api.schemas import get_item_schema, get_list_schema
 from flask_appbuilder.const import API_RESULT_RES_KEY
 from flask_appbuilder.exceptions import FABException
-from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.metadata.spec import EntitySpec
@@ -25,6 +24,7 @@ from app.records.commands import (Conflict, CreateRecord, DeleteRecord, RecordCo
 from app.records.payload import values_from_payload
 
 from .context import request_record_context
+from .datamodel import CrmInterface, eager_for
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
@@ -77,9 +77,10 @@ class RecordApi(ModelRestApi):
         except FABException as exc:
             return self.response_400(message=str(exc))
         page, page_size = self._handle_page_args(args)
-        count, items = self.datamodel.query(joined, order_column, order_direction,
-                                            page=page, page_size=page_size)
         wanted = [c for c in args.get("columns", []) if c in self.show_columns]
+        datamodel = self.datamodel if not wanted else CrmInterface(
+            self.datamodel.obj, eager_for(self.entity, wanted), session=self.datamodel.session)
+        count, items = datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
         schema = self.list_model_schema if not wanted else output_schema(
             self.entity, [c for c in wanted if c != "id"], "Selected")
         response: dict[str, Any] = {API_RESULT_RES_KEY: schema.dump(items, many=True),
@@ -171,7 +172,7 @@ def build_api(entity: EntitySpec, models: ModelSet) -> type[RecordApi]:
     attrs: dict[str, Any] = {
         "entity": entity,
         "crm_models": models,
-        "datamodel": SQLAInterface(models.model(entity.name)),
+        "datamodel": CrmInterface(models.model(entity.name), eager_for(entity, list_names)),
         "resource_name": entity.name,
         "class_permission_name": entity.name,
         "openapi_spec_tag": entity.label.get(),

@@ -1,0 +1,1364 @@
+"""Every checker code, fed a small broken tree, gives an exact located message.
+
+Each case writes a metadata tree into tmp_path (with conftest.write_tree),
+loads it, and compares the problems with what a consultant should read: the
+file, the exact line of the offending key or item, the code, the key words
+of the message and, where there is one, the hint ("did you mean ...?").
+
+The same broken trees then go through `create_app` (MetadataError with the
+same located lines, and no database tables: no partial start) and through
+`flask crm validate` (exit 1, the same lines; exit 0 and "metadata OK" on
+valid metadata). A meta-test checks that every code in CODES is produced by
+at least one case.
+
+Cases marked xfail(strict=True) document checker bugs found while writing
+these tests (wrong line, misleading message, crash, problem not detected);
+each one turns into a failure as soon as the checker is fixed, so the mark
+can then be removed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from app import create_app
+from app.cli import crm
+from app.metadata.loader import load_metadata, load_spec
+from app.metadata.problems import CODES, MetadataError, Problem
+from app.metadata.spec import Text
+
+from tests.conftest import STARTER, write_tree
+
+
+# ---------------------------------------------------------------------------
+# Building cases
+# ---------------------------------------------------------------------------
+
+
+def lines(*rows: str) -> str:
+    """YAML text where argument N is line N (no dedent surprises)."""
+    return "\n".join(rows) + "\n"
+
+
+@dataclass(frozen=True)
+class Want:
+    """One expected problem. `file` is relative to the tree root ('' = the root)."""
+
+    file: str
+    line: int
+    code: str
+    words: tuple[str, ...] = ()
+    hint: str | None = None  # exact hint when given; None = not checked
+
+    def prefix(self, root: Path) -> str:
+        """How Problem.format(root) starts: '<root name>/<file>:<line>: <code> '."""
+        where = (Path(root.name) / self.file).as_posix() if self.file else root.name
+        return f"{where}:{self.line}: {self.code} "
+
+
+def want(file: str, line: int, code: str, *words: str, hint: str | None = None) -> Want:
+    return Want(file, line, code, tuple(words), hint)
+
+
+@dataclass
+class Case:
+    id: str
+    entities: dict[str, str]
+    wants: list[Want]
+    crm: str | None = None
+    # Changes the tree after write_tree; may return another root to load.
+    setup: Callable[[Path], Path | None] | None = None
+    bug: str | None = None  # a checker bug: the case is xfail(strict=True)
+    raises: type[BaseException] | None = None  # the bug is a crash of this type
+
+    def build(self, tmp_path: Path) -> Path:
+        root = write_tree(tmp_path / "meta", self.entities, self.crm)
+        if self.setup is not None:
+            root = self.setup(root) or root
+        return root
+
+    def param(self) -> object:
+        marks = ()
+        if self.bug:
+            marks = (pytest.mark.xfail(strict=True, reason=self.bug, raises=self.raises),)
+        return pytest.param(self, id=self.id, marks=marks)
+
+
+ACC = "entities/account.yaml"
+DEAL = "entities/deal.yaml"
+CRM = "crm.yaml"
+
+ACCOUNT = lines(
+    "label: {en: Account, zh: 客户}",            # 1
+    "fields:",                                  # 2
+    "  name: {type: string, required: true}",   # 3
+    "  industry: {type: choice, choices: [tech, retail]}",  # 4
+)
+
+# For trees whose crm.yaml is broken or has no languages: those fall back to
+# `en` alone, and a zh label would add a (documented) CRM-E018.
+ACCOUNT_EN = lines(
+    "label: Account",
+    "fields:",
+    "  name: {type: string, required: true}",
+)
+
+DEAL_HEAD = (
+    "label: Deal",                              # 1
+    "fields:",                                  # 2
+    "  name: {type: string, required: true}",   # 3
+    "  amount: money",                          # 4
+    "  account: {type: link, to: account}",     # 5
+    "  products: {type: links, to: account}",   # 6
+    "  notes: text",                            # 7
+    "  size: integer",                          # 8
+)
+
+
+def deal(*rows: str) -> dict[str, str]:
+    """The account entity plus a deal whose extra rows start at line 9."""
+    return {"account": ACCOUNT, "deal": lines(*DEAL_HEAD, *rows)}
+
+
+def fields(*rows: str) -> dict[str, str]:
+    """A deal with just a name field; extra field rows start at line 4."""
+    return {"account": ACCOUNT, "deal": lines("label: Deal", "fields:", "  name: string", *rows)}
+
+
+CRM_OK = "name: Test CRM\nlanguages: [en, zh]\n"
+
+
+def _write(rel: str, data: bytes | str) -> Callable[[Path], None]:
+    def setup(root: Path) -> None:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(data, bytes):
+            path.write_bytes(data)
+        else:
+            path.write_text(data, encoding="utf-8")
+    return setup
+
+
+def _remove_crm(root: Path) -> None:
+    (root / "crm.yaml").unlink()
+
+
+def _remove_entities_dir(root: Path) -> None:
+    (root / "entities").rmdir()
+
+
+def _missing_root(root: Path) -> Path:
+    return root / "no-such-folder"
+
+
+TYPES_HINT = ("types: string, text, integer, decimal, money, percent, boolean, date, datetime, "
+              "email, phone, url, choice, multichoice, link, links, user, autonumber")
+IDENT_HINT = "use lower-case letters, digits and single underscores, starting with a letter"
+RESERVED_ENTITY_HINT = ("names used by the app itself (user, role, team, ab_*, crm_*) "
+                        "cannot be entities")
+DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
+SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
+PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
+
+
+# ---------------------------------------------------------------------------
+# The cases, grouped by code
+# ---------------------------------------------------------------------------
+
+CASES: list[Case] = [
+    # --- CRM-E001 malformed YAML ------------------------------------------
+    Case("E001-bad-indent", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "fields:",
+        "  name:",
+        "    type: string",
+        "   required: true",   # 5: one space short
+    )}, [want(DEAL, 5, "CRM-E001", "malformed YAML", "expected <block end>",
+              hint="check indentation and quoting around this line")]),
+    Case("E001-tab", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "\tfields: {}",        # 2: a tab cannot start a token
+    )}, [want(DEAL, 2, "CRM-E001", "malformed YAML", "'\\t'")]),
+    Case("E001-flow-mapping", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "fields:",
+        "  name: {type: string",
+        "  amount: money",     # 4: the parser meets ':' inside the open {...}
+    )}, [want(DEAL, 4, "CRM-E001", "malformed YAML", "expected ',' or '}'")]),
+    Case("E001-crm-yaml", {"account": ACCOUNT_EN}, [
+        want(CRM, 2, "CRM-E001", "malformed YAML", "mapping values are not allowed here"),
+    ], crm=lines("name: Test CRM", "  languages: [en]")),
+    Case("E001-undefined-alias", {"account": ACCOUNT, "deal": lines(
+        "fields: {name: string}",
+        "label: *missing",     # 2
+    )}, [want(DEAL, 2, "CRM-E001", "undefined alias 'missing'")]),
+    Case("E001-two-documents", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "---",                 # 2
+        "fields: {name: string}",
+    )}, [want(DEAL, 2, "CRM-E001", "expected a single document")]),
+    Case("E001-python-tag", {"account": ACCOUNT, "deal": lines(
+        "label: !!python/object:os.system x",   # 1: SafeLoader refuses it
+        "fields: {name: string}",
+    )}, [want(DEAL, 1, "CRM-E001", "could not determine a constructor")]),
+    Case("E001-not-utf8", {"account": ACCOUNT}, [
+        want(DEAL, 1, "CRM-E001", "not UTF-8"),
+    ], setup=_write(DEAL, b"label: \xff\xfe\nfields: {}\n")),
+    Case("E001-unterminated-quote", {"account": ACCOUNT, "deal": lines(
+        "label: 'Deal",        # 1: the quote opened here is never closed
+        "fields: {name: string}",
+    )}, [want(DEAL, 1, "CRM-E001", "malformed YAML", "quoted scalar")],
+        bug="yamlsource.read_yaml uses exc.problem_mark before exc.context_mark: for an "
+            "error found at end of stream (unclosed quote or [...]) it reports line 3 of a "
+            "2-line file instead of line 1 where the quote opens"),
+    Case("E001-unterminated-flow-list-crm", {"account": ACCOUNT}, [
+        want(CRM, 2, "CRM-E001", "malformed YAML", "flow sequence"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh"),
+        bug="yamlsource.read_yaml: unclosed '[' in a 2-line crm.yaml is reported at line 3 "
+            "(the stream end, past the last line) instead of line 2 where '[' opens"),
+
+    # --- CRM-E002 unknown key ----------------------------------------------
+    Case("E002-field-key", fields(
+        "  stage:",
+        "    type: string",
+        "    requird: true",   # 6
+    ), [want(DEAL, 6, "CRM-E002", "unknown key 'requird' in field 'stage'",
+             hint="did you mean 'required'?")]),
+    Case("E002-entity-key", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "icn: fa-money",       # 2
+        "fields: {name: string}",
+    )}, [want(DEAL, 2, "CRM-E002", "unknown key 'icn' in entity", hint="did you mean 'icon'?")]),
+    Case("E002-list-key", deal(
+        "list:",
+        "  columns: [name]",
+        "  serch: [name]",     # 11
+    ), [want(DEAL, 11, "CRM-E002", "unknown key 'serch' in list", hint="did you mean 'search'?")]),
+    Case("E002-choice-key", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - {value: open, colour: green}",   # 7
+    ), [want(DEAL, 7, "CRM-E002", "unknown key 'colour' in a choice of field 'stage'",
+             hint="did you mean 'color'?")]),
+    Case("E002-crm-key", {"account": ACCOUNT_EN}, [
+        want(CRM, 2, "CRM-E002", "unknown key 'language' in crm.yaml",
+             hint="did you mean 'languages'?"),
+    ], crm=lines("name: Test CRM", "language: [en]")),
+    Case("E002-no-close-match", deal(
+        "form:",
+        "  - section: Main",
+        "    fields: [name]",
+        "    collapsed: true",  # 12
+    ), [want(DEAL, 12, "CRM-E002", "unknown key 'collapsed' in form section",
+             hint="allowed keys: section, fields")]),
+    Case("E002-menu-key-and-E007", {"account": ACCOUNT}, [
+        want(CRM, 5, "CRM-E002", "unknown key 'entites' in menu group",
+             hint="did you mean 'entities'?"),
+        want(CRM, 4, "CRM-E007", "menu group has no 'entities'"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    entites: [account]")),
+
+    # --- CRM-E003 wrong value type -----------------------------------------
+    Case("E003-required-yes-please", fields(
+        "  stage:",
+        "    type: string",
+        '    required: "yes please"',   # 6
+    ), [want(DEAL, 6, "CRM-E003", "'required' in field 'stage' must be true or false",
+             "got str 'yes please'")]),
+    Case("E003-fields-as-list", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "fields:",              # 2
+        "  - name",
+        "  - amount",
+    )}, [want(DEAL, 2, "CRM-E003", "'fields' in entity must be a map of field name", "got a list")]),
+    Case("E003-field-is-number", fields(
+        "  stage: 5",           # 4
+    ), [want(DEAL, 4, "CRM-E003", "field 'stage' must be a mapping, got int 5")]),
+    Case("E003-field-is-empty", fields(
+        "  stage:",             # 4
+    ), [want(DEAL, 4, "CRM-E003", "field 'stage' must be a mapping, got nothing")]),
+    Case("E003-max-length-string", fields(
+        "  code:",
+        "    type: string",
+        "    max_length: '200'",   # 6
+    ), [want(DEAL, 6, "CRM-E003", "'max_length' in field 'code' must be a whole number")]),
+    Case("E003-columns-string", deal(
+        "list:",
+        "  columns: name",      # 10
+    ), [want(DEAL, 10, "CRM-E003", "'columns' in list must be a list", "got str 'name'")]),
+    Case("E003-search-entry-number", deal(
+        "list:",
+        "  search:",
+        "    - name",
+        "    - 5",              # 12
+    ), [want(DEAL, 12, "CRM-E003", "list search entry must be a field name, got int 5")]),
+    Case("E003-crm-languages-string", {"account": ACCOUNT_EN}, [
+        want(CRM, 2, "CRM-E003", "'languages' in crm.yaml must be a list of language codes"),
+    ], crm=lines("name: Test CRM", "languages: en")),
+    Case("E003-crm-is-list", {"account": ACCOUNT_EN}, [
+        want(CRM, 1, "CRM-E003", "crm.yaml must be a mapping, got a list"),
+    ], crm=lines("- name", "- languages")),
+    Case("E003-entity-is-list", {"account": ACCOUNT, "deal": lines("- label", "- fields")},
+         [want(DEAL, 1, "CRM-E003", "entity must be a mapping, got a list")]),
+
+    # --- CRM-E004 duplicate name --------------------------------------------
+    Case("E004-key-twice-in-field", fields(
+        "  stage:",
+        "    type: string",
+        "    type: text",       # 6
+    ), [want(DEAL, 6, "CRM-E004", "field 'stage' repeats key 'type'", hint=DUP_KEY_HINT)]),
+    Case("E004-field-twice", fields(
+        "  amount: money",
+        "  name: text",         # 5
+    ), [want(DEAL, 5, "CRM-E004", "field 'name' is defined twice")]),
+    Case("E004-crm-key-twice", {"account": ACCOUNT_EN}, [
+        want(CRM, 3, "CRM-E004", "crm.yaml repeats key 'name'", hint=DUP_KEY_HINT),
+    ], crm=lines("name: Test CRM", "currency: CNY", "name: Other")),
+    Case("E004-entity-in-yaml-and-yml", {"account": ACCOUNT}, [
+        want("entities/account.yml", 1, "CRM-E004",
+             "entity 'account' is also defined in account.yaml"),
+    ], setup=_write("entities/account.yml", ACCOUNT)),
+    Case("E004-entity-name-in-two-files", {"account": ACCOUNT, "company": lines(
+        "label: Company",
+        "name: account",        # 2
+        "fields: {name: string}",
+    )}, [
+        want("entities/company.yaml", 2, "CRM-E015", "entity 'account' is in file 'company.yaml'"),
+        want("entities/company.yaml", 2, "CRM-E004",
+             "entity 'account' is also defined in account.yaml"),
+    ]),
+    Case("E004-form-places-twice", deal(
+        "form:",
+        "  - section: Main",
+        "    fields: [name, amount]",
+        "  - section: More",
+        "    fields:",
+        "      - notes",
+        "      - name",         # 15
+    ), [want(DEAL, 15, "CRM-E004", "form places field 'name' twice")]),
+
+    # --- CRM-E005 invalid identifier ----------------------------------------
+    *[
+        Case(f"E005-field-{bad}", fields(f"  {bad}: string"),   # 4
+             [want(DEAL, 4, "CRM-E005", f"field name '{bad}' is not a valid identifier",
+                   hint=IDENT_HINT)])
+        for bad in ("Field-Name", "1abc", "a__b", "_x")
+    ],
+    Case("E005-entity-file-name", {"account": ACCOUNT, "Bad-Name": ACCOUNT}, [
+        want("entities/Bad-Name.yaml", 1, "CRM-E005",
+             "entity name 'Bad-Name' is not a valid identifier", hint=IDENT_HINT),
+    ]),
+    Case("E005-entity-name-key", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "name: 1abc",           # 2
+        "fields: {name: string}",
+    )}, [want(DEAL, 2, "CRM-E005", "entity name '1abc' is not a valid identifier")]),
+    Case("E005-menu-group", {"account": ACCOUNT}, [
+        want(CRM, 4, "CRM-E005", "menu group 'Main' is not a valid identifier"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: Main",
+                 "    entities: [account]")),
+
+    # --- CRM-E006 reserved identifier ---------------------------------------
+    Case("E006-field-owner", fields("  owner: user"), [
+        want(DEAL, 4, "CRM-E006", "field name 'owner' is reserved",
+             hint="every entity already has it"),
+    ]),
+    Case("E006-field-created-on", fields("  name2: string", "  created_on: datetime"), [
+        want(DEAL, 5, "CRM-E006", "field name 'created_on' is reserved",
+             hint="every entity already has it"),
+    ]),
+    Case("E006-field-id", fields("  id: integer"), [
+        want(DEAL, 4, "CRM-E006", "field name 'id' is reserved", hint="pick another name"),
+    ]),
+    *[
+        Case(f"E006-entity-{bad}", {"account": ACCOUNT, bad: ACCOUNT}, [
+            want(f"entities/{bad}.yaml", 1, "CRM-E006", f"entity name '{bad}' is reserved",
+                 hint=RESERVED_ENTITY_HINT),
+        ])
+        for bad in ("user", "ab_x", "crm_notes", "team")
+    ],
+    Case("E006-entity-name-key", {"account": ACCOUNT, "role": lines(
+        "label: Role",
+        "name: role",           # 2
+        "fields: {name: string}",
+    )}, [want("entities/role.yaml", 2, "CRM-E006", "entity name 'role' is reserved")]),
+
+    # --- CRM-E007 missing required key --------------------------------------
+    Case("E007-no-label", {"account": ACCOUNT, "deal": lines(
+        "fields:",
+        "  name: string",
+    )}, [want(DEAL, 1, "CRM-E007", "entity has no 'label'",
+              hint="Singular label, e.g. {en: Account, zh: 客户}.")]),
+    Case("E007-no-fields-key", {"account": ACCOUNT, "deal": lines("label: Deal")},
+         [want(DEAL, 1, "CRM-E007", "entity has no 'fields'")]),
+    Case("E007-fields-empty", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "fields: {}",           # 2
+    )}, [want(DEAL, 2, "CRM-E007", "entity has no fields")]),
+    Case("E007-empty-entity-file", {"account": ACCOUNT, "deal": "# nothing yet\n"}, [
+        want(DEAL, 1, "CRM-E007", "entity has no 'label'"),
+        want(DEAL, 1, "CRM-E007", "entity has no 'fields'"),
+    ]),
+    Case("E007-field-without-type-flow", fields(
+        "  stage: {label: Stage}",   # 4
+    ), [want(DEAL, 4, "CRM-E007", "field 'stage' has no 'type'")]),
+    Case("E007-link-without-to-flow", fields(
+        "  parent: {type: link}",    # 4
+    ), [want(DEAL, 4, "CRM-E007", "field 'parent' of type link has no 'to'",
+             hint="name the entity it points to: to: account")]),
+    Case("E007-links-without-to", fields(
+        "  tags: {type: links, label: Tags}",   # 4
+    ), [want(DEAL, 4, "CRM-E007", "field 'tags' of type links has no 'to'")]),
+    Case("E007-choice-without-value", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - open",
+        "      - {label: Won}",     # 8
+    ), [want(DEAL, 8, "CRM-E007", "a choice of field 'stage' has no 'value'")]),
+    Case("E007-section-without-fields", deal(
+        "form:",
+        "  - section: Main",       # 10
+    ), [want(DEAL, 10, "CRM-E007", "form section has no 'fields'")]),
+    Case("E007-crm-without-name", {"account": ACCOUNT}, [
+        want(CRM, 1, "CRM-E007", "crm.yaml has no 'name'"),
+    ], crm=lines("languages: [en, zh]")),
+    Case("E007-field-without-type-block", fields(
+        "  stage:",                # 4: the field
+        "    label: Stage",        # 5
+    ), [want(DEAL, 4, "CRM-E007", "field 'stage' has no 'type'")],
+        bug="shapes.check_mapping reports a missing required key at node.line, the line of "
+            "the mapping's first key, not the `line` it is given: for a block-style field "
+            "'stage:' on line 4 the E007 points at line 5 ('label: Stage'), while E009/E005 "
+            "for the same field point at line 4"),
+    Case("E007-link-without-to-block", fields(
+        "  parent:",               # 4: the field
+        "    type: link",          # 5
+    ), [want(DEAL, 4, "CRM-E007", "field 'parent' of type link has no 'to'")],
+        bug="fields._check_options reports a link without 'to' at node.line (line 5, "
+            "'type: link') instead of the field's line 4"),
+
+    # --- CRM-E008 unknown field type ----------------------------------------
+    Case("E008-typo", fields(
+        "  stage:",
+        "    type: strng",          # 5
+    ), [want(DEAL, 5, "CRM-E008", "field 'stage' has unknown type 'strng'",
+             hint="did you mean 'string'?")]),
+    Case("E008-shorthand", fields("  stage: Integer"), [   # 4
+        want(DEAL, 4, "CRM-E008", "field 'stage' has unknown type 'Integer'",
+             hint="did you mean 'integer'?"),
+    ]),
+    Case("E008-no-close-match", fields("  blob: {type: blob}"), [
+        want(DEAL, 4, "CRM-E008", "field 'blob' has unknown type 'blob'", hint=TYPES_HINT),
+    ]),
+
+    # --- CRM-E009 link to unknown entity ------------------------------------
+    Case("E009-typo", fields(
+        "  customer:",              # 4
+        "    type: link",
+        "    to: acount",
+    ), [want(DEAL, 4, "CRM-E009", "field 'customer' links to unknown entity 'acount'",
+             hint="did you mean 'account'?")]),
+    Case("E009-links-no-close-match", fields(
+        "  tags: {type: links, to: zzz}",   # 4
+    ), [want(DEAL, 4, "CRM-E009", "field 'tags' links to unknown entity 'zzz'",
+             hint="entities: account, deal")]),
+
+    # --- CRM-E010 reference to unknown field --------------------------------
+    Case("E010-columns", deal(
+        "list:",
+        "  columns:",
+        "    - name",
+        "    - amout",              # 12
+    ), [want(DEAL, 12, "CRM-E010", "list columns names unknown field 'amout'",
+             hint="did you mean 'amount'?")]),
+    Case("E010-search", deal(
+        "list:",
+        "  search: [name, nmae]",   # 10
+    ), [want(DEAL, 10, "CRM-E010", "list search names unknown field 'nmae'",
+             hint="did you mean 'name'?")]),
+    Case("E010-filters", deal(
+        "list:",
+        "  filters:",
+        "    - acount",             # 11
+    ), [want(DEAL, 11, "CRM-E010", "list filters names unknown field 'acount'",
+             hint="did you mean 'account'?")]),
+    Case("E010-order-flow", deal(
+        "list: {order: -amout}",   # 9
+    ), [want(DEAL, 9, "CRM-E010", "list order names unknown field 'amout'",
+             hint="did you mean 'amount'?")]),
+    Case("E010-form", deal(
+        "form:",
+        "  - section: Main",
+        "    fields:",
+        "      - name",
+        "      - notse",            # 13
+    ), [want(DEAL, 13, "CRM-E010", "form names unknown field 'notse'",
+             hint="did you mean 'notes'?")]),
+    Case("E010-form-system-field", deal(
+        "form:",
+        "  - section: Main",
+        "    fields: [name, owner]",   # 11
+    ), [want(DEAL, 11, "CRM-E010", "form names unknown field 'owner'")]),
+    Case("E010-path-unknown-target-field", deal(
+        "list:",
+        "  columns:",
+        "    - name",
+        "    - account.industy",    # 12
+    ), [want(DEAL, 12, "CRM-E010", "list columns: 'account' has no field 'industy'",
+             hint="did you mean 'industry'?")]),
+    Case("E010-path-in-search", deal(
+        "list:",
+        "  search:",
+        "    - name",
+        "    - account.nmae",       # 12
+    ), [want(DEAL, 12, "CRM-E010", "list search: 'account' has no field 'nmae'",
+             hint="did you mean 'name'?")]),
+    Case("E010-path-after-user", deal(
+        "list:",
+        "  columns: [name, owner.email]",   # 10
+    ), [want(DEAL, 10, "CRM-E010", "list columns: users have no field 'email'",
+             hint="use username, first_name or last_name")]),
+    Case("E010-order-block", deal(
+        "list:",
+        "  columns: [name]",
+        "  order: -amout",          # 11
+    ), [want(DEAL, 11, "CRM-E010", "list order names unknown field 'amout'",
+             hint="did you mean 'amount'?")]),
+    Case("E010-same-bad-path-twice", deal(
+        "list:",
+        "  columns:",
+        "    - account.nam",        # 11
+        "    - name",
+        "    - account.nam",        # 13
+    ), [want(DEAL, 11, "CRM-E010", "list columns: 'account' has no field 'nam'"),
+        want(DEAL, 13, "CRM-E010", "list columns: 'account' has no field 'nam'")],
+        bug="loader._check_links locates a path with items.index(entry), the FIRST "
+            "occurrence: the repeated 'account.nam' on line 13 is reported at line 11 twice"),
+
+    # --- CRM-E011 bad choices -----------------------------------------------
+    Case("E011-empty", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices: []",          # 6
+    ), [want(DEAL, 6, "CRM-E011", "field 'stage' of type choice needs a non-empty 'choices' list")]),
+    Case("E011-missing-flow", fields(
+        "  tags: {type: multichoice}",   # 4
+    ), [want(DEAL, 4, "CRM-E011", "field 'tags' of type multichoice needs a non-empty 'choices'")]),
+    Case("E011-duplicate", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - open",
+        "      - won",
+        "      - open",             # 9
+    ), [want(DEAL, 9, "CRM-E011", "field 'stage': choice 'open' is listed twice")]),
+    Case("E011-invalid-value", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - open",
+        "      - Closed Won",       # 8
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Closed Won' is not valid",
+             hint="values are lower-case keys (web, cold_call); put words in the label")]),
+    Case("E011-invalid-value-in-mapping", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - {value: open}",
+        "      - {value: Won!, label: Won}",   # 8
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Won!' is not valid")]),
+    Case("E011-not-a-value", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - [a, b]",           # 7
+        "      - true",             # 8
+    ), [want(DEAL, 7, "CRM-E011", "choice a list is not a value"),
+        want(DEAL, 8, "CRM-E011", "choice boolean True is not a value")]),
+    Case("E011-value-too-long", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - open",
+        "      - " + "a" * 65,       # 8
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'aaaaaaaaaaaaaaaaaaaa…' is longer than 64 characters")]),
+    Case("E011-missing-block", fields(
+        "  stage:",                 # 4: the field
+        "    type: choice",         # 5
+    ), [want(DEAL, 4, "CRM-E011", "field 'stage' of type choice needs a non-empty 'choices'")],
+        bug="fields._parse_choices locates missing choices with node.line_of('choices'), which "
+            "falls back to node.line (line 5 'type: choice') instead of the field's line 4"),
+
+    # --- CRM-E012 bad default -----------------------------------------------
+    Case("E012-today-on-string", fields(
+        "  code:",
+        "    type: string",
+        "    default: today",       # 6
+    ), [want(DEAL, 6, "CRM-E012", "field 'code': default 'today' does not fit type string",
+             hint="'today' is for date fields")]),
+    Case("E012-now-on-date", fields("  due: {type: date, default: now}"), [
+        want(DEAL, 4, "CRM-E012", "default 'now' does not fit type date",
+             hint="'now' is for datetime fields"),
+    ]),
+    Case("E012-choice-not-among-choices", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices: [open, won]",
+        "    default: lost",        # 7
+    ), [want(DEAL, 7, "CRM-E012", "field 'stage': default 'lost' is not one of the choices (open, won)")]),
+    Case("E012-integer-above-max", fields(
+        "  seats:",
+        "    type: integer",
+        "    min: 0",
+        "    max: 10",
+        "    default: 11",          # 8
+    ), [want(DEAL, 8, "CRM-E012", "field 'seats': default 11 is outside min/max")]),
+    Case("E012-integer-below-min", fields(
+        "  seats:",
+        "    type: integer",
+        "    default: 1",           # 6
+        "    min: 5",
+    ), [want(DEAL, 6, "CRM-E012", "field 'seats': default 1 is outside min/max")]),
+    Case("E012-integer-not-whole", fields("  seats: {type: integer, default: 1.5}"), [
+        want(DEAL, 4, "CRM-E012", "default 1.5 is not a whole number"),
+    ]),
+    Case("E012-boolean-string", fields("  active: {type: boolean, default: 'yes'}"), [
+        want(DEAL, 4, "CRM-E012", "default 'yes' is not true or false"),
+    ]),
+    Case("E012-user-literal", fields("  rep: {type: user, default: admin}"), [
+        want(DEAL, 4, "CRM-E012", "default 'admin' is not valid for a user field; use current_user"),
+    ]),
+    Case("E012-percent-over-100", fields(
+        "  share:",
+        "    type: percent",
+        "    default: 150",         # 6
+    ), [want(DEAL, 6, "CRM-E012", "field 'share': default 150 is outside min/max")]),
+    Case("E012-percent-below-0", fields("  share: {type: percent, default: -1}"), [
+        want(DEAL, 4, "CRM-E012", "field 'share': default -1 is outside min/max"),
+    ]),
+
+    # --- CRM-E013 option not valid for the type -----------------------------
+    Case("E013-max-length-on-integer", fields(
+        "  seats:",
+        "    type: integer",
+        "    max_length: 5",        # 6
+    ), [want(DEAL, 6, "CRM-E013", "field 'seats': option 'max_length' does not apply to type integer",
+             hint="integer takes: default, help, index, label, max, min, read_only, required, "
+                  "type, unique")]),
+    Case("E013-default-on-link", fields(
+        "  parent:",
+        "    type: link",
+        "    to: account",
+        "    default: 1",           # 7
+    ), [want(DEAL, 7, "CRM-E013", "option 'default' does not apply to type link")]),
+    Case("E013-choices-on-string", fields("  code: {type: string, choices: [a]}"), [
+        want(DEAL, 4, "CRM-E013", "option 'choices' does not apply to type string"),
+    ]),
+
+    # --- CRM-E014 bad option value ------------------------------------------
+    Case("E014-on-delete-bogus", fields(
+        "  parent:",
+        "    type: link",
+        "    to: account",
+        "    on_delete: bogus",     # 7
+    ), [want(DEAL, 7, "CRM-E014", "on_delete 'bogus' is not one of restrict, set_null, cascade",
+             hint="")]),
+    Case("E014-on-delete-typo", fields(
+        "  parent: {type: link, to: account, on_delete: cascde}",   # 4
+    ), [want(DEAL, 4, "CRM-E014", "on_delete 'cascde'", hint="did you mean 'cascade'?")]),
+    Case("E014-set-null-required", fields(
+        "  parent:",
+        "    type: link",
+        "    to: account",
+        "    required: true",
+        "    on_delete: set_null",  # 8
+    ), [want(DEAL, 8, "CRM-E014", "on_delete set_null contradicts required: true")]),
+    Case("E014-min-greater-than-max", fields(
+        "  seats:",
+        "    type: integer",
+        "    min: 10",              # 6
+        "    max: 5",
+    ), [want(DEAL, 6, "CRM-E014", "field 'seats': min 10 is greater than max 5")]),
+    Case("E014-bad-regex", fields(
+        "  code:",
+        "    type: string",
+        "    pattern: '[A-'",       # 6
+    ), [want(DEAL, 6, "CRM-E014", "pattern is not a valid regular expression")]),
+    Case("E014-autonumber-no-placeholder", fields(
+        "  number:",
+        "    type: autonumber",
+        "    format: TCK-",         # 6
+    ), [want(DEAL, 6, "CRM-E014", "autonumber needs a format with one {000} placeholder",
+             hint="for example TCK-{00000}")]),
+    Case("E014-autonumber-two-placeholders", fields(
+        "  number: {type: autonumber, format: 'A{00}-{00}'}",   # 4
+    ), [want(DEAL, 4, "CRM-E014", "autonumber needs a format with one {000} placeholder")]),
+    Case("E014-autonumber-no-format", fields("  number: {type: autonumber}"), [
+        want(DEAL, 4, "CRM-E014", "autonumber needs a format"),
+    ]),
+    Case("E014-max-length-zero", fields("  code: {type: string, max_length: 0}"), [
+        want(DEAL, 4, "CRM-E014", "max_length 0 is out of range"),
+    ]),
+    Case("E014-scale-11", fields("  weight: {type: decimal, scale: 11}"), [
+        want(DEAL, 4, "CRM-E014", "scale 11 is out of range"),
+    ]),
+    Case("E014-date-min-number", fields(
+        "  start:",
+        "    type: date",
+        "    min: 5",               # 6
+    ), [want(DEAL, 6, "CRM-E014", "min must be a date (2024-01-31)")]),
+    Case("E014-integer-max-date", fields("  seats: {type: integer, max: 2024-01-01}"), [
+        want(DEAL, 4, "CRM-E014", "max must be a number"),
+    ]),
+    Case("E014-page-size-0-flow", deal("list: {page_size: 0}"), [   # 9
+        want(DEAL, 9, "CRM-E014", "list page_size 0 must be between 1 and 100"),
+    ]),
+    Case("E014-page-size-101-flow", deal("list: {page_size: 101}"), [
+        want(DEAL, 9, "CRM-E014", "list page_size 101 must be between 1 and 100"),
+    ]),
+    Case("E014-page-size-block", deal(
+        "list:",
+        "  columns: [name]",
+        "  page_size: 0",           # 11
+    ), [want(DEAL, 11, "CRM-E014", "list page_size 0 must be between 1 and 100")],
+        bug="entities._parse_list reports page_size at the 'list:' line (9) instead of the "
+            "'page_size:' line (11)"),
+    Case("E014-percent-min-over-100", fields(
+        "  share:",
+        "    type: percent",
+        "    min: 150",             # 6
+    ), [want(DEAL, 6, "CRM-E014", "min 150 is greater than max 100")],
+        bug="fields._check_options ignores the implicit percent max of 100: 'min: 150' on a "
+            "percent loads with FieldSpec min=150, max=100 and no problem"),
+    Case("E014-integer-min-date-with-default", fields(
+        "  seats:",
+        "    type: integer",
+        "    min: 2024-01-01",      # 6
+        "    default: 5",
+    ), [want(DEAL, 6, "CRM-E014", "min must be a number")],
+        bug="crash: fields.default_error compares default 5 < date(2024, 1, 1) after the E014 "
+            "for 'min' was already reported -> TypeError out of load_metadata",
+        raises=TypeError),
+
+    # --- CRM-E015 entity name does not match its file -----------------------
+    Case("E015-name-mismatch", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "name: deals",              # 2
+        "fields: {name: string}",
+    )}, [want(DEAL, 2, "CRM-E015", "entity 'deals' is in file 'deal.yaml'",
+              hint="rename the file to deals.yaml or drop the name key")]),
+
+    # --- CRM-E016 bad menu entry --------------------------------------------
+    Case("E016-unknown-entity", {"account": ACCOUNT}, [
+        want(CRM, 6, "CRM-E016", "menu group 'main' names unknown entity 'acount'",
+             hint="did you mean 'account'?"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    entities:",
+                 "      - acount")),
+    Case("E016-entity-twice", {"account": ACCOUNT}, [
+        want(CRM, 8, "CRM-E016", "entity 'account' is in the menu twice"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    entities: [account]",
+                 "  - group: more",
+                 "    entities:",
+                 "      - account")),
+    Case("E016-group-twice", {"account": ACCOUNT, "deal": lines("label: Deal", "fields: {name: string}")}, [
+        want(CRM, 6, "CRM-E016", "menu group 'main' is defined twice"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    entities: [account]",
+                 "  - group: main",     # 6
+                 "    entities: [deal]")),
+    Case("E003-menu-entry-mapping", {"account": ACCOUNT}, [
+        want(CRM, 6, "CRM-E003", "menu entities entry must be an entity name, got a mapping"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    entities:",
+                 "      - {name: account}")),   # 6
+    Case("E003-menu-not-a-list", {"account": ACCOUNT}, [
+        want(CRM, 3, "CRM-E003", "'menu' in crm.yaml must be a list of menu groups",
+             "got str 'account'"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu: account")),
+
+    # --- CRM-E017 bad title field -------------------------------------------
+    Case("E017-unknown", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "title: nmae",              # 2
+        "fields: {name: string}",
+    )}, [want(DEAL, 2, "CRM-E017", "title 'nmae' is not a field of 'deal'",
+              hint="did you mean 'name'?")]),
+    *[
+        Case(f"E017-{ftype}", {"account": ACCOUNT, "deal": lines(
+            "label: Deal",
+            "fields:",
+            "  name: string",
+            f"  extra: {spec}",
+            "title: extra",         # 5
+        )}, [want(DEAL, 5, "CRM-E017", f"title 'extra' is a {ftype} field",
+                  hint="use a one-line field")])
+        for ftype, spec in (("text", "text"), ("links", "{type: links, to: account}"),
+                            ("multichoice", "{type: multichoice, choices: [a]}"))
+    ],
+    Case("E017-title-of-broken-field", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",
+        "title: name",              # 2
+        "fields:",
+        "  name: strng",            # 4
+    )}, [want(DEAL, 4, "CRM-E008", "field 'name' has unknown type 'strng'")],
+        bug="entities._title_field ignores sink.broken_fields: a title naming a field that "
+            "already failed (E008) adds a misleading \"E017 title 'name' is not a field of "
+            "'deal'\" though 'name' is declared"),
+
+    # --- CRM-E018 unknown language ------------------------------------------
+    Case("E018-crm-languages", {"account": lines("label: Account", "fields: {name: string}")}, [
+        want(CRM, 4, "CRM-E018", "language 'fr' is not supported", hint="supported: en, zh"),
+        want(CRM, 5, "CRM-E018", "language 'zh_' is not supported", hint="did you mean 'zh'?"),
+    ], crm=lines("name: Test CRM", "languages:", "  - en", "  - fr", "  - zh_")),
+    Case("E018-entity-label", {"account": ACCOUNT, "deal": lines(
+        "label: {en: Deal, fr: Affaire}",   # 1
+        "fields: {name: string}",
+    )}, [want(DEAL, 1, "CRM-E018", "entity 'deal' has a label in unknown language 'fr'",
+              hint="languages in crm.yaml: en, zh; supported: en, zh")]),
+    Case("E018-field-label", fields(
+        "  stage:",
+        "    type: string",
+        "    label:",               # 6
+        "      en: Stage",
+        "      de: Phase",
+    ), [want(DEAL, 6, "CRM-E018", "field 'stage' has a label in unknown language 'de'")]),
+    Case("E018-language-not-enabled", {"account": ACCOUNT}, [
+        want(ACC, 1, "CRM-E018", "entity 'account' has a label in unknown language 'zh'",
+             hint="languages in crm.yaml: en"),
+    ], crm=lines("name: Test CRM", "languages: [en]")),
+    Case("E018-crm-name", {"account": lines("label: Account", "fields: {name: string}")}, [
+        want(CRM, 2, "CRM-E018", "crm.yaml name has a label in unknown language 'ja'"),
+    ], crm=lines("languages: [en]", "name: {en: Test, ja: テスト}")),
+    Case("E018-menu-label-line", {"account": ACCOUNT}, [
+        want(CRM, 5, "CRM-E018", "menu group has a label in unknown language 'fr'"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "menu:",
+                 "  - group: main",
+                 "    label: {en: Main, fr: Principal}",   # 5
+                 "    entities: [account]"),
+        bug="loader._parse_menu calls check_label with the group's line (4) instead of the "
+            "'label:' line (5)"),
+    Case("E018-section-label-line", deal(
+        "form:",
+        "  - fields: [name]",
+        "    section: {en: Main, fr: Principal}",   # 11
+    ), [want(DEAL, 11, "CRM-E018", "form section has a label in unknown language 'fr'")],
+        bug="entities._parse_form calls check_label with the section item's line (10) "
+            "instead of the 'section:' line (11)"),
+    Case("E018-choice-label-line", fields(
+        "  stage:",
+        "    type: choice",
+        "    choices:",
+        "      - value: open",
+        "        label: {en: Open, fr: Ouvert}",    # 8
+    ), [want(DEAL, 8, "CRM-E018", "field 'stage' has a label in unknown language 'fr'")],
+        bug="fields._parse_choices calls check_label with the choice item's line (7) "
+            "instead of the 'label:' line (8)"),
+    Case("E003-languages-entry-list", {"account": ACCOUNT_EN}, [
+        want(CRM, 4, "CRM-E003", "languages entry must be a language code, got a list"),
+    ], crm=lines("name: Test CRM", "languages:", "  - en", "  - [zh]")),
+
+    # --- CRM-E019 missing metadata file or folder ---------------------------
+    Case("E019-no-crm-yaml", {"account": lines("label: Account", "fields: {name: string}")}, [
+        want(CRM, 0, "CRM-E019", "crm.yaml is missing", hint="every metadata folder needs crm.yaml"),
+    ], setup=_remove_crm),
+    Case("E019-no-crm-yaml-zh-labels-cascade", {"account": ACCOUNT}, [
+        want(CRM, 0, "CRM-E019", "crm.yaml is missing"),
+        want(ACC, 1, "CRM-E018", "entity 'account' has a label in unknown language 'zh'",
+             hint="languages in crm.yaml: en"),
+    ], setup=_remove_crm),
+    Case("E019-no-entities-folder", {}, [
+        want("entities", 0, "CRM-E019", "no entity files found",
+             hint="add metadata/entities/<entity>.yaml"),
+    ], setup=_remove_entities_dir),
+    Case("E019-empty-entities-folder", {}, [
+        want("entities", 0, "CRM-E019", "no entity files found"),
+    ], setup=_write("entities/README.txt", "not an entity\n")),
+    Case("E019-no-root", {}, [
+        want("", 0, "CRM-E019", "metadata folder", "does not exist",
+             hint="set CRM_METADATA_DIR to the folder holding crm.yaml"),
+    ], setup=_missing_root),
+
+    # --- CRM-E020 field cannot be used there --------------------------------
+    Case("E020-search-integer", deal(
+        "list:",
+        "  search:",
+        "    - name",
+        "    - size",               # 12
+    ), [want(DEAL, 12, "CRM-E020", "list search: 'size' is a integer field", hint=SEARCH_HINT)]),
+    Case("E020-search-user", deal(
+        "list:",
+        "  search: [name, owner]",  # 10
+    ), [want(DEAL, 10, "CRM-E020", "list search: 'owner' is a user field")]),
+    Case("E020-filter-links", deal(
+        "list:",
+        "  filters:",
+        "    - name",
+        "    - products",           # 12
+    ), [want(DEAL, 12, "CRM-E020", "list filters: 'products' is a links field",
+             hint="filter on a link field instead")]),
+    Case("E020-path-in-filters", deal(
+        "list:",
+        "  filters:",
+        "    - account.name",       # 11
+    ), [want(DEAL, 11, "CRM-E020", "list filters: 'account.name' is not allowed here",
+             hint=PATH_HINT)]),
+    Case("E020-path-after-non-link", deal(
+        "list:",
+        "  columns: [name.first]",  # 10
+    ), [want(DEAL, 10, "CRM-E020", "list columns: 'name.first' is not allowed here")]),
+    Case("E020-path-after-links", deal(
+        "list:",
+        "  columns: [products.name]",  # 10
+    ), [want(DEAL, 10, "CRM-E020", "list columns: 'products.name' is not allowed here")]),
+    Case("E020-path-in-form", deal(
+        "form:",
+        "  - section: Main",
+        "    fields: [name, account.name]",   # 11
+    ), [want(DEAL, 11, "CRM-E020", "form: 'account.name' is not allowed here")]),
+    Case("E020-order-links-flow", deal("list: {order: products}"), [   # 9
+        want(DEAL, 9, "CRM-E020", "list order: cannot sort by links field 'products'"),
+    ]),
+    Case("E020-search-line-after-dropped-entry", deal(
+        "list:",
+        "  search:",
+        "    - nmae",               # 11: E010, dropped
+        "    - size",               # 12
+    ), [want(DEAL, 11, "CRM-E010", "list search names unknown field 'nmae'"),
+        want(DEAL, 12, "CRM-E020", "list search: 'size' is a integer field")]),
+    Case("E020-filter-line-after-dropped-entry", deal(
+        "list:",
+        "  filters:",
+        "    - acount",             # 11: E010, dropped
+        "    - products",           # 12
+    ), [want(DEAL, 11, "CRM-E010", "list filters names unknown field 'acount'"),
+        want(DEAL, 12, "CRM-E020", "list filters: 'products' is a links field")]),
+    Case("E020-order-links-block", deal(
+        "list:",
+        "  columns: [name]",
+        "  order: -products",       # 11
+    ), [want(DEAL, 11, "CRM-E020", "list order: cannot sort by links field 'products'")]),
+    Case("E020-same-search-entry-twice", deal(
+        "list:",
+        "  search:",
+        "    - size",               # 11
+        "    - name",
+        "    - size",               # 13
+    ), [want(DEAL, 11, "CRM-E020", "list search: 'size' is a integer field"),
+        want(DEAL, 13, "CRM-E020", "list search: 'size' is a integer field")],
+        bug="entities._parse_list locates the search E020 with values['search'].index(entry), "
+            "the FIRST occurrence: the repeated 'size' on line 13 is reported at line 11 twice "
+            "(same pattern for filters)"),
+    Case("E020-search-path-to-integer", {"account": lines(
+        "label: Account",
+        "fields:",
+        "  name: string",
+        "  employees: integer",
+    ), "deal": lines(
+        *DEAL_HEAD,
+        "list:",
+        "  search:",
+        "    - name",
+        "    - account.employees",  # 12
+    )}, [want(DEAL, 12, "CRM-E020", "account.employees")],
+        bug="search on a link path is never type-checked (entities._parse_list skips dotted "
+            "entries, loader._check_links only checks existence): 'account.employees' (an "
+            "integer) loads, though docs say search takes text-like fields only (CRM-E020)"),
+    Case("E020-path-two-levels", deal(
+        "list:",
+        "  columns:",
+        "    - account.account.name",   # 11
+    ) | {"account": lines(
+        "label: Account",
+        "fields:",
+        "  name: string",
+        "  account: {type: link, to: account}",
+    )}, [want(DEAL, 11, "CRM-E020", "account.account.name")],
+        bug="a two-level path 'account.account.name' gives CRM-E010 \"'account' has no field "
+            "'account.name'\" with hint \"did you mean 'account'?\" (loader._check_links); "
+            "docs say paths are one level deep only (CRM-E020)"),
+]
+
+_ids = [c.id for c in CASES]
+assert len(_ids) == len(set(_ids)), "case ids must be unique"
+PASSING = [c for c in CASES if not c.bug]
+
+
+# ---------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------
+
+
+def rel(problem: Problem, root: Path) -> str:
+    resolved = root.resolve()
+    if problem.path == resolved:
+        return ""
+    return problem.path.relative_to(resolved).as_posix()
+
+
+def assert_problems(problems: list[Problem], wants: list[Want], root: Path) -> None:
+    """Same problems, in any order: file, line and code exactly; words and hint."""
+    got = sorted((rel(p, root), p.line, p.code) for p in problems)
+    expected = sorted((w.file, w.line, w.code) for w in wants)
+    assert got == expected, "\n".join(p.format(root) for p in problems)
+    remaining = list(problems)
+    for w in wants:
+        for p in remaining:
+            if (rel(p, root), p.line, p.code) != (w.file, w.line, w.code):
+                continue
+            if not all(word in p.message for word in w.words):
+                continue
+            if w.hint is not None and p.hint != w.hint:
+                continue
+            remaining.remove(p)
+            break
+        else:
+            pytest.fail(f"no problem matches {w}; got:\n"
+                        + "\n".join(p.format(root) for p in problems))
+
+
+def matching_line(text_lines: list[str], w: Want, root: Path) -> str | None:
+    for text in text_lines:
+        if not text.startswith(w.prefix(root)):
+            continue
+        message = text[len(w.prefix(root)):]
+        if not all(word in message for word in w.words):
+            continue
+        if w.hint and not message.endswith(f" (hint: {w.hint})"):
+            continue
+        if w.hint == "" and "(hint:" in message:
+            continue
+        return text
+    return None
+
+
+def representative(code: str) -> Case:
+    """The first passing case whose problems include `code`."""
+    return next(c for c in PASSING if any(w.code == code for w in c.wants))
+
+
+# ---------------------------------------------------------------------------
+# Every code: exact located problems
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", [c.param() for c in CASES])
+def test_broken_tree_reports_located_problem(case: Case, tmp_path: Path) -> None:
+    root = case.build(tmp_path)
+    spec, problems = load_metadata(root)
+    assert spec is None
+    assert_problems(problems, case.wants, root)
+
+
+@pytest.mark.parametrize("case", [c.param() for c in PASSING])
+def test_formatted_line_is_path_line_code_message_hint(case: Case, tmp_path: Path) -> None:
+    """Problem.format gives `<root>/<file>:<line>: <code> <message> (hint: ...)`."""
+    root = case.build(tmp_path)
+    _, problems = load_metadata(root)
+    formatted = [p.format(root) for p in problems]
+    for w in case.wants:
+        assert matching_line(formatted, w, root), (w, formatted)
+
+
+def test_every_code_is_exercised(tmp_path: Path) -> None:
+    """Meta-test: the passing cases, run again, produce every code in CODES."""
+    produced: set[str] = set()
+    for index, case in enumerate(PASSING):
+        root = case.build(tmp_path / str(index))
+        _, problems = load_metadata(root)
+        produced |= {p.code for p in problems}
+    assert produced == set(CODES), f"never produced: {sorted(set(CODES) - produced)}"
+    # and the declared expectations say the same (no code is only a side effect)
+    assert {w.code for c in PASSING for w in c.wants} == set(CODES)
+
+
+def test_load_spec_raises_with_all_problems(tmp_path: Path) -> None:
+    case = representative("CRM-E002")
+    root = case.build(tmp_path)
+    with pytest.raises(MetadataError) as info:
+        load_spec(root)
+    assert len(info.value.problems) == len(case.wants)
+    assert str(info.value).splitlines()[0] == "metadata has 1 problem:"
+
+
+# ---------------------------------------------------------------------------
+# (a) several problems in two files are all reported in one run
+# ---------------------------------------------------------------------------
+
+MULTI_CRM = lines(
+    "name: Test CRM",
+    "languages: [en, zh]",
+    "menu:",
+    "  - group: main",
+    "    entities: [account, acount]",      # 5: E016
+)
+MULTI_ACCOUNT = lines(
+    "label: {en: Account, zh: 客户}",
+    "fields:",
+    "  name:",
+    "    type: string",
+    "    requird: true",                     # 5: E002
+    "  Size: integer",                       # 6: E005
+    "  owner: user",                         # 7: E006
+    "  stage: {type: choice, choices: [a, a]}",   # 8: E011
+)
+MULTI_DEAL = lines(
+    "label: Deal",
+    "fields:",
+    "  name: {type: strng}",                 # 3: E008
+    "  account: {type: link, to: acount}",   # 4: E009
+    "  seats: {type: integer, max_length: 3}",  # 5: E013
+    "list:",
+    "  columns: [account, amout]",           # 7: E010
+    "  filters: [account.name]",             # 8: E020
+)
+MULTI_WANTS = [
+    want(CRM, 5, "CRM-E016", "unknown entity 'acount'"),
+    want(ACC, 5, "CRM-E002", "'requird'"),
+    want(ACC, 6, "CRM-E005", "'Size'"),
+    want(ACC, 7, "CRM-E006", "'owner'"),
+    want(ACC, 8, "CRM-E011", "choice 'a' is listed twice"),
+    want(DEAL, 3, "CRM-E008", "'strng'"),
+    want(DEAL, 4, "CRM-E009", "'acount'"),
+    want(DEAL, 5, "CRM-E013", "'max_length'"),
+    want(DEAL, 7, "CRM-E010", "'amout'"),
+    want(DEAL, 8, "CRM-E020", "'account.name'"),
+]
+
+
+def test_many_problems_in_two_files_all_reported(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "meta", {"account": MULTI_ACCOUNT, "deal": MULTI_DEAL}, MULTI_CRM)
+    spec, problems = load_metadata(root)
+    assert spec is None
+    assert len(problems) == 10
+    assert len({p.code for p in problems}) == 10
+    assert {rel(p, root) for p in problems} == {CRM, ACC, DEAL}
+    assert_problems(problems, MULTI_WANTS, root)
+
+
+def test_syntax_error_in_one_file_does_not_hide_others(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "meta", {
+        "account": lines("label: Account", "fields:", "  name: {type: string"),  # unclosed
+        "deal": lines("label: Deal", "fields:", "  name: strng"),
+    })
+    _, problems = load_metadata(root)
+    assert sorted((rel(p, root), p.code) for p in problems) == [
+        (ACC, "CRM-E001"), (DEAL, "CRM-E008")]
+
+
+# ---------------------------------------------------------------------------
+# (b) create_app refuses broken metadata before building anything
+# ---------------------------------------------------------------------------
+
+
+def _assert_no_tables(db_file: Path) -> None:
+    if not db_file.exists():
+        return
+    engine = sa.create_engine(f"sqlite:///{db_file}")
+    try:
+        assert sa.inspect(engine).get_table_names() == []
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_create_app_raises_located_metadata_error(code: str, tmp_path: Path) -> None:
+    case = representative(code)
+    root = case.build(tmp_path)
+    db_file = tmp_path / "x.db"
+    with pytest.raises(MetadataError) as info:
+        create_app({"CRM_METADATA_DIR": str(root),
+                    "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(db_file)})
+    text = str(info.value)
+    count = len(case.wants)
+    assert text.splitlines()[0] == f"metadata has {count} problem{'s' if count != 1 else ''}:"
+    for w in case.wants:
+        assert matching_line(text.splitlines()[1:], w, root), (w, text)
+    assert {p.code for p in info.value.problems} == {w.code for w in case.wants}
+    _assert_no_tables(db_file)
+
+
+def test_create_app_error_matches_cli_output(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "meta", {"account": MULTI_ACCOUNT, "deal": MULTI_DEAL}, MULTI_CRM)
+    db_file = tmp_path / "x.db"
+    with pytest.raises(MetadataError) as info:
+        create_app({"CRM_METADATA_DIR": str(root),
+                    "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(db_file)})
+    result = CliRunner().invoke(crm, ["validate", "--metadata", str(root)])
+    assert result.exit_code == 1
+    assert str(info.value).splitlines()[1:] == result.stdout.splitlines()
+    assert str(info.value).splitlines()[0] == "metadata has 10 problems:"
+    _assert_no_tables(db_file)
+
+
+# ---------------------------------------------------------------------------
+# (c) `crm validate`
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(CODES))
+def test_cli_validate_prints_located_problems_and_exits_1(code: str, tmp_path: Path) -> None:
+    case = representative(code)
+    root = case.build(tmp_path)
+    result = CliRunner().invoke(crm, ["validate", "--metadata", str(root)])
+    assert result.exit_code == 1, result.output
+    out = result.stdout.splitlines()
+    assert len(out) == len(case.wants), result.stdout
+    for w in case.wants:
+        assert matching_line(out, w, root), (w, result.stdout)
+    assert f"{len(case.wants)} problem(s) in {root}" in result.stderr
+    assert "metadata OK" not in result.output
+
+
+def test_cli_validate_reports_all_problems_of_a_tree(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "meta", {"account": MULTI_ACCOUNT, "deal": MULTI_DEAL}, MULTI_CRM)
+    result = CliRunner().invoke(crm, ["validate", "--metadata", str(root)])
+    assert result.exit_code == 1
+    out = result.stdout.splitlines()
+    assert len(out) == 10
+    for w in MULTI_WANTS:
+        assert matching_line(out, w, root), (w, result.stdout)
+    assert "10 problem(s)" in result.stderr
+
+
+def test_cli_validate_starter_metadata_ok() -> None:
+    result = CliRunner().invoke(crm, ["validate", "--metadata", str(STARTER)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("metadata OK: ")
+    spec, problems = load_metadata(STARTER)
+    assert problems == []
+    assert f"{len(spec.entities)} entities" in result.stdout
+
+
+# ---------------------------------------------------------------------------
+# (d) a valid tree with Chinese labels
+# ---------------------------------------------------------------------------
+
+ZH_CRM = lines(
+    "name: {en: Test CRM, zh: 测试客户管理}",
+    "languages: [en, zh]",
+    "menu:",
+    "  - group: customers",
+    "    label: {en: Customers, zh: 客户}",
+    "    entities: [account, contact]",
+)
+ZH_ACCOUNT = lines(
+    "label: {en: Account, zh: 客户}",
+    "plural: {en: Accounts, zh: 客户列表}",
+    "description: {en: Companies we sell to., zh: 我们销售的公司。}",
+    "fields:",
+    "  name: {type: string, required: true, label: {en: Account name, zh: 客户名称}}",
+    "  tier:",
+    "    type: choice",
+    "    label: {en: Tier, zh: 客户等级}",
+    "    default: key",
+    "    choices:",
+    "      - {value: strategic, label: {en: Strategic, zh: 战略客户}}",
+    "      - {value: key, label: {en: Key, zh: 重点客户}}",
+    "  employees: {type: integer, min: 0, default: 10, help: {en: Head count, zh: 员工人数}}",
+    "  share: {type: percent, default: 50}",
+    "  number: {type: autonumber, format: 'ACC-{0000}'}",
+    "list:",
+    "  columns: [number, name, tier, owner, owner.username]",
+    "  search: [name, number]",
+    "  filters: [tier, owner, created_on]",
+    "  order: -created_on",
+    "  page_size: 50",
+    "form:",
+    "  - section: {en: Main, zh: 基本信息}",
+    "    fields: [name, tier]",
+)
+ZH_CONTACT = lines(
+    "label: {en: Contact, zh: 联系人}",
+    "title: full_name",
+    "fields:",
+    "  full_name: {type: string, label: {en: Name, zh: 姓名}}",
+    "  account: {type: link, to: account, on_delete: cascade, label: {en: Account, zh: 客户}}",
+    "  mobile: phone",
+    "list:",
+    "  columns: [full_name, account, account.name, account.tier]",
+    "  search: [full_name, mobile, account.name]",
+    "  filters: [account]",
+)
+
+
+def _zh_tree(tmp_path: Path) -> Path:
+    return write_tree(tmp_path / "meta", {"account": ZH_ACCOUNT, "contact": ZH_CONTACT}, ZH_CRM)
+
+
+def test_chinese_labels_load(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_zh_tree(tmp_path))
+    assert problems == []
+    assert spec is not None
+    assert spec.languages == ("en", "zh")
+    assert spec.name.get("zh") == "测试客户管理"
+    account = spec.entity("account")
+    assert account.label.get("zh") == "客户"
+    assert account.label.get("en") == "Account"
+    assert account.label.get() == "Account"
+    assert account.label.get("fr") == "Account"  # unknown language falls back to English
+    assert account.plural.get("zh") == "客户列表"
+    assert account.description.get("zh") == "我们销售的公司。"
+    assert account.field("name").label.get("zh") == "客户名称"
+    assert account.field("employees").help.get("zh") == "员工人数"
+    assert account.field("tier").choice_label("key", "zh") == "重点客户"
+    assert account.field("tier").default == "key"
+    assert account.field("owner").label.get("zh") == "负责人"
+    assert account.form[0].title.get("zh") == "基本信息"
+    assert account.list.order == ("created_on", "desc")
+    assert account.list.page_size == 50
+    assert account.title_field == "name"  # the first string field
+    assert spec.menu[0].label.get("zh") == "客户"
+    assert spec.menu[0].entities == ("account", "contact")
+    contact = spec.entity("contact")
+    assert contact.label.get("zh") == "联系人"
+    assert contact.list.columns == ("full_name", "account", "account.name", "account.tier")
+
+
+def test_text_get_zh() -> None:
+    text = Text.of({"en": "Account", "zh": "客户"})
+    assert text.get("zh") == "客户"
+    assert text.get("en") == "Account"
+    assert Text.of({"zh": "客户"}).get("en") == "客户"  # no English: any language
+
+
+def test_cli_validate_valid_tree_ok(tmp_path: Path) -> None:
+    root = _zh_tree(tmp_path)
+    result = CliRunner().invoke(crm, ["validate", "--metadata", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"metadata OK: 2 entities, 8 fields ({root})\n"
+
+
+def test_create_app_accepts_valid_chinese_tree(tmp_path: Path) -> None:
+    """The same valid tree builds an app (control for the no-partial-start tests)."""
+    root = _zh_tree(tmp_path)
+    db_file = tmp_path / "ok.db"
+    app = create_app({"CRM_METADATA_DIR": str(root),
+                      "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(db_file),
+                      "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins")})
+    try:
+        spec = app.extensions["crm"].spec
+        assert spec.entity("account").label.get("zh") == "客户"
+        engine = sa.create_engine(f"sqlite:///{db_file}")
+        tables = set(sa.inspect(engine).get_table_names())
+        engine.dispose()
+        assert {"account", "contact"} <= tables
+    finally:
+        with app.app_context():
+            app.extensions["crm"].db.session.remove()
+            app.extensions["crm"].db.engine.dispose()
