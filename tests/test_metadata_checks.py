@@ -1,5 +1,9 @@
 """Every checker code, fed a small broken tree, gives an exact located message.
 
+Syntax errors (CRM-E001) are checked for the line and the words both YAML
+backends use (PyYAML's pure SafeLoader and libyaml's CSafeLoader word them
+differently).
+
 Each case writes a metadata tree into tmp_path (with conftest.write_tree),
 loads it, and compares the problems with what a consultant should read: the
 file, the exact line of the offending key or item, the code, the key words
@@ -19,9 +23,9 @@ can then be removed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 import sqlalchemy as sa
@@ -32,9 +36,7 @@ from app.cli import crm
 from app.metadata.loader import load_metadata, load_spec
 from app.metadata.problems import CODES, MetadataError, Problem
 from app.metadata.spec import Text
-
 from tests.conftest import STARTER, write_tree
-
 
 # ---------------------------------------------------------------------------
 # Building cases
@@ -179,25 +181,25 @@ CASES: list[Case] = [
         "  name:",
         "    type: string",
         "   required: true",   # 5: one space short
-    )}, [want(DEAL, 5, "CRM-E001", "malformed YAML", "expected <block end>",
+    )}, [want(DEAL, 5, "CRM-E001", "malformed YAML", "block mapping",
               hint="check indentation and quoting around this line")]),
     Case("E001-tab", {"account": ACCOUNT, "deal": lines(
         "label: Deal",
         "\tfields: {}",        # 2: a tab cannot start a token
-    )}, [want(DEAL, 2, "CRM-E001", "malformed YAML", "'\\t'")]),
+    )}, [want(DEAL, 2, "CRM-E001", "malformed YAML")]),
     Case("E001-flow-mapping", {"account": ACCOUNT, "deal": lines(
         "label: Deal",
         "fields:",
         "  name: {type: string",
         "  amount: money",     # 4: the parser meets ':' inside the open {...}
-    )}, [want(DEAL, 4, "CRM-E001", "malformed YAML", "expected ',' or '}'")]),
+    )}, [want(DEAL, 4, "CRM-E001", "malformed YAML", "flow mapping", "',' or '}'")]),
     Case("E001-crm-yaml", {"account": ACCOUNT_EN}, [
-        want(CRM, 2, "CRM-E001", "malformed YAML", "mapping values are not allowed here"),
+        want(CRM, 2, "CRM-E001", "malformed YAML", "mapping values are not allowed"),
     ], crm=lines("name: Test CRM", "  languages: [en]")),
     Case("E001-undefined-alias", {"account": ACCOUNT, "deal": lines(
         "fields: {name: string}",
         "label: *missing",     # 2
-    )}, [want(DEAL, 2, "CRM-E001", "undefined alias 'missing'")]),
+    )}, [want(DEAL, 2, "CRM-E001", "malformed YAML", "undefined alias")]),
     Case("E001-two-documents", {"account": ACCOUNT, "deal": lines(
         "label: Deal",
         "---",                 # 2
@@ -217,7 +219,7 @@ CASES: list[Case] = [
         bug="yamlsource.read_yaml uses exc.problem_mark before exc.context_mark: for an "
             "error found at end of stream (unclosed quote or [...]) it reports line 3 of a "
             "2-line file instead of line 1 where the quote opens"),
-    Case("E001-unterminated-flow-list-crm", {"account": ACCOUNT}, [
+    Case("E001-unterminated-flow-list-crm", {"account": ACCOUNT_EN}, [
         want(CRM, 2, "CRM-E001", "malformed YAML", "flow sequence"),
     ], crm=lines("name: Test CRM", "languages: [en, zh"),
         bug="yamlsource.read_yaml: unclosed '[' in a 2-line crm.yaml is reported at line 3 "
@@ -1085,6 +1087,21 @@ def test_every_code_is_exercised(tmp_path: Path) -> None:
     assert produced == set(CODES), f"never produced: {sorted(set(CODES) - produced)}"
     # and the declared expectations say the same (no code is only a side effect)
     assert {w.code for c in PASSING for w in c.wants} == set(CODES)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "loader._parse_menu starts seen_groups with {'other'}: a crm.yaml whose only group is "
+    "'other' gets \"CRM-E016 menu group 'other' is defined twice\" (misleading: it is defined "
+    "once; the name is taken by the automatic group) and its entities are silently dropped "
+    "into the automatic group"))
+def test_menu_group_named_other_is_not_called_a_duplicate(tmp_path: Path) -> None:
+    root = write_tree(tmp_path / "meta", {"account": ACCOUNT}, lines(
+        "name: Test CRM", "languages: [en, zh]", "menu:",
+        "  - group: other",         # 4: the only group of that name
+        "    entities: [account]"))
+    _, problems = load_metadata(root)
+    assert not any("defined twice" in p.message for p in problems), \
+        [p.format(root) for p in problems]
 
 
 def test_load_spec_raises_with_all_problems(tmp_path: Path) -> None:

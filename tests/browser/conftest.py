@@ -86,10 +86,10 @@ class PageGuard:
 
 
 def login_admin(page: Any, base_url: str) -> None:
-    page.goto(f"{base_url}/login/")
+    page.goto(f"{base_url}/login/", wait_until="domcontentloaded")
     page.fill("#username", "admin")
     page.fill("#password", ADMIN_PASSWORD)
-    with page.expect_navigation():
+    with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("input[type=submit], button[type=submit]").first.click()
     assert "/login" not in page.url, f"login failed, still on {page.url}"
 
