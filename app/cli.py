@@ -73,11 +73,21 @@ def sync_command() -> None:
 @crm.command("demo")
 @click.option("--size", default=200, show_default=True, help="Records per main entity.")
 @click.option("--seed", default=7, show_default=True)
-def demo_command(size: int, seed: int) -> None:
+@click.option("--if-empty", is_flag=True, help="Do nothing when any entity already has records.")
+def demo_command(size: int, seed: int, if_empty: bool) -> None:
     """Fill every entity with realistic Chinese and English demo data."""
+    import sqlalchemy as sa
+
     from app.demo.loader import load_demo
 
     state = current_app.extensions["crm"]
+    if if_empty:
+        session = state.db.session
+        for entity in state.spec.entities:
+            model = state.models.model(entity.name)
+            if session.scalar(sa.select(model.id).limit(1)) is not None:
+                click.echo(f"demo data skipped: {entity.name} already has records")
+                return
     counts = load_demo(state.db.session, state.models, size=size, seed=seed)
     for name, count in counts.items():
         click.echo(f"{name}: {count}")
