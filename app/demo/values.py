@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 try:
-    from re import _parser as sre  # Python 3.11+
+    from re import _parser as sre  # type: ignore[attr-defined]  # Python 3.11+
 except ImportError:  # pragma: no cover
     import sre_parse as sre  # type: ignore[no-redef]
 
@@ -69,7 +69,8 @@ def _plan(entity: str, index: int, today: dt.date) -> dict[str, Any]:
         "mobile": f"1{rng.choice('3456789')}{rng.randint(0, 9)}{tail:08d}",
         "phone": f"{r.city[4]}-{rng.randint(2, 8)}{tail % 10**7:07d}",
         "email": f"{who['local']}@{rng.choice((org['domain'],) * 3 + (V.ZH_MAIL if zh else V.EN_MAIL))}",
-        "wechat": f"wxid_{who['handle']}{rng.randint(10, 999)}" if zh else f"{who['handle']}{rng.randint(10, 99)}",
+        "wechat": (f"wxid_{who['handle']}{rng.randint(10, 999)}" if zh
+                   else f"{who['handle']}{rng.randint(10, 99)}"),
         "website": f"https://www.{org['domain']}", "address": _address(r), "company": org["name"],
         "region": r.city[3], "industry": org["industry"],
         "created_on": _at(today - dt.timedelta(days=age), rng),
@@ -121,7 +122,8 @@ def _opportunity(r: Any) -> dict:
     amount = round(math.exp(rng.uniform(math.log(10_000), math.log(2_000_000))) / 100) * 100
     return {"name": f"{r.org['short']}{product[1]}采购项目" if r.zh else f"{r.org['short']} - {product[2]}",
             "stage": stage, "amount": Decimal(min(max(amount, 10_000), 2_000_000)),
-            "probability": Decimal(V.STAGE_PROBABILITY[stage]), "close_date": r.today + dt.timedelta(days=days),
+            "probability": Decimal(V.STAGE_PROBABILITY[stage]),
+            "close_date": r.today + dt.timedelta(days=days),
             "source": _w(rng, "opportunity.source"),
             "next_step": r.say(rng.choice(V.NEXT_STEPS)), "lost_reason": r.say(rng.choice(V.LOST_REASONS))}
 
@@ -129,11 +131,13 @@ def _opportunity(r: Any) -> dict:
 def _activity(r: Any) -> dict:
     rng = r.rng
     kind = _w(rng, "activity.kind")
-    subject = r.say(rng.choice(V.ACTIVITY_SUBJECTS[kind])).format(company=r.org["short"], person=r.who["name"])
+    subject = r.say(rng.choice(V.ACTIVITY_SUBJECTS[kind]))
+    subject = subject.format(company=r.org["short"], person=r.who["name"])
     due = _at(r.today + dt.timedelta(days=rng.randint(-700, 60)), rng)
     return {"kind": kind, "type": kind, "subject": subject, "due": due,
             "done": due.date() < r.today and rng.random() < 0.9,
-            "priority": _w(rng, "activity.priority"), "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
+            "priority": _w(rng, "activity.priority"),
+            "description": r.say(rng.choice(V.ACTIVITY_DESCRIPTIONS))}
 
 
 def _ticket(r: Any) -> dict:
@@ -144,7 +148,8 @@ def _ticket(r: Any) -> dict:
     opened = _at(r.today - dt.timedelta(days=age), rng)
     status = _w(rng, "ticket.open" if age <= 10 else "ticket.old")
     return {"subject": r.say((zh_subject, en_subject)), "description": r.say((zh_text, en_text)),
-            "priority": priority, "status": status, "sla_due": opened + dt.timedelta(hours=V.SLA_HOURS[priority]),
+            "priority": priority, "status": status,
+            "sla_due": opened + dt.timedelta(hours=V.SLA_HOURS[priority]),
             "channel": _w(rng, "ticket.channel"), "resolution": r.say(rng.choice(V.RESOLUTIONS)),
             "created_on": opened, "changed_on": _changed(opened, age, rng)}
 
@@ -158,8 +163,10 @@ def _campaign(r: Any) -> dict:
     if status != "active" and rng.random() < 0.05:
         status = "cancelled"
     budget = rng.randint(2, 100) * 10_000
-    spent = {"planned": 0, "cancelled": 0, "active": rng.uniform(0.2, 0.7)}.get(status, rng.uniform(0.7, 1.15))
-    return {"_unique": {"name"}, "name": f"{start.year} {r.say(event)}" + (f" {rounds + 1}" if rounds else ""),
+    spent = {"planned": 0.0, "cancelled": 0.0, "active": rng.uniform(0.2, 0.7)}.get(
+        status, rng.uniform(0.7, 1.15))
+    name = f"{start.year} {r.say(event)}" + (f" {rounds + 1}" if rounds else "")
+    return {"_unique": {"name"}, "name": name,
             "channel": event[2], "status": status, "start_date": start, "end_date": end,
             "budget": Decimal(budget), "actual_cost": Decimal(round(budget * spent, -2)),
             "expected_revenue": Decimal(round(budget * rng.uniform(2, 8), -3)),
@@ -227,7 +234,8 @@ def _address(r: Any) -> str:
     number = r.rng.randint(1, 999)
     if r.zh:
         return f"{full}{r.rng.choice(districts)}{r.rng.choice(V.CN_ROADS)}{number}号"
-    return f"Room {r.rng.randint(2, 30)}0{r.rng.randint(1, 9)}, {number} {r.rng.choice(V.EN_ROADS)}, {city_en}, China"
+    room = f"{r.rng.randint(2, 30)}0{r.rng.randint(1, 9)}"
+    return f"Room {room}, {number} {r.rng.choice(V.EN_ROADS)}, {city_en}, China"
 
 
 def _changed(created: dt.datetime, age: int, rng: random.Random) -> dt.datetime:
@@ -258,7 +266,7 @@ def _conform(field: FieldSpec, value: Any) -> Any:
     kind = {"choice": str, "boolean": bool, "integer": int, "date": dt.date, "datetime": dt.datetime,
             **dict.fromkeys(DECIMALS, Decimal)}.get(t, str)
     if type(value) is not kind or (t == "choice" and value not in _values(field)) or (
-            kind is str and not _text_ok(field, value)):
+            kind is str and not _text_ok(field, str(value))):
         return None
     return value if (lo is None or value >= lo) and (hi is None or value <= hi) else None
 
@@ -324,7 +332,7 @@ def _number(field: FieldSpec, index: int, rng: random.Random, step: Decimal) -> 
     elif lo is not None:
         a, b = max(a, lo), max(b, lo + 1000)
     elif hi is not None:
-        a, b = (a if a <= hi else 0 if hi > 0 else hi - 1000), min(b, hi)
+        a, b = (a if a <= hi else Decimal(0) if hi > 0 else hi - 1000), min(b, hi)
     if field.type == "integer":
         return Decimal(rng.randint(int(a), int(b)))
     value = Decimal(str(rng.uniform(float(a), float(b))))
@@ -408,7 +416,7 @@ def _from_pattern(pattern: str, rng: random.Random, number: str) -> str:
     out = _emit(_parse(pattern), rng)
     chars, slots = [c for c, _ in out], [i for i, (_, digit) in enumerate(out) if digit]
     if number and len(slots) >= len(number):
-        for i, digit in zip(slots, number.zfill(len(slots))):
+        for i, digit in zip(slots, number.zfill(len(slots)), strict=True):
             chars[i] = digit
     return "".join(chars)
 

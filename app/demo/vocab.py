@@ -134,7 +134,8 @@ PRODUCTS = (
     ("SUP-STD", "标准运维支持（年）", "Standard Support (yearly)", "support", 18000),
 )
 PRODUCT_BLURBS = {
-    "software": ("面向中大型企业的软件许可，按用户数计费。", "Software licence for mid-size and large companies, priced per user."),
+    "software": ("面向中大型企业的软件许可，按用户数计费。",
+                 "Software licence for mid-size and large companies, priced per user."),
     "subscription": ("按年订阅的云服务，含升级与备份。", "Yearly cloud subscription including upgrades and backups."),
     "hardware": ("含三年原厂保修，支持上门安装。", "Comes with a three-year warranty and on-site installation."),
     "service": ("由认证顾问交付的专业服务。", "Professional services delivered by certified consultants."),
@@ -239,7 +240,8 @@ CAMPAIGN_EVENTS = (
     ("老客户续约邮件", "Renewal Email Campaign", "email"), ("季度产品简报", "Quarterly Newsletter", "email"),
     ("微信公众号裂变活动", "WeChat Referral Drive", "wechat"), ("企业微信社群运营", "WeChat Community Program", "wechat"),
     ("百度搜索推广", "Baidu Search Ads", "search_ads"), ("品牌关键词投放", "Brand Keyword Ads", "search_ads"),
-    ("抖音短视频推广", "Douyin Short Video Push", "social_media"), ("领英精准投放", "LinkedIn Sponsored Posts", "social_media"),
+    ("抖音短视频推广", "Douyin Short Video Push", "social_media"),
+    ("领英精准投放", "LinkedIn Sponsored Posts", "social_media"),
     ("行业白皮书下载", "Industry White Paper", "content"), ("客户成功案例集", "Customer Success Stories", "content"),
 )
 CAMPAIGN_DESCRIPTIONS = (

@@ -40,7 +40,7 @@ def system_fields() -> list[FieldSpec]:
 
 def parse_entity(node: Any, stem: str, sink: ProblemSink,
                  languages: tuple[str, ...]) -> RawEntity | None:
-    values = check_mapping(node, ENTITY_KEYS, sink, "entity", 1)
+    values = check_mapping(node, ENTITY_KEYS, sink, "entity", node.line if isinstance(node, LocMap) else 1)
     if not values and not isinstance(node, LocMap):
         return None
     name = values.get("name", stem)
@@ -97,6 +97,8 @@ def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[Fie
     if title is None:
         textual = [f.name for f in fields if f.type in ("string", "autonumber", "email")]
         return textual[0] if textual else "id"
+    if title in sink.broken_fields:
+        return "id"  # the field itself was already reported
     if title not in by_name:
         sink.add("CRM-E017", node.line_of("title"), f"title '{title}' is not a field of '{name}'",
                  did_you_mean(title, by_name))
@@ -110,6 +112,10 @@ def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[Fie
 
 def _check_name(entry: Any, known: dict[str, FieldSpec], sink: ProblemSink, line: int,
                 where: str, allow_path: bool) -> str | None:
+    if where == "form" and isinstance(entry, str) and entry in SYSTEM_FIELDS:
+        sink.add("CRM-E010", line, f"form names system field '{entry}'",
+                 "system fields are filled by the app and shown on the record page; remove it")
+        return None
     if not isinstance(entry, str):
         sink.add("CRM-E003", line, f"{where} entry must be a field name, got {type_name(entry)}")
         return None
@@ -132,29 +138,31 @@ def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, Fiel
     line = node.line_of("list")
     values = check_mapping(raw, LIST_KEYS, sink, "list", line) if raw is not None else {}
 
-    def names(key: str, allow_path: bool) -> list[str]:
+    def names(key: str, allow_path: bool) -> list[tuple[str, int]]:
         items = values.get(key) or []
         out = []
         for i, entry in enumerate(items):
-            ok = _check_name(entry, known, sink, line_of(items, i, line), f"list {key}", allow_path)
+            entry_line = line_of(items, i, line)
+            ok = _check_name(entry, known, sink, entry_line, f"list {key}", allow_path)
             if ok:
-                out.append(ok)
+                out.append((ok, entry_line))
         return out
 
     default_cols = [f.name for f in declared if f.type not in ("links", "text")][:6]
-    columns = names("columns", True) if "columns" in values else default_cols
-    search = names("search", True)
-    for entry in search:
+    columns = [n for n, _ in names("columns", True)] if "columns" in values else default_cols
+    search = []
+    for entry, entry_line in names("search", True):
         target = known[entry.split(".")[0]]
         if "." not in entry and target.type not in SEARCHABLE:
-            sink.add("CRM-E020", line_of(values["search"], values["search"].index(entry), line),
-                     f"list search: '{entry}' is a {target.type} field", "search looks in text fields; "
-                     "offer it as a filter instead")
-    filters = names("filters", False)
-    for entry in filters:
+            sink.add("CRM-E020", entry_line, f"list search: '{entry}' is {article(target.type)} field",
+                     "search looks in text fields; offer it as a filter instead")
+        search.append(entry)
+    filters = []
+    for entry, entry_line in names("filters", False):
         if known[entry].type == "links":
-            sink.add("CRM-E020", line_of(values["filters"], values["filters"].index(entry), line),
-                     f"list filters: '{entry}' is a links field", "filter on a link field instead")
+            sink.add("CRM-E020", entry_line, f"list filters: '{entry}' is a links field",
+                     "filter on a link field instead")
+        filters.append(entry)
     order = None
     if "order" in values:
         raw_order = values["order"]
@@ -169,9 +177,14 @@ def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, Fiel
             order = (fname, "desc" if desc else "asc")
     page_size = values.get("page_size", 25)
     if not 1 <= page_size <= MAX_PAGE_SIZE:
-        sink.add("CRM-E014", line, f"list page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
+        sink.add("CRM-E014", raw.line_of("page_size"),
+                 f"list page_size {page_size} must be between 1 and {MAX_PAGE_SIZE}")
         page_size = 25
     return ListSpec(tuple(columns), tuple(search), tuple(filters), order, page_size)
+
+
+def article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeio" else f"a {word}"
 
 
 def _order_line(raw: Any, default: int) -> int:
@@ -188,7 +201,7 @@ def _parse_form(raw: Any, node: LocMap, sink: ProblemSink, fields: list[FieldSpe
         item_line = line_of(raw, index, line)
         values = check_mapping(item, SECTION_KEYS, sink, "form section", item_line)
         if "section" in values:
-            check_label(values["section"], sink, item_line, "form section", languages)
+            check_label(values["section"], sink, line_of(item, "section", item_line), "form section", languages)
         names = []
         entries = values.get("fields") or []
         for j, entry in enumerate(entries):

@@ -48,8 +48,8 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
     for key in ("label", "help", "pattern_message"):
         if key in values:
             check_label(values[key], sink, node.line_of(key), where, languages)
-    choices = _parse_choices(values, node, sink, where, ftype, languages)
-    ok = _check_options(values, node, sink, where, ftype) and ok
+    choices = _parse_choices(values, node, sink, where, ftype, languages, line)
+    ok = _check_options(values, node, sink, where, ftype, line) and ok
     default = _parse_default(values, node, sink, where, ftype, choices)
     if not ok:
         return None
@@ -77,11 +77,11 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
 
 
 def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,
-                   languages: tuple[str, ...]) -> tuple[Choice, ...]:
+                   languages: tuple[str, ...], field_line: int) -> tuple[Choice, ...]:
     raw = values.get("choices")
     if ftype not in ("choice", "multichoice"):
         return ()
-    line = node.line_of("choices")
+    line = node.key_lines.get("choices", field_line)
     if not raw:
         sink.add("CRM-E011", line, f"{where} of type {ftype} needs a non-empty 'choices' list")
         return ()
@@ -97,7 +97,7 @@ def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
                 continue
             value, label, color = str(got["value"]), got.get("label"), got.get("color")
             if label is not None:
-                check_label(label, sink, item_line, where, languages)
+                check_label(label, sink, item.line_of("label"), where, languages)
         else:
             sink.add("CRM-E011", item_line, f"{where}: choice {type_name(item)} is not a value")
             continue
@@ -116,10 +116,11 @@ def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
     return tuple(result)
 
 
-def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str) -> bool:
+def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,
+                   line: int) -> bool:
     ok = True
     if ftype in ("link", "links") and "to" not in values:
-        sink.add("CRM-E007", node.line, f"{where} of type {ftype} has no 'to'",
+        sink.add("CRM-E007", line, f"{where} of type {ftype} has no 'to'",
                  "name the entity it points to: to: account")
         ok = False
     if "on_delete" in values and values["on_delete"] not in ON_DELETE:
@@ -149,7 +150,8 @@ def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
         if key in values and not (0 < values[key] <= (10 if key == "scale" else 10000)):
             sink.add("CRM-E014", node.line_of(key), f"{where}: {key} {values[key]} is out of range")
             ok = False
-    lo, hi = values.get("min"), values.get("max")
+    lo = values.get("min", 0 if ftype == "percent" else None)
+    hi = values.get("max", 100 if ftype == "percent" else None)
     if ftype == "date":
         for key in ("min", "max"):
             if key in values and not isinstance(values[key], dt.date):
@@ -161,7 +163,8 @@ def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
                 sink.add("CRM-E014", node.line_of(key), f"{where}: {key} must be a number")
                 ok = False
     if ok and lo is not None and hi is not None and type(lo) is type(hi) and lo > hi:
-        sink.add("CRM-E014", node.line_of("min"), f"{where}: min {lo} is greater than max {hi}")
+        sink.add("CRM-E014", node.line_of("min" if "min" in values else "max"),
+                 f"{where}: min {lo} is greater than max {hi}")
         ok = False
     return ok
 
@@ -197,7 +200,9 @@ def default_error(ftype: str, value: Any, choices: tuple[Choice, ...], values: d
     if ftype in NUMERIC_TYPES:
         lo = values.get("min", 0 if ftype == "percent" else None)
         hi = values.get("max", 100 if ftype == "percent" else None)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
+        numbers = [b for b in (lo, hi) if isinstance(b, (int, float)) and not isinstance(b, bool)]
+        if len(numbers) == len([b for b in (lo, hi) if b is not None]) and (
+                (lo is not None and value < lo) or (hi is not None and value > hi)):
             return "is outside min/max"
     if ftype == "boolean" and not isinstance(value, bool):
         return "is not true or false"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
-from .entities import RawEntity, parse_entity
+from .entities import SEARCHABLE, RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import CrmSpec, EntitySpec, MenuGroup, Text
@@ -43,7 +43,10 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     raw_entities: list[RawEntity] = []
     entity_dir = root / "entities"
     files = sorted(entity_dir.glob("*.yaml")) + sorted(entity_dir.glob("*.yml")) if entity_dir.is_dir() else []
-    if not files:
+    if not entity_dir.is_dir():
+        problems.append(Problem("CRM-E019", entity_dir, 0, "the entities folder is missing",
+                                "create metadata/entities/ with one <entity>.yaml per entity"))
+    elif not files:
         problems.append(Problem("CRM-E019", entity_dir, 0, "no entity files found",
                                 "add metadata/entities/<entity>.yaml"))
     seen: dict[str, Path] = {}
@@ -85,8 +88,7 @@ def _read(path: Path, problems: list[Problem], required: bool = False) -> Any:
         return None
     doc = read_yaml(path)
     if doc.error:
-        problems.append(Problem("CRM-E001", path, doc.error_line, doc.error,
-                                "check indentation and quoting around this line"))
+        problems.append(Problem("CRM-E001", path, doc.error_line, doc.error, doc.hint))
         return None
     if doc.data is None:
         empty = LocMap()
@@ -117,15 +119,20 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
                      did_you_mean(str(f.to), entities) or f"entities: {', '.join(sorted(entities))}")
     list_node = raw.node.get("list") if isinstance(raw.node, LocMap) else None
     for key in ("columns", "search"):
-        entries = list(getattr(spec.list, key))
         items = list_node.get(key) if isinstance(list_node, LocMap) else None
-        for entry in entries:
-            if "." not in entry:
+        for index, entry in enumerate(items or []):
+            if not isinstance(entry, str) or "." not in entry or entry.split(".")[0] not in spec.field_map:
                 continue
             head, tail = entry.split(".", 1)
             link = spec.field(head)
+            if not link.is_link:
+                continue  # already reported by the entity pass
             target = entities.get(link.to) if link.type == "link" else None
-            line = line_of(items, items.index(entry), raw.node.line_of("list")) if items else 0
+            line = line_of(items, index, raw.node.line_of("list"))
+            if "." in tail:
+                sink.add("CRM-E020", line, f"list {key}: '{entry}' goes more than one link deep",
+                         "paths are link.field, one level")
+                continue
             if link.type == "user":
                 if tail not in ("username", "first_name", "last_name"):
                     sink.add("CRM-E010", line, f"list {key}: users have no field '{tail}'",
@@ -133,16 +140,19 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
                 continue
             if target is None:
                 continue
-            if tail not in target.field_map or "." in tail:
+            if tail not in target.field_map:
                 sink.add("CRM-E010", line, f"list {key}: '{link.to}' has no field '{tail}'",
                          did_you_mean(tail, target.field_map))
+            elif key == "search" and target.field(tail).type not in SEARCHABLE:
+                sink.add("CRM-E020", line, f"list search: '{entry}' is not a text field",
+                         "search looks in text fields; offer a filter on the link instead")
 
 
 def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, EntitySpec],
                 languages: tuple[str, ...]) -> tuple[MenuGroup, ...]:
     groups: list[MenuGroup] = []
     placed: set[str] = set()
-    seen_groups: set[str] = {"other"}  # 'other' holds entities no group names
+    seen_groups: set[str] = set()
     base_line = node.line_of("menu") if isinstance(node, LocMap) else 1
     for index, item in enumerate(raw or []):
         line = line_of(raw, index, base_line)
@@ -150,7 +160,7 @@ def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, Enti
         if "group" not in values or not check_identifier(values["group"], sink, line, "menu group"):
             continue
         if "label" in values:
-            check_label(values["label"], sink, line, "menu group", languages)
+            check_label(values["label"], sink, line_of(item, "label", line), "menu group", languages)
         names = []
         listed = values.get("entities") or []
         if values["group"] in seen_groups:
@@ -172,8 +182,9 @@ def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, Enti
         label = Text.of(values.get("label"), values["group"].replace("_", " ").capitalize())
         groups.append(MenuGroup(values["group"], label, tuple(names)))
     rest = tuple(name for name in entities if name not in placed)
-    if rest:
-        groups.append(MenuGroup("other", Text((("en", "Other"), ("zh", "其他"))), rest))
+    if rest:  # entities no group names go in a last group, under a key no group uses
+        key = next(k for k in ("other", *(f"other_{i}" for i in range(2, 99))) if k not in seen_groups)
+        groups.append(MenuGroup(key, Text((("en", "Other"), ("zh", "其他"))), rest))
     return tuple(groups)
 
 

@@ -70,7 +70,7 @@ def check_mapping(node: Any, keys: tuple[Key, ...], sink: ProblemSink, where: st
         values[key] = value
     for spec in keys:
         if spec.required and spec.name not in node:
-            sink.add("CRM-E007", node.line, f"{where} has no '{spec.name}'", spec.doc)
+            sink.add("CRM-E007", line, f"{where} has no '{spec.name}'", spec.doc)
     return values
 
 
@@ -94,8 +94,10 @@ def check_identifier(value: Any, sink: ProblemSink, line: int, what: str) -> boo
 
 
 def line_of(node: Any, key: Any, default: int) -> int:
-    if isinstance(node, (LocMap, LocList)):
+    if isinstance(node, LocList):
         return node.line_of(key)
+    if isinstance(node, LocMap):
+        return node.key_lines.get(key, default)
     return default
 
 

@@ -80,6 +80,7 @@ class YamlDocument:
     error: str | None = None
     error_line: int = 0
     text: str = field(default="", repr=False)
+    hint: str = "check indentation and quoting around this line"
 
 
 def read_yaml(path: Path) -> YamlDocument:
@@ -87,7 +88,8 @@ def read_yaml(path: Path) -> YamlDocument:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        return YamlDocument(path, error=f"file is not UTF-8 text ({exc.reason})", error_line=1)
+        return YamlDocument(path, error=f"file is not UTF-8 text ({exc.reason})", error_line=1,
+                            hint="save the file as UTF-8 (most editors: File > Save with Encoding)")
     try:
         data = yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
     except yaml.YAMLError:
@@ -95,13 +97,21 @@ def read_yaml(path: Path) -> YamlDocument:
     return YamlDocument(path, data=data, text=text)
 
 
+def _error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
+    """Where the problem is; at end of file (an unclosed quote or bracket), where it opened."""
+    last = max(1, len(text.splitlines()))
+    for mark in (exc.problem_mark, exc.context_mark):
+        if mark is not None and mark.line + 1 <= last:
+            return mark.line + 1
+    return last
+
+
 def _syntax_error(path: Path, text: str) -> YamlDocument:
     """Re-parse with the pure-Python parser: its messages name what it found."""
     try:
         yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
+        line = _error_line(exc, text)
         reason = " ".join(part for part in (exc.context, exc.problem) if part)
         return YamlDocument(path, error=f"malformed YAML: {reason}", error_line=line, text=text)
     except yaml.YAMLError as exc:
