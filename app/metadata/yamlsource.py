@@ -51,7 +51,8 @@ def _construct_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> LocMa
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if not isinstance(key, str):
-            key = str(key)
+            # Keys are names: `on:` or `no:` mean the words, not YAML 1.1 booleans.
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key)
         line = key_node.start_mark.line + 1
         if key in mapping:
             mapping.duplicates.append((key, line))
