@@ -16,7 +16,7 @@ Figures:
 2. load_demo time for --size opportunities plus proportionate accounts, contacts, products...
 3. median latency of the opportunity list (HTML) and API list, page 1 and the last page,
    sorted by close_date desc, next to the bare SQL doing the same work (page SELECT with
-   the link columns joined + the COUNT(*) FAB runs); app/bare ratio target <= 3
+   the link columns joined to the page + the COUNT(*) FAB runs); app/bare ratio target <= 3
    (the app figure includes HTML/JSON rendering, the bare one does not).
 4. SQL statements per request (before_cursor_execute on the app's engine), and with a
    page size of 25 vs 100, to show the count does not grow with the page (no N+1).
@@ -25,6 +25,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -162,7 +163,12 @@ def api_url(page: int, page_size: int = PAGE_SIZE) -> str:
 
 
 def bare_sql(app: Any) -> str:
-    """The list page as one hand-written SELECT: list columns, links LEFT JOINed."""
+    """The list page as hand-written SQL: list columns, links LEFT JOINed to the page.
+
+    The page of ids is cut first (ORDER BY close_date DESC, id DESC as FAB does, LIMIT,
+    OFFSET), then joined: the fastest form, so the ratio is not flattered. Joining the
+    whole table before the ORDER BY is ~2x slower on deep pages (sort spills to disk).
+    """
     with app.app_context():
         state = app.extensions["crm"]
     entity = state.spec.entity(ENTITY)
@@ -179,8 +185,10 @@ def bare_sql(app: Any) -> str:
             joins.append(f"LEFT JOIN ab_user {alias} ON {alias}.id = o.{f.column_name}")
         else:
             cols.append(f"o.{f.column_name}")
-    return (f"SELECT {', '.join(cols)} FROM {entity.table_name} o {' '.join(joins)} "
-            f"ORDER BY o.close_date DESC, o.id DESC LIMIT {{limit}} OFFSET {{offset}}")
+    page = (f"SELECT * FROM {entity.table_name} ORDER BY close_date DESC, id DESC "
+            f"LIMIT {{limit}} OFFSET {{offset}}")
+    return (f"SELECT {', '.join(cols)} FROM ({page}) o {' '.join(joins)} "
+            f"ORDER BY o.close_date DESC, o.id DESC")
 
 
 def run_bare(engine: sa.Engine, sql: str, page: int) -> None:
@@ -203,6 +211,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=15, help="runs per latency median")
     parser.add_argument("--show-sql", action="store_true", help="print the API page-1 statements")
     args = parser.parse_args()
+    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)  # "no user yet", login redirects
     tmp = Path(tempfile.mkdtemp(prefix="crm-bench-"))
     starter = ROOT / "metadata"
 

@@ -254,3 +254,16 @@ def test_openapi_spec_lists_the_entity(api):
     assert "/api/v1/gadget/picker" in spec["paths"]
     schema = spec["components"]["schemas"]["GadgetApi.post"]
     assert "maker" in schema["properties"] and "owner" not in schema["properties"]
+
+
+def test_token_authenticated_client_reads_and_writes(gadget_app):
+    client = gadget_app.test_client()
+    login_response = client.post("/api/v1/security/login", json={
+        "username": "admin", "password": "admin-pass-1", "provider": "db"})
+    assert login_response.status_code == 200
+    headers = {"Authorization": f"Bearer {login_response.json['access_token']}"}
+    created = client.post("/api/v1/gadget/", json={"name": "令牌"}, headers=headers)
+    assert created.status_code == 201
+    assert client.get(f"/api/v1/gadget/{created.json['id']}", headers=headers).json["result"]["name"] == "令牌"
+    bad = client.post("/api/v1/security/login", json={"username": "admin", "password": "wrong", "provider": "db"})
+    assert bad.status_code == 401

@@ -108,7 +108,20 @@ class PickerField(Field):
 
     def selected(self) -> list[tuple[int, str]]:
         ids = self.data if self.spec.is_many else ([self.data] if self.data else [])
+        missing = [pk for pk in ids or [] if pk not in self.labels]
+        if missing:  # a form shown again after a refused save has ids, not titles
+            self.labels.update(_titles(self.spec, missing))
         return [(pk, self.labels.get(pk, f"#{pk}")) for pk in ids or []]
+
+
+def _titles(spec: FieldSpec, ids: list[int]) -> dict[int, str]:
+    import sqlalchemy as sa
+    from flask import current_app
+
+    state = current_app.extensions["crm"]
+    model = state.models.user_model if spec.type == "user" else state.models.model(spec.to)
+    rows = state.db.session.scalars(sa.select(model).where(model.id.in_(ids)))
+    return {row.id: str(row) for row in rows}
 
 
 def build_form(entity: EntitySpec, api_prefix: str) -> type[DynamicForm]:

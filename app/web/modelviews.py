@@ -155,6 +155,7 @@ class RecordModelView(ModelView):
             flash(str(UI["deleted"].get(current_lang())), "success")
         except CommandError as exc:
             flash(str(exc), "danger")
+        self.update_redirect()
 
 
 def _not_routed(self: Any, *args: Any, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ so any CDN or third-party request fails the test at teardown. Server errors
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -63,6 +64,19 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+# URLs with a scheme whose host is not 127.0.0.1/localhost. Given to the route as a
+# regex so that Chromium only hands those to Python; local requests go straight on.
+EXTERNAL_URL = re.compile(r"^(?!(?:https?|wss?)://(?:127\.0\.0\.1|localhost)(?:[:/?#]|$))[a-z][a-z0-9+.-]*://",
+                          re.IGNORECASE)
+
+
+def is_external(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme.lower() in ("data", "blob", "about", "chrome", "chrome-extension", "devtools"):
+        return False
+    return bool(EXTERNAL_URL.match(url)) or parts.hostname not in LOCAL_HOSTS
+
+
 class PageGuard:
     """What the page did that a test must not allow: off-box requests, 5xx answers."""
 
@@ -73,12 +87,26 @@ class PageGuard:
 
     def route(self, route: Any) -> None:
         url = route.request.url
-        parts = urlsplit(url)
-        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+        if is_external(url):
             self.external.append(url)
-            route.abort()
+            route.abort("blockedbyclient")
         else:
             route.continue_()
+
+    def request(self, request: Any) -> None:
+        # Belt and braces: every off-box request the page makes is seen here too.
+        if is_external(request.url):
+            self.external.append(request.url)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.external:
+            found.append(f"requests left the machine (CDN?): {sorted(set(self.external))}")
+        if self.server_errors:
+            found.append(f"server errors: {self.server_errors}")
+        if self.page_errors:
+            found.append(f"JavaScript errors: {self.page_errors}")
+        return found
 
     def response(self, response: Any) -> None:
         if response.status >= 500:
@@ -103,7 +131,8 @@ def page_guard() -> PageGuard:
 def page(browser: Any, live_server: str, page_guard: PageGuard) -> Iterator[Any]:
     context = browser.new_context(base_url=live_server, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
-    context.route("**/*", page_guard.route)
+    context.route(EXTERNAL_URL, page_guard.route)
+    context.on("request", page_guard.request)
     context.on("response", page_guard.response)
     pg = context.new_page()
     pg.on("pageerror", lambda exc: page_guard.page_errors.append(str(exc)))
@@ -112,5 +141,5 @@ def page(browser: Any, live_server: str, page_guard: PageGuard) -> Iterator[Any]
         yield pg
     finally:
         context.close()
-    assert not page_guard.external, f"requests left the machine (CDN?): {page_guard.external}"
-    assert not page_guard.server_errors, f"server errors: {page_guard.server_errors}"
+    problems = page_guard.problems()
+    assert not problems, "\n".join(problems)
