@@ -11,9 +11,10 @@ import re
 import shutil
 import tempfile
 import textwrap
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

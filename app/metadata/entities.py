@@ -9,8 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .definitions import (ENTITY_KEYS, LIST_KEYS, RESERVED_ENTITY_NAMES, RESERVED_ENTITY_PREFIXES,
-                          SECTION_KEYS, SYSTEM_FIELDS)
+from .definitions import (
+    ENTITY_KEYS,
+    LIST_KEYS,
+    RESERVED_ENTITY_NAMES,
+    RESERVED_ENTITY_PREFIXES,
+    SECTION_KEYS,
+    SYSTEM_FIELDS,
+)
 from .fields import parse_field
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name

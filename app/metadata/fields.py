@@ -6,8 +6,15 @@ import datetime as dt
 import re
 from typing import Any
 
-from .definitions import (DEFAULT_KEYWORDS, FIELD_KEYS, FIELD_TYPES, ON_DELETE, CHOICE_KEYS,
-                          RESERVED_FIELD_NAMES, SYSTEM_FIELDS)
+from .definitions import (
+    CHOICE_KEYS,
+    DEFAULT_KEYWORDS,
+    FIELD_KEYS,
+    FIELD_TYPES,
+    ON_DELETE,
+    RESERVED_FIELD_NAMES,
+    SYSTEM_FIELDS,
+)
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
 from .spec import Choice, FieldSpec, Text

@@ -8,9 +8,9 @@ meaning once released: tools and consultants grep for them.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 CODES: dict[str, str] = {
     "CRM-E001": "malformed YAML",

@@ -19,7 +19,7 @@ class Text:
     values: tuple[tuple[str, str], ...]
 
     @classmethod
-    def of(cls, value: Any, fallback: str = "") -> "Text":
+    def of(cls, value: Any, fallback: str = "") -> Text:
         if isinstance(value, Text):
             return value
         if isinstance(value, dict):

@@ -6,9 +6,9 @@ from screens, the API, imports and commands run from a terminal.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Iterator
 
 from flask import g, has_request_context
 

@@ -21,7 +21,7 @@ _PLACEHOLDER = re.compile(r"\{(0+)\}")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def format_autonumber(pattern: str, number: int) -> str:

@@ -61,7 +61,7 @@ def parse_value(field: FieldSpec, raw: Any, lang: str | None = None) -> Any:
         except ValueError:
             raise FieldValueError(msg("datetime", lang)) from None
         if value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(dt.UTC).replace(tzinfo=None)
         return value
     if t == "multichoice":
         if isinstance(raw, str):

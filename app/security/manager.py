@@ -12,7 +12,12 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_appbuilder.security.sqla.manager import SecurityManager
-from flask_appbuilder.security.sqla.models import Permission, PermissionView, ViewMenu, assoc_permissionview_role
+from flask_appbuilder.security.sqla.models import (
+    Permission,
+    PermissionView,
+    ViewMenu,
+    assoc_permissionview_role,
+)
 
 
 class CrmSecurityManager(SecurityManager):

@@ -11,8 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_appbuilder import AppBuilder
-from flask_appbuilder.security.sqla.models import (Permission, PermissionView, Role, ViewMenu,
-                                                   assoc_permissionview_role)
+from flask_appbuilder.security.sqla.models import (
+    Permission,
+    PermissionView,
+    Role,
+    ViewMenu,
+    assoc_permissionview_role,
+)
 
 
 @dataclass

@@ -19,8 +19,14 @@ from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.metadata.spec import EntitySpec
 from app.models import ModelSet
-from app.records.commands import (Conflict, CreateRecord, DeleteRecord, RecordContext,
-                                  UpdateRecord, ValidationFailed)
+from app.records.commands import (
+    Conflict,
+    CreateRecord,
+    DeleteRecord,
+    RecordContext,
+    UpdateRecord,
+    ValidationFailed,
+)
 from app.records.payload import values_from_payload
 
 from .context import request_record_context

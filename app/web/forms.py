@@ -12,15 +12,18 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask_appbuilder.fieldwidgets import (BS3TextAreaFieldWidget, BS3TextFieldWidget,
-                                           DatePickerWidget, DateTimePickerWidget)
+from flask_appbuilder.fieldwidgets import (
+    BS3TextAreaFieldWidget,
+    BS3TextFieldWidget,
+    DatePickerWidget,
+    DateTimePickerWidget,
+)
 from flask_appbuilder.forms import DynamicForm
 from markupsafe import Markup, escape
 from wtforms import BooleanField, Field, SelectField, SelectMultipleField
 from wtforms.widgets import html_params
 
 from app.metadata.spec import EntitySpec, FieldSpec
-
 from app.records.parse import FieldValueError, parse_value
 
 from .labels import current_lang, lazy
@@ -65,7 +68,7 @@ class PickerWidget:
         self.url = url
         self.multiple = multiple
 
-    def __call__(self, field: "PickerField", **kwargs: Any) -> Markup:
+    def __call__(self, field: PickerField, **kwargs: Any) -> Markup:
         kwargs.setdefault("id", field.id)
         kwargs["class"] = "crm-picker form-control"
         attrs = html_params(name=field.name, multiple=self.multiple, **{"data-url": self.url}, **kwargs)

@@ -15,12 +15,19 @@ from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_
 
 from app.metadata.spec import EntitySpec, Text
 from app.models import ModelSet
-from app.records.commands import (CommandError, CreateRecord, DeleteRecord, RecordContext,
-                                  UpdateRecord, ValidationFailed, default_for)
+from app.records.commands import (
+    CommandError,
+    CreateRecord,
+    DeleteRecord,
+    RecordContext,
+    UpdateRecord,
+    ValidationFailed,
+    default_for,
+)
 
-from .display import formatters
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
+from .display import formatters
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
 from .labels import UI, current_lang, lazy, lazy_format
@@ -57,7 +64,7 @@ class RecordModelView(ModelView):
         filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
         get_filter_args(filters)
         checked = self.datamodel.get_filters(self.search_columns, self.search_filters)
-        for flt, value in zip(filters.filters, filters.values):
+        for flt, value in zip(filters.filters, filters.values, strict=True):
             try:
                 typed = typed_filter_value(self.entity, flt.column_name, flt.arg_name, value)
             except FilterError as exc:
