@@ -23,6 +23,7 @@ from app.plugins.manager import PluginHost, load_plugins
 from app.security.manager import CrmSecurityManager
 from app.settings import load_settings
 from app.web.home import HomeView
+from app.web.labels import lazy
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "CrmState"]
@@ -49,7 +50,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
     app.config.update(settings)
-    app.config.setdefault("APP_NAME", spec.name.get(spec.languages[0]))
+    app.config.setdefault("APP_NAME", lazy(spec.name))  # the title bar follows the UI language
     app.config["LANGUAGES"] = {lang: LANGUAGE_MENU[lang] for lang in spec.languages}
     app.config["BABEL_DEFAULT_LOCALE"] = spec.languages[0]
     app.register_blueprint(Blueprint("crm_static", __name__, static_folder="web/static",

@@ -184,3 +184,9 @@ def test_an_entity_added_only_in_metadata_gets_screens_and_api(make_app, tmp_pat
     home = client.get("/").data.decode()
     assert "Stock" in home and "/crm/warehouse/list/" in home
     assert client.post("/crm/warehouse/add", data={"code": "WH-2", "capacity": "-1"}).status_code == 200
+
+
+def test_title_bar_follows_the_language(client):
+    assert "MetaCRM" in client.get("/").data.decode()
+    client.get("/lang/zh")
+    assert "元客户管理" in client.get("/").data.decode()

@@ -5,7 +5,7 @@ demo data and serves it from a background thread on a free local port.
 `page` is a logged-in admin page whose every request to a host other than
 127.0.0.1/localhost is aborted and recorded: the product must work offline,
 so any CDN or third-party request fails the test at teardown. Server errors
-(HTTP 5xx) seen by the page fail the test too.
+(HTTP 5xx) and uncaught JavaScript errors seen by the page fail the test too.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def is_external(url: str) -> bool:
 
 
 class PageGuard:
-    """What the page did that a test must not allow: off-box requests, 5xx answers."""
+    """What the page did that a test must not allow: off-box requests, 5xx answers, JS errors."""
 
     def __init__(self) -> None:
         self.external: list[str] = []
@@ -99,6 +99,10 @@ class PageGuard:
         if is_external(request.url):
             self.external.append(request.url)
 
+    def response(self, response: Any) -> None:
+        if response.status >= 500:
+            self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
+
     def problems(self) -> list[str]:
         found = []
         if self.external:
@@ -108,10 +112,6 @@ class PageGuard:
         if self.page_errors:
             found.append(f"JavaScript errors: {self.page_errors}")
         return found
-
-    def response(self, response: Any) -> None:
-        if response.status >= 500:
-            self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
 
 def login_admin(page: Any, base_url: str) -> None:

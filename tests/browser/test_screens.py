@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import expect
 
@@ -32,6 +33,12 @@ def data_rows(page: Any) -> Any:
 def row_id(row: Any) -> int:
     href = row.locator("a[href*='/show/']").first.get_attribute("href")
     return int(SHOW_ID.search(href).group(1))
+
+
+def same_url(a: str, b: str) -> bool:
+    """Equal path and query parameters, however the query is encoded."""
+    ua, ub = urlsplit(a), urlsplit(b)
+    return ua.path == ub.path and parse_qs(ua.query) == parse_qs(ub.query)
 
 
 def api_get(page: Any, entity: str, pk: int) -> Any:
@@ -258,7 +265,7 @@ def test_delete_from_list_and_restricted_delete_is_refused(page: Any) -> None:
     expect(flash(page, "danger")).to_contain_text(
         re.compile(r"Cannot delete: \d+ (Contact|Opportunity) record\(s\) link to it through 'Account'"))
     expect(flash(page, "success")).to_have_count(0)
-    assert page.url == searched, page.url  # still on the searched list, the account still in it
+    assert same_url(page.url, searched), page.url  # still on the searched list, account in it
     expect(page.locator(f"a[href$='/crm/account/show/{account_id}']")).to_have_count(1)
     assert api_record(page, "account", account_id)["name"] == account_name
     go(page, "/crm/account/list/")
