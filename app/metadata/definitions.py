@@ -27,6 +27,10 @@ KINDS = {
     "sections": "a list of form sections",
     "fields": "a map of field name to field definition",
     "listspec": "a list definition",
+    "rolenames": "a list of role names",
+    "grants": "a map of entity name to {action: scope}",
+    "fieldrules": "a map of entity.field to hidden, read or write",
+    "scope": "all, team, own or no (yes means all)",
 }
 
 
@@ -105,6 +109,28 @@ CHOICE_KEYS: tuple[Key, ...] = (
     Key("label", "label", "Shown label; defaults to the value."),
     Key("color", "text", "CSS color for badges and boards, e.g. #2e7d32."),
 )
+
+
+ROLE_KEYS: tuple[Key, ...] = (
+    Key("label", "label", "Name shown in the app, e.g. {en: Sales Rep, zh: 销售代表}; the key is the role's name."),
+    Key("description", "label", "What the role is for."),
+    Key("extends", "rolenames", "Roles whose rules this role starts from; its own rules override theirs."),
+    Key("entities", "grants", "Per entity, what the role may do and on which records."),
+    Key("fields", "fieldrules", "Per entity.field: hidden, read or write (default write where the entity is readable)."),
+)
+
+ACTION_KEYS: tuple[Key, ...] = (
+    Key("read", "scope", "See records: in lists, record pages, search, pickers, related lists, charts."),
+    Key("create", "scope", "Create records (yes or no; the creator becomes the owner)."),
+    Key("update", "scope", "Change records."),
+    Key("delete", "scope", "Delete records."),
+    Key("export", "scope", "Export lists to CSV."),
+    Key("import", "scope", "Import records from files (yes or no)."),
+)
+
+SCOPES = ("all", "team", "own", "no")
+FIELD_MODES = ("hidden", "read", "write")
+BUILTIN_ROLES = ("Admin", "Public")
 
 
 @dataclass(frozen=True)

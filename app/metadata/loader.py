@@ -13,6 +13,7 @@ from typing import Any
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import SEARCHABLE, RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
+from .roles import parse_roles
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import CrmSpec, EntitySpec, MenuGroup, Text
 from .yamlsource import LocMap, read_yaml
@@ -69,13 +70,15 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     for raw in raw_entities:
         _check_links(raw, entities, ProblemSink(raw.spec.source, problems))
     menu = _parse_menu(crm_values.get("menu"), crm_node, crm_sink, entities, languages)
+    roles_path = root / "roles.yaml"
+    roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
     if problems:
         return None, problems
     spec = CrmSpec(
         name=Text.of(crm_values.get("name"), "MetaCRM"), languages=languages,
         currency=crm_values.get("currency", "CNY"), timezone=crm_values.get("timezone", "UTC"),
         menu=menu, entities=tuple(entities.values()), root=root,
-        digest=_digest([crm_path, *files]),
+        digest=_digest([crm_path, *files, roles_path]), roles=roles,
     )
     return spec, problems
 

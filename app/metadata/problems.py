@@ -33,6 +33,9 @@ CODES: dict[str, str] = {
     "CRM-E018": "unknown language",
     "CRM-E019": "missing metadata file or folder",
     "CRM-E020": "field cannot be used there",
+    "CRM-E021": "role names unknown entity or field",
+    "CRM-E022": "bad scope or field rule",
+    "CRM-E023": "bad role inheritance",
 }
 
 

@@ -39,10 +39,12 @@ def kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float, dt.date)) and not isinstance(value, bool)
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
-    if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections"):
+    if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames"):
         return isinstance(value, list)
-    if kind in ("fields", "listspec"):
+    if kind in ("fields", "listspec", "grants", "fieldrules"):
         return isinstance(value, dict)
+    if kind == "scope":
+        return isinstance(value, (str, bool))
     raise AssertionError(kind)
 
 
@@ -64,8 +66,11 @@ def check_mapping(node: Any, keys: tuple[Key, ...], sink: ProblemSink, where: st
             sink.add("CRM-E002", node.line_of(key), f"unknown key '{key}' in {where}", hint)
             continue
         if not kind_ok(spec.kind, value):
+            hint = ""
+            if spec.kind == "label" and isinstance(value, dict) and None in value.values():
+                hint = "a comma inside {...} splits the text: put the text in quotes"
             sink.add("CRM-E003", node.line_of(key),
-                     f"'{key}' in {where} must be {KINDS[spec.kind]}, got {type_name(value)}")
+                     f"'{key}' in {where} must be {KINDS[spec.kind]}, got {type_name(value)}", hint)
             continue
         values[key] = value
     for spec in keys:

@@ -152,6 +152,21 @@ class EntitySpec:
 
 
 @dataclass(frozen=True)
+class RoleSpec:
+    """One role as declared, before inheritance is resolved."""
+
+    name: str
+    label: Text
+    extends: tuple[str, ...] = ()
+    # (entity, action) -> scope: all | team | own | no
+    grants: tuple[tuple[tuple[str, str], str], ...] = ()
+    # (entity, field) -> hidden | read | write
+    field_rules: tuple[tuple[tuple[str, str], str], ...] = ()
+    description: Text = Text(())
+    line: int = 0
+
+
+@dataclass(frozen=True)
 class MenuGroup:
     name: str
     label: Text
@@ -170,6 +185,11 @@ class CrmSpec:
     entities: tuple[EntitySpec, ...]
     root: Path = field(default=Path("."), compare=False)
     digest: str = ""
+    roles: tuple[RoleSpec, ...] = ()
+
+    @cached_property
+    def role_map(self) -> dict[str, RoleSpec]:
+        return {r.name: r for r in self.roles}
 
     @cached_property
     def entity_map(self) -> dict[str, EntitySpec]:

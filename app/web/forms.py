@@ -29,6 +29,16 @@ from app.records.parse import FieldValueError, parse_value
 from .labels import current_lang, lazy
 
 
+class MarksRequired:
+    """Flags a field as required, so FAB stars its label and the browser asks for it.
+    The rule itself is checked by the record commands, with the same message as the API."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form: Any, field: Field) -> None:
+        return None
+
+
 class TypedField(Field):
     """A text input whose value is parsed by the records layer."""
 
@@ -138,15 +148,18 @@ def build_form(entity: EntitySpec, api_prefix: str) -> type[DynamicForm]:
 
 
 def _form_field(f: FieldSpec, api_prefix: str) -> Field:
-    common = {"label": lazy(f.label), "description": lazy(f.help) if f.help else ""}
+    common: dict[str, Any] = {"label": lazy(f.label), "description": lazy(f.help) if f.help else ""}
+    if f.required and f.type != "boolean":
+        common["validators"] = [MarksRequired()]
     lang_choices = [(c.value, lazy(c.label)) for c in f.choices]
     if f.type == "boolean":
         return BooleanField(**common, false_values=("false", "", "0", "n", "no"))
     if f.type == "choice":
-        return SelectField(**common, choices=[("", "")] + lang_choices,
+        return SelectField(**common, choices=[("", "")] + lang_choices, render_kw={"class": "form-control"},
                            validate_choice=False, coerce=lambda v: v or None)
     if f.type == "multichoice":
-        return SelectMultipleField(**common, choices=lang_choices, validate_choice=False)
+        return SelectMultipleField(**common, choices=lang_choices, validate_choice=False,
+                                   render_kw={"class": "form-control"})
     if f.type in ("link", "links"):
         return PickerField(f, f"{api_prefix}/{f.to}/picker", **common)
     if f.type == "user":

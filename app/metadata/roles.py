@@ -1,0 +1,145 @@
+"""Parse and check roles.yaml: who may do what, on which records and fields.
+
+A role names entities with a scope per action (all, team, own, no) and
+field rules (hidden, read, write). `extends` starts a role from others'
+rules; its own entries override theirs. Admin is built in and not declared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .definitions import ACTION_KEYS, BUILTIN_ROLES, FIELD_MODES, ROLE_KEYS, SCOPES
+from .problems import Problem, ProblemSink, did_you_mean
+from .shapes import check_label, check_mapping, line_of, type_name
+from .spec import EntitySpec, RoleSpec, Text
+from .yamlsource import LocMap
+
+ACTIONS = tuple(k.name for k in ACTION_KEYS)
+
+
+def parse_roles(node: Any, path: Path, problems: list[Problem], entities: dict[str, EntitySpec],
+                languages: tuple[str, ...]) -> tuple[RoleSpec, ...]:
+    sink = ProblemSink(path, problems)
+    if node is None:
+        return ()
+    if not isinstance(node, LocMap):
+        sink.add("CRM-E003", 1, f"roles.yaml must map role names to roles, got {type_name(node)}")
+        return ()
+    for key, key_line in node.duplicates:
+        sink.add("CRM-E004", key_line, f"role '{key}' is defined twice")
+    roles = []
+    for name, body in node.items():
+        line = node.line_of(name)
+        if name in BUILTIN_ROLES:
+            sink.add("CRM-E006", line, f"role name '{name}' is built in",
+                     "Admin has every permission and Public is for anonymous users; pick another name")
+            continue
+        if not name.strip() or len(name) > 64:
+            sink.add("CRM-E005", line, f"role name '{name}' must be 1-64 characters")
+            continue
+        roles.append(_parse_role(name, body, line, sink, entities, languages))
+    _check_extends(roles, sink)
+    return tuple(roles)
+
+
+def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpec],
+                languages: tuple[str, ...]) -> RoleSpec:
+    where = f"role '{name}'"
+    values = check_mapping(body if body is not None else _empty(line), ROLE_KEYS, sink, where, line)
+    for key in ("label", "description"):
+        if key in values:
+            check_label(values[key], sink, line_of(body, key, line), where, languages)
+    grants: dict[tuple[str, str], str] = {}
+    raw_entities = values.get("entities") or {}
+    for entity, actions in raw_entities.items():
+        entity_line = line_of(raw_entities, entity, line)
+        if entity not in entities:
+            sink.add("CRM-E021", entity_line, f"{where} names unknown entity '{entity}'",
+                     did_you_mean(str(entity), entities))
+            continue
+        for action, scope in _actions(actions, entity_line, sink, f"{where}, entity '{entity}'").items():
+            grants[(entity, action)] = scope
+    rules: dict[tuple[str, str], str] = {}
+    raw_fields = values.get("fields") or {}
+    for path, mode in raw_fields.items():
+        rule_line = line_of(raw_fields, path, line)
+        target = _field_path(path, entities, sink, rule_line, where)
+        if target is None:
+            continue
+        if mode not in FIELD_MODES:
+            sink.add("CRM-E022", rule_line, f"{where}: field rule '{mode}' for {path} is not one of "
+                     f"{', '.join(FIELD_MODES)}", did_you_mean(str(mode), FIELD_MODES))
+            continue
+        rules[target] = mode
+    extends = tuple(str(r) for r in values.get("extends") or [])
+    return RoleSpec(name=name, label=Text.of(values.get("label"), name), extends=extends,
+                    grants=tuple(sorted(grants.items())), field_rules=tuple(sorted(rules.items())),
+                    description=Text.of(values.get("description")), line=line)
+
+
+def _empty(line: int) -> LocMap:
+    node = LocMap()
+    node.line, node.key_lines, node.duplicates = line, {}, []
+    return node
+
+
+def _actions(actions: Any, line: int, sink: ProblemSink, where: str) -> dict[str, str]:
+    if isinstance(actions, str) and actions in SCOPES + ("yes",):  # `account: all` grants every action
+        scope = "all" if actions == "yes" else actions
+        return {action: scope for action in ACTIONS}
+    values = check_mapping(actions, ACTION_KEYS, sink, where, line)
+    result = {}
+    for action, raw in values.items():
+        scope = "all" if raw is True or raw == "yes" else "no" if raw is False else raw
+        if scope not in SCOPES:
+            sink.add("CRM-E022", line_of(actions, action, line),
+                     f"{where}: scope '{raw}' for {action} is not one of all, team, own, no, yes",
+                     did_you_mean(str(raw), SCOPES))
+            continue
+        result[action] = scope
+    return result
+
+
+def _field_path(path: Any, entities: dict[str, EntitySpec], sink: ProblemSink, line: int,
+                where: str) -> tuple[str, str] | None:
+    if not isinstance(path, str) or path.count(".") != 1:
+        sink.add("CRM-E021", line, f"{where}: field rule key '{path}' must be entity.field",
+                 "for example opportunity.amount")
+        return None
+    entity, name = path.split(".")
+    if entity not in entities:
+        sink.add("CRM-E021", line, f"{where}: field rule names unknown entity '{entity}'",
+                 did_you_mean(entity, entities))
+        return None
+    if name not in entities[entity].field_map:
+        sink.add("CRM-E021", line, f"{where}: '{entity}' has no field '{name}'",
+                 did_you_mean(name, entities[entity].field_map))
+        return None
+    return entity, name
+
+
+def _check_extends(roles: list[RoleSpec], sink: ProblemSink) -> None:
+    by_name = {r.name: r for r in roles}
+    for role in roles:
+        for parent in role.extends:
+            if parent not in by_name:
+                sink.add("CRM-E023", role.line, f"role '{role.name}' extends unknown role '{parent}'",
+                         did_you_mean(parent, by_name))
+        seen: list[str] = []
+        if _cycle(role.name, by_name, seen):
+            sink.add("CRM-E023", role.line, f"role '{role.name}' extends itself through "
+                     f"{' -> '.join(seen)}", "remove one of the extends")
+
+
+def _cycle(name: str, by_name: dict[str, RoleSpec], path: list[str]) -> bool:
+    if name in path:
+        path.append(name)
+        return True
+    path.append(name)
+    for parent in by_name[name].extends if name in by_name else ():
+        if _cycle(parent, by_name, path):
+            return True
+    path.pop()
+    return False
