@@ -20,6 +20,8 @@ from app.metadata.spec import CrmSpec
 from app.models import ModelSet, build_models
 from app.models.bootstrap import create_schema
 from app.plugins.manager import PluginHost, load_plugins
+from app.security.access import RoleBook
+from app.security.csrf import install_csrf
 from app.security.manager import CrmSecurityManager
 from app.settings import load_settings
 from app.web.home import HomeView
@@ -40,6 +42,7 @@ class CrmState:
     db: Any
     appbuilder: AppBuilder
     plugins: PluginHost
+    role_book: RoleBook
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -56,6 +59,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(Blueprint("crm_static", __name__, static_folder="web/static",
                                      static_url_path="/crm-static"))
 
+    install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():
@@ -65,7 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         if app.config["CRM_AUTO_CREATE_SCHEMA"]:
             create_schema(db.engine, models)
-        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins)
+        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec))
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app

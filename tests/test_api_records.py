@@ -107,10 +107,22 @@ BAD_VALUES = [
     ("name", "", "This field is required."),
     ("name", "x" * 41, "At most 40 characters."),
     ("sku", "abc", "SKU like ABC-123"),
+]
+
+REFUSED_FIELDS = [
     ("serial", "GAD-9999", "This field cannot be changed."),
     ("owner", 1, "This field cannot be changed."),
+    ("created_on", "2020-01-01T00:00:00", "This field cannot be changed."),
     ("bogus", 1, "Unknown field."),
 ]
+
+
+@pytest.mark.parametrize(("field", "value", "message"), REFUSED_FIELDS)
+def test_fields_that_cannot_be_written_are_400_naming_them(api, field, value, message):
+    response = api.post("/api/v1/gadget/", json={**GOOD, field: value})
+    assert response.status_code == 400, response.json
+    assert response.json["message"] == {field: [message]}
+    assert api.get("/api/v1/gadget/").json["count"] == 0
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES)

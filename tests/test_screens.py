@@ -87,11 +87,13 @@ def test_bad_form_value_shows_the_field_message_and_saves_nothing(web, field, va
 def test_delete_from_the_screen_and_restricted_delete(web):
     maker = maker_id(web)
     web.post("/crm/gadget/add", data={**FORM, "maker": str(maker)})
-    response = web.get(f"/crm/maker/delete/{maker}", follow_redirects=True)
+    assert web.get(f"/crm/maker/delete/{maker}").status_code == 302  # GET never deletes
+    assert web.get(f"/api/v1/maker/{maker}").status_code == 200
+    response = web.post(f"/crm/maker/delete/{maker}", follow_redirects=True)
     assert "link to it" in response.data.decode()
     assert web.get(f"/api/v1/maker/{maker}").status_code == 200
     lone = maker_id(web, "孤立")
-    web.get(f"/crm/maker/delete/{lone}")
+    web.post(f"/crm/maker/delete/{lone}")
     assert web.get(f"/api/v1/maker/{lone}").status_code == 404
     assert web.get("/crm/maker/show/999999").status_code == 404
     assert web.get("/crm/maker/edit/999999").status_code == 404

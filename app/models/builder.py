@@ -62,6 +62,7 @@ class ModelSet:
     models: dict[str, type]
     user_model: type
     core: dict[str, sa.Table]
+    team_model: Any = None
     link_tables: dict[tuple[str, str], sa.Table] = field(default_factory=dict)
 
     def model(self, entity: str) -> Any:
@@ -87,16 +88,37 @@ def build_models(spec: CrmSpec) -> ModelSet:
     reg.map_imperatively(user_model, user_table)
     core = define_core_tables(metadata)
 
+    team_model = _map_team(reg, core, user_model)
     models: dict[str, type] = {}
     for entity in spec.entities:
         models[entity.name] = _map_entity(reg, metadata, entity)
-    result = ModelSet(spec, reg, metadata, models, user_model, core)
+    result = ModelSet(spec, reg, metadata, models, user_model, core, team_model=team_model)
     for entity in spec.entities:
         _add_relationships(result, entity)
     reg.configure()
     for entity in spec.entities:
         install_record_events(models[entity.name], entity, core["crm_counter"])
     return result
+
+
+class TeamBase:
+    """A sales (or support) team: members share `team` scope; the manager sees it too."""
+
+    def __str__(self) -> str:
+        return str(self.name)
+
+
+def _map_team(reg: registry, core: dict[str, sa.Table], user_model: type) -> type:
+    team = type("Team", (TeamBase,), {})
+    table = core["crm_team"]
+    mapper = reg.map_imperatively(team, table, properties={
+        "manager": relationship(user_model, foreign_keys=[table.c.manager_id]),
+        "members": relationship(user_model, secondary=core["crm_team_member"],
+                                order_by=user_model.username),  # type: ignore[attr-defined]
+    })
+    team.__table__ = table  # type: ignore[attr-defined]
+    team.__mapper__ = mapper  # type: ignore[attr-defined]
+    return team
 
 
 def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> type:

@@ -3,6 +3,7 @@
 `crm_counter` hands out autonumbers; `crm_schema_version` records which
 metadata digest the database was last built from, so every web process
 agrees on the version in force (the web tier keeps no state of its own).
+Teams are data, not metadata: `crm_team` and its members decide `team` scope.
 """
 
 from __future__ import annotations
@@ -24,4 +25,17 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("applied_on", sa.DateTime, nullable=False),
         sa.Column("note", sa.String(255)),
     )
-    return {"crm_counter": counter, "crm_schema_version": version}
+    team = sa.Table(
+        "crm_team", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(100), nullable=False, unique=True),
+        sa.Column("manager_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="SET NULL"), index=True),
+    )
+    member = sa.Table(
+        "crm_team_member", metadata,
+        sa.Column("team_id", sa.Integer, sa.ForeignKey("crm_team.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True,
+                  index=True),
+    )
+    return {"crm_counter": counter, "crm_schema_version": version, "crm_team": team,
+            "crm_team_member": member}

@@ -38,6 +38,18 @@ class RecordNotFound(CommandError):
     pass
 
 
+class Forbidden(CommandError):
+    """The user's role does not allow the action on this record."""
+
+
+class FieldsRefused(CommandError):
+    """The input names fields the user may not write (unknown, read-only, hidden): a 400."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
 class Conflict(CommandError):
     pass
 
@@ -51,6 +63,7 @@ class RecordContext:
     lang: str | None = None
     user_id: int | None = field(default_factory=acting_user_id)
     hooks: Any = None  # the plugin host's `hook` relay, when plugins are loaded
+    access: Any = None  # the user's Access (roles.yaml); None = unrestricted (CLI, demo)
 
     def entity(self, name: str) -> EntitySpec:
         return self.models.spec.entity(name)
@@ -79,15 +92,32 @@ class _RecordCommand:
         self.input_errors = dict(input_errors or {})
         self.record: Any = None
 
-    def _check(self, fields: list[FieldSpec]) -> dict[str, list[str]]:
-        errors: dict[str, list[str]] = {k: list(v) for k, v in self.input_errors.items()}
-        lang = self.ctx.lang
+    def _refuse_fields(self) -> None:
+        """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
+        lang, access = self.ctx.lang, self.ctx.access
+        refused: dict[str, list[str]] = {}
         for name in self.values:
             f = self.entity.field_map.get(name)
-            if f is None:
-                errors[name] = [msg("unknown_field", lang)]
-            elif not f.editable:
-                errors[name] = [msg("read_only", lang)]
+            if f is None or (access is not None and access.field_mode(self.entity, name) == "hidden"):
+                refused[name] = [msg("unknown_field", lang)]
+            elif not f.editable or (access is not None and not access.writable(self.entity, name)):
+                refused[name] = [msg("read_only", lang)]
+        for name, messages in self.input_errors.items():
+            if messages and messages[0] in (msg("unknown_field", lang), msg("read_only", lang)):
+                refused[name] = messages
+        if refused:
+            raise FieldsRefused(refused)
+
+    def _require(self, action: str, record: Any = None) -> None:
+        access = self.ctx.access
+        if access is not None and not access.allows(self.entity.name, action, record):
+            raise Forbidden(msg("forbidden", self.ctx.lang, action=action,
+                                entity=self.entity.label.get(self.ctx.lang)))
+
+    def _check(self, fields: list[FieldSpec]) -> dict[str, list[str]]:
+        self._refuse_fields()
+        errors: dict[str, list[str]] = {k: list(v) for k, v in self.input_errors.items()}
+        lang = self.ctx.lang
         for f in fields:
             if f.name in errors:
                 continue
@@ -108,7 +138,11 @@ class _RecordCommand:
         if f.type == "link" or f.type == "links":
             target = self.ctx.models.model(f.to)
             ids = set(value if f.type == "links" else [value])
-            found = set(self.ctx.session.scalars(sa.select(target.id).where(target.id.in_(ids))))
+            query = sa.select(target.id).where(target.id.in_(ids))
+            if self.ctx.access is not None:  # no linking to a record the user cannot read
+                clause = self.ctx.access.row_clause(target, f.to, "read")
+                query = query if clause is None else query.where(clause)
+            found = set(self.ctx.session.scalars(query))
             missing = sorted(ids - found)
             label = self.ctx.entity(f.to).label.get(self.ctx.lang)
             return [msg("link", self.ctx.lang, entity=label, id=i) for i in missing]
@@ -151,11 +185,13 @@ class CreateRecord(_RecordCommand):
     """Create a record; absent fields take their metadata default."""
 
     def validate(self) -> None:
+        self._require("create")
         for f in self.entity.declared_fields:
             if (f.name not in self.values and f.name not in self.input_errors and f.editable
                     and f.default is not None):
                 self.values[f.name] = default_for(f, self.ctx.user_id)
-        editable = [f for f in self.entity.declared_fields if f.editable]
+        editable = [f for f in self.entity.declared_fields if f.editable and (
+            f.name in self.values or self.ctx.access is None or self.ctx.access.writable(self.entity, f.name))]
         errors = self._check(editable)
         if errors:
             raise ValidationFailed(errors)
@@ -181,6 +217,7 @@ class UpdateRecord(_RecordCommand):
         self.record = record
 
     def validate(self) -> None:
+        self._require("update", self.record)
         touched = [f for f in self.entity.declared_fields if f.name in self.values and f.editable]
         errors = self._check(touched)
         if errors:
@@ -205,6 +242,10 @@ class DeleteRecord:
         self.record = record
 
     def validate(self) -> None:
+        access = self.ctx.access
+        if access is not None and not access.allows(self.entity.name, "delete", self.record):
+            raise Forbidden(msg("forbidden", self.ctx.lang, action="delete",
+                                entity=self.entity.label.get(self.ctx.lang)))
         spec = self.ctx.models.spec
         for source, f in spec.links_to(self.entity.name):
             if f.type != "link" or f.on_delete != "restrict":

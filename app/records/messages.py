@@ -32,6 +32,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "unknown_field": {"en": "Unknown field.", "zh": "未知字段。"},
     "restricted": {"en": "Cannot delete: {count} {entity} record(s) link to it through '{field}'.",
                    "zh": "无法删除：有 {count} 条{entity}记录通过“{field}”关联到它。"},
+    "forbidden": {"en": "You may not {action} this {entity}.", "zh": "您无权对此{entity}执行{action}操作。"},
     "not_json": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
 }
 

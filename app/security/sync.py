@@ -1,14 +1,16 @@
-"""Permission sync in one bulk step (`flask crm sync`), never at worker boot.
+"""Permission and role sync in one bulk step (`flask crm sync`), never at worker boot.
 
 FAB's per-view sync commits once per permission (122 s for 200 entities,
-FAB_NOTES); this reads what exists once, adds what is missing in one commit,
-gives Admin everything, and removes permissions no view declares any more
-(FAB leaves them behind while a role holds them).
+FAB_NOTES); this reads what exists once and writes the difference in one
+commit. It adds the permissions the registered views declare and removes
+those nothing declares any more (FAB leaves them behind while a role holds
+them); gives Admin everything; and makes each role of roles.yaml a FAB role
+holding exactly what its rules grant. Roles no longer in roles.yaml go.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.security.sqla.models import (
@@ -19,12 +21,27 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
 )
 
+from app.metadata.spec import CrmSpec
+
+from .access import ADMIN_ROLE, RoleBook
+
+# FAB permissions a FAB role gets for each action a role grants on an entity.
+ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can_write",
+                      "delete": "can_delete", "export": "can_export", "import": "can_import"}
+# What every signed-in role needs besides its entities: its own profile and password.
+SELF_SERVICE = {("can_read", "user_directory"), ("can_userinfo", "UserDBModelView"),
+                ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
+                ("can_this_form_post", "ResetMyPasswordView"), ("can_this_form_get", "UserInfoEditView"),
+                ("can_this_form_post", "UserInfoEditView"), ("userinfoedit", "UserDBModelView")}
+
 
 @dataclass
 class SyncReport:
     added: int
     removed: int
     total: int
+    roles: dict[str, int] = field(default_factory=dict)
+    removed_roles: list[str] = field(default_factory=list)
 
 
 def declared_permissions(appbuilder: AppBuilder) -> set[tuple[str, str]]:
@@ -41,7 +58,25 @@ def declared_permissions(appbuilder: AppBuilder) -> set[tuple[str, str]]:
     return pairs
 
 
-def sync_permissions(appbuilder: AppBuilder, prune: bool = True) -> SyncReport:
+def role_permissions(spec: CrmSpec, book: RoleBook, role: str) -> set[tuple[str, str]]:
+    """The FAB (permission, view) pairs one role of roles.yaml needs."""
+    pairs = set(SELF_SERVICE)
+    for entity in spec.entities:
+        for action, perm in ACTION_PERMISSIONS.items():
+            if book.scope([role], entity.name, action).value != "no":
+                pairs.add((perm, entity.name))
+        if book.scope([role], entity.name, "read").value != "no":
+            pairs.add(("menu_access", entity.name))
+            group = next((g.name for g in spec.menu if entity.name in g.entities), None)
+            if group:
+                pairs.add(("menu_access", group))
+    return pairs
+
+
+def sync_permissions(appbuilder: AppBuilder, spec: CrmSpec | None = None, prune: bool = True) -> SyncReport:
+    from flask import current_app
+
+    spec = spec or current_app.extensions["crm"].spec
     session = appbuilder.session
     wanted = declared_permissions(appbuilder)
     perms = {p.name: p for p in session.query(Permission)}
@@ -65,20 +100,44 @@ def sync_permissions(appbuilder: AppBuilder, prune: bool = True) -> SyncReport:
                 session.delete(pv)
                 del existing[key]
                 removed += 1
-    admin = session.query(Role).filter_by(name=appbuilder.sm.auth_role_admin).one_or_none()
-    if admin is None:
-        admin = Role(name=appbuilder.sm.auth_role_admin)
-        session.add(admin)
-    admin.permissions = list(existing.values())
+    report = SyncReport(added=added, removed=removed, total=len(existing))
+    _sync_roles(appbuilder, spec, existing, report)
     session.flush()
     if prune:
-        used_perms = {pv.permission_id for pv in existing.values()}
-        used_views = {pv.view_menu_id for pv in existing.values()}
-        for perm in session.query(Permission):
-            if perm.id not in used_perms:
-                session.delete(perm)
-        for view in session.query(ViewMenu):
-            if view.id not in used_views:
-                session.delete(view)
+        _drop_unused(session, existing)
     session.commit()
-    return SyncReport(added=added, removed=removed, total=len(existing))
+    return report
+
+
+def _sync_roles(appbuilder: AppBuilder, spec: CrmSpec, existing: dict[tuple[str, str], PermissionView],
+                report: SyncReport) -> None:
+    session = appbuilder.session
+    roles = {r.name: r for r in session.query(Role)}
+    admin = roles.get(ADMIN_ROLE) or Role(name=ADMIN_ROLE)
+    session.add(admin)
+    admin.permissions = list(existing.values())
+    book = RoleBook(spec)
+    for role_spec in spec.roles:
+        role = roles.get(role_spec.name) or Role(name=role_spec.name)
+        session.add(role)
+        grants = role_permissions(spec, book, role_spec.name)
+        role.permissions = [existing[key] for key in sorted(grants) if key in existing]
+        report.roles[role_spec.name] = len(role.permissions)
+    keep = {ADMIN_ROLE, appbuilder.sm.auth_role_public, *(r.name for r in spec.roles)}
+    for name, role in roles.items():
+        if name not in keep:
+            role.permissions = []
+            role.user = []
+            session.delete(role)
+            report.removed_roles.append(name)
+
+
+def _drop_unused(session: object, existing: dict[tuple[str, str], PermissionView]) -> None:
+    used_perms = {pv.permission_id for pv in existing.values()}
+    used_views = {pv.view_menu_id for pv in existing.values()}
+    for perm in session.query(Permission):  # type: ignore[attr-defined]
+        if perm.id not in used_perms:
+            session.delete(perm)  # type: ignore[attr-defined]
+    for view in session.query(ViewMenu):  # type: ignore[attr-defined]
+        if view.id not in used_views:
+            session.delete(view)  # type: ignore[attr-defined]

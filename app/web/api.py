@@ -23,21 +23,27 @@ from app.records.commands import (
     Conflict,
     CreateRecord,
     DeleteRecord,
+    FieldsRefused,
+    Forbidden,
     RecordContext,
     UpdateRecord,
     ValidationFailed,
 )
 from app.records.payload import values_from_payload
+from app.security.access import Access, current_access
 
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
+from .export import csv_response, export_columns
+from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
+from .rowscope import row_scope
 from .schemas import input_schema, output_schema
 
 API_METHOD_PERMISSIONS = {
-    "get_list": "read", "get": "read", "info": "read", "picker": "read",
+    "get_list": "read", "get": "read", "info": "read", "picker": "read", "export": "export",
     "post": "create", "put": "write", "delete": "delete",
 }
 PICKER_PAGE_SIZE = 20
@@ -55,7 +61,7 @@ class RecordApi(ModelRestApi):
     base_permissions = ENTITY_PERMISSIONS
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
-    include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker"}
+    include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)
@@ -66,20 +72,41 @@ class RecordApi(ModelRestApi):
     def _description_columns_json(self, cols: list[str] | None = None) -> dict[str, Any]:
         return {k: str(v) for k, v in self.description_columns.items() if k in (cols or [])}
 
+    def _access(self) -> Access:
+        return current_access()
+
+    def _refuse_hidden(self, columns: list[str]) -> None:
+        hidden = refused_columns(self.crm_models.spec, self.entity, columns, self._access())
+        if hidden:
+            raise InvalidFilter(f"Unknown column(s): {', '.join(hidden)}")
+
     def _handle_filters_args(self, rison_args: dict[str, Any]) -> Any:
         filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
         for item in rison_args.get("filters", []):
+            self._refuse_hidden([str(item.get("col", ""))])
             try:
                 add_checked_filter(filters, self.entity, item["col"], item["opr"], item["value"])
             except FilterError as exc:
                 raise InvalidFilter(str(exc)) from None
         return filters.get_joined_filters(self._base_filters)
 
+    def _handle_order_args(self, rison_args: dict[str, Any]) -> tuple[str, str]:
+        self._refuse_hidden([str(rison_args.get("order_column", ""))])
+        return super()._handle_order_args(rison_args)
+
+    def _dump(self, schema: Any, items: Any, many: bool = False) -> Any:
+        data = schema.dump(items, many=many)
+        access = self._access()
+        if many:
+            return [strip_hidden(self.entity, row, access) for row in data]
+        return strip_hidden(self.entity, data, access)
+
     def get_list_headless(self, **kwargs: Any) -> Any:
         args = kwargs.get("rison", {})
         try:
             joined = self._handle_filters_args(args)
             order_column, order_direction = self._handle_order_args(args)
+            self._refuse_hidden(list(args.get("columns", [])))
         except FABException as exc:
             return self.response_400(message=str(exc))
         page, page_size = self._handle_page_args(args)
@@ -89,30 +116,67 @@ class RecordApi(ModelRestApi):
         count, items = datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
         schema = self.list_model_schema if not wanted else output_schema(
             self.entity, [c for c in wanted if c != "id"], "Selected")
-        response: dict[str, Any] = {API_RESULT_RES_KEY: schema.dump(items, many=True),
+        response: dict[str, Any] = {API_RESULT_RES_KEY: self._dump(schema, items, many=True),
                                     "ids": [i.id for i in items], "count": count}
         self.set_response_key_mappings(response, self.get_list, args)
+        self._strip_labels(response)
         return self.response(200, **response)
+
+    def _strip_labels(self, response: dict[str, Any]) -> None:
+        """FAB's label/description/column maps would name hidden fields: cut them too."""
+        hidden = self._access().hidden_fields(self.entity)
+        for key in ("label_columns", "description_columns"):
+            if isinstance(response.get(key), dict):
+                response[key] = {k: v for k, v in response[key].items() if k not in hidden}
+        for key in ("list_columns", "show_columns", "order_columns"):
+            if isinstance(response.get(key), list):
+                response[key] = [c for c in response[key] if c not in hidden]
 
     def get_headless(self, pk: Any, **kwargs: Any) -> Any:
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-        response: dict[str, Any] = {"id": item.id, API_RESULT_RES_KEY: self.show_model_schema.dump(item)}
+        response: dict[str, Any] = {"id": item.id, API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)}
         self.set_response_key_mappings(response, self.get, kwargs.get("rison", {}))
+        self._strip_labels(response)
         return self.response(200, **response)
+
+    def info_headless(self, **kwargs: Any) -> Any:
+        response = super().info_headless(**kwargs)
+        body = response.get_json()
+        access = self._access()
+        hidden = access.hidden_fields(self.entity)
+        for key in ("add_columns", "edit_columns"):
+            body[key] = [c for c in body.get(key, []) if access.writable(self.entity, c["name"])]
+        body["filters"] = {k: v for k, v in body.get("filters", {}).items() if k not in hidden}
+        body["permissions"] = [p for p in body.get("permissions", [])
+                               if self._allowed_permission(p)]
+        return self.response(200, **body)
+
+    def _allowed_permission(self, permission: str) -> bool:
+        action = {"can_read": "read", "can_create": "create", "can_write": "update",
+                  "can_delete": "delete", "can_export": "export", "can_import": "import"}.get(permission)
+        return action is None or self._access().scope(self.entity.name, action) != "no"
+
+    def _write(self, command: Any, status: int) -> Any:
+        try:
+            item = command.run()
+        except FieldsRefused as exc:
+            return self.response_400(message=exc.errors)
+        except ValidationFailed as exc:
+            return self.response_422(message=exc.errors)
+        except Forbidden as exc:
+            return self.response(403, message=str(exc))
+        except Conflict as exc:
+            return self.response(409, message=str(exc))
+        extra = {"id": item.id} if status == 201 else {}
+        return self.response(status, **extra, **{API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)})
 
     def post_headless(self) -> Any:
         values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
         if "_schema" in errors:
             return self.response_422(message=errors)
-        try:
-            item = CreateRecord(self._ctx(), self.entity.name, values, errors).run()
-        except ValidationFailed as exc:
-            return self.response_422(message=exc.errors)
-        except Conflict as exc:
-            return self.response(409, message=str(exc))
-        return self.response(201, id=item.id, **{API_RESULT_RES_KEY: self.show_model_schema.dump(item)})
+        return self._write(CreateRecord(self._ctx(), self.entity.name, values, errors), 201)
 
     def put_headless(self, pk: Any) -> Any:
         item = self.datamodel.get(pk, self._base_filters)
@@ -121,13 +185,7 @@ class RecordApi(ModelRestApi):
         values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
         if "_schema" in errors:
             return self.response_422(message=errors)
-        try:
-            item = UpdateRecord(self._ctx(), self.entity.name, item, values, errors).run()
-        except ValidationFailed as exc:
-            return self.response_422(message=exc.errors)
-        except Conflict as exc:
-            return self.response(409, message=str(exc))
-        return self.response(200, **{API_RESULT_RES_KEY: self.show_model_schema.dump(item)})
+        return self._write(UpdateRecord(self._ctx(), self.entity.name, item, values, errors), 200)
 
     def delete_headless(self, pk: Any) -> Any:
         item = self.datamodel.get(pk, self._base_filters)
@@ -135,9 +193,51 @@ class RecordApi(ModelRestApi):
             return self.response_404()
         try:
             DeleteRecord(self._ctx(), self.entity.name, item).run()
+        except Forbidden as exc:
+            return self.response(403, message=str(exc))
         except Conflict as exc:
             return self.response(409, message=str(exc))
         return self.response(200, message="OK")
+
+    @expose("/export", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("export")
+    @rison(get_list_schema)
+    def export(self, **kwargs: Any) -> Any:
+        """The list as CSV, streamed.
+        ---
+        get:
+          description: >-
+            Every record in the user's export scope matching the filters (same `q` as the
+            list), as CSV with the fields the user may see.
+          parameters:
+          - in: query
+            name: q
+            content:
+              application/json:
+                schema:
+                  $ref: '#/components/schemas/get_list_schema'
+          responses:
+            200:
+              description: CSV file
+            400:
+              $ref: '#/components/responses/400'
+        """
+        args = kwargs.get("rison", {})
+        try:
+            filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
+            for item in args.get("filters", []):
+                self._refuse_hidden([str(item.get("col", ""))])
+                add_checked_filter(filters, self.entity, item["col"], item["opr"], item["value"])
+            order_column, order_direction = self._handle_order_args(args)
+        except (FABException, FilterError) as exc:
+            return self.response_400(message=str(exc))
+        joined = filters.get_joined_filters(self.datamodel.get_filters().add_filter_list(row_scope("export")))
+        query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), joined,
+                                         order_column, order_direction)
+        columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 
     @expose("/picker", methods=["GET"])
     @protect()
@@ -198,6 +298,7 @@ def build_api(entity: EntitySpec, models: ModelSet) -> type[RecordApi]:
         if entity.title_field != "id" else {},
         "quick_search": search_filter_for(entity, models),
         "page_size": entity.list.page_size,
+        "base_filters": row_scope("read"),
     }
     if entity.list.order:
         attrs["base_order"] = entity.list.order

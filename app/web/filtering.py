@@ -16,6 +16,7 @@ from flask_appbuilder.models.filters import BaseFilter, Filters
 
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
+from app.security.access import current_access
 
 from .labels import current_lang
 
@@ -92,14 +93,19 @@ def search_filter_for(entity: EntitySpec, models: Any) -> type[BaseFilter]:
             return query
         model = models.model(entity.name)
         pattern = f"%{_escape_like(text)}%"
-        clauses = [_path_clause(entity, models, model, path, pattern) for path in paths]
+        access = current_access()  # search looks only where the user may see
+        seen = [p for p in paths if not access.path_hidden(models.spec, entity, p)]
+        clauses = [_path_clause(entity, models, model, path, pattern, access) for path in seen]
+        if not clauses:
+            return query.filter(sa.false())
         return query.filter(sa.or_(*[c for c in clauses if c is not None]))
 
     return type(f"{entity.class_name}Search", (BaseFilter,), {
         "name": "Search", "arg_name": "search", "apply": apply})
 
 
-def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern: str) -> Any:
+def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern: str,
+                 access: Any) -> Any:
     if "." not in path:
         f = entity.field_map.get(path)
         if f is None:
@@ -110,4 +116,7 @@ def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern
     target = models.user_model if link.type == "user" else models.model(link.to)
     target_column = getattr(target, tail)
     inner = sa.select(target.id).where(target_column.ilike(pattern, escape="\\"))
+    if link.type == "link":  # matching through a record the user cannot read would reveal it
+        clause = access.row_clause(target, link.to, "read")
+        inner = inner if clause is None else inner.where(clause)
     return getattr(model, link.column_name).in_(inner)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, g, request
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 
 from app.metadata.spec import EntitySpec, Text
@@ -24,20 +24,25 @@ from app.records.commands import (
     ValidationFailed,
     default_for,
 )
+from app.security.access import Access, current_access
 
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .display import formatters
+from .export import csv_response, export_columns
+from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
 from .labels import UI, current_lang, lazy, lazy_format
+from .rowscope import row_scope
 
 _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 
 # Every permission an entity has: four words, shared by screens and the API.
-ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete"]
+ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
+    "export": "export",
 }
 # FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
 # (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
@@ -59,12 +64,75 @@ class RecordModelView(ModelView):
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)
 
+    # -- field rules (per request: FAB fixes columns at start-up) --------
+    def _access(self) -> Access:
+        return current_access()
+
+    def _visible(self, columns: Any) -> list[str]:
+        return visible(self.crm_models.spec, self.entity, list(columns), self._access())
+
+    def _get_list_widget(self, filters: Any, actions: Any = None, order_column: str = "",
+                         order_direction: str = "", page: Any = None, page_size: Any = None,
+                         widgets: Any = None, **kwargs: Any) -> Any:
+        """FAB's list widget, with only the columns (and sort) this user may see."""
+        widgets = widgets or {}
+        if not order_column and self.base_order:
+            order_column, order_direction = self.base_order
+        if order_column and self._access().path_hidden(self.crm_models.spec, self.entity, order_column):
+            order_column, order_direction = "", ""
+        count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
+                                            order_direction, page=page, page_size=page_size or self.page_size)
+        columns = self._visible(self.list_columns)
+        widgets["list"] = self.list_widget(
+            label_columns=self.label_columns, include_columns=columns,
+            value_columns=self.datamodel.get_values(items, columns),
+            order_columns=[c for c in self.order_columns if c in columns],
+            formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
+            count=count, pks=self.datamodel.get_keys(items), actions=actions or self.actions,
+            filters=filters, modelview_name=self.__class__.__name__, **kwargs)
+        return widgets
+
+    def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, actions: Any = None,
+                         show_fieldsets: Any = None) -> Any:
+        hidden = self._access().hidden_fields(self.entity)
+        fieldsets = [(title, {**spec, "fields": [f for f in spec["fields"] if f not in hidden]})
+                     for title, spec in (show_fieldsets or self.show_fieldsets)]
+        columns = [c for c in self.show_columns if c not in hidden]
+        widgets = widgets or {}
+        widgets["show"] = self.show_widget(
+            pk=pk, label_columns=self.label_columns, include_columns=columns,
+            value_columns=self.datamodel.get_values_item(item, columns),
+            formatters_columns=self.formatters_columns, actions=actions or self.actions,
+            fieldsets=fieldsets, modelview_name=self.__class__.__name__)
+        return widgets
+
+    def _ruled_form(self, form: Any) -> Any:
+        """Read-only fields render disabled (and are never taken from the post)."""
+        for f in self.entity.declared_fields:
+            if f.name in form and not self._access().writable(self.entity, f.name):
+                form[f.name].render_kw = {**(form[f.name].render_kw or {}), "disabled": True}
+        return form
+
+    def _get_add_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
+        hidden = list(self._access().hidden_fields(self.entity))
+        return super()._get_add_widget(self._ruled_form(form), [*(exclude_cols or []), *hidden], widgets)
+
+    def _get_edit_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
+        hidden = list(self._access().hidden_fields(self.entity))
+        return super()._get_edit_widget(self._ruled_form(form), [*(exclude_cols or []), *hidden], widgets)
+
+    def _form_values(self, form: Any) -> dict[str, Any]:
+        values = form_values(form, self.entity)
+        return {k: v for k, v in values.items() if self._access().writable(self.entity, k)}
+
     # -- list ----------------------------------------------------------
     def _request_filters(self) -> Any:
         filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
         get_filter_args(filters)
         checked = self.datamodel.get_filters(self.search_columns, self.search_filters)
         for flt, value in zip(filters.filters, filters.values, strict=True):
+            if self._access().path_hidden(self.crm_models.spec, self.entity, flt.column_name):
+                continue  # a filter on a hidden field would reveal its values
             try:
                 typed = typed_filter_value(self.entity, flt.column_name, flt.arg_name, value)
             except FilterError as exc:
@@ -94,7 +162,7 @@ class RecordModelView(ModelView):
     def _get_search_widget(self, form: Any = None, exclude_cols: Any = None, widgets: Any = None) -> Any:
         widgets = widgets or {}
         widgets["search"] = self.search_widget(
-            route_base=self.route_base, form=form, include_cols=self.search_columns,
+            route_base=self.route_base, form=form, include_cols=self._visible(self.search_columns),
             exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters", self._filters))
         return widgets
 
@@ -102,6 +170,7 @@ class RecordModelView(ModelView):
         kwargs.setdefault("crm_entity", self.entity)
         kwargs.setdefault("crm_query", request.args.get("q", ""))
         kwargs.setdefault("crm_lang", current_lang())
+        kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         return super().render_template(template, **kwargs)
 
     # -- writes --------------------------------------------------------
@@ -112,7 +181,7 @@ class RecordModelView(ModelView):
                 if f.editable and f.default is not None and f.name in form:
                     form[f.name].process_data(default_for(f, self._ctx().user_id))
         if request.method == "POST" and form.validate():
-            command = CreateRecord(self._ctx(), self.entity.name, form_values(form, self.entity))
+            command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form))
             if self._run(command, form):
                 flash(str(UI["saved"].get(current_lang())), "success")
                 return None
@@ -123,10 +192,12 @@ class RecordModelView(ModelView):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             abort(404)
+        if not self._access().allows(self.entity.name, "update", item):
+            abort(403)
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
             if form.validate():
-                command = UpdateRecord(self._ctx(), self.entity.name, item, form_values(form, self.entity))
+                command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form))
                 if self._run(command, form):
                     flash(str(UI["saved"].get(current_lang())), "success")
                     return None
@@ -152,6 +223,18 @@ class RecordModelView(ModelView):
         except CommandError as exc:
             flash(str(exc), "danger")
         return False
+
+    @expose("/export")
+    @has_access
+    def export(self) -> Any:
+        """The list as CSV: this list's filters and search, the user's export scope."""
+        filters = self._request_filters().get_joined_filters(
+            self.datamodel.get_filters().add_filter_list(row_scope("export")))
+        order_column, order_direction = self.base_order or ("", "")
+        query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), filters,
+                                         order_column, order_direction)
+        columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 
     def _delete(self, pk: Any) -> None:
         item = self.datamodel.get(pk, self._base_filters)
@@ -219,6 +302,7 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
         "edit_form": build_form(entity, api_prefix),
         "search_form": build_search_form(entity, filters, api_prefix),
         "quick_search": search_filter_for(entity, models),
+        "base_filters": row_scope("read"),
     }
     if entity.list.order:
         attrs["base_order"] = entity.list.order

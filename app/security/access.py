@@ -1,0 +1,196 @@
+"""Who may do what, on which records and fields: the one implementation of roles.yaml.
+
+`RoleBook` resolves inheritance once per app; `Access` answers for one user
+(per request, cached on `g`): the scope of an action on an entity, the SQL
+clause that limits rows to that scope, whether a record is in scope, and
+the mode of each field. Screens, the API, exports, pickers, related lists
+and the chart query helper all ask it; nothing else decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, has_request_context
+
+from app.metadata.definitions import ACTION_KEYS
+from app.metadata.spec import CrmSpec, EntitySpec
+from app.models.actor import request_user
+
+ADMIN_ROLE = "Admin"
+ACTIONS = tuple(k.name for k in ACTION_KEYS)
+SCOPE_RANK = {"no": 0, "own": 1, "team": 2, "all": 3}
+MODE_RANK = {"hidden": 0, "read": 1, "write": 2}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """An answer with its reason, for the explainer."""
+
+    value: str
+    role: str | None
+    rule: str
+
+
+class RoleBook:
+    """Every role's rules with `extends` resolved (own entries override inherited ones)."""
+
+    def __init__(self, spec: CrmSpec):
+        self.spec = spec
+        self.grants: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
+        self.fields: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
+        for role in spec.roles:
+            self._resolve(role.name, [])
+
+    def _resolve(self, name: str, path: list[str]) -> None:
+        if name in self.grants or name in path or name not in self.spec.role_map:
+            return
+        role = self.spec.role_map[name]
+        grants: dict[tuple[str, str], tuple[str, str]] = {}
+        fields: dict[tuple[str, str], tuple[str, str]] = {}
+        for parent in role.extends:
+            self._resolve(parent, [*path, name])
+            grants.update(self.grants.get(parent, {}))
+            fields.update(self.fields.get(parent, {}))
+        grants.update({key: (scope, name) for key, scope in role.grants})
+        fields.update({key: (mode, name) for key, mode in role.field_rules})
+        self.grants[name], self.fields[name] = grants, fields
+
+    def scope(self, roles: list[str], entity: str, action: str) -> Decision:
+        if ADMIN_ROLE in roles:
+            return Decision("all", ADMIN_ROLE, "Admin may do everything")
+        best = Decision("no", None, f"no role grants {action} on {entity}")
+        for role in roles:
+            scope, source = self.grants.get(role, {}).get((entity, action), ("no", role))
+            if SCOPE_RANK[scope] > SCOPE_RANK[best.value]:
+                via = "" if source == role else f" (from '{source}')"
+                best = Decision(scope, role, f"roles.yaml: '{role}' {entity}.{action}: {scope}{via}")
+        return best
+
+    def field_mode(self, roles: list[str], entity: EntitySpec, name: str) -> Decision:
+        f = entity.field(name)
+        if ADMIN_ROLE in roles:
+            return Decision("write" if f.editable else "read", ADMIN_ROLE, "Admin may do everything")
+        readers = [r for r in roles if self.scope([r], entity.name, "read").value != "no"]
+        best = Decision("hidden", None, f"no role may read {entity.name}")
+        for role in readers:
+            mode, source = self.fields.get(role, {}).get((entity.name, name), ("write", role))
+            rule = (f"roles.yaml: '{role}' fields {entity.name}.{name}: {mode}"
+                    if (entity.name, name) in self.fields.get(role, {}) else
+                    f"'{role}' reads {entity.name}; fields default to write")
+            if MODE_RANK[mode] > MODE_RANK[best.value]:
+                best = Decision(mode, role, rule)
+        if best.value == "write" and not f.editable:
+            return Decision("read", best.role, "system and read-only fields are never written")
+        return best
+
+
+@dataclass
+class Access:
+    """One user's access, answered from the role book and the user's teams."""
+
+    book: RoleBook
+    user_id: int | None
+    roles: list[str]
+    session: Any = None
+    team_table: sa.Table | None = None
+    member_table: sa.Table | None = None
+    _cache: dict[Any, Any] = field(default_factory=dict)
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+    def scope(self, entity: str, action: str) -> str:
+        key = ("scope", entity, action)
+        if key not in self._cache:
+            self._cache[key] = self.book.scope(self.roles, entity, action).value
+        return self._cache[key]
+
+    def explain(self, entity: str, action: str) -> Decision:
+        return self.book.scope(self.roles, entity, action)
+
+    def field_mode(self, entity: EntitySpec, name: str) -> str:
+        key = ("field", entity.name, name)
+        if key not in self._cache:
+            self._cache[key] = self.book.field_mode(self.roles, entity, name).value
+        return self._cache[key]
+
+    def hidden_fields(self, entity: EntitySpec) -> set[str]:
+        return {f.name for f in entity.fields if self.field_mode(entity, f.name) == "hidden"}
+
+    def writable(self, entity: EntitySpec, name: str) -> bool:
+        return self.field_mode(entity, name) == "write"
+
+    def path_hidden(self, spec: CrmSpec, entity: EntitySpec, path: str) -> bool:
+        """Is a column or search path (`amount`, `account.annual_revenue`) hidden?"""
+        head, _, tail = path.partition(".")
+        if head in self.hidden_fields(entity):
+            return True
+        link = entity.field_map.get(head)
+        if tail and link is not None and link.type == "link" and link.to:
+            target = spec.entity(link.to)
+            return tail in target.field_map and tail in self.hidden_fields(target)
+        return False
+
+    @cached_property
+    def team_user_ids(self) -> list[int]:
+        """Users whose records `team` scope covers: teammates, managed teams' members, self."""
+        ids = {self.user_id} if self.user_id is not None else set()
+        if self.session is None or self.member_table is None or self.team_table is None or not ids:
+            return sorted(ids)
+        member, team = self.member_table, self.team_table
+        teams = sa.select(member.c.team_id).where(member.c.user_id == self.user_id).union(
+            sa.select(team.c.id).where(team.c.manager_id == self.user_id))
+        rows = self.session.execute(sa.select(member.c.user_id).where(member.c.team_id.in_(teams)))
+        return sorted(ids | {row[0] for row in rows})
+
+    def row_clause(self, model: Any, entity: str, action: str) -> Any:
+        """SQL limiting `model` rows to the scope; None when every row is in scope."""
+        scope = self.scope(entity, action)
+        if scope == "all":
+            return None
+        if scope == "no" or self.user_id is None:
+            return sa.false()
+        if scope == "own":
+            return model.owner_id == self.user_id
+        return model.owner_id.in_(self.team_user_ids)
+
+    def allows(self, entity: str, action: str, record: Any = None) -> bool:
+        scope = self.scope(entity, action)
+        if scope == "all":
+            return True
+        if scope == "no" or self.user_id is None:
+            return False
+        if record is None:  # create, import: any scope but no means yes
+            return True
+        owner = getattr(record, "owner_id", None)
+        return owner == self.user_id if scope == "own" else owner in self.team_user_ids
+
+    def scoped(self, model: Any, entity: str, action: str = "read") -> Any:
+        """SELECT of `model` limited to the user's scope: the query helper charts use."""
+        query = sa.select(model)
+        clause = self.row_clause(model, entity, action)
+        return query if clause is None else query.where(clause)
+
+
+def access_for(user: Any, app: Any = None) -> Access:
+    """Access of a FAB user (or None: anonymous, no grants)."""
+    state = (app or current_app).extensions["crm"]
+    roles = [r.name for r in getattr(user, "roles", [])] if user is not None else []
+    core = state.models.core
+    return Access(state.role_book, getattr(user, "id", None), roles, state.db.session,
+                  core["crm_team"], core["crm_team_member"])
+
+
+def current_access() -> Access:
+    """The access of the user of this request, computed once per request."""
+    if has_request_context() and "crm_access" in g:
+        return g.crm_access
+    access = access_for(request_user())
+    if has_request_context():
+        g.crm_access = access
+    return access

@@ -1,0 +1,28 @@
+"""Field rules applied to what a response shows: hidden fields never leave the server.
+
+FAB fixes columns, forms and schemas at start-up; these helpers cut them
+per request from the user's Access, for lists, record pages, forms, API
+bodies (including the body a PUT returns), filters, ordering and exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.metadata.spec import CrmSpec, EntitySpec
+from app.security.access import Access
+
+
+def visible(spec: CrmSpec, entity: EntitySpec, columns: list[str], access: Access) -> list[str]:
+    """The columns (fields or link.field paths) this user may see."""
+    return [c for c in columns if not access.path_hidden(spec, entity, c)]
+
+
+def strip_hidden(entity: EntitySpec, data: dict[str, Any], access: Access) -> dict[str, Any]:
+    hidden = access.hidden_fields(entity)
+    return {k: v for k, v in data.items() if k not in hidden}
+
+
+def refused_columns(spec: CrmSpec, entity: EntitySpec, columns: list[str], access: Access) -> list[str]:
+    """Columns a request names (filter, order, select) that the user may not see."""
+    return [c for c in columns if c and access.path_hidden(spec, entity, c)]
