@@ -56,7 +56,7 @@ def init_command(admin_password: str) -> None:
     created = create_schema(state.db.engine, state.models)
     click.echo(f"tables created: {', '.join(created) or 'none (all present)'}")
     report = sync_permissions(state.appbuilder)
-    click.echo(f"permissions: {report.total} ({report.added} added, {report.removed} removed)")
+    _print_sync(report)
     if ensure_admin(state.appbuilder, admin_password):
         click.echo(f"admin user created: login 'admin', password '{admin_password}'")
 
@@ -66,8 +66,15 @@ def sync_command() -> None:
     """Turn the registered views into FAB permissions, in one bulk, idempotent step."""
     from app.security.sync import sync_permissions
 
-    report = sync_permissions(current_app.extensions["crm"].appbuilder)
-    click.echo(f"permissions: {report.total} ({report.added} added, {report.removed} removed)")
+    _print_sync(sync_permissions(current_app.extensions["crm"].appbuilder))
+
+
+def _print_sync(report: object) -> None:
+    click.echo(f"permissions: {report.total} ({report.added} added, {report.removed} removed)")  # type: ignore[attr-defined]
+    for role, count in report.roles.items():  # type: ignore[attr-defined]
+        click.echo(f"role {role!r}: {count} permissions")
+    for role in report.removed_roles:  # type: ignore[attr-defined]
+        click.echo(f"role {role!r} removed (no longer in roles.yaml)")
 
 
 @crm.command("demo")
@@ -79,8 +86,12 @@ def demo_command(size: int, seed: int, if_empty: bool) -> None:
     import sqlalchemy as sa
 
     from app.demo.loader import load_demo
+    from app.demo.users import DEMO_PASSWORD, create_demo_users
 
     state = current_app.extensions["crm"]
+    users = create_demo_users(state.appbuilder, state.models)
+    for username, role in users:
+        click.echo(f"demo user {username!r} ({role}), password {DEMO_PASSWORD!r}")
     if if_empty:
         session = state.db.session
         for entity in state.spec.entities:

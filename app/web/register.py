@@ -11,6 +11,7 @@ from app.models import ModelSet
 from .api import UserDirectoryApi, build_api
 from .labels import lazy
 from .modelviews import build_model_view
+from .teams import register_teams
 
 
 def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str) -> dict[str, Any]:
@@ -31,4 +32,5 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
         appbuilder.add_api(build_api(entity, models))
     directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
     appbuilder.add_api(directory)
+    register_teams(appbuilder, models)
     return views
