@@ -11,9 +11,18 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import request
-from flask_appbuilder.api import BaseApi, ModelRestApi, expose, rison, safe
+from flask_appbuilder.api import BaseApi, ModelRestApi, expose, merge_response_func, rison, safe
 from flask_appbuilder.api.schemas import get_item_schema, get_list_schema
-from flask_appbuilder.const import API_RESULT_RES_KEY
+from flask_appbuilder.const import (
+    API_DESCRIPTION_COLUMNS_RIS_KEY,
+    API_LABEL_COLUMNS_RIS_KEY,
+    API_LIST_COLUMNS_RIS_KEY,
+    API_LIST_TITLE_RIS_KEY,
+    API_ORDER_COLUMNS_RIS_KEY,
+    API_RESULT_RES_KEY,
+    API_SHOW_COLUMNS_RIS_KEY,
+    API_SHOW_TITLE_RIS_KEY,
+)
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name, protect
 
@@ -39,6 +48,7 @@ from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
+from .risonargs import checked_rison
 from .rowscope import row_scope
 from .schemas import input_schema, output_schema
 
@@ -74,6 +84,36 @@ class RecordApi(ModelRestApi):
 
     def _access(self) -> Access:
         return current_access()
+
+    # FAB's get_list and get, re-declared only to validate `q` with a compiled validator.
+    @expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @checked_rison(get_list_schema)
+    @merge_response_func(ModelRestApi.merge_order_columns, API_ORDER_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_label_columns, API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns, API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_columns, API_LIST_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_list_title, API_LIST_TITLE_RIS_KEY)
+    def get_list(self, **kwargs: Any) -> Any:
+        return self.get_list_headless(**kwargs)
+
+    get_list.__doc__ = ModelRestApi.get_list.__doc__
+
+    @expose("/<int:pk>", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("get")
+    @checked_rison(get_item_schema)
+    @merge_response_func(ModelRestApi.merge_show_label_columns, API_LABEL_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_columns, API_SHOW_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_description_columns, API_DESCRIPTION_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_show_title, API_SHOW_TITLE_RIS_KEY)
+    def get(self, pk: Any, **kwargs: Any) -> Any:
+        return self.get_headless(pk, **kwargs)
+
+    get.__doc__ = ModelRestApi.get.__doc__
 
     def _refuse_hidden(self, columns: list[str]) -> None:
         hidden = refused_columns(self.crm_models.spec, self.entity, columns, self._access())
@@ -203,7 +243,7 @@ class RecordApi(ModelRestApi):
     @protect()
     @safe
     @permission_name("export")
-    @rison(get_list_schema)
+    @checked_rison(get_list_schema)
     def export(self, **kwargs: Any) -> Any:
         """The list as CSV, streamed.
         ---

@@ -1,0 +1,48 @@
+"""FAB's `rison` decorator with the JSON Schema validator built once.
+
+FAB calls `jsonschema.validate(instance, schema)` per request, which first
+checks the schema itself against its meta-schema: 8 ms of a 27 ms API list
+(bench/). Same parsing, same 400 messages, validator compiled at import.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+import jsonschema
+import prison
+from flask import current_app, request
+
+API_URI_RIS_KEY = "q"
+
+
+def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    validator = jsonschema.validators.validator_for(schema)(schema)
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        def wraps(self: Any, *args: Any, **kwargs: Any) -> Any:
+            value = request.args.get(API_URI_RIS_KEY)
+            kwargs["rison"] = {}
+            if value:
+                try:
+                    kwargs["rison"] = prison.loads(value)
+                except prison.decoder.ParserException:
+                    if not current_app.config.get("FAB_API_ALLOW_JSON_QS", True):
+                        return self.response_400(message="Not a valid rison argument")
+                    try:
+                        kwargs["rison"] = json.loads(urllib.parse.parse_qs(f"q={value}")["q"][0])
+                    except Exception:
+                        return self.response_400(message="Not a valid rison/json argument")
+            error = next(iter(validator.iter_errors(kwargs["rison"])), None)
+            if error is not None:
+                first = str(error).split("\n", 1)[0]
+                return self.response_400(message=f"Not a valid rison schema {first}")
+            return f(self, *args, **kwargs)
+
+        return functools.update_wrapper(wraps, f)
+
+    return decorate
