@@ -102,3 +102,29 @@ def demo_command(size: int, seed: int, if_empty: bool) -> None:
     counts = load_demo(state.db.session, state.models, size=size, seed=seed)
     for name, count in counts.items():
         click.echo(f"{name}: {count}")
+
+
+@crm.command("access")
+@click.argument("username")
+@click.argument("entity", required=False)
+@click.argument("record_id", required=False, type=int)
+def access_command(username: str, entity: str | None, record_id: int | None) -> None:
+    """Explain what USERNAME may do (on ENTITY, on record RECORD_ID) and which rule decides."""
+    from app.security.access import access_for
+    from app.security.explain import explain, format_answer
+
+    state = current_app.extensions["crm"]
+    user = state.appbuilder.sm.find_user(username=username)
+    if user is None:
+        raise click.ClickException(f"no user {username!r}")
+    access = access_for(user)
+    click.echo(f"user {username!r}, roles: {', '.join(access.roles) or 'none'}")
+    names = [entity] if entity else [e.name for e in state.spec.entities]
+    for name in names:
+        if name not in state.spec.entity_map:
+            raise click.ClickException(f"no entity {name!r}; entities: {', '.join(state.spec.entity_map)}")
+        record = None
+        if record_id is not None:
+            record = state.db.session.get(state.models.model(name), record_id)
+        for line in format_answer(explain(access, state.spec, name, record, record_id)):
+            click.echo(line)

@@ -11,6 +11,7 @@ from app.models import ModelSet
 from .api import UserDirectoryApi, build_api
 from .labels import lazy
 from .modelviews import build_model_view
+from .access_view import register_access_view
 from .teams import register_teams
 
 
@@ -33,4 +34,5 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
     appbuilder.add_api(directory)
     register_teams(appbuilder, models)
+    register_access_view(appbuilder)
     return views
