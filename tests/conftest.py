@@ -38,17 +38,24 @@ def reset_database(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def fresh_database(fallback_dir: Path) -> Iterator[str]:
+    """A URL of an empty database: a new SQLite file, or the emptied PostgreSQL test database."""
     url = os.environ.get(DB_ENV)
     if not url:
         # tmpfs when the machine has one: SQLite's fsync per DDL statement dominates app set-up.
-        folder = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else tmp_path
+        folder = Path(tempfile.mkdtemp(dir="/dev/shm")) if Path("/dev/shm").is_dir() else fallback_dir
         yield f"sqlite:///{folder / 'crm.db'}"
         shutil.rmtree(folder, ignore_errors=True)
         return
     reset_database(url)
     yield url
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    with fresh_database(tmp_path) as url:
+        yield url
 
 
 def write_tree(root: Path, entities: dict[str, str], crm: str | None = None) -> Path:
@@ -61,34 +68,45 @@ def write_tree(root: Path, entities: dict[str, str], crm: str | None = None) -> 
     return root
 
 
+def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Path,
+                   **overrides: Any) -> Any:
+    """An app on a test database, permissions synced and the admin created."""
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CRM_METADATA_DIR": str(metadata_dir),
+        "CRM_PLUGINS_DIR": str(plugins_dir),
+        "WTF_CSRF_ENABLED": False,
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+    }
+    settings.update(overrides)
+    app = create_app(settings)
+    with app.app_context():
+        state = app.extensions["crm"]
+        sync_permissions(state.appbuilder)
+        ensure_admin(state.appbuilder, ADMIN_PASSWORD)
+    return app
+
+
+def dispose_app(app: Any) -> None:
+    with app.app_context():
+        state = app.extensions["crm"]
+        state.db.session.remove()
+        state.db.engine.dispose()
+
+
 @pytest.fixture
 def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
     apps: list[Any] = []
 
     def factory(metadata_dir: Path | str = STARTER, **overrides: Any) -> Any:
-        settings = {
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "CRM_METADATA_DIR": str(metadata_dir),
-            "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins"),
-            "WTF_CSRF_ENABLED": False,
-            "TESTING": True,
-            "SECRET_KEY": "test-secret",
-        }
-        settings.update(overrides)
-        app = create_app(settings)
-        with app.app_context():
-            state = app.extensions["crm"]
-            sync_permissions(state.appbuilder)
-            ensure_admin(state.appbuilder, ADMIN_PASSWORD)
+        app = build_test_app(database_url, metadata_dir, tmp_path / "no-plugins", **overrides)
         apps.append(app)
         return app
 
     yield factory
     for app in apps:
-        with app.app_context():
-            state = app.extensions["crm"]
-            state.db.session.remove()
-            state.db.engine.dispose()
+        dispose_app(app)
 
 
 @pytest.fixture

@@ -73,6 +73,7 @@ class Case:
     entities: dict[str, str]
     wants: list[Want]
     crm: str | None = None
+    roles: str | None = None  # text of roles.yaml; None = no roles.yaml (only Admin exists)
     # Changes the tree after write_tree; may return another root to load.
     setup: Callable[[Path], Path | None] | None = None
     bug: str | None = None  # a checker bug: the case is xfail(strict=True)
@@ -80,6 +81,8 @@ class Case:
 
     def build(self, tmp_path: Path) -> Path:
         root = write_tree(tmp_path / "meta", self.entities, self.crm)
+        if self.roles is not None:
+            (root / ROLES).write_text(self.roles, encoding="utf-8")
         if self.setup is not None:
             root = self.setup(root) or root
         return root
@@ -94,6 +97,7 @@ class Case:
 ACC = "entities/account.yaml"
 DEAL = "entities/deal.yaml"
 CRM = "crm.yaml"
+ROLES = "roles.yaml"
 
 ACCOUNT = lines(
     "label: {en: Account, zh: 客户}",            # 1
@@ -163,6 +167,15 @@ RESERVED_ENTITY_HINT = ("names used by the app itself (user, role, team, ab_*, c
 DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
 SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
 PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
+ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields"
+ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import"
+BUILTIN_HINT = "Admin has every permission and Public is for anonymous users; pick another name"
+CYCLE_HINT = "remove one of the extends"
+
+
+def role_tree() -> dict[str, str]:
+    """Entities for roles.yaml cases: account and deal (name, amount, account, ...)."""
+    return {"account": ACCOUNT, "deal": lines(*DEAL_HEAD)}
 
 
 # ---------------------------------------------------------------------------
@@ -950,6 +963,234 @@ CASES: list[Case] = [
         "  name: string",
         "  account: {type: link, to: account}",
     )}, [want(DEAL, 11, "CRM-E020", "account.account.name")]),
+
+    # --- roles.yaml (CRM-E021/E022/E023, and the shared codes) -------------
+    Case("E021-unknown-entity", role_tree(), [
+        want(ROLES, 5, "CRM-E021", "role 'Sales Rep' names unknown entity 'acount'",
+             hint="did you mean 'account'?"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  label: {en: Sales Rep, zh: 销售代表}",
+        "  entities:",
+        "    deal: {read: own, create: yes}",
+        "    acount: {read: all}",          # 5
+    )),
+    Case("E021-field-rule-unknown-entity", role_tree(), [
+        want(ROLES, 6, "CRM-E021", "role 'Sales Rep': field rule names unknown entity 'deals'",
+             hint="did you mean 'deal'?"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities:",
+        "    deal: all",
+        "  fields:",
+        "    deal.amount: read",
+        "    deals.size: hidden",           # 6
+    )),
+    Case("E021-unknown-field", role_tree(), [
+        want(ROLES, 4, "CRM-E021", "role 'Sales Rep': 'deal' has no field 'amout'",
+             hint="did you mean 'amount'?"),
+        want(ROLES, 5, "CRM-E021", "role 'Sales Rep': 'account' has no field 'id'", hint=""),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: all}",
+        "  fields:",
+        "    deal.amout: hidden",           # 4
+        "    account.id: read",             # 5: id is no field of the metadata
+    )),
+    Case("E021-key-not-entity-dot-field", role_tree(), [
+        want(ROLES, 3, "CRM-E021", "role 'Support': field rule key 'amount' must be entity.field",
+             hint="for example opportunity.amount"),
+        want(ROLES, 4, "CRM-E021", "field rule key 'deal.account.name' must be entity.field"),
+    ], roles=lines(
+        "Support:",
+        "  fields:",
+        "    amount: hidden",               # 3
+        "    deal.account.name: hidden",    # 4: one level only
+    )),
+    Case("E022-scope-some", role_tree(), [
+        want(ROLES, 4, "CRM-E022", "role 'Sales Rep', entity 'deal': scope 'some' for read "
+             "is not one of all, team, own, no, yes", hint=""),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities:",
+        "    deal:",
+        "      read: some",                 # 4
+        "      update: own",
+    )),
+    Case("E022-scope-typo-hint", role_tree(), [
+        want(ROLES, 3, "CRM-E022", "scope 'tem' for update", hint="did you mean 'team'?"),
+    ], roles=lines(
+        "Sales Manager:",
+        "  entities:",
+        "    deal: {read: team, update: tem}",   # 3
+    )),
+    Case("E022-field-rule-visible", role_tree(), [
+        want(ROLES, 5, "CRM-E022", "role 'Support': field rule 'visible' for deal.amount "
+             "is not one of hidden, read, write", hint=""),
+    ], roles=lines(
+        "Support:",
+        "  entities: {deal: {read: all}}",
+        "  fields:",
+        "    deal.name: read",
+        "    deal.amount: visible",         # 5
+    )),
+    Case("E022-field-rule-boolean", role_tree(), [
+        want(ROLES, 3, "CRM-E022", "field rule 'False' for deal.amount"),
+    ], roles=lines(
+        "Support:",
+        "  fields:",
+        "    deal.amount: no",              # 3: YAML reads no as false; write hidden
+    )),
+    Case("E023-extends-unknown-role", role_tree(), [
+        want(ROLES, 4, "CRM-E023", "role 'Sales Manager' extends unknown role 'Sales Reps'",
+             hint="did you mean 'Sales Rep'?"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: own}",
+        "",
+        "Sales Manager:",                   # 4: reported at the role, not at extends
+        "  extends: [Sales Reps]",
+        "  entities: {deal: team}",
+    )),
+    Case("E023-cycle", role_tree(), [
+        want(ROLES, 1, "CRM-E023", "role 'A' extends itself through A -> B -> A", hint=CYCLE_HINT),
+        want(ROLES, 4, "CRM-E023", "role 'B' extends itself through B -> A -> B", hint=CYCLE_HINT),
+    ], roles=lines(
+        "A:",                               # 1
+        "  extends: [B]",
+        "  entities: {deal: own}",
+        "B:",                               # 4
+        "  extends: [A]",
+    )),
+    Case("E023-extends-itself", role_tree(), [
+        want(ROLES, 1, "CRM-E023", "role 'Rep' extends itself through Rep -> Rep"),
+    ], roles=lines("Rep:", "  extends: [Rep]")),
+    Case("E023-cycle-seen-from-outside", role_tree(), [
+        want(ROLES, 3, "CRM-E023", "role 'A' extends itself through A -> B -> A"),
+        want(ROLES, 5, "CRM-E023", "role 'B' extends itself through B -> A -> B"),
+    ], roles=lines(
+        "C:",                               # 1: extends the cycle but is not part of it
+        "  extends: [A]",
+        "A:",                               # 3
+        "  extends: [B]",
+        "B:",                               # 5
+        "  extends: [A]",
+    ), bug="roles.py _check_extends/_cycle: a role that only extends a cycle (C -> A -> B -> A) "
+           "is reported as \"role 'C' extends itself through C -> A -> B -> A\"; C does not extend "
+           "itself, and the cycle is already reported at A and B"),
+    Case("E006-role-admin", role_tree(), [
+        want(ROLES, 3, "CRM-E006", "role name 'Admin' is built in", hint=BUILTIN_HINT),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: own}",
+        "Admin:",                           # 3
+        "  entities: {deal: all}",
+    )),
+    Case("E006-role-public", role_tree(), [
+        want(ROLES, 1, "CRM-E006", "role name 'Public' is built in"),
+    ], roles=lines("Public:", "  entities: {account: {read: all}}")),
+    Case("E005-role-name-too-long", role_tree(), [
+        want(ROLES, 2, "CRM-E005", "must be 1-64 characters"),
+    ], roles=lines("Rep: {}", "R" * 65 + ": {}")),
+    Case("E002-unknown-action", role_tree(), [
+        want(ROLES, 3, "CRM-E002", "unknown key 'edit' in role 'Sales Rep', entity 'deal'",
+             hint=ACTION_KEYS_HINT),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities:",
+        "    deal: {read: own, edit: own}",      # 3: the action is update
+    )),
+    Case("E002-action-typo", role_tree(), [
+        want(ROLES, 5, "CRM-E002", "unknown key 'delte' in role 'Sales Rep', entity 'deal'",
+             hint="did you mean 'delete'?"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities:",
+        "    deal:",
+        "      read: own",
+        "      delte: own",                 # 5
+    )),
+    Case("E002-unknown-role-key", role_tree(), [
+        want(ROLES, 3, "CRM-E002", "unknown key 'extend' in role 'Sales Manager'",
+             hint="did you mean 'extends'?"),
+        want(ROLES, 4, "CRM-E002", "unknown key 'teams' in role 'Sales Manager'",
+             hint=ROLE_KEYS_HINT),
+    ], roles=lines(
+        "Sales Rep: {}",
+        "Sales Manager:",
+        "  extend: [Sales Rep]",            # 3
+        "  teams: [north]",                 # 4: teams are data, managed in the app
+    )),
+    Case("E003-role-entities-list", role_tree(), [
+        want(ROLES, 2, "CRM-E003", "'entities' in role 'Sales Rep' must be a map of entity name "
+             "to {action: scope}, got a list"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: [account, deal]",      # 2
+    )),
+    Case("E003-roles-file-list", role_tree(), [
+        want(ROLES, 1, "CRM-E003", "roles.yaml must map role names to roles, got a list"),
+    ], roles=lines("- Sales Rep", "- Support")),
+    Case("E003-role-extends-string", role_tree(), [
+        want(ROLES, 4, "CRM-E003", "'extends' in role 'Sales Manager' must be a list of role names",
+             "got str 'Sales Rep'"),
+    ], roles=lines(
+        "Sales Rep: {}",
+        "",
+        "Sales Manager:",
+        "  extends: Sales Rep",             # 4
+    )),
+    Case("E003-scope-number", role_tree(), [
+        want(ROLES, 2, "CRM-E003", "'read' in role 'Rep', entity 'deal' must be all, team, own "
+             "or no (yes means all), got int 1"),
+    ], roles=lines("Rep:", "  entities: {deal: {read: 1}}")),
+    Case("E004-role-twice", role_tree(), [
+        want(ROLES, 5, "CRM-E004", "role 'Sales Rep' is defined twice"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: own}",
+        "Support:",
+        "  entities: {account: {read: all}}",
+        "Sales Rep:",                       # 5
+        "  entities: {deal: team}",
+    )),
+    Case("E004-action-twice", role_tree(), [
+        want(ROLES, 3, "CRM-E004", "role 'Rep', entity 'deal' repeats key 'read'", hint=DUP_KEY_HINT),
+    ], roles=lines("Rep:", "  entities:", "    deal: {read: own, update: own, read: all}")),
+    Case("E004-entity-or-field-rule-twice", role_tree(), [
+        want(ROLES, 4, "CRM-E004", "'deal'"),
+        want(ROLES, 7, "CRM-E004", "'deal.amount'"),
+    ], roles=lines(
+        "Rep:",
+        "  entities:",
+        "    deal: {read: all}",
+        "    deal: {read: own}",            # 4: silently replaces line 3
+        "  fields:",
+        "    deal.amount: read",
+        "    deal.amount: hidden",          # 7: silently replaces line 6
+    ), bug="roles.py _parse_role: a key repeated in a role's `entities:` or `fields:` map is "
+           "not reported (YAML keeps the last; LocMap.duplicates of those maps is never read), "
+           "so `deal: {read: all}` then `deal: {read: own}` silently becomes read: own"),
+    Case("E022-bare-scope-some", role_tree(), [
+        want(ROLES, 3, "CRM-E022", "scope 'some'"),
+    ], roles=lines(
+        "Rep:",
+        "  entities:",
+        "    deal: some",                   # 3
+    ), bug="roles.py _actions: a bare value that is not a scope (`deal: some`) is reported as "
+           "CRM-E003 \"role 'Rep', entity 'deal' must be a mapping, got str 'some'\" instead of "
+           "CRM-E022 bad scope"),
+    Case("E018-role-label-language", role_tree(), [
+        want(ROLES, 2, "CRM-E018", "role 'Rep' has a label in unknown language 'fr'"),
+    ], roles=lines("Rep:", "  label: {en: Rep, fr: Commercial}")),
+    Case("E001-roles-yaml", role_tree(), [
+        want(ROLES, 4, "CRM-E001", "malformed YAML", "flow mapping"),
+    ], roles=lines(
+        "Rep:",
+        "  entities:",
+        "    deal: {read: own",
+        "    account: all",                 # 4: the parser meets ':' inside the open {...}
+    )),
 ]
 
 _ids = [c.id for c in CASES]

@@ -1,4 +1,4 @@
-"""JSON Schemas for crm.yaml and entity files, generated from definitions.py.
+"""JSON Schemas for crm.yaml, entity files and roles.yaml, generated from definitions.py.
 
 Editors (VS Code's YAML extension) use them for completion, hover help and
 squiggles while a consultant types; the loader stays the authority and says
@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from .definitions import (
+    ACTION_KEYS,
+    BUILTIN_ROLES,
     CHOICE_KEYS,
     CRM_KEYS,
     DEFAULT_KEYWORDS,
     ENTITY_KEYS,
     FIELD_KEYS,
+    FIELD_MODES,
     FIELD_TYPES,
     KINDS,
     LANGUAGES,
@@ -30,6 +33,8 @@ from .definitions import (
     RESERVED_ENTITY_NAMES,
     RESERVED_ENTITY_PREFIXES,
     RESERVED_FIELD_NAMES,
+    ROLE_KEYS,
+    SCOPES,
     SECTION_KEYS,
     FieldType,
     Key,
@@ -38,13 +43,18 @@ from .entities import MAX_PAGE_SIZE
 from .fields import AUTONUMBER_FORMAT, NUMERIC_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json"}
+SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles": "roles.schema.json"}
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 CHOICE_VALUE = "^[a-z0-9][a-z0-9_]*$"  # fields.py also lets choice values start with a digit
 PATH = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
 ORDER = "^-?[a-z][a-z0-9_]*$"
 DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
+FIELD_RULE_KEY = "^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$"  # entity.field
+ROLE_NAME_LENGTH = 64
+# In an action map yes/true mean all and no/false mean no. The editor reads YAML 1.2, where an
+# unquoted yes is the string "yes"; the loader (YAML 1.1) reads it as true: both are allowed.
+ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
 # Ranges the loader enforces with CRM-E014 (fields.py, entities.py).
 LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE)}
 # Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
@@ -73,6 +83,12 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "fields": {"type": "object", "minProperties": 1, "propertyNames": _ref("field_name"),
                "additionalProperties": _ref("field")},
     "listspec": _ref("list"),
+    "rolenames": {"type": "array", "items": _ref("role_name")},
+    "grants": {"type": "object", "propertyNames": _ref("identifier"),
+               "additionalProperties": _ref("grant")},
+    "fieldrules": {"type": "object", "propertyNames": {"type": "string", "pattern": FIELD_RULE_KEY},
+                   "additionalProperties": {"enum": list(FIELD_MODES)}},
+    "scope": _ref("scope"),
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.
@@ -166,14 +182,37 @@ def _entity_defs() -> dict[str, Any]:
     }
 
 
+def _role_defs() -> dict[str, Any]:
+    """Definitions of the parts of roles.yaml."""
+    actions = _object(ACTION_KEYS, "actions")
+    actions["description"] = "Scope per action; an action not named is no."
+    bare = {"enum": list(SCOPES), "description": "Shorthand: every action with this scope."}
+    return {
+        "role_name": {"type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH,
+                      "not": {"enum": list(BUILTIN_ROLES)},
+                      "description": "A role's display name (1-64 characters); "
+                                     f"{' and '.join(BUILTIN_ROLES)} are built in."},
+        "role": _object(ROLE_KEYS, "role"),
+        "scope": {"enum": ACTION_SCOPES, "description": KINDS["scope"]},
+        # if/else rather than anyOf: editors then report the real mistake, not "no match".
+        "grant": {"if": {"type": "string"}, "then": bare, "else": actions,
+                  "description": KINDS["grants"]},
+    }
+
+
 def build_json_schema(kind: str) -> dict[str, Any]:
-    """The schema of crm.yaml ("crm") or of one entities/*.yaml file ("entity")."""
+    """The schema of crm.yaml ("crm"), of one entities/*.yaml file ("entity") or of roles.yaml."""
     if kind == "crm":
         root, title = _object(CRM_KEYS, "crm"), "MetaCRM crm.yaml"
         defs = {**_common_defs(), "menu_group": _object(MENU_KEYS, "menu")}
     elif kind == "entity":
         root, title = _object(ENTITY_KEYS, "entity"), "MetaCRM entity file"
         defs = {**_common_defs(), **_entity_defs()}
+    elif kind == "roles":
+        root = {"type": "object", "propertyNames": _ref("role_name"),
+                "additionalProperties": _ref("role")}
+        title = "MetaCRM roles.yaml"
+        defs = {**_common_defs(), **_role_defs()}
     else:
         raise ValueError(f"unknown schema kind {kind!r}; use one of {', '.join(SCHEMA_FILES)}")
     return {
@@ -187,7 +226,7 @@ def build_json_schema(kind: str) -> dict[str, Any]:
 
 
 def write_json_schemas(folder: Path) -> list[Path]:
-    """Write crm.schema.json and entity.schema.json into `folder`; return their paths."""
+    """Write crm.schema.json, entity.schema.json and roles.schema.json into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
