@@ -1571,3 +1571,97 @@ def test_create_app_accepts_valid_chinese_tree(tmp_path: Path) -> None:
         with app.app_context():
             app.extensions["crm"].db.session.remove()
             app.extensions["crm"].db.engine.dispose()
+
+
+# ---------------------------------------------------------------------------
+# (e) roles.yaml: what a valid file loads into
+# ---------------------------------------------------------------------------
+
+
+def _roles_tree(tmp_path: Path, roles: str | None) -> Path:
+    return Case("roles", role_tree(), [], roles=roles).build(tmp_path)
+
+
+def _grants(spec: object, role: str) -> dict[tuple[str, str], str]:
+    return dict(spec.role_map[role].grants)  # type: ignore[attr-defined]
+
+
+def test_no_roles_yaml_means_no_declared_roles(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_roles_tree(tmp_path, None))
+    assert problems == [] and spec is not None
+    assert spec.roles == ()
+
+
+def test_empty_roles_yaml_means_no_declared_roles(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_roles_tree(tmp_path, "# roles come later\n"))
+    assert problems == [] and spec is not None
+    assert spec.roles == ()
+
+
+def test_role_scopes_yes_no_and_bare_scope(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_roles_tree(tmp_path, lines(
+        "Sales Rep:",
+        "  label: {en: Sales Rep, zh: 销售代表}",
+        "  description: Works their own deals.",
+        "  entities:",
+        "    deal: {read: own, create: yes, update: true, delete: no, export: false, import: team}",
+        "    account: all",
+        "  fields:",
+        "    deal.amount: read",
+        "    account.industry: hidden",
+    )))
+    assert problems == [], [p.format() for p in problems]
+    assert spec is not None
+    role = spec.role_map["Sales Rep"]
+    assert role.label.get("zh") == "销售代表" and role.line == 1
+    assert role.description.get("en") == "Works their own deals."
+    grants = _grants(spec, "Sales Rep")
+    assert {a: grants[("deal", a)] for a in ("read", "create", "update", "delete", "export", "import")} \
+        == {"read": "own", "create": "all", "update": "all", "delete": "no", "export": "no",
+            "import": "team"}
+    assert {grants[("account", a)] for a in ("read", "create", "update", "delete", "export", "import")} \
+        == {"all"}
+    assert dict(role.field_rules) == {("deal", "amount"): "read", ("account", "industry"): "hidden"}
+
+
+def test_role_extends_is_kept_unresolved_in_the_spec(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_roles_tree(tmp_path, lines(
+        "Sales Rep:",
+        "  entities: {deal: {read: own}}",
+        "Sales Manager:",
+        "  extends: [Sales Rep]",
+        "  entities: {deal: {read: team}}",
+    )))
+    assert problems == [] and spec is not None
+    assert spec.role_map["Sales Manager"].extends == ("Sales Rep",)
+    assert _grants(spec, "Sales Manager") == {("deal", "read"): "team"}
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "roles.py _actions: the bare shorthand only accepts strings (`SCOPES + ('yes',)`), but YAML 1.1 "
+    "reads an unquoted `no`/`yes` as a boolean, so `account: no` (a scope) and `deal: yes` give "
+    "CRM-E003 \"role 'Rep', entity 'account' must be a mapping, got boolean False\"; the 'yes' "
+    "branch is only reachable with a quoted \"yes\""))
+def test_bare_yes_and_no_grant_every_action(tmp_path: Path) -> None:
+    spec, problems = load_metadata(_roles_tree(tmp_path, lines(
+        "Rep:",
+        "  entities:",
+        "    account: no",
+        "    deal: yes",
+    )))
+    assert [p.format() for p in problems] == []
+    assert spec is not None
+    grants = _grants(spec, "Rep")
+    assert {grants[("account", a)] for a in ("read", "create", "update", "delete")} == {"no"}
+    assert {grants[("deal", a)] for a in ("read", "create", "update", "delete")} == {"all"}
+
+
+def test_starter_roles_load() -> None:
+    spec, problems = load_metadata(STARTER)
+    assert problems == [] and spec is not None
+    names = [r.name for r in spec.roles]
+    assert "Admin" not in names and "Public" not in names
+    assert {"Executive", "Sales Rep", "Sales Manager", "Support Agent", "Marketing"} <= set(names)
+    assert spec.role_map["Sales Manager"].extends == ("Sales Rep",)
+    assert _grants(spec, "Sales Rep")[("lead", "create")] == "all"  # `create: yes`
+    assert dict(spec.role_map["Support Agent"].field_rules)[("opportunity", "amount")] == "hidden"
