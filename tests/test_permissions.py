@@ -293,3 +293,14 @@ def test_linking_to_an_unreadable_record_is_refused(world: Any) -> None:
     activity = {"subject": "跟进", "lead": hidden_lead}
     response = client.post("/api/v1/activity/", json=activity)
     assert response.status_code == 422 and "lead" in response.json["message"]
+
+
+def test_info_and_screen_filters_hide_what_the_role_cannot_see(world: Any) -> None:
+    client = _client(world, "support_agent")
+    info = client.get("/api/v1/opportunity/_info").json
+    assert "amount" not in info["filters"]
+    assert "amount" not in {c["name"] for c in info["add_columns"] + info["edit_columns"]}
+    assert "can_write" not in info["permissions"] and "can_read" in info["permissions"]
+    page = client.get("/crm/opportunity/list/?_flt_2_amount=1").data.decode()
+    assert "cannot be filtered on" in page
+    assert client.get("/crm/opportunity/list/?q=1").status_code == 200

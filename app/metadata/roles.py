@@ -86,8 +86,9 @@ def _empty(line: int) -> LocMap:
 
 
 def _actions(actions: Any, line: int, sink: ProblemSink, where: str) -> dict[str, str]:
-    if isinstance(actions, str) and actions in SCOPES + ("yes",):  # `account: all` grants every action
-        scope = "all" if actions == "yes" else actions
+    if isinstance(actions, bool) or (isinstance(actions, str) and actions in SCOPES + ("yes",)):
+        # `account: all` (or yes / no, which YAML reads as booleans) sets every action
+        scope = "all" if actions is True or actions == "yes" else "no" if actions is False else actions
         return {action: scope for action in ACTIONS}
     values = check_mapping(actions, ACTION_KEYS, sink, where, line)
     result = {}

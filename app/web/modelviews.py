@@ -132,7 +132,9 @@ class RecordModelView(ModelView):
         checked = self.datamodel.get_filters(self.search_columns, self.search_filters)
         for flt, value in zip(filters.filters, filters.values, strict=True):
             if self._access().path_hidden(self.crm_models.spec, self.entity, flt.column_name):
-                continue  # a filter on a hidden field would reveal its values
+                # a filter on a hidden field would reveal its values: refused, and said so
+                flash(f"Filter column '{flt.column_name}' cannot be filtered on", "warning")
+                continue
             try:
                 typed = typed_filter_value(self.entity, flt.column_name, flt.arg_name, value)
             except FilterError as exc:
