@@ -22,6 +22,11 @@ Figures:
    auth, ORM and HTML/JSON rendering, the bare one does not).
 4. SQL statements per request (before_cursor_execute on the app's engine), and with a
    page size of 25 vs 100, to show the count does not grow with the page (no N+1).
+5. Row rules: after the load the opportunities are spread round-robin over admin and the
+   demo users (one UPDATE), then the figures of 3 and 4 as `sales_rep` (own records) and
+   `sales_manager` (team), page 1 and the user's last page, each next to admin on the same
+   URL and to the bare SQL with the rule (WHERE owner_id = :rep / IN (:team)).
+   Target: user/admin <= 1.2. Helpers and this section live in bench/_rows.py.
 """
 
 from __future__ import annotations
@@ -33,16 +38,29 @@ import statistics
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
-from urllib.parse import quote
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from _rows import (  # noqa: E402
+    PAGE_SIZE,
+    alternating_ms,
+    api_url,
+    bare_sql,
+    count_statements,
+    get_ok,
+    html_url,
+    login,
+    measure_row_rules,
+    print_row_table,
+    run_bare,
+    setup_demo_users,
+)
 
 from app import create_app  # noqa: E402
 from app.demo.loader import load_demo  # noqa: E402
@@ -52,9 +70,6 @@ from app.security.users import ensure_admin  # noqa: E402
 DEFAULT_DB = "postgresql+psycopg2://postgres@127.0.0.1/crm_bench"
 BUILD_TARGET_S = 2.0
 RATIO_TARGET = 3.0
-PAGE_SIZE = 25
-ENTITY = "opportunity"
-VIEW = "OpportunityView"
 PASSWORD = "bench-admin-1"
 FIELD_TYPES = ("string", "integer", "money", "date", "choice", "boolean", "text")
 
@@ -128,88 +143,6 @@ def time_builds(metadata_dir: Path, tmp: Path, runs: int = 3) -> tuple[float, fl
     return cold, statistics.median(walls), statistics.median(cpus)
 
 
-def paired_ms(app_fn: Callable[[], Any], bare_fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """Median ms of each; runs alternate so both see the same machine load."""
-    app_fn(), bare_fn()  # warm-up: caches, connection pool, compiled statements
-    samples: tuple[list[float], list[float]] = ([], [])
-    for _ in range(repeat):
-        for fn, out in ((app_fn, samples[0]), (bare_fn, samples[1])):
-            start = time.perf_counter()
-            fn()
-            out.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples[0]), statistics.median(samples[1])
-
-
-@contextmanager
-def count_statements(app: Any) -> Iterator[list[str]]:
-    with app.app_context():
-        engine = app.extensions["crm"].db.engine
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
-
-
-def html_url(page: int, page_size: int = PAGE_SIZE) -> str:
-    return (f"/crm/{ENTITY}/list/?_oc_{VIEW}=close_date&_od_{VIEW}=desc"
-            f"&page_{VIEW}={page}&psize_{VIEW}={page_size}")
-
-
-def api_url(page: int, page_size: int = PAGE_SIZE) -> str:
-    q = f"(order_column:close_date,order_direction:desc,page:{page},page_size:{page_size})"
-    return f"/api/v1/{ENTITY}/?q={quote(q)}"
-
-
-def bare_sql(app: Any) -> str:
-    """The list page as hand-written SQL: list columns, links LEFT JOINed to the page.
-
-    The page of ids is cut first (ORDER BY close_date DESC, id DESC as FAB does, LIMIT,
-    OFFSET), then joined: the fastest form, so the ratio is not flattered. Joining the
-    whole table before the ORDER BY is ~2x slower on deep pages (sort spills to disk).
-    """
-    with app.app_context():
-        state = app.extensions["crm"]
-    entity = state.spec.entity(ENTITY)
-    inner, cols, joins = ["id", "close_date"], ["o.id"], []
-    for name in entity.list.columns:
-        f = entity.field(name.split(".")[0])
-        alias = f"j_{f.name}"
-        if f.column_name not in inner:
-            inner.append(f.column_name)
-        if f.type == "link":
-            title = state.spec.entity(f.to).title_field
-            cols += [f"{alias}.id", f"{alias}.{title}"]
-            joins.append(f"LEFT JOIN {f.to} {alias} ON {alias}.id = o.{f.column_name}")
-        elif f.type == "user":
-            cols += [f"{alias}.id", f"{alias}.first_name", f"{alias}.last_name", f"{alias}.username"]
-            joins.append(f"LEFT JOIN ab_user {alias} ON {alias}.id = o.{f.column_name}")
-        else:
-            cols.append(f"o.{f.column_name}")
-    page = (f"SELECT {', '.join(inner)} FROM {entity.table_name} ORDER BY close_date DESC, id DESC "
-            f"LIMIT {{limit}} OFFSET {{offset}}")
-    return (f"SELECT {', '.join(cols)} FROM ({page}) o {' '.join(joins)} "
-            f"ORDER BY o.close_date DESC, o.id DESC")
-
-
-def run_bare(engine: sa.Engine, sql: str, page: int) -> None:
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"SELECT count(*) FROM {ENTITY}").scalar()
-        rows = conn.exec_driver_sql(sql.format(limit=PAGE_SIZE, offset=page * PAGE_SIZE)).fetchall()
-        assert rows, "bare query returned no rows"
-
-
-def get_ok(client: Any, url: str) -> Any:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code, response.data[:300])
-    return response
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000, help="opportunities to load")
@@ -246,16 +179,16 @@ def main() -> None:
         start = time.perf_counter()
         counts = load_demo(state.db.session, state.models, sizes=sizes)
         load_s = time.perf_counter() - start
+        scoped_users, owners = setup_demo_users(app, state.db.engine)
         with state.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     total = sum(counts.values())
     print("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
-    print(f"  {total:,} records in {load_s:.1f} s ({total / load_s:,.0f} records/s; VACUUM ANALYZE after)\n")
+    print(f"  {total:,} records in {load_s:.1f} s ({total / load_s:,.0f} records/s; VACUUM ANALYZE after)")
+    print(f"  opportunities spread round-robin over {owners} owners (admin + demo users), one UPDATE\n")
 
     print("## 3. Latency (median ms), sorted by close_date desc, 25 rows a page")
-    client = app.test_client()
-    login = client.post("/login/", data={"username": "admin", "password": PASSWORD})
-    assert login.status_code == 302, login.data[:300]
+    client = login(app, "admin", PASSWORD)
     deep = max(0, n // PAGE_SIZE - 1)
     first = get_ok(client, api_url(0)).get_json()
     assert first["count"] == n and len(first["result"]) == PAGE_SIZE, first.get("count")
@@ -268,8 +201,8 @@ def main() -> None:
                 ("API list, page 1", api_url(0), 0), (f"API list, page {deep + 1:,}", api_url(deep), deep)]
     rows: list[dict[str, Any]] = []
     for label, url, page in requests:
-        app_ms, bare_ms = paired_ms(lambda url=url: get_ok(client, url),
-                                    lambda page=page: run_bare(bare_engine, sql, page), args.repeat)
+        app_ms, bare_ms = alternating_ms([lambda url=url: get_ok(client, url),
+                                          lambda page=page: run_bare(bare_engine, sql, page)], args.repeat)
         with count_statements(app) as statements:
             get_ok(client, url)
         rows.append({"label": label, "app": app_ms, "bare": bare_ms, "ratio": app_ms / bare_ms,
@@ -296,6 +229,8 @@ def main() -> None:
         print("\n  API page-1 statements:")
         for stmt in statements:
             print("   - " + " ".join(stmt.split())[:160])
+    print("\n## 5. Row rules (median ms): as each user vs admin on the same URL, with bare SQL and SQL stmts")
+    scoped_rows = measure_row_rules(app, bare_engine, client, scoped_users, args.repeat)
     bare_engine.dispose()
     dispose(app)
 
@@ -319,6 +254,7 @@ def main() -> None:
         same = by_size[25] == by_size[100]
         print(f"| {kind} SQL, page_size 25 vs 100 | {by_size[25]} vs {by_size[100]} | | | | constant | "
               f"{'PASS' if same else 'FAIL'} |")
+    print_row_table(scoped_rows)
 
 
 if __name__ == "__main__":

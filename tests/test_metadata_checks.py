@@ -34,7 +34,7 @@ from app import create_app
 from app.cli import crm
 from app.metadata.loader import load_metadata, load_spec
 from app.metadata.problems import CODES, MetadataError, Problem
-from app.metadata.spec import Text
+from app.metadata.spec import CrmSpec, Text
 from tests.conftest import STARTER, write_tree
 
 # ---------------------------------------------------------------------------
@@ -1075,9 +1075,7 @@ CASES: list[Case] = [
         "  extends: [B]",
         "B:",                               # 5
         "  extends: [A]",
-    ), bug="roles.py _check_extends/_cycle: a role that only extends a cycle (C -> A -> B -> A) "
-           "is reported as \"role 'C' extends itself through C -> A -> B -> A\"; C does not extend "
-           "itself, and the cycle is already reported at A and B"),
+    )),
     Case("E006-role-admin", role_tree(), [
         want(ROLES, 3, "CRM-E006", "role name 'Admin' is built in", hint=BUILTIN_HINT),
     ], roles=lines(
@@ -1168,18 +1166,14 @@ CASES: list[Case] = [
         "  fields:",
         "    deal.amount: read",
         "    deal.amount: hidden",          # 7: silently replaces line 6
-    ), bug="roles.py _parse_role: a key repeated in a role's `entities:` or `fields:` map is "
-           "not reported (YAML keeps the last; LocMap.duplicates of those maps is never read), "
-           "so `deal: {read: all}` then `deal: {read: own}` silently becomes read: own"),
+    )),
     Case("E022-bare-scope-some", role_tree(), [
         want(ROLES, 3, "CRM-E022", "scope 'some'"),
     ], roles=lines(
         "Rep:",
         "  entities:",
         "    deal: some",                   # 3
-    ), bug="roles.py _actions: a bare value that is not a scope (`deal: some`) is reported as "
-           "CRM-E003 \"role 'Rep', entity 'deal' must be a mapping, got str 'some'\" instead of "
-           "CRM-E022 bad scope"),
+    )),
     Case("E018-role-label-language", role_tree(), [
         want(ROLES, 2, "CRM-E018", "role 'Rep' has a label in unknown language 'fr'"),
     ], roles=lines("Rep:", "  label: {en: Rep, fr: Commercial}")),
@@ -1582,8 +1576,8 @@ def _roles_tree(tmp_path: Path, roles: str | None) -> Path:
     return Case("roles", role_tree(), [], roles=roles).build(tmp_path)
 
 
-def _grants(spec: object, role: str) -> dict[tuple[str, str], str]:
-    return dict(spec.role_map[role].grants)  # type: ignore[attr-defined]
+def _grants(spec: CrmSpec, role: str) -> dict[tuple[str, str], str]:
+    return dict(spec.role_map[role].grants)
 
 
 def test_no_roles_yaml_means_no_declared_roles(tmp_path: Path) -> None:
@@ -1637,11 +1631,6 @@ def test_role_extends_is_kept_unresolved_in_the_spec(tmp_path: Path) -> None:
     assert _grants(spec, "Sales Manager") == {("deal", "read"): "team"}
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "roles.py _actions: the bare shorthand only accepts strings (`SCOPES + ('yes',)`), but YAML 1.1 "
-    "reads an unquoted `no`/`yes` as a boolean, so `account: no` (a scope) and `deal: yes` give "
-    "CRM-E003 \"role 'Rep', entity 'account' must be a mapping, got boolean False\"; the 'yes' "
-    "branch is only reachable with a quoted \"yes\""))
 def test_bare_yes_and_no_grant_every_action(tmp_path: Path) -> None:
     spec, problems = load_metadata(_roles_tree(tmp_path, lines(
         "Rep:",

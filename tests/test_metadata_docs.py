@@ -9,6 +9,10 @@ problems the reference shows for it).
 Example conventions in docs/metadata.md (see its introduction):
 - a ```yaml block starting with `# metadata/<path>` is a whole file;
 - a ```yaml block starting with `# in fields:` goes under `fields:`;
+- outside "## Checker codes", the whole-file examples under one heading
+  (## or ###) are loaded together; a `# metadata/roles.yaml` example goes
+  with the starter metadata's crm.yaml and entities (it names them), the
+  others with the Checker codes base tree;
 - under "## Checker codes", the files before the first `###` are the base
   tree every example uses, and each `### CRM-E...` section's ```text lines
   are exactly the problems its files produce.
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from app.metadata import definitions
@@ -35,6 +40,9 @@ from app.metadata.problems import CODES
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "metadata.md"
 SCHEMA_DIR = ROOT / "docs" / "schema"
+STARTER = ROOT / "metadata"
+ROLES_FILE = "metadata/roles.yaml"
+ROLES = "Roles (roles.yaml)"
 CHECKER = "Checker codes"
 FILE_MARK = re.compile(r"^# (metadata/\S+\.ya?ml)\s*$")
 FRAGMENT_MARK = "# in fields:"
@@ -49,6 +57,8 @@ KEY_SECTIONS = {
     "SECTION_KEYS": "Form sections",
     "FIELD_KEYS": "Field keys",
     "CHOICE_KEYS": "Field keys",
+    "ROLE_KEYS": ROLES,
+    "ACTION_KEYS": ROLES,
 }
 
 
@@ -124,6 +134,13 @@ def run_tree(tmp: Path, files: dict[str, str]) -> list[str]:
     return [p.format(tmp / "metadata") for p in problems]
 
 
+def starter_files() -> dict[str, str]:
+    """The starter crm.yaml and entity files, keyed like example files (metadata/...)."""
+    paths = [STARTER / "crm.yaml", *sorted((STARTER / "entities").glob("*.y*ml"))]
+    return {f"metadata/{path.relative_to(STARTER).as_posix()}": path.read_text(encoding="utf-8")
+            for path in paths}
+
+
 def base_files(all_blocks: list[Block]) -> dict[str, str]:
     base = {str(file_path(b)): b.text for b in all_blocks
             if b.h2 == CHECKER and b.h3 is None and b.lang == "yaml"}
@@ -145,6 +162,36 @@ def test_every_key_is_documented(tuple_name: str) -> None:
     assert keys, tuple_name
     missing = [k.name for k in keys if f"`{k.name}`" not in body]
     assert not missing, f"{tuple_name} keys not in '## {KEY_SECTIONS[tuple_name]}': {missing}"
+
+
+def tables(body: str) -> dict[str, list[str]]:
+    """Markdown tables of `body`: first header cell -> the backticked first cells of its rows."""
+    result: dict[str, list[str]] = {}
+    rows: list[str] | None = None
+    for line in body.splitlines():
+        if not line.startswith("|"):
+            rows = None
+        elif rows is None:
+            rows = result.setdefault(line.split("|")[1].strip(), [])
+        elif match := re.match(r"^\| `([^`]+)` \|", line):
+            rows.append(match.group(1))
+    return result
+
+
+@pytest.mark.parametrize("header,values", [
+    ("Key", [k.name for k in definitions.ROLE_KEYS]),
+    ("Action", [k.name for k in definitions.ACTION_KEYS]),
+    ("Scope", list(definitions.SCOPES)),
+    ("Mode", list(definitions.FIELD_MODES)),
+], ids=["ROLE_KEYS", "ACTION_KEYS", "SCOPES", "FIELD_MODES"])
+def test_roles_tables_list_every_key_scope_and_mode(header: str, values: list[str]) -> None:
+    """One table row per role key, action, scope and field mode, in definitions.py order."""
+    body = sections(doc_text(), 2)[ROLES]
+    assert tables(body).get(header) == values
+    if header in ("Key", "Action"):  # each with an example in its last cell
+        for name in values:
+            row = re.search(rf"^\| `{name}` \|.*\| `{name}: [^`]+` \|$", body, re.M)
+            assert row, f"the {name} row has no example `{name}: ...` in its last cell"
 
 
 def test_every_field_key_has_a_heading() -> None:
@@ -262,21 +309,23 @@ def valid_example_cases() -> list[tuple[str, dict[str, str]]]:
     all_blocks = blocks(doc_text())
     base = base_files(all_blocks)
     cases: list[tuple[str, dict[str, str]]] = []
-    by_section: dict[str, dict[str, str]] = {}
+    by_heading: dict[str, dict[str, str]] = {}
     for block in all_blocks:
         if block.lang != "yaml" or block.h2 == CHECKER:
             continue
         path = file_path(block)
-        where = block.h3 or block.h2
+        where = f"{block.h2} > {block.h3}" if block.h3 else block.h2
         if path:
-            files = by_section.setdefault(block.h2, {})
-            assert path not in files, f"'{block.h2}' shows {path} twice; only one can be checked"
+            files = by_heading.setdefault(where, {})
+            assert path not in files, f"'{where}' shows {path} twice; only one can be checked"
             files[path] = block.text
         else:
             body = textwrap.indent(block.text.split("\n", 1)[1], "  ")
             entity = f"label: Example\nfields:\n{body}"
             cases.append((f"{where}: fragment", {**base, "metadata/entities/example.yaml": entity}))
-    cases += [(f"{h2}: files", {**base, **files}) for h2, files in by_section.items()]
+    for where, files in by_heading.items():
+        tree = starter_files() if ROLES_FILE in files else base
+        cases.append((f"{where}: files", {**tree, **files}))
     return cases
 
 
@@ -317,3 +366,81 @@ def test_checker_example_gives_documented_problems(heading: str, files: dict[str
 
 def test_checker_base_tree_is_valid(tmp_path: Path) -> None:
     assert run_tree(tmp_path, base_files(blocks(doc_text()))) == []
+
+
+# (f) roles.yaml: its examples are checked, and its schema accepts and rejects what it should.
+
+def roles_examples() -> list[Block]:
+    return [b for b in blocks(doc_text()) if b.lang == "yaml" and b.h2 != CHECKER
+            and file_path(b) == ROLES_FILE]
+
+
+def test_roles_examples_are_loaded_with_the_starter_entities() -> None:
+    examples = roles_examples()
+    assert examples and all(b.h2 == ROLES for b in examples), "the roles section shows roles.yaml"
+    checked = [files for _, files in valid_example_cases() if ROLES_FILE in files]
+    assert [files[ROLES_FILE] for files in checked] == [b.text for b in examples]
+    assert all("metadata/entities/opportunity.yaml" in files for files in checked)
+
+
+def test_roles_example_is_a_shortened_starter_roles_yaml() -> None:
+    """Every role, key, entity and field rule of the '### Example' is as in metadata/roles.yaml."""
+    example = next(b for b in roles_examples() if b.h3 == "Example")
+    shown = yaml.safe_load(example.text)
+    starter = yaml.safe_load((STARTER / "roles.yaml").read_text(encoding="utf-8"))
+    assert len(shown) >= 3
+    for name, role in shown.items():
+        assert name in starter, f"role {name!r} is not in metadata/roles.yaml"
+        for key, value in role.items():
+            if isinstance(value, dict) and key in ("entities", "fields"):
+                for entry, rule in value.items():
+                    assert starter[name][key].get(entry) == rule, (name, key, entry)
+            else:
+                assert starter[name].get(key) == value, (name, key)
+
+
+def roles_errors(doc: object) -> list[str]:
+    validator = Draft202012Validator(build_json_schema("roles"))
+    return [error.message for error in validator.iter_errors(doc)]
+
+
+def test_roles_schema_accepts_the_starter_roles_and_the_examples() -> None:
+    assert roles_errors(yaml.safe_load((STARTER / "roles.yaml").read_text(encoding="utf-8"))) == []
+    for block in roles_examples():
+        assert roles_errors(yaml.safe_load(block.text)) == [], block.h3
+
+
+def test_roles_schema_accepts_yes_no_and_the_shorthand() -> None:
+    # The editor reads YAML 1.2, where an unquoted yes is the string "yes".
+    assert roles_errors({"Rep": {"entities": {
+        "lead": {"read": "own", "create": "yes", "update": True, "delete": False, "import": "no"},
+        "product": "all", "ticket": "yes", "contact": True, "campaign": False, "account": "no"}}}) == []
+
+
+VALID_ROLES: dict[str, Any] = {
+    "Sales Rep": {"label": {"en": "Sales Rep", "zh": "销售代表"},
+                  "entities": {"opportunity": {"read": "own", "create": True}},
+                  "fields": {"opportunity.amount": "read"}},
+    "Sales Manager": {"extends": ["Sales Rep"], "entities": {"opportunity": "team"}},
+}
+
+
+BAD_ROLES: dict[str, dict[str, Any]] = {
+    "bad-scope": {"Sales Rep": {"entities": {"opportunity": {"read": "some"}}}},
+    "bad-shorthand-scope": {"Sales Rep": {"entities": {"opportunity": "some"}}},
+    "unknown-action": {"Sales Rep": {"entities": {"opportunity": {"edit": "own"}}}},
+    "bad-field-mode": {"Sales Rep": {"fields": {"opportunity.amount": "visible"}}},
+    "rule-key-not-entity-field": {"Sales Rep": {"fields": {"amount": "hidden"}}},
+    "unknown-role-key": {"Sales Rep": {"colour": "red"}},
+    "entities-as-list": {"Sales Rep": {"entities": ["opportunity"]}},
+    "extends-not-a-list": {"Sales Manager": {"extends": "Sales Rep"}},
+    "built-in-role": {"Admin": {}},
+    "name-too-long": {"R" * 65: {}},
+}
+
+
+@pytest.mark.parametrize("change", list(BAD_ROLES.values()), ids=list(BAD_ROLES))
+def test_roles_schema_rejects_bad_roles(change: dict[str, Any]) -> None:
+    assert roles_errors(VALID_ROLES) == []
+    assert roles_errors({**VALID_ROLES, **change}), change
+

@@ -52,8 +52,9 @@ ORDER = "^-?[a-z][a-z0-9_]*$"
 DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
 FIELD_RULE_KEY = "^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$"  # entity.field
 ROLE_NAME_LENGTH = 64
-# In an action map yes/true mean all and no/false mean no. The editor reads YAML 1.2, where an
-# unquoted yes is the string "yes"; the loader (YAML 1.1) reads it as true: both are allowed.
+# A scope, in an action map or as the shorthand for every action: yes/true mean all, no/false
+# mean no. The editor reads YAML 1.2, where an unquoted yes is the string "yes"; the loader
+# (YAML 1.1) reads it as true: both are allowed.
 ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
 # Ranges the loader enforces with CRM-E014 (fields.py, entities.py).
 LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE)}
@@ -186,7 +187,7 @@ def _role_defs() -> dict[str, Any]:
     """Definitions of the parts of roles.yaml."""
     actions = _object(ACTION_KEYS, "actions")
     actions["description"] = "Scope per action; an action not named is no."
-    bare = {"enum": list(SCOPES), "description": "Shorthand: every action with this scope."}
+    bare = {"enum": ACTION_SCOPES, "description": "Shorthand: every action with this scope."}
     return {
         "role_name": {"type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH,
                       "not": {"enum": list(BUILTIN_ROLES)},
@@ -195,7 +196,7 @@ def _role_defs() -> dict[str, Any]:
         "role": _object(ROLE_KEYS, "role"),
         "scope": {"enum": ACTION_SCOPES, "description": KINDS["scope"]},
         # if/else rather than anyOf: editors then report the real mistake, not "no match".
-        "grant": {"if": {"type": "string"}, "then": bare, "else": actions,
+        "grant": {"if": {"type": ["string", "boolean"]}, "then": bare, "else": actions,
                   "description": KINDS["grants"]},
     }
 

@@ -53,6 +53,11 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
             check_label(values[key], sink, line_of(body, key, line), where, languages)
     grants: dict[tuple[str, str], str] = {}
     raw_entities = values.get("entities") or {}
+    raw_fields = values.get("fields") or {}
+    for raw, what in ((raw_entities, "entity"), (raw_fields, "field rule")):
+        for key, key_line in getattr(raw, "duplicates", []):
+            sink.add("CRM-E004", key_line, f"{where} lists {what} '{key}' twice",
+                     "YAML keeps only the last one; merge them")
     for entity, actions in raw_entities.items():
         entity_line = line_of(raw_entities, entity, line)
         if entity not in entities:
@@ -62,7 +67,6 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
         for action, scope in _actions(actions, entity_line, sink, f"{where}, entity '{entity}'").items():
             grants[(entity, action)] = scope
     rules: dict[tuple[str, str], str] = {}
-    raw_fields = values.get("fields") or {}
     for path, mode in raw_fields.items():
         rule_line = line_of(raw_fields, path, line)
         target = _field_path(path, entities, sink, rule_line, where)
@@ -90,6 +94,10 @@ def _actions(actions: Any, line: int, sink: ProblemSink, where: str) -> dict[str
         # `account: all` (or yes / no, which YAML reads as booleans) sets every action
         scope = "all" if actions is True or actions == "yes" else "no" if actions is False else actions
         return {action: scope for action in ACTIONS}
+    if isinstance(actions, (str, int)):
+        sink.add("CRM-E022", line, f"{where}: scope '{actions}' is not one of all, team, own, no, yes",
+                 did_you_mean(str(actions), SCOPES))
+        return {}
     values = check_mapping(actions, ACTION_KEYS, sink, where, line)
     result = {}
     for action, raw in values.items():
@@ -129,7 +137,7 @@ def _check_extends(roles: list[RoleSpec], sink: ProblemSink) -> None:
                 sink.add("CRM-E023", role.line, f"role '{role.name}' extends unknown role '{parent}'",
                          did_you_mean(parent, by_name))
         seen: list[str] = []
-        if _cycle(role.name, by_name, seen):
+        if _cycle(role.name, by_name, seen) and seen[-1] == role.name:
             sink.add("CRM-E023", role.line, f"role '{role.name}' extends itself through "
                      f"{' -> '.join(seen)}", "remove one of the extends")
 

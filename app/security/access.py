@@ -51,10 +51,14 @@ class RoleBook:
         role = self.spec.role_map[name]
         grants: dict[tuple[str, str], tuple[str, str]] = {}
         fields: dict[tuple[str, str], tuple[str, str]] = {}
-        for parent in role.extends:
+        for parent in role.extends:  # parents combine like roles of one user: widest wins
             self._resolve(parent, [*path, name])
-            grants.update(self.grants.get(parent, {}))
-            fields.update(self.fields.get(parent, {}))
+            for key, (scope, source) in self.grants.get(parent, {}).items():
+                if key not in grants or SCOPE_RANK[scope] > SCOPE_RANK[grants[key][0]]:
+                    grants[key] = (scope, source)
+            for key, (mode, source) in self.fields.get(parent, {}).items():
+                if key not in fields or MODE_RANK[mode] > MODE_RANK[fields[key][0]]:
+                    fields[key] = (mode, source)
         grants.update({key: (scope, name) for key, scope in role.grants})
         fields.update({key: (mode, name) for key, mode in role.field_rules})
         self.grants[name], self.fields[name] = grants, fields

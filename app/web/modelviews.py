@@ -12,6 +12,7 @@ from typing import Any
 from flask import abort, flash, g, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
+from flask_appbuilder.widgets import ListWidget
 
 from app.metadata.spec import EntitySpec, Text
 from app.models import ModelSet
@@ -50,12 +51,19 @@ LEGACY_ROUTES = ("download", "action", "action_post", "api", "api_read", "api_ge
                  "api_update", "api_delete", "api_column_add", "api_column_edit", "api_readvalues")
 
 
+class CrmListWidget(ListWidget):
+    """FAB's list widget with links built once per page and row-level edit/delete buttons."""
+
+    template = "crm/widgets/list.html"
+
+
 class RecordModelView(ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
     crm_models: ModelSet
     list_template = "crm/list.html"
+    list_widget = CrmListWidget
     search_filters: dict[str, Any] = {}
     base_permissions = ENTITY_PERMISSIONS
     method_permission_name = VIEW_METHOD_PERMISSIONS
@@ -83,7 +91,11 @@ class RecordModelView(ModelView):
         count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
                                             order_direction, page=page, page_size=page_size or self.page_size)
         columns = self._visible(self.list_columns)
+        access, name = self._access(), self.entity.name
+        rights = {item.id: (access.allows(name, "update", item), access.allows(name, "delete", item))
+                  for item in items}
         widgets["list"] = self.list_widget(
+            crm_row_rights=rights, crm_route=self.route_base,
             label_columns=self.label_columns, include_columns=columns,
             value_columns=self.datamodel.get_values(items, columns),
             order_columns=[c for c in self.order_columns if c in columns],

@@ -8,10 +8,10 @@ from flask_appbuilder import AppBuilder
 
 from app.models import ModelSet
 
+from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
 from .labels import lazy
 from .modelviews import build_model_view
-from .access_view import register_access_view
 from .teams import register_teams
 
 
