@@ -31,6 +31,10 @@ KINDS = {
     "grants": "a map of entity name to {action: scope}",
     "fieldrules": "a map of entity.field to hidden, read or write",
     "scope": "all, team, own or no (yes means all)",
+    "pipelines": "a list of pipelines",
+    "stages": "a list of stages",
+    "condition": "a map of one choice field to one of its values",
+    "stagegrants": "a map of entity name to the stages the role may move records into",
 }
 
 
@@ -68,7 +72,34 @@ ENTITY_KEYS: tuple[Key, ...] = (
     Key("fields", "fields", "The entity's fields, in form order.", required=True),
     Key("list", "listspec", "How the list screen looks: columns, search, filters, order."),
     Key("form", "sections", "Form sections; fields not named go in a last section."),
+    Key("pipelines", "pipelines", "Pipelines: ordered stages a record moves through, with gates."),
 )
+
+PIPELINE_KEYS: tuple[Key, ...] = (
+    Key("name", "identifier", "Key of the pipeline, e.g. new_business.", required=True),
+    Key("label", "label", "Name shown on the board tab."),
+    Key("field", "identifier", "The stage field; the pipeline creates it (do not declare it).", required=True),
+    Key("when", "condition", "Which records follow this pipeline: {field: value} on a choice field; "
+        "omitted = records no other pipeline claims."),
+    Key("stages", "stages", "The stages, in order.", required=True),
+    Key("probability_field", "identifier", "A percent field set from the stage's probability on every move."),
+    Key("probability_overridable", "bool", "Users may change the probability by hand within a stage."),
+    Key("amount_field", "identifier", "A money field: boards sum it per stage and weight it by probability."),
+    Key("card_fields", "identifiers", "Fields shown on a board card under the title."),
+)
+
+STAGE_KEYS: tuple[Key, ...] = (
+    Key("name", "identifier", "Stored value of the stage field.", required=True),
+    Key("label", "label", "Shown name, e.g. {en: Proposal, zh: 方案提供}."),
+    Key("color", "text", "CSS color of the column and badge."),
+    Key("probability", "integer", "Chance of winning in this stage, 0-100."),
+    Key("outcome", "identifier", "open (default), won or lost."),
+    Key("requires", "identifiers", "Fields that must be filled to enter the stage."),
+    Key("next", "identifiers", "Stages a record may move to from here (default: any)."),
+    Key("roles", "rolenames", "Roles that may move a record into this stage (default: anyone who may update it)."),
+)
+
+OUTCOMES = ("open", "won", "lost")
 
 LIST_KEYS: tuple[Key, ...] = (
     Key("columns", "paths", "Columns of the list screen and API list; link.field shows a linked value."),
@@ -117,6 +148,7 @@ ROLE_KEYS: tuple[Key, ...] = (
     Key("extends", "rolenames", "Roles whose rules this role starts from; its own rules override theirs."),
     Key("entities", "grants", "Per entity, what the role may do and on which records."),
     Key("fields", "fieldrules", "Per entity.field: hidden, read or write (default write where the entity is readable)."),
+    Key("stages", "stagegrants", "Per entity, stages this role may move records into (besides stages open to all)."),
 )
 
 ACTION_KEYS: tuple[Key, ...] = (

@@ -18,6 +18,7 @@ from .definitions import (
     SYSTEM_FIELDS,
 )
 from .fields import parse_field
+from .pipelines import parse_pipelines
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import EntitySpec, FieldSpec, FormSection, ListSpec, Text
@@ -66,6 +67,8 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
     fields = _parse_fields(values.get("fields"), node, sink, languages)
     raw_fields = values.get("fields") or {}
     sink.broken_fields = {str(k) for k in raw_fields} - {f.name for f in fields}
+    pipelines, stage_fields = parse_pipelines(values.get("pipelines"), node, sink, fields, languages)
+    fields = fields + stage_fields
     all_fields = {f.name: f for f in fields + system_fields()}
     title = _title_field(values, node, sink, fields, name)
     list_spec = _parse_list(values.get("list"), node, sink, all_fields, fields)
@@ -75,7 +78,7 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
         name=name, label=label, plural=Text.of(values.get("plural")) or label,
         title_field=title, fields=tuple(fields) + tuple(system_fields()), list=list_spec,
         form=form, icon=values.get("icon", "fa-table"),
-        description=Text.of(values.get("description")), source=sink.path,
+        description=Text.of(values.get("description")), source=sink.path, pipelines=tuple(pipelines),
     )
     return RawEntity(spec, node, {f.name: f.line for f in fields if f.to})
 

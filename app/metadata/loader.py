@@ -15,7 +15,7 @@ from .entities import SEARCHABLE, RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
 from .roles import parse_roles
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
-from .spec import CrmSpec, EntitySpec, MenuGroup, Text
+from .spec import CrmSpec, EntitySpec, MenuGroup, RoleSpec, Text
 from .yamlsource import LocMap, read_yaml
 
 
@@ -72,6 +72,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     menu = _parse_menu(crm_values.get("menu"), crm_node, crm_sink, entities, languages)
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
+    _check_stage_roles(raw_entities, roles, problems)
     if problems:
         return None, problems
     spec = CrmSpec(
@@ -149,6 +150,20 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
             elif key == "search" and target.field(tail).type not in SEARCHABLE:
                 sink.add("CRM-E020", line, f"list search: '{entry}' is not a text field",
                          "search looks in text fields; offer a filter on the link instead")
+
+
+def _check_stage_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...],
+                       problems: list[Problem]) -> None:
+    names = {r.name for r in roles} | {"Admin"}
+    for raw in raw_entities:
+        sink = ProblemSink(raw.spec.source, problems)
+        for pipeline in raw.spec.pipelines:
+            for stage in pipeline.stages:
+                for role in stage.roles:
+                    if role not in names:
+                        sink.add("CRM-E024", raw.node.line_of("pipelines"),
+                                 f"pipeline '{pipeline.name}': stage '{stage.name}' names unknown role '{role}'",
+                                 did_you_mean(role, names))
 
 
 def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, EntitySpec],

@@ -36,6 +36,8 @@ CODES: dict[str, str] = {
     "CRM-E021": "role names unknown entity or field",
     "CRM-E022": "bad scope or field rule",
     "CRM-E023": "bad role inheritance",
+    "CRM-E024": "bad pipeline",
+    "CRM-E025": "unknown stage",
 }
 
 

@@ -78,9 +78,29 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
             continue
         rules[target] = mode
     extends = tuple(str(r) for r in values.get("extends") or [])
-    return RoleSpec(name=name, label=Text.of(values.get("label"), name), extends=extends,
+    stages = _stage_grants(values.get("stages") or {}, line, sink, entities, where)
+    return RoleSpec(name=name, label=Text.of(values.get("label"), name), extends=extends, stages=stages,
                     grants=tuple(sorted(grants.items())), field_rules=tuple(sorted(rules.items())),
                     description=Text.of(values.get("description")), line=line)
+
+
+def _stage_grants(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpec],
+                  where: str) -> tuple[tuple[str, str], ...]:
+    grants = []
+    for entity, stages in raw.items():
+        entity_line = line_of(raw, entity, line)
+        if entity not in entities:
+            sink.add("CRM-E021", entity_line, f"{where}: stages names unknown entity '{entity}'",
+                     did_you_mean(str(entity), entities))
+            continue
+        known = {s.name for p in entities[entity].pipelines for s in p.stages}
+        for index, stage in enumerate(stages if isinstance(stages, list) else [stages]):
+            if stage not in known:
+                sink.add("CRM-E025", line_of(stages, index, entity_line),
+                         f"{where}: '{entity}' has no stage '{stage}'", did_you_mean(str(stage), known))
+            else:
+                grants.append((entity, str(stage)))
+    return tuple(grants)
 
 
 def _empty(line: int) -> LocMap:

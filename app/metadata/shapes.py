@@ -39,9 +39,10 @@ def kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float, dt.date)) and not isinstance(value, bool)
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
-    if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames"):
+    if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
+                "pipelines", "stages"):
         return isinstance(value, list)
-    if kind in ("fields", "listspec", "grants", "fieldrules"):
+    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants"):
         return isinstance(value, dict)
     if kind == "scope":
         return isinstance(value, (str, bool))

@@ -101,6 +101,36 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class StageSpec:
+    name: str
+    label: Text
+    color: str | None = None
+    probability: int | None = None
+    outcome: str = "open"
+    requires: tuple[str, ...] = ()
+    next: tuple[str, ...] | None = None  # None: any stage of the pipeline
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    """An ordered set of stages a record moves through, with the gates of each."""
+
+    name: str
+    label: Text
+    field: str
+    stages: tuple[StageSpec, ...]
+    when: tuple[str, str] | None = None  # (choice field, value)
+    probability_field: str | None = None
+    probability_overridable: bool = False
+    amount_field: str | None = None
+    card_fields: tuple[str, ...] = ()
+
+    def stage(self, name: str | None) -> StageSpec | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+
+@dataclass(frozen=True)
 class ListSpec:
     columns: tuple[str, ...]
     search: tuple[str, ...]
@@ -129,6 +159,17 @@ class EntitySpec:
     icon: str = "fa-table"
     description: Text = Text(())
     source: Path = field(default=Path("."), compare=False)
+    pipelines: tuple[PipelineSpec, ...] = ()
+
+    def pipeline_for(self, record: Any) -> PipelineSpec | None:
+        """The pipeline a record follows: the first whose `when` matches, else the default."""
+        default = None
+        for pipeline in self.pipelines:
+            if pipeline.when is None:
+                default = default or pipeline
+            elif getattr(record, pipeline.when[0], None) == pipeline.when[1]:
+                return pipeline
+        return default
 
     @cached_property
     def field_map(self) -> dict[str, FieldSpec]:
@@ -164,6 +205,8 @@ class RoleSpec:
     field_rules: tuple[tuple[tuple[str, str], str], ...] = ()
     description: Text = Text(())
     line: int = 0
+    # (entity, stage): stages this role may move records into
+    stages: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -37,5 +37,18 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True,
                   index=True),
     )
+    history = sa.Table(
+        "crm_stage_history", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("pipeline", sa.String(64), nullable=False),
+        sa.Column("from_stage", sa.String(64)),
+        sa.Column("to_stage", sa.String(64), nullable=False),
+        sa.Column("moved_by_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="SET NULL")),
+        sa.Column("moved_on", sa.DateTime, nullable=False),
+        sa.Column("seconds_in_from", sa.BigInteger),
+        sa.Index("ix_crm_stage_history_record", "entity", "record_id", "moved_on"),
+    )
     return {"crm_counter": counter, "crm_schema_version": version, "crm_team": team,
-            "crm_team_member": member}
+            "crm_team_member": member, "crm_stage_history": history}

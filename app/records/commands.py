@@ -22,6 +22,7 @@ from app.models.events import utcnow
 
 from .messages import msg
 from .rules import check_value, is_empty
+from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
 
 
 class CommandError(Exception):
@@ -91,6 +92,7 @@ class _RecordCommand:
         # Errors found while reading the input (bad types): reported with the rule errors.
         self.input_errors = dict(input_errors or {})
         self.record: Any = None
+        self.now: Any = None  # the clock, for stage history; None = now
 
     def _refuse_fields(self) -> None:
         """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
@@ -105,6 +107,9 @@ class _RecordCommand:
         for name, messages in self.input_errors.items():
             if messages and messages[0] in (msg("unknown_field", lang), msg("read_only", lang)):
                 refused[name] = messages
+        for pipeline, _, _ in self._record_pipelines():  # a probability the stage sets is not typed in
+            if pipeline.probability_field in self.values and not pipeline.probability_overridable:
+                refused[pipeline.probability_field] = [msg("read_only", lang)]
         if refused:
             raise FieldsRefused(refused)
 
@@ -173,6 +178,38 @@ class _RecordCommand:
             else:
                 setattr(record, f.column_name, value if not is_empty(value) else None)
 
+    def _record_pipelines(self) -> list[tuple[Any, str | None, str | None]]:
+        """(pipeline, current stage, stage after this change) for each stage field of the record."""
+        state = record_state(self.entity, self.record, self.values)
+        probe = type("Probe", (), state)
+        result = []
+        for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
+            if pipeline is not None:
+                current = getattr(self.record, pipeline.field, None) if self.record is not None else None
+                result.append((pipeline, current, state.get(pipeline.field) or current))
+        return result
+
+    def _stage_moves(self) -> list[tuple[Any, str | None, str]]:
+        """(pipeline, from, to) for each stage field this change sets or moves."""
+        moves = []
+        for pipeline, current, target in self._record_pipelines():
+            switched = self.record is not None and pipeline.stage(current) is None
+            if target is not None and (target != current or self.record is None or switched):
+                moves.append((pipeline, None if self.record is None else current, target))
+        return moves
+
+    def _gate_errors(self) -> dict[str, list[str]]:
+        state = record_state(self.entity, self.record, self.values)
+        errors: dict[str, list[str]] = {}
+        for pipeline, source, target in self._stage_moves():
+            for name, messages in gate_errors(self.ctx, self.entity, pipeline, source, target, state).items():
+                errors.setdefault(name, []).extend(messages)
+        return errors
+
+    def _apply_stages(self, record: Any, moves: list[tuple[Any, str | None, str]]) -> None:
+        for pipeline, source, target in moves:
+            apply_stage(self.ctx, self.entity, pipeline, record, source, target, self.values, self.now)
+
     def _commit(self) -> None:
         try:
             self.ctx.session.commit()
@@ -193,15 +230,19 @@ class CreateRecord(_RecordCommand):
         editable = [f for f in self.entity.declared_fields if f.editable and (
             f.name in self.values or self.ctx.access is None or self.ctx.access.writable(self.entity, f.name))]
         errors = self._check(editable)
+        if not errors:
+            errors = self._gate_errors()
         if errors:
             raise ValidationFailed(errors)
 
     def run(self) -> Any:
         self.validate()
+        moves = self._stage_moves()
         record = self.model()
         self._assign(record)
         record.owner_id = self.ctx.user_id
         self.ctx.session.add(record)
+        self._apply_stages(record, moves)
         if self.ctx.hooks is not None:
             self.ctx.hooks.crm_before_insert(entity=self.entity, record=record, session=self.ctx.session)
         self._commit()
@@ -220,12 +261,16 @@ class UpdateRecord(_RecordCommand):
         self._require("update", self.record)
         touched = [f for f in self.entity.declared_fields if f.name in self.values and f.editable]
         errors = self._check(touched)
+        if not errors:
+            errors = self._gate_errors()
         if errors:
             raise ValidationFailed(errors)
 
     def run(self) -> Any:
         self.validate()
+        moves = self._stage_moves()
         self._assign(self.record)
+        self._apply_stages(self.record, moves)
         self._commit()
         if self.ctx.hooks is not None:
             self.ctx.hooks.crm_on_update(entity=self.entity, record=self.record,
@@ -269,3 +314,28 @@ class DeleteRecord:
         except IntegrityError as exc:
             self.ctx.session.rollback()
             raise Conflict(f"the database refused the delete: {exc.orig}") from exc
+
+
+class MoveStage(UpdateRecord):
+    """Move a record to another stage (kanban, API): an update of the stage field alone,
+    refused when the record changed since the client loaded it (`expected_changed_on`)."""
+
+    def __init__(self, ctx: RecordContext, entity: str, record: Any, stage: str,
+                 expected_changed_on: Any = None, now: Any = None, field: str | None = None):
+        spec = ctx.entity(entity)
+        pipeline = spec.pipeline_for(record)
+        stage_field = field or (pipeline.field if pipeline else "")
+        super().__init__(ctx, entity, record, {stage_field: stage} if stage_field else {})
+        self.expected = expected_changed_on
+        self.now = now
+        self.pipeline = pipeline
+
+    def validate(self) -> None:
+        if self.pipeline is None:
+            raise ValidationFailed({"_schema": [f"{self.entity.name} has no pipeline"]})
+        self._require("update", self.record)
+        try:
+            check_fresh(self.record, self.expected)
+        except StaleRecord as exc:
+            raise Conflict(str(exc)) from None
+        super().validate()

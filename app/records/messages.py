@@ -33,6 +33,12 @@ MESSAGES: dict[str, dict[str, str]] = {
     "restricted": {"en": "Cannot delete: {count} {entity} record(s) link to it through '{field}'.",
                    "zh": "无法删除：有 {count} 条{entity}记录通过“{field}”关联到它。"},
     "forbidden": {"en": "You may not {action} this {entity}.", "zh": "您无权对此{entity}执行{action}操作。"},
+    "stage_unknown": {"en": "'{stage}' is not a stage of {pipeline} ({stages}).",
+                      "zh": "“{stage}”不是{pipeline}的阶段（{stages}）。"},
+    "stage_transition": {"en": "Cannot move from {source} to {target}; next stages: {allowed}.",
+                         "zh": "不能从{source}移到{target}；可移至：{allowed}。"},
+    "stage_role": {"en": "Your role may not move records into {stage}.", "zh": "您的角色无权将记录移入{stage}。"},
+    "stage_requires": {"en": "To enter {stage}, fill in: {fields}.", "zh": "进入{stage}前请填写：{fields}。"},
     "not_json": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
 }
 

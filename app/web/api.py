@@ -47,6 +47,7 @@ from .export import csv_response, export_columns
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .labels import current_lang, lazy
+from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
 from .modelviews import ENTITY_PERMISSIONS
 from .risonargs import checked_rison
 from .rowscope import row_scope
@@ -54,7 +55,7 @@ from .schemas import input_schema, output_schema
 
 API_METHOD_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "picker": "read", "export": "export",
-    "post": "create", "put": "write", "delete": "delete",
+    "post": "create", "put": "write", "delete": "delete", **PIPELINE_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
 
@@ -63,7 +64,7 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(ModelRestApi):
+class RecordApi(PipelineEndpoints, ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -71,7 +72,8 @@ class RecordApi(ModelRestApi):
     base_permissions = ENTITY_PERMISSIONS
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
-    include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export"}
+    include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
+                             "move", "history"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)

@@ -1,0 +1,122 @@
+"""Stage moves: the one command behind the form, the API, the kanban and automations.
+
+A move checks the gate of the stage it enters (fields required, transition
+allowed from the current stage, role allowed, record writable by the user),
+refuses a move made from a stale copy of the record, sets the derived
+probability, and writes the stage history with the time spent in the stage
+it leaves. The clock is a parameter so time-in-stage can be tested exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.metadata.spec import EntitySpec, PipelineSpec, StageSpec
+from app.models.events import utcnow
+
+from .messages import msg
+from .rules import is_empty
+
+
+class StageError(Exception):
+    """A move the gate refuses; `errors` maps field to messages (the stage field for the move itself)."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(" ".join(v) for v in errors.values()))
+
+
+class StaleRecord(Exception):
+    """The record changed since the user loaded it: the move would overwrite someone's work."""
+
+
+def stage_allowed_for(access: Any, spec: Any, entity: EntitySpec, stage: StageSpec) -> bool:
+    """May the user's roles move a record into `stage` (metadata roles or roles.yaml stages)?"""
+    if access is None or access.is_admin:
+        return True
+    for role in access.roles:
+        role_spec = spec.role_map.get(role)
+        granted = {s for e, s in role_spec.stages if e == entity.name} if role_spec else set()
+        restricted = role_spec is not None and any(e == entity.name for e, _ in role_spec.stages)
+        if role in stage.roles or stage.name in granted:
+            return True
+        if not stage.roles and not restricted:
+            return True
+    return False
+
+
+def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: str | None, target: str,
+                state: dict[str, Any]) -> dict[str, list[str]]:
+    """Why a record in `state` may not enter `target` from `current` ({} when it may)."""
+    lang = ctx.lang
+    field = pipeline.field
+    stage = pipeline.stage(target)
+    if stage is None:
+        names = ", ".join(s.name for s in pipeline.stages)
+        return {field: [msg("stage_unknown", lang, stage=target, pipeline=pipeline.label.get(lang), stages=names)]}
+    from_stage = pipeline.stage(current)
+    if from_stage is not None and from_stage.next is not None and target != current and target not in from_stage.next:
+        allowed = ", ".join(from_stage.next) or "—"
+        return {field: [msg("stage_transition", lang, source=from_stage.label.get(lang),
+                            target=stage.label.get(lang), allowed=allowed)]}
+    if not stage_allowed_for(ctx.access, ctx.models.spec, entity, stage):
+        return {field: [msg("stage_role", lang, stage=stage.label.get(lang))]}
+    missing = [name for name in stage.requires if is_empty(state.get(name))]
+    if missing:
+        labels = ", ".join(entity.field(n).label.get(lang) for n in missing)
+        return {field: [msg("stage_requires", lang, stage=stage.label.get(lang), fields=labels)],
+                **{n: [msg("required", lang)] for n in missing}}
+    return {}
+
+
+def record_state(entity: EntitySpec, record: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """The record's field values after `values` would be applied (ids for links)."""
+    state: dict[str, Any] = {}
+    for f in entity.fields:
+        if f.name in values:
+            state[f.name] = values[f.name]
+        elif record is not None:
+            state[f.name] = getattr(record, f.name if not f.is_link else f.column_name, None)
+    return state
+
+
+def apply_stage(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, record: Any, source: str | None,
+                target: str, values: dict[str, Any], now: dt.datetime | None = None) -> None:
+    """Set the stage, the derived probability, and write the history row (in the open transaction)."""
+    now = now or utcnow()
+    stage = pipeline.stage(target)
+    setattr(record, pipeline.field, target)
+    if pipeline.probability_field and stage is not None and stage.probability is not None:
+        overridden = pipeline.probability_overridable and pipeline.probability_field in values and source == target
+        if not overridden:
+            setattr(record, pipeline.probability_field, stage.probability)
+    if source == target and record.id is not None:
+        return
+    history = ctx.models.core["crm_stage_history"]
+    session = ctx.session
+    session.flush()  # a new record needs its id
+    entered = session.scalar(
+        sa.select(history.c.moved_on).where(history.c.entity == entity.name, history.c.record_id == record.id)
+        .order_by(history.c.moved_on.desc(), history.c.id.desc()).limit(1))
+    seconds = int((now - entered).total_seconds()) if entered is not None and source is not None else None
+    session.execute(sa.insert(history).values(
+        entity=entity.name, record_id=record.id, pipeline=pipeline.name, from_stage=source, to_stage=target,
+        moved_by_id=ctx.user_id, moved_on=now, seconds_in_from=seconds))
+
+
+def check_fresh(record: Any, expected: Any) -> None:
+    """Refuse a change based on a stale copy: `expected` is the changed_on the client saw."""
+    if expected in (None, ""):
+        return
+    if isinstance(expected, str):
+        try:
+            expected = dt.datetime.fromisoformat(expected)
+        except ValueError:
+            raise StaleRecord("changed_on must be the record's changed_on as the API returned it") from None
+    if expected.tzinfo is not None:
+        expected = expected.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if record.changed_on is not None and record.changed_on.replace(microsecond=0) != expected.replace(microsecond=0):
+        raise StaleRecord("the record was changed by someone else since you loaded it; reload and try again")

@@ -1,0 +1,102 @@
+"""Pipeline endpoints on every entity API: move a record, read its stage history, board data.
+
+Mixed into RecordApi. The move goes through the MoveStage command, like the
+form and the kanban, so every path obeys the same gates and writes the same
+history.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import request
+from flask_appbuilder.api import expose, safe
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from app.records.commands import Conflict, FieldsRefused, Forbidden, MoveStage, ValidationFailed
+
+PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read"}
+
+
+class PipelineEndpoints:
+    """Endpoints shared by every entity API; they answer 404 for entities without pipelines."""
+
+    @expose("/<int:pk>/move", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("move")
+    def move(self, pk: int) -> Any:
+        """Move a record to another stage, through the stage gates.
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          requestBody:
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    stage: {type: string}
+                    changed_on: {type: string, description: "changed_on as last read; a newer one gives 409"}
+          responses:
+            200: {description: Moved; the record}
+            403: {description: The role may not change this record}
+            404: {description: No such record in the user's scope}
+            409: {description: The record changed since it was read}
+            422: {description: The gate refused the move; messages per field}
+        """
+        item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
+        if not item or not self.entity.pipelines:  # type: ignore[attr-defined]
+            return self.response_404()  # type: ignore[attr-defined]
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("stage"), str):
+            return self.response_400(message={"stage": ["Give the stage to move to."]})  # type: ignore[attr-defined]
+        command = MoveStage(self._ctx(), self.entity.name, item, body["stage"],  # type: ignore[attr-defined]
+                            expected_changed_on=body.get("changed_on"))
+        try:
+            item = command.run()
+        except FieldsRefused as exc:
+            return self.response_400(message=exc.errors)  # type: ignore[attr-defined]
+        except ValidationFailed as exc:
+            return self.response_422(message=exc.errors)  # type: ignore[attr-defined]
+        except Forbidden as exc:
+            return self.response(403, message=str(exc))  # type: ignore[attr-defined]
+        except Conflict as exc:
+            return self.response(409, message=str(exc))  # type: ignore[attr-defined]
+        return self.response(200, result=self._dump(self.show_model_schema, item))  # type: ignore[attr-defined]
+
+    @expose("/<int:pk>/history", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("history")
+    def history(self, pk: int) -> Any:
+        """Stage history of a record: who moved it, from, to, when, and time in the stage left.
+        ---
+        get:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: The moves, oldest first}
+            404: {description: No such record in the user's scope}
+        """
+        item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
+        if not item:
+            return self.response_404()  # type: ignore[attr-defined]
+        return self.response(200, result=stage_history(self.crm_models, self.entity.name, pk))  # type: ignore[attr-defined]
+
+
+def stage_history(models: Any, entity: str, pk: int) -> list[dict[str, Any]]:
+    from flask import current_app
+
+    table = models.core["crm_stage_history"]
+    user = models.user_model
+    rows = current_app.extensions["crm"].db.session.execute(
+        sa.select(table, user.username).outerjoin(user, user.id == table.c.moved_by_id)
+        .where(table.c.entity == entity, table.c.record_id == pk)
+        .order_by(table.c.moved_on, table.c.id)).mappings().all()
+    return [{"pipeline": r["pipeline"], "from": r["from_stage"], "to": r["to_stage"],
+             "moved_by": r["username"], "moved_on": r["moved_on"].isoformat(),
+             "seconds_in_from": r["seconds_in_from"]} for r in rows]
+

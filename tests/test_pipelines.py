@@ -1,0 +1,108 @@
+"""Stage gates, one command for form, API and move; stage history with a controlled clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from app.records.commands import MoveStage, RecordContext
+from tests.conftest import login
+
+
+@pytest.fixture
+def api(app):
+    return login(app.test_client())
+
+
+def _account(api):
+    return api.post("/api/v1/account/", json={"name": "阶段测试客户"}).json["id"]
+
+
+def _opportunity(api, **extra):
+    body = {"name": "管道测试商机", "account": _account(api), **extra}
+    response = api.post("/api/v1/opportunity/", json=body)
+    assert response.status_code == 201, response.json
+    return response.json["id"], response.json["result"]
+
+
+def test_new_record_starts_in_the_first_stage_with_its_probability(api):
+    pk, row = _opportunity(api)
+    assert row["stage"] == "prospecting" and row["probability"] == "10.00"
+    history = api.get(f"/api/v1/opportunity/{pk}/history").json["result"]
+    assert [(h["from"], h["to"]) for h in history] == [(None, "prospecting")]
+
+
+def test_gate_names_the_missing_fields_on_every_path(api, app):
+    pk, _ = _opportunity(api)
+    moved = api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "proposal"})
+    assert moved.status_code == 422
+    assert "To enter Proposal, fill in: Amount." in moved.json["message"]["stage"]
+    put = api.put(f"/api/v1/opportunity/{pk}", json={"stage": "proposal"})
+    assert put.status_code == 422 and put.json["message"]["stage"] == moved.json["message"]["stage"]
+    form = api.post(f"/crm/opportunity/edit/{pk}", data={"name": "管道测试商机", "account": "1",
+                                                          "deal_type": "new_business", "stage": "proposal"})
+    assert "To enter Proposal, fill in: Amount." in form.data.decode()
+    ok = api.put(f"/api/v1/opportunity/{pk}", json={"stage": "proposal", "amount": "50000"})
+    assert ok.status_code == 200 and ok.json["result"]["probability"] == "50.00"
+    history = api.get(f"/api/v1/opportunity/{pk}/history").json["result"]
+    assert [h["to"] for h in history] == ["prospecting", "proposal"]
+
+
+def test_transitions_and_unknown_stages(api):
+    pk, _ = _opportunity(api, amount="1000", close_date="2026-12-01")
+    assert api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "won"}).status_code == 200
+    back = api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "negotiation"})
+    assert back.status_code == 422 and "Cannot move from Won to Negotiation" in back.json["message"]["stage"][0]
+    unknown = api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "heaven"})
+    assert unknown.status_code == 422 and "'heaven' is not one of" in unknown.json["message"]["stage"][0]
+    assert api.post(f"/api/v1/opportunity/{pk}/move", json={}).status_code == 400
+
+
+def test_stale_move_is_409(api):
+    pk, row = _opportunity(api, amount="1000")
+    seen = row["changed_on"]
+    api.put(f"/api/v1/opportunity/{pk}", json={"next_step": "someone else edits"})
+    with_stale = api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "needs_analysis",
+                                                                   "changed_on": "2000-01-01T00:00:00"})
+    assert with_stale.status_code == 409
+    fresh = api.get(f"/api/v1/opportunity/{pk}").json["result"]["changed_on"]
+    assert api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "needs_analysis",
+                                                             "changed_on": fresh}).status_code == 200
+    assert seen is not None
+
+
+def test_role_gate_refuses_a_rep_moving_to_won(make_app):
+    from app.demo.users import DEMO_PASSWORD, create_demo_users
+    app = make_app()
+    with app.app_context():
+        create_demo_users(app.extensions["crm"].appbuilder, app.extensions["crm"].models)
+    rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    pk, _ = _opportunity(rep, amount="1000", close_date="2026-12-01")
+    refused = rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "won"})
+    assert refused.status_code == 422 and "may not move records into Won" in refused.json["message"]["stage"][0]
+    manager = login(app.test_client(), "sales_manager", DEMO_PASSWORD)
+    assert manager.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "won"}).status_code == 200
+
+
+def test_time_in_stage_with_a_controlled_clock(app):
+    t0 = dt.datetime(2026, 1, 1, 9, 0, 0)
+    with app.app_context(), app.test_request_context():
+        state = app.extensions["crm"]
+        session = state.db.session
+        ctx = RecordContext(session, state.models, "en")
+        account = state.models.model("account")(name="时钟客户")
+        session.add(account)
+        session.commit()
+        from app.records.commands import CreateRecord
+        create = CreateRecord(ctx, "opportunity", {"name": "时钟商机", "account": account.id, "amount": 10})
+        create.now = t0
+        record = create.run()
+        for hours, stage in ((5, "needs_analysis"), (29, "proposal"), (30, "needs_analysis")):
+            MoveStage(ctx, "opportunity", record, stage, now=t0 + dt.timedelta(hours=hours)).run()
+        history = state.models.core["crm_stage_history"]
+        rows = session.execute(sa.select(history.c.from_stage, history.c.to_stage, history.c.seconds_in_from)
+                               .where(history.c.record_id == record.id).order_by(history.c.id)).all()
+    assert rows == [(None, "prospecting", None), ("prospecting", "needs_analysis", 5 * 3600),
+                    ("needs_analysis", "proposal", 24 * 3600), ("proposal", "needs_analysis", 3600)]
