@@ -43,6 +43,7 @@ SCHEMA_DIR = ROOT / "docs" / "schema"
 STARTER = ROOT / "metadata"
 ROLES_FILE = "metadata/roles.yaml"
 ROLES = "Roles (roles.yaml)"
+PIPELINES = "Pipelines"
 CHECKER = "Checker codes"
 FILE_MARK = re.compile(r"^# (metadata/\S+\.ya?ml)\s*$")
 FRAGMENT_MARK = "# in fields:"
@@ -55,6 +56,8 @@ KEY_SECTIONS = {
     "ENTITY_KEYS": "Entity files",
     "LIST_KEYS": "List",
     "SECTION_KEYS": "Form sections",
+    "PIPELINE_KEYS": PIPELINES,
+    "STAGE_KEYS": PIPELINES,
     "FIELD_KEYS": "Field keys",
     "CHOICE_KEYS": "Field keys",
     "ROLE_KEYS": ROLES,
@@ -194,6 +197,31 @@ def test_roles_tables_list_every_key_scope_and_mode(header: str, values: list[st
             assert row, f"the {name} row has no example `{name}: ...` in its last cell"
 
 
+@pytest.mark.parametrize("header,keys", [
+    ("Key", definitions.PIPELINE_KEYS),
+    ("Stage key", definitions.STAGE_KEYS),
+], ids=["PIPELINE_KEYS", "STAGE_KEYS"])
+def test_pipeline_tables_list_every_key(header: str, keys: tuple[definitions.Key, ...]) -> None:
+    """One row per pipeline key and per stage key, in definitions.py order, each with an example."""
+    body = sections(doc_text(), 2)[PIPELINES]
+    assert tables(body).get(header) == [k.name for k in keys]
+    for key in keys:
+        row = re.search(rf"^\| `{key.name}` \| (yes|no) \|.*\| `{key.name}: [^`]+` \|$", body, re.M)
+        assert row, f"the {key.name} row has no example `{key.name}: ...` in its last cell"
+        assert (row.group(1) == "yes") == key.required, f"{key.name}: the Required cell is wrong"
+
+
+def test_pipeline_sections_cover_gates_probability_and_when() -> None:
+    body = sections(doc_text(), 2)[PIPELINES]
+    assert list(sections(body, 3)) == ["Pipeline keys", "Stage keys", "The stage field", "Gates",
+                                       "Probability", "Several pipelines (when)"]
+    examples = [b for b in blocks(doc_text()) if b.h2 == PIPELINES and b.lang == "yaml"]
+    assert any("when:" in b.text for b in examples), "show a pipeline with `when`"
+    assert {o for o in definitions.OUTCOMES if f"outcome: {o}" in body} == {"won", "lost"}
+    for code in ("CRM-E024", "CRM-E025"):
+        assert f"`{code}`" in body
+
+
 def test_every_field_key_has_a_heading() -> None:
     body = sections(doc_text(), 2)["Field keys"]
     assert list(sections(body, 3)) == [f"`{k.name}`" for k in definitions.FIELD_KEYS]
@@ -284,6 +312,81 @@ def test_entity_schema_rejects_bad_names_and_keys() -> None:
     assert entity_errors({**VALID_ENTITY, "fields": {"Close Date": "date"}})
     assert entity_errors({**VALID_ENTITY, "fields": {"owner": "user"}})
     assert entity_errors({key: v for key, v in VALID_ENTITY.items() if key != "label"})
+
+
+VALID_PIPELINE: dict[str, Any] = {
+    "name": "sales", "label": {"en": "Sales", "zh": "销售"}, "field": "phase",
+    "probability_field": "probability", "probability_overridable": True, "amount_field": "amount",
+    "card_fields": ["account", "owner"],
+    "stages": [
+        {"name": "qualify", "label": "Qualify", "color": "#1976d2", "probability": 10},
+        {"name": "won", "probability": 100, "outcome": "won", "requires": ["amount"], "next": [],
+         "roles": ["Sales Manager", "Admin"]},
+        {"name": "lost", "probability": 0, "outcome": "lost", "next": ["qualify"]},
+    ],
+}
+
+
+def with_pipelines(*pipelines: object) -> dict[str, Any]:
+    fields = {**VALID_ENTITY["fields"], "probability": "percent", "amount": "money"}
+    return {**VALID_ENTITY, "fields": fields, "pipelines": list(pipelines)}
+
+
+def test_entity_schema_accepts_pipelines() -> None:
+    renewal = {"name": "renewal", "field": "phase", "when": {"stage": "won"},
+               "stages": [{"name": "due"}, {"name": "won", "outcome": "won"}]}
+    assert entity_errors(with_pipelines(VALID_PIPELINE, renewal)) == []
+
+
+def test_entity_schema_accepts_the_starter_pipelines() -> None:
+    for path in sorted((STARTER / "entities").glob("*.yaml")):
+        pipelines = yaml.safe_load(path.read_text(encoding="utf-8")).get("pipelines")
+        if pipelines:
+            assert entity_errors(with_pipelines(*pipelines)) == [], path.name
+
+
+def with_stage(**change: object) -> dict[str, Any]:
+    stages = [*VALID_PIPELINE["stages"], {"name": "extra", **change}]
+    return with_pipelines({**VALID_PIPELINE, "stages": stages})
+
+
+@pytest.mark.parametrize("pipeline", [
+    {**VALID_PIPELINE, "colour": "red"},                  # unknown pipeline key
+    {k: v for k, v in VALID_PIPELINE.items() if k != "field"},
+    {k: v for k, v in VALID_PIPELINE.items() if k != "stages"},
+    {**VALID_PIPELINE, "stages": []},
+    {**VALID_PIPELINE, "field": "owner"},                 # a system field
+    {**VALID_PIPELINE, "field": "Stage"},                 # not an identifier
+    {**VALID_PIPELINE, "when": {"stage": "won", "name": "x"}},
+    {**VALID_PIPELINE, "when": "renewal"},
+    {**VALID_PIPELINE, "probability_overridable": "yes please"},
+    "sales",
+], ids=["unknown-key", "no-field", "no-stages", "empty-stages", "system-field", "bad-field",
+        "when-two-keys", "when-string", "overridable-not-bool", "not-a-map"])
+def test_entity_schema_rejects_bad_pipelines(pipeline: object) -> None:
+    assert entity_errors(with_pipelines(pipeline)), pipeline
+
+
+@pytest.mark.parametrize("change", [
+    {"probabilty": 10},            # unknown stage key
+    {"probability": 150},
+    {"probability": -1},
+    {"probability": 50.5},
+    {"outcome": "win"},
+    {"roles": ["Public"]},
+    {"roles": "Sales Manager"},
+    {"next": "won"},
+    {"requires": ["Amount"]},
+    {"name": "Extra"},
+], ids=["unknown-key", "probability-150", "probability-negative", "probability-not-whole",
+        "bad-outcome", "role-public", "roles-string", "next-string", "requires-bad-name", "bad-name"])
+def test_entity_schema_rejects_bad_stages(change: dict[str, Any]) -> None:
+    assert entity_errors(with_stage(**change)), change
+
+
+def test_entity_schema_rejects_a_stage_without_name() -> None:
+    stages = [*VALID_PIPELINE["stages"], {"label": "No name"}]
+    assert entity_errors(with_pipelines({**VALID_PIPELINE, "stages": stages}))
 
 
 def test_crm_schema_accepts_valid_and_rejects_unknown_key() -> None:
@@ -437,6 +540,23 @@ BAD_ROLES: dict[str, dict[str, Any]] = {
     "built-in-role": {"Admin": {}},
     "name-too-long": {"R" * 65: {}},
 }
+
+
+def test_roles_schema_accepts_stage_grants() -> None:
+    assert roles_errors({**VALID_ROLES, "Sales Rep": {
+        **VALID_ROLES["Sales Rep"],
+        "stages": {"opportunity": ["prospecting", "proposal"], "ticket": "resolved"}}}) == []
+
+
+@pytest.mark.parametrize("stages", [
+    ["prospecting"],                                 # a list, not a map of entity to stages
+    {"opportunity": ["Won"]},                        # not a stage name
+    {"Opportunity": ["won"]},                        # not an entity name
+    {"opportunity": [{"name": "won"}]},
+    {"opportunity": 3},
+], ids=["list", "bad-stage", "bad-entity", "stage-mapping", "number"])
+def test_roles_schema_rejects_bad_stage_grants(stages: object) -> None:
+    assert roles_errors({"Sales Rep": {"stages": stages}}), stages
 
 
 @pytest.mark.parametrize("change", list(BAD_ROLES.values()), ids=list(BAD_ROLES))

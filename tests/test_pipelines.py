@@ -106,3 +106,75 @@ def test_time_in_stage_with_a_controlled_clock(app):
                                .where(history.c.record_id == record.id).order_by(history.c.id)).all()
     assert rows == [(None, "prospecting", None), ("prospecting", "needs_analysis", 5 * 3600),
                     ("needs_analysis", "proposal", 24 * 3600), ("proposal", "needs_analysis", 3600)]
+
+
+def _lead(api, **extra):
+    body = {"name": "王小明", "company": "杭州云帆科技有限公司", "mobile": "13912345678",
+            "email": "xm.wang@yunfan.cn", "source": "web", **extra}
+    response = api.post("/api/v1/lead/", json=body)
+    assert response.status_code == 201, response.json
+    return response.json["id"]
+
+
+def test_lead_conversion_makes_account_contact_opportunity_and_links_back(api):
+    pk = _lead(api)
+    early = api.post(f"/api/v1/lead/{pk}/convert")
+    assert early.status_code == 422 and "Only records in qualified" in str(early.json["message"])
+    assert api.post(f"/api/v1/lead/{pk}/move", json={"stage": "qualified"}).status_code == 200
+    made = api.post(f"/api/v1/lead/{pk}/convert")
+    assert made.status_code == 200, made.json
+    result = made.json["result"]
+    assert set(result) == {"account", "contact", "opportunity"}
+    lead = api.get(f"/api/v1/lead/{pk}").json["result"]
+    assert lead["status"] == "converted"
+    assert lead["converted_account"]["id"] == result["account"]["id"]
+    assert lead["converted_opportunity"]["id"] == result["opportunity"]["id"]
+    contact = api.get(f"/api/v1/contact/{result['contact']['id']}").json["result"]
+    assert contact["account"]["id"] == result["account"]["id"] and contact["mobile"] == "13912345678"
+    opportunity = api.get(f"/api/v1/opportunity/{result['opportunity']['id']}").json["result"]
+    assert opportunity["stage"] == "prospecting" and opportunity["contact"]["id"] == result["contact"]["id"]
+    again = api.post(f"/api/v1/lead/{pk}/convert")
+    assert again.status_code == 422  # converted is not a stage that converts
+
+
+def test_conversion_reuses_an_account_with_the_same_name(api):
+    existing = api.post("/api/v1/account/", json={"name": "杭州云帆科技有限公司"}).json["id"]
+    pk = _lead(api)
+    api.post(f"/api/v1/lead/{pk}/move", json={"stage": "qualified"})
+    result = api.post(f"/api/v1/lead/{pk}/convert").json["result"]
+    assert result["account"]["id"] == existing
+    assert api.get("/api/v1/account/?q=(page_size:100)").json["count"] == 1
+
+
+REFUSE_OPPORTUNITY = """
+from app.plugins.hookspecs import hookimpl
+
+@hookimpl
+def crm_validate(entity, values, record, lang):
+    if entity.name == "opportunity" and "拒绝" in (values.get("name") or ""):
+        return {"name": ["refused by a plugin"]}
+"""
+
+
+def test_failed_conversion_leaves_nothing_behind(make_app, tmp_path):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "refuse.py").write_text(REFUSE_OPPORTUNITY, encoding="utf-8")
+    api = login(make_app(CRM_PLUGINS_DIR=str(plugins)).test_client())
+    pk = _lead(api, company="拒绝往来公司")
+    api.post(f"/api/v1/lead/{pk}/move", json={"stage": "qualified"})
+    response = api.post(f"/api/v1/lead/{pk}/convert")
+    assert response.status_code == 422 and response.json["message"] == {"opportunity.name": ["refused by a plugin"]}
+    assert {e: api.get(f"/api/v1/{e}/").json["count"] for e in ("account", "contact", "opportunity")} == {
+        "account": 0, "contact": 0, "opportunity": 0}
+    assert api.get(f"/api/v1/lead/{pk}").json["result"]["status"] == "qualified"
+
+
+def test_convert_button_on_the_lead_page(api):
+    pk = _lead(api)
+    api.post(f"/api/v1/lead/{pk}/move", json={"stage": "qualified"})
+    page = api.get(f"/crm/lead/show/{pk}").data.decode()
+    assert f'action="/crm/lead/convert/{pk}"' in page and "Stage history" in page
+    response = api.post(f"/crm/lead/convert/{pk}", follow_redirects=True)
+    assert "Account:" in response.data.decode()
+    assert api.get(f"/api/v1/lead/{pk}").json["result"]["status"] == "converted"

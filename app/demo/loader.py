@@ -81,6 +81,13 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
             row[f.name] = format_autonumber(f.format or "{0000}", index + 1)
         elif f.type != "links":
             row[f.name] = value_for(entity, f, index, rng, today)
+    probe = type("Probe", (), row)
+    for pipeline in {p.field: entity.pipeline_for(probe) for p in entity.pipelines}.values():
+        if pipeline is not None and pipeline.stage(row.get(pipeline.field)) is None:
+            row[pipeline.field] = rng.choice(pipeline.stages).name  # a stage of the record's own pipeline
+        stage = pipeline.stage(row.get(pipeline.field)) if pipeline is not None else None
+        if stage is not None and pipeline.probability_field and stage.probability is not None:
+            row[pipeline.probability_field] = stage.probability
     return row
 
 

@@ -35,6 +35,9 @@ KINDS = {
     "stages": "a list of stages",
     "condition": "a map of one choice field to one of its values",
     "stagegrants": "a map of entity name to the stages the role may move records into",
+    "conversion": "a conversion definition",
+    "targets": "a list of conversion targets",
+    "mapping": "a map of target field to source field",
 }
 
 
@@ -73,6 +76,22 @@ ENTITY_KEYS: tuple[Key, ...] = (
     Key("list", "listspec", "How the list screen looks: columns, search, filters, order."),
     Key("form", "sections", "Form sections; fields not named go in a last section."),
     Key("pipelines", "pipelines", "Pipelines: ordered stages a record moves through, with gates."),
+    Key("convert", "conversion", "Conversion: turn a record into records of other entities in one step "
+        "(a lead into account, contact and opportunity)."),
+)
+
+CONVERT_KEYS: tuple[Key, ...] = (
+    Key("label", "label", "Name of the button, e.g. {en: Convert, zh: 转化}."),
+    Key("from", "identifiers", "Stages a record must be in to be converted.", required=True),
+    Key("to", "identifier", "Stage the record moves to once converted.", required=True),
+    Key("targets", "targets", "Records to create, in order.", required=True),
+)
+
+TARGET_KEYS: tuple[Key, ...] = (
+    Key("entity", "identifier", "Entity to create a record of.", required=True),
+    Key("match", "identifier", "A field of the target: an existing record with the same value is reused."),
+    Key("fields", "mapping", "Target field: source field, or $<entity> for a record made earlier.", required=True),
+    Key("link", "identifier", "A link field of the converted record that keeps the created record."),
 )
 
 PIPELINE_KEYS: tuple[Key, ...] = (

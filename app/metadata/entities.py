@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .conversion import parse_conversion
 from .definitions import (
     ENTITY_KEYS,
     LIST_KEYS,
@@ -79,6 +80,7 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
         title_field=title, fields=tuple(fields) + tuple(system_fields()), list=list_spec,
         form=form, icon=values.get("icon", "fa-table"),
         description=Text.of(values.get("description")), source=sink.path, pipelines=tuple(pipelines),
+        convert=parse_conversion(values.get("convert"), node, sink, languages),
     )
     return RawEntity(spec, node, {f.name: f.line for f in fields if f.to})
 

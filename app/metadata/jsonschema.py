@@ -30,12 +30,15 @@ from .definitions import (
     LIST_KEYS,
     MENU_KEYS,
     ON_DELETE,
+    OUTCOMES,
+    PIPELINE_KEYS,
     RESERVED_ENTITY_NAMES,
     RESERVED_ENTITY_PREFIXES,
     RESERVED_FIELD_NAMES,
     ROLE_KEYS,
     SCOPES,
     SECTION_KEYS,
+    STAGE_KEYS,
     FieldType,
     Key,
 )
@@ -56,8 +59,8 @@ ROLE_NAME_LENGTH = 64
 # mean no. The editor reads YAML 1.2, where an unquoted yes is the string "yes"; the loader
 # (YAML 1.1) reads it as true: both are allowed.
 ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
-# Ranges the loader enforces with CRM-E014 (fields.py, entities.py).
-LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE)}
+# Ranges the loader enforces with CRM-E014 (fields.py, entities.py, pipelines.py).
+LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE), "probability": (0, 100)}
 # Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
 NEEDED_WHEN_ALLOWED = ("to", "choices", "format")
 
@@ -90,6 +93,15 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "fieldrules": {"type": "object", "propertyNames": {"type": "string", "pattern": FIELD_RULE_KEY},
                    "additionalProperties": {"enum": list(FIELD_MODES)}},
     "scope": _ref("scope"),
+    "pipelines": {"type": "array", "items": _ref("pipeline")},
+    "stages": {"type": "array", "minItems": 1, "items": _ref("stage")},
+    # {deal_type: renewal}: one choice field, one of its values (choice values may be numbers).
+    "condition": {"type": "object", "minProperties": 1, "maxProperties": 1,
+                  "propertyNames": _ref("identifier"),
+                  "additionalProperties": {"anyOf": [{"type": "string", "pattern": CHOICE_VALUE},
+                                                     {"type": "integer", "minimum": 0}]}},
+    "stagegrants": {"type": "object", "propertyNames": _ref("identifier"),
+                    "additionalProperties": _ref("stage_names")},
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.
@@ -99,6 +111,12 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("field", "format"): {"type": "string", "pattern": AUTONUMBER_FORMAT.pattern},
     ("choice", "value"): {"type": "string", "pattern": CHOICE_VALUE},
     ("entity", "name"): _ref("entity_name"),
+    # The stage field is made by the pipeline, so it is named like any field (not a reserved one).
+    ("pipeline", "field"): _ref("field_name"),
+    ("stage", "outcome"): {"enum": list(OUTCOMES)},
+    # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
+    ("stage", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
 }
 
 
@@ -180,6 +198,8 @@ def _entity_defs() -> dict[str, Any]:
                    "description": KINDS["choices"]},
         "list": _object(LIST_KEYS, "list"),
         "section": _object(SECTION_KEYS, "section"),
+        "pipeline": _object(PIPELINE_KEYS, "pipeline"),
+        "stage": _object(STAGE_KEYS, "stage"),
     }
 
 
@@ -198,6 +218,10 @@ def _role_defs() -> dict[str, Any]:
         # if/else rather than anyOf: editors then report the real mistake, not "no match".
         "grant": {"if": {"type": ["string", "boolean"]}, "then": bare, "else": actions,
                   "description": KINDS["grants"]},
+        # The loader also takes one stage name alone: `opportunity: won`.
+        "stage_names": {"if": {"type": "string"}, "then": _ref("identifier"),
+                        "else": {"type": "array", "items": _ref("identifier")},
+                        "description": "Stages of the entity's pipelines the role may move records into."},
     }
 
 

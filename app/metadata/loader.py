@@ -10,6 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from .conversion import check_conversion
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import SEARCHABLE, RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
@@ -69,6 +70,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     entities = {r.spec.name: r.spec for r in raw_entities}
     for raw in raw_entities:
         _check_links(raw, entities, ProblemSink(raw.spec.source, problems))
+        check_conversion(raw.spec, raw.node, entities, ProblemSink(raw.spec.source, problems))
     menu = _parse_menu(crm_values.get("menu"), crm_node, crm_sink, entities, languages)
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)

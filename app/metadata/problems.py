@@ -38,6 +38,7 @@ CODES: dict[str, str] = {
     "CRM-E023": "bad role inheritance",
     "CRM-E024": "bad pipeline",
     "CRM-E025": "unknown stage",
+    "CRM-E026": "bad conversion",
 }
 
 

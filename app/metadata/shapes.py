@@ -40,9 +40,10 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
-                "pipelines", "stages"):
+                "pipelines", "stages", "targets"):
         return isinstance(value, list)
-    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants"):
+    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
+                "mapping"):
         return isinstance(value, dict)
     if kind == "scope":
         return isinstance(value, (str, bool))

@@ -131,6 +131,24 @@ class PipelineSpec:
 
 
 @dataclass(frozen=True)
+class ConvertTarget:
+    entity: str
+    fields: tuple[tuple[str, str], ...]  # (target field, source field or $entity)
+    match: str | None = None
+    link: str | None = None
+
+
+@dataclass(frozen=True)
+class ConvertSpec:
+    """Turn a record into records of other entities, in one transaction."""
+
+    label: Text
+    from_stages: tuple[str, ...]
+    to_stage: str
+    targets: tuple[ConvertTarget, ...]
+
+
+@dataclass(frozen=True)
 class ListSpec:
     columns: tuple[str, ...]
     search: tuple[str, ...]
@@ -160,6 +178,7 @@ class EntitySpec:
     description: Text = Text(())
     source: Path = field(default=Path("."), compare=False)
     pipelines: tuple[PipelineSpec, ...] = ()
+    convert: ConvertSpec | None = None
 
     def pipeline_for(self, record: Any) -> PipelineSpec | None:
         """The pipeline a record follows: the first whose `when` matches, else the default."""

@@ -93,6 +93,7 @@ class _RecordCommand:
         self.input_errors = dict(input_errors or {})
         self.record: Any = None
         self.now: Any = None  # the clock, for stage history; None = now
+        self.autocommit = True  # False inside a larger command that commits once
 
     def _refuse_fields(self) -> None:
         """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
@@ -193,7 +194,9 @@ class _RecordCommand:
         """(pipeline, from, to) for each stage field this change sets or moves."""
         moves = []
         for pipeline, current, target in self._record_pipelines():
-            switched = self.record is not None and pipeline.stage(current) is None
+            # a change of the `when` field can put the record in a pipeline without its stage
+            switched = (self.record is not None and pipeline.when is not None and pipeline.when[0] in self.values
+                        and pipeline.stage(current) is None)
             if target is not None and (target != current or self.record is None or switched):
                 moves.append((pipeline, None if self.record is None else current, target))
         return moves
@@ -211,6 +214,9 @@ class _RecordCommand:
             apply_stage(self.ctx, self.entity, pipeline, record, source, target, self.values, self.now)
 
     def _commit(self) -> None:
+        if not self.autocommit:
+            self.ctx.session.flush()
+            return
         try:
             self.ctx.session.commit()
         except IntegrityError as exc:

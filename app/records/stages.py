@@ -117,6 +117,6 @@ def check_fresh(record: Any, expected: Any) -> None:
         except ValueError:
             raise StaleRecord("changed_on must be the record's changed_on as the API returned it") from None
     if expected.tzinfo is not None:
-        expected = expected.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        expected = expected.astimezone(dt.UTC).replace(tzinfo=None)
     if record.changed_on is not None and record.changed_on.replace(microsecond=0) != expected.replace(microsecond=0):
         raise StaleRecord("the record was changed by someone else since you loaded it; reload and try again")

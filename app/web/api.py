@@ -41,14 +41,15 @@ from app.records.commands import (
 from app.records.payload import values_from_payload
 from app.security.access import Access, current_access
 
+from .board import BoardApiMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .labels import current_lang, lazy
-from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
 from .modelviews import ENTITY_PERMISSIONS
+from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
 from .risonargs import checked_rison
 from .rowscope import row_scope
 from .schemas import input_schema, output_schema
@@ -64,7 +65,7 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(PipelineEndpoints, ModelRestApi):
+class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -73,7 +74,7 @@ class RecordApi(PipelineEndpoints, ModelRestApi):
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history"}
+                             "move", "history", "convert", "board"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)

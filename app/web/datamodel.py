@@ -53,6 +53,27 @@ class CrmInterface(SQLAInterface):
             self._filter_templates[key] = super().get_filters(search_columns, search_filters)
         return LightFilters.like(self._filter_templates[key])
 
+    def query(self, filters: Any = None, order_column: str = "", order_direction: str = "",
+              page: Any = None, page_size: Any = None, select_columns: Any = None,
+              outer_default_load: bool = False) -> tuple[int, list[Any]]:
+        """A page in two steps: the ids (filtered, sorted, cut: narrow rows, index friendly),
+        then those rows with the relationships the page shows. Sorting full-width rows to cut
+        a deep page cost 30-50% more on PostgreSQL (bench/)."""
+        if page_size is None or select_columns:
+            return super().query(filters, order_column, order_direction, page, page_size,
+                                 select_columns, outer_default_load)
+        count = self.query_count(self.session.query(self.obj), filters, select_columns)
+        ids_query = super().apply_all(self.session.query(self.obj), filters, order_column,
+                                      order_direction, page, page_size)
+        ids = [row[0] for row in ids_query.with_entities(self.obj.id)]
+        if not ids:
+            return count, []
+        rows = self.session.query(self.obj).filter(self.obj.id.in_(ids))
+        if self.eager:
+            rows = rows.options(*[self._load(name, tails) for name, tails in self.eager.items()])
+        by_id = {row.id: row for row in rows}
+        return count, [by_id[i] for i in ids if i in by_id]
+
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         query = super().apply_all(query, *args, **kwargs)
         if self.eager:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, request
+from flask import abort, flash, g, redirect, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.widgets import ListWidget
@@ -27,6 +27,7 @@ from app.records.commands import (
 )
 from app.security.access import Access, current_access
 
+from .board import BoardViewMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .display import formatters
@@ -43,7 +44,7 @@ _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
-    "export": "export",
+    "export": "export", "convert": "write", "board": "read",
 }
 # FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
 # (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
@@ -57,12 +58,13 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(ModelView):
+class RecordModelView(BoardViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
     crm_models: ModelSet
     list_template = "crm/list.html"
+    show_template = "crm/show.html"
     list_widget = CrmListWidget
     search_filters: dict[str, Any] = {}
     base_permissions = ENTITY_PERMISSIONS
@@ -184,7 +186,11 @@ class RecordModelView(ModelView):
         kwargs.setdefault("crm_entity", self.entity)
         kwargs.setdefault("crm_query", request.args.get("q", ""))
         kwargs.setdefault("crm_lang", current_lang())
+        kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
+        if template == self.show_template and "pk" in kwargs:
+            for key, value in self.render_show_extras(kwargs["pk"]).items():
+                kwargs.setdefault(key, value)
         return super().render_template(template, **kwargs)
 
     # -- writes --------------------------------------------------------
@@ -237,6 +243,38 @@ class RecordModelView(ModelView):
         except CommandError as exc:
             flash(str(exc), "danger")
         return False
+
+    @expose("/convert/<int:pk>", methods=["POST"])
+    @has_access
+    def convert(self, pk: int) -> Any:
+        """Convert the record (e.g. a qualified lead) and show what was made."""
+        from app.records.conversion import ConvertRecord
+
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item or self.entity.convert is None:
+            abort(404)
+        try:
+            made = ConvertRecord(self._ctx(), self.entity.name, item).run()
+        except ValidationFailed as exc:
+            flash(" ".join(m for messages in exc.errors.values() for m in messages), "danger")
+        except CommandError as exc:
+            flash(str(exc), "danger")
+        else:
+            flash(", ".join(f"{self.crm_models.spec.entity(k).label.get(current_lang())}: {v}"
+                            for k, v in made.items()), "success")
+        return redirect(f"{self.route_base}/show/{pk}")
+
+    def render_show_extras(self, pk: Any) -> dict[str, Any]:
+        """Stage history and the convert button for the record page."""
+        from .pipeline_api import stage_history
+
+        if not self.entity.pipelines:
+            return {}
+        return {"crm_history": stage_history(self.crm_models, self.entity.name, int(pk)),
+                "crm_convert": self.entity.convert,
+                "crm_stage_labels": {c.value: c.label.get(current_lang())
+                                     for p in self.entity.pipelines for c in
+                                     self.entity.field(p.field).choices}}
 
     @expose("/export")
     @has_access

@@ -15,8 +15,9 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.records.commands import Conflict, FieldsRefused, Forbidden, MoveStage, ValidationFailed
+from app.records.conversion import ConvertRecord
 
-PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read"}
+PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
 
 
 class PipelineEndpoints:
@@ -66,6 +67,35 @@ class PipelineEndpoints:
         except Conflict as exc:
             return self.response(409, message=str(exc))  # type: ignore[attr-defined]
         return self.response(200, result=self._dump(self.show_model_schema, item))  # type: ignore[attr-defined]
+
+    @expose("/<int:pk>/convert", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("convert")
+    def convert(self, pk: int) -> Any:
+        """Convert a record (a qualified lead) into the records its metadata names, in one step.
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}}
+          responses:
+            200: {description: "Made (or matched) records, by entity: {id, title}"}
+            403: {description: The role may not convert this record}
+            404: {description: No such record in the user's scope, or the entity does not convert}
+            422: {description: The record is not in a stage that converts, or a target was refused}
+        """
+        item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
+        if not item or self.entity.convert is None:  # type: ignore[attr-defined]
+            return self.response_404()  # type: ignore[attr-defined]
+        try:
+            made = ConvertRecord(self._ctx(), self.entity.name, item).run()  # type: ignore[attr-defined]
+        except ValidationFailed as exc:
+            return self.response_422(message=exc.errors)  # type: ignore[attr-defined]
+        except Forbidden as exc:
+            return self.response(403, message=str(exc))  # type: ignore[attr-defined]
+        except Conflict as exc:
+            return self.response(409, message=str(exc))  # type: ignore[attr-defined]
+        return self.response(200, result={k: {"id": v.id, "title": str(v)} for k, v in made.items()})  # type: ignore[attr-defined]
 
     @expose("/<int:pk>/history", methods=["GET"])
     @protect()

@@ -1,0 +1,159 @@
+"""The kanban board in a real browser: native HTML5 drag and drop, real CSRF, server-side gates.
+
+Drops are real drag gestures (Playwright's drag_to on draggable cards); what
+was stored is checked through the API with the page's login cookie.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from app.demo.users import DEMO_PASSWORD, create_demo_users
+from tests.browser.conftest import EXTERNAL_URL, TIMEOUT_MS, PageGuard
+
+BOARD = "/crm/opportunity/board/new_business"
+
+
+@pytest.fixture
+def board_records(live_app: Any) -> dict[str, int]:
+    """Demo users, and three prospecting deals the tests drag around."""
+    with live_app.app_context():
+        state = live_app.extensions["crm"]
+        session = state.db.session
+        create_demo_users(state.appbuilder, state.models)
+        users = {u.username: u.id for u in session.query(state.appbuilder.sm.user_model)}
+        account = state.models.model("account")(name="看板拖拽客户")
+        session.add(account)
+        session.flush()
+        model = state.models.model("opportunity")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0) + dt.timedelta(days=1)
+        rows = {
+            "ready": {"name": "Drag me to analysis", "amount": Decimal("52000"),
+                      "close_date": dt.date(2026, 12, 1), "owner_id": users["admin"]},
+            "no_close": {"name": "No close date deal", "amount": Decimal("31000"),
+                         "close_date": None, "owner_id": users["admin"]},
+            "rep": {"name": "Rep deal wants Won", "amount": Decimal("88000"),
+                    "close_date": dt.date(2026, 11, 30), "owner_id": users["sales_rep"]},
+        }
+        records = {}
+        for i, (key, values) in enumerate(rows.items()):
+            record = model(account_id=account.id, deal_type="new_business", stage="prospecting",
+                           probability=Decimal(10), changed_on=now + dt.timedelta(minutes=i), **values)
+            session.add(record)
+            records[key] = record
+        session.commit()
+        ids = {key: r.id for key, r in records.items()}
+        session.remove()
+    return ids
+
+
+def column(page: Any, stage: str) -> Any:
+    return page.locator(f".crm-column[data-stage='{stage}']")
+
+
+def card(page: Any, pk: int) -> Any:
+    return page.locator(f".crm-card[data-id='{pk}']")
+
+
+def count_badge(page: Any, stage: str) -> Any:
+    return column(page, stage).locator("[data-count]")
+
+
+def open_board(page: Any) -> None:
+    response = page.goto(BOARD, wait_until="domcontentloaded")
+    assert response is not None and response.ok
+    expect(page.locator(".crm-column")).to_have_count(6)
+    expect(column(page, "prospecting").locator("[data-loading]")).to_be_hidden()
+
+
+def drop(page: Any, pk: int, stage: str) -> Any:
+    """Drag card `pk` onto the column of `stage`; return the move response."""
+    with page.expect_response(lambda r: r.url.endswith(f"/api/v1/opportunity/{pk}/move")) as info:
+        card(page, pk).drag_to(column(page, stage).locator("[data-dropzone]"))
+    return info.value
+
+
+def stored_stage(page: Any, pk: int) -> str:
+    response = page.request.get(f"/api/v1/opportunity/{pk}")
+    assert response.status == 200
+    return response.json()["result"]["stage"]
+
+
+@pytest.fixture
+def rep_page(browser: Any, live_server: str, page_guard: PageGuard, board_records: dict[str, int]) -> Iterator[Any]:
+    """A page logged in as the demo Sales Rep (same guards as the admin `page`)."""
+    context = browser.new_context(base_url=live_server, locale="en-US")
+    context.set_default_timeout(TIMEOUT_MS)
+    context.route(EXTERNAL_URL, page_guard.route)
+    context.on("request", page_guard.request)
+    context.on("response", page_guard.response)
+    pg = context.new_page()
+    pg.on("pageerror", lambda exc: page_guard.page_errors.append(str(exc)))
+    try:
+        pg.goto("/login/", wait_until="domcontentloaded")
+        pg.fill("#username", "sales_rep")
+        pg.fill("#password", DEMO_PASSWORD)
+        with pg.expect_navigation(wait_until="domcontentloaded"):
+            pg.locator("input[type=submit], button[type=submit]").first.click()
+        assert "/login" not in pg.url
+        yield pg
+    finally:
+        context.close()
+    problems = page_guard.problems()
+    assert not problems, "\n".join(problems)
+
+
+def test_admin_drags_a_card_forward_and_a_gated_card_snaps_back(page: Any, board_records: dict[str, int]) -> None:
+    ready, no_close = board_records["ready"], board_records["no_close"]
+    open_board(page)
+    expect(card(page, ready)).to_be_visible()
+    before = int(count_badge(page, "needs_analysis").inner_text())
+    changed_before = card(page, ready).get_attribute("data-changed-on")
+
+    response = drop(page, ready, "needs_analysis")
+    assert response.status == 200, response.text()
+    expect(column(page, "needs_analysis").locator(f".crm-card[data-id='{ready}']")).to_be_visible()
+    expect(count_badge(page, "needs_analysis")).to_have_text(str(before + 1))
+    expect(page.locator("#board-alert")).to_be_hidden()
+    assert stored_stage(page, ready) == "needs_analysis"
+    assert card(page, ready).get_attribute("data-changed-on") == response.json()["result"]["changed_on"]
+    assert changed_before is not None
+
+    # Won needs an expected close date: the server refuses, the card goes back, the reason shows.
+    won_before = count_badge(page, "won").inner_text()
+    refused = drop(page, no_close, "won")
+    assert refused.status == 422
+    alert = page.locator("#board-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("fill in")
+    expect(alert).to_contain_text("Expected close date")
+    expect(column(page, "prospecting").locator(f".crm-card[data-id='{no_close}']")).to_be_visible()
+    expect(column(page, "won").locator(f".crm-card[data-id='{no_close}']")).to_have_count(0)
+    expect(count_badge(page, "won")).to_have_text(won_before)
+    assert stored_stage(page, no_close) == "prospecting"
+
+    # The card that moved can move again: its changed_on was updated from the answer (no 409).
+    assert drop(page, ready, "proposal").status == 200
+    assert stored_stage(page, ready) == "proposal"
+
+
+def test_sales_rep_may_not_move_into_won(rep_page: Any, board_records: dict[str, int]) -> None:
+    page, pk = rep_page, board_records["rep"]
+    open_board(page)
+    expect(card(page, pk)).to_be_visible()
+    # The rep's board holds the rep's records only.
+    assert page.locator(".crm-card").count() == 1
+    refused = drop(page, pk, "won")
+    assert refused.status == 422
+    alert = page.locator("#board-alert")
+    expect(alert).to_be_visible()
+    expect(alert).to_contain_text("Your role may not move records into Won")
+    expect(column(page, "prospecting").locator(f".crm-card[data-id='{pk}']")).to_be_visible()
+    expect(column(page, "won").locator(".crm-card")).to_have_count(0)
+    assert stored_stage(page, pk) == "prospecting"
