@@ -256,6 +256,7 @@ def test_hidden_amount_is_absent_from_cards_and_sums(users_app: Any) -> None:
     assert "777" not in str(cards[0])
     html = client.get("/crm/opportunity/board/new_business").data.decode()
     assert "777" not in html and "data-amount" not in html and "¥" not in html
+    assert "crm-board-hint" not in html and '"can_move": false' in html  # read-only role: nothing to drag
     # Searching does not look into the hidden field either (search paths are name, next_step, account.name).
     assert headers(client, "new_business", q="777777")["count"] == 0
     # The admin sees the amount.

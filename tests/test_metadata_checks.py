@@ -34,7 +34,7 @@ from app import create_app
 from app.cli import crm
 from app.metadata.loader import load_metadata, load_spec
 from app.metadata.problems import CODES, MetadataError, Problem
-from app.metadata.spec import CrmSpec, Text
+from app.metadata.spec import Choice, CrmSpec, Text
 from tests.conftest import STARTER, write_tree
 
 # ---------------------------------------------------------------------------
@@ -167,7 +167,7 @@ RESERVED_ENTITY_HINT = ("names used by the app itself (user, role, team, ab_*, c
 DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
 SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
 PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
-ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields"
+ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields, stages"
 ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import"
 BUILTIN_HINT = "Admin has every permission and Public is for anonymous users; pick another name"
 CYCLE_HINT = "remove one of the extends"
@@ -176,6 +176,52 @@ CYCLE_HINT = "remove one of the extends"
 def role_tree() -> dict[str, str]:
     """Entities for roles.yaml cases: account and deal (name, amount, account, ...)."""
     return {"account": ACCOUNT, "deal": lines(*DEAL_HEAD)}
+
+
+PIPE_HEAD = (
+    "label: Deal",                                      # 1
+    "fields:",                                          # 2
+    "  name: {type: string, required: true}",           # 3
+    "  amount: money",                                  # 4
+    "  probability: percent",                           # 5
+    "  kind: {type: choice, choices: [new, renewal]}",  # 6
+    "  notes: text",                                    # 7
+    "pipelines:",                                       # 8
+)
+PIPE_OK = (
+    "  - name: sales",
+    "    field: stage",
+    "    stages: [{name: open}, {name: won, outcome: won}, {name: closed}]",
+)
+
+
+def pipes(*rows: str) -> dict[str, str]:
+    """The account entity plus a deal whose pipeline rows start at line 9."""
+    return {"account": ACCOUNT, "deal": lines(*PIPE_HEAD, *rows)}
+
+
+def pipe_tree(*rows: str) -> dict[str, str]:
+    """pipes(), with a valid pipeline (stages open, won, closed) unless rows are given."""
+    return pipes(*(rows or PIPE_OK))
+
+
+CONVERT_HEAD = (
+    "label: Deal",                                      # 1
+    "fields:",                                          # 2
+    "  name: {type: string, required: true}",           # 3
+    "  company: string",                                # 4
+    "  account: {type: link, to: account}",             # 5
+    "pipelines:",                                       # 6
+    "  - name: sales",                                  # 7
+    "    field: stage",                                 # 8
+    "    stages: [{name: new}, {name: qualified}, {name: converted}]",  # 9
+)
+
+
+def convert(*targets: str, from_: str = "[qualified]", to: str = "converted") -> dict[str, str]:
+    """A deal that converts; `convert:` is line 12, the target rows start at line 15."""
+    return {"account": ACCOUNT, "deal": lines(
+        *CONVERT_HEAD, "", "", "convert:", f"  from: {from_}", f"  to: {to}", "  targets:", *targets)}
 
 
 # ---------------------------------------------------------------------------
@@ -1185,6 +1231,321 @@ CASES: list[Case] = [
         "    deal: {read: own",
         "    account: all",                 # 4: the parser meets ':' inside the open {...}
     )),
+
+    # --- pipelines (CRM-E024/E025, and the shared codes) -------------------
+    Case("E024-stage-field-declared", pipes(
+        "  - name: sales",
+        "    field: notes",                 # 10: notes is declared under fields
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 10, "CRM-E024", "pipeline 'sales': field 'notes' is declared in fields",
+             hint="the pipeline makes its stage field from its stages: remove the declaration")]),
+    Case("E024-no-stages", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: []",                   # 11
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales' has no stages", hint="")]),
+    Case("E024-when-not-a-choice-field", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    when: {notes: urgent}",        # 11
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales': when names 'notes', which is not a choice field",
+             hint="")]),
+    Case("E024-when-unknown-field", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    when: {knd: renewal}",         # 11
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 11, "CRM-E024", "when names 'knd', which is not a choice field",
+             hint="did you mean 'kind'?")]),
+    Case("E024-when-value-not-a-choice", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    when:",
+        "      kind: renew",                # 12: reported at `when:`, line 11
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales': when value 'renew' is not a choice of 'kind'",
+             hint="did you mean 'renewal'?")]),
+    Case("E024-when-two-keys", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    when: {kind: new, name: x}",   # 11
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales': when must name one field and one value")]),
+    Case("E024-bad-outcome", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open}",
+        "      - name: won",
+        "        outcome: win",             # 14
+    ), [want(DEAL, 14, "CRM-E024", "pipeline 'sales': stage 'won' outcome 'win' is not one of "
+             "open, won, lost", hint="did you mean 'won'?")]),
+    Case("E024-probability-field-not-percent", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    probability_field: amount",    # 11: a money field
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales': probability_field 'amount' must be a percent field",
+             hint="")]),
+    Case("E024-amount-field-not-money", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    amount_field: notes",          # 11: a text field
+        "    stages: [{name: open}]",
+        "  - name: service",
+        "    field: status",
+        "    amount_field: amont",          # 15: no such field
+        "    stages: [{name: new}]",
+    ), [want(DEAL, 11, "CRM-E024", "pipeline 'sales': amount_field 'notes' must be a money or decimal "
+             "or integer field"),
+        want(DEAL, 15, "CRM-E024", "pipeline 'service': amount_field 'amont'", hint="did you mean 'amount'?")]),
+    Case("E024-two-default-pipelines", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}]",
+        "  - name: service",
+        "    field: stage",
+        "    stages: [{name: new}]",
+        "  - name: renewal",
+        "    field: stage",
+        "    when: {kind: renewal}",
+        "    stages: [{name: due}]",
+    ), [want(DEAL, 8, "CRM-E024", "pipelines sales, service all claim every record of 'stage'",
+             hint="give all but one of them a `when`")]),
+    Case("E025-next-unknown-stage", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open, next: [wonn]}",     # 12
+        "      - {name: won, next: []}",
+    ), [want(DEAL, 12, "CRM-E025", "pipeline 'sales': stage 'open' moves next to unknown stage 'wonn'",
+             hint="did you mean 'won'?")]),
+    Case("E025-next-block-list", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - name: open",
+        "        next:",
+        "          - won",
+        "          - clsed",                # 15
+        "      - {name: won}",
+        "      - {name: closed}",
+    ), [want(DEAL, 15, "CRM-E025", "stage 'open' moves next to unknown stage 'clsed'",
+             hint="did you mean 'closed'?")]),
+    Case("E025-next-names-a-stage-of-another-pipeline", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open, next: [due]}, {name: won}]",   # 11: due is renewal's
+        "  - name: renewal",
+        "    field: stage",
+        "    when: {kind: renewal}",
+        "    stages: [{name: due}]",
+    ), [want(DEAL, 11, "CRM-E025", "pipeline 'sales': stage 'open' moves next to unknown stage 'due'")]),
+    Case("E025-role-stages-unknown-stage", pipe_tree(), [
+        want(ROLES, 6, "CRM-E025", "role 'Sales Rep': 'deal' has no stage 'wonn'", hint="did you mean 'won'?"),
+    ], roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: own}",
+        "  stages:",
+        "    deal:",
+        "      - open",
+        "      - wonn",                     # 6
+    )),
+    Case("E025-role-stages-entity-without-pipelines", pipe_tree(), [
+        want(ROLES, 3, "CRM-E025", "role 'Rep': 'account' has no stage 'open'", hint=""),
+    ], roles=lines(
+        "Rep:",
+        "  stages:",
+        "    account: [open]",              # 3: account has no pipelines
+    )),
+    Case("E021-role-stages-unknown-entity", pipe_tree(), [
+        want(ROLES, 3, "CRM-E021", "role 'Rep': stages names unknown entity 'deals'",
+             hint="did you mean 'deal'?"),
+    ], roles=lines("Rep:", "  stages:", "    deals: [open]")),
+    Case("E003-role-stages-list", pipe_tree(), [
+        want(ROLES, 2, "CRM-E003", "'stages' in role 'Rep' must be a map of entity name to the stages "
+             "the role may move records into, got a list"),
+    ], roles=lines("Rep:", "  stages: [open, won]")),
+    Case("E010-requires-unknown-field", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open}",
+        "      - name: won",
+        "        requires:",
+        "          - amout",                # 15
+        "          - owner",                # 16: system fields are always filled
+    ), [want(DEAL, 15, "CRM-E010", "pipeline 'sales': stage 'won' requires unknown field 'amout'",
+             hint="did you mean 'amount'?"),
+        want(DEAL, 16, "CRM-E010", "stage 'won' requires unknown field 'owner'")]),
+    Case("E010-card-fields-unknown-field", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    card_fields:",
+        "      - owner",                    # a system field is fine
+        "      - notse",                    # 13
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 13, "CRM-E010", "pipeline 'sales': card_fields names unknown field 'notse'",
+             hint="did you mean 'notes'?")]),
+    Case("E004-stage-twice", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open}",
+        "      - {name: won}",
+        "      - {name: open, color: red}",   # 14
+    ), [want(DEAL, 14, "CRM-E004", "pipeline 'sales': stage 'open' is listed twice")]),
+    Case("E004-pipeline-twice", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}]",
+        "  - name: sales",                  # 12
+        "    field: stage",
+        "    when: {kind: renewal}",
+        "    stages: [{name: due}]",
+    ), [want(DEAL, 12, "CRM-E004", "pipeline 'sales' is defined twice")]),
+    Case("E014-stage-probability-150", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - name: won",
+        "        probability: 150",         # 13
+        "      - {name: lost, probability: -1}",   # 14
+    ), [want(DEAL, 13, "CRM-E014", "pipeline 'sales': stage 'won' probability 150 must be between 0 and 100"),
+        want(DEAL, 14, "CRM-E014", "stage 'lost' probability -1 must be between 0 and 100")]),
+    Case("E005-bad-stage-name", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open}",
+        "      - {name: Closed Won}",       # 13
+    ), [want(DEAL, 13, "CRM-E005", "stage name 'Closed Won' is not a valid identifier", hint=IDENT_HINT)]),
+    Case("E005-bad-pipeline-name-and-stage-field", pipes(
+        "  - name: New Business",           # 9
+        "    field: stage",
+        "    stages: [{name: open}]",
+        "  - name: service",
+        "    field: Status",                # 13
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 9, "CRM-E005", "pipeline name 'New Business' is not a valid identifier"),
+        want(DEAL, 13, "CRM-E005", "stage field 'Status' is not a valid identifier")]),
+    Case("E002-pipeline-and-stage-keys", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    probability_feild: probability",   # 11
+        "    stages:",
+        "      - {name: open, probabilty: 10}",  # 13
+    ), [want(DEAL, 11, "CRM-E002", "unknown key 'probability_feild' in pipeline",
+             hint="did you mean 'probability_field'?"),
+        want(DEAL, 13, "CRM-E002", "unknown key 'probabilty' in a stage of pipeline 'sales'",
+             hint="did you mean 'probability'?")]),
+    Case("E003-pipelines-and-stage-values", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    probability_overridable: yes please",   # 11
+        "    stages:",
+        "      - open",                     # 13: a stage is a mapping
+        "      - {name: won, probability: 50.5}",   # 14
+    ), [want(DEAL, 11, "CRM-E003", "'probability_overridable' in pipeline must be true or false"),
+        want(DEAL, 13, "CRM-E003", "a stage of pipeline 'sales' must be a mapping, got str 'open'"),
+        want(DEAL, 14, "CRM-E003", "'probability' in a stage of pipeline 'sales' must be a whole number, "
+             "got float 50.5")]),
+    Case("E007-pipeline-and-stage-keys", pipes(
+        "  - name: sales",                  # 9: no field
+        "    stages: [{name: open}]",
+        "  - name: service",
+        "    field: status",
+        "    stages:",
+        "      - {name: new}",
+        "      - {label: Done}",            # 15: no name
+    ), [want(DEAL, 9, "CRM-E007", "pipeline has no 'field'"),
+        want(DEAL, 15, "CRM-E007", "a stage of pipeline 'service' has no 'name'")]),
+    Case("E018-stage-label-language", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - name: won",
+        "        label: {en: Won, fr: Gagné}",   # 13
+    ), [want(DEAL, 13, "CRM-E018", "pipeline 'sales' has a label in unknown language 'fr'")]),
+
+    # --- conversion (CRM-E026; all reported at the line of `convert:`) ------
+    Case("E026-bad-targets", convert(
+        "    - entity: acount",
+        "      fields: {name: name}",
+        "    - entity: account",
+        "      match: title",
+        "      fields: {name: compnay, owner: name}",
+        "      link: company",
+    ), [want(DEAL, 12, "CRM-E026", "convert target 'acount' is not an entity", hint="did you mean 'account'?"),
+        want(DEAL, 12, "CRM-E026", "convert target 'account': 'deal' has no field 'compnay'",
+             hint="did you mean 'company'?"),
+        want(DEAL, 12, "CRM-E026", "'account' has no writable field 'owner'"),
+        want(DEAL, 12, "CRM-E026", "convert target 'account': match names unknown field 'title'"),
+        want(DEAL, 12, "CRM-E026", "link 'company' must be a link field of 'deal' to 'account'")]),
+    Case("E026-dollar-not-made-earlier", convert(
+        "    - entity: account",
+        "      fields: {name: $account}",     # made by this very target, not earlier
+    ), [want(DEAL, 12, "CRM-E026", "convert target 'account': $account is not a record made earlier "
+             "in the conversion")]),
+    Case("E025-convert-unknown-stages", convert(
+        "    - entity: account",
+        "      fields: {name: company}",
+        "      link: account",
+        from_="[qualifed]", to="done",
+    ), [want(DEAL, 12, "CRM-E025", "convert names unknown stage 'qualifed'", hint="did you mean 'qualified'?"),
+        want(DEAL, 12, "CRM-E025", "convert names unknown stage 'done'")]),
+
+    # --- pipeline checker bugs (xfail strict: each turns into a failure once fixed) ----------
+    Case("BUG-E024-unknown-stage-role-line", pipe_tree(
+        "  - name: sales",
+        "    field: stage",
+        "    stages:",
+        "      - {name: open}",
+        "      - {name: won, roles: [Sales Manger]}",   # 13: the role is named here
+    ), [want(DEAL, 13, "CRM-E024", "pipeline 'sales': stage 'won' names unknown role 'Sales Manger'",
+             hint="did you mean 'Sales Manager'?")],
+        roles=lines("Sales Manager:", "  entities: {deal: all}"),
+        bug="loader._check_stage_roles reports a stage's unknown role at the line of `pipelines:` "
+            "(raw.node.line_of('pipelines'), here 8), not at the stage or its roles entry (13): "
+            "StageSpec keeps no line"),
+    Case("BUG-stage-field-system-field", pipes(
+        "  - name: sales",
+        "    field: owner",                 # 10: owner is a system field
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 10, "CRM-E006", "'owner'")]),
+    Case("BUG-stage-field-id", pipes(
+        "  - name: sales",
+        "    field: id",                    # 10: the primary key
+        "    stages: [{name: open}]",
+    ), [want(DEAL, 10, "CRM-E006", "'id'")]),
+    Case("BUG-missing-stages-reported-twice", pipes(
+        "  - name: sales",                  # 9
+        "    field: stage",
+    ), [want(DEAL, 9, "CRM-E007", "pipeline has no 'stages'")]),
+    Case("BUG-bad-when-also-claims-every-record", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}]",
+        "  - name: renewal",
+        "    field: stage",
+        "    when: {kind: renew}",          # 14
+        "    stages: [{name: due}]",
+    ), [want(DEAL, 14, "CRM-E024", "when value 'renew' is not a choice of 'kind'")],
+        bug="a pipeline whose `when` is reported bad is kept with when=None, so _check_defaults "
+            "adds 'pipelines sales, renewal all claim every record of stage' for the same mistake"),
+    Case("BUG-role-stages-entity-twice", pipe_tree(), [
+        want(ROLES, 5, "CRM-E004", "'deal'"),
+    ], roles=lines(
+        "Rep:",
+        "  entities: {deal: own}",
+        "  stages:",
+        "    deal: [open]",
+        "    deal: [won]",                  # 5: silently replaces line 4
+    )),
+    Case("BUG-role-stages-empty-entry", pipe_tree(), [
+        want(ROLES, 3, "CRM-E003", "'deal'"),
+    ], roles=lines("Rep:", "  stages:", "    deal:")),
 ]
 
 _ids = [c.id for c in CASES]
@@ -1654,3 +2015,164 @@ def test_starter_roles_load() -> None:
     assert spec.role_map["Sales Manager"].extends == ("Sales Rep",)
     assert _grants(spec, "Sales Rep")[("lead", "create")] == "all"  # `create: yes`
     assert dict(spec.role_map["Support Agent"].field_rules)[("opportunity", "amount")] == "hidden"
+
+
+# ---------------------------------------------------------------------------
+# (f) pipelines: what a valid tree loads into
+# ---------------------------------------------------------------------------
+
+TWO_PIPELINES = lines(
+    "label: {en: Deal, zh: 商机}",
+    "fields:",
+    "  name: {type: string, required: true}",
+    "  amount: money",
+    "  probability: percent",
+    "  kind: {type: choice, default: new, choices: [new, renewal]}",
+    "pipelines:",
+    "  - name: renewal",                # listed first, but not the default pipeline
+    "    label: {en: Renewal, zh: 续约}",
+    "    field: stage",
+    "    when: {kind: renewal}",
+    "    stages:",
+    "      - {name: due, label: {en: Due, zh: 待续约}, color: '#90caf9', probability: 60}",
+    "      - {name: won, label: {en: Renewed, zh: 已续约}, probability: 100, outcome: won, next: []}",
+    "  - name: sales",
+    "    field: stage",
+    "    probability_field: probability",
+    "    probability_overridable: true",
+    "    amount_field: amount",
+    "    card_fields: [amount, owner]",
+    "    stages:",
+    "      - {name: qualify, label: {en: Qualify, zh: 资格确认}, color: '#1976d2', probability: 10}",
+    "      - name: won",
+    "        label: {en: Won, zh: 赢单}",
+    "        color: '#2e7d32'",
+    "        probability: 100",
+    "        outcome: won",
+    "        requires: [amount]",
+    "        roles: [Admin]",
+    "        next: []",
+    "      - {name: lost, outcome: lost, next: [qualify]}",
+    "  - name: support",
+    "    field: phase",
+    "    stages: [{name: open}, {name: closed_for_good}]",
+    "list:",
+    "  columns: [name, stage, phase, amount]",
+    "  search: [name, stage]",
+    "  filters: [stage, phase]",
+    "  order: stage",
+    "form:",
+    "  - section: Deal",
+    "    fields: [name, kind, stage, amount, probability]",
+)
+
+
+def _pipeline_spec(tmp_path: Path, roles: str | None = None) -> CrmSpec:
+    root = Case("pipelines", {"account": ACCOUNT, "deal": TWO_PIPELINES}, [], roles=roles).build(tmp_path)
+    spec, problems = load_metadata(root)
+    assert [p.format(root) for p in problems] == []
+    assert spec is not None
+    return spec
+
+
+def test_two_pipelines_with_when_make_one_stage_field(tmp_path: Path) -> None:
+    deal = _pipeline_spec(tmp_path).entity("deal")
+    stage = deal.field("stage")
+    assert (stage.type, stage.required, stage.index, stage.system) == ("choice", True, True, False)
+    assert stage.default == "qualify"  # the first stage of the pipeline without `when`
+    # every stage of both pipelines, in order; `won` once, as its first pipeline has it
+    assert stage.choices == (
+        Choice("due", Text((("en", "Due"), ("zh", "待续约"))), "#90caf9"),
+        Choice("won", Text((("en", "Renewed"), ("zh", "已续约"))), None),
+        Choice("qualify", Text((("en", "Qualify"), ("zh", "资格确认"))), "#1976d2"),
+        Choice("lost", Text((("en", "Lost"),)), None),
+    )
+    assert (stage.label.get("en"), stage.label.get("zh")) == ("Stage", "阶段")
+    assert stage in deal.declared_fields
+    assert [f.name for f in deal.declared_fields] == ["name", "amount", "probability", "kind", "stage", "phase"]
+    assert deal.list.filters == ("stage", "phase") and deal.list.order == ("stage", "asc")
+    assert "stage" in deal.form[0].fields
+
+
+def test_a_second_stage_field_gets_its_own_default_and_label(tmp_path: Path) -> None:
+    phase = _pipeline_spec(tmp_path).entity("deal").field("phase")
+    assert (phase.type, phase.required, phase.index, phase.default) == ("choice", True, True, "open")
+    assert [c.value for c in phase.choices] == ["open", "closed_for_good"]
+    assert phase.choice_label("closed_for_good") == "Closed for good"
+    assert phase.label.get("zh") == "Phase"  # only stage and status get 阶段
+
+
+def test_pipelines_keep_their_gates_and_when(tmp_path: Path) -> None:
+    deal = _pipeline_spec(tmp_path).entity("deal")
+    renewal, sales, support = deal.pipelines
+    assert (renewal.name, renewal.when, renewal.label.get("zh")) == ("renewal", ("kind", "renewal"), "续约")
+    assert (sales.when, sales.probability_field, sales.probability_overridable, sales.amount_field,
+            sales.card_fields) == (None, "probability", True, "amount", ("amount", "owner"))
+    assert renewal.probability_field is None and renewal.probability_overridable is False
+    assert sales.label.get() == "Sales" and support.field == "phase"
+    won = sales.stage("won")
+    assert won is not None
+    assert (won.probability, won.outcome, won.requires, won.roles, won.next) == (
+        100, "won", ("amount",), ("Admin",), ())
+    qualify = sales.stage("qualify")
+    assert qualify is not None and (qualify.next, qualify.outcome, qualify.roles) == (None, "open", ())
+    assert sales.stage("lost").next == ("qualify",)  # type: ignore[union-attr]
+    assert deal.pipeline_for(type("R", (), {"kind": "renewal"})) is renewal
+    assert deal.pipeline_for(type("R", (), {"kind": "new"})) is sales
+    assert deal.pipeline_for(type("R", (), {"kind": None})) is sales
+
+
+def test_role_stage_grants_load(tmp_path: Path) -> None:
+    spec = _pipeline_spec(tmp_path, roles=lines(
+        "Sales Rep:",
+        "  entities: {deal: own}",
+        "  stages:",
+        "    deal: [qualify, lost, due]",
+        "Renewals:",
+        "  stages: {deal: won}",             # one stage alone is taken too
+        "Sales Manager:",
+        "  extends: [Sales Rep]",             # stage grants are not inherited
+    ))
+    assert spec.role_map["Sales Rep"].stages == (("deal", "qualify"), ("deal", "lost"), ("deal", "due"))
+    assert spec.role_map["Renewals"].stages == (("deal", "won"),)
+    assert spec.role_map["Sales Manager"].stages == ()
+
+
+def test_stage_naming_an_unknown_role_is_reported(tmp_path: Path) -> None:
+    """The message and hint (the line is the BUG-E024-unknown-stage-role-line case)."""
+    root = Case("role", pipe_tree(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}, {name: won, roles: [Sales Manger, Admin]}]",
+    ), [], roles=lines("Sales Manager:", "  entities: {deal: all}")).build(tmp_path)
+    spec, problems = load_metadata(root)
+    assert spec is None
+    assert [(rel(p, root), p.code, p.message, p.hint) for p in problems] == [
+        (DEAL, "CRM-E024", "pipeline 'sales': stage 'won' names unknown role 'Sales Manger'",
+         "did you mean 'Sales Manager'?")]
+
+
+def test_stage_role_without_roles_yaml_is_unknown_but_admin_is_fine(tmp_path: Path) -> None:
+    root = Case("role", pipe_tree(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open, roles: [Admin]}, {name: won, roles: [Sales Manager]}]",
+    ), []).build(tmp_path)
+    _, problems = load_metadata(root)
+    assert [(p.code, p.message) for p in problems] == [
+        ("CRM-E024", "pipeline 'sales': stage 'won' names unknown role 'Sales Manager'")]
+
+
+def test_starter_pipelines_make_their_stage_fields() -> None:
+    spec, problems = load_metadata(STARTER)
+    assert problems == [] and spec is not None
+    opportunity = spec.entity("opportunity")
+    stage = opportunity.field("stage")
+    assert (stage.type, stage.required, stage.index, stage.default) == ("choice", True, True, "prospecting")
+    assert [c.value for c in stage.choices] == ["prospecting", "needs_analysis", "proposal", "negotiation",
+                                                "won", "lost", "renewal_due", "quoted"]
+    assert stage.choice_label("proposal", "zh") == "方案提供"
+    assert [p.when for p in opportunity.pipelines] == [None, ("deal_type", "renewal")]
+    for name in ("lead", "ticket"):
+        status = spec.entity(name).field("status")
+        assert status.label.get("zh") == "阶段" and status.default == "new" and status.required

@@ -44,7 +44,7 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
               today: dt.date | None = None, sizes: dict[str, int] | None = None) -> dict[str, int]:
     rng = random.Random(seed)
     today = today or dt.date.today()
-    users = list(session.scalars(sa.select(models.user_model.id)))
+    users: list[int] = list(session.scalars(sa.select(models.user_model.id)))
     ids: dict[str, list[int]] = {}
     counts: dict[str, int] = {}
     conn = session.connection()
@@ -86,7 +86,7 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
         if pipeline is not None and pipeline.stage(row.get(pipeline.field)) is None:
             row[pipeline.field] = rng.choice(pipeline.stages).name  # a stage of the record's own pipeline
         stage = pipeline.stage(row.get(pipeline.field)) if pipeline is not None else None
-        if stage is not None and pipeline.probability_field and stage.probability is not None:
+        if pipeline is not None and stage is not None and pipeline.probability_field and stage.probability is not None:
             row[pipeline.probability_field] = stage.probability
     return row
 

@@ -19,6 +19,7 @@ from .definitions import (
     ACTION_KEYS,
     BUILTIN_ROLES,
     CHOICE_KEYS,
+    CONVERT_KEYS,
     CRM_KEYS,
     DEFAULT_KEYWORDS,
     ENTITY_KEYS,
@@ -39,6 +40,7 @@ from .definitions import (
     SCOPES,
     SECTION_KEYS,
     STAGE_KEYS,
+    TARGET_KEYS,
     FieldType,
     Key,
 )
@@ -102,6 +104,11 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
                                                      {"type": "integer", "minimum": 0}]}},
     "stagegrants": {"type": "object", "propertyNames": _ref("identifier"),
                     "additionalProperties": _ref("stage_names")},
+    "conversion": _ref("conversion"),
+    "targets": {"type": "array", "minItems": 1, "items": _ref("convert_target")},
+    # target field: a field of the converted record, or $<entity> for a record made earlier.
+    "mapping": {"type": "object", "minProperties": 1, "propertyNames": _ref("identifier"),
+                "additionalProperties": {"type": "string", "pattern": "^\\$?[a-z][a-z0-9_]*$"}},
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.
@@ -200,6 +207,8 @@ def _entity_defs() -> dict[str, Any]:
         "section": _object(SECTION_KEYS, "section"),
         "pipeline": _object(PIPELINE_KEYS, "pipeline"),
         "stage": _object(STAGE_KEYS, "stage"),
+        "conversion": _object(CONVERT_KEYS, "convert"),
+        "convert_target": _object(TARGET_KEYS, "target"),
     }
 
 

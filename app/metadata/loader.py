@@ -133,7 +133,7 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
             link = spec.field(head)
             if not link.is_link:
                 continue  # already reported by the entity pass
-            target = entities.get(link.to) if link.type == "link" else None
+            target = entities.get(link.target) if link.type == "link" else None
             line = line_of(items, index, raw.node.line_of("list"))
             if "." in tail:
                 sink.add("CRM-E020", line, f"list {key}: '{entry}' goes more than one link deep",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import OUTCOMES, PIPELINE_KEYS, STAGE_KEYS, SYSTEM_FIELDS
+from .definitions import OUTCOMES, PIPELINE_KEYS, RESERVED_FIELD_NAMES, STAGE_KEYS, SYSTEM_FIELDS
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of
 from .spec import Choice, FieldSpec, PipelineSpec, StageSpec, Text
@@ -52,13 +52,20 @@ def _parse_pipeline(item: Any, line: int, sink: ProblemSink, known: dict[str, Fi
     stage_field = values.get("field")
     if stage_field is None or not check_identifier(stage_field, sink, item.line_of("field"), "stage field"):
         return None
+    if stage_field in RESERVED_FIELD_NAMES:
+        sink.add("CRM-E006", item.line_of("field"), f"{where}: stage field name '{stage_field}' is reserved",
+                 "name it stage or status")
+        return None
     if stage_field in known:
         sink.add("CRM-E024", item.line_of("field"), f"{where}: field '{stage_field}' is declared in fields",
                  "the pipeline makes its stage field from its stages: remove the declaration")
         return None
     stages = _parse_stages(values.get("stages") or [], item, sink, known, where, languages)
     if not stages:
-        sink.add("CRM-E024", item.line_of("stages"), f"{where} has no stages")
+        if values.get("stages"):  # the stages themselves were reported
+            return None
+        if "stages" in item and isinstance(item.get("stages"), list):
+            sink.add("CRM-E024", item.line_of("stages"), f"{where} has no stages")
         return None
     when = _parse_when(values.get("when"), item, sink, known, where)
     probability = _typed_field(values, "probability_field", ("percent",), item, sink, known, where)

@@ -87,8 +87,13 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
 def _stage_grants(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpec],
                   where: str) -> tuple[tuple[str, str], ...]:
     grants = []
+    for key, key_line in getattr(raw, "duplicates", []):
+        sink.add("CRM-E004", key_line, f"{where} lists stages of '{key}' twice", "merge them")
     for entity, stages in raw.items():
         entity_line = line_of(raw, entity, line)
+        if not isinstance(stages, (list, str)):
+            sink.add("CRM-E003", entity_line, f"{where}: stages of '{entity}' must be a list of stage names")
+            continue
         if entity not in entities:
             sink.add("CRM-E021", entity_line, f"{where}: stages names unknown entity '{entity}'",
                      did_you_mean(str(entity), entities))

@@ -85,6 +85,12 @@ class FieldSpec:
         return self.type == "links"
 
     @property
+    def target(self) -> str:
+        """The entity a link or links field points to (checked at load)."""
+        assert self.to is not None, f"{self.name} is not a link"
+        return self.to
+
+    @property
     def column_name(self) -> str:
         """Database column: links and users store the target's id."""
         return f"{self.name}_id" if self.is_link else self.name

@@ -47,9 +47,13 @@ class RecordBase:
 class UserRefBase:
     """Read-only view of a FAB user: name columns only."""
 
+    first_name: Any
+    last_name: Any
+    username: Any
+
     def __str__(self) -> str:
         full = f"{self.first_name or ''} {self.last_name or ''}".strip()
-        return full or self.username
+        return str(full or self.username)
 
 
 @dataclass
@@ -60,7 +64,7 @@ class ModelSet:
     registry: registry
     metadata: sa.MetaData
     models: dict[str, type]
-    user_model: type
+    user_model: Any
     core: dict[str, sa.Table]
     team_model: Any = None
     link_tables: dict[tuple[str, str], sa.Table] = field(default_factory=dict)
@@ -104,6 +108,8 @@ def build_models(spec: CrmSpec) -> ModelSet:
 class TeamBase:
     """A sales (or support) team: members share `team` scope; the manager sees it too."""
 
+    name: Any
+
     def __str__(self) -> str:
         return str(self.name)
 
@@ -111,7 +117,7 @@ class TeamBase:
 def _map_team(reg: registry, core: dict[str, sa.Table], user_model: type) -> type:
     team = type("Team", (TeamBase,), {})
     table = core["crm_team"]
-    mapper = reg.map_imperatively(team, table, properties={
+    mapper: Any = reg.map_imperatively(team, table, properties={
         "manager": relationship(user_model, foreign_keys=[table.c.manager_id]),
         "members": relationship(user_model, secondary=core["crm_team_member"],
                                 order_by=user_model.username),  # type: ignore[attr-defined]
@@ -129,9 +135,9 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
         columns.append(_column(f))
     table = sa.Table(entity.table_name, metadata, *columns)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
-    mapper = reg.map_imperatively(cls, table)
-    cls.__table__ = table  # FAB's interface reads __table__ and __mapper__
-    cls.__mapper__ = mapper
+    mapper: Any = reg.map_imperatively(cls, table)
+    cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
+    cls.__mapper__ = mapper  # type: ignore[attr-defined]
     return cls
 
 
@@ -151,7 +157,7 @@ def _column(f: FieldSpec) -> sa.Column:
 
 def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
     cls = models.models[entity.name]
-    mapper = sa.inspect(cls)
+    mapper: Any = sa.inspect(cls)
     table = mapper.local_table
     for f in entity.fields:
         if f.type == "user":
@@ -159,8 +165,8 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
                 models.user_model, foreign_keys=[table.c[f.column_name]], lazy="select",
                 viewonly=True))
         elif f.type == "link":
-            target = models.models[f.to]
-            target_table = sa.inspect(target).local_table
+            target = models.models[f.target]
+            target_table: Any = sa.inspect(target).local_table
             kwargs: dict[str, Any] = {}
             if f.to == entity.name:
                 kwargs["remote_side"] = [target_table.c.id]
@@ -168,7 +174,7 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
                 target, foreign_keys=[table.c[f.column_name]], lazy="select",
                 passive_deletes=True, **kwargs))
         elif f.type == "links":
-            target = models.models[f.to]
+            target = models.models[f.target]
             link_table = sa.Table(
                 f"{entity.name}__{f.name}", models.metadata,
                 sa.Column("source_id", sa.Integer,

@@ -109,10 +109,22 @@ class _RecordCommand:
             if messages and messages[0] in (msg("unknown_field", lang), msg("read_only", lang)):
                 refused[name] = messages
         for pipeline, _, _ in self._record_pipelines():  # a probability the stage sets is not typed in
-            if pipeline.probability_field in self.values and not pipeline.probability_overridable:
-                refused[pipeline.probability_field] = [msg("read_only", lang)]
+            name = pipeline.probability_field
+            if name in self.values and not pipeline.probability_overridable and not self._unchanged(name):
+                refused[name] = [msg("read_only", lang)]
         if refused:
             raise FieldsRefused(refused)
+
+    def _unchanged(self, name: str) -> bool:
+        """A form posts every field it shows: an unchanged value is not a write."""
+        value = self.values.get(name)
+        if self.record is None:
+            return value is None
+        current = getattr(self.record, name, None)
+        try:
+            return value == current or (value is not None and current is not None and float(value) == float(current))
+        except (TypeError, ValueError):
+            return False
 
     def _require(self, action: str, record: Any = None) -> None:
         access = self.ctx.access
@@ -142,7 +154,7 @@ class _RecordCommand:
     def _reference_errors(self, f: FieldSpec) -> list[str]:
         value = self.values[f.name]
         if f.type == "link" or f.type == "links":
-            target = self.ctx.models.model(f.to)
+            target = self.ctx.models.model(f.target)
             ids = set(value if f.type == "links" else [value])
             query = sa.select(target.id).where(target.id.in_(ids))
             if self.ctx.access is not None:  # no linking to a record the user cannot read
@@ -150,7 +162,7 @@ class _RecordCommand:
                 query = query if clause is None else query.where(clause)
             found = set(self.ctx.session.scalars(query))
             missing = sorted(ids - found)
-            label = self.ctx.entity(f.to).label.get(self.ctx.lang)
+            label = self.ctx.entity(f.target).label.get(self.ctx.lang)
             return [msg("link", self.ctx.lang, entity=label, id=i) for i in missing]
         if f.type == "user":
             user = self.ctx.models.user_model
@@ -173,7 +185,7 @@ class _RecordCommand:
         for name, value in self.values.items():
             f = self.entity.field(name)
             if f.type == "links":
-                target = self.ctx.models.model(f.to)
+                target = self.ctx.models.model(f.target)
                 items = self.ctx.session.scalars(sa.select(target).where(target.id.in_(value or []))).all()
                 setattr(record, f.name, list(items))
             else:
@@ -189,6 +201,14 @@ class _RecordCommand:
                 current = getattr(self.record, pipeline.field, None) if self.record is not None else None
                 result.append((pipeline, current, state.get(pipeline.field) or current))
         return result
+
+    def _default_stages(self) -> None:
+        """A new record starts in the first stage of its own pipeline, unless a stage was chosen
+        (the stage field's default belongs to the default pipeline: a renewal starts elsewhere)."""
+        for pipeline, _, target in self._record_pipelines():
+            default = self.entity.field(pipeline.field).default
+            if target in (None, default) and pipeline.stage(target) is None:
+                self.values[pipeline.field] = pipeline.stages[0].name
 
     def _stage_moves(self) -> list[tuple[Any, str | None, str]]:
         """(pipeline, from, to) for each stage field this change sets or moves."""
@@ -233,6 +253,7 @@ class CreateRecord(_RecordCommand):
             if (f.name not in self.values and f.name not in self.input_errors and f.editable
                     and f.default is not None):
                 self.values[f.name] = default_for(f, self.ctx.user_id)
+        self._default_stages()
         editable = [f for f in self.entity.declared_fields if f.editable and (
             f.name in self.values or self.ctx.access is None or self.ctx.access.writable(self.entity, f.name))]
         errors = self._check(editable)

@@ -57,12 +57,12 @@ def parse_value(field: FieldSpec, raw: Any, lang: str | None = None) -> Any:
             raise FieldValueError(msg("date", lang)) from None
     if t == "datetime":
         try:
-            value = dt.datetime.fromisoformat(raw) if isinstance(raw, str) else _bad()
+            moment = dt.datetime.fromisoformat(raw) if isinstance(raw, str) else _bad()
         except ValueError:
             raise FieldValueError(msg("datetime", lang)) from None
-        if value.tzinfo is not None:
-            value = value.astimezone(dt.UTC).replace(tzinfo=None)
-        return value
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        return moment
     if t == "multichoice":
         if isinstance(raw, str):
             raw = [part.strip() for part in raw.split(",") if part.strip()]

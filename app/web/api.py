@@ -372,9 +372,9 @@ class UserDirectoryApi(BaseApi):
             200:
               description: Matching users as {id, text}
         """
-        user = self.crm_models.user_model
+        user: Any = self.crm_models.user_model
         text = request.args.get("q", "").strip()
-        query = sa.select(user).order_by(user.username).limit(PICKER_PAGE_SIZE)
+        query: Any = sa.select(user).order_by(user.username).limit(PICKER_PAGE_SIZE)
         if text:
             like = f"%{text}%"
             query = query.where(sa.or_(user.username.ilike(like), user.first_name.ilike(like),

@@ -59,8 +59,12 @@ def ui_texts(lang: str) -> dict[str, str]:
 
 # -- which records a board shows ----------------------------------------------
 
-def find_pipeline(entity: EntitySpec, name: str) -> PipelineSpec | None:
-    return next((p for p in entity.pipelines if p.name == name), None)
+def find_pipeline(entity: EntitySpec, name: str, access: Access | None = None) -> PipelineSpec | None:
+    """The pipeline called `name`; None when there is none, or its stage field is hidden from the user."""
+    pipeline = next((p for p in entity.pipelines if p.name == name), None)
+    if pipeline is not None and access is not None and pipeline.field in access.hidden_fields(entity):
+        return None
+    return pipeline
 
 
 def _claims(model: Any, pipeline: PipelineSpec) -> Any:
@@ -243,10 +247,10 @@ class BoardViewMixin:
     @has_access
     def board(self, pipeline: str) -> Any:
         entity: EntitySpec = self.entity  # type: ignore[attr-defined]
-        chosen = find_pipeline(entity, pipeline)
+        access = current_access()
+        chosen = find_pipeline(entity, pipeline, access)
         if chosen is None:
             abort(404)
-        access = current_access()
         query = request.args.get("q", "").strip()
         lang = current_lang()
         session = self.datamodel.session  # type: ignore[attr-defined]
@@ -255,13 +259,14 @@ class BoardViewMixin:
             "entity": entity.name, "pipeline": chosen.name, "q": query, "page_size": PAGE_SIZE,
             "api": f"{self._api_prefix()}/{entity.name}",
             "columns": summary["columns"], "ui": ui_texts(lang),
+            "can_move": access.scope(entity.name, "update") != "no",
         }
         tabs = [{"name": p.name, "label": p.label.get(lang), "active": p.name == chosen.name}
-                for p in entity.pipelines]
+                for p in entity.pipelines if find_pipeline(entity, p.name, access) is not None]
         return self.render_template(  # type: ignore[attr-defined]
             "crm/board.html", title=f"{entity.plural.get(lang)} · {chosen.label.get(lang)}",
             board=summary, board_config=config, board_tabs=tabs, board_pipeline=chosen,
-            board_ui=ui_texts(lang), board_query=query)
+            board_ui=ui_texts(lang), board_query=query, board_can_move=config["can_move"])
 
     def _api_prefix(self) -> str:
         from flask import current_app
@@ -295,10 +300,10 @@ class BoardApiMixin:
             404: {description: No such pipeline}
         """
         entity: EntitySpec = self.entity  # type: ignore[attr-defined]
-        chosen = find_pipeline(entity, pipeline)
+        access = current_access()
+        chosen = find_pipeline(entity, pipeline, access)
         if chosen is None:
             return self.response_404()  # type: ignore[attr-defined]
-        access = current_access()
         query = request.args.get("q", "").strip()
         session = self.datamodel.session  # type: ignore[attr-defined]
         stage = request.args.get("stage")

@@ -96,7 +96,8 @@ class PickerField(Field):
     def __init__(self, spec: FieldSpec, url: str, **kwargs: Any):
         super().__init__(widget=PickerWidget(url, spec.is_many), **kwargs)
         self.spec = spec
-        self.labels: dict[int, str] = {}
+        self.labels: dict[Any, str] = {}
+        self.data: Any = None
 
     def process_data(self, value: Any) -> None:
         if value is None:
@@ -119,7 +120,7 @@ class PickerField(Field):
             self.data = [] if self.spec.is_many else None
             raise ValueError(str(exc)) from None
 
-    def selected(self) -> list[tuple[int, str]]:
+    def selected(self) -> list[tuple[Any, str]]:
         ids = self.data if self.spec.is_many else ([self.data] if self.data else [])
         missing = [pk for pk in ids or [] if pk not in self.labels]
         if missing:  # a form shown again after a refused save has ids, not titles
@@ -127,7 +128,7 @@ class PickerField(Field):
         return [(pk, self.labels.get(pk, f"#{pk}")) for pk in ids or []]
 
 
-def _titles(spec: FieldSpec, ids: list[int]) -> dict[int, str]:
+def _titles(spec: FieldSpec, ids: list[Any]) -> dict[Any, str]:
     import sqlalchemy as sa
     from flask import current_app
 

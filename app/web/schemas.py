@@ -62,7 +62,7 @@ def input_field(f: FieldSpec) -> fields.Field:
     if f.type == "multichoice":
         return fields.List(fields.String(), metadata=meta)
     field = _scalar(f.type)
-    field.metadata.update(meta)
+    field.metadata = {**field.metadata, **meta}
     return field
 
 

@@ -47,6 +47,10 @@ def board_records(live_app: Any) -> dict[str, int]:
                            probability=Decimal(10), changed_on=now + dt.timedelta(minutes=i), **values)
             session.add(record)
             records[key] = record
+        for i in range(22):  # older fillers: the prospecting column needs a second page
+            session.add(model(name=f"Filler deal {i:02d}", account_id=account.id, deal_type="new_business",
+                              stage="prospecting", amount=Decimal(1000 + i), owner_id=users["admin"],
+                              changed_on=dt.datetime(2020, 1, 1) + dt.timedelta(hours=i)))
         session.commit()
         ids = {key: r.id for key, r in records.items()}
         session.remove()
@@ -137,6 +141,20 @@ def test_admin_drags_a_card_forward_and_a_gated_card_snaps_back(page: Any, board
     expect(column(page, "won").locator(f".crm-card[data-id='{no_close}']")).to_have_count(0)
     expect(count_badge(page, "won")).to_have_text(won_before)
     assert stored_stage(page, no_close) == "prospecting"
+
+    # The prospecting column shows 20 cards, then the next page on "More".
+    prospecting = column(page, "prospecting")
+    total = int(count_badge(page, "prospecting").inner_text())
+    assert total > 21
+    expect(prospecting.locator(".crm-card")).to_have_count(19)  # 20 loaded, one moved out
+    more = prospecting.locator("[data-more]")
+    expect(more).to_be_visible()
+    more.click()
+    expect(prospecting.locator(".crm-card")).to_have_count(min(total, 39))
+    if total <= 39:
+        expect(more).to_be_hidden()
+    ids = prospecting.locator(".crm-card").evaluate_all("cards => cards.map(c => c.dataset.id)")
+    assert len(ids) == len(set(ids))
 
     # The card that moved can move again: its changed_on was updated from the answer (no 409).
     assert drop(page, ready, "proposal").status == 200

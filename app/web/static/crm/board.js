@@ -16,6 +16,7 @@
   var stages = {};
   (config.columns || []).forEach(function (c) { stages[c.stage] = c; });
   var dragging = null; // {card, from, next}
+  var canMove = config.can_move !== false; // the user's role may update some records (the server still decides)
 
   function boardUrl(params) {
     var query = new URLSearchParams(params);
@@ -59,7 +60,7 @@
   function renderCard(card) {
     var el = document.createElement("article");
     el.className = "crm-card";
-    el.draggable = true;
+    el.draggable = canMove;
     el.dataset.id = card.id;
     el.dataset.changedOn = card.changed_on || "";
     var title = document.createElement("a");
@@ -83,6 +84,7 @@
       });
       el.appendChild(list);
     }
+    if (!canMove) { el.classList.add("crm-card-static"); }
     el.addEventListener("dragstart", onDragStart);
     el.addEventListener("dragend", onDragEnd);
     return el;
@@ -143,7 +145,7 @@
           setText(col, "[data-count]", String(c.count));
           if (summary.with_amount) {
             setText(col, "[data-amount]", c.amount_text);
-            setText(col, "[data-weighted]", "≈ " + c.weighted_text);
+            setText(col, "[data-weighted]", c.weighted_text);
           }
         });
         setText(document, "#board-total-count", summary.count + " " + (ui.records || ""));
