@@ -178,3 +178,14 @@ def test_convert_button_on_the_lead_page(api):
     response = api.post(f"/crm/lead/convert/{pk}", follow_redirects=True)
     assert "Account:" in response.data.decode()
     assert api.get(f"/api/v1/lead/{pk}").json["result"]["status"] == "converted"
+
+
+def test_renewal_starts_in_its_own_first_stage_and_saves_from_the_form(api):
+    pk, row = _opportunity(api, deal_type="renewal")
+    assert row["stage"] == "renewal_due" and row["probability"] == "60.00"
+    form = {"name": "续约商机", "account": str(row["account"]["id"]), "deal_type": "renewal",
+            "stage": "renewal_due", "probability": "60.00", "next_step": "电话确认"}
+    assert api.post(f"/crm/opportunity/edit/{pk}", data=form).status_code == 302
+    assert api.get(f"/api/v1/opportunity/{pk}").json["result"]["next_step"] == "电话确认"
+    typed = api.put(f"/api/v1/opportunity/{pk}", json={"probability": "99"})
+    assert typed.status_code == 400 and "probability" in typed.json["message"]
