@@ -27,6 +27,11 @@ Figures:
    `sales_manager` (team), page 1 and the user's last page, each next to admin on the same
    URL and to the bare SQL with the rule (WHERE owner_id = :rep / IN (:team)).
    Target: user/admin <= 1.2. Helpers and this section live in bench/_rows.py.
+6. Kanban board: after the load every opportunity is put in the default pipeline
+   (new_business) in a random open stage (two UPDATEs), then the board page (HTML), the
+   board JSON column headers and the first card page of one column, as admin and as
+   sales_rep (own), next to the bare SQL (the grouped count/sums; the first 20 cards by
+   changed_on DESC with a LIMIT); app/bare target <= 3. This section is bench/_board.py.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+from _board import measure_board, prepare_board, print_board_table  # noqa: E402
 from _rows import (  # noqa: E402
     PAGE_SIZE,
     alternating_ms,
@@ -64,6 +70,7 @@ from _rows import (  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.demo.loader import load_demo  # noqa: E402
+from app.demo.users import DEMO_PASSWORD  # noqa: E402
 from app.security.sync import sync_permissions  # noqa: E402
 from app.security.users import ensure_admin  # noqa: E402
 
@@ -180,12 +187,15 @@ def main() -> None:
         counts = load_demo(state.db.session, state.models, sizes=sizes)
         load_s = time.perf_counter() - start
         scoped_users, owners = setup_demo_users(app, state.db.engine)
+        board_open, board_stages = prepare_board(app, state.db.engine)
         with state.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     total = sum(counts.values())
     print("  " + ", ".join(f"{k}={v:,}" for k, v in counts.items()))
     print(f"  {total:,} records in {load_s:.1f} s ({total / load_s:,.0f} records/s; VACUUM ANALYZE after)")
-    print(f"  opportunities spread round-robin over {owners} owners (admin + demo users), one UPDATE\n")
+    print(f"  opportunities spread round-robin over {owners} owners (admin + demo users), one UPDATE")
+    print(f"  board: all {board_open:,} in pipeline new_business, random open stage ({', '.join(board_stages)}),"
+          f" two UPDATEs\n")
 
     print("## 3. Latency (median ms), sorted by close_date desc, 25 rows a page")
     client = login(app, "admin", PASSWORD)
@@ -231,6 +241,10 @@ def main() -> None:
             print("   - " + " ".join(stmt.split())[:160])
     print("\n## 5. Row rules (median ms): as each user vs admin on the same URL, with bare SQL and SQL stmts")
     scoped_rows = measure_row_rules(app, bare_engine, client, scoped_users, args.repeat)
+    print("\n## 6. Kanban board (median ms): page HTML, JSON column headers, first card page; admin and sales_rep")
+    rep = next(u for u in scoped_users if u.short == "rep")
+    board_rows = measure_board(app, bare_engine, client, rep, login(app, rep.username, DEMO_PASSWORD),
+                               board_open, args.repeat)
     bare_engine.dispose()
     dispose(app)
 
@@ -255,6 +269,7 @@ def main() -> None:
         print(f"| {kind} SQL, page_size 25 vs 100 | {by_size[25]} vs {by_size[100]} | | | | constant | "
               f"{'PASS' if same else 'FAIL'} |")
     print_row_table(scoped_rows)
+    print_board_table(board_rows, app)
 
 
 if __name__ == "__main__":

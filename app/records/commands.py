@@ -29,10 +29,20 @@ class CommandError(Exception):
     """Base of every error a command raises on purpose."""
 
 
-class ValidationFailed(CommandError):
+class FieldErrors(CommandError):
+    """Errors by field name, shown next to each field on a form and returned as such by the API."""
+
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+
+
+class ValidationFailed(FieldErrors):
+    """Values that break a rule or a gate: a 422."""
+
+
+class FieldsRefused(FieldErrors):
+    """The input names fields the user may not write (unknown, read-only, hidden): a 400."""
 
 
 class RecordNotFound(CommandError):
@@ -41,14 +51,6 @@ class RecordNotFound(CommandError):
 
 class Forbidden(CommandError):
     """The user's role does not allow the action on this record."""
-
-
-class FieldsRefused(CommandError):
-    """The input names fields the user may not write (unknown, read-only, hidden): a 400."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
 
 
 class Conflict(CommandError):

@@ -201,9 +201,10 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
                   "can_delete": "delete", "can_export": "export", "can_import": "import"}.get(permission)
         return action is None or self._access().scope(self.entity.name, action) != "no"
 
-    def _write(self, command: Any, status: int) -> Any:
+    def _run(self, command: Any, answer: Any) -> Any:
+        """Run a command; its typed errors become 400/422 (by field), 403 and 409."""
         try:
-            item = command.run()
+            result = command.run()
         except FieldsRefused as exc:
             return self.response_400(message=exc.errors)
         except ValidationFailed as exc:
@@ -212,8 +213,13 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
             return self.response(403, message=str(exc))
         except Conflict as exc:
             return self.response(409, message=str(exc))
-        extra = {"id": item.id} if status == 201 else {}
-        return self.response(status, **extra, **{API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)})
+        return answer(result)
+
+    def _write(self, command: Any, status: int) -> Any:
+        def answer(item: Any) -> Any:
+            extra = {"id": item.id} if status == 201 else {}
+            return self.response(status, **extra, **{API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)})
+        return self._run(command, answer)
 
     def post_headless(self) -> Any:
         values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
@@ -234,13 +240,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-        try:
-            DeleteRecord(self._ctx(), self.entity.name, item).run()
-        except Forbidden as exc:
-            return self.response(403, message=str(exc))
-        except Conflict as exc:
-            return self.response(409, message=str(exc))
-        return self.response(200, message="OK")
+        return self._run(DeleteRecord(self._ctx(), self.entity.name, item),
+                         lambda _: self.response(200, message="OK"))
 
     @expose("/export", methods=["GET"])
     @protect()

@@ -14,7 +14,7 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from app.records.commands import Conflict, FieldsRefused, Forbidden, MoveStage, ValidationFailed
+from app.records.commands import MoveStage
 from app.records.conversion import ConvertRecord
 
 PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
@@ -56,17 +56,7 @@ class PipelineEndpoints:
             return self.response_400(message={"stage": ["Give the stage to move to."]})  # type: ignore[attr-defined]
         command = MoveStage(self._ctx(), self.entity.name, item, body["stage"],  # type: ignore[attr-defined]
                             expected_changed_on=body.get("changed_on"))
-        try:
-            item = command.run()
-        except FieldsRefused as exc:
-            return self.response_400(message=exc.errors)  # type: ignore[attr-defined]
-        except ValidationFailed as exc:
-            return self.response_422(message=exc.errors)  # type: ignore[attr-defined]
-        except Forbidden as exc:
-            return self.response(403, message=str(exc))  # type: ignore[attr-defined]
-        except Conflict as exc:
-            return self.response(409, message=str(exc))  # type: ignore[attr-defined]
-        return self.response(200, result=self._dump(self.show_model_schema, item))  # type: ignore[attr-defined]
+        return self._write(command, 200)  # type: ignore[attr-defined]
 
     @expose("/<int:pk>/convert", methods=["POST"])
     @protect()
@@ -87,15 +77,9 @@ class PipelineEndpoints:
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if not item or self.entity.convert is None:  # type: ignore[attr-defined]
             return self.response_404()  # type: ignore[attr-defined]
-        try:
-            made = ConvertRecord(self._ctx(), self.entity.name, item).run()  # type: ignore[attr-defined]
-        except ValidationFailed as exc:
-            return self.response_422(message=exc.errors)  # type: ignore[attr-defined]
-        except Forbidden as exc:
-            return self.response(403, message=str(exc))  # type: ignore[attr-defined]
-        except Conflict as exc:
-            return self.response(409, message=str(exc))  # type: ignore[attr-defined]
-        return self.response(200, result={k: {"id": v.id, "title": str(v)} for k, v in made.items()})  # type: ignore[attr-defined]
+        command = ConvertRecord(self._ctx(), self.entity.name, item)  # type: ignore[attr-defined]
+        return self._run(command, lambda made: self.response(  # type: ignore[attr-defined]
+            200, result={k: {"id": v.id, "title": str(v)} for k, v in made.items()}))
 
     @expose("/<int:pk>/history", methods=["GET"])
     @protect()
