@@ -147,7 +147,7 @@ def measure_board(app: Any, engine: sa.Engine, admin: Any, rep: ScopedUser, rep_
                    "sql": statements_of(app, client, url), "vs_admin": app_ms / admin_ms,
                    "records": total if who == "admin" else rep.records}
             rows.append(row)
-            print(f"  {label:<30} {who:<9} app {app_ms:7.1f}   bare SQL {bare_ms:6.1f}   ratio "
+            print(f"  {label:<34} {who:<9} app {app_ms:7.1f}   bare SQL {bare_ms:6.1f}   ratio "
                   f"{row['ratio']:4.1f}x {'PASS' if row['ratio'] <= RATIO_TARGET else 'FAIL'}   "
                   f"SQL {row['sql']}" + (f"   {who}/admin {row['vs_admin']:4.2f}x" if who != "admin" else ""))
     return rows

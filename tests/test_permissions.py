@@ -302,3 +302,10 @@ def test_info_and_screen_filters_hide_what_the_role_cannot_see(world: Any) -> No
     page = client.get("/crm/opportunity/list/?_flt_2_amount=1").data.decode()
     assert "cannot be filtered on" in page
     assert client.get("/crm/opportunity/list/?q=1").status_code == 200
+
+
+def test_derived_weighted_amount_is_hidden_with_the_amount(world: Any) -> None:
+    admin = _client(world, "admin").get("/api/v1/opportunity/?q=(page_size:1)").json["result"][0]
+    assert "weighted_amount" in admin
+    support = _client(world, "support_agent").get("/api/v1/opportunity/?q=(page_size:1)").json["result"][0]
+    assert "weighted_amount" not in support and "amount" not in support

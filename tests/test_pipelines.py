@@ -189,3 +189,10 @@ def test_renewal_starts_in_its_own_first_stage_and_saves_from_the_form(api):
     assert api.get(f"/api/v1/opportunity/{pk}").json["result"]["next_step"] == "电话确认"
     typed = api.put(f"/api/v1/opportunity/{pk}", json={"probability": "99"})
     assert typed.status_code == 400 and "probability" in typed.json["message"]
+
+
+def test_weighted_amount_is_derived_from_amount_and_stage_probability(api):
+    pk, row = _opportunity(api, amount="200000")
+    assert row["weighted_amount"] == "20000.00"  # prospecting: 10 %
+    moved = api.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "proposal"}).json["result"]
+    assert moved["probability"] == "50.00" and moved["weighted_amount"] == "100000.00"

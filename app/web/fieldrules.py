@@ -12,6 +12,8 @@ from typing import Any
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.security.access import Access
 
+from .schemas import weighted
+
 
 def visible(spec: CrmSpec, entity: EntitySpec, columns: list[str], access: Access) -> list[str]:
     """The columns (fields or link.field paths) this user may see."""
@@ -19,7 +21,10 @@ def visible(spec: CrmSpec, entity: EntitySpec, columns: list[str], access: Acces
 
 
 def strip_hidden(entity: EntitySpec, data: dict[str, Any], access: Access) -> dict[str, Any]:
-    hidden = access.hidden_fields(entity)
+    hidden = set(access.hidden_fields(entity))
+    pair = weighted(entity)
+    if pair and hidden & set(pair):  # a derived value would reveal what it is made of
+        hidden.add(f"weighted_{pair[0]}")
     return {k: v for k, v in data.items() if k not in hidden}
 
 

@@ -7,6 +7,7 @@ Input is parsed by the records layer; the input schemas exist for OpenAPI.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -66,10 +67,30 @@ def input_field(f: FieldSpec) -> fields.Field:
     return field
 
 
+def weighted(entity: EntitySpec) -> tuple[str, str] | None:
+    """(amount field, probability field) when a pipeline weights an amount by probability."""
+    for pipeline in entity.pipelines:
+        if pipeline.amount_field and pipeline.probability_field:
+            return pipeline.amount_field, pipeline.probability_field
+    return None
+
+
+def weighted_value(obj: Any, amount: str, probability: str) -> str | None:
+    a, p = getattr(obj, amount, None), getattr(obj, probability, None)
+    if a is None or p is None:
+        return None
+    return str((Decimal(a) * Decimal(p) / 100).quantize(Decimal("0.01")))
+
+
 def output_schema(entity: EntitySpec, names: list[str], suffix: str) -> Schema:
     attrs: dict[str, Any] = {"id": fields.Integer()}
     for name in names:
         attrs[name] = output_field(entity.field(name))
+    pair = weighted(entity)
+    if pair and all(n in names for n in pair):  # derived: amount x probability
+        attrs[f"weighted_{pair[0]}"] = fields.Function(
+            lambda obj, pair=pair: weighted_value(obj, *pair),
+            metadata={"type": "string", "description": f"{pair[0]} x {pair[1]} / 100 (derived)"})
     cls = type(f"{entity.class_name}{suffix}Schema", (Schema,), attrs)
     return cls()
 
