@@ -16,9 +16,10 @@ CRM_METADATA_DIR = os.path.join(BASE_DIR, "metadata")
 # Set SECRET_KEY in the environment for any shared deployment.
 SECRET_KEY = "dev-only-secret-change-me"
 
-# Create missing tables at start-up (the embedded default). Production sets it to
-# False and runs `flask crm init` at deploy time.
-CRM_AUTO_CREATE_SCHEMA = True
+# Schema at start-up: "auto" creates an empty database and applies non-destructive
+# metadata changes (the embedded default); production uses "check" (refuse to start
+# while changes are pending) and runs `flask crm apply` at deploy time.
+CRM_SCHEMA_MODE = "auto"
 
 # Redis for background jobs; empty means jobs run in-process.
 REDIS_URL = ""

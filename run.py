@@ -2,9 +2,9 @@
 
 import sys
 
-from app import MetadataError, create_app
+from app import MetadataError, SchemaPending, create_app
 
 try:
     app = create_app()
-except MetadataError as exc:  # refuse to start, with every located problem
+except (MetadataError, SchemaPending) as exc:  # refuse to start, saying why
     sys.exit(str(exc))

@@ -7,6 +7,7 @@ import time), so each test, worker or CLI step gets a fresh, complete app.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,8 +19,8 @@ from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.models import ModelSet, build_models
-from app.models.bootstrap import create_schema
 from app.plugins.manager import PluginHost, load_plugins
+from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
 from app.security.csrf import install_csrf
 from app.security.manager import CrmSecurityManager
@@ -28,7 +29,7 @@ from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.register import register_entities
 
-__all__ = ["create_app", "MetadataError", "CrmState"]
+__all__ = ["create_app", "MetadataError", "SchemaPending", "CrmState"]
 
 LANGUAGE_MENU = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "中文"}}
 
@@ -67,8 +68,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder = AppBuilder(update_perms=False, security_manager_class=CrmSecurityManager,
                                 indexview=HomeView, base_template="crm/base.html")
         appbuilder.init_app(app, db.session)
-        if app.config["CRM_AUTO_CREATE_SCHEMA"]:
-            create_schema(db.engine, models)
+        mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
+        ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec))
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)

@@ -48,13 +48,15 @@ def schema_command(folder: str) -> None:
 @click.option("--admin-password", envvar="CRM_ADMIN_PASSWORD", default="admin", show_default=True)
 def init_command(admin_password: str) -> None:
     """Create missing tables, sync permissions and make sure an admin exists."""
-    from app.models.bootstrap import create_schema
+    from pathlib import Path
+
+    from app.schema.startup import ensure_schema
     from app.security.sync import sync_permissions
     from app.security.users import ensure_admin
 
     state = current_app.extensions["crm"]
-    created = create_schema(state.db.engine, state.models)
-    click.echo(f"tables created: {', '.join(created) or 'none (all present)'}")
+    done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]))
+    click.echo("schema: " + ("; ".join(done) if done else "up to date with the metadata"))
     report = sync_permissions(state.appbuilder)
     _print_sync(report)
     if ensure_admin(state.appbuilder, admin_password):
@@ -128,3 +130,48 @@ def access_command(username: str, entity: str | None, record_id: int | None) -> 
             record = state.db.session.get(state.models.model(name), record_id)
         for line in format_answer(explain(access, state.spec, name, record, record_id)):
             click.echo(line)
+
+
+@crm.command("plan")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON, for tools.")
+def plan_command(as_json: bool) -> None:
+    """What applying the metadata would change in the database, and the data it touches.
+    Changes nothing; exits 2 when changes are pending, 0 when the database is current."""
+    import json
+
+    from app.schema.plan import make_plan
+
+    state = current_app.extensions["crm"]
+    with state.db.engine.connect() as conn:
+        plan = make_plan(conn, state.models)
+    if as_json:
+        click.echo(json.dumps(plan.as_json(), ensure_ascii=False, indent=2))
+    else:
+        for change in plan.changes:
+            click.echo(change.describe())
+        click.echo("changes pending" if plan.pending else "database is up to date with the metadata")
+    sys.exit(2 if plan.pending else 0)
+
+
+@crm.command("apply")
+@click.option("--allow-destructive", is_flag=True, help="Also drop tables and columns the metadata removed.")
+def apply_command(allow_destructive: bool) -> None:
+    """Write an Alembic revision for the pending changes into migrations/ and run it."""
+    from pathlib import Path
+
+    from app.schema.apply import PlanRefused, apply_plan
+
+    state = current_app.extensions["crm"]
+    try:
+        applied = apply_plan(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]),
+                             allow_destructive)
+    except PlanRefused as exc:
+        for change in exc.plan.changes:
+            click.echo(change.describe())
+        raise click.ClickException("refused, nothing changed: " + "; ".join(exc.reasons)) from None
+    for change in applied.plan.changes:
+        click.echo(change.describe())
+    if applied.revision is None:
+        click.echo("nothing to apply")
+    else:
+        click.echo(f"applied revision {applied.revision} ({applied.path})")

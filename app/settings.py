@@ -18,6 +18,10 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_TRACK_MODIFICATIONS": False,
     "CRM_METADATA_DIR": str(ROOT / "metadata"),
     "CRM_AUTO_CREATE_SCHEMA": True,
+    # auto: create an empty database and apply non-destructive changes at start-up (dev);
+    # check: refuse to start while changes are pending (production; run `crm apply`); off.
+    "CRM_SCHEMA_MODE": "auto",
+    "CRM_MIGRATIONS_DIR": str(ROOT / "migrations" / "versions"),
     "CRM_API_PREFIX": "/api/v1",
     "SECRET_KEY": "dev-only-secret-change-me",
     "REDIS_URL": "",
@@ -33,7 +37,8 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
-ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY",
+ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
+            "CRM_SCHEMA_MODE",
             "REDIS_URL", "CRM_CONFIG")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 

@@ -75,6 +75,7 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "SQLALCHEMY_DATABASE_URI": database_url,
         "CRM_METADATA_DIR": str(metadata_dir),
         "CRM_PLUGINS_DIR": str(plugins_dir),
+        "CRM_MIGRATIONS_DIR": str(plugins_dir.parent / "migrations"),
         "WTF_CSRF_ENABLED": False,
         "TESTING": True,
         "SECRET_KEY": "test-secret",

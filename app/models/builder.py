@@ -133,7 +133,10 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
         if f.is_many:
             continue
         columns.append(_column(f))
-    table = sa.Table(entity.table_name, metadata, *columns)
+    # board cards: a column of a stage, newest change first, without sorting the whole column
+    indexes = [sa.Index(f"ix_{entity.table_name}_{field}_changed", field, "changed_on")
+               for field in dict.fromkeys(p.field for p in entity.pipelines)]
+    table = sa.Table(entity.table_name, metadata, *columns, *indexes)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
     mapper: Any = reg.map_imperatively(cls, table)
     cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
@@ -151,8 +154,20 @@ def _column(f: FieldSpec) -> sa.Column:
         return sa.Column(f.column_name, sa.Integer,
                          sa.ForeignKey(f"{f.to}.id", ondelete=ON_DELETE_SQL[f.on_delete]),
                          nullable=nullable, index=True)
-    return sa.Column(f.column_name, column_type(f), nullable=nullable,
+    return sa.Column(f.column_name, column_type(f), nullable=nullable, server_default=_server_default(f),
                      unique=f.unique or None, index=(f.index and not f.unique) or None)
+
+
+def _server_default(f: FieldSpec) -> Any:
+    """A required field's literal default, in the database too: adding it to a filled
+    table then gives existing rows that value instead of failing."""
+    if not f.required or f.default is None or f.default in ("today", "now", "current_user"):
+        return None
+    if isinstance(f.default, bool):
+        return sa.true() if f.default else sa.false()
+    if f.type == "multichoice":
+        return None
+    return str(f.default)
 
 
 def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:

@@ -1,0 +1,1 @@
+"""Schema layer: plan and apply metadata changes to a live database (Alembic)."""

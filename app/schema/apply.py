@@ -1,0 +1,138 @@
+"""Apply a plan: write an Alembic revision into migrations/ and run it.
+
+Never drops a table or a column unless `allow_destructive`; a change the data
+cannot take (values too long for a narrower column, empty values where a
+field becomes required) refuses the whole apply, with the plan. PostgreSQL
+runs the revision in one transaction; SQLite uses batch mode, whose table
+copy is all-or-nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import render_python_code
+from alembic.config import Config
+from alembic.operations import ops
+from alembic.script import ScriptDirectory
+
+from app.models import ModelSet
+from app.models.bootstrap import record_version
+
+from .plan import Plan, make_plan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class PlanRefused(Exception):
+    def __init__(self, plan: Plan, reasons: list[str]):
+        self.plan, self.reasons = plan, reasons
+        super().__init__("; ".join(reasons))
+
+
+@dataclass
+class Applied:
+    revision: str | None
+    path: Path | None
+    plan: Plan
+
+
+def alembic_config(versions: Path) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    cfg.set_main_option("version_locations", str(versions))
+    return cfg
+
+
+def current_head(versions: Path) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(versions)).get_current_head()
+
+
+def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destructive: bool = False) -> Applied:
+    with engine.connect() as conn:
+        plan = make_plan(conn, models)
+    refused = [c.describe() for c in plan.changes if c.blocked]
+    refused += [c.describe() for c in plan.changes
+                if c.destructive and not c.kind.startswith("keep_") and not allow_destructive]
+    if refused:
+        raise PlanRefused(plan, refused)
+    upgrade = _keep(plan.upgrade_ops, allow_destructive)
+    if not upgrade.ops:
+        return Applied(None, None, plan)
+    versions.mkdir(parents=True, exist_ok=True)
+    revision = uuid.uuid4().hex[:12]
+    path = versions / f"{dt.date.today():%Y%m%d}_{revision}_metadata_{models.spec.digest}.py"
+    path.write_text(_render(upgrade, revision, current_head(versions), models.spec.digest,
+                            sqlite=engine.dialect.name == "sqlite"), encoding="utf-8")
+    cfg = alembic_config(versions)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+    except Exception:
+        path.unlink(missing_ok=True)  # a revision that did not apply is not kept
+        raise
+    record_version(engine, models, note=f"apply {revision}")
+    return Applied(revision, path, plan)
+
+
+def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool) -> ops.UpgradeOps:
+    """The ops to run: drops only when allowed."""
+    def keep(op: object) -> bool:
+        return allow_destructive or not isinstance(op, (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp))
+    kept = []
+    for op in upgrade.ops:
+        if isinstance(op, ops.ModifyTableOps):
+            inner = [_lenient(o) for o in op.ops if keep(o)]
+            if inner:
+                kept.append(ops.ModifyTableOps(op.table_name, inner, schema=op.schema))
+        elif keep(op):
+            kept.append(op)
+    return ops.UpgradeOps(ops=kept)
+
+
+def _lenient(op: object) -> object:
+    """A required column with no default is added as optional: existing rows have no value
+    for it, and the app requires it on every new or edited record (nothing is invented)."""
+    if isinstance(op, ops.AddColumnOp) and not op.column.nullable and op.column.server_default is None:
+        op.column.nullable = True
+    return op
+
+
+def _render(upgrade: ops.UpgradeOps, revision: str, down: str | None, digest: str, sqlite: bool) -> str:
+    body = render_python_code(upgrade, render_as_batch=sqlite)
+    reverse = render_python_code(upgrade.reverse(), render_as_batch=sqlite)
+    return f'''"""Metadata {digest}: written by `flask crm apply`.
+
+Revision ID: {revision}
+Revises: {down}
+"""
+import sqlalchemy as sa
+from alembic import op
+
+import app.models.columns  # noqa: F401  (custom column types)
+
+revision = "{revision}"
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+metadata_digest = "{digest}"
+
+
+def upgrade() -> None:
+{_indent(body)}
+
+
+def downgrade() -> None:
+{_indent(reverse)}
+'''
+
+
+def _indent(code: str) -> str:
+    lines = [line for line in code.splitlines() if line.strip() and not line.strip().startswith("###")]
+    return "\n".join("    " + line.strip() if not line.startswith("    ") else line for line in lines) or "    pass"

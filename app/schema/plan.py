@@ -1,0 +1,154 @@
+"""What applying the metadata would change in the database, and what it does to the data.
+
+The diff comes from Alembic's autogenerate, run against the models built from
+the metadata and limited to MetaCRM's own tables (never FAB's ab_*). Each
+change says how many rows it touches and whether it would lose data; a
+destructive change is only applied when asked explicitly, and a removed
+field or entity is kept (and listed) rather than dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from alembic.autogenerate import produce_migrations
+from alembic.migration import MigrationContext
+from alembic.operations import ops
+
+from app.models import ModelSet
+
+FOREIGN = ("ab_", "alembic_version")
+
+
+@dataclass
+class Change:
+    kind: str  # add_table, add_column, add_index, keep_column, keep_table, alter_type, ...
+    table: str
+    column: str | None = None
+    detail: str = ""
+    rows: int | None = None
+    destructive: bool = False
+    blocked: str = ""  # why it cannot be applied as it stands
+
+    def describe(self) -> str:
+        where = f"{self.table}.{self.column}" if self.column else self.table
+        text = f"{self.kind:<12} {where}"
+        if self.detail:
+            text += f"  {self.detail}"
+        if self.rows is not None:
+            text += f"  ({self.rows} rows)"
+        if self.destructive:
+            text += "  [destructive: needs --allow-destructive]"
+        if self.blocked:
+            text += f"  [refused: {self.blocked}]"
+        return text
+
+
+@dataclass
+class Plan:
+    changes: list[Change] = field(default_factory=list)
+    upgrade_ops: Any = None
+
+    @property
+    def pending(self) -> bool:
+        return any(not c.kind.startswith("keep_") for c in self.changes)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"pending": self.pending, "changes": [asdict(c) for c in self.changes]}
+
+
+def ours(names: set[str]) -> Any:
+    def include_name(name: str | None, type_: str, parent: Any) -> bool:
+        if type_ == "table":
+            return bool(name) and not str(name).startswith(FOREIGN)
+        return True
+    return include_name
+
+
+def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
+    own = {t.name for t in models.own_tables()}
+    def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        return type_ != "table" or (bool(name) and not str(name).startswith(FOREIGN))
+
+    context = MigrationContext.configure(connection, opts={
+        "compare_type": True, "include_name": ours(own), "include_object": include_object,
+        "target_metadata": models.metadata,
+        "render_as_batch": connection.dialect.name == "sqlite"})
+    script = produce_migrations(context, models.metadata)
+    plan = Plan(upgrade_ops=script.upgrade_ops)
+    for op in _flatten(script.upgrade_ops.ops):
+        plan.changes.append(_describe(connection, op))
+    return plan
+
+
+def _flatten(items: list[Any]) -> list[Any]:
+    out = []
+    for op in items:
+        if isinstance(op, ops.ModifyTableOps):
+            out.extend((op.table_name, inner) for inner in op.ops)
+        else:
+            out.append((getattr(op, "table_name", None), op))
+    return out
+
+
+def _count(connection: sa.Connection, table: str, where: str = "") -> int:
+    query = f'SELECT count(*) FROM "{table}"' + (f" WHERE {where}" if where else "")
+    return int(connection.execute(sa.text(query)).scalar() or 0)
+
+
+def _describe(connection: sa.Connection, item: tuple[str | None, Any]) -> Change:
+    table, op = item
+    if isinstance(op, ops.CreateTableOp):
+        return Change("add_table", op.table_name, detail=f"{len(op.columns)} columns")
+    if isinstance(op, ops.DropTableOp):
+        return Change("keep_table", op.table_name, rows=_count(connection, op.table_name),
+                      detail="no entity uses it any more; kept with its data", destructive=True)
+    if isinstance(op, ops.AddColumnOp):
+        column = op.column
+        change = Change("add_column", op.table_name, column.name, detail=str(column.type))
+        if not column.nullable:
+            change.rows = _count(connection, op.table_name)
+            if column.server_default is not None:
+                change.detail += ", required: existing rows get the default"
+            else:
+                change.detail += ", required for new and edited records; existing rows stay empty"
+        return change
+    if isinstance(op, ops.DropColumnOp):
+        return Change("keep_column", op.table_name, op.column_name,
+                      detail="no field uses it any more; kept with its data (exportable)",
+                      rows=_count(connection, op.table_name, f'"{op.column_name}" IS NOT NULL'), destructive=True)
+    if isinstance(op, ops.CreateIndexOp):
+        names = ", ".join(getattr(c, "name", str(c)) for c in op.columns)
+        return Change("add_index", op.table_name, names, detail=op.index_name or "")
+    if isinstance(op, ops.DropIndexOp):
+        return Change("keep_index", op.table_name, detail=f"{op.index_name}: no longer declared; kept",
+                      destructive=True)
+    if isinstance(op, ops.AlterColumnOp):
+        return _alter(connection, op)
+    return Change(type(op).__name__, table or "?", detail=str(getattr(op, "constraint_name", "")))
+
+
+def _alter(connection: sa.Connection, op: Any) -> Change:
+    change = Change("alter_column", op.table_name, op.column_name)
+    if op.modify_type is not None:
+        new, old = op.modify_type, op.existing_type
+        change.kind, change.detail = "alter_type", f"{old} -> {new}"
+        length = getattr(new, "length", None)
+        if isinstance(new, sa.String) and isinstance(old, sa.String) and length and (
+                not getattr(old, "length", None) or old.length > length):
+            too_long = _count(connection, op.table_name, f'length("{op.column_name}") > {length}')
+            change.rows = too_long
+            if too_long:
+                change.blocked = f"{too_long} values longer than {length} characters"
+        elif not (isinstance(new, sa.String) and isinstance(old, sa.String)):
+            change.destructive = True
+            change.detail += " (type conversion: next step, not applied yet)"
+    if op.modify_nullable is False:
+        empty = _count(connection, op.table_name, f'"{op.column_name}" IS NULL')
+        change.detail += " now required"
+        change.rows = empty
+        if empty:
+            change.blocked = f"{empty} rows have no value"
+    return change

@@ -1,0 +1,139 @@
+"""Metadata changes on a filled database: the plan says what happens, no data is lost."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import pytest
+import sqlalchemy as sa
+
+from app.schema.apply import PlanRefused, apply_plan
+from app.schema.plan import make_plan
+from app.schema.startup import SchemaPending
+from tests.conftest import login, write_tree
+
+DEAL = """
+label: {en: Deal, zh: 交易}
+fields:
+  name: {type: string, required: true, max_length: 100}
+  note: {type: string, max_length: 50}
+  amount: {type: money}
+"""
+
+
+def tree(root, extra_fields="", entities=None):
+    body = DEAL + textwrap.indent(textwrap.dedent(extra_fields), "  ")
+    return write_tree(root, {"deal": body, **(entities or {})})
+
+
+def _fill(app, rows):
+    client = login(app.test_client())
+    for row in rows:
+        assert client.post("/api/v1/deal/", json=row).status_code == 201
+    return client
+
+
+def _plan(app):
+    with app.app_context():
+        state = app.extensions["crm"]
+        with state.db.engine.connect() as conn:
+            return make_plan(conn, state.models)
+
+
+def test_add_optional_and_required_fields_keeps_rows(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1"))
+    _fill(first, [{"name": "华东项目", "note": "老数据"}, {"name": "North deal"}])
+    fields = """
+    priority: {type: choice, choices: [low, high], required: true, default: low}
+    region: {type: string, required: true}
+    closed: {type: boolean}
+    """
+    second = make_app(tree(tmp_path / "v2", fields), CRM_SCHEMA_MODE="off")
+    plan = _plan(second)
+    kinds = {(c.kind, c.column) for c in plan.changes}
+    assert {("add_column", "priority"), ("add_column", "region"), ("add_column", "closed")} <= kinds
+    region = next(c for c in plan.changes if c.column == "region")
+    assert region.rows == 2 and "existing rows stay empty" in region.detail
+    with second.app_context():
+        state = second.extensions["crm"]
+        applied = apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    assert applied.path is not None and applied.path.exists()
+    assert "def upgrade()" in applied.path.read_text()
+    client = login(second.test_client())
+    rows = client.get("/api/v1/deal/?q=(columns:!(name,note,priority,region))").json["result"]
+    assert {r["name"] for r in rows} == {"华东项目", "North deal"}
+    assert {r["priority"] for r in rows} == {"low"} and {r["note"] for r in rows} == {"老数据", None}
+    assert not _plan(second).pending
+    refused = client.post("/api/v1/deal/", json={"name": "新"})
+    assert refused.status_code == 422 and "region" in refused.json["message"]
+
+
+def test_removed_field_and_entity_are_kept_unless_destructive(make_app, tmp_path):
+    other = "label: Other\nfields:\n  title: {type: string}\n"
+    first = make_app(tree(tmp_path / "v1", entities={"other": other}))
+    _fill(first, [{"name": "保留", "note": "要保留的备注"}])
+    slim = write_tree(tmp_path / "v2", {"deal": "label: Deal\nfields:\n  name: {type: string, required: true}\n"
+                                                "  amount: {type: money}\n"})
+    second = make_app(slim, CRM_SCHEMA_MODE="auto")
+    plan = _plan(second)
+    kept = {(c.kind, c.table, c.column) for c in plan.changes}
+    assert ("keep_column", "deal", "note") in kept and ("keep_table", "other", None) in kept
+    assert not plan.pending  # keeping is not a pending change
+    with second.app_context():
+        engine = second.extensions["crm"].db.engine
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT note FROM deal")).scalar() == "要保留的备注"
+        state = second.extensions["crm"]
+        apply_plan(engine, state.models, tmp_path / "migrations", allow_destructive=True)
+        assert "note" not in {c["name"] for c in sa.inspect(engine).get_columns("deal")}
+
+
+def test_narrowing_a_string_over_data_is_refused_and_changes_nothing(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1"))
+    _fill(first, [{"name": "x" * 80}, {"name": "short"}])
+    narrow = tree(tmp_path / "v2").joinpath("entities", "deal.yaml")
+    narrow.write_text(narrow.read_text().replace("max_length: 100", "max_length: 20"), encoding="utf-8")
+    second = make_app(tmp_path / "v2", CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        with pytest.raises(PlanRefused, match="1 values longer than 20"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    assert not list((tmp_path / "migrations").glob("*.py"))
+    wide = tree(tmp_path / "v3").joinpath("entities", "deal.yaml")
+    wide.write_text(wide.read_text().replace("max_length: 100", "max_length: 200"), encoding="utf-8")
+    third = make_app(tmp_path / "v3", CRM_SCHEMA_MODE="auto")
+    assert not _plan(third).pending
+    assert login(third.test_client()).post("/api/v1/deal/", json={"name": "y" * 150}).status_code == 201
+
+
+def test_links_and_many_to_many_added_later(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1"))
+    _fill(first, [{"name": "有链接"}])
+    maker = "label: Maker\nfields:\n  title: {type: string}\n"
+    second = make_app(tree(tmp_path / "v2", "maker: {type: link, to: maker, on_delete: set_null}\n"
+                                            "makers: {type: links, to: maker}\n", {"maker": maker}))
+    client = login(second.test_client())
+    made = client.post("/api/v1/maker/", json={"title": "供应商"}).json["id"]
+    deal = client.get("/api/v1/deal/").json["ids"][0]
+    assert client.put(f"/api/v1/deal/{deal}", json={"maker": made, "makers": [made]}).status_code == 200
+
+
+def test_production_refuses_to_start_with_pending_changes(make_app, tmp_path):
+    make_app(tree(tmp_path / "v1"))
+    with pytest.raises(SchemaPending, match="add_column +deal.extra"):
+        make_app(tree(tmp_path / "v2", "extra: {type: integer}\n"), CRM_SCHEMA_MODE="check")
+
+
+def test_plan_and_apply_commands(make_app, tmp_path):
+    from app.cli import crm
+    make_app(tree(tmp_path / "v1"))
+    app = make_app(tree(tmp_path / "v2", "extra: {type: date}\n"), CRM_SCHEMA_MODE="off")
+    runner = app.test_cli_runner()
+    plan = runner.invoke(crm, ["plan"])
+    assert plan.exit_code == 2 and "add_column   deal.extra" in plan.output
+    assert '"kind": "add_column"' in runner.invoke(crm, ["plan", "--json"]).output
+    applied = runner.invoke(crm, ["apply"])
+    assert applied.exit_code == 0 and "applied revision" in applied.output
+    assert runner.invoke(crm, ["plan"]).exit_code == 0
+    shutil.rmtree(tmp_path / "migrations", ignore_errors=True)
