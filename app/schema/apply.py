@@ -13,6 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -85,7 +86,7 @@ def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool) -> ops.UpgradeOps:
     """The ops to run: drops only when allowed."""
     def keep(op: object) -> bool:
         return allow_destructive or not isinstance(op, (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp))
-    kept = []
+    kept: list[Any] = []
     for op in upgrade.ops:
         if isinstance(op, ops.ModifyTableOps):
             inner = [_lenient(o) for o in op.ops if keep(o)]
@@ -96,7 +97,7 @@ def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool) -> ops.UpgradeOps:
     return ops.UpgradeOps(ops=kept)
 
 
-def _lenient(op: object) -> object:
+def _lenient(op: Any) -> Any:
     """A required column with no default is added as optional: existing rows have no value
     for it, and the app requires it on every new or edited record (nothing is invented)."""
     if isinstance(op, ops.AddColumnOp) and not op.column.nullable and op.column.server_default is None:

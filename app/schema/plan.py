@@ -78,13 +78,13 @@ def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
         "render_as_batch": connection.dialect.name == "sqlite"})
     script = produce_migrations(context, models.metadata)
     plan = Plan(upgrade_ops=script.upgrade_ops)
-    for op in _flatten(script.upgrade_ops.ops):
+    for op in _flatten(script.upgrade_ops.ops if script.upgrade_ops is not None else []):
         plan.changes.append(_describe(connection, op))
     return plan
 
 
 def _flatten(items: list[Any]) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for op in items:
         if isinstance(op, ops.ModifyTableOps):
             out.extend((op.table_name, inner) for inner in op.ops)
@@ -123,7 +123,7 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any]) -> Change
         names = ", ".join(getattr(c, "name", str(c)) for c in op.columns)
         return Change("add_index", op.table_name, names, detail=op.index_name or "")
     if isinstance(op, ops.DropIndexOp):
-        return Change("keep_index", op.table_name, detail=f"{op.index_name}: no longer declared; kept",
+        return Change("keep_index", op.table_name or "?", detail=f"{op.index_name}: no longer declared; kept",
                       destructive=True)
     if isinstance(op, ops.AlterColumnOp):
         return _alter(connection, op)
