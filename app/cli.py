@@ -16,7 +16,16 @@ from flask.cli import AppGroup
 from app.metadata.loader import load_metadata
 from app.settings import load_settings
 
-crm = AppGroup("crm", help="MetaCRM lifecycle: validate, init, sync, demo.")
+crm = AppGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
+
+
+def _schema_by_cli() -> None:
+    """The crm commands own the schema: start-up `check` mode must not refuse them."""
+    from app.schema.startup import SCHEMA_BY_CLI
+    SCHEMA_BY_CLI.set(True)
+
+
+crm.callback = _schema_by_cli
 
 
 @crm.command("validate", with_appcontext=False)

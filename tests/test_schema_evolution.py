@@ -137,3 +137,47 @@ def test_plan_and_apply_commands(make_app, tmp_path):
     assert applied.exit_code == 0 and "applied revision" in applied.output
     assert runner.invoke(crm, ["plan"]).exit_code == 0
     shutil.rmtree(tmp_path / "migrations", ignore_errors=True)
+
+
+def test_rename_keeps_the_data(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1"))
+    _fill(first, [{"name": "改名前", "note": "备注内容"}])
+    renamed = tree(tmp_path / "v2").joinpath("entities", "deal.yaml")
+    renamed.write_text(renamed.read_text().replace("  note: {type: string, max_length: 50}",
+                                                   "  remark: {type: string, max_length: 50, renamed_from: note}"),
+                       encoding="utf-8")
+    second = make_app(tmp_path / "v2", CRM_SCHEMA_MODE="off")
+    plan = _plan(second)
+    assert [c for c in plan.changes if c.kind == "rename"][0].rows == 1
+    assert not [c for c in plan.changes if c.kind in ("add_column", "keep_column")]
+    with second.app_context():
+        state = second.extensions["crm"]
+        apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    row = login(second.test_client()).get("/api/v1/deal/?q=(columns:!(name,remark))").json["result"][0]
+    assert row["remark"] == "备注内容"
+    assert not _plan(second).pending
+
+
+def test_rename_from_a_column_that_does_not_exist_is_refused_with_its_location(make_app, tmp_path):
+    make_app(tree(tmp_path / "v1"))
+    second = make_app(tree(tmp_path / "v2", "remark: {type: string, renamed_from: nothing_here}\n"),
+                      CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        with pytest.raises(PlanRefused, match=r"deal.yaml:\d+: field 'remark' renamed_from 'nothing_here'"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+
+
+def test_changing_a_table_other_tables_link_to(make_app, tmp_path):
+    maker = "label: Maker\nfields:\n  title: {type: string}\n"
+    linked = "maker: {type: link, to: maker, on_delete: restrict}\n"
+    first = make_app(tree(tmp_path / "v1", linked, {"maker": maker}))
+    client = login(first.test_client())
+    made = client.post("/api/v1/maker/", json={"title": "旧名"}).json["id"]
+    assert client.post("/api/v1/deal/", json={"name": "链接", "maker": made}).status_code == 201
+    renamed = "label: Maker\nfields:\n  brand: {type: string, renamed_from: title}\n  tier: {type: integer}\n"
+    second = make_app(tree(tmp_path / "v2", linked, {"maker": renamed}), CRM_SCHEMA_MODE="auto")
+    client = login(second.test_client())
+    assert client.get(f"/api/v1/maker/{made}").json["result"]["brand"] == "旧名"
+    assert client.get("/api/v1/deal/?q=(columns:!(maker))").json["result"][0]["maker"]["id"] == made
+    assert client.delete(f"/api/v1/maker/{made}").status_code == 409  # the link still holds

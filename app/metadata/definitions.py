@@ -152,6 +152,7 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("on_delete", "identifier", "What deleting the linked record does: restrict, set_null or cascade."),
     Key("format", "text", "Autonumber pattern, e.g. TCK-{0000}."),
     Key("scale", "integer", "Digits after the decimal point of a decimal field (1-10, default 4)."),
+    Key("renamed_from", "identifier", "The field's previous name: `crm apply` renames the column and keeps the data."),
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
@@ -194,7 +195,7 @@ class FieldType:
     example: str
 
 
-_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default"})
+_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from"})
 _TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message"}
 _NUMERIC = _COMMON | {"unique", "min", "max"}
 
@@ -229,11 +230,11 @@ FIELD_TYPES: dict[str, FieldType] = {
                   (_COMMON - {"default"}) | {"to", "on_delete"},
                   "account: {type: link, to: account, on_delete: restrict}"),
         FieldType("links", "References to any number of records (many-to-many).",
-                  frozenset({"type", "label", "help", "required", "read_only", "to"}),
+                  frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"}),
                   "products: {type: links, to: product}"),
         FieldType("user", "A user of the CRM.", _COMMON, "assignee: {type: user, default: current_user}"),
         FieldType("autonumber", "A number given on create from a pattern, read-only.",
-                  frozenset({"type", "label", "help", "index", "format"}),
+                  frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
                   'number: {type: autonumber, format: "TCK-{00000}"}'),
     )
 }

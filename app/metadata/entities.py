@@ -68,6 +68,7 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
     fields = _parse_fields(values.get("fields"), node, sink, languages)
     raw_fields = values.get("fields") or {}
     sink.broken_fields = {str(k) for k in raw_fields} - {f.name for f in fields}
+    _check_renames(fields, sink)
     pipelines, stage_fields = parse_pipelines(values.get("pipelines"), node, sink, fields, languages)
     fields = fields + stage_fields
     all_fields = {f.name: f for f in fields + system_fields()}
@@ -99,6 +100,23 @@ def _parse_fields(raw: Any, node: LocMap, sink: ProblemSink,
     if not raw:
         sink.add("CRM-E007", node.line_of("fields"), "entity has no fields")
     return result
+
+
+def _check_renames(fields: list[FieldSpec], sink: ProblemSink) -> None:
+    names = {f.name for f in fields}
+    seen: dict[str, str] = {}
+    for f in fields:
+        old = f.renamed_from
+        if old is None:
+            continue
+        if old in names:
+            sink.add("CRM-E014", f.line, f"field '{f.name}': renamed_from '{old}' is still a field",
+                     "a rename needs the old name gone; remove the old field or the renamed_from")
+        elif old in seen:
+            sink.add("CRM-E014", f.line, f"field '{f.name}': '{old}' is also renamed to '{seen[old]}'")
+        elif old == f.name:
+            sink.add("CRM-E014", f.line, f"field '{f.name}': renamed_from names the field itself")
+        seen.setdefault(old, f.name)
 
 
 def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],

@@ -79,6 +79,7 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         on_delete=values.get("on_delete", "restrict"),
         format=values.get("format"),
         scale=values.get("scale", 4 if ftype == "decimal" else 2),
+        renamed_from=values.get("renamed_from"),
         line=line,
     )
 

@@ -73,6 +73,7 @@ class FieldSpec:
     on_delete: str = "restrict"
     format: str | None = None
     scale: int = 2
+    renamed_from: str | None = None
     system: bool = False
     line: int = 0
 

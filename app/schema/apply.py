@@ -70,16 +70,44 @@ def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destru
     path = versions / f"{dt.date.today():%Y%m%d}_{revision}_metadata_{models.spec.digest}.py"
     path.write_text(_render(upgrade, revision, current_head(versions), models.spec.digest,
                             sqlite=engine.dialect.name == "sqlite"), encoding="utf-8")
-    cfg = alembic_config(versions)
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        run_upgrade(engine, versions)
     except Exception:
         path.unlink(missing_ok=True)  # a revision that did not apply is not kept
         raise
     record_version(engine, models, note=f"apply {revision}")
     return Applied(revision, path, plan)
+
+
+def run_upgrade(engine: sa.Engine, versions: Path, target: str = "head") -> None:
+    """Run revisions up to `target` in one transaction. SQLite's batch mode copies a table
+    and drops the old one, which its foreign keys would refuse: they are checked after."""
+    cfg = alembic_config(versions)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection if sqlite else None
+        if raw is not None:
+            # pysqlite commits DDL on its own; take the transaction in hand so the
+            # batch copy is all-or-nothing, and check the links ourselves at the end.
+            conn.commit()
+            isolation = raw.isolation_level
+            raw.isolation_level = None
+            raw.execute("PRAGMA foreign_keys=OFF")
+            raw.execute("BEGIN")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, target)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"the change would break {len(broken)} links; nothing changed")
+        finally:
+            if raw is not None:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raw.execute("PRAGMA foreign_keys=ON")
+                raw.isolation_level = isolation
 
 
 def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool) -> ops.UpgradeOps:

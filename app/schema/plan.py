@@ -78,9 +78,45 @@ def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
         "render_as_batch": connection.dialect.name == "sqlite"})
     script = produce_migrations(context, models.metadata)
     plan = Plan(upgrade_ops=script.upgrade_ops)
+    _renames(connection, models, plan)
     for op in _flatten(script.upgrade_ops.ops if script.upgrade_ops is not None else []):
         plan.changes.append(_describe(connection, op))
     return plan
+
+
+def _renames(connection: sa.Connection, models: ModelSet, plan: Plan) -> None:
+    """Turn add-new + drop-old into a rename where a field says `renamed_from`: data kept."""
+    inspector = sa.inspect(connection)
+    tables = set(inspector.get_table_names())
+    for entity in models.spec.entities:
+        if entity.table_name not in tables:
+            continue
+        columns = {c["name"] for c in inspector.get_columns(entity.table_name)}
+        for f in entity.declared_fields:
+            if f.renamed_from is None:
+                continue
+            old = f"{f.renamed_from}_id" if f.is_link else f.renamed_from
+            new = f.column_name
+            if new in columns:
+                continue  # already renamed
+            if old not in columns:
+                plan.changes.append(Change("rename", entity.table_name, new, blocked=(
+                    f"{entity.source.name}:{f.line}: field '{f.name}' renamed_from '{f.renamed_from}' "
+                    f"names no column of {entity.table_name}")))
+                continue
+            _swap_for_rename(plan.upgrade_ops, entity.table_name, old, new)
+
+
+def _swap_for_rename(upgrade: Any, table: str, old: str, new: str) -> None:
+    for op in upgrade.ops:
+        if isinstance(op, ops.ModifyTableOps) and op.table_name == table:
+            added = next((o for o in op.ops if isinstance(o, ops.AddColumnOp) and o.column.name == new), None)
+            kept = [o for o in op.ops if not (isinstance(o, ops.AddColumnOp) and o.column.name == new)
+                    and not (isinstance(o, ops.DropColumnOp) and o.column_name == old)]
+            rename = ops.AlterColumnOp(table, old, modify_name=new,
+                                       existing_type=added.column.type if added is not None else None,
+                                       existing_nullable=True)
+            op.ops = [rename, *kept]
 
 
 def _flatten(items: list[Any]) -> list[Any]:
@@ -131,6 +167,9 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any]) -> Change
 
 
 def _alter(connection: sa.Connection, op: Any) -> Change:
+    if op.modify_name:
+        rows = _count(connection, op.table_name, f'"{op.column_name}" IS NOT NULL')
+        return Change("rename", op.table_name, op.modify_name, detail=f"from {op.column_name}", rows=rows)
     change = Change("alter_column", op.table_name, op.column_name)
     if op.modify_type is not None:
         new, old = op.modify_type, op.existing_type

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+from contextvars import ContextVar
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -27,9 +28,14 @@ class SchemaPending(Exception):
     """The database does not match the metadata and start-up may not change it."""
 
 
+# Set by the `flask crm` commands: they build the app to plan or apply the very changes
+# that `check` mode would refuse to start with.
+SCHEMA_BY_CLI: ContextVar[bool] = ContextVar("crm_schema_by_cli", default=False)
+
+
 def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path) -> list[str]:
     """Bring the schema in line as the mode allows; return what was done, for the log."""
-    if mode == "off":
+    if mode == "off" or (mode == "check" and SCHEMA_BY_CLI.get()):
         return []
     existing = set(sa.inspect(engine).get_table_names())
     entity_tables = {e.table_name for e in models.spec.entities}
