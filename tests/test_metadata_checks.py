@@ -695,7 +695,7 @@ CASES: list[Case] = [
         "    type: integer",
         "    max_length: 5",        # 6
     ), [want(DEAL, 6, "CRM-E013", "field 'seats': option 'max_length' does not apply to type integer",
-             hint="integer takes: default, help, index, label, max, min, read_only, required, "
+             hint="integer takes: default, help, index, label, max, min, read_only, renamed_from, required, "
                   "type, unique")]),
     Case("E013-default-on-link", fields(
         "  parent:",
