@@ -1505,10 +1505,7 @@ CASES: list[Case] = [
         "      - {name: won, roles: [Sales Manger]}",   # 13: the role is named here
     ), [want(DEAL, 13, "CRM-E024", "pipeline 'sales': stage 'won' names unknown role 'Sales Manger'",
              hint="did you mean 'Sales Manager'?")],
-        roles=lines("Sales Manager:", "  entities: {deal: all}"),
-        bug="loader._check_stage_roles reports a stage's unknown role at the line of `pipelines:` "
-            "(raw.node.line_of('pipelines'), here 8), not at the stage or its roles entry (13): "
-            "StageSpec keeps no line"),
+        roles=lines("Sales Manager:", "  entities: {deal: all}")),
     Case("BUG-stage-field-system-field", pipes(
         "  - name: sales",
         "    field: owner",                 # 10: owner is a system field
@@ -1531,9 +1528,7 @@ CASES: list[Case] = [
         "    field: stage",
         "    when: {kind: renew}",          # 14
         "    stages: [{name: due}]",
-    ), [want(DEAL, 14, "CRM-E024", "when value 'renew' is not a choice of 'kind'")],
-        bug="a pipeline whose `when` is reported bad is kept with when=None, so _check_defaults "
-            "adds 'pipelines sales, renewal all claim every record of stage' for the same mistake"),
+    ), [want(DEAL, 14, "CRM-E024", "when value 'renew' is not a choice of 'kind'")]),
     Case("BUG-role-stages-entity-twice", pipe_tree(), [
         want(ROLES, 5, "CRM-E004", "'deal'"),
     ], roles=lines(

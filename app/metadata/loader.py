@@ -163,7 +163,7 @@ def _check_stage_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...
             for stage in pipeline.stages:
                 for role in stage.roles:
                     if role not in names:
-                        sink.add("CRM-E024", raw.node.line_of("pipelines"),
+                        sink.add("CRM-E024", stage.line or raw.node.line_of("pipelines"),
                                  f"pipeline '{pipeline.name}': stage '{stage.name}' names unknown role '{role}'",
                                  did_you_mean(role, names))
 

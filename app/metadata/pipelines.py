@@ -68,6 +68,8 @@ def _parse_pipeline(item: Any, line: int, sink: ProblemSink, known: dict[str, Fi
             sink.add("CRM-E024", item.line_of("stages"), f"{where} has no stages")
         return None
     when = _parse_when(values.get("when"), item, sink, known, where)
+    if when is None and values.get("when") is not None:
+        when = ("", "")  # reported bad: claims no record, and is not a second default
     probability = _typed_field(values, "probability_field", ("percent",), item, sink, known, where)
     amount = _typed_field(values, "amount_field", AMOUNT_TYPES, item, sink, known, where)
     cards = []
@@ -118,7 +120,8 @@ def _parse_stages(raw: list[Any], item: LocMap, sink: ProblemSink, known: dict[s
                           color=values.get("color"), probability=probability, outcome=outcome,
                           requires=tuple(requires),
                           next=tuple(values["next"]) if "next" in values else None,
-                          roles=tuple(str(r) for r in values.get("roles") or []))
+                          roles=tuple(str(r) for r in values.get("roles") or []),
+                          line=node.line_of("roles") if isinstance(node, LocMap) else line)
         parsed.append((stage, values, line))
     names = {s.name for s, _, _ in parsed}
     for stage, values, line in parsed:

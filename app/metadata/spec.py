@@ -117,6 +117,7 @@ class StageSpec:
     requires: tuple[str, ...] = ()
     next: tuple[str, ...] | None = None  # None: any stage of the pipeline
     roles: tuple[str, ...] = ()
+    line: int = field(default=0, compare=False)  # where `roles` is written, for located errors
 
 
 @dataclass(frozen=True)
