@@ -33,6 +33,11 @@ def reset_database(url: str) -> None:
     """Empty a PostgreSQL test database (SQLite tests get a new file instead)."""
     engine = sa.create_engine(url)
     with engine.begin() as conn:
+        # A connection a finished test left open (a response not yet closed) would hold
+        # locks and make DROP SCHEMA wait forever: end them first.
+        conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+        conn.execute(sa.text("SET lock_timeout = '30s'"))
         conn.execute(sa.text("DROP SCHEMA IF EXISTS public CASCADE"))
         conn.execute(sa.text("CREATE SCHEMA public"))
     engine.dispose()

@@ -56,13 +56,16 @@ def csv_response(entity: EntitySpec, query: Any, columns: list[FieldSpec], filen
         writer = csv.writer(buffer)
         buffer.write("\ufeff")
         writer.writerow(["id", *[f.label.get(lang) for f in columns]])
-        for item in query.options(*loads).yield_per(BATCH):
-            writer.writerow([item.id, *[cell(f, getattr(item, f.name), lang) for f in columns]])
-            if buffer.tell() > 64_000:
-                yield buffer.getvalue()
-                buffer.seek(0)
-                buffer.truncate()
-        yield buffer.getvalue()
+        try:
+            for item in query.options(*loads).yield_per(BATCH):
+                writer.writerow([item.id, *[cell(f, getattr(item, f.name), lang) for f in columns]])
+                if buffer.tell() > 64_000:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+            yield buffer.getvalue()
+        finally:  # the server-side cursor and its transaction end with the stream
+            query.session.rollback()
 
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8", headers=headers)
