@@ -19,14 +19,6 @@ from app.settings import load_settings
 crm = AppGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
 
 
-def _schema_by_cli() -> None:
-    """The crm commands own the schema: start-up `check` mode must not refuse them."""
-    from app.schema.startup import SCHEMA_BY_CLI
-    SCHEMA_BY_CLI.set(True)
-
-
-crm.callback = _schema_by_cli
-
 
 @crm.command("validate", with_appcontext=False)
 @click.option("--metadata", "metadata_dir", type=click.Path(), default=None,

@@ -181,3 +181,21 @@ def test_changing_a_table_other_tables_link_to(make_app, tmp_path):
     assert client.get(f"/api/v1/maker/{made}").json["result"]["brand"] == "旧名"
     assert client.get("/api/v1/deal/?q=(columns:!(maker))").json["result"][0]["maker"]["id"] == made
     assert client.delete(f"/api/v1/maker/{made}").status_code == 409  # the link still holds
+
+
+def test_crm_commands_run_in_check_mode_but_the_server_does_not_start(make_app, tmp_path):
+    from click.testing import CliRunner
+    from flask.cli import ScriptInfo
+
+    from app import create_app
+    from app.cli import crm
+    first = make_app(tree(tmp_path / "v1"))
+    url = first.config["SQLALCHEMY_DATABASE_URI"]
+    settings = {"SQLALCHEMY_DATABASE_URI": url, "CRM_METADATA_DIR": str(tree(tmp_path / "v2", "extra: {type: integer}\n")),
+                "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations"), "CRM_PLUGINS_DIR": str(tmp_path / "none"),
+                "CRM_SCHEMA_MODE": "check"}
+    info = ScriptInfo(create_app=lambda: create_app(settings))
+    result = CliRunner().invoke(crm, ["plan"], obj=info)
+    assert result.exit_code == 2 and "deal.extra" in result.output
+    with pytest.raises(SchemaPending):
+        create_app(settings)

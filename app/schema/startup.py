@@ -10,9 +10,9 @@
 from __future__ import annotations
 
 import logging
-from contextvars import ContextVar
 from pathlib import Path
 
+import click
 import sqlalchemy as sa
 
 from app.models import ModelSet
@@ -28,14 +28,20 @@ class SchemaPending(Exception):
     """The database does not match the metadata and start-up may not change it."""
 
 
-# Set by the `flask crm` commands: they build the app to plan or apply the very changes
-# that `check` mode would refuse to start with.
-SCHEMA_BY_CLI: ContextVar[bool] = ContextVar("crm_schema_by_cli", default=False)
+def run_by_crm_command() -> bool:
+    """Is the app being built for a `flask crm ...` command? Those plan or apply the very
+    changes that `check` mode refuses to start with."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None:
+        if ctx.info_name == "crm":
+            return True
+        ctx = ctx.parent
+    return False
 
 
 def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path) -> list[str]:
     """Bring the schema in line as the mode allows; return what was done, for the log."""
-    if mode == "off" or (mode == "check" and SCHEMA_BY_CLI.get()):
+    if mode == "off" or (mode == "check" and run_by_crm_command()):
         return []
     existing = set(sa.inspect(engine).get_table_names())
     entity_tables = {e.table_name for e in models.spec.entities}
