@@ -199,3 +199,32 @@ def test_crm_commands_run_in_check_mode_but_the_server_does_not_start(make_app, 
     assert result.exit_code == 2 and "deal.extra" in result.output
     with pytest.raises(SchemaPending):
         create_app(settings)
+
+
+def test_type_changes_convert_the_data_or_refuse_with_the_rows(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1", "seats: {type: string}\ncolor: {type: choice, choices: [red, blue]}\n"))
+    _fill(first, [{"name": "a", "seats": "12", "color": "red"}, {"name": "b", "seats": " 7 "}])
+    to_int = tree(tmp_path / "v2", "seats: {type: integer}\ncolor: {type: multichoice, choices: [red, blue]}\n")
+    second = make_app(to_int, CRM_SCHEMA_MODE="off")
+    plan = _plan(second)
+    seats = next(c for c in plan.changes if c.column == "seats")
+    assert seats.kind == "alter_type" and not seats.blocked and seats.rows == 2
+    with second.app_context():
+        state = second.extensions["crm"]
+        apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    rows = login(second.test_client()).get("/api/v1/deal/?q=(columns:!(name,seats,color))").json["result"]
+    assert {r["name"]: (r["seats"], r["color"]) for r in rows} == {"a": (12, ["red"]), "b": (7, [])}
+
+
+def test_a_type_change_that_does_not_fit_the_data_is_refused_with_the_rows(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1", "seats: {type: string}\n"))
+    _fill(first, [{"name": "a", "seats": "12"}, {"name": "b", "seats": "很多"}])
+    second = make_app(tree(tmp_path / "v2", "seats: {type: integer}\n"), CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        with pytest.raises(PlanRefused, match=r"1 values do not convert to integer \(ids 2\)"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    with first.app_context():
+        engine = first.extensions["crm"].db.engine
+        with engine.connect() as conn:
+            assert sorted(conn.execute(sa.text("SELECT seats FROM deal")).scalars()) == ["12", "很多"]

@@ -62,7 +62,7 @@ def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destru
                 if c.destructive and not c.kind.startswith("keep_") and not allow_destructive]
     if refused:
         raise PlanRefused(plan, refused)
-    upgrade = _keep(plan.upgrade_ops, allow_destructive)
+    upgrade = _keep(plan.upgrade_ops, allow_destructive, engine.dialect.name)
     if not upgrade.ops:
         return Applied(None, None, plan)
     versions.mkdir(parents=True, exist_ok=True)
@@ -110,19 +110,49 @@ def run_upgrade(engine: sa.Engine, versions: Path, target: str = "head") -> None
                 raw.isolation_level = isolation
 
 
-def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool) -> ops.UpgradeOps:
-    """The ops to run: drops only when allowed."""
+def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool, dialect: str = "sqlite") -> ops.UpgradeOps:
+    """The ops to run: drops only when allowed; type changes carry their data conversion."""
     def keep(op: object) -> bool:
         return allow_destructive or not isinstance(op, (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp))
     kept: list[Any] = []
+    after: list[Any] = []
     for op in upgrade.ops:
         if isinstance(op, ops.ModifyTableOps):
             inner = [_lenient(o) for o in op.ops if keep(o)]
+            for o in inner:
+                after.extend(_convert(o, dialect))
+            inner = [o for o in inner if not _empty_alter(o)]
             if inner:
                 kept.append(ops.ModifyTableOps(op.table_name, inner, schema=op.schema))
         elif keep(op):
             kept.append(op)
-    return ops.UpgradeOps(ops=kept)
+    return ops.UpgradeOps(ops=kept + after)
+
+
+def _empty_alter(op: Any) -> bool:
+    return isinstance(op, ops.AlterColumnOp) and op.modify_type is None and op.modify_nullable is None \
+        and op.modify_name is None and op.modify_server_default is False and op.modify_comment is False
+
+
+def _convert(op: Any, dialect: str) -> list[Any]:
+    """PostgreSQL casts a changed column with USING; text becoming a tag list is rewritten
+    as a one-tag JSON list. (The plan has checked every value converts.)"""
+    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
+        return []
+    from sqlalchemy.dialects import postgresql
+
+    from app.models.columns import JSONList
+
+    column, table = op.column_name, op.table_name
+    if isinstance(op.modify_type, JSONList):
+        return [ops.ExecuteSQLOp(f"UPDATE \"{table}\" SET \"{column}\" = '[\"' || \"{column}\" || '\"]' "
+                                 f"WHERE \"{column}\" IS NOT NULL AND \"{column}\" NOT LIKE '[%'")]
+    if dialect == "postgresql" and isinstance(op.modify_type, (sa.Numeric, sa.Integer, sa.BigInteger)):
+        target = op.modify_type.compile(dialect=postgresql.dialect())
+        op.modify_type = None  # done by the ALTER ... USING below, which Alembic cannot render
+        return [ops.ExecuteSQLOp(f"ALTER TABLE \"{table}\" ALTER COLUMN \"{column}\" TYPE {target} "
+                                 f"USING NULLIF(trim(\"{column}\"::text), '')::{target}")]
+    return []
 
 
 def _lenient(op: Any) -> Any:
@@ -135,7 +165,8 @@ def _lenient(op: Any) -> Any:
 
 def _render(upgrade: ops.UpgradeOps, revision: str, down: str | None, digest: str, sqlite: bool) -> str:
     body = render_python_code(upgrade, render_as_batch=sqlite)
-    reverse = render_python_code(upgrade.reverse(), render_as_batch=sqlite)
+    schema_only = ops.UpgradeOps(ops=[o for o in upgrade.ops if not isinstance(o, ops.ExecuteSQLOp)])
+    reverse = render_python_code(schema_only.reverse(), render_as_batch=sqlite)  # data rewrites stay
     return f'''"""Metadata {digest}: written by `flask crm apply`.
 
 Revision ID: {revision}

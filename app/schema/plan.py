@@ -80,7 +80,7 @@ def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
     plan = Plan(upgrade_ops=script.upgrade_ops)
     _renames(connection, models, plan)
     for op in _flatten(script.upgrade_ops.ops if script.upgrade_ops is not None else []):
-        plan.changes.append(_describe(connection, op))
+        plan.changes.append(_describe(connection, op, models))
     return plan
 
 
@@ -134,7 +134,7 @@ def _count(connection: sa.Connection, table: str, where: str = "") -> int:
     return int(connection.execute(sa.text(query)).scalar() or 0)
 
 
-def _describe(connection: sa.Connection, item: tuple[str | None, Any]) -> Change:
+def _describe(connection: sa.Connection, item: tuple[str | None, Any], models: ModelSet) -> Change:
     table, op = item
     if isinstance(op, ops.CreateTableOp):
         return Change("add_table", op.table_name, detail=f"{len(op.columns)} columns")
@@ -162,11 +162,38 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any]) -> Change
         return Change("keep_index", op.table_name or "?", detail=f"{op.index_name}: no longer declared; kept",
                       destructive=True)
     if isinstance(op, ops.AlterColumnOp):
-        return _alter(connection, op)
+        return _alter(connection, op, models)
     return Change(type(op).__name__, table or "?", detail=str(getattr(op, "constraint_name", "")))
 
 
-def _alter(connection: sa.Connection, op: Any) -> Change:
+def _field_of(models: ModelSet, table: str, column: str) -> Any:
+    entity = next((e for e in models.spec.entities if e.table_name == table), None)
+    if entity is None:
+        return None
+    return next((f for f in entity.fields if f.column_name == column), None)
+
+
+def conversion_errors(connection: sa.Connection, table: str, column: str, f: Any) -> tuple[int, list[int]]:
+    """Values of `column` that do not convert to field `f` (count, first ids), checked with
+    the same parser and rules as any input."""
+    from app.records.parse import FieldValueError, parse_value
+    from app.records.rules import check_value
+
+    bad: list[int] = []
+    rows = connection.execute(sa.text(f'SELECT id, "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'))
+    for pk, value in rows:
+        raw = value if not isinstance(value, (int, float)) or f.type not in ("string", "text") else str(value)
+        try:
+            parsed = parse_value(f, str(raw) if f.type in ("integer", "decimal", "money", "percent") else raw)
+            problems = [p for p in check_value(f, parsed) if "required" not in p]
+        except FieldValueError:
+            problems = ["no"]
+        if problems:
+            bad.append(pk)
+    return len(bad), bad[:10]
+
+
+def _alter(connection: sa.Connection, op: Any, models: ModelSet) -> Change:
     if op.modify_name:
         rows = _count(connection, op.table_name, f'"{op.column_name}" IS NOT NULL')
         return Change("rename", op.table_name, op.modify_name, detail=f"from {op.column_name}", rows=rows)
@@ -181,9 +208,13 @@ def _alter(connection: sa.Connection, op: Any) -> Change:
             change.rows = too_long
             if too_long:
                 change.blocked = f"{too_long} values longer than {length} characters"
-        elif not (isinstance(new, sa.String) and isinstance(old, sa.String)):
-            change.destructive = True
-            change.detail += " (type conversion: next step, not applied yet)"
+        f = _field_of(models, op.table_name, op.column_name)
+        if f is not None and not change.blocked:
+            count, ids = conversion_errors(connection, op.table_name, op.column_name, f)
+            change.rows = _count(connection, op.table_name, f'"{op.column_name}" IS NOT NULL')
+            if count:
+                change.blocked = (f"{count} values do not convert to {f.type} "
+                                  f"(ids {', '.join(map(str, ids))}{' ...' if count > len(ids) else ''})")
     if op.modify_nullable is False:
         empty = _count(connection, op.table_name, f'"{op.column_name}" IS NULL')
         change.detail += " now required"
