@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -114,10 +115,10 @@ class PageGuard:
         return found
 
 
-def login_admin(page: Any, base_url: str) -> None:
+def login_admin(page: Any, base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
     page.goto(f"{base_url}/login/", wait_until="domcontentloaded")
-    page.fill("#username", "admin")
-    page.fill("#password", ADMIN_PASSWORD)
+    page.fill("#username", username)
+    page.fill("#password", password)
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("input[type=submit], button[type=submit]").first.click()
     assert "/login" not in page.url, f"login failed, still on {page.url}"
@@ -128,19 +129,27 @@ def page_guard() -> PageGuard:
     return PageGuard()
 
 
-@pytest.fixture
-def page(browser: Any, live_server: str, page_guard: PageGuard) -> Iterator[Any]:
-    context = browser.new_context(base_url=live_server, locale="en-US")
+@contextmanager
+def guarded_page(browser: Any, base_url: str, guard: PageGuard, username: str = "admin",
+                 password: str = ADMIN_PASSWORD) -> Iterator[Any]:
+    """A logged-in page whose off-machine requests, 5xx answers and JS errors fail the test."""
+    context = browser.new_context(base_url=base_url, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
-    context.route(EXTERNAL_URL, page_guard.route)
-    context.on("request", page_guard.request)
-    context.on("response", page_guard.response)
+    context.route(EXTERNAL_URL, guard.route)
+    context.on("request", guard.request)
+    context.on("response", guard.response)
     pg = context.new_page()
-    pg.on("pageerror", lambda exc: page_guard.page_errors.append(str(exc)))
+    pg.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
     try:
-        login_admin(pg, live_server)
+        login_admin(pg, base_url, username, password)
         yield pg
     finally:
         context.close()
-    problems = page_guard.problems()
+    problems = guard.problems()
     assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def page(browser: Any, live_server: str, page_guard: PageGuard) -> Iterator[Any]:
+    with guarded_page(browser, live_server, page_guard) as pg:
+        yield pg

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.browser.conftest import EXTERNAL_URL, TIMEOUT_MS, PageGuard
+from tests.browser.conftest import PageGuard, guarded_page
 
 BOARD = "/crm/opportunity/board/new_business"
 
@@ -92,25 +92,8 @@ def stored_stage(page: Any, pk: int) -> str:
 @pytest.fixture
 def rep_page(browser: Any, live_server: str, page_guard: PageGuard, board_records: dict[str, int]) -> Iterator[Any]:
     """A page logged in as the demo Sales Rep (same guards as the admin `page`)."""
-    context = browser.new_context(base_url=live_server, locale="en-US")
-    context.set_default_timeout(TIMEOUT_MS)
-    context.route(EXTERNAL_URL, page_guard.route)
-    context.on("request", page_guard.request)
-    context.on("response", page_guard.response)
-    pg = context.new_page()
-    pg.on("pageerror", lambda exc: page_guard.page_errors.append(str(exc)))
-    try:
-        pg.goto("/login/", wait_until="domcontentloaded")
-        pg.fill("#username", "sales_rep")
-        pg.fill("#password", DEMO_PASSWORD)
-        with pg.expect_navigation(wait_until="domcontentloaded"):
-            pg.locator("input[type=submit], button[type=submit]").first.click()
-        assert "/login" not in pg.url
+    with guarded_page(browser, live_server, page_guard, "sales_rep", DEMO_PASSWORD) as pg:
         yield pg
-    finally:
-        context.close()
-    problems = page_guard.problems()
-    assert not problems, "\n".join(problems)
 
 
 def test_admin_drags_a_card_forward_and_a_gated_card_snaps_back(page: Any, board_records: dict[str, int]) -> None:
