@@ -4,6 +4,7 @@
 metadata digest the database was last built from, so every web process
 agrees on the version in force (the web tier keeps no state of its own).
 Teams are data, not metadata: `crm_team` and its members decide `team` scope.
+`crm_saved_report` keeps report-builder definitions, private or shared with roles.
 """
 
 from __future__ import annotations
@@ -50,5 +51,17 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("seconds_in_from", sa.BigInteger),
         sa.Index("ix_crm_stage_history_record", "entity", "record_id", "moved_on"),
     )
+    report = sa.Table(
+        "crm_saved_report", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("definition", sa.Text, nullable=False),  # JSON: columns, filters, group, measure, chart
+        sa.Column("shared_roles", sa.Text, nullable=False, default="[]"),  # JSON list of role names
+        sa.Column("owner_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False,
+                  index=True),
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("changed_on", sa.DateTime, nullable=False),
+    )
     return {"crm_counter": counter, "crm_schema_version": version, "crm_team": team,
-            "crm_team_member": member, "crm_stage_history": history}
+            "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
