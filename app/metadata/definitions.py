@@ -38,6 +38,13 @@ KINDS = {
     "conversion": "a conversion definition",
     "targets": "a list of conversion targets",
     "mapping": "a map of target field to source field",
+    "dashboards": "a list of dashboards",
+    "charts": "a list of charts",
+    "measure": "count, or sum(field), avg(field), min(field), max(field)",
+    "grouping": "a field, a link.field, or a date field with a bucket: close_date:month",
+    "filters": "a map of field (or link.field) to a condition",
+    "period": "a map {field: a date field, range: a relative date such as this_quarter}",
+    "params": "a map of analysis option to value",
 }
 
 
@@ -179,6 +186,100 @@ ACTION_KEYS: tuple[Key, ...] = (
     Key("export", "scope", "Export lists to CSV."),
     Key("import", "scope", "Import records from files (yes or no)."),
 )
+
+DASHBOARD_FILE_KEYS: tuple[Key, ...] = (
+    Key("dashboards", "dashboards", "The dashboards, in menu order; the first one a user may see is their home page.",
+        required=True),
+)
+
+DASHBOARD_KEYS: tuple[Key, ...] = (
+    Key("name", "identifier", "Stable key; the dashboard's URL derives from it.", required=True),
+    Key("label", "label", "Name in the menu and the page title, e.g. {en: Sales, zh: 销售}."),
+    Key("description", "label", "One sentence under the title."),
+    Key("roles", "rolenames", "Roles that see the dashboard (Admin sees all); omitted: every signed-in user."),
+    Key("charts", "charts", "The charts, in page order.", required=True),
+)
+
+CHART_KEYS: tuple[Key, ...] = (
+    Key("name", "identifier", "Key of the chart, unique in its dashboard.", required=True),
+    Key("title", "label", "Heading of the chart; defaults to the name."),
+    Key("kind", "identifier", "bar, stacked_bar, line, area, pie, funnel, kpi, table or pivot.", required=True),
+    Key("entity", "identifier", "Entity whose records are counted or summed.", required=True),
+    Key("measure", "measure", "What each bar or slice shows: count (default), sum(field), avg(field), "
+        "min(field) or max(field)."),
+    Key("group", "grouping", "What the bars or slices are: a field, link.field, or date_field:bucket "
+        "(day, week, month, quarter, year)."),
+    Key("series", "grouping", "A second grouping: one coloured series per value (stacked bars, pivot columns)."),
+    Key("filters", "filters", "Which records count: field: value, field: [values], or field: {op: value} "
+        "with ops eq, ne, in, not_in, gt, gte, lt, lte, between, empty; dates also take relative ranges."),
+    Key("period", "period", "For kpi charts: the range the number covers; it is compared with the range before."),
+    Key("sort", "text", "value, -value, label or -label (default: the grouping's own order)."),
+    Key("top", "integer", "Keep only the first N groups after sorting."),
+    Key("width", "integer", "Width on the page in twelfths (default 6: half the page)."),
+    Key("analysis", "identifier", "A built-in analysis instead of a plain aggregate: stage_funnel, win_rate, "
+        "stage_time, forecast, rfm, churn_risk, lead_conversion, campaign_roi, ticket_sla."),
+    Key("pipeline", "identifier", "For pipeline analyses: which pipeline of the entity (default: its first)."),
+    Key("params", "params", "Options of the analysis (see Analyses)."),
+)
+
+PERIOD_KEYS: tuple[Key, ...] = (
+    Key("field", "identifier", "A date or datetime field of the chart's entity.", required=True),
+    Key("range", "text", "A relative date range, e.g. this_month or last_30_days.", required=True),
+)
+
+CHART_KINDS = ("bar", "stacked_bar", "line", "area", "pie", "funnel", "kpi", "table", "pivot")
+MEASURES = ("count", "sum", "avg", "min", "max")
+DATE_BUCKETS = ("day", "week", "month", "quarter", "year")
+FILTER_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty")
+CHART_SORTS = ("value", "-value", "label", "-label")
+# Relative date ranges; last_N_days and next_N_days take any N from 1 to 3660 as well.
+RELATIVE_RANGES = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month",
+                   "this_quarter", "last_quarter", "this_year", "last_year")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """A built-in analysis: the chart kinds it can draw and the params it takes (name -> doc)."""
+
+    name: str
+    doc: str
+    kinds: tuple[str, ...]
+    params: tuple[tuple[str, str], ...] = ()
+    needs_pipeline: bool = False
+
+
+ANALYSES: dict[str, Analysis] = {
+    a.name: a
+    for a in (
+        Analysis("stage_funnel", "Records that reached each stage of a pipeline (from stage history), "
+                 "with the stage-to-stage conversion rate.", ("funnel", "bar", "table"), needs_pipeline=True),
+        Analysis("win_rate", "Won / (won + lost) among closed records, overall or per group.",
+                 ("kpi", "bar", "table"), needs_pipeline=True),
+        Analysis("stage_time", "Average days records spent in each stage (from stage history).",
+                 ("bar", "table"), needs_pipeline=True),
+        Analysis("forecast", "Open amount and amount weighted by probability, per close month.",
+                 ("bar", "stacked_bar", "line", "table"),
+                 (("date", "date field that buckets the forecast (default close_date)"),), needs_pipeline=True),
+        Analysis("rfm", "Customers in value tiers by recency, frequency and money of their won records.",
+                 ("bar", "pie", "table"),
+                 (("customer", "link field of the entity naming the customer (default account)"),
+                  ("date", "date field of the win (default close_date)")), needs_pipeline=True),
+        Analysis("churn_risk", "Customers (the chart's entity) with no activity for N days.",
+                 ("table", "kpi", "bar"),
+                 (("activity", "entity of the activities (default activity)"),
+                  ("days", "days without activity (default 90)"))),
+        Analysis("lead_conversion", "Records and how many reached the won outcome, per group (e.g. source).",
+                 ("bar", "table"), needs_pipeline=True),
+        Analysis("campaign_roi", "Per campaign: cost, leads, cost per lead, won revenue and ROI.",
+                 ("table", "bar"),
+                 (("cost", "money field of the campaign (default actual_cost)"),
+                  ("leads", "entity whose records link to the campaign (default lead)"),
+                  ("deals", "pipeline entity whose won records link to the campaign (default opportunity)"))),
+        Analysis("ticket_sla", "Records per week and how many missed their due time.",
+                 ("stacked_bar", "bar", "table", "kpi"),
+                 (("due", "datetime field of the deadline (default sla_due)"),), needs_pipeline=True),
+    )
+}
 
 SCOPES = ("all", "team", "own", "no")
 FIELD_MODES = ("hidden", "read", "write")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .conversion import check_conversion
+from .dashboards import parse_dashboards
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import SEARCHABLE, RawEntity, parse_entity
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
@@ -75,13 +76,16 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
     _check_stage_roles(raw_entities, roles, problems)
+    dashboards_path = root / "dashboards.yaml"
+    dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
+                                  {r.name for r in roles} | {"Admin"}, languages)
     if problems:
         return None, problems
     spec = CrmSpec(
         name=Text.of(crm_values.get("name"), "MetaCRM"), languages=languages,
         currency=crm_values.get("currency", "CNY"), timezone=crm_values.get("timezone", "UTC"),
         menu=menu, entities=tuple(entities.values()), root=root,
-        digest=_digest([crm_path, *files, roles_path]), roles=roles,
+        digest=_digest([crm_path, *files, roles_path, dashboards_path]), roles=roles, dashboards=dashboards,
     )
     return spec, problems
 

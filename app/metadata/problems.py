@@ -39,6 +39,7 @@ CODES: dict[str, str] = {
     "CRM-E024": "bad pipeline",
     "CRM-E025": "unknown stage",
     "CRM-E026": "bad conversion",
+    "CRM-E027": "bad dashboard or chart",
 }
 
 

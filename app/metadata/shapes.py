@@ -40,13 +40,15 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
-                "pipelines", "stages", "targets"):
+                "pipelines", "stages", "targets", "dashboards", "charts"):
         return isinstance(value, list)
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
-                "mapping"):
+                "mapping", "filters", "period", "params"):
         return isinstance(value, dict)
     if kind == "scope":
         return isinstance(value, (str, bool))
+    if kind in ("measure", "grouping"):
+        return isinstance(value, str)
     raise AssertionError(kind)
 
 

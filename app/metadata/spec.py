@@ -244,6 +244,101 @@ class MenuGroup:
 
 
 @dataclass(frozen=True)
+class Measure:
+    """count, or an aggregate of one numeric field."""
+
+    func: str = "count"  # count | sum | avg | min | max
+    field: str | None = None
+
+    def __str__(self) -> str:
+        return self.func if self.field is None else f"{self.func}({self.field})"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """What a chart's bars are: a field, a link's field (`account.industry`), or a date bucket."""
+
+    path: str
+    bucket: str | None = None  # day | week | month | quarter | year (date fields only)
+
+    @property
+    def head(self) -> str:
+        return self.path.split(".", 1)[0]
+
+    @property
+    def tail(self) -> str | None:
+        return self.path.split(".", 1)[1] if "." in self.path else None
+
+    def __str__(self) -> str:
+        return self.path if self.bucket is None else f"{self.path}:{self.bucket}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One filter of a chart: path op value. `relative` ranges are resolved when the chart runs."""
+
+    path: str
+    op: str  # eq ne in not_in gt gte lt lte between empty relative
+    value: Any = None  # a tuple for in/not_in/between, a range name for relative, a bool for empty
+
+
+@dataclass(frozen=True)
+class Period:
+    """The range a KPI covers (compared with the range just before it)."""
+
+    field: str
+    range: str
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    """One chart: which records (entity, filters), what number (measure), split how (group, series)."""
+
+    name: str
+    title: Text
+    kind: str
+    entity: str
+    measure: Measure = Measure()
+    group: Grouping | None = None
+    series: Grouping | None = None
+    filters: tuple[Condition, ...] = ()
+    period: Period | None = None
+    sort: str | None = None
+    top: int | None = None
+    width: int = 6
+    analysis: str | None = None
+    pipeline: str | None = None
+    params: tuple[tuple[str, Any], ...] = ()
+    line: int = field(default=0, compare=False)
+
+    def param(self, name: str, default: Any = None) -> Any:
+        return dict(self.params).get(name, default)
+
+    def fields_used(self) -> tuple[str, ...]:
+        """Paths of the chart's entity it reads: a viewer must see all of them to see the chart."""
+        paths = [g.path for g in (self.group, self.series) if g is not None]
+        paths += [c.path for c in self.filters]
+        if self.measure.field:
+            paths.append(self.measure.field)
+        if self.period:
+            paths.append(self.period.field)
+        return tuple(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True)
+class DashboardSpec:
+    name: str
+    label: Text
+    charts: tuple[ChartSpec, ...]
+    roles: tuple[str, ...] = ()  # empty: every signed-in user
+    description: Text = Text(())
+    line: int = field(default=0, compare=False)
+
+    def chart(self, name: str) -> ChartSpec:
+        return next(c for c in self.charts if c.name == name)
+
+
+@dataclass(frozen=True)
 class CrmSpec:
     """The whole metadata tree, checked."""
 
@@ -256,6 +351,11 @@ class CrmSpec:
     root: Path = field(default=Path("."), compare=False)
     digest: str = ""
     roles: tuple[RoleSpec, ...] = ()
+    dashboards: tuple[DashboardSpec, ...] = ()
+
+    @cached_property
+    def dashboard_map(self) -> dict[str, DashboardSpec]:
+        return {d.name: d for d in self.dashboards}
 
     @cached_property
     def role_map(self) -> dict[str, RoleSpec]:
