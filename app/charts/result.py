@@ -59,7 +59,8 @@ class ChartContext:
     session: Any  # SQLAlchemy session
     access: Any  # app.security.access.Access
     lang: str = "en"
-    now: dt.datetime = field(default_factory=dt.datetime.now)  # naive, in the CRM's time zone
+    # Naive UTC, as timestamps are stored; relative ranges (this_month...) are taken in UTC.
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
     @property
     def today(self) -> dt.date:
