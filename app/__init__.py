@@ -27,6 +27,7 @@ from app.security.manager import CrmSecurityManager
 from app.settings import load_settings
 from app.web.home import HomeView
 from app.web.labels import lazy
+from app.web.assets import register_assets
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "CrmState"]
@@ -59,6 +60,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config["BABEL_DEFAULT_LOCALE"] = spec.languages[0]
     app.register_blueprint(Blueprint("crm_static", __name__, static_folder="web/static",
                                      static_url_path="/crm-static"))
+    register_assets(app)  # plotly.js from the installed package, cached for a year
 
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     db = get_sqla_class()()

@@ -58,6 +58,38 @@ def declared_permissions(appbuilder: AppBuilder) -> set[tuple[str, str]]:
     return pairs
 
 
+ANALYTICS_CATEGORY = "analytics"
+DASHBOARDS_VIEW = "dashboards"
+REPORTS_VIEW = "reports"
+
+
+def dashboard_menu_name(dashboard: str) -> str:
+    return f"dashboard_{dashboard}"
+
+
+def pipeline_menu_name(entity: str, pipeline: str) -> str:
+    return f"pipeline_{entity}_{pipeline}"
+
+
+def analytics_permissions(spec: CrmSpec, book: RoleBook, role: str) -> set[tuple[str, str]]:
+    """Dashboards of dashboards.yaml naming the role (or no role), pipeline analytics and reports
+    of entities it reads. Charts still count only the rows the role may read."""
+    pairs: set[tuple[str, str]] = set()
+    for dashboard in spec.dashboards:
+        if not dashboard.roles or role in dashboard.roles:
+            pairs |= {("menu_access", dashboard_menu_name(dashboard.name)), ("can_read", DASHBOARDS_VIEW)}
+    readable = [e for e in spec.entities if book.scope([role], e.name, "read").value != "no"]
+    for entity in readable:
+        for pipeline in entity.pipelines:
+            pairs |= {("menu_access", pipeline_menu_name(entity.name, pipeline.name)),
+                      ("can_read", DASHBOARDS_VIEW)}
+    if readable:
+        pairs |= {("can_read", REPORTS_VIEW), ("can_write", REPORTS_VIEW), ("menu_access", REPORTS_VIEW)}
+    if pairs:
+        pairs.add(("menu_access", ANALYTICS_CATEGORY))
+    return pairs
+
+
 def role_permissions(spec: CrmSpec, book: RoleBook, role: str) -> set[tuple[str, str]]:
     """The FAB (permission, view) pairs one role of roles.yaml needs."""
     pairs = set(SELF_SERVICE)
@@ -70,7 +102,7 @@ def role_permissions(spec: CrmSpec, book: RoleBook, role: str) -> set[tuple[str,
             group = next((g.name for g in spec.menu if entity.name in g.entities), None)
             if group:
                 pairs.add(("menu_access", group))
-    return pairs
+    return pairs | analytics_permissions(spec, book, role)
 
 
 def sync_permissions(appbuilder: AppBuilder, spec: CrmSpec | None = None, prune: bool = True) -> SyncReport:

@@ -10,6 +10,7 @@ from app.models import ModelSet
 
 from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
+from .dashboards import register_dashboards
 from .labels import lazy
 from .modelviews import build_model_view
 from .teams import register_teams
@@ -33,6 +34,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
         appbuilder.add_api(build_api(entity, models))
     directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
     appbuilder.add_api(directory)
+    register_dashboards(appbuilder, spec)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
     return views

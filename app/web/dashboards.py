@@ -1,0 +1,309 @@
+"""Dashboard pages: the charts of dashboards.yaml, and pipeline analytics for every pipeline.
+
+A dashboard page runs each chart for the viewer (one GROUP BY each, the
+viewer's row scope applied by the chart engine) and embeds the plotly
+figures as JSON; the browser draws them with plotly.js served from the
+installed plotly package. Clicking a bar or slice opens the entity's list
+filtered to the records behind it, when the list can express that filter.
+Who sees a dashboard is dashboards.yaml's `roles`; a chart the viewer may not
+see is replaced by a note, never an error page and never the value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import abort, current_app, jsonify, redirect
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from plotly.utils import PlotlyJSONEncoder
+
+from app.charts.result import ChartContext, ChartResult
+from app.metadata.spec import ChartSpec, CrmSpec, DashboardSpec, EntitySpec, Measure, PipelineSpec, Text
+from app.security.access import ADMIN_ROLE, Access, current_access
+from app.security.sync import ANALYTICS_CATEGORY, dashboard_menu_name, pipeline_menu_name
+
+from .assets import plotly_url
+from .labels import current_lang, lazy
+
+ANALYTICS_LABEL = Text((("en", "Analytics"), ("zh", "分析")))
+UI = {
+    "pipeline_analytics": Text((("en", "{pipeline} pipeline analytics"), ("zh", "{pipeline}流程分析"))),
+    "no_data": Text((("en", "No data"), ("zh", "暂无数据"))),
+    "no_dashboard": Text((("en", "No dashboard is set up for your roles."),
+                          ("zh", "您的角色没有可查看的仪表板。"))),
+    "previous": Text((("en", "vs previous period"), ("zh", "较上一周期"))),
+    "open_list": Text((("en", "Click a bar or slice to open its records."),
+                       ("zh", "点击柱形或扇区可查看对应记录。"))),
+    "funnel": Text((("en", "Funnel"), ("zh", "漏斗"))),
+    "win_rate": Text((("en", "Win rate"), ("zh", "赢单率"))),
+    "stage_time": Text((("en", "Average days in stage"), ("zh", "各阶段平均停留天数"))),
+    "forecast": Text((("en", "Weighted forecast by close month"), ("zh", "按月加权预测"))),
+    "by_stage": Text((("en", "Records by stage"), ("zh", "各阶段记录数"))),
+    "amount_by_stage": Text((("en", "Amount by stage"), ("zh", "各阶段金额"))),
+    "dashboards": Text((("en", "Dashboards"), ("zh", "仪表板"))),
+    "analytics": Text((("en", "Pipeline analytics"), ("zh", "流程分析"))),
+}
+
+
+def visible_dashboards(spec: CrmSpec, access: Access) -> list[DashboardSpec]:
+    """Dashboards the viewer's roles may see, in file order (the first is their home page)."""
+    if access.user_id is None:
+        return []
+    return [d for d in spec.dashboards
+            if not d.roles or ADMIN_ROLE in access.roles or set(d.roles) & set(access.roles)]
+
+
+def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec:
+    """The generated analytics dashboard of one pipeline: funnel, win rate, time in stage, forecast."""
+    has_won = any(s.outcome == "won" for s in pipeline.stages)
+    has_lost = any(s.outcome == "lost" for s in pipeline.stages)
+    amount = pipeline.amount_field
+    charts = [ChartSpec("by_stage", UI["by_stage"], "bar", entity.name, group=_grouping(pipeline.field), width=6)]
+    if amount:
+        charts.append(ChartSpec("amount_by_stage", UI["amount_by_stage"], "bar", entity.name,
+                                measure=Measure("sum", amount), group=_grouping(pipeline.field), width=6))
+    charts.append(ChartSpec("funnel", UI["funnel"], "funnel", entity.name, analysis="stage_funnel",
+                            pipeline=pipeline.name, width=6))
+    if has_won and has_lost:
+        charts.append(ChartSpec("win_rate", UI["win_rate"], "bar", entity.name, group=_grouping("owner"),
+                                analysis="win_rate", pipeline=pipeline.name, width=6))
+    charts.append(ChartSpec("stage_time", UI["stage_time"], "bar", entity.name, analysis="stage_time",
+                            pipeline=pipeline.name, width=6))
+    date_field = next((f.name for f in entity.fields if f.type == "date" and "close" in f.name), None)
+    if amount and date_field:
+        charts.append(ChartSpec("forecast", UI["forecast"], "stacked_bar", entity.name, analysis="forecast",
+                                pipeline=pipeline.name, params=(("date", date_field),), width=6))
+    label = Text(tuple((lang, UI["pipeline_analytics"].get(lang).format(pipeline=pipeline.label.get(lang)))
+                       for lang in ("en", "zh")))
+    return DashboardSpec(f"{entity.name}_{pipeline.name}", label, tuple(charts))
+
+
+def _grouping(path: str) -> Any:
+    from app.metadata.spec import Grouping
+    return Grouping(path)
+
+
+class DashboardView(BaseView):
+    """Dashboards of dashboards.yaml at /crm/dashboards/<name>/, pipeline analytics at /pipeline/<e>/<p>/."""
+
+    route_base = "/crm/dashboards"
+    default_view = "index"
+    class_permission_name = "dashboards"
+    base_permissions = ["can_read"]
+    method_permission_name = {"index": "read", "show": "read", "chart_json": "read", "pipeline": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        dashboards = visible_dashboards(_state().spec, current_access())
+        if not dashboards:
+            return dashboard_page(self, None, UI["no_dashboard"].get(current_lang()))
+        return redirect(f"{self.route_base}/{dashboards[0].name}/")
+
+    @expose("/<name>/")
+    @has_access
+    def show(self, name: str) -> Any:
+        return dashboard_page(self, self._dashboard(name))
+
+    @expose("/<name>/<chart>.json")
+    @has_access
+    def chart_json(self, name: str, chart: str) -> Any:
+        """One chart's data and figure, for tools and for redrawing without a page load."""
+        dashboard = self._dashboard(name)
+        if chart not in {c.name for c in dashboard.charts}:
+            abort(404)
+        return jsonify(chart_card(dashboard.chart(chart), chart_context_now()))
+
+    @expose("/pipeline/<entity>/<pipeline>/")
+    @has_access
+    def pipeline(self, entity: str, pipeline: str) -> Any:
+        spec = _state().spec
+        found = spec.entity_map.get(entity)
+        flow = next((p for p in found.pipelines if p.name == pipeline), None) if found else None
+        if found is None or flow is None or current_access().scope(entity, "read") == "no":
+            abort(404)
+        return dashboard_page(self, pipeline_charts(found, flow), pipeline_of=(found, flow))
+
+    def _dashboard(self, name: str) -> DashboardSpec:
+        dashboard = _state().spec.dashboard_map.get(name)
+        if dashboard is None or dashboard not in visible_dashboards(_state().spec, current_access()):
+            abort(404)  # a dashboard of other roles is not shown to exist
+        return dashboard
+
+
+def _state() -> Any:
+    return current_app.extensions["crm"]
+
+
+def chart_context_now() -> ChartContext:
+    """The viewer's chart context for this request."""
+    state = _state()
+    now = _fixed_now() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    return ChartContext(state.spec, state.models, state.db.session, current_access(), current_lang(), now)
+
+
+def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:
+    """What the page (and the JSON endpoint) shows of one chart for this viewer."""
+    from app.charts.figures import figure, kpi_text, table
+    from app.charts.run import run_chart
+
+    lang = ctx.lang
+    result = run_chart(chart, ctx)
+    card: dict[str, Any] = {"name": chart.name, "title": chart.title.get(lang), "kind": chart.kind,
+                            "width": chart.width, "entity": chart.entity, "notes": list(result.notes)}
+    if result.omitted:
+        card["omitted"] = result.omitted
+        return card
+    card["empty"] = result.empty
+    if chart.kind == "kpi":
+        value, change = kpi_text(result, lang)
+        card["kpi"] = {"value": value, "change": change, "raw": _plain(result.kpi),
+                       "previous": _plain(result.previous)}
+        card["link"] = drill_url(ctx.spec, chart, result, None, ctx.now)
+        return card
+    fig = figure(result, lang)
+    if fig is not None:
+        card["figure"] = fig
+        card["links"] = [drill_url(ctx.spec, chart, result, i, ctx.now) for i in range(len(result.points))]
+    if chart.kind in ("table", "pivot") or fig is None:
+        headings, rows = table(result, lang)
+        card["table"] = {"columns": headings, "rows": rows}
+    card["points"] = [{"label": p.label, "value": _plain(p.value), "series": p.series_label}
+                      for p in result.points]
+    return card
+
+
+def dashboard_page(view: BaseView, dashboard: DashboardSpec | None, message: str = "",
+                   pipeline_of: tuple[EntitySpec, PipelineSpec] | None = None) -> Any:
+    """Render a dashboard (or just the tabs and a message) with `view`'s templates."""
+    lang = current_lang()
+    spec = _state().spec
+    access = current_access()
+    ctx = chart_context_now()
+    cards = [chart_card(chart, ctx) for chart in dashboard.charts] if dashboard else []
+    tabs = [(d.name, d.label.get(lang)) for d in visible_dashboards(spec, access)]
+    pipelines = [(e.name, p.name, f"{e.plural.get(lang)}: {p.label.get(lang)}")
+                 for e in spec.entities for p in e.pipelines if access.scope(e.name, "read") != "no"]
+    return view.render_template(
+        "crm/dashboard.html", dashboard=dashboard, cards=cards, cards_json=_json(cards), message=message,
+        tabs=tabs, pipelines=pipelines, pipeline_of=pipeline_of, lang=lang, plotly_src=plotly_url(),
+        title=dashboard.label.get(lang) if dashboard else UI["dashboards"].get(lang),
+        ui={k: v.get(lang) for k, v in UI.items()})
+
+
+def _fixed_now() -> dt.datetime | None:
+    """CRM_CHARTS_NOW (ISO time) pins 'now' for demos and tests of relative ranges."""
+    raw = current_app.config.get("CRM_CHARTS_NOW")
+    return dt.datetime.fromisoformat(raw) if raw else None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _json(value: Any) -> str:
+    """JSON for a <script type="application/json"> block: no '</' can end the element early."""
+    text = json.dumps(value, cls=PlotlyJSONEncoder, ensure_ascii=False)
+    return text.replace("</", "<\\/")
+
+
+# -- drill-down: a point's records as a list URL ------------------------------------
+# Chart ops the list's filters can say, by field kind: (FAB filter arg, value transform).
+def drill_url(spec: CrmSpec, chart: ChartSpec, result: ChartResult, index: int | None,
+              now: dt.datetime) -> str | None:
+    """The list URL of the records behind point `index` (None: the whole chart), or None if not expressible."""
+    if not result.drillable or chart.analysis and index is not None and not result.points[index].filters:
+        return None
+    conditions: list[tuple[str, str, Any]] = []
+    for c in chart.filters:
+        conditions.extend(_expand(c.path, c.op, c.value, now))
+    if chart.period is not None:
+        conditions.extend(_expand(chart.period.field, "relative", chart.period.range, now))
+    if index is not None:
+        conditions.extend(result.points[index].filters)
+    view = list_view(chart.entity)
+    if view is None:
+        return None
+    entity = spec.entity(chart.entity)
+    args: list[tuple[str, str]] = []
+    for path, op, value in conditions:
+        arg = _filter_arg(view, entity, path, op, value)
+        if arg is None:
+            return None
+        args.extend(arg)
+    return f"{view.route_base}/list/?{urlencode(args)}"
+
+
+def _expand(path: str, op: str, value: Any, now: dt.datetime) -> list[tuple[str, str, Any]]:
+    from app.charts.dates import resolve_range
+
+    if op != "relative":
+        return [(path, op, value)]
+    start, end = resolve_range(value, now.date())
+    return [(path, "gte", start), (path, "lt", end)]
+
+
+def _filter_arg(view: Any, entity: EntitySpec, path: str, op: str, value: Any) -> list[tuple[str, str]] | None:
+    if "." in path or path not in entity.field_map:
+        return None
+    f = entity.field(path)
+    available = [getattr(x, "arg_name", None)
+                 for x in view.datamodel.get_filters(view.search_columns).get_search_filters().get(path, [])]
+    link = f.type in ("link", "user")
+    if op in ("gte", "lte") and f.type in ("date", "datetime") and isinstance(value, (dt.date, dt.datetime)):
+        step = dt.timedelta(days=1) if f.type == "date" else dt.timedelta(seconds=1)
+        value, op = (value - step, "gt") if op == "gte" else (value + step, "lt")
+        if f.type == "date" and isinstance(value, dt.datetime):
+            value = value.date()
+    arg = {"eq": "rel_o_m" if link else "eq", "ne": "nrel_o_m" if link else "neq", "gt": "gt", "lt": "lt",
+           "in": "in", "not_in": "not_in"}.get(op)
+    if arg is None or arg not in available or (link and value is None):
+        return None
+    index = available.index(arg)
+    values = value if isinstance(value, (list, tuple)) else [value]
+    return [(f"_flt_{index}_{path}", _arg_text(v, f.type)) for v in values]
+
+
+def _arg_text(value: Any, ftype: str) -> str:
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S") if ftype == "datetime" else value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def list_view(entity: str) -> Any:
+    """The registered list screen of an entity (its filters name the drill-down arguments)."""
+    views = current_app.extensions.setdefault("crm_list_views", {})
+    if entity not in views:
+        views[entity] = next((v for v in current_app.appbuilder.baseviews
+                              if getattr(v, "route_base", None) == f"/crm/{entity}"
+                              and hasattr(v, "search_columns")), None)
+    return views[entity]
+
+
+def register_dashboards(appbuilder: AppBuilder, spec: CrmSpec) -> None:
+    """One menu entry per dashboard under Analytics, and the view behind them."""
+    appbuilder.add_view_no_menu(DashboardView)
+    for dashboard in spec.dashboards:
+        appbuilder.add_link(dashboard_menu_name(dashboard.name), href=f"/crm/dashboards/{dashboard.name}/",
+                            label=lazy(dashboard.label), icon="fa-bar-chart", category=ANALYTICS_CATEGORY,
+                            category_label=lazy(ANALYTICS_LABEL), category_icon="fa-area-chart")
+    for entity in spec.entities:
+        for flow in entity.pipelines:
+            label = Text(tuple((lang, f"{UI['analytics'].get(lang)}: {entity.plural.get(lang)} · "
+                                      f"{flow.label.get(lang)}") for lang in ("en", "zh")))
+            appbuilder.add_link(pipeline_menu_name(entity.name, flow.name),
+                                href=f"/crm/dashboards/pipeline/{entity.name}/{flow.name}/",
+                                label=lazy(label), icon="fa-filter", category=ANALYTICS_CATEGORY,
+                                category_label=lazy(ANALYTICS_LABEL))

@@ -1,0 +1,181 @@
+"""Starter dashboards at 1M opportunities on PostgreSQL, next to the bare SQL doing the same work.
+
+For each dashboard of metadata/dashboards.yaml, as admin (every row) and as a
+sales rep (own rows only):
+- app: the whole dashboard page through a logged-in test client (auth, every
+  chart's query, shaping, plotly figure JSON, HTML);
+- bare: the same GROUP BY statements the charts ran, captured once with their
+  parameters and replayed on a plain DBAPI cursor (the database work alone);
+- hand: for the sales dashboard's main plain charts, hand-written GROUP BY SQL
+  (what an engineer would write), to show the generated SQL is no worse.
+Target: app / bare <= 2 at 1M opportunities.
+
+    .venv/bin/python bench/bench_dashboards.py --size 1000000      # ~10 min with the load
+    .venv/bin/python bench/bench_dashboards.py --size 50000 --repeat 3
+
+The --db database is created if missing and EMPTIED at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _rows import alternating_ms, count_statements, get_ok, login  # noqa: E402
+from bench_engine import dispose, prepare_database, settings  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.demo.loader import load_demo  # noqa: E402
+from app.demo.users import DEMO_PASSWORD, create_demo_users  # noqa: E402
+from app.security.sync import sync_permissions  # noqa: E402
+from app.security.users import ensure_admin  # noqa: E402
+
+ADMIN_PASSWORD = "bench-admin-1"
+OPEN = ("prospecting", "needs_analysis", "proposal", "negotiation")
+HAND_SQL = {
+    "pipeline_by_stage": "SELECT stage, sum(amount) FROM opportunity WHERE {rule} stage NOT IN ('won','lost') "
+                         "GROUP BY stage",
+    "revenue_by_month": "SELECT date_trunc('month', close_date) AS m, sum(amount) FROM opportunity "
+                        "WHERE {rule} stage = 'won' AND close_date >= :start AND close_date < :end GROUP BY m",
+    "pipeline_by_owner": "SELECT owner_id, stage, count(*) FROM opportunity WHERE {rule} "
+                         "stage NOT IN ('won','lost') GROUP BY owner_id, stage",
+    "by_industry": "SELECT a.industry, sum(o.amount) FROM opportunity o LEFT JOIN account a "
+                   "ON a.id = o.account_id WHERE {rule_o} o.stage = 'won' GROUP BY a.industry",
+}
+
+
+def fill(engine: sa.Engine, size: int, owners: list[int]) -> None:
+    """`size` opportunities in one INSERT ... SELECT generate_series, plus one history row each."""
+    stages = ["prospecting", "needs_analysis", "proposal", "negotiation", "won", "lost"]
+    with engine.begin() as conn:
+        accounts = conn.execute(sa.text("SELECT min(id), max(id) FROM account")).one()
+        conn.execute(sa.text("DELETE FROM crm_stage_history WHERE entity = 'opportunity'"))
+        conn.execute(sa.text("DELETE FROM opportunity_products"))
+        conn.execute(sa.text("UPDATE lead SET converted_opportunity_id = NULL"))
+        conn.execute(sa.text("UPDATE activity SET opportunity_id = NULL"))
+        conn.execute(sa.text("DELETE FROM opportunity"))
+        owner_array = "ARRAY[" + ",".join(str(o) for o in owners) + "]"
+        stage_array = "ARRAY[" + ",".join(f"'{s}'" for s in stages) + "]"
+        conn.execute(sa.text(f"""
+            INSERT INTO opportunity (name, account_id, amount, close_date, probability, deal_type, stage,
+                                     owner_id, created_by_id, changed_by_id, created_on, changed_on, source)
+            SELECT '商机 Deal ' || g, :amin + (g % (:amax - :amin + 1)), (g % 997) * 1000 + 500,
+                   DATE '2026-11-23' - ((g * 7919) % 730) + 180, 50, 'new_business',
+                   ({stage_array})[1 + (g * 31) % 6],
+                   ({owner_array})[1 + g % {len(owners)}], {owners[0]}, {owners[0]},
+                   TIMESTAMP '2026-11-23' - ((g % 720) || ' days')::interval,
+                   TIMESTAMP '2026-11-23', 'web'
+            FROM generate_series(1, :size) AS g"""), {"amin": accounts[0], "amax": accounts[1], "size": size})
+        conn.execute(sa.text("""
+            INSERT INTO crm_stage_history (entity, record_id, pipeline, from_stage, to_stage, moved_on,
+                                           seconds_in_from)
+            SELECT 'opportunity', id, 'new_business', 'prospecting', stage, changed_on, (id % 40) * 86400
+            FROM opportunity WHERE stage <> 'prospecting'"""))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("VACUUM ANALYZE")
+
+
+def replay(engine: sa.Engine, statements: list[tuple[str, Any]]) -> None:
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            cursor.fetchall()
+        raw.rollback()
+    finally:
+        raw.close()
+
+
+def captured(app: Any, client: Any, url: str) -> list[tuple[str, Any]]:
+    """The chart statements a page runs (SELECTs on CRM tables; not the auth/session ones)."""
+    with app.app_context():
+        engine = app.extensions["crm"].db.engine
+    found: list[tuple[str, Any]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")) and "ab_" not in statement:
+            found.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        get_ok(client, url)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    return found
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=1_000_000)
+    parser.add_argument("--db", default="postgresql+psycopg2://postgres@127.0.0.1/crm_bench")
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+
+    prepare_database(args.db)
+    tmp = Path(tempfile.mkdtemp())
+    app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    with app.app_context():
+        state = app.extensions["crm"]
+        sync_permissions(state.appbuilder)
+        ensure_admin(state.appbuilder, "admin", ADMIN_PASSWORD)
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=2000)
+        state.db.session.remove()
+        engine = state.db.engine
+        sm = state.appbuilder.sm
+        owners = sorted(u.id for u in sm.get_all_users())
+        rep = sm.find_user(username="sales_rep").id
+        spec = state.spec
+    started = time.perf_counter()
+    fill(engine, args.size, owners)
+    print(f"loaded {args.size:,} opportunities in {time.perf_counter() - started:.0f} s; "
+          f"{len(owners)} owners (the rep owns 1/{len(owners)})")
+
+    clients = {"admin": login(app, "admin", ADMIN_PASSWORD), "sales_rep": login(app, "sales_rep", DEMO_PASSWORD)}
+    print(f"\n{'dashboard':<12} {'user':<10} {'charts':>6} {'stmts':>6} {'app ms':>9} {'bare ms':>9} {'ratio':>6}")
+    for dashboard in spec.dashboards:
+        for user, client in clients.items():
+            url = f"/crm/dashboards/{dashboard.name}/"
+            statements = captured(app, client, url)
+            with count_statements(app) as everything:
+                get_ok(client, url)
+            app_ms, bare_ms = alternating_ms([lambda c=client, u=url: get_ok(c, u),
+                                              lambda s=statements: replay(engine, s)], args.repeat)
+            print(f"{dashboard.name:<12} {user:<10} {len(dashboard.charts):>6} {len(everything):>6} "
+                  f"{app_ms:>9.1f} {bare_ms:>9.1f} {app_ms / bare_ms:>6.2f}")
+
+    print("\nGenerated chart SQL vs hand-written GROUP BY (sales dashboard, database time only):")
+    print(f"{'chart':<20} {'user':<10} {'generated ms':>13} {'hand ms':>9} {'ratio':>6}")
+    sales = spec.dashboard_map["sales"]
+    for user, client in clients.items():
+        for name, template in HAND_SQL.items():
+            chart_url = f"/crm/dashboards/sales/{name}.json"
+            generated = captured(app, client, chart_url)
+            rule = "" if user == "admin" else f"owner_id = {rep} AND "
+            rule_o = "" if user == "admin" else f"o.owner_id = {rep} AND "
+            hand = sa.text(template.format(rule=rule, rule_o=rule_o))
+            params = {"start": "2025-11-23", "end": "2026-11-24"}
+
+            def run_hand(h: Any = hand, p: dict = params) -> None:
+                with engine.connect() as conn:
+                    conn.execute(h, p if ":start" in str(h) else {}).all()
+
+            gen_ms, hand_ms = alternating_ms([lambda s=generated: replay(engine, s), run_hand], args.repeat)
+            assert sales.chart(name)
+            print(f"{name:<20} {user:<10} {gen_ms:>13.1f} {hand_ms:>9.1f} {gen_ms / hand_ms:>6.2f}")
+    dispose(app)
+
+
+if __name__ == "__main__":
+    main()
