@@ -348,16 +348,26 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
         series = _ordered(chart.series, keyed[1][0], labels[1], series_totals,
                           _default_sort(chart.series, keyed[1][0]))
     for group in groups:
-        for item in series:
+        for rank, item in enumerate(series):
             keys = (group, item) if chart.series is not None else (group,)
             if keys not in cells:
                 continue
             drill = group_drill(chart.group, group)
+            extra = _color("color", keyed[0][0], chart.group, group)
             if chart.series is not None:
                 drill += group_drill(chart.series, item)
+                extra += (("series_rank", rank), *_color("series_color", keyed[1][0], chart.series, item))
             result.points.append(Point(group, labels[0][group], cells[keys], item,
-                                       labels[1][item] if chart.series is not None else None, drill))
+                                       labels[1][item] if chart.series is not None else None, drill, extra))
     return result
+
+
+def _color(name: str, col: _Column, grouping: Grouping, key: Any) -> tuple[tuple[str, Any], ...]:
+    """A choice's (or stage's) declared colour for the figure, when it has one."""
+    if grouping.bucket or col.field.type != "choice":
+        return ()
+    color = next((c.color for c in col.field.choices if c.value == key), None)
+    return ((name, color),) if color else ()
 
 
 def _default_sort(grouping: Grouping, col: _Column) -> str:
