@@ -1,0 +1,305 @@
+"""What a report is: entity, columns, filters, optional grouping, measure and chart kind.
+
+A definition arrives as a query string (a shareable URL), a JSON body or a
+saved report, and is checked here against the metadata and the viewer's
+access before any SQL runs. Ad-hoc definitions are strict: an unknown or
+hidden field is a `ReportError` (400) naming it. A saved report opened by
+someone else is lenient: what that viewer may not see is dropped, with a
+note, and never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.metadata.dashboards import is_relative_range
+from app.metadata.definitions import DATE_BUCKETS, FILTER_OPS, MEASURES
+from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
+from app.records.parse import FieldValueError, parse_value
+from app.security.access import Access
+
+REPORT_KINDS = ("bar", "line", "pie", "table")
+REPORT_OPS = (*FILTER_OPS, "relative")
+NUMERIC = ("integer", "decimal", "money", "percent")
+DATES = ("date", "datetime")
+USER_FIELDS = ("username", "first_name", "last_name")
+NOT_COLUMNS = ("links",)  # many-to-many: no single value per row
+NOT_FILTERS = ("links", "multichoice", "text")
+NOT_GROUPS = ("links", "multichoice", "text", "decimal", "money")
+MEASURE_RE = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*([a-z0-9_]+)\s*\))?\s*$")
+MAX_COLUMNS = 50
+MAX_FILTERS = 20
+
+
+class ReportError(ValueError):
+    """A definition that cannot run; the message names what is at fault (HTTP 400, or 403)."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class ReportDefinition:
+    entity: str
+    columns: tuple[str, ...]
+    filters: tuple[Condition, ...] = ()
+    group: Grouping | None = None
+    measure: Measure = Measure()
+    kind: str = "table"
+    notes: tuple[str, ...] = field(default=(), compare=False)  # what a lenient check left out
+
+    @property
+    def grouped(self) -> bool:
+        return self.group is not None
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical form: what is saved, and what the API and JSON bodies take."""
+        return {
+            "entity": self.entity,
+            "columns": list(self.columns),
+            "filters": [{"field": c.path, "op": c.op, "value": list(c.value) if isinstance(c.value, tuple)
+                         else c.value} for c in self.filters],
+            "group": str(self.group) if self.group else None,
+            "measure": str(self.measure),
+            "kind": self.kind,
+        }
+
+
+def raw_from_args(args: Any) -> dict[str, Any]:
+    """A query string (what the builder's GET form sends) as the JSON form.
+
+    columns=a,b (or repeated); filters as parallel lists ff (field), fo (op), fv (value)
+    with list values comma-separated: ff=stage&fo=in&fv=won,lost.
+    """
+    columns = [c.strip() for value in args.getlist("columns") for c in value.split(",") if c.strip()]
+    fields, ops, values = args.getlist("ff"), args.getlist("fo"), args.getlist("fv")
+    filters = []
+    for index, name in enumerate(fields):
+        if not name.strip():
+            continue  # an empty row of the form
+        op = ops[index].strip() if index < len(ops) else "eq"
+        value: Any = values[index] if index < len(values) else ""
+        if op in ("in", "not_in", "between"):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        filters.append({"field": name.strip(), "op": op, "value": value})
+    return {"entity": args.get("entity", "").strip(), "columns": columns, "filters": filters,
+            "group": args.get("group", "").strip() or None, "measure": args.get("measure", "").strip() or "count",
+            "kind": args.get("kind", "").strip() or "table"}
+
+
+def args_from_definition(definition: ReportDefinition) -> list[tuple[str, str]]:
+    """The query string of a definition: its shareable URL."""
+    pairs = [("entity", definition.entity), ("columns", ",".join(definition.columns))]
+    for c in definition.filters:
+        value = ",".join(str(v) for v in c.value) if isinstance(c.value, tuple) else str(c.value).lower() \
+            if isinstance(c.value, bool) else str(c.value)
+        pairs += [("ff", c.path), ("fo", c.op), ("fv", value)]
+    if definition.group:
+        pairs += [("group", str(definition.group)), ("measure", str(definition.measure)), ("kind", definition.kind)]
+    return pairs
+
+
+class _Check:
+    """Resolves paths of one entity for one viewer; strict raises, lenient collects notes."""
+
+    def __init__(self, spec: CrmSpec, entity: EntitySpec, access: Access, strict: bool, lang: str):
+        self.spec, self.entity, self.access, self.strict, self.lang = spec, entity, access, strict, lang
+        self.notes: list[str] = []
+
+    def resolve(self, path: str, what: str) -> FieldSpec:
+        """The field a path names (a link's field for link.field); ReportError when unknown."""
+        if not isinstance(path, str) or not path:
+            raise ReportError(f"{what}: a field name is required")
+        head, _, tail = path.partition(".")
+        f = self.entity.field_map.get(head)
+        if f is None:
+            raise ReportError(f"{what} '{path}': {self.entity.name} has no field '{head}'")
+        if not tail:
+            return f
+        if "." in tail:
+            raise ReportError(f"{what} '{path}': paths go one link deep (link.field)")
+        if f.type == "user":
+            if tail not in USER_FIELDS:
+                raise ReportError(f"{what} '{path}': users have no field '{tail}' ({', '.join(USER_FIELDS)})")
+            return FieldSpec(tail, "string", Text.of(tail))
+        if f.type != "link":
+            raise ReportError(f"{what} '{path}': '{head}' is a {f.type} field, not a link")
+        target = self.spec.entity(f.target)
+        g = target.field_map.get(tail)
+        if g is None:
+            raise ReportError(f"{what} '{path}': {target.name} has no field '{tail}'")
+        if g.type in ("link", "user", "links"):
+            raise ReportError(f"{what} '{path}': '{tail}' is a {g.type} field; name one of its fields "
+                              f"on {target.name} instead")
+        return g
+
+    def hidden(self, path: str) -> bool:
+        """May the viewer not see this path? (A linked entity they may not read counts as hidden.)"""
+        if self.access.path_hidden(self.spec, self.entity, path):
+            return True
+        head, _, tail = path.partition(".")
+        link = self.entity.field_map[head]
+        return bool(tail) and link.type == "link" and self.access.scope(link.target, "read") == "no"
+
+    def visible(self, path: str, what: str) -> bool:
+        """False (with a note) when hidden and lenient; ReportError when hidden and strict."""
+        if not self.hidden(path):
+            return True
+        if self.strict:
+            raise ReportError(f"{what} '{path}': you may not see this field", 400)
+        self.notes.append(f"{what} '{path}' left out: you may not see this field")
+        return False
+
+
+def parse_definition(raw: Any, spec: CrmSpec, access: Access, strict: bool = True,
+                     lang: str = "en") -> ReportDefinition:
+    """A checked definition from its JSON form; ReportError (400/403) names what is wrong."""
+    if not isinstance(raw, dict):
+        raise ReportError("the report definition must be a JSON object")
+    unknown = set(raw) - {"entity", "columns", "filters", "group", "measure", "kind"}
+    if unknown:
+        raise ReportError(f"unknown report key(s): {', '.join(sorted(map(str, unknown)))}")
+    name = raw.get("entity")
+    if not name:
+        raise ReportError("entity: choose an entity")
+    if not isinstance(name, str) or name not in spec.entity_map:
+        raise ReportError(f"entity '{name}': no such entity")
+    if access.scope(name, "read") == "no":
+        raise ReportError(f"entity '{name}': you may not read {name} records", 403)
+    entity = spec.entity(name)
+    check = _Check(spec, entity, access, strict, lang)
+    columns = _columns(raw.get("columns"), check)
+    filters = _filters(raw.get("filters"), check)
+    group, measure, kind = _grouping(raw, check)
+    if not columns and group is None:
+        if strict:
+            raise ReportError("columns: choose at least one column you may see")
+        columns = ("id",)
+    return ReportDefinition(entity.name, columns, filters, group, measure, kind, tuple(check.notes))
+
+
+def _columns(raw: Any, check: _Check) -> tuple[str, ...]:
+    if raw is None:
+        raw = []
+    if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+        raise ReportError("columns: a list of field names")
+    if len(raw) > MAX_COLUMNS:
+        raise ReportError(f"columns: at most {MAX_COLUMNS}")
+    result = []
+    for path in dict.fromkeys(raw):
+        if path == "id":
+            result.append(path)
+            continue
+        f = check.resolve(path, "column")
+        if f.type in NOT_COLUMNS:
+            raise ReportError(f"column '{path}': a {f.type} field holds many records; it cannot be a column")
+        if check.visible(path, "column"):
+            result.append(path)
+    return tuple(result)
+
+
+def _filters(raw: Any, check: _Check) -> tuple[Condition, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
+        raise ReportError("filters: a list of {field, op, value}")
+    if len(raw) > MAX_FILTERS:
+        raise ReportError(f"filters: at most {MAX_FILTERS}")
+    result = []
+    for item in raw:
+        path, op, value = item.get("field"), item.get("op", "eq"), item.get("value")
+        f = check.resolve(path, "filter")
+        if f.type in NOT_FILTERS:
+            raise ReportError(f"filter '{path}': a {f.type} field cannot be filtered on")
+        if op not in REPORT_OPS:
+            raise ReportError(f"filter '{path}': unknown operator '{op}' (operators: {', '.join(REPORT_OPS)})")
+        if not check.visible(path, "filter"):
+            # Rows picked by a value the viewer may not see would reveal it: show none.
+            raise ReportError(f"filter '{path}': this report filters on a field you may not see", 403)
+        result.append(Condition(path, *_typed(path, f, op, value, check.lang)))
+    return tuple(result)
+
+
+def _typed(path: str, f: FieldSpec, op: str, value: Any, lang: str) -> tuple[str, Any]:
+    """(op, typed value) of one filter; relative date ranges stay names, resolved when run."""
+    if op == "empty":
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", ""):
+            value = value.lower() in ("true", "1", "")
+        if not isinstance(value, bool):
+            raise ReportError(f"filter '{path}': empty takes true or false")
+        return op, value
+    if op == "relative" or (op == "eq" and f.type in DATES and is_relative_range(value)):
+        if f.type not in DATES:
+            raise ReportError(f"filter '{path}': relative ranges are for date fields")
+        if not is_relative_range(value):
+            raise ReportError(f"filter '{path}': unknown relative range '{value}' "
+                              "(this_month, last_quarter, last_30_days...)")
+        return "relative", value
+    if op in ("in", "not_in", "between"):
+        if not isinstance(value, list) or not value or (op == "between" and len(value) != 2):
+            want = "two values: from,to" if op == "between" else "one or more values"
+            raise ReportError(f"filter '{path}': {op} takes {want}")
+        return op, tuple(_value(path, f, v, lang) for v in value)
+    if isinstance(value, (list, dict)):
+        raise ReportError(f"filter '{path}': {op} takes one value")
+    if op in ("gt", "gte", "lt", "lte") and f.type not in (*NUMERIC, *DATES, "string", "autonumber"):
+        raise ReportError(f"filter '{path}': {op} is for numbers, dates and text, not a {f.type} field")
+    return op, _value(path, f, value, lang)
+
+
+def _value(path: str, f: FieldSpec, value: Any, lang: str) -> Any:
+    try:
+        typed = parse_value(f, value, lang)
+    except FieldValueError as exc:
+        raise ReportError(f"filter '{path}': {value!r}: {exc}") from None
+    if typed is None or typed == "":
+        raise ReportError(f"filter '{path}': a value is required (use the empty operator for blanks)")
+    if f.type == "choice" and typed not in {c.value for c in f.choices}:
+        known = ", ".join(c.value for c in f.choices)
+        raise ReportError(f"filter '{path}': '{typed}' is not one of its choices ({known})")
+    return typed
+
+
+def _grouping(raw: dict, check: _Check) -> tuple[Grouping | None, Measure, str]:
+    group_raw, measure_raw, kind = raw.get("group"), raw.get("measure") or "count", raw.get("kind") or "table"
+    if kind not in REPORT_KINDS:
+        raise ReportError(f"kind '{kind}': unknown chart kind ({', '.join(REPORT_KINDS)})")
+    if not group_raw:
+        return None, Measure(), kind
+    if not isinstance(group_raw, str):
+        raise ReportError("group: a field name, or date_field:bucket")
+    path, _, bucket = group_raw.partition(":")
+    f = check.resolve(path.strip(), "group")
+    if f.type in NOT_GROUPS:
+        raise ReportError(f"group '{path}': a {f.type} field cannot group a report")
+    if f.type in DATES and bucket not in DATE_BUCKETS:
+        raise ReportError(f"group '{group_raw}': a date groups by a bucket ({', '.join(DATE_BUCKETS)}), "
+                          f"e.g. {path}:month")
+    if bucket and f.type not in DATES:
+        raise ReportError(f"group '{group_raw}': only date fields take a bucket")
+    measure = _measure(measure_raw, check)
+    if not check.visible(path, "group"):
+        return None, Measure(), "table"
+    if measure is None:
+        return None, Measure(), "table"
+    return Grouping(path.strip(), bucket or None), measure, kind
+
+
+def _measure(raw: Any, check: _Check) -> Measure | None:
+    match = MEASURE_RE.match(raw) if isinstance(raw, str) else None
+    if match is None or match.group(1) not in MEASURES or (match.group(1) == "count") != (match.group(2) is None):
+        raise ReportError(f"measure '{raw}': count, or sum/avg/min/max(field), e.g. sum(amount)")
+    func, name = match.groups()
+    if name is None:
+        return Measure()
+    f = check.entity.field_map.get(name)
+    if f is None:
+        raise ReportError(f"measure '{raw}': {check.entity.name} has no field '{name}'")
+    if f.type not in NUMERIC:
+        raise ReportError(f"measure '{raw}': {name} is a {f.type} field; {func} needs a number")
+    if not check.visible(name, "measure"):
+        return None
+    return Measure(func, name)

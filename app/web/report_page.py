@@ -1,0 +1,161 @@
+"""What the report builder page shows: the choices a viewer has, and the report they built.
+
+Only what the viewer may see is offered: entities they read, fields not
+hidden from them, link fields of entities they read. The page renders
+values as text (choice labels, link titles) and the grouped table as a
+plotly chart drawn by reports.js.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from app.metadata.definitions import DATE_BUCKETS
+from app.metadata.spec import CrmSpec, EntitySpec, Text
+from app.security.access import Access
+
+from .report_definition import (
+    DATES,
+    NOT_COLUMNS,
+    NOT_FILTERS,
+    NOT_GROUPS,
+    NUMERIC,
+    REPORT_KINDS,
+    REPORT_OPS,
+    ReportDefinition,
+    args_from_definition,
+)
+from .report_export import text
+from .report_query import Table
+from .report_store import SavedReport, may_change
+
+RELATIVE_CHOICES = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month", "this_quarter",
+                    "last_quarter", "this_year", "last_year", "last_7_days", "last_30_days", "last_90_days",
+                    "next_30_days")
+
+
+def _t(en: str, zh: str) -> Text:
+    return Text((("en", en), ("zh", zh)))
+
+
+UI = {
+    "title": _t("Reports", "报表"), "entity": _t("Entity", "对象"), "choose": _t("Choose…", "请选择…"),
+    "columns": _t("Columns", "列"), "filters": _t("Filters", "筛选"), "add_filter": _t("Add filter", "添加筛选"),
+    "field": _t("Field", "字段"), "op": _t("Operator", "运算符"), "value": _t("Value", "值"),
+    "group": _t("Group by", "分组"), "none": _t("(none)", "（无）"), "measure": _t("Measure", "度量"),
+    "kind": _t("Chart", "图表"), "run": _t("Run report", "运行报表"), "save": _t("Save", "保存"),
+    "save_as": _t("Save as new", "另存为"), "name": _t("Report name", "报表名称"),
+    "share": _t("Share with roles", "共享给角色"), "private": _t("Private unless a role is ticked.",
+                                                                "未勾选角色时仅自己可见。"),
+    "saved": _t("Saved reports", "已保存的报表"), "no_saved": _t("No saved reports yet.", "还没有保存的报表。"),
+    "delete": _t("Delete", "删除"), "export_csv": _t("Export CSV", "导出 CSV"),
+    "export_xlsx": _t("Export Excel", "导出 Excel"), "rows": _t("rows", "行"),
+    "first_rows": _t("Showing the first {n} of {total} rows.", "显示前 {n} 行，共 {total} 行。"),
+    "no_rows": _t("No records match.", "没有符合条件的记录。"), "share_link": _t("Link to this report", "报表链接"),
+    "shared": _t("shared", "已共享"), "mine": _t("mine", "我的"), "remove": _t("Remove", "移除"),
+    "relative_hint": _t("dates: 2026-01-31, or this_month, last_30_days…", "日期：2026-01-31，或 this_month、last_30_days…"),
+    "list_hint": _t("in, not in, between: values separated by commas", "in、not in、between：多个值用逗号分隔"),
+}
+OPS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
+       "between": "between", "empty": "empty", "relative": "in range"}
+KINDS = {"bar": _t("Bar", "柱状图"), "line": _t("Line", "折线图"), "pie": _t("Pie", "饼图"), "table": _t("Table", "表格")}
+FUNCS = {"sum": _t("Sum of {f}", "{f}合计"), "avg": _t("Average {f}", "平均{f}"), "min": _t("Min {f}", "最小{f}"),
+         "max": _t("Max {f}", "最大{f}")}
+BUCKETS = {"day": _t("day", "日"), "week": _t("week", "周"), "month": _t("month", "月"),
+           "quarter": _t("quarter", "季度"), "year": _t("year", "年")}
+
+
+def _visible(entity: EntitySpec, access: Access) -> list[Any]:
+    hidden = access.hidden_fields(entity)
+    return [f for f in entity.fields if f.name not in hidden]
+
+
+def field_choices(spec: CrmSpec, entity: EntitySpec, access: Access, lang: str) -> dict[str, list[tuple[str, str]]]:
+    """(value, label) options of each builder control, limited to what the viewer may see."""
+    own = _visible(entity, access)
+    columns = [(f.name, f.label.get(lang)) for f in own if f.type not in NOT_COLUMNS]
+    for link in own:
+        if link.type != "link" or access.scope(link.target, "read") == "no":
+            continue
+        target = spec.entity(link.target)
+        columns += [(f"{link.name}.{f.name}", f"{link.label.get(lang)} / {f.label.get(lang)}")
+                    for f in _visible(target, access) if f.type not in ("link", "user", "links")]
+    groups = []
+    for f in own:
+        if f.type in DATES:
+            groups += [(f"{f.name}:{b}", f"{f.label.get(lang)} ({BUCKETS[b].get(lang)})") for b in DATE_BUCKETS]
+        elif f.type not in NOT_GROUPS:
+            groups.append((f.name, f.label.get(lang)))
+    measures = [("count", "Count" if lang != "zh" else "数量")]
+    for f in own:
+        if f.type in NUMERIC and not f.system:
+            measures += [(f"{func}({f.name})", label.get(lang).format(f=f.label.get(lang)))
+                         for func, label in FUNCS.items()]
+    filters = [(f.name, f.label.get(lang)) for f in own if f.type not in NOT_FILTERS]
+    return {"columns": columns, "groups": groups, "measures": measures, "filters": filters}
+
+
+def _filter_rows(definition: ReportDefinition | None) -> list[dict[str, str]]:
+    rows = []
+    for c in definition.filters if definition else ():
+        value = c.value
+        if isinstance(value, tuple):
+            value = ",".join(str(v) for v in value)
+        elif isinstance(value, bool):
+            value = "true" if value else "false"
+        rows.append({"field": c.path, "op": c.op, "value": str(value)})
+    return rows or [{"field": "", "op": "eq", "value": ""}]
+
+
+def _chart(definition: ReportDefinition | None, table: Table | None, spec: CrmSpec, lang: str) -> Any:
+    if definition is None or table is None or not definition.grouped or definition.kind == "table":
+        return None
+    values = [float(v) if isinstance(v, Decimal) else v for _, v in table.rows]
+    return {"kind": definition.kind, "labels": [label for label, _ in table.rows], "values": values,
+            "value_label": table.columns[1].heading, "group_label": table.columns[0].heading}
+
+
+def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | None, report: SavedReport | None,
+                 table: Table | None, total: int | None, saved: list[SavedReport], lang: str,
+                 entity_name: str) -> dict[str, Any]:
+    entities = [(e.name, e.plural.get(lang)) for e in spec.entities if access.scope(e.name, "read") != "no"]
+    entity = spec.entity(entity_name) if entity_name in dict(entities) else None
+    choices = field_choices(spec, entity, access, lang) if entity is not None else {}
+    rows = []
+    if table is not None:
+        rows = [[text(c, v, lang) if v is not None else "" for c, v in zip(table.columns, row, strict=True)]
+                for row in table.rows]
+    query = urlencode(args_from_definition(definition)) if definition is not None else ""
+    export_base = f"/crm/reports/{report.id}/export" if report is not None else "/crm/reports/export"
+    return {
+        "ui": {k: v.get(lang) for k, v in UI.items()},
+        "title": UI["title"].get(lang),
+        "lang": lang,
+        "entities": entities,
+        "entity": entity,
+        "choices": choices,
+        "ops": [(op, OPS[op]) for op in REPORT_OPS],
+        "kinds": [(k, KINDS[k].get(lang)) for k in REPORT_KINDS],
+        "relative_choices": RELATIVE_CHOICES,
+        "definition": definition,
+        "selected_columns": set(definition.columns) if definition else {c for c, _ in choices.get("columns", [])[:5]},
+        "filter_rows": _filter_rows(definition),
+        "headings": [c.heading for c in table.columns] if table is not None else [],
+        "rows": rows,
+        "total": total,
+        "page_rows": len(rows),
+        "chart": _chart(definition, table, spec, lang),
+        "notes": list(definition.notes) if definition else [],
+        "definition_json": definition.to_json() if definition else None,
+        "share_url": f"/crm/reports/?{query}" if query else "",
+        "export_csv": f"{export_base}.csv" + (f"?{query}" if report is None and query else ""),
+        "export_xlsx": f"{export_base}.xlsx" + (f"?{query}" if report is None and query else ""),
+        "can_export": definition is not None and access.scope(definition.entity, "export") != "no",
+        "report": report,
+        "can_change": report is not None and may_change(report, access),
+        "saved": [dict(r.to_json(access), entity_label=spec.entity(r.entity).plural.get(lang)
+                       if r.entity in spec.entity_map else r.entity) for r in saved],
+        "roles": [(r.name, r.label.get(lang)) for r in spec.roles],
+    }

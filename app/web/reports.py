@@ -1,0 +1,331 @@
+"""The report builder (Analytics > Reports): pick entity, columns, filters, grouping; see, save, export.
+
+A report is its definition (report_definition): a query string for a
+shareable URL, a JSON body for the API, or a saved report. Pages show the
+first rows (or the grouped table and a plotly chart); CSV and XLSX exports
+stream every row the viewer's export scope allows. Hidden fields never
+appear: an ad-hoc report naming one is refused (400), a saved one drops it
+with a note.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, request
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+from flask_appbuilder.api import BaseApi, safe
+from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.security.decorators import permission_name, protect
+
+from app.metadata.spec import Text
+from app.security.access import Access, current_access
+from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
+
+from .labels import current_lang, lazy
+from .report_definition import ReportDefinition, ReportError, parse_definition, raw_from_args
+from .report_export import csv_response, xlsx_response
+from .report_page import page_context
+from .report_query import Table, grouped_table, row_statement, stream_rows
+from .report_store import (
+    SavedReport,
+    checked_name_and_roles,
+    delete_report,
+    find_report,
+    may_change,
+    save_report,
+    update_report,
+    visible_reports,
+)
+
+PAGE_ROWS = 100
+API_MAX_ROWS = 1000
+TITLE = Text((("en", "Reports"), ("zh", "报表")))
+ANALYTICS_LABEL = Text((("en", "Analytics"), ("zh", "分析")))
+SAVED = Text((("en", "Report saved."), ("zh", "报表已保存。")))
+DELETED = Text((("en", "Report deleted."), ("zh", "报表已删除。")))
+
+
+def _state() -> Any:
+    return current_app.extensions["crm"]
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _table() -> sa.Table:
+    return _state().models.core["crm_saved_report"]
+
+
+def report_table(definition: ReportDefinition, access: Access, action: str, limit: int | None) -> Table:
+    """The report's rows (first `limit`) or grouped table for this viewer and action."""
+    state, lang = _state(), current_lang()
+    session = state.db.session
+    if definition.grouped:
+        return grouped_table(definition, state.spec, state.models, session, access, action, lang, _today())
+    stmt, columns = row_statement(definition, state.spec, state.models, access, action, lang, _today(), limit)
+    return Table(columns, list(stream_rows(session, stmt, columns)))
+
+
+def row_count(definition: ReportDefinition, access: Access) -> int:
+    state = _state()
+    stmt, _ = row_statement(definition, state.spec, state.models, access, "read", current_lang(), _today())
+    return int(state.db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0)
+
+
+def export_file(definition: ReportDefinition, access: Access, fmt: str, name: str) -> Response:
+    """CSV or XLSX of every row the viewer may export (the grouped table when grouped)."""
+    if access.scope(definition.entity, "export") == "no":
+        raise ReportError(f"entity '{definition.entity}': you may not export {definition.entity} records", 403)
+    state, lang = _state(), current_lang()
+    session = state.db.session
+    filename = f"{name}.{fmt}"
+    if definition.grouped:
+        table = report_table(definition, access, "export", None)
+        columns, rows = table.columns, iter(table.rows)
+    else:
+        stmt, columns = row_statement(definition, state.spec, state.models, access, "export", lang, _today())
+        rows = stream_rows(session, stmt, columns)
+    if fmt == "csv":
+        return csv_response(columns, rows, filename, lang, session.rollback)
+    try:
+        return xlsx_response(columns, rows, filename, lang, name)
+    finally:
+        session.rollback()
+
+
+def _error(exc: ReportError) -> Response:
+    return Response(str(exc), status=exc.status, mimetype="text/plain")
+
+
+def _saved_or_404(report_id: int, access: Access) -> SavedReport:
+    report = find_report(_state().db.session, _table(), report_id, access)
+    if report is None:
+        abort(404)
+    return report
+
+
+def _file_name(definition: ReportDefinition, report: SavedReport | None) -> str:
+    return report.name if report is not None else f"report-{definition.entity}"
+
+
+class ReportsView(BaseView):
+    route_base = "/crm/reports"
+    default_view = "index"
+    class_permission_name = REPORTS_VIEW
+    base_permissions = ["can_read", "can_write"]
+    method_permission_name = {"index": "read", "open": "read", "export": "read", "export_saved": "read",
+                              "save": "write", "delete": "write"}
+
+    def _page(self, definition: ReportDefinition | None, report: SavedReport | None = None,
+              error: str = "", status: int = 200, entity: str = "") -> Any:
+        access = current_access()
+        table, total = None, None
+        if definition is not None and not error:
+            table = report_table(definition, access, "read", PAGE_ROWS)
+            total = len(table.rows) if definition.grouped else row_count(definition, access)
+        context = page_context(_state().spec, access, definition, report, table, total,
+                               visible_reports(_state().db.session, _table(), access), current_lang(),
+                               entity or (definition.entity if definition else ""))
+        context["crm_plotly_url"] = current_app.extensions.get("crm_plotly_url")
+        html = self.render_template("crm/reports.html", error=error, **context)
+        return html, status
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        """The builder; with `entity` in the query string, the report it defines."""
+        entity = request.args.get("entity", "").strip()
+        if not entity:
+            return self._page(None)
+        try:
+            definition = parse_definition(raw_from_args(request.args), _state().spec, current_access(),
+                                          lang=current_lang())
+        except ReportError as exc:
+            known = entity if entity in _state().spec.entity_map else ""
+            return self._page(None, error=str(exc), status=exc.status, entity=known)
+        return self._page(definition)
+
+    @expose("/<int:report_id>")
+    @has_access
+    def open(self, report_id: int) -> Any:
+        """A saved report, checked again for this viewer: what they may not see is left out."""
+        access = current_access()
+        report = _saved_or_404(report_id, access)
+        try:
+            definition = parse_definition(report.definition, _state().spec, access, strict=False,
+                                          lang=current_lang())
+        except ReportError as exc:
+            return self._page(None, report, error=str(exc), status=200 if exc.status == 403 else exc.status)
+        return self._page(definition, report)
+
+    @expose("/export.<fmt>")
+    @has_access
+    def export(self, fmt: str) -> Any:
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        try:
+            definition = parse_definition(raw_from_args(request.args), _state().spec, current_access(),
+                                          lang=current_lang())
+            return export_file(definition, current_access(), fmt, _file_name(definition, None))
+        except ReportError as exc:
+            return _error(exc)
+
+    @expose("/<int:report_id>/export.<fmt>")
+    @has_access
+    def export_saved(self, report_id: int, fmt: str) -> Any:
+        if fmt not in ("csv", "xlsx"):
+            abort(404)
+        access = current_access()
+        report = _saved_or_404(report_id, access)
+        try:
+            definition = parse_definition(report.definition, _state().spec, access, strict=False,
+                                          lang=current_lang())
+            return export_file(definition, access, fmt, _file_name(definition, report))
+        except ReportError as exc:
+            return _error(exc)
+
+    @expose("/save", methods=["POST"])
+    @has_access
+    def save(self) -> Any:
+        """Save the report on the page as new, or over `report_id` (its owner or Admin only)."""
+        access, state = current_access(), _state()
+        report_id = request.form.get("report_id", "").strip()
+        report = _saved_or_404(int(report_id), access) if report_id.isdigit() else None
+        if report is not None and not may_change(report, access):
+            return Response("only the owner of this report (or an admin) may change it", 403, mimetype="text/plain")
+        try:
+            raw = json.loads(request.form.get("definition") or "null")
+            definition = parse_definition(raw, state.spec, access, lang=current_lang())
+            name, roles = checked_name_and_roles(request.form.get("name"), request.form.getlist("shared_roles"),
+                                                 state.spec)
+        except ValueError as exc:  # ReportError, or a definition that is not JSON
+            return _error(exc if isinstance(exc, ReportError) else ReportError(f"definition: not JSON ({exc})"))
+        if report is None:
+            new_id = save_report(state.db.session, _table(), name, definition, roles, access.user_id or 0)
+        else:
+            update_report(state.db.session, _table(), report, name, definition, roles)
+            new_id = report.id
+        flash(SAVED.get(current_lang()), "success")
+        return redirect(f"{self.route_base}/{new_id}")
+
+    @expose("/<int:report_id>/delete", methods=["POST"])
+    @has_access
+    def delete(self, report_id: int) -> Any:
+        access = current_access()
+        report = _saved_or_404(report_id, access)
+        if not may_change(report, access):
+            return Response("only the owner of this report (or an admin) may delete it", 403, mimetype="text/plain")
+        delete_report(_state().db.session, _table(), report)
+        flash(DELETED.get(current_lang()), "success")
+        return redirect(f"{self.route_base}/")
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON: exact decimals as strings (like the record API), dates in ISO."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+class ReportsApi(BaseApi):
+    """Saved reports the viewer may see, and a report's data as JSON (saved, or a JSON body)."""
+
+    resource_name = "reports"
+    class_permission_name = REPORTS_VIEW
+    base_permissions = ["can_read"]
+    method_permission_name = {"list_reports": "read", "data": "read", "run": "read"}
+    allow_browser_login = True
+
+    def _data(self, definition: ReportDefinition, access: Access) -> Any:
+        try:
+            limit = min(int(request.args.get("limit", PAGE_ROWS)), API_MAX_ROWS)
+        except ValueError:
+            return self.response_400(message="limit: a whole number")
+        if limit < 1:
+            return self.response_400(message="limit: at least 1")
+        table = report_table(definition, access, "read", limit)
+        return self.response(200, definition=definition.to_json(), grouped=definition.grouped,
+                             columns=[c.heading for c in table.columns], paths=[c.path for c in table.columns],
+                             rows=[[_plain(v) for v in row] for row in table.rows], notes=list(definition.notes))
+
+    @api_expose("/", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("list_reports")
+    def list_reports(self) -> Any:
+        """Saved reports the viewer may open.
+        ---
+        get:
+          responses:
+            200:
+              description: "{result: [{id, name, entity, shared_roles, owner_id, mine, can_change}]}"
+        """
+        access = current_access()
+        reports = visible_reports(_state().db.session, _table(), access)
+        return self.response(200, result=[r.to_json(access) for r in reports])
+
+    @api_expose("/<int:report_id>/data", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("data")
+    def data(self, report_id: int) -> Any:
+        """A saved report's rows (first `limit`, default 100, at most 1000) or grouped table.
+        ---
+        get:
+          parameters:
+          - {in: path, name: report_id, required: true, schema: {type: integer}}
+          - {in: query, name: limit, schema: {type: integer}}
+          responses:
+            200:
+              description: "{columns, paths, rows, grouped, notes, definition}"
+            404:
+              description: No such report, or not shared with the viewer
+        """
+        access = current_access()
+        report = find_report(_state().db.session, _table(), report_id, access)
+        if report is None:
+            return self.response_404()
+        try:
+            definition = parse_definition(report.definition, _state().spec, access, strict=False,
+                                          lang=current_lang())
+        except ReportError as exc:
+            return self.response(exc.status, message=str(exc))
+        return self._data(definition, access)
+
+    @api_expose("/data", methods=["POST"])
+    @protect()
+    @safe
+    @permission_name("run")
+    def run(self) -> Any:
+        """Run a definition given as a JSON body: {entity, columns, filters, group, measure, kind}.
+        ---
+        post:
+          responses:
+            200:
+              description: "{columns, paths, rows, grouped, notes, definition}"
+            400:
+              description: The definition names something unknown, hidden or of the wrong type
+        """
+        access = current_access()
+        try:
+            definition = parse_definition(request.get_json(silent=True), _state().spec, access,
+                                          lang=current_lang())
+        except ReportError as exc:
+            return self.response(exc.status, message=str(exc))
+        return self._data(definition, access)
+
+
+def register_reports(appbuilder: AppBuilder, models: Any = None) -> None:
+    """Analytics > Reports, and /api/v1/reports/."""
+    appbuilder.add_view(ReportsView, REPORTS_VIEW, label=lazy(TITLE), icon="fa-table",
+                        category=ANALYTICS_CATEGORY, category_label=lazy(ANALYTICS_LABEL),
+                        category_icon="fa-area-chart")
+    appbuilder.add_api(ReportsApi)

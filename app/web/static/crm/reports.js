@@ -1,0 +1,58 @@
+/* Report builder: entity change reloads the choices, filter rows are added and removed,
+   and a grouped report is drawn with plotly (served locally). The form works without it. */
+(function () {
+  "use strict";
+  var form = document.getElementById("report-form");
+  if (!form) { return; }
+
+  var entity = document.getElementById("report-entity");
+  if (entity) {
+    entity.addEventListener("change", function () {
+      window.location.href = "/crm/reports/" + (entity.value ? "?entity=" + encodeURIComponent(entity.value) : "");
+    });
+  }
+
+  var filters = document.getElementById("report-filters");
+  var add = document.getElementById("report-add-filter");
+  if (filters && add) {
+    add.addEventListener("click", function () {
+      var rows = filters.querySelectorAll("[data-filter-row]");
+      var last = rows[rows.length - 1];
+      var row = last.cloneNode(true);
+      row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+      row.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
+      last.parentNode.insertBefore(row, last.nextSibling);
+    });
+    filters.addEventListener("click", function (event) {
+      var button = event.target.closest("[data-remove-filter]");
+      if (!button) { return; }
+      var rows = filters.querySelectorAll("[data-filter-row]");
+      var row = button.closest("[data-filter-row]");
+      if (rows.length > 1) {
+        row.parentNode.removeChild(row);
+      } else {
+        row.querySelectorAll("input").forEach(function (input) { input.value = ""; });
+        row.querySelectorAll("select").forEach(function (select) { select.selectedIndex = 0; });
+      }
+    });
+  }
+
+  var data = document.getElementById("report-chart-data");
+  var target = document.getElementById("report-chart");
+  if (!data || !target || typeof window.Plotly === "undefined") { return; }
+  var chart = JSON.parse(data.textContent);
+  var trace;
+  if (chart.kind === "pie") {
+    trace = { type: "pie", labels: chart.labels, values: chart.values, hole: 0.3 };
+  } else if (chart.kind === "line") {
+    trace = { type: "scatter", mode: "lines+markers", x: chart.labels, y: chart.values, name: chart.value_label };
+  } else {
+    trace = { type: "bar", x: chart.labels, y: chart.values, name: chart.value_label };
+  }
+  var layout = {
+    margin: { t: 20, r: 20, b: 60, l: 60 },
+    xaxis: { title: { text: chart.group_label }, type: "category", automargin: true },
+    yaxis: { title: { text: chart.value_label }, automargin: true }
+  };
+  window.Plotly.newPlot(target, [trace], layout, { displaylogo: false, responsive: true });
+}());
