@@ -337,7 +337,8 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
     groups = _ordered(chart.group, keyed[0][0], labels[0], totals, chart.sort or _default_sort(chart.group,
                                                                                                keyed[0][0]))
     if chart.top and len(groups) > chart.top:
-        keep = set(sorted(totals, key=lambda k: totals[k], reverse=True)[:chart.top])
+        # the N largest; ties go to the first label, so the cut never depends on row order
+        keep = set(sorted(totals, key=lambda k: (-totals[k], labels[0][k].casefold()))[:chart.top])
         groups = [k for k in groups if k in keep]
     series: list[Any] = [None]
     if chart.series is not None:
