@@ -496,8 +496,7 @@ def test_churn_risk_for_a_rep_counts_only_their_activities_and_caps_the_table(wo
     assert {p.key: p.value for p in bar.points} == per_owner
 
 
-def test_churn_risk_omitted_without_activities(world):
-    # Support Agent reads accounts and own activities: shown; Sales Rep with days 1: every account
+def test_churn_risk_days_param_and_support_view(world):
     assert run(world, "support_agent", chart(world, "sales", "churn_risk")).omitted is None
     short = run(world, "admin", chart(world, "sales", "churn_risk"), kind="kpi",
                 params=(("activity", "activity"), ("days", 1)))
@@ -642,3 +641,48 @@ def test_history_rows_exist_only_for_command_records(world):
         state.db.session.remove()
     bare = {r["id"] for r in world["opportunities"] if not r["moves"]}
     assert bare and not bare & with_history
+
+
+# -- a chart's own filters and fields the viewer may not see ----------------------------
+def test_chart_filters_limit_the_records_analysed(world):
+    from app.metadata.spec import Condition
+    big = [r for r in world["opportunities"] if r["amount"] >= 30000]
+    forecast = run(world, "admin", chart(world, "sales", "forecast"),
+                   filters=(Condition("amount", "gte", 30000),))
+    assert {p.key: p.value for p in forecast.points if p.series_key == "amount"} == pytest.approx(
+        {k: a for k, (a, _) in expected_forecast(world, big).items()})
+    yunfan = world["accounts"][0][0]
+    funnel = run(world, "admin", chart(world, "sales", "funnel"),
+                 filters=(Condition("account.name", "eq", "杭州云帆科技有限公司"),))
+    records = [r for r in world["opportunities"] if r["account"] == yunfan and r["pipeline"] == "new_business"]
+    assert [p.value for p in funnel.points] == expected_funnel(
+        records, pipeline_stages(world, "opportunity", "new_business"))
+    assert len(funnel.statements) == 1
+    web = run(world, "admin", chart(world, "marketing", "conversion_by_source"),
+              filters=(Condition("status", "in", ("new", "converted")),))
+    assert {(p.key, p.series_key): p.value for p in web.points} == {
+        (k, s): sum(1 for lead in world["leads"] if lead["source"] == k and lead["stage"] in
+                    (("new", "converted") if s == "records" else ("converted",)))
+        for k in {lead["source"] for lead in world["leads"] if lead["stage"] in ("new", "converted")}
+        for s in ("records", "converted")}
+
+
+def test_hidden_group_or_filter_field_leaves_the_chart_out(world):
+    from app.metadata.spec import Condition, Grouping
+    by_probability = run(world, "support_agent", chart(world, "sales", "win_rate"), "zh", kind="bar",
+                         group=Grouping("probability"))
+    assert by_probability.omitted == "未显示：您无权查看商机的赢单率。" and by_probability.empty
+    filtered = run(world, "support_agent", chart(world, "sales", "funnel"),
+                   filters=(Condition("amount", "gte", 1),))
+    assert filtered.omitted == "Left out: you may not see Amount of Opportunity." and filtered.empty
+    revenue = run(world, "marketing", chart(world, "sales", "churn_risk"), "zh",
+                  filters=(Condition("annual_revenue", "gte", 1),))
+    assert revenue.omitted == "未显示：您无权查看客户的年营业额。"
+
+
+def test_a_rep_sees_less_than_everyone(world):
+    """The rep-scoped expectations above are not the whole data by accident."""
+    everyone = expected_funnel([r for r in world["opportunities"] if r["pipeline"] == "new_business"],
+                               pipeline_stages(world, "opportunity", "new_business"))
+    rep = run(world, "sales_rep", chart(world, "sales", "funnel"))
+    assert [p.value for p in rep.points] != everyone and 0 < rep.points[0].value < everyone[0]

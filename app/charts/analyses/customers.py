@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from app.charts.result import ChartContext, ChartResult, Point
 from app.metadata.spec import ChartSpec
 
+from .filters import filter_clause
 from .guard import Omitted, path_label, require, scoped
 from .labels import text, user_names
 from .stages import member_clause, pipeline_of, stage_column, stage_names
@@ -80,7 +81,8 @@ def rfm(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     query = (sa.select(customers.id, title, sa.func.max(getattr(model, entity.field(date).column_name)),
                        sa.func.count(), sa.func.sum(getattr(model, pipeline.amount_field)))
              .join(customers, customers.id == getattr(model, link.column_name))
-             .where(member_clause(entity, pipeline, model), stage.in_(stage_names(pipeline, "won")))
+             .where(member_clause(entity, pipeline, model), stage.in_(stage_names(pipeline, "won")),
+                    filter_clause(ctx, chart, model))
              .group_by(customers.id, title))
     query = scoped(ctx, scoped(ctx, query, model, entity.name), customers, target.name)
     rows = ctx.session.execute(query).all()
@@ -122,7 +124,7 @@ def churn_risk(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
                                    sa.func.max(activities.created_on).label("last"))
                     .where(link_column.is_not(None)).group_by(link_column), activities, activity.name).subquery()
     cutoff = ctx.now - dt.timedelta(days=days)
-    silent = sa.or_(latest.c.last.is_(None), latest.c.last < cutoff)
+    silent = sa.and_(sa.or_(latest.c.last.is_(None), latest.c.last < cutoff), filter_clause(ctx, chart, model))
     base = sa.select(model.id).outerjoin(latest, latest.c.customer_id == model.id).where(silent)
     result = ChartResult(chart, value_label=text("no_activity", lang), drillable=False)
     if chart.kind == "kpi":

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app.charts.result import ChartContext, ChartResult, Point
 from app.metadata.spec import ChartSpec
 
+from .filters import filter_clause
 from .grouping import group_column, select_grouped
 from .guard import Omitted, hidden_reason, path_label, require, scoped
 from .labels import text
@@ -33,7 +34,7 @@ def lead_conversion(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     stage = stage_column(entity, pipeline, model)
     group = group_column(ctx, entity, model, chart.group) if chart.group else None
     query = select_grouped(model, group, sa.func.count(), sa.func.sum(sa.case((stage.in_(won), 1), else_=0)))
-    query = scoped(ctx, query.where(member_clause(entity, pipeline, model)), model, entity.name)
+    query = scoped(ctx, query.where(member_clause(entity, pipeline, model), filter_clause(ctx, chart, model)), model, entity.name)
     rows = {(group.key(k) if group else None): (int(n), int(c or 0)) for k, n, c in ctx.session.execute(query)}
     keys = list(rows)
     labels = group.labels(ctx, keys) if group else {None: text("all", lang)}
@@ -75,7 +76,7 @@ def campaign_roi(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
             query = query.add_columns(sa.null())
         else:
             query = query.add_columns(sa.func.coalesce(part.c.value, 0)).outerjoin(part, part.c.campaign_id == model.id)
-    query = scoped(ctx, query.order_by(title, model.id), model, entity.name)
+    query = scoped(ctx, query.where(filter_clause(ctx, chart, model)).order_by(title, model.id), model, entity.name)
     rows = ctx.session.execute(query).all()
     if chart.kind != "table" and isinstance(deals_part, str):
         raise Omitted(deals_part)

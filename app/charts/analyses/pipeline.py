@@ -24,6 +24,7 @@ from app.charts.dates import bucket_end, bucket_expr, bucket_label, bucket_start
 from app.charts.result import ChartContext, ChartResult, Point
 from app.metadata.spec import ChartSpec
 
+from .filters import filter_clause
 from .grouping import group_column, select_grouped
 from .guard import Omitted, path_label, require, scoped
 from .labels import text
@@ -40,7 +41,7 @@ def stage_funnel(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
         return sa.case(rank_of, value=column, else_=0) if rank_of else sa.literal(0)
 
     history = ctx.models.core["crm_stage_history"]
-    member = member_clause(entity, pipeline, model)
+    member = sa.and_(member_clause(entity, pipeline, model), filter_clause(ctx, chart, model))
     current = scoped(ctx, sa.select(model.id.label("rid"), rank(stage_column(entity, pipeline, model))
                                     .label("step")).where(member), model, entity.name)
     past = scoped(ctx, sa.select(history.c.record_id.label("rid"), rank(history.c.to_stage).label("step"))
@@ -73,7 +74,8 @@ def win_rate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     stage = stage_column(entity, pipeline, model)
     group = group_column(ctx, entity, model, chart.group) if grouped and chart.group else None
     query = select_grouped(model, group, sa.func.sum(sa.case((stage.in_(won), 1), else_=0)), sa.func.count())
-    query = scoped(ctx, query.where(member_clause(entity, pipeline, model), stage.in_(won + lost)),
+    query = scoped(ctx, query.where(member_clause(entity, pipeline, model), stage.in_(won + lost),
+                                     filter_clause(ctx, chart, model)),
                    model, entity.name)
     rows = {(group.key(k) if group else None): (int(w or 0), int(n)) for k, w, n in ctx.session.execute(query)}
     lang = ctx.lang
@@ -105,7 +107,8 @@ def stage_time(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     query = scoped(ctx, sa.select(history.c.from_stage, sa.func.avg(history.c.seconds_in_from), sa.func.count())
                    .join(model, model.id == history.c.record_id)
                    .where(history.c.entity == entity.name, history.c.pipeline == pipeline.name,
-                          history.c.from_stage.is_not(None), history.c.seconds_in_from.is_not(None))
+                          history.c.from_stage.is_not(None), history.c.seconds_in_from.is_not(None),
+                          filter_clause(ctx, chart, model))
                    .group_by(history.c.from_stage), model, entity.name)
     found = {name: (float(avg) / 86400, int(n)) for name, avg, n in ctx.session.execute(query)}
     lang = ctx.lang
@@ -138,7 +141,8 @@ def forecast(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     amount = getattr(model, pipeline.amount_field)
     month = bucket_expr(getattr(model, entity.field(date).column_name), "month", ctx.session.get_bind().dialect.name)
     query = scoped(ctx, sa.select(month, sa.func.sum(amount), sa.func.sum(amount * probability / 100))
-                   .where(member_clause(entity, pipeline, model), stage.in_(stage_names(pipeline, "open")))
+                   .where(member_clause(entity, pipeline, model), stage.in_(stage_names(pipeline, "open")),
+                          filter_clause(ctx, chart, model))
                    .group_by(month), model, entity.name)
     totals: dict[Any, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for raw, total, weighted in ctx.session.execute(query):

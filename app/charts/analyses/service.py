@@ -22,6 +22,7 @@ from app.charts.dates import bucket_expr, bucket_label, bucket_start, floor, ste
 from app.charts.result import ChartContext, ChartResult, Point
 from app.metadata.spec import ChartSpec
 
+from .filters import filter_clause
 from .guard import require, scoped
 from .labels import text
 from .stages import member_clause, pipeline_of, stage_column, stage_names
@@ -46,7 +47,7 @@ def ticket_sla(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     late = sa.and_(due.is_not(None), sa.or_(
         sa.and_(done.c.done_on.is_not(None), done.c.done_on > due),
         sa.and_(done.c.done_on.is_(None), sa.not_(stage.in_(won)), due < ctx.now)))
-    member = member_clause(entity, pipeline, model)
+    member = sa.and_(member_clause(entity, pipeline, model), filter_clause(ctx, chart, model))
     if chart.kind == "kpi":
         return _breach_kpi(chart, ctx, model, done, due, late, member)
     week = bucket_expr(model.created_on, "week", ctx.session.get_bind().dialect.name)
