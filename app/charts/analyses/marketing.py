@@ -38,7 +38,8 @@ def lead_conversion(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     rows = {(group.key(k) if group else None): (int(n), int(c or 0)) for k, n, c in ctx.session.execute(query)}
     keys = list(rows)
     labels = group.labels(ctx, keys) if group else {None: text("all", lang)}
-    converted_label = pipeline.stage(won[0]).label.get(lang) if len(won) == 1 else text("converted", lang)
+    only_won = pipeline.stage(won[0]) if len(won) == 1 else None
+    converted_label = only_won.label.get(lang) if only_won else text("converted", lang)
     records_label = entity.plural.get(lang)
     result = ChartResult(chart, value_label=text("records", lang), drillable=len(won) == 1)
     if chart.kind == "table":

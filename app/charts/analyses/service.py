@@ -15,6 +15,7 @@ history of the move, never count as breached.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -56,7 +57,8 @@ def ticket_sla(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
                    .outerjoin(done, done.c.record_id == model.id)
                    .where(member, model.created_on >= dt.datetime.combine(start, dt.time()))
                    .group_by(week), model, entity.name)
-    weeks = sorted((bucket_start(raw), int(n), int(b or 0)) for raw, n, b in ctx.session.execute(query))
+    # created_on is never empty: every bucket is a week
+    weeks = sorted((bucket_start(raw) or start, int(n), int(b or 0)) for raw, n, b in ctx.session.execute(query))
     result = ChartResult(chart, value_label=text("tickets", lang), drillable=False)
     if chart.kind == "table":
         result.columns = [text("week", lang), text("tickets", lang), text("breached", lang)]
@@ -69,11 +71,11 @@ def ticket_sla(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     return result
 
 
-def _breach_kpi(chart: ChartSpec, ctx: ChartContext, model: object, done: object, due: object, late: object,
-                member: object) -> ChartResult:
+def _breach_kpi(chart: ChartSpec, ctx: ChartContext, model: Any, done: Any, due: Any, late: Any,
+                member: Any) -> ChartResult:
     span = dt.timedelta(days=KPI_DAYS)
 
-    def within(start: dt.datetime, end: dt.datetime) -> object:
+    def within(start: dt.datetime, end: dt.datetime) -> Any:
         return sa.func.sum(sa.case((sa.and_(late, due >= start, due < end), 1), else_=0))
 
     query = scoped(ctx, sa.select(within(ctx.now - span, ctx.now), within(ctx.now - 2 * span, ctx.now - span))
