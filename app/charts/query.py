@@ -311,6 +311,7 @@ def aggregate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
 
 
 def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult) -> ChartResult:
+    assert chart.group is not None
     expr, _ = _measure(query, chart)
     func = chart.measure.func if expr is not None else "count"
     groupings = [g for g in (chart.group, chart.series) if g is not None]
@@ -323,44 +324,48 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
     cells: dict[tuple[Any, ...], Any] = {}
     labels: list[dict[Any, str]] = [{} for _ in groupings]
     for row in ctx.session.execute(stmt):
-        keys, at = [], 0
+        at, found = 0, []
         for index, (grouping, (col, _)) in enumerate(zip(groupings, keyed, strict=True)):
             width = 1 + (0 if grouping.bucket else len(col.label_exprs))
             key = group_key(grouping, row[at])
             labels[index][key] = label_of(col, grouping, key, tuple(row[at + 1:at + width]), ctx.lang)
-            keys.append(key)
+            found.append(key)
             at += width
-        cells[tuple(keys)] = number(row[-1], func)
-    totals: dict[Any, float] = {}
-    for keys, value in cells.items():
-        totals[keys[0]] = totals.get(keys[0], 0) + (value if isinstance(value, (int, float)) else 0)
-    groups = _ordered(chart.group, keyed[0][0], labels[0], totals, chart.sort or _default_sort(chart.group,
-                                                                                               keyed[0][0]))
+        cells[tuple(found)] = number(row[-1], func)
+    totals = _totals(cells, 0)
+    groups = _ordered(chart.group, keyed[0][0], labels[0], totals,
+                      chart.sort or _default_sort(chart.group, keyed[0][0]))
     if chart.top and len(groups) > chart.top:
         # the N largest; ties go to the first label, so the cut never depends on row order
         keep = set(sorted(totals, key=lambda k: (-totals[k], labels[0][k].casefold()))[:chart.top])
         groups = [k for k in groups if k in keep]
     series: list[Any] = [None]
     if chart.series is not None:
-        series_totals: dict[Any, float] = {}
-        for keys, value in cells.items():
-            series_totals[keys[1]] = series_totals.get(keys[1], 0) + (value if isinstance(value, (int, float))
-                                                                      else 0)
-        series = _ordered(chart.series, keyed[1][0], labels[1], series_totals,
+        series = _ordered(chart.series, keyed[1][0], labels[1], _totals(cells, 1),
                           _default_sort(chart.series, keyed[1][0]))
     for group in groups:
         for rank, item in enumerate(series):
-            keys = (group, item) if chart.series is not None else (group,)
-            if keys not in cells:
+            cell: tuple[Any, ...] = (group, item) if chart.series is not None else (group,)
+            if cell not in cells:
                 continue
             drill = group_drill(chart.group, group)
             extra = _color("color", keyed[0][0], chart.group, group)
+            series_label = None
             if chart.series is not None:
                 drill += group_drill(chart.series, item)
                 extra += (("series_rank", rank), *_color("series_color", keyed[1][0], chart.series, item))
-            result.points.append(Point(group, labels[0][group], cells[keys], item,
-                                       labels[1][item] if chart.series is not None else None, drill, extra))
+                series_label = labels[1][item]
+            result.points.append(Point(group, labels[0][group], cells[cell], item, series_label, drill, extra))
     return result
+
+
+def _totals(cells: dict[tuple[Any, ...], Any], position: int) -> dict[Any, float]:
+    """Sum of the values per group (position 0) or per series (1), to rank them."""
+    totals: dict[Any, float] = {}
+    for keys, value in cells.items():
+        add = value if isinstance(value, (int, float)) else 0
+        totals[keys[position]] = totals.get(keys[position], 0) + add
+    return totals
 
 
 def _color(name: str, col: _Column, grouping: Grouping, key: Any) -> tuple[tuple[str, Any], ...]:
@@ -408,7 +413,7 @@ def _kpi(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult
         low, high = range_bounds(start, end, is_datetime)
         inside.append(sa.and_(period.expr >= low, period.expr < high))
     # one statement: each period's aggregate over the rows CASE picks for it
-    one = sa.literal_column("1")
+    one: Any = sa.literal_column("1")
     values = [sa.func.count(sa.case((cond, one))) if expr is None else _aggregate(func, sa.case((cond, expr)))
               for cond in inside]
     stmt = query.select(*values).where(*filters, sa.or_(*inside))
