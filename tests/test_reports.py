@@ -560,3 +560,19 @@ def test_export_streams_in_one_statement(world: World) -> None:
     assert len(rows) == len(world.deals) + 1
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "opportunity" in s]
     assert len(selects) == 1, selects
+
+
+def test_shared_report_filtering_on_a_hidden_field_shows_nothing(world: World) -> None:
+    """Rows picked by a value the viewer may not see would reveal it: no rows, a note, no file."""
+    admin = world.client()
+    definition = {"entity": "opportunity", "columns": ["name"],
+                  "filters": [{"field": "amount", "op": "gte", "value": "800000"}]}
+    report_id = saved_id(save(admin, "大单", definition, ["Support Agent"]))
+    big = [d["name"] for d in world.deals if d["amount"] is not None and d["amount"] >= 800000]
+    assert run(admin, definition).get_json()["rows"] == [[n] for n in big]
+    agent = world.client("support_agent")
+    html = agent.get(f"/crm/reports/{report_id}").get_data(as_text=True)
+    assert "may not see" in html and 'id="report-table"' not in html
+    assert all(name not in html for name in big)
+    assert agent.get(f"/api/v1/reports/{report_id}/data").status_code == 403
+    assert agent.get(f"/crm/reports/{report_id}/export.csv").status_code == 403

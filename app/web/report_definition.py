@@ -10,8 +10,10 @@ note, and never shown.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from app.metadata.dashboards import is_relative_range
@@ -60,12 +62,21 @@ class ReportDefinition:
         return {
             "entity": self.entity,
             "columns": list(self.columns),
-            "filters": [{"field": c.path, "op": c.op, "value": list(c.value) if isinstance(c.value, tuple)
-                         else c.value} for c in self.filters],
+            "filters": [{"field": c.path, "op": c.op, "value": [_plain(v) for v in c.value]
+                         if isinstance(c.value, tuple) else _plain(c.value)} for c in self.filters],
             "group": str(self.group) if self.group else None,
             "measure": str(self.measure),
             "kind": self.kind,
         }
+
+
+def _plain(value: Any) -> Any:
+    """A typed filter value back in its JSON form: decimals as exact strings, dates in ISO."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
 
 
 def raw_from_args(args: Any) -> dict[str, Any]:

@@ -51,7 +51,7 @@ class Table:
     """A report's output: headings, typed values per row, and which field each column is."""
 
     columns: list[Column]
-    rows: Iterator[tuple[Any, ...]] | list[tuple[Any, ...]]
+    rows: list[tuple[Any, ...]]
 
 
 class _Joins:
@@ -99,6 +99,18 @@ class _Joins:
         if not tail:
             return f.label.get(lang)
         return f"{f.label.get(lang)} / {self.field_of(path).label.get(lang)}"
+
+
+def _item(index: int) -> Callable[[Any], Any]:
+    def read(row: Any) -> Any:
+        return row[index]
+    return read
+
+
+def _items(start: int, width: int, combine: Callable[[list[Any]], Any]) -> Callable[[Any], Any]:
+    def read(row: Any) -> Any:
+        return combine(list(row[start:start + width]))
+    return read
 
 
 def _title_of(joins: _Joins, head: str) -> tuple[list[Any], Callable[[list[Any]], Any]]:
@@ -167,7 +179,7 @@ def row_statement(definition: ReportDefinition, spec: CrmSpec, models: Any, acce
         start = len(selected)
         if path == "id":
             selected.append(joins.model.id)
-            columns.append(Column(path, "ID", None, lambda row, i=start: row[i]))
+            columns.append(Column(path, "ID", None, _item(start)))
             continue
         head, _, tail = path.partition(".")
         f = joins.field_of(path)
@@ -175,11 +187,10 @@ def row_statement(definition: ReportDefinition, spec: CrmSpec, models: Any, acce
             exprs, reader = _title_of(joins, head)
             selected += exprs
             width = len(exprs)
-            columns.append(Column(path, joins.heading(path, lang), f,
-                                  lambda row, i=start, n=width, r=reader: r(list(row[i:i + n]))))
+            columns.append(Column(path, joins.heading(path, lang), f, _items(start, width, reader)))
         else:
             selected.append(joins.column(path))
-            columns.append(Column(path, joins.heading(path, lang), f, lambda row, i=start: row[i]))
+            columns.append(Column(path, joins.heading(path, lang), f, _item(start)))
     stmt = _scoped(sa.select(*selected), definition, joins, access, action, today).order_by(joins.model.id)
     if limit is not None:
         stmt = stmt.limit(limit)
@@ -227,9 +238,9 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
         rows.append((raw_key, label, _number(result, measure.func, f)))
     rows.sort(key=_group_order(f))
     heading = joins.heading(group.path, lang)
-    columns = [Column(str(group), heading, None, lambda r: r[0]),
+    columns = [Column(str(group), heading, None, _item(0)),
                Column(str(measure), measure_label(definition, spec, lang),
-                      entity.field(measure.field) if measure.field else None, lambda r: r[1])]
+                      entity.field(measure.field) if measure.field else None, _item(1))]
     return Table(columns, [(label, value) for _, label, value in rows])
 
 
