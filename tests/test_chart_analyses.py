@@ -686,3 +686,23 @@ def test_a_rep_sees_less_than_everyone(world):
                                pipeline_stages(world, "opportunity", "new_business"))
     rep = run(world, "sales_rep", chart(world, "sales", "funnel"))
     assert [p.value for p in rep.points] != everyone and 0 < rep.points[0].value < everyone[0]
+
+
+def test_renewal_pipeline_counts_only_renewals(world):
+    pipeline = pipeline_stages(world, "opportunity", "renewal")
+    renewals = [r for r in world["opportunities"] if r["pipeline"] == "renewal"]
+    funnel = run(world, "admin", chart(world, "sales", "funnel"), pipeline="renewal")
+    assert [p.key for p in funnel.points] == ["renewal_due", "quoted", "won"]
+    assert [p.value for p in funnel.points] == expected_funnel(renewals, pipeline)
+    won, total = closed(renewals, pipeline)
+    assert run(world, "admin", chart(world, "sales", "win_rate"), pipeline="renewal").kpi == won / total
+
+
+def test_bad_chart_input_is_named_never_a_crash(world):
+    from app.charts.query import ChartQueryError
+    from app.metadata.spec import Condition
+    unknown = run(world, "admin", chart(world, "sales", "funnel"), analysis="crystal_ball")
+    assert unknown.omitted == "unknown analysis 'crystal_ball'" and unknown.empty
+    with pytest.raises(ChartQueryError) as error:
+        run(world, "admin", chart(world, "sales", "funnel"), filters=(Condition("amount", "gte", "很多"),))
+    assert error.value.path == "amount"
