@@ -191,3 +191,4 @@ def test_pages_speak_chinese(world: dict[str, Any]) -> None:
     client.get("/lang/zh")
     page = client.get("/crm/dashboards/sales/").data.decode()
     assert "本季度成交金额" in page and "各阶段在途金额" in page
+

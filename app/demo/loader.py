@@ -55,8 +55,9 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         rows = [_row(entity, start + i, rng, today, ids, users) for i in range(count)]
         for chunk in range(0, len(rows), BATCH):
             conn.execute(sa.insert(table), rows[chunk:chunk + BATCH])
-        ids[entity.name] = list(conn.execute(sa.select(table.c.id)).scalars())
+        ids[entity.name] = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
         _fill_many(conn, models, entity, ids, rng, ids[entity.name][start:])
+        _stage_history(conn, models, entity, ids[entity.name][start:], rows, rng, today)
         _advance_counters(conn, models, entity, start + count)
         counts[entity.name] = count
     session.commit()
@@ -89,6 +90,48 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
         if pipeline is not None and stage is not None and pipeline.probability_field and stage.probability is not None:
             row[pipeline.probability_field] = stage.probability
     return row
+
+
+def _stage_history(conn: sa.Connection, models: ModelSet, entity: EntitySpec, new_ids: list[int],
+                   rows: list[dict[str, Any]], rng: random.Random, today: dt.date) -> None:
+    """The moves that brought each record to its stage, so funnels and time in stage have data.
+
+    Open stages are walked in order up to the record's stage; won records went through
+    every open stage; lost ones left from a random open stage. Moves are spread between
+    the record's creation and today.
+    """
+    if not entity.pipelines:
+        return
+    history = models.core["crm_stage_history"]
+    end = dt.datetime.combine(today, dt.time(18, 0))
+    out: list[dict[str, Any]] = []
+    for record_id, row in zip(new_ids, rows, strict=True):
+        probe = type("Probe", (), row)
+        pipeline = entity.pipeline_for(probe)
+        stage = pipeline.stage(row.get(pipeline.field)) if pipeline is not None else None
+        if pipeline is None or stage is None:
+            continue
+        opened = [s.name for s in pipeline.stages if s.outcome == "open"]
+        if stage.outcome == "open":
+            path = opened[: opened.index(stage.name) + 1] if stage.name in opened else [stage.name]
+        elif stage.outcome == "won":
+            path = [*opened, stage.name]
+        else:
+            path = [*opened[: rng.randint(1, max(1, len(opened)))], stage.name]
+        moment = row["created_on"]
+        span = max((end - moment).total_seconds(), 3600.0)
+        step = span / (len(path) + 1)
+        previous, entered = None, moment
+        for name in path:
+            if previous is not None:
+                moment = entered + dt.timedelta(seconds=rng.uniform(0.3, 1.0) * step)
+            out.append({"entity": entity.name, "record_id": record_id, "pipeline": pipeline.name,
+                        "from_stage": previous, "to_stage": name, "moved_by_id": row.get("owner_id"),
+                        "moved_on": moment,
+                        "seconds_in_from": int((moment - entered).total_seconds()) if previous else None})
+            previous, entered = name, moment
+    for chunk in range(0, len(out), BATCH):
+        conn.execute(sa.insert(history), out[chunk:chunk + BATCH])
 
 
 def _fill_many(conn: sa.Connection, models: ModelSet, entity: EntitySpec, ids: dict[str, list[int]],

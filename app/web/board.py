@@ -34,6 +34,7 @@ MAX_PAGE = 10_000
 BOARD_UI = {
     "board": Text((("en", "Board"), ("zh", "看板"))),
     "list": Text((("en", "List"), ("zh", "列表"))),
+    "analytics": Text((("en", "Analytics"), ("zh", "分析"))),
     "search": Text((("en", "Search"), ("zh", "搜索"))),
     "clear": Text((("en", "Clear"), ("zh", "清除"))),
     "more": Text((("en", "More"), ("zh", "更多"))),

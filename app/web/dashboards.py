@@ -45,6 +45,8 @@ UI = {
     "by_stage": Text((("en", "Records by stage"), ("zh", "各阶段记录数"))),
     "amount_by_stage": Text((("en", "Amount by stage"), ("zh", "各阶段金额"))),
     "dashboards": Text((("en", "Dashboards"), ("zh", "仪表板"))),
+    "broken": Text((("en", "Chart '{chart}' cannot be computed: {error}. Fix it in dashboards.yaml."),
+                    ("zh", "图表 '{chart}' 无法计算：{error}。请在 dashboards.yaml 中修正。"))),
     "analytics": Text((("en", "Pipeline analytics"), ("zh", "流程分析"))),
 }
 
@@ -149,12 +151,18 @@ def chart_context_now() -> ChartContext:
 def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:
     """What the page (and the JSON endpoint) shows of one chart for this viewer."""
     from app.charts.figures import figure, kpi_text, table
+    from app.charts.query import ChartQueryError
     from app.charts.run import run_chart
 
     lang = ctx.lang
-    result = run_chart(chart, ctx)
     card: dict[str, Any] = {"name": chart.name, "title": chart.title.get(lang), "kind": chart.kind,
-                            "width": chart.width, "entity": chart.entity, "notes": list(result.notes)}
+                            "width": chart.width, "entity": chart.entity, "notes": []}
+    try:
+        result = run_chart(chart, ctx)
+    except ChartQueryError as exc:  # metadata the checker could not judge (e.g. a filter value): say so
+        card["omitted"] = UI["broken"].get(lang).format(chart=chart.name, error=str(exc))
+        return card
+    card["notes"] = list(result.notes)
     if result.omitted:
         card["omitted"] = result.omitted
         return card
