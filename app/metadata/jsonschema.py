@@ -1,4 +1,4 @@
-"""JSON Schemas for crm.yaml, entity files and roles.yaml, generated from definitions.py.
+"""JSON Schemas for crm.yaml, entity files, roles.yaml and dashboards.yaml, generated from definitions.py.
 
 Editors (VS Code's YAML extension) use them for completion, hover help and
 squiggles while a consultant types; the loader stays the authority and says
@@ -15,24 +15,37 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .chart_checks import MAX_N_DAYS
+from .dashboards import MAX_DAYS, PARAM_KINDS
 from .definitions import (
     ACTION_KEYS,
+    ANALYSES,
     BUILTIN_ROLES,
+    CHART_KEYS,
+    CHART_KINDS,
+    CHART_SORTS,
     CHOICE_KEYS,
     CONVERT_KEYS,
     CRM_KEYS,
+    DASHBOARD_FILE_KEYS,
+    DASHBOARD_KEYS,
+    DATE_BUCKETS,
     DEFAULT_KEYWORDS,
     ENTITY_KEYS,
     FIELD_KEYS,
     FIELD_MODES,
     FIELD_TYPES,
+    FILTER_OPS,
     KINDS,
     LANGUAGES,
     LIST_KEYS,
+    MEASURES,
     MENU_KEYS,
     ON_DELETE,
     OUTCOMES,
+    PERIOD_KEYS,
     PIPELINE_KEYS,
+    RELATIVE_RANGES,
     RESERVED_ENTITY_NAMES,
     RESERVED_ENTITY_PREFIXES,
     RESERVED_FIELD_NAMES,
@@ -48,7 +61,8 @@ from .entities import MAX_PAGE_SIZE
 from .fields import AUTONUMBER_FORMAT, NUMERIC_TYPES
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles": "roles.schema.json"}
+SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles": "roles.schema.json",
+                "dashboards": "dashboards.schema.json"}
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
 CHOICE_VALUE = "^[a-z0-9][a-z0-9_]*$"  # fields.py also lets choice values start with a digit
@@ -56,6 +70,11 @@ PATH = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
 ORDER = "^-?[a-z][a-z0-9_]*$"
 DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
 FIELD_RULE_KEY = "^[a-z][a-z0-9_]*\\.[a-z][a-z0-9_]*$"  # entity.field
+# Chart values, as dashboards.py parses them (spaces around the parts are allowed there too).
+MEASURE = ("^\\s*(count|(" + "|".join(m for m in MEASURES if m != "count")
+           + ")\\s*\\(\\s*[a-z][a-z0-9_]*\\s*\\))\\s*$")
+GROUPING = "^\\s*[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?\\s*(:\\s*(" + "|".join(DATE_BUCKETS) + ")\\s*)?$"
+N_DAYS = "^(last|next)_[0-9]{1,4}_days$"  # N from 1 to MAX_N_DAYS: the loader says when it is out of range
 ROLE_NAME_LENGTH = 64
 # A scope, in an action map or as the shorthand for every action: yes/true mean all, no/false
 # mean no. The editor reads YAML 1.2, where an unquoted yes is the string "yes"; the loader
@@ -109,6 +128,14 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     # target field: a field of the converted record, or $<entity> for a record made earlier.
     "mapping": {"type": "object", "minProperties": 1, "propertyNames": _ref("identifier"),
                 "additionalProperties": {"type": "string", "pattern": "^\\$?[a-z][a-z0-9_]*$"}},
+    "dashboards": {"type": "array", "items": _ref("dashboard")},
+    "charts": {"type": "array", "minItems": 1, "items": _ref("chart")},
+    "measure": {"type": "string", "pattern": MEASURE},
+    "grouping": {"type": "string", "pattern": GROUPING},
+    "filters": {"type": "object", "propertyNames": {"type": "string", "pattern": PATH},
+                "additionalProperties": _ref("filter")},
+    "period": _ref("period"),
+    "params": _ref("params"),
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.
@@ -124,6 +151,14 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("chart", "kind"): {"enum": list(CHART_KINDS)},
+    ("chart", "sort"): {"enum": list(CHART_SORTS)},
+    ("chart", "top"): {"type": "integer", "minimum": 1},
+    ("chart", "width"): {"type": "integer", "minimum": 1, "maximum": 12},
+    ("chart", "analysis"): {"enum": list(ANALYSES)},
+    ("period", "range"): _ref("relative_range"),
 }
 
 
@@ -234,8 +269,77 @@ def _role_defs() -> dict[str, Any]:
     }
 
 
+def _filter() -> dict[str, Any]:
+    """One filter: a value (eq), a list (in), nothing (empty), or a map of operator to value."""
+    scalar = {"type": ["string", "number", "boolean"]}
+    values = {"type": "array", "minItems": 1, "items": scalar}
+    by_op: dict[str, Any] = {op: scalar for op in FILTER_OPS}
+    by_op.update({"in": values, "not_in": values, "empty": {"type": "boolean"},
+                  "between": {**values, "minItems": 2, "maxItems": 2}})
+    ops = {"type": "object", "minProperties": 1, "properties": by_op, "additionalProperties": False}
+    return {"if": {"type": "object"}, "then": ops,
+            "else": {"anyOf": [scalar, values, {"type": "null"}]},
+            "description": KINDS["filters"] + ": field: value, field: [values], field: {op: value}; "
+                           "dates also take a relative range alone (close_date: this_month)"}
+
+
+def _param_schema(name: str) -> dict[str, Any]:
+    kind, _ = PARAM_KINDS[name]
+    if kind == "days":
+        return {"type": "integer", "minimum": 1, "maximum": MAX_DAYS}
+    return _ref("identifier")
+
+
+def _analysis_rule(name: str) -> dict[str, Any]:
+    """if analysis is X then X's kinds, X's params only, and a pipeline only when X follows one."""
+    analysis = ANALYSES[name]
+    params = {"type": "object", "additionalProperties": False,
+              "properties": {key: {**_param_schema(key), "description": doc} for key, doc in analysis.params}}
+    then: dict[str, Any] = {"properties": {"kind": {"enum": list(analysis.kinds)}, "params": params}}
+    if not analysis.needs_pipeline:
+        then["properties"]["pipeline"] = False
+    return {"if": {"properties": {"analysis": {"const": name}}, "required": ["analysis"]}, "then": then}
+
+
+def _chart() -> dict[str, Any]:
+    """A chart: its keys, what its kind needs, and what each analysis takes."""
+    chart = _object(CHART_KEYS, "chart")
+    plain = {"not": {"required": ["analysis"]}}
+    chart["allOf"] = [
+        {"if": plain, "then": {"properties": {"pipeline": False, "params": False}}},
+        {"if": {"allOf": [plain, {"properties": {"kind": {"enum": ["bar", "stacked_bar", "line", "area", "pie",
+                                                                     "funnel", "pivot"]}}}]},
+         "then": {"required": ["group"]}},
+        {"if": {"allOf": [plain, {"properties": {"kind": {"const": "pivot"}}}]}, "then": {"required": ["series"]}},
+        {"if": {"allOf": [plain, {"properties": {"kind": {"enum": ["pie", "funnel", "kpi"]}}}]},
+         "then": {"properties": {"series": False}}},
+        {"if": {"allOf": [plain, {"properties": {"kind": {"const": "kpi"}}}]},
+         "then": {"properties": {"group": False}}},
+        {"if": {"properties": {"kind": {"not": {"const": "kpi"}}}}, "then": {"properties": {"period": False}}},
+        *(_analysis_rule(name) for name in ANALYSES),
+    ]
+    kinds = "; ".join(f"{a.name}: {a.doc}" for a in ANALYSES.values())
+    chart["properties"]["analysis"]["description"] += " " + kinds
+    return chart
+
+
+def _dashboard_defs() -> dict[str, Any]:
+    """Definitions of the parts of dashboards.yaml."""
+    return {
+        "dashboard": _object(DASHBOARD_KEYS, "dashboard"),
+        "chart": _chart(),
+        "filter": _filter(),
+        "period": _object(PERIOD_KEYS, "period"),
+        "params": {"type": "object", "description": KINDS["params"],
+                   "propertyNames": {"enum": list(PARAM_KINDS)}},
+        "relative_range": {"description": f"A relative date range: {', '.join(RELATIVE_RANGES)}, last_N_days "
+                                          f"or next_N_days (N from 1 to {MAX_N_DAYS}).",
+                           "anyOf": [{"enum": list(RELATIVE_RANGES)}, {"type": "string", "pattern": N_DAYS}]},
+    }
+
+
 def build_json_schema(kind: str) -> dict[str, Any]:
-    """The schema of crm.yaml ("crm"), of one entities/*.yaml file ("entity") or of roles.yaml."""
+    """The schema of crm.yaml ("crm"), of one entities/*.yaml file ("entity"), of roles.yaml or dashboards.yaml."""
     if kind == "crm":
         root, title = _object(CRM_KEYS, "crm"), "MetaCRM crm.yaml"
         defs = {**_common_defs(), "menu_group": _object(MENU_KEYS, "menu")}
@@ -247,6 +351,9 @@ def build_json_schema(kind: str) -> dict[str, Any]:
                 "additionalProperties": _ref("role")}
         title = "MetaCRM roles.yaml"
         defs = {**_common_defs(), **_role_defs()}
+    elif kind == "dashboards":
+        root, title = _object(DASHBOARD_FILE_KEYS, "dashboards"), "MetaCRM dashboards.yaml"
+        defs = {**_common_defs(), **_dashboard_defs()}
     else:
         raise ValueError(f"unknown schema kind {kind!r}; use one of {', '.join(SCHEMA_FILES)}")
     return {
@@ -260,7 +367,7 @@ def build_json_schema(kind: str) -> dict[str, Any]:
 
 
 def write_json_schemas(folder: Path) -> list[Path]:
-    """Write crm.schema.json, entity.schema.json and roles.schema.json into `folder`."""
+    """Write crm.schema.json, entity.schema.json, roles.schema.json and dashboards.schema.json into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
