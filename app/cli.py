@@ -102,7 +102,9 @@ def demo_command(size: int, seed: int, if_empty: bool) -> None:
             if session.scalar(sa.select(model.id).limit(1)) is not None:
                 click.echo(f"demo data skipped: {entity.name} already has records")
                 return
-    counts = load_demo(state.db.session, state.models, size=size, seed=seed)
+    # A company has far fewer campaigns and products than deals: keep the starter ones realistic.
+    few = {name: max(8, size // 20) for name in ("campaign", "product") if name in state.spec.entity_map}
+    counts = load_demo(state.db.session, state.models, size=size, seed=seed, sizes=few)
     for name, count in counts.items():
         click.echo(f"{name}: {count}")
 

@@ -25,6 +25,10 @@ NOT_AVAILABLE = {"en": "n/a", "zh": "不适用"}
 NO_VALUE = "—"
 
 
+# Analyses whose values are fractions (0-1), shown as percentages.
+RATE_ANALYSES = ("win_rate",)
+
+
 def figure(result: ChartResult, lang: str) -> dict | None:
     """The plotly figure of a drawn chart; None for kpi, table and pivot charts or when omitted."""
     kind = result.chart.kind
@@ -47,9 +51,12 @@ def figure(result: ChartResult, lang: str) -> dict | None:
                       legend={"orientation": "h"}, separators=".,")
     if kind in ("bar", "stacked_bar", "line", "area"):
         order = list(dict.fromkeys(p.label for p in points))
+        yaxis = {"title": {"text": result.value_label}, "separatethousands": True}
+        if result.chart.analysis in RATE_ANALYSES:
+            yaxis["tickformat"] = ".0%"
         fig.update_layout(barmode="stack" if kind == "stacked_bar" else "group",
                           xaxis={"type": "category", "categoryorder": "array", "categoryarray": order},
-                          yaxis={"title": {"text": result.value_label}, "separatethousands": True})
+                          yaxis=yaxis)
     return fig.to_plotly_json()
 
 
@@ -113,6 +120,8 @@ def kpi_text(result: ChartResult, lang: str) -> tuple[str, str]:
     if result.omitted:
         return result.omitted, ""
     value = format_value(result.kpi)
+    if result.chart.analysis in RATE_ANALYSES and _numeric(result.kpi):
+        value = f"{float(result.kpi) * 100:.1f}%"
     if result.chart.period is None and result.previous is None:
         return value, ""
     current, previous = result.kpi, result.previous
