@@ -229,11 +229,15 @@ def test_grouped_page_draws_a_chart_from_local_plotly(world: World) -> None:
     query = urlencode([("entity", "opportunity"), ("group", "stage"), ("measure", "count"), ("kind", "pie")])
     html = world.client().get(f"/crm/reports/?{query}").get_data(as_text=True)
     data = json.loads(re.search(r'id="report-chart-data">(.*?)</script>', html, re.S).group(1))
-    assert data["kind"] == "pie"
+    (trace,) = data["data"]
+    assert trace["type"] == "pie"
+    labels = {"won": "Won", "lost": "Lost", "proposal": "Proposal", "prospecting": "Prospecting",
+              "negotiation": "Negotiation", "needs_analysis": "Needs analysis"}
     counts: dict[str, int] = defaultdict(int)
     for d in world.deals:
-        counts[d["stage"]] += 1
-    assert sum(data["values"]) == len(world.deals) and sorted(data["values"]) == sorted(counts.values())
+        counts[labels[d["stage"]]] += 1
+    assert dict(zip(trace["labels"], trace["values"], strict=True)) == counts
+    assert trace["marker"]["colors"][trace["labels"].index("Won")] == "#2e7d32"  # the stage's colour
     plotly = world.app.extensions.get("crm_plotly_url")
     if plotly:
         assert f'src="{plotly}"' in html

@@ -8,12 +8,17 @@ plotly chart drawn by reports.js.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from plotly.utils import PlotlyJSONEncoder
+
+from app.charts.figures import figure
+from app.charts.result import ChartResult, Point
 from app.metadata.definitions import DATE_BUCKETS
-from app.metadata.spec import CrmSpec, EntitySpec, Text
+from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
 
 from .report_definition import (
@@ -110,11 +115,21 @@ def _filter_rows(definition: ReportDefinition | None) -> list[dict[str, str]]:
 
 
 def _chart(definition: ReportDefinition | None, table: Table | None, spec: CrmSpec, lang: str) -> Any:
+    """The plotly figure of a grouped report, drawn like dashboard charts (choice colours included)."""
     if definition is None or table is None or not definition.grouped or definition.kind == "table":
         return None
-    values = [float(v) if isinstance(v, Decimal) else v for _, v in table.rows]
-    return {"kind": definition.kind, "labels": [label for label, _ in table.rows], "values": values,
-            "value_label": table.columns[1].heading, "group_label": table.columns[0].heading}
+    group = definition.group
+    assert group is not None
+    entity = spec.entity(definition.entity)
+    head = entity.field(group.path) if group.path in entity.field_map else None
+    colors = {c.value: c.color for c in head.choices if c.color} if head is not None else {}
+    points = [Point(key, label, float(value) if isinstance(value, Decimal) else value,
+                    extra=(("color", colors[key]),) if key in colors else ())
+              for key, (label, value) in zip(table.keys, table.rows, strict=True)]
+    chart = ChartSpec("report", Text.of("report"), definition.kind, definition.entity, definition.measure, group)
+    drawn = figure(ChartResult(chart, table.columns[1].heading, points), lang)
+    # plotly's own encoder turns its numpy/date values into JSON; back to plain data for the template
+    return json.loads(json.dumps(drawn, cls=PlotlyJSONEncoder)) if drawn is not None else None
 
 
 def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | None, report: SavedReport | None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -52,6 +52,7 @@ class Table:
 
     columns: list[Column]
     rows: list[tuple[Any, ...]]
+    keys: list[Any] = field(default_factory=list)  # grouped: each row's raw group value
 
 
 class _Joins:
@@ -241,7 +242,7 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
     columns = [Column(str(group), heading, None, _item(0)),
                Column(str(measure), measure_label(definition, spec, lang),
                       entity.field(measure.field) if measure.field else None, _item(1))]
-    return Table(columns, [(label, value) for _, label, value in rows])
+    return Table(columns, [(label, value) for _, label, value in rows], [key for key, _, _ in rows])
 
 
 def _number(value: Any, func: str, f: FieldSpec) -> Any:

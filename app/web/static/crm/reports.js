@@ -40,19 +40,6 @@
   var data = document.getElementById("report-chart-data");
   var target = document.getElementById("report-chart");
   if (!data || !target || typeof window.Plotly === "undefined") { return; }
-  var chart = JSON.parse(data.textContent);
-  var trace;
-  if (chart.kind === "pie") {
-    trace = { type: "pie", labels: chart.labels, values: chart.values, hole: 0.3 };
-  } else if (chart.kind === "line") {
-    trace = { type: "scatter", mode: "lines+markers", x: chart.labels, y: chart.values, name: chart.value_label };
-  } else {
-    trace = { type: "bar", x: chart.labels, y: chart.values, name: chart.value_label };
-  }
-  var layout = {
-    margin: { t: 20, r: 20, b: 60, l: 60 },
-    xaxis: { title: { text: chart.group_label }, type: "category", automargin: true },
-    yaxis: { title: { text: chart.value_label }, automargin: true }
-  };
-  window.Plotly.newPlot(target, [trace], layout, { displaylogo: false, responsive: true });
+  var figure = JSON.parse(data.textContent);  // drawn by app.charts.figures, like dashboard charts
+  window.Plotly.newPlot(target, figure.data, figure.layout || {}, { displaylogo: false, responsive: true });
 }());
