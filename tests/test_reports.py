@@ -580,3 +580,8 @@ def test_shared_report_filtering_on_a_hidden_field_shows_nothing(world: World) -
     assert all(name not in html for name in big)
     assert agent.get(f"/api/v1/reports/{report_id}/data").status_code == 403
     assert agent.get(f"/crm/reports/{report_id}/export.csv").status_code == 403
+
+
+def test_reports_api_is_in_the_openapi_spec(world: World) -> None:
+    paths = world.client().get("/api/v1/_openapi").get_json()["paths"]
+    assert {"/reports/", "/reports/{report_id}/data", "/reports/data"} <= {p.removeprefix("/api/v1") for p in paths}
