@@ -1543,6 +1543,643 @@ CASES: list[Case] = [
     ], roles=lines("Rep:", "  stages:", "    deal:")),
 ]
 
+
+# ---------------------------------------------------------------------------
+# dashboards.yaml: CRM-E027 for chart semantics, the shape codes as elsewhere
+# ---------------------------------------------------------------------------
+
+DASH = "dashboards.yaml"
+
+DASH_DEAL_ROWS = (
+    "label: {en: Deal, zh: 商机}",                            # 1
+    "fields:",                                              # 2
+    "  name: {type: string, required: true}",               # 3
+    "  amount: money",                                      # 4
+    "  account: {type: link, to: account}",                 # 5
+    "  products: {type: links, to: account}",               # 6
+    "  notes: text",                                        # 7
+    "  size: integer",                                      # 8
+    "  close_date: date",                                   # 9
+    "  tags: {type: multichoice, choices: [vip, partner]}",  # 10
+    "  signed: boolean",                                    # 11
+    "  due: datetime",                                      # 12
+    "  rate: percent",                                      # 13
+    "pipelines:",                                           # 14
+    "  - name: sales",                                      # 15
+    "    field: stage",                                     # 16
+    "    amount_field: amount",                             # 17
+    "    stages: [{name: open}, {name: won, outcome: won}, {name: lost, outcome: lost}]",  # 18
+)
+DASH_DEAL = lines(*DASH_DEAL_ROWS)
+# The deal with a link to an entity that does not exist, at line 14.
+DEAL_BROKEN_LINK = lines(*DASH_DEAL_ROWS[:13], "  partner: {type: link, to: partners}", *DASH_DEAL_ROWS[13:])
+ACTIVITY = lines("label: {en: Activity, zh: 活动}", "fields:", "  subject: string", "  account: {type: link, to: account}")
+DASH_ROLES = lines("Sales Rep:", "  entities: {deal: own}", "Sales Manager:", "  entities: {deal: team}")
+ROLES_HINT = "did you mean 'Sales Rep'?"
+
+
+def dash_case(case_id: str, dashboards: str, wants: list[Want], entities: dict[str, str] | None = None,
+              bug: str | None = None) -> Case:
+    """account, a deal with every kind of field and a pipeline, an activity linking to account; two roles."""
+    tree = {"account": ACCOUNT, "deal": DASH_DEAL, "activity": ACTIVITY, **(entities or {})}
+    return Case(case_id, tree, wants, roles=DASH_ROLES, setup=_write(DASH, dashboards), bug=bug)
+
+
+CHART_HEAD = (
+    "dashboards:",          # 1
+    "  - name: sales",      # 2
+    "    charts:",          # 3
+    "      - name: c",      # 4
+)
+
+
+def chart(*rows: str) -> str:
+    """dashboards.yaml with one chart 'c' of dashboard 'sales'; its other keys are rows from line 5."""
+    return lines(*CHART_HEAD, *(f"        {row}" for row in rows))
+
+
+def bar(*rows: str) -> str:
+    """A bar chart of deals by stage (lines 5-7); extra rows from line 8."""
+    return chart("kind: bar", "entity: deal", "group: stage", *rows)
+
+
+def kpi(*rows: str) -> str:
+    """A kpi chart of deals (lines 5-6); extra rows from line 7."""
+    return chart("kind: kpi", "entity: deal", *rows)
+
+
+C = "dashboard 'sales', chart 'c': "
+
+DASHBOARD_CASES: list[Case] = [
+    # --- the file and its dashboards: shapes ---------------------------------
+    dash_case("E027-dashboard-unknown-role", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    roles:",
+        "      - Sales Rep",
+        "      - Sales Reps",           # 5
+        "      - Admin",                # Admin is built in: fine
+        "    charts:",
+        "      - {name: c, kind: bar, entity: deal, group: stage}",
+    ), [want(DASH, 5, "CRM-E027", "dashboard 'sales' names unknown role 'Sales Reps'", hint=ROLES_HINT)]),
+    dash_case("E027-dashboard-role-public-and-no-close-match", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    roles: [Public]",          # 3: not a role of roles.yaml
+        "    charts: [{name: c, kind: kpi, entity: deal}]",
+    ), [want(DASH, 3, "CRM-E027", "names unknown role 'Public'",
+             hint="roles: Admin, Sales Manager, Sales Rep")]),
+    dash_case("E003-E004-dashboard-roles-entries", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    roles:",
+        "      - [Sales Rep]",          # 4: a list, not a name
+        "      - Sales Rep",
+        "      - Sales Rep",            # 6
+        "    charts: [{name: c, kind: kpi, entity: deal}]",
+    ), [want(DASH, 4, "CRM-E003", "roles entry of dashboard 'sales' must be a role name, got a list"),
+        want(DASH, 6, "CRM-E004", "dashboard 'sales' names role 'Sales Rep' twice")]),
+    dash_case("E027-dashboard-without-charts", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    label: {en: Sales, zh: 销售}",
+        "    charts: []",               # 4
+    ), [want(DASH, 4, "CRM-E027", "dashboard 'sales' has no charts",
+             hint="list at least one chart, or remove the dashboard")]),
+    dash_case("E004-dashboard-and-chart-twice", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    charts:",
+        "      - {name: c, kind: kpi, entity: deal}",
+        "      - {name: c, kind: kpi, entity: account}",   # 5
+        "  - name: sales",              # 6
+        "    charts: [{name: c, kind: kpi, entity: deal}]",
+    ), [want(DASH, 5, "CRM-E004", "dashboard 'sales' has two charts named 'c'"),
+        want(DASH, 6, "CRM-E004", "dashboard 'sales' is defined twice")]),
+    dash_case("E003-file-is-a-list", lines(
+        "- name: sales",                # 1
+        "  charts: []",
+    ), [want(DASH, 1, "CRM-E003", "dashboards.yaml must be a mapping, got a list")]),
+    dash_case("E007-E002-file-keys", lines(
+        "dashbords:",                   # 1
+        "  - name: sales",
+    ), [want(DASH, 1, "CRM-E002", "unknown key 'dashbords' in dashboards.yaml", hint="did you mean 'dashboards'?"),
+        want(DASH, 1, "CRM-E007", "dashboards.yaml has no 'dashboards'")]),
+    dash_case("E003-dashboards-is-a-mapping", lines(
+        "dashboards:",                  # 1
+        "  sales: {charts: []}",
+    ), [want(DASH, 1, "CRM-E003", "'dashboards' in dashboards.yaml must be a list of dashboards, got a mapping")]),
+    dash_case("E003-dashboard-and-chart-not-mappings", lines(
+        "dashboards:",
+        "  - sales",                    # 2
+        "  - name: service",
+        "    charts:",
+        "      - pipeline_by_stage",    # 5
+        "      - [bar, deal]",          # 6
+    ), [want(DASH, 2, "CRM-E003", "dashboard must be a mapping, got str 'sales'"),
+        want(DASH, 5, "CRM-E003", "chart of dashboard 'service' must be a mapping, got str 'pipeline_by_stage'"),
+        want(DASH, 6, "CRM-E003", "chart of dashboard 'service' must be a mapping, got a list")]),
+    dash_case("E003-chart-values", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    roles: Sales Rep",         # 3: one name, not a list
+        "    charts:",
+        "      - name: c",
+        "        kind: bar",
+        "        entity: deal",
+        "        group: [stage]",       # 8
+        "        measure: 5",           # 9
+        "        filters: [stage]",     # 10
+        "        period: this_month",   # 11
+        "        top: ten",             # 12
+        "        width: 6.5",           # 13
+        "        params: [days]",       # 14
+    ), [want(DASH, 3, "CRM-E003", "'roles' in dashboard must be a list of role names, got str 'Sales Rep'"),
+        want(DASH, 8, "CRM-E003", "'group' in chart of dashboard 'sales' must be a field, a link.field"),
+        want(DASH, 9, "CRM-E003", "'measure' in chart of dashboard 'sales' must be count, or sum(field)",
+             "got int 5"),
+        want(DASH, 10, "CRM-E003", "'filters' in chart of dashboard 'sales' must be a map of field"),
+        want(DASH, 11, "CRM-E003", "'period' in chart of dashboard 'sales' must be a map {field"),
+        want(DASH, 12, "CRM-E003", "'top' in chart of dashboard 'sales' must be a whole number"),
+        want(DASH, 13, "CRM-E003", "'width' in chart of dashboard 'sales' must be a whole number, got float 6.5"),
+        want(DASH, 14, "CRM-E003", "'params' in chart of dashboard 'sales' must be a map of analysis option")]),
+    dash_case("E002-E007-E005-dashboard-and-chart-keys", lines(
+        "dashboards:",
+        "  - name: Sales Board",        # 2
+        "    charts: [{name: c, kind: kpi, entity: deal}]",
+        "  - label: Service",           # 4: no name, no charts
+        "  - name: marketing",
+        "    chrats: []",               # 6
+        "    charts:",
+        "      - name: c",              # 8
+        "        kind: bar",
+        "        entity: deal",
+        "        gruop: stage",         # 11
+        "      - name: Chart 2",        # 12
+        "        kind: kpi",
+        "        entity: deal",
+        "      - name: d",              # 15: no kind, no entity
+    ), [want(DASH, 2, "CRM-E005", "dashboard name 'Sales Board' is not a valid identifier", hint=IDENT_HINT),
+        want(DASH, 4, "CRM-E007", "dashboard has no 'name'"),
+        want(DASH, 4, "CRM-E007", "dashboard has no 'charts'"),
+        want(DASH, 6, "CRM-E002", "unknown key 'chrats' in dashboard", hint="did you mean 'charts'?"),
+        want(DASH, 8, "CRM-E027", "dashboard 'marketing', chart 'c': a bar chart needs a group"),
+        want(DASH, 11, "CRM-E002", "unknown key 'gruop' in chart of dashboard 'marketing'",
+             hint="did you mean 'group'?"),
+        want(DASH, 12, "CRM-E005", "chart name 'Chart 2' is not a valid identifier"),
+        want(DASH, 15, "CRM-E007", "chart of dashboard 'marketing' has no 'kind'"),
+        want(DASH, 15, "CRM-E007", "chart of dashboard 'marketing' has no 'entity'")]),
+    dash_case("E004-repeated-keys", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    charts:",
+        "      - name: c",
+        "        kind: bar",
+        "        entity: deal",
+        "        group: stage",
+        "        group: account",       # 8
+        "        filters: {stage: won, stage: lost}",      # 9
+        "      - name: d",
+        "        kind: table",
+        "        entity: account",
+        "        analysis: churn_risk",
+        "        params: {days: 30, days: 60}",            # 14
+    ), [want(DASH, 8, "CRM-E004", "chart of dashboard 'sales' repeats key 'group'", hint=DUP_KEY_HINT),
+        want(DASH, 9, "CRM-E004", C + "filters repeat 'stage'", hint=DUP_KEY_HINT),
+        want(DASH, 14, "CRM-E004", "dashboard 'sales', chart 'd': params repeat 'days'", hint=DUP_KEY_HINT)]),
+    dash_case("E018-dashboard-and-chart-labels", lines(
+        "dashboards:",
+        "  - name: sales",
+        "    label: {en: Sales, fr: Ventes}",                 # 3
+        "    description: {zh: 销售漏斗, de: Trichter}",        # 4
+        "    charts:",
+        "      - name: c",
+        "        title: {zh: 在途商机, ja: 商談}",                # 7
+        "        kind: kpi",
+        "        entity: deal",
+    ), [want(DASH, 3, "CRM-E018", "dashboard 'sales' has a label in unknown language 'fr'"),
+        want(DASH, 4, "CRM-E018", "dashboard 'sales' has a label in unknown language 'de'"),
+        want(DASH, 7, "CRM-E018", C.rstrip(": ") + " has a label in unknown language 'ja'")]),
+
+    # --- a chart's kind and entity ------------------------------------------
+    dash_case("E027-unknown-kind-and-entity", chart(
+        "kind: donut",                  # 5
+        "entity: deals",                # 6
+    ), [want(DASH, 5, "CRM-E027", C + "unknown kind 'donut'",
+             hint="kinds: bar, stacked_bar, line, area, pie, funnel, kpi, table, pivot"),
+        want(DASH, 6, "CRM-E027", C + "unknown entity 'deals'", hint="did you mean 'deal'?")]),
+    dash_case("E027-kind-typo", chart("kind: stacked", "entity: deal", "group: stage"),
+              [want(DASH, 5, "CRM-E027", C + "unknown kind 'stacked'", hint="did you mean 'stacked_bar'?")]),
+    dash_case("E027-unknown-entity-no-close-match", chart("kind: kpi", "entity: invoice"),
+              [want(DASH, 6, "CRM-E027", C + "unknown entity 'invoice'", hint="entities: account, activity, deal")]),
+
+    # --- what a kind needs ----------------------------------------------------
+    dash_case("E027-kinds-need-a-group", lines(
+        *CHART_HEAD,
+        "        kind: line",           # 5
+        "        entity: deal",
+        "      - name: d",              # 7
+        "        kind: pie",
+        "        entity: deal",
+    ), [want(DASH, 4, "CRM-E027", C + "a line chart needs a group",
+             hint="e.g. group: stage, or group: close_date:month"),
+        want(DASH, 7, "CRM-E027", "chart 'd': a pie chart needs a group")]),
+    dash_case("E027-kpi-is-one-number", kpi(
+        "group: stage",                 # 7
+        "series: owner",                # 8
+    ), [want(DASH, 7, "CRM-E027", C + "a kpi chart is one number; remove group (use period to compare)"),
+        want(DASH, 8, "CRM-E027", C + "a kpi chart has one series; remove series")]),
+    dash_case("E027-sort-and-top-need-a-group", kpi(
+        "sort: -value",                 # 7
+        "top: 5",                       # 8
+    ), [want(DASH, 7, "CRM-E027", C + "sort orders the groups, and this chart has none",
+             hint="remove it, or add a group"),
+        want(DASH, 8, "CRM-E027", C + "top orders the groups, and this chart has none")]),
+    dash_case("E027-pie-and-funnel-have-one-series", lines(
+        *CHART_HEAD,
+        "        kind: pie",
+        "        entity: deal",
+        "        group: stage",
+        "        series: owner",        # 8
+        "      - name: d",
+        "        kind: funnel",
+        "        entity: deal",
+        "        group: stage",
+        "        series: signed",       # 13
+    ), [want(DASH, 8, "CRM-E027", C + "a pie chart has one series; remove series"),
+        want(DASH, 13, "CRM-E027", "chart 'd': a funnel chart has one series; remove series")]),
+    dash_case("E027-pivot-needs-series", chart("kind: pivot", "entity: deal", "group: stage"),
+              [want(DASH, 4, "CRM-E027", C + "a pivot needs a series: its columns",
+                    hint="e.g. group: channel, series: priority")]),
+    dash_case("E027-series-without-group-and-repeating-it", lines(
+        *CHART_HEAD,
+        "        kind: table",
+        "        entity: deal",
+        "        series: stage",        # 7
+        "      - name: d",
+        "        kind: stacked_bar",
+        "        entity: deal",
+        "        group: stage",
+        "        series: stage",        # 12
+    ), [want(DASH, 7, "CRM-E027", C + "series splits each group: add a group"),
+        want(DASH, 12, "CRM-E027", "chart 'd': series repeats the group 'stage'", hint="split by another field")]),
+    dash_case("E027-mistyped-group-is-not-also-missing", chart(
+        "kind: bar", "entity: deal",
+        "group: 5",                     # 7: CRM-E003 only, not also 'needs a group'
+    ), [want(DASH, 7, "CRM-E003", "'group' in chart of dashboard 'sales' must be a field")]),
+    dash_case("E027-sort-top-width", bar(
+        "sort: desc",                   # 8
+        "top: 0",                       # 9
+        "width: 13",                    # 10
+    ), [want(DASH, 8, "CRM-E027", C + "unknown sort 'desc'", hint="sorts: value, -value, label, -label"),
+        want(DASH, 9, "CRM-E027", C + "top must be 1 or more, got 0"),
+        want(DASH, 10, "CRM-E027", C + "width is in twelfths of the page: 1 to 12, got 13")]),
+    dash_case("E027-sort-typo-and-width-zero", bar("sort: -values", "width: 0"), [
+        want(DASH, 8, "CRM-E027", C + "unknown sort '-values'", hint="did you mean '-value'?"),
+        want(DASH, 9, "CRM-E027", C + "width is in twelfths of the page: 1 to 12, got 0")]),
+
+    # --- measure ---------------------------------------------------------------
+    dash_case("E027-measure-shapes", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal", "        group: stage",
+        "        measure: sum",         # 8: no field
+        "      - {name: d, kind: bar, entity: deal, group: stage, measure: count(amount)}",   # 9
+        "      - {name: e, kind: bar, entity: deal, group: stage, measure: total(amount)}",   # 10
+        "      - {name: f, kind: bar, entity: deal, group: stage, measure: avrg(amount)}",    # 11
+        "      - {name: g, kind: bar, entity: deal, group: stage, measure: sum(account.name)}",  # 12
+    ), [want(DASH, 8, "CRM-E027", C + "measure 'sum' is not count or func(field)",
+             hint="e.g. count, sum(amount), avg(amount), min(close_date), max(amount)"),
+        want(DASH, 9, "CRM-E027", "chart 'd': measure 'count(amount)' is not count or func(field)"),
+        want(DASH, 10, "CRM-E027", "chart 'e': measure 'total(amount)': unknown function 'total'",
+             hint="functions: count, sum, avg, min, max"),
+        want(DASH, 11, "CRM-E027", "chart 'f': measure 'avrg(amount)': unknown function 'avrg'",
+             hint="did you mean 'avg'?"),
+        want(DASH, 12, "CRM-E027", "chart 'g': measure 'sum(account.name)' is not count or func(field)")]),
+    dash_case("E027-measure-fields", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal", "        group: stage",
+        "        measure: sum(amout)",  # 8
+        "      - {name: d, kind: bar, entity: deal, group: stage, measure: avg(close_date)}",   # 9
+        "      - {name: e, kind: bar, entity: deal, group: stage, measure: max(name)}",         # 10
+        "      - {name: f, kind: bar, entity: deal, group: stage, measure: min(close_date)}",   # fine
+        "      - {name: g, kind: bar, entity: deal, group: stage, measure: sum(rate)}",         # fine
+    ), [want(DASH, 8, "CRM-E027", C + "measure field 'amout': deal has no field 'amout'",
+             hint="did you mean 'amount'?"),
+        want(DASH, 9, "CRM-E027", "chart 'd': measure 'avg(close_date)': close_date is a date field; "
+             "avg needs a number", hint=""),
+        want(DASH, 10, "CRM-E027", "chart 'e': measure 'max(name)': name is a string field; "
+             "max needs a number or a date")]),
+
+    # --- group and series --------------------------------------------------------
+    dash_case("E027-group-paths", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal",
+        "        group: stge",          # 7
+        "      - {name: d, kind: bar, entity: deal, group: account.industri}",     # 8
+        "      - {name: e, kind: bar, entity: deal, group: account.owner.name}",   # 9
+        "      - {name: f, kind: bar, entity: deal, group: owner.email}",          # 10
+        "      - {name: g, kind: bar, entity: deal, group: name.first}",           # 11
+        "      - {name: h, kind: bar, entity: deal, group: owner.username}",       # fine
+    ), [want(DASH, 7, "CRM-E027", C + "group 'stge': deal has no field 'stge'", hint="did you mean 'stage'?"),
+        want(DASH, 8, "CRM-E027", "chart 'd': group 'account.industri': account has no field 'industri'",
+             hint="did you mean 'industry'?"),
+        want(DASH, 9, "CRM-E027", "chart 'e': group 'account.owner.name' goes more than one link deep",
+             hint="paths are link.field, one level"),
+        want(DASH, 10, "CRM-E027", "chart 'f': group 'owner.email': users have no field 'email'",
+             hint="use username, first_name, last_name"),
+        want(DASH, 11, "CRM-E027", "chart 'g': group 'name.first': 'name' is a string field, not a link")]),
+    dash_case("E027-group-types-and-buckets", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal",
+        "        group: amount",        # 7
+        "      - {name: d, kind: line, entity: deal, group: close_date}",          # 8
+        "      - {name: e, kind: line, entity: deal, group: 'stage:month'}",       # 9
+        "      - {name: f, kind: line, entity: deal, group: 'close_date:fortnight'}",  # 10
+        "      - {name: g, kind: line, entity: deal, group: 'due:quartr'}",        # 11
+        "      - {name: h, kind: bar, entity: deal, group: tags}",                 # 12
+        "      - {name: i, kind: bar, entity: deal, group: stage, series: notes}",  # 13
+        "      - {name: j, kind: line, entity: deal, group: 'created_on:week'}",   # fine
+    ), [want(DASH, 7, "CRM-E027", C + "group 'amount' is a money field, which cannot group a chart",
+             hint="group by a choice, link, user, boolean, text-like or date field; amounts belong in the measure"),
+        want(DASH, 8, "CRM-E027", "chart 'd': group 'close_date' is a date: say how to bucket it",
+             hint="e.g. close_date:month; buckets: day, week, month, quarter, year"),
+        want(DASH, 9, "CRM-E027", "chart 'e': group 'stage:month': only date fields take a bucket"),
+        want(DASH, 10, "CRM-E027", "chart 'f': group 'close_date:fortnight': unknown date bucket 'fortnight'",
+             hint="buckets: day, week, month, quarter, year"),
+        want(DASH, 11, "CRM-E027", "chart 'g': group 'due:quartr': unknown date bucket 'quartr'",
+             hint="did you mean 'quarter'?"),
+        want(DASH, 12, "CRM-E027", "chart 'h': group 'tags' is a multichoice field, which cannot group"),
+        want(DASH, 13, "CRM-E027", "chart 'i': series 'notes' is a text field, which cannot group")]),
+    dash_case("E009-link-to-unknown-entity-is-not-a-crash", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal",
+        "        group: partner.name",  # the link is reported in its file, not again here
+        "        filters: {partner.name: Acme}",
+    ), [want(DEAL, 14, "CRM-E009", "field 'partner' links to unknown entity 'partners'")],
+        entities={"deal": DEAL_BROKEN_LINK}),
+
+    # --- filters -------------------------------------------------------------------
+    dash_case("E027-filter-fields-and-operators", bar(
+        "filters:",
+        "  stge: won",                  # 9
+        "  products: 3",                # 10
+        "  amount: {}",                 # 11
+        "  size: {gte: 1, like: 3}",    # 12
+        "  rate: {above: 3}",           # 13
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'stge': deal has no field 'stge'", hint="did you mean 'stage'?"),
+        want(DASH, 10, "CRM-E027", C + "filter 'products' is a links field, which charts cannot filter on"),
+        want(DASH, 11, "CRM-E027", C + "filter 'amount' has no condition"),
+        want(DASH, 12, "CRM-E027", C + "filter 'size': unknown operator 'like'",
+             hint="operators: eq, ne, in, not_in, gt, gte, lt, lte, between, empty"),
+        want(DASH, 13, "CRM-E027", C + "filter 'rate': unknown operator 'above'")]),
+    dash_case("E027-filter-operator-typo-and-ops-on-lines", bar(
+        "filters:",
+        "  size:",
+        "    gte: 1",
+        "    nott_in: [2, 3]",          # 11: the op's own line
+        "  stage: {in: [open], in: [won]}",   # 12
+    ), [want(DASH, 11, "CRM-E027", C + "filter 'size': unknown operator 'nott_in'", hint="did you mean 'not_in'?"),
+        want(DASH, 12, "CRM-E004", C + "filter 'stage' repeat 'in'", hint=DUP_KEY_HINT)]),
+    dash_case("E027-filter-empty-text-and-tags", bar(
+        "filters:",
+        "  name: {empty: yes please}",  # 9
+        "  notes: 报价",                 # 10: text filters only with empty
+        "  tags: {in: [vip]}",          # 11
+        "  close_date:",                # fine: no value means empty
+        "  signed: {empty: false}",     # fine
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'name': empty takes true or false, got str 'yes please'"),
+        want(DASH, 10, "CRM-E027", C + "filter 'notes' is a text field: charts filter it only with empty",
+             hint="e.g. notes: {empty: false}"),
+        want(DASH, 11, "CRM-E027", C + "filter 'tags' is a multichoice field: charts filter it only with empty")]),
+    dash_case("E027-filter-lists", bar(
+        "filters:",
+        "  stage: {in: won}",           # 9
+        "  size: {between: [1, 2, 3]}",  # 10
+        "  amount: {not_in: []}",       # 11
+        "  rate: {gte: [1, 2]}",        # 12
+        "  account: {eq: {id: 1}}",     # 13
+        "  name: [Acme, [x]]",          # 14
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'stage': in takes a non-empty list, got str 'won'"),
+        want(DASH, 10, "CRM-E027", C + "filter 'size': between takes a list of two values [from, to], got a list"),
+        want(DASH, 11, "CRM-E027", C + "filter 'amount': not_in takes a non-empty list, got a list"),
+        want(DASH, 12, "CRM-E027", C + "filter 'rate': gte takes one value, got a list",
+             hint="in and not_in take a list"),
+        want(DASH, 13, "CRM-E027", C + "filter 'account': eq takes one value, got a mapping", hint=""),
+        want(DASH, 14, "CRM-E027", C + "filter 'name': each value must be a single value, got a list")]),
+    dash_case("E027-filter-ranges-only-on-numbers-dates-text", bar(
+        "filters:",
+        "  stage: {gt: open}",          # 9
+        "  signed: {between: [false, true]}",  # 10
+        "  account: {lte: 3}",          # 11
+        "  name: {gte: M}",             # fine: text compares
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'stage': gt compares numbers, dates and text, not a choice field",
+             hint="use eq, ne, in or not_in"),
+        want(DASH, 10, "CRM-E027", C + "filter 'signed': between compares numbers, dates and text, not a boolean"),
+        want(DASH, 11, "CRM-E027", C + "filter 'account': lte compares numbers, dates and text, not a link")]),
+    dash_case("E027-filter-relative-ranges", bar(
+        "filters:",
+        "  close_date: last_0_days",    # 9
+        "  due: {gte: this_month}",     # 10
+        "  created_on: {in: [this_year, last_year]}",  # 11
+        "  changed_on: next_9999_days",  # 12
+        "  name: this_month",           # fine: a string field, compared as text
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'close_date': 'last_0_days' is not a relative date range",
+             hint="ranges: today, yesterday, this_week, last_week, this_month, last_month, this_quarter, "
+                  "last_quarter, this_year, last_year, last_N_days, next_N_days (N from 1 to 3660)"),
+        want(DASH, 10, "CRM-E027", C + "filter 'due': relative ranges stand alone, not with gte",
+             hint="e.g. due: this_month, or due: last_30_days"),
+        want(DASH, 11, "CRM-E027", C + "filter 'created_on': relative ranges stand alone, not with in"),
+        want(DASH, 12, "CRM-E027", C + "filter 'changed_on': 'next_9999_days' is not a relative date range")]),
+    dash_case("E027-filter-choice-values", bar(
+        "filters:",
+        "  stage: wonn",                # 9
+        "  account.industry: [tech, finance]",  # 10
+        "  signed: yes",                # fine: a boolean field
+        "  size: 3",                    # fine
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'stage': 'wonn' is not one of its choices", hint="did you mean 'won'?"),
+        want(DASH, 10, "CRM-E027", C + "filter 'account.industry': 'finance' is not one of its choices",
+             hint="choices: tech, retail")]),
+    dash_case("E027-filter-choice-yes-is-a-boolean", bar(
+        "filters: {stage: yes}",        # 8
+    ), [want(DASH, 8, "CRM-E027", C + "filter 'stage': boolean True is not one of its choices",
+             hint="yes, no, on and off are booleans in YAML: quote them, or use the choice's value")]),
+    dash_case("E027-filter-value-types", bar(
+        "filters:",
+        "  amount: {gte: lots}",        # 9
+        "  size: {lt: 2.5}",            # 10
+        "  rate: {lte: 100000}",        # 11: percent is NUMERIC(7, 2)
+        "  signed: maybe",              # 12
+        "  close_date: {gte: '2024-13-01'}",  # 13
+        "  due: {lt: tomorrow morning}",    # 14
+        "  account: Acme",              # 15
+        "  owner: {in: [1, admin]}",    # 16
+        "  name: true",                 # 17
+        "  stage: {ne: }",              # 18
+    ), [want(DASH, 9, "CRM-E027", C + "filter 'amount': takes a number, got str 'lots'"),
+        want(DASH, 10, "CRM-E027", C + "filter 'size': takes a whole number, got float 2.5"),
+        want(DASH, 11, "CRM-E027", C + "filter 'rate': 100000 is too large for a percent field"),
+        want(DASH, 12, "CRM-E027", C + "filter 'signed': takes true or false, got str 'maybe'"),
+        want(DASH, 13, "CRM-E027", C + "filter 'close_date': takes a date (2024-01-31), got str '2024-13-01'",
+             hint="or, alone, a relative range: close_date: this_month"),
+        want(DASH, 14, "CRM-E027", C + "filter 'due': takes a date or a date and time (2024-01-31 09:30)"),
+        want(DASH, 15, "CRM-E027", C + "filter 'account': takes a record id (a whole number), got str 'Acme'",
+             hint="to filter by a name, filter on account.name"),
+        want(DASH, 16, "CRM-E027", C + "filter 'owner': takes a record id (a whole number), got str 'admin'",
+             hint="to filter by a name, filter on owner.username"),
+        want(DASH, 17, "CRM-E027", C + "filter 'name': takes text, got boolean True", hint="quote it"),
+        want(DASH, 18, "CRM-E027", C + "filter 'stage': a value is missing",
+             hint="for records with no value use {empty: true}")]),
+
+    # --- period -----------------------------------------------------------------------
+    dash_case("E027-period", lines(
+        *CHART_HEAD,
+        "        kind: kpi", "        entity: deal",
+        "        period:",
+        "          field: amount",      # 8
+        "          range: this_month",
+        "      - name: d",
+        "        kind: kpi", "        entity: deal",
+        "        period: {field: close_date, range: this_quartr}",   # 13
+        "      - name: e",
+        "        kind: kpi", "        entity: deal",
+        "        period: {field: close_dat, range: today}",          # 17
+        "      - name: f",
+        "        kind: bar", "        entity: deal", "        group: stage",
+        "        period: {field: close_date, range: this_year}",     # 22
+    ), [want(DASH, 8, "CRM-E027", C + "period field 'amount' is a money field, not a date"),
+        want(DASH, 13, "CRM-E027", "chart 'd': period range 'this_quartr' is not a relative date range",
+             hint="did you mean 'this_quarter'?"),
+        want(DASH, 17, "CRM-E027", "chart 'e': period field 'close_dat': deal has no field 'close_dat'",
+             hint="did you mean 'close_date'?"),
+        want(DASH, 22, "CRM-E027", "chart 'f': period is for kpi charts; filter other charts by a relative date",
+             hint="e.g. filters: {close_date: this_year}")]),
+    dash_case("E002-E007-period-keys", lines(
+        *CHART_HEAD,
+        "        kind: kpi", "        entity: deal",
+        "        period:",              # 7
+        "          field: close_date",
+        "          rnage: this_month",  # 9
+    ), [want(DASH, 9, "CRM-E002", "unknown key 'rnage' in " + C.rstrip(": ") + " period",
+             hint="did you mean 'range'?"),
+        want(DASH, 7, "CRM-E007", C.rstrip(": ") + " period has no 'range'")]),
+    dash_case("E027-period-range-far", kpi("period: {field: due, range: last_4000_days}"), [
+        want(DASH, 7, "CRM-E027", C + "period range 'last_4000_days' is not a relative date range",
+             hint="ranges: today, yesterday, this_week, last_week, this_month, last_month, this_quarter, "
+                  "last_quarter, this_year, last_year, last_N_days, next_N_days (N from 1 to 3660)")]),
+
+    # --- analyses ---------------------------------------------------------------------
+    dash_case("E027-analysis-keys-on-a-plain-chart", bar(
+        "pipeline: sales",              # 8
+        "params: {days: 3}",            # 9
+    ), [want(DASH, 8, "CRM-E027", C + "'pipeline' is only for analyses", hint="add analysis: ..., or remove it"),
+        want(DASH, 9, "CRM-E027", C + "'params' is only for analyses")]),
+    dash_case("E027-unknown-analysis", chart("kind: bar", "entity: deal", "analysis: win_rates"), [
+        want(DASH, 7, "CRM-E027", C + "unknown analysis 'win_rates'", hint="did you mean 'win_rate'?")]),
+    dash_case("E027-analysis-kind-pipeline", lines(
+        *CHART_HEAD,
+        "        kind: pie",            # 5
+        "        entity: deal",
+        "        analysis: stage_funnel",
+        "      - name: d",
+        "        kind: bar",
+        "        entity: deal",
+        "        analysis: win_rate",
+        "        pipeline: renewals",   # 12
+        "      - name: e",
+        "        kind: bar",
+        "        entity: account",      # 15
+        "        analysis: stage_time",
+        "      - name: f",
+        "        kind: table",
+        "        entity: account",
+        "        analysis: churn_risk",
+        "        pipeline: sales",      # 21
+        "        params: {activity: activity}",
+    ), [want(DASH, 5, "CRM-E027", C + "analysis stage_funnel draws funnel, bar, table, not pie"),
+        want(DASH, 12, "CRM-E027", "chart 'd': deal has no pipeline 'renewals'", hint="pipelines: sales"),
+        want(DASH, 15, "CRM-E027", "chart 'e': analysis stage_time needs a pipeline entity; account has no "
+             "pipeline", hint="choose an entity with pipelines: in its file"),
+        want(DASH, 21, "CRM-E027", "chart 'f': analysis churn_risk takes no pipeline")]),
+    dash_case("E027-analysis-params", lines(
+        *CHART_HEAD,
+        "        kind: table", "        entity: account", "        analysis: churn_risk",
+        "        params:",
+        "          days: 0",            # 9
+        "          activty: activity",     # 10
+        "      - name: d",
+        "        kind: table", "        entity: account", "        analysis: churn_risk",
+        "        params: {activity: [activity], days: ninety}",   # 15
+        "      - name: e",
+        "        kind: bar", "        entity: deal", "        analysis: stage_time",
+        "        params: {date: close_date}",                  # 20
+    ), [want(DASH, 9, "CRM-E027", C + "param days must be a whole number of days from 1 to 3660, got int 0"),
+        want(DASH, 10, "CRM-E027", C + "analysis churn_risk has no param 'activty'", hint="did you mean 'activity'?"),
+        want(DASH, 15, "CRM-E027", "chart 'd': param activity must be an entity name, got a list"),
+        want(DASH, 15, "CRM-E027", "chart 'd': param days must be a whole number of days from 1 to 3660, "
+             "got str 'ninety'"),
+        want(DASH, 20, "CRM-E027", "chart 'e': analysis stage_time has no param 'date'", hint="it takes none")]),
+    dash_case("E027-analysis-param-fields-and-defaults", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal",
+        "        analysis: rfm",        # 7: the default customer 'account' is fine, date given
+        "        params: {date: due, customer: name}",   # 8
+        "      - name: d",
+        "        kind: table", "        entity: account",
+        "        analysis: churn_risk",
+        "        params: {activity: visits}",   # 13
+        "      - name: e",
+        "        kind: bar", "        entity: deal",
+        "        analysis: forecast",
+        "        params: {date: amount}",   # 18
+    ), [want(DASH, 8, "CRM-E027", C + "param customer 'name' of deal: a string field",
+             hint="needs a link field of deal"),
+        want(DASH, 13, "CRM-E027", "chart 'd': param activity names unknown entity 'visits'",
+             hint="entities: account, activity, deal"),
+        want(DASH, 18, "CRM-E027", "chart 'e': param date 'amount' of deal: a money field",
+             hint="needs a date or datetime field of deal")]),
+    dash_case("E027-analysis-default-field-missing", chart(
+        "kind: table", "entity: deal",
+        "analysis: ticket_sla",         # 7: deal has no sla_due
+    ), [want(DASH, 7, "CRM-E027", C + "param due 'sla_due' of deal: no such field (the default; "
+             "set params: {due: ...})", hint="needs a datetime or date field of deal")]),
+    dash_case("E027-analysis-links-back", lines(
+        *CHART_HEAD,
+        "        kind: table", "        entity: deal",
+        "        analysis: churn_risk",  # 7: activitys link to accounts, not deals
+        "        params: {activity: activity}",
+        "      - name: d",
+        "        kind: table", "        entity: account",
+        "        analysis: campaign_roi",   # 12
+        "        params: {leads: activity, deals: activity, cost: industry}",   # 13
+        "      - name: e",
+        "        kind: table", "        entity: account",
+        "        analysis: campaign_roi",   # 17
+        "        params: {leads: activity, deals: activity}",
+    ), [want(DASH, 7, "CRM-E027", C + "analysis churn_risk: activity has no link to deal",
+             hint="add a link field to: deal in activity, or set params: {activity: ...}"),
+        want(DASH, 13, "CRM-E027", "chart 'd': param cost 'industry' of account: a choice field",
+             hint="needs a integer or decimal or money or percent field of account"),
+        want(DASH, 17, "CRM-E027", "chart 'e': param cost 'actual_cost' of account: no such field (the default"),
+        ], entities={}),
+    dash_case("E027-campaign-roi-deals-need-an-amount", lines(
+        *CHART_HEAD,
+        "        kind: table", "        entity: account",
+        "        analysis: campaign_roi",   # 7
+        "        params: {leads: activity, deals: activity, cost: budget}",
+    ), [want(DASH, 7, "CRM-E027", C + "analysis campaign_roi: activity needs a pipeline with an amount_field")],
+        entities={"account": lines("label: {en: Account, zh: 客户}", "fields:", "  name: string",
+                                   "  industry: {type: choice, choices: [tech, retail]}", "  budget: money")}),
+]
+DASHBOARD_CASES.append(
+    # PyYAML builds the date while reading, and its ValueError is not a YAMLError: read_yaml
+    # (yamlsource.py) lets it out of the loader for any file, not only dashboards.yaml.
+    dash_case("BUG-E001-impossible-date-escapes-the-loader", bar(
+        "filters: {close_date: {gte: 2024-13-01}}",   # 8
+    ), [want(DASH, 8, "CRM-E001")], bug="an impossible date escapes read_yaml as ValueError"))
+DASHBOARD_CASES[-1].raises = ValueError
+CASES += DASHBOARD_CASES
+
+
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), "case ids must be unique"
 PASSING = [c for c in CASES if not c.bug]
