@@ -60,9 +60,15 @@ def fill(engine: sa.Engine, size: int, owners: list[int]) -> None:
     with engine.begin() as conn:
         accounts = conn.execute(sa.text("SELECT min(id), max(id) FROM account")).one()
         conn.execute(sa.text("DELETE FROM crm_stage_history WHERE entity = 'opportunity'"))
-        conn.execute(sa.text("DELETE FROM opportunity_products"))
-        conn.execute(sa.text("UPDATE lead SET converted_opportunity_id = NULL"))
-        conn.execute(sa.text("UPDATE activity SET opportunity_id = NULL"))
+        conn.execute(sa.text("DELETE FROM opportunity__products"))
+        referencing = conn.execute(sa.text("""
+            SELECT cl.relname, att.attname FROM pg_constraint c
+            JOIN pg_class cl ON cl.oid = c.conrelid
+            JOIN pg_attribute att ON att.attrelid = c.conrelid AND att.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = 'opportunity'::regclass""")).all()
+        for table, column in referencing:  # links to the demo deals: emptied, the rows kept
+            if table != "opportunity__products":
+                conn.execute(sa.text(f'UPDATE "{table}" SET "{column}" = NULL'))
         conn.execute(sa.text("DELETE FROM opportunity"))
         owner_array = "ARRAY[" + ",".join(str(o) for o in owners) + "]"
         stage_array = "ARRAY[" + ",".join(f"'{s}'" for s in stages) + "]"

@@ -40,6 +40,9 @@ def test_removed_role_and_grant_leave_no_stale_rows(make_app, tmp_path):
     roles = roles[:roles.index("Marketing:")]  # Marketing is the last role: drop it
     roles = roles.replace("delete: own, export: own, import: yes}", "export: own, import: yes}")
     (tree / "roles.yaml").write_text(roles, encoding="utf-8")
+    dashboards = (tree / "dashboards.yaml").read_text(encoding="utf-8")  # it names Marketing too
+    (tree / "dashboards.yaml").write_text(dashboards.replace("[Executive, Marketing, Sales Manager]",
+                                                             "[Executive, Sales Manager]"), encoding="utf-8")
     second = make_app(tree)
     assert _role_pairs(second, "Marketing") is None
     assert ("can_delete", "lead") not in _role_pairs(second, "Sales Rep")

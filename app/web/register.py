@@ -11,6 +11,7 @@ from app.models import ModelSet
 from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
 from .dashboards import register_dashboards
+from .reports import register_reports
 from .labels import lazy
 from .modelviews import build_model_view
 from .teams import register_teams
@@ -35,6 +36,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
     appbuilder.add_api(directory)
     register_dashboards(appbuilder, spec)
+    register_reports(appbuilder, models)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
     return views
