@@ -22,6 +22,7 @@ can then be removed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +33,11 @@ from click.testing import CliRunner
 
 from app import create_app
 from app.cli import crm
+from app.metadata.dashboards import parse_dashboards
 from app.metadata.loader import load_metadata, load_spec
 from app.metadata.problems import CODES, MetadataError, Problem
-from app.metadata.spec import Choice, CrmSpec, Text
+from app.metadata.spec import Choice, Condition, CrmSpec, Measure, Period, Text
+from app.metadata.yamlsource import read_yaml
 from tests.conftest import STARTER, write_tree
 
 # ---------------------------------------------------------------------------
@@ -2808,3 +2811,151 @@ def test_starter_pipelines_make_their_stage_fields() -> None:
     for name in ("lead", "ticket"):
         status = spec.entity(name).field("status")
         assert status.label.get("zh") == "阶段" and status.default == "new" and status.required
+
+
+# ---------------------------------------------------------------------------
+# (g) dashboards.yaml: what a valid file loads into, and no YAML shape escapes the loader
+# ---------------------------------------------------------------------------
+
+VALID_DASHBOARDS = lines(
+    "dashboards:",
+    "  - name: sales",
+    "    label: {en: Sales, zh: 销售}",
+    "    description: {en: Pipeline and revenue., zh: 销售漏斗与收入。}",
+    "    roles: [Sales Rep, Admin]",
+    "    charts:",
+    "      - name: open_by_stage",
+    "        title: {en: Open pipeline, zh: 在途商机}",
+    "        kind: stacked_bar",
+    "        entity: deal",
+    "        measure: sum( amount )",
+    "        group: 'close_date : quarter'",
+    "        series: account.industry",
+    "        filters:",
+    "          stage: [open, won]",
+    "          account.industry: tech",
+    "          close_date: last_90_days",
+    "          size: {between: [1, 10], ne: 5}",
+    "          amount: {gte: 1000.5}",
+    "          due: {lt: 2025-03-01 09:30:00}",
+    "          signed: {eq: true}",
+    "          owner: {in: [1, 2]}",
+    "          name: {gte: 报价}",
+    "          notes:",
+    "        sort: -value",
+    "        top: 5",
+    "        width: 12",
+    "      - name: won_this_month",
+    "        kind: kpi",
+    "        entity: deal",
+    "        measure: max(close_date)",
+    "        period: {field: due, range: next_7_days}",
+    "  - name: customers",
+    "    charts:",
+    "      - name: tiers",
+    "        kind: pie",
+    "        entity: deal",
+    "        analysis: rfm",
+    "        params: {date: due}",
+    "      - name: churn",
+    "        kind: table",
+    "        entity: account",
+    "        analysis: churn_risk",
+)
+
+
+def test_valid_dashboards_load_into_typed_specs(tmp_path: Path) -> None:
+    case = dash_case("valid", VALID_DASHBOARDS, [])
+    spec, problems = load_metadata(case.build(tmp_path))
+    assert problems == [] and spec is not None
+    assert [d.name for d in spec.dashboards] == ["sales", "customers"]
+    sales = spec.dashboard_map["sales"]
+    assert (sales.label.get("zh"), sales.description.get("zh"), sales.roles) == ("销售", "销售漏斗与收入。",
+                                                                              ("Sales Rep", "Admin"))
+    chart = sales.chart("open_by_stage")
+    assert (chart.title.get("zh"), chart.kind, chart.entity, str(chart.measure)) == (
+        "在途商机", "stacked_bar", "deal", "sum(amount)")
+    assert (str(chart.group), str(chart.series), chart.sort, chart.top, chart.width) == (
+        "close_date:quarter", "account.industry", "-value", 5, 12)
+    assert chart.filters == (
+        Condition("stage", "in", ("open", "won")),
+        Condition("account.industry", "eq", "tech"),
+        Condition("close_date", "relative", "last_90_days"),
+        Condition("size", "between", (1, 10)),
+        Condition("size", "ne", 5),
+        Condition("amount", "gte", 1000.5),
+        Condition("due", "lt", dt.datetime(2025, 3, 1, 9, 30)),
+        Condition("signed", "eq", True),
+        Condition("owner", "in", (1, 2)),
+        Condition("name", "gte", "报价"),
+        Condition("notes", "empty", True),
+    )
+    assert chart.fields_used() == ("close_date", "account.industry", "stage", "size", "amount", "due", "signed",
+                                   "owner", "name", "notes")
+    kpi_chart = sales.chart("won_this_month")
+    assert (kpi_chart.period, kpi_chart.measure, kpi_chart.title.get("zh")) == (
+        Period("due", "next_7_days"), Measure("max", "close_date"), "Won this month")
+    customers = spec.dashboard_map["customers"]
+    assert customers.roles == () and customers.label.get() == "Customers"
+    tiers, churn = customers.charts
+    # Params not given take their defaults; the pipeline defaults to the entity's first.
+    assert (tiers.pipeline, tiers.params) == ("sales", (("customer", "account"), ("date", "due")))
+    assert (churn.pipeline, churn.params) == (None, (("activity", "activity"), ("days", 90)))
+
+
+def test_choice_and_text_filter_numbers_load_as_text(tmp_path: Path) -> None:
+    """`priority: 1` on a choice field is its stored value '1', as the chart query compares it."""
+    account = lines("label: Account", "fields:", "  name: string", "  tier: {type: choice, choices: [1, 2]}",
+                    "  phone: phone")
+    text = chart("kind: kpi", "entity: account", "filters: {tier: [1, 2], phone: 13800000000}")
+    spec, problems = load_metadata(dash_case("numbers", text, [], {"account": account}).build(tmp_path))
+    assert problems == [] and spec is not None
+    assert spec.dashboards[0].charts[0].filters == (Condition("tier", "in", ("1", "2")),
+                                                    Condition("phone", "eq", "13800000000"))
+
+
+def test_starter_dashboards_load() -> None:
+    spec, problems = load_metadata(STARTER)
+    assert problems == [] and spec is not None
+    assert [d.name for d in spec.dashboards] == ["sales", "service", "marketing"]
+    funnel = spec.dashboard_map["sales"].chart("funnel")
+    assert (funnel.analysis, funnel.pipeline, funnel.kind) == ("stage_funnel", "new_business", "funnel")
+    roi = spec.dashboard_map["marketing"].chart("campaign_roi")
+    assert roi.params == (("cost", "actual_cost"), ("leads", "lead"), ("deals", "opportunity"))
+
+
+# Values every key of a dashboards.yaml may be given by mistake: none may crash the loader.
+ODD_VALUES = ["5", "x", "[a, [b]]", "{a: {b: 1}}", "", "true", "[]", "{}", "[{a: 1}]", "2024-01-01", "-1", "1.5",
+              "'a.b.c'", "报价", "{in: [[1]], between: [{a: 1}, 2]}", "{field: [a], range: {b: 1}}",
+              "{activity: [a], days: {b: 1}, date: [c]}"]
+CHART_KEYS_TRIED = ["kind", "entity", "measure", "group", "series", "filters", "period", "sort", "top", "width",
+                    "analysis", "pipeline", "params", "title", "name"]
+
+
+@pytest.mark.parametrize("kind,entity,analysis", [
+    ("bar", "deal", None), ("kpi", "deal", None), ("table", "account", "churn_risk"), ("pivot", "deal", "rfm"),
+])
+def test_no_dashboards_yaml_shape_escapes_the_loader(kind: str, entity: str, analysis: str | None,
+                                                     tmp_path: Path) -> None:
+    """Each odd value under each chart key (and in filters and period) gives located problems in
+    dashboards.yaml, never an exception. The rest of the tree is loaded once; each text goes through
+    the loader's reading and dashboards stages."""
+    root = dash_case("odd", "dashboards: []\n", []).build(tmp_path)
+    spec, problems = load_metadata(root)
+    assert problems == [] and spec is not None
+    entities, roles = spec.entity_map, {r.name for r in spec.roles} | {"Admin"}
+    texts = [lines("- a"), lines("dashboards: 5"), lines("dashboards: [a, [b], {name: x, charts: [1, [2]]}]")]
+    for key in CHART_KEYS_TRIED:
+        for value in ODD_VALUES:
+            texts.append(chart(f"kind: {kind}", f"entity: {entity}", f"analysis: {analysis}" if analysis else "",
+                               f"{key}: {value}"))
+    for field in ("stage", "amount", "close_date", "account.industry", "owner", "products", "tags", "notes"):
+        for value in ODD_VALUES:
+            texts.append(chart(f"kind: {kind}", f"entity: {entity}", f"filters: {{{field}: {value}}}"))
+    path = root / DASH
+    for text in texts:
+        path.write_text(text, encoding="utf-8")
+        found: list[Problem] = []
+        parse_dashboards(read_yaml(path).data, path, found, entities, roles, spec.languages)
+        count = len(text.splitlines())
+        assert all(p.path == path and 1 <= p.line <= count and p.code in CODES for p in found), (text, found)
