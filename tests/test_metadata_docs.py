@@ -11,8 +11,9 @@ Example conventions in docs/metadata.md (see its introduction):
 - a ```yaml block starting with `# in fields:` goes under `fields:`;
 - outside "## Checker codes", the whole-file examples under one heading
   (## or ###) are loaded together; a `# metadata/roles.yaml` example goes
-  with the starter metadata's crm.yaml and entities (it names them), the
-  others with the Checker codes base tree;
+  with the starter metadata's crm.yaml and entities (it names them), a
+  `# metadata/dashboards.yaml` example with those and the starter roles.yaml,
+  the others with the Checker codes base tree;
 - under "## Checker codes", the files before the first `###` are the base
   tree every example uses, and each `### CRM-E...` section's ```text lines
   are exactly the problems its files produce.
@@ -32,6 +33,7 @@ import yaml  # type: ignore[import-untyped]
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from app.metadata import definitions
+from app.metadata.dashboards import PARAM_DEFAULTS
 from app.metadata.definitions import FIELD_TYPES
 from app.metadata.jsonschema import SCHEMA_FILES, build_json_schema
 from app.metadata.loader import load_metadata
@@ -42,7 +44,9 @@ DOC = ROOT / "docs" / "metadata.md"
 SCHEMA_DIR = ROOT / "docs" / "schema"
 STARTER = ROOT / "metadata"
 ROLES_FILE = "metadata/roles.yaml"
+DASHBOARDS_FILE = "metadata/dashboards.yaml"
 ROLES = "Roles (roles.yaml)"
+DASHBOARDS = "Dashboards (dashboards.yaml)"
 PIPELINES = "Pipelines"
 CONVERSION = "Conversion"
 CHECKER = "Checker codes"
@@ -65,6 +69,10 @@ KEY_SECTIONS = {
     "CHOICE_KEYS": "Field keys",
     "ROLE_KEYS": ROLES,
     "ACTION_KEYS": ROLES,
+    "DASHBOARD_FILE_KEYS": DASHBOARDS,
+    "DASHBOARD_KEYS": DASHBOARDS,
+    "CHART_KEYS": DASHBOARDS,
+    "PERIOD_KEYS": DASHBOARDS,
 }
 
 
@@ -437,6 +445,8 @@ def valid_example_cases() -> list[tuple[str, dict[str, str]]]:
             cases.append((f"{where}: fragment", {**base, "metadata/entities/example.yaml": entity}))
     for where, files in by_heading.items():
         tree = starter_files() if ROLES_FILE in files else base
+        if DASHBOARDS_FILE in files:
+            tree = {**starter_files(), ROLES_FILE: (STARTER / "roles.yaml").read_text(encoding="utf-8")}
         cases.append((f"{where}: files", {**tree, **files}))
     return cases
 
@@ -490,7 +500,8 @@ def roles_examples() -> list[Block]:
 def test_roles_examples_are_loaded_with_the_starter_entities() -> None:
     examples = roles_examples()
     assert examples and all(b.h2 == ROLES for b in examples), "the roles section shows roles.yaml"
-    checked = [files for _, files in valid_example_cases() if ROLES_FILE in files]
+    checked = [files for _, files in valid_example_cases()
+               if ROLES_FILE in files and DASHBOARDS_FILE not in files]
     assert [files[ROLES_FILE] for files in checked] == [b.text for b in examples]
     assert all("metadata/entities/opportunity.yaml" in files for files in checked)
 
@@ -573,3 +584,157 @@ def test_roles_schema_rejects_bad_roles(change: dict[str, Any]) -> None:
     assert roles_errors(VALID_ROLES) == []
     assert roles_errors({**VALID_ROLES, **change}), change
 
+
+# (g) dashboards.yaml: its tables list every key, kind, measure, operator and analysis; its
+# examples load with the starter metadata; its schema accepts and rejects what it should.
+
+@pytest.mark.parametrize("header,values", [
+    ("Key", [k.name for k in definitions.DASHBOARD_FILE_KEYS]),
+    ("Dashboard key", [k.name for k in definitions.DASHBOARD_KEYS]),
+    ("Chart key", [k.name for k in definitions.CHART_KEYS]),
+    ("Period key", [k.name for k in definitions.PERIOD_KEYS]),
+    ("Kind", list(definitions.CHART_KINDS)),
+    ("Operator", list(definitions.FILTER_OPS)),
+    ("Analysis", list(definitions.ANALYSES)),
+], ids=["DASHBOARD_FILE_KEYS", "DASHBOARD_KEYS", "CHART_KEYS", "PERIOD_KEYS", "CHART_KINDS", "FILTER_OPS",
+        "ANALYSES"])
+def test_dashboards_tables_list_every_key_kind_operator_and_analysis(header: str, values: list[str]) -> None:
+    """One row each, in definitions.py order; key rows say whether the key is required."""
+    body = sections(doc_text(), 2)[DASHBOARDS]
+    assert tables(body).get(header) == values
+    keys = {k.name: k for t in (definitions.DASHBOARD_FILE_KEYS, definitions.DASHBOARD_KEYS,
+                                definitions.CHART_KEYS, definitions.PERIOD_KEYS) for k in t}
+    if header.endswith("Key") or header.endswith("key"):
+        for name in values:
+            row = re.search(rf"^\| `{name}` \| (yes|no) \|.*\| (`{name}: [^`]+`|see [^|]+) \|$", body, re.M)
+            assert row, f"the {name} row has no Required cell or no example `{name}: ...` in its last cell"
+            assert (row.group(1) == "yes") == keys[name].required, f"{name}: the Required cell is wrong"
+
+
+def test_dashboards_section_documents_measures_buckets_ranges_and_params() -> None:
+    body = sections(doc_text(), 2)[DASHBOARDS]
+    assert [m.split("(")[0] for m in tables(body)["Measure"]] == list(definitions.MEASURES)
+    for word in (*definitions.DATE_BUCKETS, *definitions.RELATIVE_RANGES, *definitions.CHART_SORTS,
+                 "last_N_days", "next_N_days"):
+        assert f"`{word}`" in body, word
+    for analysis in definitions.ANALYSES.values():
+        row = re.search(rf"^\| `{analysis.name}` \| (.*?) \| (.*?) \|", body, re.M)
+        assert row, analysis.name
+        assert [k.strip("`") for k in row.group(1).split(", ")] == list(analysis.kinds), analysis.name
+        for param, _ in analysis.params:
+            default = PARAM_DEFAULTS[param]
+            assert f"`{param}` (`{default}`)" in row.group(2), (analysis.name, param)
+        assert ("*pipeline*" in row.group(2)) == analysis.needs_pipeline, analysis.name
+    assert list(sections(body, 3)) == ["File and dashboard keys", "Chart keys", "Chart kinds", "Measures",
+                                       "Grouping", "Filters", "Period (kpi charts)", "Analyses", "Who sees what"]
+
+
+def dashboards_examples() -> list[Block]:
+    return [b for b in blocks(doc_text()) if b.lang == "yaml" and b.h2 != CHECKER
+            and file_path(b) == DASHBOARDS_FILE]
+
+
+def test_dashboards_examples_are_loaded_with_the_starter_metadata() -> None:
+    examples = dashboards_examples()
+    assert len(examples) >= 3 and all(b.h2 == DASHBOARDS for b in examples)
+    checked = [files for _, files in valid_example_cases() if DASHBOARDS_FILE in files]
+    assert [files[DASHBOARDS_FILE] for files in checked] == [b.text for b in examples]
+    starter_roles = (STARTER / "roles.yaml").read_text(encoding="utf-8")
+    assert all(files[ROLES_FILE] == starter_roles and "metadata/entities/opportunity.yaml" in files
+               for files in checked)
+
+
+def test_dashboards_whole_file_example_is_a_shortened_starter_dashboards_yaml() -> None:
+    """Every dashboard and chart of the first example is as in metadata/dashboards.yaml."""
+    shown = yaml.safe_load(dashboards_examples()[0].text)["dashboards"]
+    starter = {d["name"]: d for d in yaml.safe_load((STARTER / "dashboards.yaml").read_text(encoding="utf-8"))
+               ["dashboards"]}
+    assert len(shown) >= 2
+    for dashboard in shown:
+        full = starter[dashboard["name"]]
+        charts = {c["name"]: c for c in full["charts"]}
+        assert {k: v for k, v in dashboard.items() if k != "charts"} == {
+            k: v for k, v in full.items() if k != "charts" and k in dashboard}
+        for chart in dashboard["charts"]:
+            assert chart == charts[chart["name"]], chart["name"]
+
+
+def dashboards_errors(doc: object) -> list[str]:
+    validator = Draft202012Validator(build_json_schema("dashboards"))
+    return [error.message for error in validator.iter_errors(doc)]
+
+
+def test_dashboards_schema_accepts_the_starter_and_the_examples() -> None:
+    assert dashboards_errors(yaml.safe_load((STARTER / "dashboards.yaml").read_text(encoding="utf-8"))) == []
+    for block in dashboards_examples():
+        assert dashboards_errors(yaml.safe_load(block.text)) == [], block.h3
+
+
+VALID_CHART: dict[str, Any] = {"name": "c", "title": {"en": "Open deals", "zh": "在途商机"}, "kind": "bar",
+                               "entity": "opportunity", "measure": "sum(amount)", "group": "close_date:month",
+                               "series": "stage", "filters": {"stage": ["won", "lost"], "close_date": "last_30_days",
+                                                              "amount": {"gte": 100, "between": [1, 2]},
+                                                              "next_step": None, "name": {"empty": False}},
+                               "sort": "-value", "top": 5, "width": 12}
+
+
+def with_chart(**change: object) -> dict[str, Any]:
+    chart = {k: v for k, v in {**VALID_CHART, **change}.items() if v is not None}
+    return {"dashboards": [{"name": "sales", "roles": ["Sales Rep", "Admin"], "charts": [chart]}]}
+
+
+def test_dashboards_schema_accepts_a_valid_chart_kpi_and_analysis() -> None:
+    assert dashboards_errors(with_chart()) == []
+    assert dashboards_errors(with_chart(kind="kpi", group=None, series=None, sort=None, top=None,
+                                        period={"field": "close_date", "range": "next_7_days"})) == []
+    assert dashboards_errors(with_chart(kind="table", group=None, series=None, analysis="churn_risk",
+                                        params={"days": 30, "activity": "activity"}, entity="account")) == []
+
+
+BAD_CHARTS: dict[str, dict[str, Any]] = {
+    "unknown-key": {"colour": "red"},
+    "unknown-kind": {"kind": "donut"},
+    "measure-total": {"measure": "total(amount)"},
+    "measure-path": {"measure": "sum(account.revenue)"},
+    "group-bad-bucket": {"group": "close_date:fortnight"},
+    "group-two-links": {"group": "account.owner.name"},
+    "filter-unknown-op": {"filters": {"amount": {"like": 3}}},
+    "filter-between-one": {"filters": {"amount": {"between": [1]}}},
+    "filter-in-scalar": {"filters": {"stage": {"in": "won"}}},
+    "filter-empty-not-bool": {"filters": {"stage": {"empty": "yes"}}},
+    "sort-desc": {"sort": "desc"},
+    "top-zero": {"top": 0},
+    "width-13": {"width": 13},
+    "period-on-bar": {"period": {"field": "close_date", "range": "this_month"}},
+    "bar-without-group": {"group": None},
+    "pipeline-without-analysis": {"pipeline": "new_business"},
+    "params-without-analysis": {"params": {"days": 3}},
+    "analysis-wrong-kind": {"analysis": "rfm", "kind": "line"},
+    "analysis-unknown-param": {"analysis": "churn_risk", "kind": "table", "params": {"dayz": 3}},
+    "analysis-no-pipeline": {"analysis": "churn_risk", "kind": "table", "pipeline": "new_business"},
+    "days-zero": {"analysis": "churn_risk", "kind": "table", "params": {"days": 0}},
+    "kpi-with-group": {"kind": "kpi", "series": None},
+    "pie-with-series": {"kind": "pie"},
+    "pivot-without-series": {"kind": "pivot", "series": None},
+}
+
+
+@pytest.mark.parametrize("change", list(BAD_CHARTS.values()), ids=list(BAD_CHARTS))
+def test_dashboards_schema_rejects_bad_charts(change: dict[str, Any]) -> None:
+    assert dashboards_errors(with_chart(**change)), change
+
+
+@pytest.mark.parametrize("doc", [
+    {"dashboards": [{"name": "sales", "charts": []}]},
+    {"dashboards": [{"name": "Sales", "charts": [VALID_CHART]}]},
+    {"dashboards": [{"name": "sales", "roles": ["Public"], "charts": [VALID_CHART]}]},
+    {"dashboards": [{"name": "sales", "roles": ["Sales Rep", "Sales Rep"], "charts": [VALID_CHART]}]},
+    {"dashboards": [{"name": "sales"}]},
+    {"dashboards": {"sales": {}}},
+    {"dashbords": []},
+    with_chart(kind="kpi", group=None, series=None, sort=None, top=None,
+               period={"field": "close_date", "range": "last_month_or_so"}),
+], ids=["no-charts", "bad-name", "role-public", "role-twice", "no-charts-key", "not-a-list", "unknown-key",
+        "bad-range"])
+def test_dashboards_schema_rejects_bad_dashboards(doc: object) -> None:
+    assert dashboards_errors(doc), doc
