@@ -17,7 +17,6 @@ from .definitions import DATE_BUCKETS, FILTER_OPS, MEASURES, RELATIVE_RANGES
 from .problems import ProblemSink, did_you_mean
 from .shapes import line_of, type_name
 from .spec import Condition, EntitySpec, FieldSpec, Grouping, Measure, Text
-from .yamlsource import LocMap
 
 NUMERIC = ("integer", "decimal", "money", "percent")
 DATES = ("date", "datetime")
@@ -143,7 +142,7 @@ class ChartCheck:
             return None
         return Measure(func, name)
 
-    def filters(self, raw: LocMap, line: int) -> tuple[Condition, ...]:
+    def filters(self, raw: dict, line: int) -> tuple[Condition, ...]:
         """`field: value`, `field: [values]`, `field:` (empty) or `field: {op: value, ...}`."""
         self.duplicates(raw, "filters")
         result: list[Condition] = []
