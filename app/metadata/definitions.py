@@ -214,7 +214,7 @@ CHART_KEYS: tuple[Key, ...] = (
         "with ops eq, ne, in, not_in, gt, gte, lt, lte, between, empty; dates also take relative ranges."),
     Key("period", "period", "For kpi charts: the range the number covers; it is compared with the range before."),
     Key("sort", "text", "value, -value, label or -label (default: the grouping's own order)."),
-    Key("top", "integer", "Keep only the first N groups after sorting."),
+    Key("top", "integer", "Keep only the N groups with the largest numbers (shown in sort order)."),
     Key("width", "integer", "Width on the page in twelfths (default 6: half the page)."),
     Key("analysis", "identifier", "A built-in analysis instead of a plain aggregate: stage_funnel, win_rate, "
         "stage_time, forecast, rfm, churn_risk, lead_conversion, campaign_roi, ticket_sla."),
