@@ -56,7 +56,11 @@ def _construct_mapping(loader: _LocatingLoader, node: yaml.MappingNode) -> LocMa
         line = key_node.start_mark.line + 1
         if key in mapping:
             mapping.duplicates.append((key, line))
-        mapping[key] = loader.construct_object(value_node, deep=True)
+        try:
+            mapping[key] = loader.construct_object(value_node, deep=True)
+        except ValueError as exc:  # e.g. an impossible date (2024-13-01): PyYAML raises a bare ValueError
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read this value: {exc}",
+                                                    value_node.start_mark) from None
         mapping.key_lines[key] = line
     return mapping
 
@@ -93,6 +97,10 @@ def read_yaml(path: Path) -> YamlDocument:
                             hint="save the file as UTF-8 (most editors: File > Save with Encoding)")
     try:
         data = yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.constructor.ConstructorError as exc:  # a value that cannot be built: located already
+        line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
+        return YamlDocument(path, error=f"malformed YAML: {exc.problem}", error_line=line, text=text,
+                            hint="quote the value if it is text, or give a real date (YYYY-MM-DD)")
     except yaml.YAMLError:
         return _syntax_error(path, text)
     return YamlDocument(path, data=data, text=text)
