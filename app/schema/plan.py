@@ -19,7 +19,10 @@ from alembic.operations import ops
 
 from app.models import ModelSet
 
-FOREIGN = ("ab_", "alembic_version")
+from .renames import ENTITY_COLUMNS, EntityRename, build_rename_ops, find_renames, table_pairs
+
+# FAB's tables are FAB's; MetaCRM's own crm_* tables have hand-written core revisions.
+FOREIGN = ("ab_", "alembic_version", "crm_")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Change:
 class Plan:
     changes: list[Change] = field(default_factory=list)
     upgrade_ops: Any = None
+    renames: list[EntityRename] = field(default_factory=list)  # run after upgrade_ops
 
     @property
     def pending(self) -> bool:
@@ -68,20 +72,51 @@ def ours(names: set[str]) -> Any:
 
 
 def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
-    own = {t.name for t in models.own_tables()}
+    check = find_renames(connection, models)
+    compare = check.before or models  # renamed entities under their old names: the rest of the diff
+
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         return type_ != "table" or (bool(name) and not str(name).startswith(FOREIGN))
 
     context = MigrationContext.configure(connection, opts={
-        "compare_type": True, "include_name": ours(own), "include_object": include_object,
-        "target_metadata": models.metadata,
+        "compare_type": True, "include_name": ours(set()), "include_object": include_object,
+        "target_metadata": compare.metadata,
         "render_as_batch": connection.dialect.name == "sqlite"})
-    script = produce_migrations(context, models.metadata)
+    script = produce_migrations(context, compare.metadata)
     plan = Plan(upgrade_ops=script.upgrade_ops)
-    _renames(connection, models, plan)
+    for entity, why in check.refused:
+        plan.changes.append(Change("rename_table", entity.table_name, detail=f"from {entity.renamed_from}",
+                                   blocked=f"{entity.source.name}:{entity.renamed_line}: entity '{entity.name}' {why}"))
+    _renames(connection, compare, plan)
     for op in _flatten(script.upgrade_ops.ops if script.upgrade_ops is not None else []):
-        plan.changes.append(_describe(connection, op, models))
+        plan.changes.append(_describe(connection, op, compare))
+    if check.before is not None:
+        _entity_renames(connection, check.renames, check.before, models, plan)
     return plan
+
+
+def _entity_renames(connection: sa.Connection, renames: list[EntityRename], before: ModelSet,
+                    after: ModelSet, plan: Plan) -> None:
+    """Rename tables after the other changes (made under the old names); say so, with the rows."""
+    tables = set(sa.inspect(connection).get_table_names())
+    new_name: dict[str, str] = {}
+    changes: list[Change] = []
+    for rename in renames:
+        build_rename_ops(rename, before, after, connection.dialect.name, tables)
+        for old, new in table_pairs(rename, before, after):
+            new_name[old.name] = new.name
+            rows = _count(connection, old.name) if old.name in tables else None
+            changes.append(Change("rename_table", new.name, detail=f"from {old.name}, rows kept", rows=rows))
+        for table in ENTITY_COLUMNS:
+            if table in tables:
+                rows = _count(connection, table, f"entity = '{rename.old}'")
+                if rows:
+                    changes.append(Change("rename_value", table, "entity", detail=f"{rename.old} -> {rename.new}",
+                                          rows=rows))
+        plan.renames.append(rename)
+    for change in plan.changes:  # the other changes, under the names the metadata uses now
+        change.table = new_name.get(change.table, change.table)
+    plan.changes[:0] = changes
 
 
 def _renames(connection: sa.Connection, models: ModelSet, plan: Plan) -> None:
