@@ -229,3 +229,100 @@ def test_a_type_change_that_does_not_fit_the_data_is_refused_with_the_rows(make_
         engine = first.extensions["crm"].db.engine
         with engine.connect() as conn:
             assert sorted(conn.execute(sa.text("SELECT seats FROM deal")).scalars()) == ["12", "很多"]
+
+
+MAKER = """
+label: Maker
+fields:
+  title: {type: string, unique: true}
+  tier: {type: integer, index: true}
+  stage_hint: {type: string}
+pipelines:
+  - name: onboarding
+    field: status
+    stages: [{name: new}, {name: approved}]
+"""
+LINKS = "maker: {type: link, to: %s, on_delete: restrict}\nmakers: {type: links, to: %s}\n"
+
+
+def test_entity_rename_keeps_rows_links_history_and_names(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1", LINKS % ("maker", "maker"), {"maker": MAKER}))
+    client = login(first.test_client())
+    made = client.post("/api/v1/maker/", json={"title": "旧供应商", "tier": 2}).json["id"]
+    assert client.post(f"/api/v1/maker/{made}/move", json={"stage": "approved"}).status_code == 200
+    assert client.post("/api/v1/deal/", json={"name": "链接", "maker": made, "makers": [made]}).status_code == 201
+    supplier = MAKER.replace("label: Maker", "label: Supplier\nrenamed_from: maker") + "  country: {type: string}\n"
+    supplier = supplier.replace("  country: {type: string}\n", "").replace(
+        "  stage_hint: {type: string}\n", "  stage_hint: {type: string}\n  country: {type: string}\n")
+    second = make_app(tree(tmp_path / "v2", LINKS % ("supplier", "supplier"), {"supplier": supplier}),
+                      CRM_SCHEMA_MODE="off")
+    plan = _plan(second)
+    kinds = {(c.kind, c.table, c.column) for c in plan.changes}
+    assert ("rename_table", "supplier", None) in kinds and ("rename_table", "supplier__makers", None) not in kinds
+    assert ("add_column", "supplier", "country") in kinds
+    assert ("rename_value", "crm_stage_history", "entity") in kinds
+    assert not [c for c in plan.changes if c.kind in ("add_table", "keep_table") or c.blocked]
+    assert next(c for c in plan.changes if c.kind == "rename_table" and c.table == "supplier").rows == 1
+    with second.app_context():
+        state = second.extensions["crm"]
+        applied = apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+        assert "op.rename_table('maker', 'supplier')" in applied.path.read_text()
+        tables = set(sa.inspect(state.db.engine).get_table_names())
+        assert {"supplier", "deal__makers"} <= tables and "maker" not in tables
+        assert [(c.kind, c.table) for c in _plan(second).changes] == []  # names, indexes, constraints all line up
+    third = make_app(tree(tmp_path / "v2", LINKS % ("supplier", "supplier"), {"supplier": supplier}))
+    client = login(third.test_client())
+    got = client.get(f"/api/v1/supplier/{made}")
+    assert got.status_code == 200 and got.json["result"]["title"] == "旧供应商"
+    assert "country" in got.json["result"] and got.json["result"]["status"] == "approved"
+    assert [h["to"] for h in client.get(f"/api/v1/supplier/{made}/history").json["result"]] == ["new", "approved"]
+    deal = client.get("/api/v1/deal/?q=(columns:!(maker,makers))").json["result"][0]
+    assert deal["maker"]["id"] == made and [m["id"] for m in deal["makers"]] == [made]
+    assert client.delete(f"/api/v1/supplier/{made}").status_code == 409  # the link still holds
+    assert client.post("/api/v1/supplier/", json={"title": "旧供应商"}).status_code == 422  # still unique
+    assert client.post("/api/v1/supplier/", json={"title": "新供应商"}).status_code == 201  # ids go on
+
+
+def test_entity_rename_problems_are_located(make_app, tmp_path):
+    from app.metadata.loader import load_metadata
+    root = tree(tmp_path / "bad", entities={
+        "maker": "label: Maker\nfields:\n  title: string\n",
+        "supplier": "label: Supplier\nrenamed_from: maker\nfields:\n  title: string\n",
+        "vendor": "label: Vendor\nrenamed_from: deal\nfields:\n  title: string\n",
+        "brand": "label: Brand\nrenamed_from: crm_counter\nfields:\n  title: string\n",
+        "shop": "label: Shop\nrenamed_from: shop\nfields:\n  title: string\n",
+        "store": "label: Store\nrenamed_from: ghost\nfields:\n  title: string\n",
+        "outlet": "label: Outlet\nrenamed_from: ghost\nfields:\n  title: string\n"})
+    _, problems = load_metadata(root)
+    found = sorted(p.format(root) for p in problems)
+    assert found == [
+        "bad/entities/brand.yaml:2: CRM-E006 entity 'brand': renamed_from 'crm_counter' is a reserved name "
+        "(hint: only an entity's table can be renamed, never one of the app's own)",
+        "bad/entities/shop.yaml:2: CRM-E014 entity 'shop': renamed_from names the entity itself",
+        "bad/entities/store.yaml:2: CRM-E014 entity 'store': 'ghost' is also renamed to 'outlet' "
+        "(hint: one entity takes the old table; remove one of the renamed_from)",
+        "bad/entities/supplier.yaml:2: CRM-E014 entity 'supplier': renamed_from 'maker' is still an entity "
+        "(hint: a rename needs the old name gone; remove maker.yaml or the renamed_from)",
+        "bad/entities/vendor.yaml:2: CRM-E014 entity 'vendor': renamed_from 'deal' is still an entity "
+        "(hint: a rename needs the old name gone; remove deal.yaml or the renamed_from)",
+    ]
+
+
+def test_entity_rename_the_database_cannot_take_is_refused_with_its_location(make_app, tmp_path):
+    maker = "label: Maker\nfields:\n  title: {type: string}\n"
+    make_app(tree(tmp_path / "v1", entities={"maker": maker}))
+    ghost = "label: Supplier\nrenamed_from: nothing_here\nfields:\n  title: {type: string}\n"
+    second = make_app(tree(tmp_path / "v2", entities={"maker": maker, "supplier": ghost}), CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        with pytest.raises(PlanRefused, match=r"supplier.yaml:2: entity 'supplier' renamed_from 'nothing_here' "
+                                              r"names no table"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    # a name already taken in the database: 'maker' was removed (table kept), 'supplier' made since
+    make_app(tree(tmp_path / "v3", entities={"supplier": maker.replace("Maker", "Supplier")}))
+    taken = "label: Supplier\nrenamed_from: maker\nfields:\n  title: {type: string}\n"
+    fourth = make_app(tree(tmp_path / "v4", entities={"supplier": taken}), CRM_SCHEMA_MODE="off")
+    with fourth.app_context():
+        state = fourth.extensions["crm"]
+        with pytest.raises(PlanRefused, match=r"supplier.yaml:2: .* both tables maker and supplier; the name is taken"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")

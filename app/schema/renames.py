@@ -120,8 +120,15 @@ def _names(old: sa.Table, new: sa.Table, dialect: str) -> list[tuple[list[Any], 
                           [ops.DropIndexOp(b, table_name=old.name),
                            ops.CreateIndexOp(a, old.name, cols, unique=index.unique)]))
     if dialect != "postgresql":
-        return steps  # SQLite keeps constraint names inside the table's DDL: nothing compares them
-    for a, b in _constraint_names(old, new):
+        # SQLite keeps constraint names inside the table's DDL; only unique ones are compared,
+        # and renaming one is a batch copy of the table.
+        for a, b, cols in _constraint_names(old, new, only=sa.UniqueConstraint):
+            steps.append(([ops.ModifyTableOps(new.name, [ops.DropConstraintOp(a, new.name, type_="unique"),
+                                                         ops.CreateUniqueConstraintOp(b, new.name, cols)])],
+                          [ops.ModifyTableOps(old.name, [ops.DropConstraintOp(b, old.name, type_="unique"),
+                                                         ops.CreateUniqueConstraintOp(a, old.name, cols)])]))
+        return steps
+    for a, b, _cols in _constraint_names(old, new):
         steps.append(([ops.ExecuteSQLOp(f'ALTER TABLE "{new.name}" RENAME CONSTRAINT "{a}" TO "{b}"')],
                       [ops.ExecuteSQLOp(f'ALTER TABLE "{old.name}" RENAME CONSTRAINT "{b}" TO "{a}"')]))
     if "id" in old.c and old.c.id.primary_key:
@@ -131,12 +138,14 @@ def _names(old: sa.Table, new: sa.Table, dialect: str) -> list[tuple[list[Any], 
     return steps
 
 
-def _constraint_names(old: sa.Table, new: sa.Table) -> list[tuple[str, str]]:
+def _constraint_names(old: sa.Table, new: sa.Table, only: Any = None) -> list[tuple[str, str, list[str]]]:
+    kinds = only or (sa.PrimaryKeyConstraint, sa.UniqueConstraint, sa.ForeignKeyConstraint)
+
     def by_columns(table: sa.Table) -> dict[tuple[str, tuple[str, ...]], str]:
         out = {}
         for c in table.constraints:
-            if isinstance(c, (sa.PrimaryKeyConstraint, sa.UniqueConstraint, sa.ForeignKeyConstraint)) and c.name:
+            if isinstance(c, kinds) and c.name:
                 out[(type(c).__name__, tuple(col.name for col in c.columns))] = str(c.name)
         return out
     before, after = by_columns(old), by_columns(new)
-    return [(name, after[key]) for key, name in before.items() if key in after and after[key] != name]
+    return [(name, after[key], list(key[1])) for key, name in before.items() if key in after and after[key] != name]

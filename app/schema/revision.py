@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from alembic.autogenerate import render_python_code
+from alembic.autogenerate import render_python_code, renderers
 from alembic.operations import ops
 
 from .plan import Plan
 
 DROPS = (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp)
+
+
+@renderers.dispatch_for(ops.RenameTableOp)
+def _render_rename_table(autogen_context: Any, op: ops.RenameTableOp) -> str:
+    """Alembic can run a table rename but has no renderer for one."""
+    return f"op.rename_table({op.table_name!r}, {op.new_table_name!r})"
 
 
 @dataclass
