@@ -326,3 +326,84 @@ def test_entity_rename_the_database_cannot_take_is_refused_with_its_location(mak
         state = fourth.extensions["crm"]
         with pytest.raises(PlanRefused, match=r"supplier.yaml:2: .* both tables maker and supplier; the name is taken"):
             apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+
+
+def _apply(app, root, allow_destructive=False):
+    with app.app_context():
+        state = app.extensions["crm"]
+        return apply_plan(state.db.engine, state.models, root / "migrations", allow_destructive=allow_destructive)
+
+
+def _rollback(app, root, to=None, allow_destructive=False):
+    from app.schema.rollback import rollback
+    with app.app_context():
+        state = app.extensions["crm"]
+        return rollback(state.db.engine, state.models, root / "migrations", to, allow_destructive)
+
+
+def _rows(app, sql):
+    with app.app_context():
+        with app.extensions["crm"].db.engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+
+def test_rollback_undoes_a_revision_and_keeps_what_still_fits(make_app, tmp_path):
+    from app.schema.rollback import RollbackRefused
+    first = make_app(tree(tmp_path / "v1", "seats: {type: string, max_length: 10}\n"
+                                           "color: {type: choice, choices: [red, blue]}\n"))
+    _fill(first, [{"name": "a", "seats": "12", "color": "red"}, {"name": "b", "seats": " 7 "}])
+    v2 = tree(tmp_path / "v2", "seats: {type: integer}\ncolor: {type: multichoice, choices: [red, blue]}\n"
+                               "region: {type: string}\npriority: {type: choice, choices: [low, high], "
+                               "required: true, default: low}\n")
+    second = make_app(v2, CRM_SCHEMA_MODE="off")
+    applied = _apply(second, tmp_path)
+    text = applied.path.read_text()
+    assert "Metadata digest: " + second.extensions["crm"].spec.digest in text and "rollback_checks = [" in text
+    client = login(second.test_client())
+    ids = {r["name"]: r["id"] for r in client.get("/api/v1/deal/?q=(columns:!(name))").json["result"]}
+    assert client.put(f"/api/v1/deal/{ids['a']}", json={"region": "华东"}).status_code == 200
+    with pytest.raises(RollbackRefused, match=r"drops column deal.region with 1 values \(needs --allow-destructive\)"):
+        _rollback(second, tmp_path)
+    assert _rows(second, "SELECT region FROM deal WHERE region IS NOT NULL") == [("华东",)]  # nothing changed
+    assert client.put(f"/api/v1/deal/{ids['a']}", json={"color": ["red", "blue"]}).status_code == 200
+    with pytest.raises(RollbackRefused, match=r"1 values of deal.color do not fit its old type .*\(ids 1\)"):
+        _rollback(second, tmp_path, allow_destructive=True)  # two tags cannot become one choice
+    assert client.put(f"/api/v1/deal/{ids['a']}", json={"color": ["blue"]}).status_code == 200
+    done = _rollback(second, tmp_path, allow_destructive=True)
+    assert done.undone == [applied.revision] and done.digest == first.extensions["crm"].spec.digest
+    assert not applied.path.exists() and (tmp_path / "rolled_back" / applied.path.name).exists()
+    back = make_app(tmp_path / "v1", CRM_SCHEMA_MODE="check")  # the old metadata fits the database again
+    rows = login(back.test_client()).get("/api/v1/deal/?q=(columns:!(name,seats,color))").json["result"]
+    assert {r["name"]: (r["seats"], r["color"]) for r in rows} == {"a": ("12", "blue"), "b": ("7", None)}
+    with pytest.raises(RollbackRefused, match="no metadata revision the database has run|'nope' is not"):
+        _rollback(back, tmp_path, to="nope")
+
+
+def test_rollback_of_an_entity_rename_and_commands(make_app, tmp_path):
+    from app.cli import crm
+    maker = "label: Maker\nfields:\n  title: {type: string, unique: true}\n"
+    first = make_app(tree(tmp_path / "v1", LINKS % ("maker", "maker"), {"maker": maker}))
+    client = login(first.test_client())
+    made = client.post("/api/v1/maker/", json={"title": "供应商"}).json["id"]
+    assert client.post("/api/v1/deal/", json={"name": "d", "maker": made, "makers": [made]}).status_code == 201
+    supplier = "label: Supplier\nrenamed_from: maker\nfields:\n  title: {type: string, unique: true}\n"
+    second = make_app(tree(tmp_path / "v2", LINKS % ("supplier", "supplier"), {"supplier": supplier}),
+                      CRM_SCHEMA_MODE="off")
+    runner = second.test_cli_runner()
+    assert runner.invoke(crm, ["apply"]).exit_code == 0
+    status = runner.invoke(crm, ["status"])
+    assert "metadata revision" in status.output and "no changes pending" in status.output
+    assert second.extensions["crm"].spec.digest in status.output
+    result = runner.invoke(crm, ["rollback"])
+    assert result.exit_code == 0 and "rolled back" in result.output, result.output
+    back = make_app(tmp_path / "v1", CRM_SCHEMA_MODE="check")
+    client = login(back.test_client())
+    assert client.get(f"/api/v1/maker/{made}").json["result"]["title"] == "供应商"
+    deal = client.get("/api/v1/deal/?q=(columns:!(maker,makers))").json["result"][0]
+    assert deal["maker"]["id"] == made and [m["id"] for m in deal["makers"]] == [made]
+    with back.app_context():
+        state = back.extensions["crm"]
+        with state.db.engine.connect() as conn:
+            assert make_plan(conn, state.models).changes == []
+    refused = back.test_cli_runner().invoke(crm, ["rollback", "--to", "base"])
+    assert refused.exit_code == 1 and "drops table deal with 1 rows (needs --allow-destructive)" in refused.output

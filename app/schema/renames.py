@@ -102,7 +102,8 @@ def _set_entity(table: str, old: str, new: str) -> str:
 
 
 def _names(old: sa.Table, new: sa.Table, dialect: str) -> list[tuple[list[Any], list[Any]]]:
-    """Index and constraint names derived from the table name, renamed (up, down) after the table."""
+    """Index and constraint names derived from the table name, renamed (up, down) after the table
+    (and back before the table goes back: both on the new name)."""
     steps: list[tuple[list[Any], list[Any]]] = []
     new_indexes = {tuple(c.name for c in i.columns): i for i in new.indexes}
     for index in old.indexes:
@@ -117,20 +118,20 @@ def _names(old: sa.Table, new: sa.Table, dialect: str) -> list[tuple[list[Any], 
             cols = [c.name for c in index.columns]
             steps.append(([ops.DropIndexOp(a, table_name=new.name),
                            ops.CreateIndexOp(b, new.name, cols, unique=index.unique)],
-                          [ops.DropIndexOp(b, table_name=old.name),
-                           ops.CreateIndexOp(a, old.name, cols, unique=index.unique)]))
+                          [ops.DropIndexOp(b, table_name=new.name),
+                           ops.CreateIndexOp(a, new.name, cols, unique=index.unique)]))
     if dialect != "postgresql":
         # SQLite keeps constraint names inside the table's DDL; only unique ones are compared,
         # and renaming one is a batch copy of the table.
         for a, b, cols in _constraint_names(old, new, only=sa.UniqueConstraint):
             steps.append(([ops.ModifyTableOps(new.name, [ops.DropConstraintOp(a, new.name, type_="unique"),
                                                          ops.CreateUniqueConstraintOp(b, new.name, cols)])],
-                          [ops.ModifyTableOps(old.name, [ops.DropConstraintOp(b, old.name, type_="unique"),
-                                                         ops.CreateUniqueConstraintOp(a, old.name, cols)])]))
+                          [ops.ModifyTableOps(new.name, [ops.DropConstraintOp(b, new.name, type_="unique"),
+                                                         ops.CreateUniqueConstraintOp(a, new.name, cols)])]))
         return steps
     for a, b, _cols in _constraint_names(old, new):
         steps.append(([ops.ExecuteSQLOp(f'ALTER TABLE "{new.name}" RENAME CONSTRAINT "{a}" TO "{b}"')],
-                      [ops.ExecuteSQLOp(f'ALTER TABLE "{old.name}" RENAME CONSTRAINT "{b}" TO "{a}"')]))
+                      [ops.ExecuteSQLOp(f'ALTER TABLE "{new.name}" RENAME CONSTRAINT "{b}" TO "{a}"')]))
     if "id" in old.c and old.c.id.primary_key:
         a, b = f"{old.name}_id_seq", f"{new.name}_id_seq"
         steps.append(([ops.ExecuteSQLOp(f'ALTER SEQUENCE IF EXISTS "{a}" RENAME TO "{b}"')],

@@ -39,13 +39,14 @@ def run_by_crm_command() -> bool:
     return False
 
 
-def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path) -> list[str]:
+def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path,
+                  command: bool = False) -> list[str]:
     """Bring the schema in line as the mode allows; return what was done, for the log.
 
     A new database is built like any other: the core revisions, the metadata revisions
     already in `versions` (from git), then a revision for what the metadata still adds."""
-    if mode == "off" or (mode == "check" and run_by_crm_command()):
-        return []
+    if mode == "off" or (run_by_crm_command() and not command):
+        return []  # `crm init`, `crm apply` and `crm rollback` own the schema from the command line
     if mode == "check":
         pending = pending_revisions(engine, versions)
         with engine.connect() as conn:
