@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from app.schema.apply import PlanRefused, apply_plan
 from app.schema.plan import make_plan
 from app.schema.startup import SchemaPending
-from tests.conftest import login, write_tree
+from tests.conftest import STARTER, login, write_tree
 
 DEAL = """
 label: {en: Deal, zh: 交易}
@@ -407,3 +407,80 @@ def test_rollback_of_an_entity_rename_and_commands(make_app, tmp_path):
             assert make_plan(conn, state.models).changes == []
     refused = back.test_cli_runner().invoke(crm, ["rollback", "--to", "base"])
     assert refused.exit_code == 1 and "drops table deal with 1 rows (needs --allow-destructive)" in refused.output
+
+
+def test_making_a_field_unique_over_duplicates_is_refused_with_the_values(make_app, tmp_path):
+    first = make_app(tree(tmp_path / "v1", "code: {type: string}\n"))
+    _fill(first, [{"name": "a", "code": "A-1"}, {"name": "b", "code": "A-1"}, {"name": "c", "code": "B-2"}])
+    second = make_app(tree(tmp_path / "v2", "code: {type: string, unique: true}\n"), CRM_SCHEMA_MODE="off")
+    change = next(c for c in _plan(second).changes if c.kind == "add_unique")
+    assert change.column == "code" and change.rows == 1 and "1 values repeat ('A-1' x2)" in change.blocked
+    with pytest.raises(PlanRefused, match=r"add_unique +deal.code .*1 values repeat \('A-1' x2\)"):
+        _apply(second, tmp_path)
+    assert sorted(r[0] for r in _rows(second, "SELECT code FROM deal")) == ["A-1", "A-1", "B-2"]
+    client = login(first.test_client())
+    dup = client.get("/api/v1/deal/?q=(columns:!(name),filters:!((col:name,opr:eq,value:b)))").json["ids"][0]
+    assert client.put(f"/api/v1/deal/{dup}", json={"code": "A-2"}).status_code == 200
+    _apply(second, tmp_path)
+    client = login(second.test_client())
+    assert client.post("/api/v1/deal/", json={"name": "d", "code": "B-2"}).status_code == 422
+    assert not _plan(second).pending
+
+
+def _edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_step_by_step_on_the_demo_data(make_app, tmp_path):
+    """The issue's walk on a database filled by the demo loader: after each step the plan said
+    what happened, no row was lost, and the API serves the new schema."""
+    from app.demo.loader import load_demo
+    meta = tmp_path / "meta"
+    shutil.copytree(STARTER, meta)
+    first = make_app(meta)
+    with first.app_context():
+        state = first.extensions["crm"]
+        load_demo(state.db.session, state.models, size=20)
+        state.db.session.commit()
+    counts = {t: _rows(first, f"SELECT count(*) FROM {t}")[0][0] for t in ("account", "product", "opportunity__products")}
+    assert all(counts.values())
+
+    def step(kind_column, check_url, allow_destructive=False):
+        app = make_app(meta, CRM_SCHEMA_MODE="off")
+        plan = _plan(app)
+        assert kind_column <= {(c.kind, c.table, c.column) for c in plan.changes}, plan.changes
+        _apply(app, tmp_path, allow_destructive)
+        served = make_app(meta, CRM_SCHEMA_MODE="check")  # starts: nothing pending
+        got = login(served.test_client()).get(check_url)
+        assert got.status_code == 200, got.json
+        return got.json
+
+    account = meta / "entities" / "account.yaml"
+    _edit(account, "\nfields:\n", "\nfields:\n  credit_limit: {type: money}\n  segment: {type: choice, "
+                                  "choices: [smb, ent], required: true, default: smb}\n")
+    got = step({("add_column", "account", "credit_limit"), ("add_column", "account", "segment")},
+               "/api/v1/account/?q=(columns:!(name,segment,credit_limit),page_size:100)")
+    assert got["count"] == counts["account"] and {r["segment"] for r in got["result"]} == {"smb"}
+    notes = _rows(first, "SELECT count(*) FROM account WHERE notes IS NOT NULL")[0][0]
+    _edit(account, "  notes:\n", "  remarks:\n    renamed_from: notes\n")
+    _edit(account, "annual_revenue, notes]", "annual_revenue, remarks]")
+    got = step({("rename", "account", "remarks")}, "/api/v1/account/?q=(columns:!(name,remarks),page_size:100)")
+    assert sum(1 for r in got["result"] if r["remarks"]) == notes
+    (meta / "entities" / "product.yaml").rename(meta / "entities" / "offering.yaml")
+    _edit(meta / "entities" / "offering.yaml", "\nfields:\n", "\nrenamed_from: product\nfields:\n")
+    _edit(meta / "entities" / "opportunity.yaml", "to: product", "to: offering")
+    _edit(meta / "crm.yaml", "opportunity, product]", "opportunity, offering]")
+    _edit(meta / "roles.yaml", "    product: {", "    offering: {")
+    got = step({("rename_table", "offering", None)}, "/api/v1/offering/?q=(page_size:100)")
+    assert got["count"] == counts["product"]
+    assert _rows(first, "SELECT count(*) FROM opportunity__products")[0][0] == counts["opportunity__products"]
+    _edit(account, "  credit_limit: {type: money}\n", "  offerings: {type: links, to: offering}\n")
+    got = step({("add_table", "account__offerings", None), ("keep_column", "account", "credit_limit")},
+               "/api/v1/account/?q=(columns:!(name,offerings))")
+    assert got["count"] == counts["account"]
+    _edit(account, "  offerings: {type: links, to: offering}\n", "")
+    got = step({("keep_table", "account__offerings", None)}, "/api/v1/account/?q=(columns:!(name,segment))")
+    assert got["count"] == counts["account"]
+    assert _rows(first, "SELECT count(*) FROM account")[0][0] == counts["account"]

@@ -213,7 +213,37 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any], models: M
                       destructive=True)
     if isinstance(op, ops.AlterColumnOp):
         return _alter(connection, op, models)
+    if isinstance(op, (ops.AddConstraintOp, ops.CreateIndexOp)) and _unique_columns(op):
+        return _unique(connection, op.table_name, _unique_columns(op))
+    if isinstance(op, ops.DropConstraintOp) and op.constraint_type == "unique":
+        return Change("drop_unique", op.table_name, detail=f"{op.constraint_name}: values may repeat from now on")
     return Change(type(op).__name__, table or "?", detail=str(getattr(op, "constraint_name", "")))
+
+
+def _unique_columns(op: Any) -> list[str]:
+    if isinstance(op, ops.CreateUniqueConstraintOp):
+        return list(op.columns)
+    if isinstance(op, ops.CreateIndexOp) and op.unique:
+        return [getattr(c, "name", str(c)) for c in op.columns]
+    return []
+
+
+def _unique(connection: sa.Connection, table: str, columns: list[str]) -> Change:
+    """A field made unique: refused while values repeat, with the values and how often."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    present = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
+    repeated = connection.execute(sa.text(
+        f'SELECT {cols}, count(*) FROM "{table}" WHERE {present} GROUP BY {cols} HAVING count(*) > 1 '
+        f"ORDER BY count(*) DESC LIMIT 5")).fetchall()
+    change = Change("add_unique", table, ", ".join(columns))
+    if repeated:
+        total = connection.execute(sa.text(
+            f'SELECT count(*) FROM (SELECT {cols} FROM "{table}" WHERE {present} GROUP BY {cols} '
+            f"HAVING count(*) > 1) AS d")).scalar()
+        change.rows = int(total or 0)
+        shown = ", ".join(f"{tuple(r)[:-1][0]!r} x{tuple(r)[-1]}" for r in repeated)
+        change.blocked = f"{total} values repeat ({shown}{' ...' if (total or 0) > len(repeated) else ''})"
+    return change
 
 
 def _field_of(models: ModelSet, table: str, column: str) -> Any:
