@@ -214,7 +214,7 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any], models: M
     if isinstance(op, ops.AlterColumnOp):
         return _alter(connection, op, models)
     if isinstance(op, (ops.AddConstraintOp, ops.CreateIndexOp)) and _unique_columns(op):
-        return _unique(connection, op.table_name, _unique_columns(op))
+        return _unique(connection, str(getattr(op, "table_name", "")), _unique_columns(op))
     if isinstance(op, ops.DropConstraintOp) and op.constraint_type == "unique":
         return Change("drop_unique", op.table_name, detail=f"{op.constraint_name}: values may repeat from now on")
     return Change(type(op).__name__, table or "?", detail=str(getattr(op, "constraint_name", "")))

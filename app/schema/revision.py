@@ -88,7 +88,7 @@ def _reverse(op: Any, checks: list[dict[str, Any]], dialect: str) -> list[Any]:
     if isinstance(op, ops.AddColumnOp):
         default = op.column.server_default
         checks.append({"check": "empty_column", "table": op.table_name, "column": op.column.name,
-                       "default": _literal(default.arg, dialect) if default is not None else None})
+                       "default": _literal(getattr(default, "arg", None), dialect) if default is not None else None})
         return [ops.DropColumnOp(op.table_name, op.column.name)]
     if isinstance(op, ops.DropColumnOp):
         back = op.reverse()
@@ -162,7 +162,7 @@ def _convert(op: Any, dialect: str) -> tuple[list[Any], list[Any]]:
     """Data conversions of a type change (the plan has checked every value converts), and
     their reverse: PostgreSQL casts with USING; text becoming a tag list is rewritten as a
     one-tag JSON list, and back."""
-    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
+    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None or op.existing_type is None:
         return [], []
     from sqlalchemy.dialects import postgresql
 

@@ -53,7 +53,7 @@ def rollback(engine: sa.Engine, models: ModelSet, versions: Path, to: str | None
     if not current:
         raise RollbackRefused(["the database has no metadata revision to roll back"])
     path = _path(script, current[0], to)
-    target = script.get_revision(path[-1]).down_revision if path else current[0]
+    target = _down(script.get_revision(path[-1])) if path else current[0]
     notes: list[str] = []
     cfg = alembic_config(versions)
     with migration_transaction(engine) as conn:
@@ -66,7 +66,7 @@ def rollback(engine: sa.Engine, models: ModelSet, versions: Path, to: str | None
                                      if not allow_destructive else [])
                 raise RollbackRefused([f"revision {revision}: {r}" for r in reasons])
             notes += [f"revision {revision}: {d}" for d in destructive]
-            command.downgrade(cfg, rev.down_revision or "metadata@base")
+            command.downgrade(cfg, _down(rev) or "metadata@base")
     digest = getattr(script.get_revision(target).module, "metadata_digest", None) if target else None
     record_version(engine, models, note=f"rollback to {target or 'base'}", revision=target,
                    digest=digest or "none")
@@ -83,6 +83,12 @@ def _set_aside(script: Any, undone: list[str], versions: Path) -> None:
         if path.parent == versions:
             aside.mkdir(exist_ok=True)
             path.rename(aside / path.name)
+
+
+def _down(rev: Any) -> str | None:
+    """The revision before: metadata revisions form one line (never a merge)."""
+    down = rev.down_revision
+    return down if down is None or isinstance(down, str) else str(down[0])
 
 
 def _path(script: Any, head: str, to: str | None) -> list[str]:
