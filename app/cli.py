@@ -56,7 +56,8 @@ def init_command(admin_password: str) -> None:
     from app.security.users import ensure_admin
 
     state = current_app.extensions["crm"]
-    done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]))
+    done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]),
+                         command=True)
     click.echo("schema: " + ("; ".join(done) if done else "up to date with the metadata"))
     report = sync_permissions(state.appbuilder)
     _print_sync(report)
@@ -143,13 +144,18 @@ def plan_command(as_json: bool) -> None:
     import json
 
     from app.schema.plan import make_plan
+    from app.schema.status import schema_status
 
     state = current_app.extensions["crm"]
+    status = schema_status(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]))
     with state.db.engine.connect() as conn:
         plan = make_plan(conn, state.models)
     if as_json:
-        click.echo(json.dumps(plan.as_json(), ensure_ascii=False, indent=2))
+        click.echo(json.dumps({**plan.as_json(), "status": status.as_json()}, ensure_ascii=False, indent=2,
+                              default=str))
     else:
+        for line in status.lines():
+            click.echo(line)
         for change in plan.changes:
             click.echo(change.describe())
         click.echo("changes pending" if plan.pending else "database is up to date with the metadata")
@@ -178,3 +184,46 @@ def apply_command(allow_destructive: bool) -> None:
         click.echo("nothing to apply")
     else:
         click.echo(f"applied revision {applied.revision} ({applied.path})")
+
+
+@crm.command("rollback")
+@click.option("--to", "to", default=None, help="Metadata revision to go back to (default: the one before); "
+              "'base' undoes every metadata revision.")
+@click.option("--allow-destructive", is_flag=True, help="Also drop columns and tables that hold data.")
+def rollback_command(to: str | None, allow_destructive: bool) -> None:
+    """Run the downgrade of the newest metadata revision (or back to --to), keeping the data
+    that still fits; then restore the metadata of that revision from git."""
+    from app.schema.rollback import RollbackRefused, rollback
+
+    state = current_app.extensions["crm"]
+    versions = Path(current_app.config["CRM_MIGRATIONS_DIR"])
+    try:
+        done = rollback(state.db.engine, state.models, versions, to, allow_destructive)
+    except RollbackRefused as exc:
+        raise click.ClickException("rollback refused, nothing changed:\n" + "\n".join(exc.reasons)) from None
+    if not done.undone:
+        click.echo("nothing to roll back")
+        return
+    for note in done.notes:
+        click.echo(f"dropped with --allow-destructive: {note}")
+    click.echo(f"rolled back {', '.join(done.undone)}; in force now: {done.target or 'no metadata revision'}"
+               f" (metadata {done.digest or 'none'})")
+    click.echo(f"undone revision files moved to {versions.parent / 'rolled_back'}")
+    click.echo("now restore the metadata of that revision from git (see docs/schema-changes.md); "
+               "until then start-up in auto mode would apply the newer metadata again")
+
+
+@crm.command("status")
+def status_command() -> None:
+    """Which revisions and metadata digest are in force, and whether changes are pending."""
+    from app.schema.plan import make_plan
+    from app.schema.status import schema_status
+
+    state = current_app.extensions["crm"]
+    status = schema_status(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]))
+    for line in status.lines():
+        click.echo(line)
+    with state.db.engine.connect() as conn:
+        plan = make_plan(conn, state.models)
+    pending = [c for c in plan.changes if not c.kind.startswith("keep_")]
+    click.echo(f"changes pending: {len(pending)} (see `crm plan`)" if pending else "no changes pending")

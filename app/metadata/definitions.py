@@ -85,6 +85,8 @@ ENTITY_KEYS: tuple[Key, ...] = (
     Key("pipelines", "pipelines", "Pipelines: ordered stages a record moves through, with gates."),
     Key("convert", "conversion", "Conversion: turn a record into records of other entities in one step "
         "(a lead into account, contact and opportunity)."),
+    Key("renamed_from", "identifier", "The entity's previous name: `crm apply` renames its table and keeps "
+        "the rows."),
 )
 
 CONVERT_KEYS: tuple[Key, ...] = (

@@ -82,6 +82,7 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
         form=form, icon=values.get("icon", "fa-table"),
         description=Text.of(values.get("description")), source=sink.path, pipelines=tuple(pipelines),
         convert=parse_conversion(values.get("convert"), node, sink, languages),
+        renamed_from=_renamed_from(values, node, sink, name), renamed_line=node.line_of("renamed_from"),
     )
     return RawEntity(spec, node, {f.name: f.line for f in fields if f.to})
 
@@ -117,6 +118,22 @@ def _check_renames(fields: list[FieldSpec], sink: ProblemSink) -> None:
         elif old == f.name:
             sink.add("CRM-E014", f.line, f"field '{f.name}': renamed_from names the field itself")
         seen.setdefault(old, f.name)
+
+
+def _renamed_from(values: dict, node: LocMap, sink: ProblemSink, name: str) -> str | None:
+    """The entity's previous name, when it is one an entity could have had."""
+    old = values.get("renamed_from")
+    line = node.line_of("renamed_from")
+    if old is None or not check_identifier(old, sink, line, "renamed_from"):
+        return None
+    if old in RESERVED_ENTITY_NAMES or old.startswith(RESERVED_ENTITY_PREFIXES):
+        sink.add("CRM-E006", line, f"entity '{name}': renamed_from '{old}' is a reserved name",
+                 "only an entity's table can be renamed, never one of the app's own")
+        return None
+    if old == name:
+        sink.add("CRM-E014", line, f"entity '{name}': renamed_from names the entity itself")
+        return None
+    return str(old)
 
 
 def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],

@@ -69,6 +69,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
         raw_entities.append(raw)
 
     entities = {r.spec.name: r.spec for r in raw_entities}
+    _check_entity_renames(raw_entities, entities, problems)
     for raw in raw_entities:
         _check_links(raw, entities, ProblemSink(raw.spec.source, problems))
         check_conversion(raw.spec, raw.node, entities, ProblemSink(raw.spec.source, problems))
@@ -156,6 +157,25 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
             elif key == "search" and target.field(tail).type not in SEARCHABLE:
                 sink.add("CRM-E020", line, f"list search: '{entry}' is not a text field",
                          "search looks in text fields; offer a filter on the link instead")
+
+
+def _check_entity_renames(raw_entities: list[RawEntity], entities: dict[str, EntitySpec],
+                          problems: list[Problem]) -> None:
+    """An entity's `renamed_from` must name a name no entity has now, and only one may take it."""
+    taken: dict[str, str] = {}
+    for raw in raw_entities:
+        old, spec = raw.spec.renamed_from, raw.spec
+        if old is None:
+            continue
+        sink = ProblemSink(spec.source, problems)
+        if old in entities:
+            sink.add("CRM-E014", spec.renamed_line, f"entity '{spec.name}': renamed_from '{old}' is still an entity",
+                     f"a rename needs the old name gone; remove {old}.yaml or the renamed_from")
+        elif old in taken:
+            sink.add("CRM-E014", spec.renamed_line,
+                     f"entity '{spec.name}': '{old}' is also renamed to '{taken[old]}'",
+                     "one entity takes the old table; remove one of the renamed_from")
+        taken.setdefault(old, spec.name)
 
 
 def _check_stage_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...],

@@ -187,6 +187,8 @@ class EntitySpec:
     source: Path = field(default=Path("."), compare=False)
     pipelines: tuple[PipelineSpec, ...] = ()
     convert: ConvertSpec | None = None
+    renamed_from: str | None = None  # the entity's previous name: its table is renamed
+    renamed_line: int = field(default=0, compare=False)
 
     def pipeline_for(self, record: Any) -> PipelineSpec | None:
         """The pipeline a record follows: the first whose `when` matches, else the default."""

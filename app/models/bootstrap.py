@@ -1,7 +1,7 @@
-"""Create the tables for the current metadata: the first-boot schema step.
+"""The record of which metadata digest (and revision) the database was built from.
 
-Only creates what is missing; it never alters or drops. Changing a live
-schema is the job of plan/apply (Alembic), not of start-up.
+Tables are never created here: the core revisions and the revisions `crm apply`
+writes build every database (app/schema).
 """
 
 from __future__ import annotations
@@ -12,19 +12,12 @@ from .builder import ModelSet
 from .events import utcnow
 
 
-def create_schema(engine: sa.Engine, models: ModelSet) -> list[str]:
-    """Create missing MetaCRM tables; return the names created."""
-    existing = set(sa.inspect(engine).get_table_names())
-    tables = [t for t in models.own_tables() if t.name not in existing]
-    models.metadata.create_all(engine, tables=tables)
-    record_version(engine, models)
-    return [t.name for t in tables]
-
-
-def record_version(engine: sa.Engine, models: ModelSet, note: str = "create") -> None:
-    """Remember the metadata digest the database was built from."""
+def record_version(engine: sa.Engine, models: ModelSet, note: str = "create", revision: str | None = None,
+                   digest: str | None = None) -> None:
+    """Remember the metadata digest (and revision) the database was built from."""
     table = models.core["crm_schema_version"]
+    digest = models.spec.digest if digest is None else digest
     with engine.begin() as conn:
-        last = conn.execute(sa.select(table.c.digest).order_by(table.c.id.desc()).limit(1)).scalar()
-        if last != models.spec.digest:
-            conn.execute(sa.insert(table).values(digest=models.spec.digest, applied_on=utcnow(), note=note))
+        last = conn.execute(sa.select(table.c.digest, table.c.revision).order_by(table.c.id.desc()).limit(1)).first()
+        if last is None or last.digest != digest or (revision is not None and last.revision != revision):
+            conn.execute(sa.insert(table).values(digest=digest, applied_on=utcnow(), note=note, revision=revision))

@@ -3,7 +3,8 @@
 `crm_counter` hands out autonumbers; `crm_schema_version` records which
 metadata digest the database was last built from, so every web process
 agrees on the version in force (the web tier keeps no state of its own).
-Teams are data, not metadata: `crm_team` and its members decide `team` scope.
+These tables are built by the hand-written core revisions in app/schema/core_versions/
+(change one here: add a revision there). Teams are data, not metadata: `crm_team` and its members decide `team` scope.
 `crm_saved_report` keeps report-builder definitions, private or shared with roles.
 """
 
@@ -25,6 +26,7 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("digest", sa.String(64), nullable=False),
         sa.Column("applied_on", sa.DateTime, nullable=False),
         sa.Column("note", sa.String(255)),
+        sa.Column("revision", sa.String(32)),  # the metadata revision in force (core revision 0002)
     )
     team = sa.Table(
         "crm_team", metadata,

@@ -10,24 +10,27 @@ copy is all-or-nothing.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
-from alembic.autogenerate import render_python_code
 from alembic.config import Config
-from alembic.operations import ops
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from app.models import ModelSet
 from app.models.bootstrap import record_version
 
 from .plan import Plan, make_plan
+from .revision import build_steps, render
 
 ROOT = Path(__file__).resolve().parents[2]
+CORE_VERSIONS = Path(__file__).resolve().parent / "core_versions"
 
 
 class PlanRefused(Exception):
@@ -44,45 +47,104 @@ class Applied:
 
 
 def alembic_config(versions: Path) -> Config:
+    """One Alembic history: MetaCRM's core revisions (branch `core`, shipped in the package)
+    and the metadata revisions `crm apply` writes (branch `metadata`, in `versions`)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    cfg.set_main_option("version_locations", str(versions))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join([str(CORE_VERSIONS), str(versions)]))
     return cfg
 
 
+def script_directory(versions: Path) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(versions))
+
+
+def is_metadata_revision(script: ScriptDirectory, revision: str) -> bool:
+    rev = script.get_revision(revision)
+    return rev is not None and hasattr(rev.module, "metadata_digest")
+
+
 def current_head(versions: Path) -> str | None:
-    return ScriptDirectory.from_config(alembic_config(versions)).get_current_head()
+    """The newest metadata revision in `versions` (the one a new revision follows)."""
+    script = script_directory(versions)
+    heads = [h for h in script.get_heads() if is_metadata_revision(script, h)]
+    return heads[0] if heads else None
+
+
+def database_revisions(connection: sa.Connection) -> set[str]:
+    return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def pending_revisions(engine: sa.Engine, versions: Path) -> list[str]:
+    """Revisions of the history (core or metadata, e.g. from git) the database has not run."""
+    script = script_directory(versions)
+    with engine.connect() as conn:
+        current = database_revisions(conn)
+    done: set[str] = set()
+    for rev in current:
+        done.update(r.revision for r in script.iterate_revisions(rev, "base"))
+    return [r.revision for r in script.walk_revisions() if r.revision not in done][::-1]
+
+
+def upgrade_history(engine: sa.Engine, versions: Path) -> list[str]:
+    """Run every revision the database has not run yet: core tables first on a new database."""
+    pending = pending_revisions(engine, versions)
+    if pending:
+        run_upgrade(engine, versions, "heads")
+    return pending
 
 
 def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destructive: bool = False) -> Applied:
+    upgrade_history(engine, versions)
     with engine.connect() as conn:
         plan = make_plan(conn, models)
+        previous = last_digest(conn)
     refused = [c.describe() for c in plan.changes if c.blocked]
     refused += [c.describe() for c in plan.changes
                 if c.destructive and not c.kind.startswith("keep_") and not allow_destructive]
     if refused:
         raise PlanRefused(plan, refused)
-    upgrade = _keep(plan.upgrade_ops, allow_destructive, engine.dialect.name)
-    if not upgrade.ops:
+    steps = build_steps(plan, allow_destructive, engine.dialect.name)
+    if not steps.up:
+        record_version(engine, models, note="create" if previous is None else "apply")
         return Applied(None, None, plan)
     versions.mkdir(parents=True, exist_ok=True)
     revision = uuid.uuid4().hex[:12]
     path = versions / f"{dt.date.today():%Y%m%d}_{revision}_metadata_{models.spec.digest}.py"
-    path.write_text(_render(upgrade, revision, current_head(versions), models.spec.digest,
-                            sqlite=engine.dialect.name == "sqlite"), encoding="utf-8")
+    path.write_text(render(steps, revision, current_head(versions), models.spec.digest, previous,
+                           sqlite=engine.dialect.name == "sqlite"), encoding="utf-8")
     try:
         run_upgrade(engine, versions)
     except Exception:
         path.unlink(missing_ok=True)  # a revision that did not apply is not kept
         raise
-    record_version(engine, models, note=f"apply {revision}")
+    record_version(engine, models, note=f"apply {revision}", revision=revision)
     return Applied(revision, path, plan)
 
 
-def run_upgrade(engine: sa.Engine, versions: Path, target: str = "head") -> None:
-    """Run revisions up to `target` in one transaction. SQLite's batch mode copies a table
-    and drops the old one, which its foreign keys would refuse: they are checked after."""
+def last_digest(connection: sa.Connection) -> str | None:
+    """The metadata digest the database was last built from (None: never)."""
+    if not sa.inspect(connection).has_table("crm_schema_version"):
+        return None
+    row = connection.execute(sa.text("SELECT digest FROM crm_schema_version ORDER BY id DESC LIMIT 1")).first()
+    return row[0] if row else None
+
+
+def run_upgrade(engine: sa.Engine, versions: Path, target: str = "heads") -> None:
+    """Run revisions up to `target` in one transaction."""
     cfg = alembic_config(versions)
+    with migration_transaction(engine) as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, target)
+
+
+@contextmanager
+def migration_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One transaction for a whole migration: all of it or nothing. SQLite's batch mode
+    copies a table and drops the old one, which its foreign keys would refuse: they are
+    checked at the end instead."""
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection if sqlite else None
@@ -96,8 +158,7 @@ def run_upgrade(engine: sa.Engine, versions: Path, target: str = "head") -> None
             raw.execute("BEGIN")
         try:
             with conn.begin():
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, target)
+                yield conn
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
                     if broken:
@@ -108,91 +169,3 @@ def run_upgrade(engine: sa.Engine, versions: Path, target: str = "head") -> None
                     raw.execute("ROLLBACK")
                 raw.execute("PRAGMA foreign_keys=ON")
                 raw.isolation_level = isolation
-
-
-def _keep(upgrade: ops.UpgradeOps, allow_destructive: bool, dialect: str = "sqlite") -> ops.UpgradeOps:
-    """The ops to run: drops only when allowed; type changes carry their data conversion."""
-    def keep(op: object) -> bool:
-        return allow_destructive or not isinstance(op, (ops.DropTableOp, ops.DropColumnOp, ops.DropIndexOp))
-    kept: list[Any] = []
-    after: list[Any] = []
-    for op in upgrade.ops:
-        if isinstance(op, ops.ModifyTableOps):
-            inner = [_lenient(o) for o in op.ops if keep(o)]
-            for o in inner:
-                after.extend(_convert(o, dialect))
-            inner = [o for o in inner if not _empty_alter(o)]
-            if inner:
-                kept.append(ops.ModifyTableOps(op.table_name, inner, schema=op.schema))
-        elif keep(op):
-            kept.append(op)
-    return ops.UpgradeOps(ops=kept + after)
-
-
-def _empty_alter(op: Any) -> bool:
-    return isinstance(op, ops.AlterColumnOp) and op.modify_type is None and op.modify_nullable is None \
-        and op.modify_name is None and op.modify_server_default is False and op.modify_comment is False
-
-
-def _convert(op: Any, dialect: str) -> list[Any]:
-    """PostgreSQL casts a changed column with USING; text becoming a tag list is rewritten
-    as a one-tag JSON list. (The plan has checked every value converts.)"""
-    if not isinstance(op, ops.AlterColumnOp) or op.modify_type is None:
-        return []
-    from sqlalchemy.dialects import postgresql
-
-    from app.models.columns import JSONList
-
-    column, table = op.column_name, op.table_name
-    if isinstance(op.modify_type, JSONList):
-        return [ops.ExecuteSQLOp(f"UPDATE \"{table}\" SET \"{column}\" = '[\"' || \"{column}\" || '\"]' "
-                                 f"WHERE \"{column}\" IS NOT NULL AND \"{column}\" NOT LIKE '[%'")]
-    if dialect == "postgresql" and isinstance(op.modify_type, (sa.Numeric, sa.Integer, sa.BigInteger)):
-        target = op.modify_type.compile(dialect=postgresql.dialect())
-        op.modify_type = None  # done by the ALTER ... USING below, which Alembic cannot render
-        return [ops.ExecuteSQLOp(f"ALTER TABLE \"{table}\" ALTER COLUMN \"{column}\" TYPE {target} "
-                                 f"USING NULLIF(trim(\"{column}\"::text), '')::{target}")]
-    return []
-
-
-def _lenient(op: Any) -> Any:
-    """A required column with no default is added as optional: existing rows have no value
-    for it, and the app requires it on every new or edited record (nothing is invented)."""
-    if isinstance(op, ops.AddColumnOp) and not op.column.nullable and op.column.server_default is None:
-        op.column.nullable = True
-    return op
-
-
-def _render(upgrade: ops.UpgradeOps, revision: str, down: str | None, digest: str, sqlite: bool) -> str:
-    body = render_python_code(upgrade, render_as_batch=sqlite)
-    schema_only = ops.UpgradeOps(ops=[o for o in upgrade.ops if not isinstance(o, ops.ExecuteSQLOp)])
-    reverse = render_python_code(schema_only.reverse(), render_as_batch=sqlite)  # data rewrites stay
-    return f'''"""Metadata {digest}: written by `flask crm apply`.
-
-Revision ID: {revision}
-Revises: {down}
-"""
-import sqlalchemy as sa
-from alembic import op
-
-import app.models.columns  # noqa: F401  (custom column types)
-
-revision = "{revision}"
-down_revision = {down!r}
-branch_labels = None
-depends_on = None
-metadata_digest = "{digest}"
-
-
-def upgrade() -> None:
-{_indent(body)}
-
-
-def downgrade() -> None:
-{_indent(reverse)}
-'''
-
-
-def _indent(code: str) -> str:
-    lines = [line for line in code.splitlines() if line.strip() and not line.strip().startswith("###")]
-    return "\n".join("    " + line.strip() if not line.startswith("    ") else line for line in lines) or "    pass"

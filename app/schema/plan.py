@@ -19,7 +19,10 @@ from alembic.operations import ops
 
 from app.models import ModelSet
 
-FOREIGN = ("ab_", "alembic_version")
+from .renames import ENTITY_COLUMNS, EntityRename, build_rename_ops, find_renames, table_pairs
+
+# FAB's tables are FAB's; MetaCRM's own crm_* tables have hand-written core revisions.
+FOREIGN = ("ab_", "alembic_version", "crm_")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Change:
 class Plan:
     changes: list[Change] = field(default_factory=list)
     upgrade_ops: Any = None
+    renames: list[EntityRename] = field(default_factory=list)  # run after upgrade_ops
 
     @property
     def pending(self) -> bool:
@@ -68,20 +72,66 @@ def ours(names: set[str]) -> Any:
 
 
 def make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
-    own = {t.name for t in models.own_tables()}
+    check = find_renames(connection, models)
+    compare = check.before or models  # renamed entities under their old names: the rest of the diff
+
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
         return type_ != "table" or (bool(name) and not str(name).startswith(FOREIGN))
 
     context = MigrationContext.configure(connection, opts={
-        "compare_type": True, "include_name": ours(own), "include_object": include_object,
-        "target_metadata": models.metadata,
+        "compare_type": True, "include_name": ours(set()), "include_object": include_object,
+        "target_metadata": compare.metadata,
         "render_as_batch": connection.dialect.name == "sqlite"})
-    script = produce_migrations(context, models.metadata)
-    plan = Plan(upgrade_ops=script.upgrade_ops)
-    _renames(connection, models, plan)
-    for op in _flatten(script.upgrade_ops.ops if script.upgrade_ops is not None else []):
-        plan.changes.append(_describe(connection, op, models))
+    plan = Plan(upgrade_ops=_upgrade_ops(context, compare.metadata))
+    for entity, why in check.refused:
+        plan.changes.append(Change("rename_table", entity.table_name, detail=f"from {entity.renamed_from}",
+                                   blocked=f"{entity.source.name}:{entity.renamed_line}: entity '{entity.name}' {why}"))
+    _renames(connection, compare, plan)
+    for op in _flatten(plan.upgrade_ops.ops):
+        plan.changes.append(_describe(connection, op, compare))
+    if check.before is not None:
+        _entity_renames(connection, check.renames, check.before, models, plan)
     return plan
+
+
+def _upgrade_ops(context: MigrationContext, metadata: sa.MetaData) -> ops.UpgradeOps:
+    """Autogenerate's upgrade ops. `produce_migrations` also builds Alembic's own downgrade,
+    which costs more than the comparison (half a second for the starter CRM) and which
+    the revision replaces with its own: skip it where Alembic lets us."""
+    try:
+        from alembic.autogenerate.api import AutogenContext
+        from alembic.autogenerate.compare import _produce_net_changes
+    except ImportError:  # another Alembic: the public, slower way
+        script = produce_migrations(context, metadata)
+        assert script.upgrade_ops is not None
+        return script.upgrade_ops
+    upgrade = ops.UpgradeOps([])
+    _produce_net_changes(AutogenContext(context, metadata=metadata), upgrade)
+    return upgrade
+
+
+def _entity_renames(connection: sa.Connection, renames: list[EntityRename], before: ModelSet,
+                    after: ModelSet, plan: Plan) -> None:
+    """Rename tables after the other changes (made under the old names); say so, with the rows."""
+    tables = set(sa.inspect(connection).get_table_names())
+    new_name: dict[str, str] = {}
+    changes: list[Change] = []
+    for rename in renames:
+        build_rename_ops(rename, before, after, connection.dialect.name, tables)
+        for old, new in table_pairs(rename, before, after):
+            new_name[old.name] = new.name
+            rows = _count(connection, old.name) if old.name in tables else None
+            changes.append(Change("rename_table", new.name, detail=f"from {old.name}, rows kept", rows=rows))
+        for table in ENTITY_COLUMNS:
+            if table in tables:
+                rows = _count(connection, table, f"entity = '{rename.old}'")
+                if rows:
+                    changes.append(Change("rename_value", table, "entity", detail=f"{rename.old} -> {rename.new}",
+                                          rows=rows))
+        plan.renames.append(rename)
+    for change in plan.changes:  # the other changes, under the names the metadata uses now
+        change.table = new_name.get(change.table, change.table)
+    plan.changes[:0] = changes
 
 
 def _renames(connection: sa.Connection, models: ModelSet, plan: Plan) -> None:
@@ -163,7 +213,37 @@ def _describe(connection: sa.Connection, item: tuple[str | None, Any], models: M
                       destructive=True)
     if isinstance(op, ops.AlterColumnOp):
         return _alter(connection, op, models)
+    if isinstance(op, (ops.AddConstraintOp, ops.CreateIndexOp)) and _unique_columns(op):
+        return _unique(connection, str(getattr(op, "table_name", "")), _unique_columns(op))
+    if isinstance(op, ops.DropConstraintOp) and op.constraint_type == "unique":
+        return Change("drop_unique", op.table_name, detail=f"{op.constraint_name}: values may repeat from now on")
     return Change(type(op).__name__, table or "?", detail=str(getattr(op, "constraint_name", "")))
+
+
+def _unique_columns(op: Any) -> list[str]:
+    if isinstance(op, ops.CreateUniqueConstraintOp):
+        return list(op.columns)
+    if isinstance(op, ops.CreateIndexOp) and op.unique:
+        return [getattr(c, "name", str(c)) for c in op.columns]
+    return []
+
+
+def _unique(connection: sa.Connection, table: str, columns: list[str]) -> Change:
+    """A field made unique: refused while values repeat, with the values and how often."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    present = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
+    repeated = connection.execute(sa.text(
+        f'SELECT {cols}, count(*) FROM "{table}" WHERE {present} GROUP BY {cols} HAVING count(*) > 1 '
+        f"ORDER BY count(*) DESC LIMIT 5")).fetchall()
+    change = Change("add_unique", table, ", ".join(columns))
+    if repeated:
+        total = connection.execute(sa.text(
+            f'SELECT count(*) FROM (SELECT {cols} FROM "{table}" WHERE {present} GROUP BY {cols} '
+            f"HAVING count(*) > 1) AS d")).scalar()
+        change.rows = int(total or 0)
+        shown = ", ".join(f"{tuple(r)[:-1][0]!r} x{tuple(r)[-1]}" for r in repeated)
+        change.blocked = f"{total} values repeat ({shown}{' ...' if (total or 0) > len(repeated) else ''})"
+    return change
 
 
 def _field_of(models: ModelSet, table: str, column: str) -> Any:

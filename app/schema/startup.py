@@ -16,9 +16,9 @@ import click
 import sqlalchemy as sa
 
 from app.models import ModelSet
-from app.models.bootstrap import create_schema
+from app.models.bootstrap import record_version
 
-from .apply import apply_plan, current_head
+from .apply import apply_plan, pending_revisions, upgrade_history
 from .plan import make_plan
 
 log = logging.getLogger(__name__)
@@ -39,38 +39,35 @@ def run_by_crm_command() -> bool:
     return False
 
 
-def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path) -> list[str]:
-    """Bring the schema in line as the mode allows; return what was done, for the log."""
-    if mode == "off" or (mode == "check" and run_by_crm_command()):
+def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path,
+                  command: bool = False) -> list[str]:
+    """Bring the schema in line as the mode allows; return what was done, for the log.
+
+    A new database is built like any other: the core revisions, the metadata revisions
+    already in `versions` (from git), then a revision for what the metadata still adds."""
+    if mode == "off" or (run_by_crm_command() and not command):
+        return []  # `crm init`, `crm apply` and `crm rollback` own the schema from the command line
+    if mode == "check":
+        pending = pending_revisions(engine, versions)
+        with engine.connect() as conn:
+            plan = make_plan(conn, models) if not pending else None
+        if pending or (plan is not None and plan.pending):
+            lines = [f"revision {r} not run yet" for r in pending] if pending else \
+                [c.describe() for c in plan.changes]  # type: ignore[union-attr]
+            raise SchemaPending("the database does not match the metadata; run `flask crm apply`:\n"
+                                + "\n".join(lines))
         return []
-    existing = set(sa.inspect(engine).get_table_names())
-    entity_tables = {e.table_name for e in models.spec.entities}
-    if not existing & entity_tables:
-        created = create_schema(engine, models)
-        _stamp(engine, versions)
-        return [f"created {len(created)} tables"]
+    ran = upgrade_history(engine, versions)
     with engine.connect() as conn:
         plan = make_plan(conn, models)
+    done = [f"ran revision {r}" for r in ran]
     if not plan.pending:
-        return []
-    if mode == "check":
-        lines = "\n".join(c.describe() for c in plan.changes)
-        raise SchemaPending(f"the database does not match the metadata; run `flask crm apply`:\n{lines}")
+        record_version(engine, models)
+        return done
     applied = apply_plan(engine, models, versions)
-    done = [c.describe() for c in applied.plan.changes]
-    log.warning("schema changes applied at start-up (revision %s):\n%s", applied.revision, "\n".join(done))
-    return done
-
-
-def _stamp(engine: sa.Engine, versions: Path) -> None:
-    """A database created from the current metadata is at the newest revision already."""
-    if not versions.is_dir() or current_head(versions) is None:
-        return
-    from alembic import command
-
-    from .apply import alembic_config
-
-    cfg = alembic_config(versions)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.stamp(cfg, "head")
+    created = [c for c in applied.plan.changes if c.kind == "add_table"]
+    if created and all(c.kind in ("add_table", "add_index") for c in applied.plan.changes):
+        return [*done, f"created {len(created)} tables (revision {applied.revision})"]
+    changes = [c.describe() for c in applied.plan.changes]
+    log.warning("schema changes applied at start-up (revision %s):\n%s", applied.revision, "\n".join(changes))
+    return done + changes
