@@ -29,6 +29,18 @@ DB_ENV = "CRM_TEST_DATABASE_URL"
 ADMIN_PASSWORD = "admin-pass-1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _revisions_never_in_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """An app built without CRM_MIGRATIONS_DIR writes its revision to a temp folder, not migrations/."""
+    previous = os.environ.get("CRM_MIGRATIONS_DIR")
+    os.environ["CRM_MIGRATIONS_DIR"] = str(tmp_path_factory.mktemp("revisions"))
+    yield
+    if previous is None:
+        os.environ.pop("CRM_MIGRATIONS_DIR", None)
+    else:
+        os.environ["CRM_MIGRATIONS_DIR"] = previous
+
+
 def reset_database(url: str) -> None:
     """Empty a PostgreSQL test database (SQLite tests get a new file instead)."""
     engine = sa.create_engine(url)

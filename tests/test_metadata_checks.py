@@ -2547,7 +2547,8 @@ def test_create_app_accepts_valid_chinese_tree(tmp_path: Path) -> None:
     db_file = tmp_path / "ok.db"
     app = create_app({"CRM_METADATA_DIR": str(root),
                       "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(db_file),
-                      "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins")})
+                      "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+                      "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations")})
     try:
         spec = app.extensions["crm"].spec
         assert spec.entity("account").label.get("zh") == "客户"
