@@ -25,9 +25,9 @@ from app.security.access import RoleBook
 from app.security.csrf import install_csrf
 from app.security.manager import CrmSecurityManager
 from app.settings import load_settings
+from app.web.assets import register_assets
 from app.web.home import HomeView
 from app.web.labels import lazy
-from app.web.assets import register_assets
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "CrmState"]

@@ -29,6 +29,9 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_engine import prepare_database as reset  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.schema.apply import apply_plan  # noqa: E402
@@ -44,20 +47,6 @@ fields:
 """
 OPTIONAL = "  note: {type: string}\n"
 REQUIRED = "  segment: {type: choice, choices: [smb, ent], required: true, default: smb}\n"
-
-
-def reset(url: str) -> None:
-    target = sa.engine.make_url(url)
-    server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with server.connect() as conn:
-        if not conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": target.database}).first():
-            conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
-    server.dispose()
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
 
 
 def app_for(url: str, meta: Path, work: Path):

@@ -21,8 +21,20 @@ from flask import abort, current_app, jsonify, redirect
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from plotly.utils import PlotlyJSONEncoder
 
+from app.charts.figures import figure, kpi_text, table
+from app.charts.query import ChartQueryError, chart_filters, period_filters
 from app.charts.result import ChartContext, ChartResult
-from app.metadata.spec import ChartSpec, CrmSpec, DashboardSpec, EntitySpec, Measure, PipelineSpec, Text
+from app.charts.run import run_chart
+from app.metadata.spec import (
+    ChartSpec,
+    CrmSpec,
+    DashboardSpec,
+    EntitySpec,
+    Grouping,
+    Measure,
+    PipelineSpec,
+    Text,
+)
 from app.security.access import ADMIN_ROLE, Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, dashboard_menu_name, pipeline_menu_name
 
@@ -64,14 +76,14 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
     has_won = any(s.outcome == "won" for s in pipeline.stages)
     has_lost = any(s.outcome == "lost" for s in pipeline.stages)
     amount = pipeline.amount_field
-    charts = [ChartSpec("by_stage", UI["by_stage"], "bar", entity.name, group=_grouping(pipeline.field), width=6)]
+    charts = [ChartSpec("by_stage", UI["by_stage"], "bar", entity.name, group=Grouping(pipeline.field), width=6)]
     if amount:
         charts.append(ChartSpec("amount_by_stage", UI["amount_by_stage"], "bar", entity.name,
-                                measure=Measure("sum", amount), group=_grouping(pipeline.field), width=6))
+                                measure=Measure("sum", amount), group=Grouping(pipeline.field), width=6))
     charts.append(ChartSpec("funnel", UI["funnel"], "funnel", entity.name, analysis="stage_funnel",
                             pipeline=pipeline.name, width=6))
     if has_won and has_lost:
-        charts.append(ChartSpec("win_rate", UI["win_rate"], "bar", entity.name, group=_grouping("owner"),
+        charts.append(ChartSpec("win_rate", UI["win_rate"], "bar", entity.name, group=Grouping("owner"),
                                 analysis="win_rate", pipeline=pipeline.name, width=6))
     charts.append(ChartSpec("stage_time", UI["stage_time"], "bar", entity.name, analysis="stage_time",
                             pipeline=pipeline.name, width=6))
@@ -82,11 +94,6 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
     label = Text(tuple((lang, UI["pipeline_analytics"].get(lang).format(pipeline=pipeline.label.get(lang)))
                        for lang in ("en", "zh")))
     return DashboardSpec(f"{entity.name}_{pipeline.name}", label, tuple(charts))
-
-
-def _grouping(path: str) -> Any:
-    from app.metadata.spec import Grouping
-    return Grouping(path)
 
 
 class DashboardView(BaseView):
@@ -150,10 +157,6 @@ def chart_context_now() -> ChartContext:
 
 def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:
     """What the page (and the JSON endpoint) shows of one chart for this viewer."""
-    from app.charts.figures import figure, kpi_text, table
-    from app.charts.query import ChartQueryError
-    from app.charts.run import run_chart
-
     lang = ctx.lang
     card: dict[str, Any] = {"name": chart.name, "title": chart.title.get(lang), "kind": chart.kind,
                             "width": chart.width, "entity": chart.entity, "notes": []}
@@ -230,11 +233,7 @@ def drill_url(spec: CrmSpec, chart: ChartSpec, result: ChartResult, index: int |
     """The list URL of the records behind point `index` (None: the whole chart), or None if not expressible."""
     if not result.drillable or chart.analysis and index is not None and not result.points[index].filters:
         return None
-    conditions: list[tuple[str, str, Any]] = []
-    for c in chart.filters:
-        conditions.extend(_expand(c.path, c.op, c.value, now))
-    if chart.period is not None:
-        conditions.extend(_expand(chart.period.field, "relative", chart.period.range, now))
+    conditions = [*chart_filters(chart, now.date()), *period_filters(chart, now.date())]
     if index is not None:
         conditions.extend(result.points[index].filters)
     view = list_view(chart.entity)
@@ -248,15 +247,6 @@ def drill_url(spec: CrmSpec, chart: ChartSpec, result: ChartResult, index: int |
             return None
         args.extend(arg)
     return f"{view.route_base}/list/?{urlencode(args)}"
-
-
-def _expand(path: str, op: str, value: Any, now: dt.datetime) -> list[tuple[str, str, Any]]:
-    from app.charts.dates import resolve_range
-
-    if op != "relative":
-        return [(path, op, value)]
-    start, end = resolve_range(value, now.date())
-    return [(path, "gte", start), (path, "lt", end)]
 
 
 def _filter_arg(view: Any, entity: EntitySpec, path: str, op: str, value: Any) -> list[tuple[str, str]] | None:

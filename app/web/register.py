@@ -11,9 +11,9 @@ from app.models import ModelSet
 from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
 from .dashboards import register_dashboards
-from .reports import register_reports
 from .labels import lazy
 from .modelviews import build_model_view
+from .reports import register_reports
 from .teams import register_teams
 
 

@@ -62,15 +62,15 @@ class ReportDefinition:
         return {
             "entity": self.entity,
             "columns": list(self.columns),
-            "filters": [{"field": c.path, "op": c.op, "value": [_plain(v) for v in c.value]
-                         if isinstance(c.value, tuple) else _plain(c.value)} for c in self.filters],
+            "filters": [{"field": c.path, "op": c.op, "value": [json_value(v) for v in c.value]
+                         if isinstance(c.value, tuple) else json_value(c.value)} for c in self.filters],
             "group": str(self.group) if self.group else None,
             "measure": str(self.measure),
             "kind": self.kind,
         }
 
 
-def _plain(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """A typed filter value back in its JSON form: decimals as exact strings, dates in ISO."""
     if isinstance(value, Decimal):
         return str(value)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,7 +26,7 @@ from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
 
 from .labels import current_lang, lazy
-from .report_definition import ReportDefinition, ReportError, parse_definition, raw_from_args
+from .report_definition import ReportDefinition, ReportError, json_value, parse_definition, raw_from_args
 from .report_export import csv_response, xlsx_response
 from .report_page import page_context
 from .report_query import Table, grouped_table, row_statement, stream_rows
@@ -226,15 +225,6 @@ class ReportsView(BaseView):
         return redirect(f"{self.route_base}/")
 
 
-def _plain(value: Any) -> Any:
-    """A value as JSON: exact decimals as strings (like the record API), dates in ISO."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return value
-
-
 class ReportsApi(BaseApi):
     """Saved reports the viewer may see, and a report's data as JSON (saved, or a JSON body)."""
 
@@ -254,7 +244,7 @@ class ReportsApi(BaseApi):
         table = report_table(definition, access, "read", limit)
         return self.response(200, definition=definition.to_json(), grouped=definition.grouped,
                              columns=[c.heading for c in table.columns], paths=[c.path for c in table.columns],
-                             rows=[[_plain(v) for v in row] for row in table.rows], notes=list(definition.notes))
+                             rows=[[json_value(v) for v in row] for row in table.rows], notes=list(definition.notes))
 
     @api_expose("/", methods=["GET"])
     @protect()
