@@ -120,7 +120,7 @@ def kpi_text(result: ChartResult, lang: str) -> tuple[str, str]:
     if result.omitted:
         return result.omitted, ""
     value = format_value(result.kpi)
-    if result.chart.analysis in RATE_ANALYSES and _numeric(result.kpi):
+    if result.chart.analysis in RATE_ANALYSES and result.kpi is not None and _numeric(result.kpi):
         value = f"{float(result.kpi) * 100:.1f}%"
     if result.chart.period is None and result.previous is None:
         return value, ""

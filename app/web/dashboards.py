@@ -284,7 +284,7 @@ def list_view(entity: str) -> Any:
     """The registered list screen of an entity (its filters name the drill-down arguments)."""
     views = current_app.extensions.setdefault("crm_list_views", {})
     if entity not in views:
-        views[entity] = next((v for v in current_app.appbuilder.baseviews
+        views[entity] = next((v for v in _state().appbuilder.baseviews
                               if getattr(v, "route_base", None) == f"/crm/{entity}"
                               and hasattr(v, "search_columns")), None)
     return views[entity]
