@@ -164,8 +164,11 @@ def _server_default(f: FieldSpec) -> Any:
     if not f.required or f.default is None or f.default in ("today", "now", "current_user"):
         return None
     if isinstance(f.default, bool):
-        return sa.true() if f.default else sa.false()
-    if f.type == "multichoice":
+        # `true`/`false` as SQL text: both SQLite and PostgreSQL take it, whereas the
+        # compiled sa.false() is rendered for the revision's dialect ('0', which PostgreSQL refuses)
+        return sa.text("true" if f.default else "false")
+    if f.type == "multichoice" or f.unique:  # one default on every existing row cannot be unique
+        return None
         return None
     return str(f.default)
 

@@ -230,6 +230,11 @@ def _unique_columns(op: Any) -> list[str]:
 
 def _unique(connection: sa.Connection, table: str, columns: list[str]) -> Change:
     """A field made unique: refused while values repeat, with the values and how often."""
+    existing = {c["name"] for c in sa.inspect(connection).get_columns(table)}
+    if not set(columns) <= existing:
+        # a column added by the same plan starts empty (a unique field takes no server default),
+        # so nothing repeats; quoting a missing column would be a string literal on SQLite
+        return Change("add_unique", table, ", ".join(columns), detail="new column")
     cols = ", ".join(f'"{c}"' for c in columns)
     present = " AND ".join(f'"{c}" IS NOT NULL' for c in columns)
     repeated = connection.execute(sa.text(
