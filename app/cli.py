@@ -14,26 +14,52 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from app.metadata.loader import load_metadata
+from app.metadata.problems import MetadataError
 from app.settings import load_settings
 
-crm = AppGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
+
+class CrmGroup(AppGroup):
+    """`flask crm ...`: located problems (metadata, plugins, schema history) are printed
+    as they are, file:line and code, with exit status 1, never as a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except MetadataError as exc:
+            click.echo(str(exc), err=True)
+            ctx.exit(1)
+
+
+crm = CrmGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
 
 
 
 @crm.command("validate", with_appcontext=False)
 @click.option("--metadata", "metadata_dir", type=click.Path(), default=None,
               help="Metadata folder (default: CRM_METADATA_DIR).")
-def validate_command(metadata_dir: str | None) -> None:
-    """Check the metadata; print every problem with file:line; exit 1 on any."""
-    root = Path(metadata_dir or load_settings()["CRM_METADATA_DIR"])
+@click.option("--plugins", "plugins_dir", type=click.Path(), default=None,
+              help="Plugins folder (default: CRM_PLUGINS_DIR).")
+def validate_command(metadata_dir: str | None, plugins_dir: str | None) -> None:
+    """Check the metadata and the plugins; print every problem with file:line; exit 1 on any."""
+    from app.plugins.manager import check_plugins, plugins_folder
+
+    settings = load_settings({"CRM_PLUGINS_DIR": plugins_dir} if plugins_dir else None)
+    root = Path(metadata_dir or settings["CRM_METADATA_DIR"])
     spec, problems = load_metadata(root)
     for problem in problems:
         click.echo(problem.format(root), err=False)
-    if problems or spec is None:
-        click.echo(f"{len(problems)} problem(s) in {root}", err=True)
+    folder = plugins_folder(settings)
+    host, plugin_problems = check_plugins(settings)
+    for problem in plugin_problems:
+        click.echo(problem.format(folder), err=False)
+    if problems or plugin_problems or spec is None:
+        click.echo(f"{len(problems) + len(plugin_problems)} problem(s) in {root} and {folder}", err=True)
         sys.exit(1)
     fields = sum(len(e.declared_fields) for e in spec.entities)
     click.echo(f"metadata OK: {len(spec.entities)} entities, {fields} fields ({root})")
+    plugins = [name for name, _ in host.list_name_plugin() if name and name.startswith("plugins.")]
+    if plugins:
+        click.echo(f"plugins OK: {len(plugins)} file(s) ({folder})")
 
 
 @crm.command("schema", with_appcontext=False)

@@ -37,7 +37,7 @@ from app.metadata.dashboards import PARAM_DEFAULTS
 from app.metadata.definitions import FIELD_TYPES
 from app.metadata.jsonschema import SCHEMA_FILES, build_json_schema
 from app.metadata.loader import load_metadata
-from app.metadata.problems import CODES
+from app.metadata.problems import CODES, NOT_FROM_METADATA
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "metadata.md"
@@ -53,6 +53,8 @@ CHECKER = "Checker codes"
 FILE_MARK = re.compile(r"^# (metadata/\S+\.ya?ml)\s*$")
 FRAGMENT_MARK = "# in fields:"
 WITHOUT = re.compile(r"<!-- example: without (metadata/\S+) -->")
+FOLDER = re.compile(r"<!-- example: folder (metadata/\S+) -->")
+CHECKED_ELSEWHERE = re.compile(r"<!-- example: \w+, checked by (tests/\S+\.py) -->")
 
 # Which `## section` of the reference documents each *_KEYS tuple.
 KEY_SECTIONS = {
@@ -137,12 +139,14 @@ def file_path(block: Block) -> str | None:
     return match.group(1) if match else None
 
 
-def run_tree(tmp: Path, files: dict[str, str]) -> list[str]:
-    """Write `files` (paths start with metadata/) under tmp and load them."""
+def run_tree(tmp: Path, files: dict[str, str], folders: tuple[str, ...] = ()) -> list[str]:
+    """Write `files` (paths start with metadata/) under tmp, make `folders`, and load them."""
     for rel, text in files.items():
         path = tmp / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
+    for rel in folders:
+        (tmp / rel).mkdir(parents=True)
     (tmp / "metadata" / "entities").mkdir(parents=True, exist_ok=True)
     _, problems = load_metadata(tmp / "metadata")
     return [p.format(tmp / "metadata") for p in problems]
@@ -457,7 +461,7 @@ def test_documented_example_loads(files: dict[str, str], tmp_path: Path) -> None
     assert run_tree(tmp_path, files) == []
 
 
-def checker_cases() -> list[tuple[str, dict[str, str], list[str]]]:
+def checker_cases() -> list[tuple[str, dict[str, str], list[str], tuple[str, ...]]]:
     text = doc_text()
     all_blocks = blocks(text)
     base = base_files(all_blocks)
@@ -472,18 +476,28 @@ def checker_cases() -> list[tuple[str, dict[str, str], list[str]]]:
             files.pop(removed)
         expected = [line for block in all_blocks if block.h2 == CHECKER and block.h3 == heading
                     and block.lang == "text" for line in block.text.splitlines() if line]
-        cases.append((heading, files, expected))
+        cases.append((heading, files, expected, tuple(FOLDER.findall(body))))
     return cases
 
 
-@pytest.mark.parametrize("heading,files,expected", checker_cases(),
+def documented_lines(code: str) -> list[str]:
+    """The example output of one code's section (for the tests that produce it elsewhere)."""
+    return next(expected for heading, _, expected, _ in checker_cases() if heading.split()[0] == code)
+
+
+@pytest.mark.parametrize("heading,files,expected,folders", checker_cases(),
                          ids=[c[0].split()[0] for c in checker_cases()])
-def test_checker_example_gives_documented_problems(heading: str, files: dict[str, str],
-                                                   expected: list[str], tmp_path: Path) -> None:
+def test_checker_example_gives_documented_problems(heading: str, files: dict[str, str], expected: list[str],
+                                                   folders: tuple[str, ...], tmp_path: Path) -> None:
     code = heading.split()[0]
     assert expected, f"{code} has no example output"
     assert all(f": {code} " in line for line in expected), f"{code}: output shows other codes"
-    assert sorted(run_tree(tmp_path, files)) == sorted(expected)
+    elsewhere = CHECKED_ELSEWHERE.findall(sections(sections(doc_text(), 2)[CHECKER], 3)[heading])
+    if code in NOT_FROM_METADATA:  # plugins, the database: that test compares its output with these lines
+        assert elsewhere and code in (ROOT / elsewhere[0]).read_text(encoding="utf-8"), code
+        return
+    assert not elsewhere, f"{code} comes from the metadata: its example is loaded here"
+    assert sorted(run_tree(tmp_path, files, folders)) == sorted(expected)
 
 
 def test_checker_base_tree_is_valid(tmp_path: Path) -> None:

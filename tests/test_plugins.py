@@ -57,5 +57,5 @@ def test_a_misspelled_hook_stops_start_up(make_app, tmp_path):
 
 def test_a_plugin_that_fails_to_import_names_its_file(make_app, tmp_path):
     folder = _plugin_dir(tmp_path, "import not_a_module_anywhere\n", name="broken.py")
-    with pytest.raises(PluginError, match="broken.py: ModuleNotFoundError"):
+    with pytest.raises(PluginError, match=r"broken.py:1: CRM-E029 plugin cannot be imported: ModuleNotFoundError"):
         make_app(alltypes_tree(tmp_path / "meta"), CRM_PLUGINS_DIR=str(folder))

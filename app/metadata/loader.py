@@ -14,6 +14,7 @@ from .conversion import check_conversion
 from .dashboards import parse_dashboards
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import SEARCHABLE, RawEntity, parse_entity
+from .files import unreadable_reason
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
 from .roles import parse_roles
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
@@ -92,6 +93,10 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
 
 
 def _read(path: Path, problems: list[Problem], required: bool = False) -> Any:
+    unreadable = unreadable_reason(path)
+    if unreadable:
+        problems.append(Problem("CRM-E028", path, 0, f"{path.name} {unreadable[0]}", unreadable[1]))
+        return None
     if not path.is_file():
         if required:
             problems.append(Problem("CRM-E019", path, 0, f"{path.name} is missing",
@@ -99,7 +104,7 @@ def _read(path: Path, problems: list[Problem], required: bool = False) -> Any:
         return None
     doc = read_yaml(path)
     if doc.error:
-        problems.append(Problem("CRM-E001", path, doc.error_line, doc.error, doc.hint))
+        problems.append(Problem(doc.code, path, doc.error_line, doc.error, doc.hint))
         return None
     if doc.data is None:
         empty = LocMap()

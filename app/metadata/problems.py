@@ -40,7 +40,14 @@ CODES: dict[str, str] = {
     "CRM-E025": "unknown stage",
     "CRM-E026": "bad conversion",
     "CRM-E027": "bad dashboard or chart",
+    "CRM-E028": "metadata file cannot be read",
+    "CRM-E029": "broken plugin",
+    "CRM-E030": "database revision not in the migrations folder",
 }
+
+NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")
+"""Codes about what runs beside the metadata (plugins, the database's revision history):
+reported in the same located form, but never by `load_metadata`."""
 
 
 @dataclass(frozen=True)
@@ -69,12 +76,14 @@ class Problem:
 class MetadataError(Exception):
     """Raised when metadata has problems; the app refuses to start."""
 
+    subject = "metadata has"  # plugins and schema history say "plugins have", "the database has"
+
     def __init__(self, problems: Iterable[Problem], root: Path | None = None):
         self.problems = list(problems)
         self.root = root
         lines = [p.format(root) for p in self.problems]
         count = len(self.problems)
-        header = f"metadata has {count} problem{'s' if count != 1 else ''}:"
+        header = f"{self.subject} {count} problem{'s' if count != 1 else ''}:"
         super().__init__("\n".join([header, *lines]))
 
 

@@ -86,6 +86,12 @@ class YamlDocument:
     error_line: int = 0
     text: str = field(default="", repr=False)
     hint: str = "check indentation and quoting around this line"
+    code: str = "CRM-E001"
+
+
+MAX_DEPTH = 50
+"""How deep metadata may nest. The deepest real file is a few levels; a value nested
+hundreds of levels deep is a mistake, and would overflow Python's stack when built."""
 
 
 def read_yaml(path: Path) -> YamlDocument:
@@ -95,15 +101,66 @@ def read_yaml(path: Path) -> YamlDocument:
     except UnicodeDecodeError as exc:
         return YamlDocument(path, error=f"file is not UTF-8 text ({exc.reason})", error_line=1,
                             hint="save the file as UTF-8 (most editors: File > Save with Encoding)")
+    except OSError as exc:
+        return YamlDocument(path, error=f"{path.name} cannot be read: {exc.strerror or exc}", error_line=0,
+                            hint="make it a readable file for the user running the CRM", code="CRM-E028")
     try:
-        data = yaml.load(text, Loader=_LocatingLoader)  # noqa: S506 - SafeLoader subclass
+        data = _load(text)
+    except _TooDeep as exc:
+        return YamlDocument(path, error=f"malformed YAML: a value nested more than {MAX_DEPTH} levels deep",
+                            error_line=exc.line, text=text,
+                            hint="metadata nests a few levels; look for brackets or indentation that never close")
+    except RecursionError:  # a structure the depth check did not see (defensive)
+        return YamlDocument(path, error="malformed YAML: nested too deep to read", error_line=1, text=text,
+                            hint="metadata nests a few levels; look for brackets or indentation that never close")
     except yaml.constructor.ConstructorError as exc:  # a value that cannot be built: located already
         line = exc.problem_mark.line + 1 if exc.problem_mark is not None else 1
         return YamlDocument(path, error=f"malformed YAML: {exc.problem}", error_line=line, text=text,
                             hint="quote the value if it is text, or give a real date (YYYY-MM-DD)")
-    except yaml.YAMLError:
-        return _syntax_error(path, text)
+    except yaml.YAMLError as exc:
+        return _syntax_error(path, text, exc)
     return YamlDocument(path, data=data, text=text)
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        super().__init__(line)
+        self.line = line
+
+
+def _load(text: str) -> Any:
+    """Compose the node tree (libyaml: no Python recursion), refuse it when it nests deeper
+    than MAX_DEPTH, then build LocMap/LocList from it."""
+    loader = _LocatingLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        deep = _too_deep(node)
+        if deep is not None:
+            raise _TooDeep(deep.start_mark.line + 1)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _too_deep(root: yaml.Node) -> yaml.Node | None:
+    """The first node deeper than MAX_DEPTH, walked without recursion; shared (aliased)
+    nodes are walked again only when reached deeper, so a billion-laughs file stays cheap."""
+    deepest: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        if deepest.get(id(node), 0) >= depth:
+            continue
+        deepest[id(node)] = depth
+        if isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+    return None
 
 
 def _error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
@@ -115,10 +172,14 @@ def _error_line(exc: yaml.MarkedYAMLError, text: str) -> int:
     return last
 
 
-def _syntax_error(path: Path, text: str) -> YamlDocument:
-    """Re-parse with the pure-Python parser: its messages name what it found."""
+def _syntax_error(path: Path, text: str, first: yaml.YAMLError) -> YamlDocument:
+    """Re-parse with the pure-Python parser: its messages name what it found (unless the
+    file nests so deep that its recursion gives up: then libyaml's message)."""
     try:
-        yaml.safe_load(text)
+        try:
+            yaml.safe_load(text)
+        except RecursionError:
+            raise first from None
     except yaml.MarkedYAMLError as exc:
         line = _error_line(exc, text)
         reason = " ".join(part for part in (exc.context, exc.problem) if part)

@@ -2,53 +2,54 @@
 
 FAB logs and skips a failing addon manager; a CRM whose automation silently
 did not load is worse than one that does not start. So an import error, or
-a hook implementation whose name no spec declares, stops start-up.
+a hook implementation whose name no spec declares, stops start-up with
+located problems (CRM-E029, see app/plugins/checks.py).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pluggy
 
+from app.metadata.problems import MetadataError, Problem
+
 from . import hookspecs
+from .checks import entry_point_problems, import_plugin, plugin_files, register, unknown_hooks
 
 
-class PluginError(Exception):
-    pass
+class PluginError(MetadataError):
+    """Plugins that cannot run: every problem, located (the app refuses to start)."""
+
+    subject = "plugins have"
 
 
 class PluginHost(pluggy.PluginManager):
     """The plugin manager, with the hook calls commands make."""
 
 
-def load_plugins(settings: dict[str, Any]) -> PluginHost:
+def plugins_folder(settings: dict[str, Any]) -> Path:
+    return Path(settings.get("CRM_PLUGINS_DIR") or Path(__file__).resolve().parents[2] / "plugins")
+
+
+def check_plugins(settings: dict[str, Any]) -> tuple[PluginHost, list[Problem]]:
+    """Import and register every plugin; return the host and every problem found."""
     host = PluginHost(hookspecs.PROJECT)
     host.add_hookspecs(hookspecs)
-    host.load_setuptools_entrypoints(hookspecs.PROJECT)
-    folder = Path(settings.get("CRM_PLUGINS_DIR") or Path(__file__).resolve().parents[2] / "plugins")
-    for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
-        if path.name.startswith("_"):
-            continue
-        host.register(_import(path), name=f"plugins.{path.stem}")
+    problems = entry_point_problems(host)
+    for path in plugin_files(plugins_folder(settings)):
+        module = import_plugin(path, problems)
+        if module is not None:
+            register(host, module, f"plugins.{path.stem}", problems)
     for module in settings.get("CRM_PLUGINS", []):
-        host.register(module)
-    try:
-        host.check_pending()
-    except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin hook not known: {exc}") from exc
+        register(host, module, None, problems)
+    problems.extend(unknown_hooks(host, problems))
+    return host, problems
+
+
+def load_plugins(settings: dict[str, Any]) -> PluginHost:
+    host, problems = check_plugins(settings)
+    if problems:
+        raise PluginError(problems, plugins_folder(settings))
     return host
-
-
-def _import(path: Path) -> Any:
-    spec = importlib.util.spec_from_file_location(f"crm_plugin_{path.stem}", path)
-    if spec is None or spec.loader is None:
-        raise PluginError(f"{path}: cannot be imported")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # a broken plugin stops start-up with its name
-        raise PluginError(f"{path}: {type(exc).__name__}: {exc}") from exc
-    return module

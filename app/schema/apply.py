@@ -22,7 +22,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError as AlembicError
 
+from app.metadata.problems import MetadataError, Problem
 from app.models import ModelSet
 from app.models.bootstrap import record_version
 
@@ -73,15 +76,44 @@ def current_head(versions: Path) -> str | None:
     return heads[0] if heads else None
 
 
-def database_revisions(connection: sa.Connection) -> set[str]:
-    return set(MigrationContext.configure(connection).get_current_heads())
+class MissingRevision(MetadataError):
+    """The database was upgraded by a revision file this deployment does not have: Alembic
+    cannot tell what it did, so nothing may run until the file is back (CRM-E030)."""
+
+    subject = "the database has"
+
+
+def database_revisions(connection: sa.Connection, script: ScriptDirectory | None = None) -> set[str]:
+    """The revisions the database is at; with `script`, each must be in the history."""
+    current = set(MigrationContext.configure(connection).get_current_heads())
+    if script is not None:
+        missing = sorted(r for r in current if not _known(script, r))
+        if missing:
+            raise MissingRevision([_missing_problem(r, script) for r in missing])
+    return current
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except (AlembicError, RevisionError):
+        return False
+
+
+def _missing_problem(revision: str, script: ScriptDirectory) -> Problem:
+    folders = [Path(p) for p in script.version_locations if Path(p) != CORE_VERSIONS]
+    folder = folders[0] if folders else CORE_VERSIONS
+    return Problem("CRM-E030", folder, 0,
+                   f"the database is at revision {revision}, which is not in the migrations folder",
+                   f"restore the file *_{revision}_*.py (from git, or from the server that ran "
+                   "`crm apply`) into this folder, or set CRM_MIGRATIONS_DIR to the folder that holds it")
 
 
 def pending_revisions(engine: sa.Engine, versions: Path) -> list[str]:
     """Revisions of the history (core or metadata, e.g. from git) the database has not run."""
     script = script_directory(versions)
     with engine.connect() as conn:
-        current = database_revisions(conn)
+        current = database_revisions(conn, script)
     done: set[str] = set()
     for rev in current:
         done.update(r.revision for r in script.iterate_revisions(rev, "base"))

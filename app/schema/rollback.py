@@ -49,7 +49,7 @@ def rollback(engine: sa.Engine, models: ModelSet, versions: Path, to: str | None
              allow_destructive: bool = False) -> RolledBack:
     script = script_directory(versions)
     with engine.connect() as conn:
-        current = [r for r in database_revisions(conn) if is_metadata_revision(script, r)]
+        current = [r for r in database_revisions(conn, script) if is_metadata_revision(script, r)]
     if not current:
         raise RollbackRefused(["the database has no metadata revision to roll back"])
     path = _path(script, current[0], to)

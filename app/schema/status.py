@@ -40,7 +40,7 @@ class SchemaStatus:
 def schema_status(engine: sa.Engine, models: ModelSet, versions: Path) -> SchemaStatus:
     script = script_directory(versions)
     with engine.connect() as conn:
-        current = database_revisions(conn)
+        current = database_revisions(conn, script)
         recorded = None
         if sa.inspect(conn).has_table("crm_schema_version"):
             row = conn.execute(sa.text("SELECT * FROM crm_schema_version ORDER BY id DESC LIMIT 1")).mappings().first()
