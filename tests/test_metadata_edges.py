@@ -113,11 +113,16 @@ def _no_permission(path: Path) -> None:
     path.chmod(0)
 
 
+def _read_fails(path: Path) -> None:
+    path.symlink_to("/proc/self/mem")  # a regular file whose read fails (EIO), even for root
+
+
 BROKEN = {
     "dangling link": (_dangling, "is a symbolic link to .*gone.yaml, which does not exist"),
     "link loop": (_loop, "is a symbolic link loop"),
     "folder": (_folder, "is a folder, not a file"),
     "no permission": (_no_permission, r"cannot be read \(permission denied\)"),
+    "read fails": (_read_fails, "cannot be read: Input/output error"),
 }
 
 
