@@ -160,8 +160,7 @@ class _RecordCommand:
             ids = set(value if f.type == "links" else [value])
             query = sa.select(target.id).where(target.id.in_(ids))
             if self.ctx.access is not None:  # no linking to a record the user cannot read
-                clause = self.ctx.access.row_clause(target, f.to, "read")
-                query = query if clause is None else query.where(clause)
+                query = self.ctx.access.records(self.ctx.models, f.to).where(query)
             found = set(self.ctx.session.scalars(query))
             missing = sorted(ids - found)
             label = self.ctx.entity(f.target).label.get(self.ctx.lang)
