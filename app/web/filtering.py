@@ -118,5 +118,5 @@ def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern
     target_column = getattr(target, tail)
     inner = sa.select(target.id).where(target_column.ilike(pattern, escape="\\"))
     if link.type == "link":  # matching through a record the user cannot read would reveal it
-        inner = Records(access, models, link.to).where(inner)
+        inner = Records(access, models, link.to or "").where(inner)
     return getattr(model, link.column_name).in_(inner)

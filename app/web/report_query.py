@@ -144,7 +144,8 @@ def _title_of(joins: _Joins, head: str, lang: str) -> tuple[list[Any], Callable[
             return restricted_title(stored, lang)
         return value if not plain and value not in (None, "") else f"#{stored}"
     fk = getattr(joins.model, f.column_name)
-    return [fk, alias.id, alias.id if plain else getattr(alias, title.column_name)], titled
+    shown = alias.id if title is None or plain else getattr(alias, title.column_name)
+    return [fk, alias.id, shown], titled
 
 
 def _conditions(conditions: tuple[Condition, ...], joins: _Joins, today: dt.date) -> list[Any]:
