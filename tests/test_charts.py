@@ -609,7 +609,7 @@ def test_linked_records_out_of_scope_show_as_empty(world: World) -> None:
     assert {p.key: p.value for p in result.points} == (
         {opps[0]["stage"]: 1, None: len(mine) - 1} if opps[0]["stage"] else {None: len(mine)})
     titles = aggregate(adhoc("table", "lead", group=Grouping("converted_opportunity")), world.ctx("rep_a"))
-    assert {p.label for p in titles.points} == {opps[0]["name"], f"#{opps[1]['id']}", "(empty)"}
+    assert {p.label for p in titles.points} == {opps[0]["name"], f"#{opps[1]['id']} (restricted)", "(empty)"}
     everyone = aggregate(adhoc("table", "lead", group=Grouping("converted_opportunity")), world.ctx("executive"))
     assert {opps[0]["name"], opps[1]["name"]} <= {p.label for p in everyone.points}
 

@@ -309,3 +309,166 @@ def test_derived_weighted_amount_is_hidden_with_the_amount(world: Any) -> None:
     assert "weighted_amount" in admin
     support = _client(world, "support_agent").get("/api/v1/opportunity/?q=(page_size:1)").json["result"][0]
     assert "weighted_amount" not in support and "amount" not in support
+
+
+# -- link channels: paths through links and titles of linked records ----------------------
+def _links_and_titles(world: Any) -> tuple[dict[str, dict[int, dict[str, Any]]], dict[str, dict[int, str]]]:
+    """entity -> {id: {link field: target id}}, and entity -> {id: title}, read straight from the tables."""
+    app, spec = world["app"], world["spec"]
+    links: dict[str, dict[int, dict[str, Any]]] = {}
+    titles: dict[str, dict[int, str]] = {}
+    with app.app_context():
+        state = app.extensions["crm"]
+        for entity in spec.entities:
+            model = state.models.model(entity.name)
+            rows = state.db.session.scalars(sa.select(model)).all()
+            titles[entity.name] = {row.id: str(row) for row in rows}
+            links[entity.name] = {row.id: {f.name: getattr(row, f.column_name) for f in entity.declared_fields
+                                           if f.type == "link"} for row in rows}
+    return links, titles
+
+
+def _may_read(world: Any, user: str, entity: str, pk: Any) -> bool:
+    return pk in _expect(world, user, entity, "read")[1]
+
+
+def _link_fields(world: Any, user: str, entity: str) -> list[Any]:
+    hidden = hidden_for(world["spec"], world["users"][user]["roles"], entity)
+    return [f for f in world["spec"].entity(entity).declared_fields if f.type == "link" and f.name not in hidden]
+
+
+@pytest.mark.parametrize("user", USERS)
+def test_link_titles_of_unreadable_records_are_withheld(world: Any, user: str) -> None:
+    """API list, record page and CSV export: a link to a record the user may not read keeps
+    its id and shows "(restricted)", never the title; a readable one shows its title."""
+    client = _client(world, user)
+    links, titles = _links_and_titles(world)
+    seen_restricted = seen_title = 0
+    for entity in world["spec"].entities:
+        scope, readable = _expect(world, user, entity.name, "read")
+        fields = _link_fields(world, user, entity.name)
+        if scope == "no" or not readable or not fields:
+            continue
+        rows = client.get(f"/api/v1/{entity.name}/?q=(page_size:100)").json["result"]
+        rows.append(client.get(f"/api/v1/{entity.name}/{sorted(readable)[0]}").json["result"])
+        for row in rows:
+            for f in (f for f in fields if f.name in row):
+                target = links[entity.name][row["id"]][f.name]
+                if target is None:
+                    assert row[f.name] is None
+                elif _may_read(world, user, f.to, target):
+                    assert row[f.name] == {"id": target, "title": titles[f.to][target]}
+                    seen_title += 1
+                else:
+                    assert row[f.name] == {"id": target, "title": "(restricted)"}, (entity.name, f.name)
+                    seen_restricted += 1
+        pk = sorted(readable)[0]
+        page = client.get(f"/crm/{entity.name}/show/{pk}").get_data(as_text=True)
+        for f in fields:
+            target = links[entity.name][pk][f.name]
+            if target is not None:
+                readable_target = _may_read(world, user, f.to, target)
+                assert (f"/crm/{f.to}/show/{target}\"" in page) == readable_target, (entity.name, f.name)
+                if not readable_target:  # (ids repeat across entities: only this direction is telling)
+                    assert f"#{target} (restricted)" in page, (entity.name, f.name)
+        if _expect(world, user, entity.name, "export")[0] != "no":
+            text = client.get(f"/api/v1/{entity.name}/export").get_data(as_text=True)
+            table = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+            for line in table:
+                for f in fields:
+                    target = links[entity.name][int(line["id"])][f.name]
+                    if target is not None:
+                        expected = titles[f.to][target] if _may_read(world, user, f.to, target) \
+                            else f"#{target} (restricted)"
+                        assert line[f.label.get()] == expected, (entity.name, f.name)
+    if user == "admin":
+        assert seen_restricted == 0 and seen_title > 0
+    elif user in ("sales_rep", "marketing", "support_agent"):
+        assert seen_restricted > 0
+
+
+def _hidden_path(world: Any, user: str, entity: str, path: str) -> bool:
+    """The report builder refuses a path the user may not see (an unreadable entity counts)."""
+    roles = world["users"][user]["roles"]
+    if "Admin" in roles:
+        return False
+    head, _, tail = path.partition(".")
+    link = world["spec"].entity(entity).field(head)
+    if head in hidden_for(world["spec"], roles, entity):
+        return True
+    return bool(tail) and (expected_scope(world["spec"], roles, link.to, "read") == "no"
+                           or tail in hidden_for(world["spec"], roles, link.to))
+
+
+REPORT_PATHS = {"activity": ["opportunity.amount", "lead.mobile", "ticket.subject", "opportunity", "lead", "ticket"],
+                "lead": ["converted_opportunity.amount", "converted_opportunity"]}
+
+
+@pytest.mark.parametrize("user", USERS)
+@pytest.mark.parametrize("entity", sorted(REPORT_PATHS))
+def test_report_link_paths_read_only_linked_records_in_scope(world: Any, user: str, entity: str) -> None:
+    """The report builder's link paths (activity → opportunity.amount, lead.mobile) join the
+    target within the viewer's read scope: another rep's deal amount or lead's phone reads empty,
+    its title restricted; JSON and the CSV export alike."""
+    scope, readable = _expect(world, user, entity, "read")
+    paths = [p for p in REPORT_PATHS[entity] if not _hidden_path(world, user, entity, p)]
+    definition = {"entity": entity, "columns": ["id", *paths]}
+    client = _client(world, user)
+    answer = client.post("/api/v1/reports/data?limit=1000", json=definition)
+    if scope == "no":
+        assert answer.status_code in (400, 403)
+        return
+    assert answer.status_code == 200, answer.json
+    full = _client(world, "admin").post("/api/v1/reports/data?limit=1000", json=definition).json
+    truth = {row[0]: dict(zip(full["paths"], row, strict=True)) for row in full["rows"]}
+    links, _ = _links_and_titles(world)
+    got = {row[0]: dict(zip(answer.json["paths"], row, strict=True)) for row in answer.json["rows"]}
+    assert set(got) == readable
+    withheld = 0
+    for pk, row in got.items():
+        for path in paths:
+            head, _, tail = path.partition(".")
+            target = links[entity][pk][head]
+            target_entity = world["spec"].entity(entity).field(head).to
+            if target is None or _may_read(world, user, target_entity, target):
+                assert row[path] == truth[pk][path], (pk, path)
+            else:
+                withheld += 1
+                assert row[path] == (None if tail else f"#{target} (restricted)"), (pk, path)
+    if user in ("sales_rep", "sales_rep2", "sales_manager"):
+        assert withheld > 0  # the seeded links point at records these roles may not read
+    if _expect(world, user, entity, "export")[0] != "no":
+        query = f"entity={entity}&columns=" + ",".join(["id", *paths])
+        text = client.get(f"/crm/reports/export.csv?{query}").get_data(as_text=True)
+        lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+        exportable = _expect(world, user, entity, "export")[1]
+        assert {int(line[0]) for line in lines[1:]} == exportable
+        for line in lines[1:]:
+            for path, value in zip(paths, line[1:], strict=True):
+                head, _, tail = path.partition(".")
+                target = links[entity][int(line[0])][head]
+                target_entity = world["spec"].entity(entity).field(head).to
+                if target is not None and not _may_read(world, user, target_entity, target):
+                    assert value == ("" if tail else f"#{target} (restricted)"), (line[0], path)
+
+
+def test_saving_a_record_keeps_a_link_the_user_may_not_read(world: Any) -> None:
+    """A rep's own activity linked to someone else's lead: the form shows the link as restricted
+    and saving (screen and API) keeps it; choosing another unreadable lead is still refused."""
+    user = "sales_rep"
+    client = _client(world, user)
+    links, titles = _links_and_titles(world)
+    _, mine = _expect(world, user, "activity", "read")
+    pk = next(p for p in sorted(mine) if links["activity"][p]["lead"] is not None
+              and not _may_read(world, user, "lead", links["activity"][p]["lead"]))
+    lead = links["activity"][pk]["lead"]
+    form = client.get(f"/crm/activity/edit/{pk}").get_data(as_text=True)
+    assert f'value="{lead}" selected>#{lead} (restricted)<' in form
+    assert titles["lead"][lead] not in form
+    saved = client.put(f"/api/v1/activity/{pk}", json={"subject": "回访客户", "lead": lead})
+    assert saved.status_code == 200, saved.json
+    assert saved.json["result"]["lead"] == {"id": lead, "title": "(restricted)"}
+    other = next(p for p in world["records"]["lead"] if p != lead and not _may_read(world, user, "lead", p))
+    refused = client.put(f"/api/v1/activity/{pk}", json={"lead": other})
+    assert refused.status_code == 422 and "lead" in refused.json["message"]
+    assert _links_and_titles(world)[0]["activity"][pk]["lead"] == lead

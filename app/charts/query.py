@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 
 from app.metadata.spec import ChartSpec, Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Text
 from app.records.parse import FieldValueError, parse_value
+from app.security.scoped import Records, restricted_title
 
 from .dates import (
     UnknownRange,
@@ -145,10 +146,10 @@ class _Query:
     def _join(self, key: str, target: Any, foreign_key: Any, entity: str | None) -> Any:
         if key not in self.joins:
             alias = aliased(target)
-            on = foreign_key == alias.id
-            clause = self.ctx.access.row_clause(alias, entity, "read") if entity else None
             # a linked record out of the viewer's scope shows as empty, never its values
-            self.joins[key] = (alias, on if clause is None else sa.and_(on, clause))
+            on = Records(self.ctx.access, self.ctx.models, entity).on(foreign_key, alias) if entity \
+                else foreign_key == alias.id
+            self.joins[key] = (alias, on)
         return self.joins[key][0]
 
     def column(self, path: str) -> _Column:
@@ -184,7 +185,7 @@ class _Query:
             if title is None or title.is_many or title.is_link:
                 return _Column(path, f, expr)
             alias = self._join(f"{key}>link", self.ctx.models.model(target.name), expr, target.name)
-            return _Column(path, f, expr, (getattr(alias, title.column_name),), title)
+            return _Column(path, f, expr, (alias.id, getattr(alias, title.column_name)), title)
         return _Column(path, f, expr)
 
     def key(self, grouping: Grouping) -> tuple[_Column, Any]:
@@ -201,8 +202,7 @@ class _Query:
         stmt = sa.select(*columns).select_from(self.model)
         for alias, on in self.joins.values():
             stmt = stmt.outerjoin(alias, on)
-        scope = self.ctx.access.row_clause(self.model, self.entity.name, "read")
-        return stmt if scope is None else stmt.where(scope)
+        return Records(self.ctx.access, self.ctx.models, self.entity.name).where(stmt)
 
 
 def where(col: _Column, cond: Condition, today: dt.date, lang: str) -> Any:
@@ -466,7 +466,9 @@ def label_of(col: _Column, grouping: Grouping, key: Any, extras: tuple[Any, ...]
         first, last, username = extras
         return f"{first or ''} {last or ''}".strip() or str(username or f"#{key}")
     if f.type == "link":
-        title = extras[0] if extras else None
+        joined, title = extras if extras else (key, None)
+        if joined is None:  # the linked record is out of the viewer's scope: no title
+            return restricted_title(key, lang)
         if title in (None, ""):
             return f"#{key}"
         return col.title.choice_label(str(title), lang) if col.title and col.title.type == "choice" else str(title)

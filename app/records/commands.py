@@ -160,9 +160,8 @@ class _RecordCommand:
             ids = set(value if f.type == "links" else [value])
             query = sa.select(target.id).where(target.id.in_(ids))
             if self.ctx.access is not None:  # no linking to a record the user cannot read
-                clause = self.ctx.access.row_clause(target, f.to, "read")
-                query = query if clause is None else query.where(clause)
-            found = set(self.ctx.session.scalars(query))
+                query = self.ctx.access.records(self.ctx.models, f.to).where(query)
+            found = set(self.ctx.session.scalars(query)) | (ids & self._stored_ids(f))
             missing = sorted(ids - found)
             label = self.ctx.entity(f.target).label.get(self.ctx.lang)
             return [msg("link", self.ctx.lang, entity=label, id=i) for i in missing]
@@ -171,6 +170,15 @@ class _RecordCommand:
             if self.ctx.session.get(user, value) is None:
                 return [msg("user", self.ctx.lang, id=value)]
         return []
+
+    def _stored_ids(self, f: FieldSpec) -> set[Any]:
+        """Ids the record links to already: kept on save even when the user may not read them
+        (the form shows them as restricted and posts them back unchanged)."""
+        if self.record is None:
+            return set()
+        if f.type == "links":
+            return {item.id for item in getattr(self.record, f.name, None) or []}
+        return {getattr(self.record, f.column_name, None)} - {None}
 
     def _unique_errors(self, f: FieldSpec) -> list[str]:
         if not f.unique:

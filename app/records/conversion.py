@@ -81,7 +81,6 @@ class ConvertRecord(_RecordCommand):
         model = self.ctx.models.model(target.entity)
         spec = self.ctx.entity(target.entity)
         query = sa.select(model).where(getattr(model, spec.field(target.match).column_name) == values[target.match])
-        if self.ctx.access is not None:
-            clause = self.ctx.access.row_clause(model, target.entity, "read")
-            query = query if clause is None else query.where(clause)
+        if self.ctx.access is not None:  # the records layer reads through the user's scoped layer
+            query = self.ctx.access.records(self.ctx.models, target.entity).where(query)
         return self.ctx.session.scalars(query.limit(1)).first()

@@ -1,10 +1,10 @@
 """Who may do what, on which records and fields: the one implementation of roles.yaml.
 
 `RoleBook` resolves inheritance once per app; `Access` answers for one user
-(per request, cached on `g`): the scope of an action on an entity, the SQL
-clause that limits rows to that scope, whether a record is in scope, and
-the mode of each field. Screens, the API, exports, pickers, related lists
-and the chart query helper all ask it; nothing else decides.
+(per request, cached on `g`): the scope of an action on an entity, whether
+a record is in scope, and the mode of each field. Rows are read through
+`app.security.scoped.Records`, which turns these scopes into SQL (the rules
+of each scope kind live in `app.security.scopes`); nothing else decides.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from flask import current_app, g, has_request_context
 from app.metadata.definitions import ACTION_KEYS
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models.actor import request_user
+
+from .scoped import Records
+from .scopes import parse_scope
 
 ADMIN_ROLE = "Admin"
 ACTIONS = tuple(k.name for k in ACTION_KEYS)
@@ -152,33 +155,23 @@ class Access:
         rows = self.session.execute(sa.select(member.c.user_id).where(member.c.team_id.in_(teams)))
         return sorted(ids | {row[0] for row in rows})
 
-    def row_clause(self, model: Any, entity: str, action: str) -> Any:
-        """SQL limiting `model` rows to the scope; None when every row is in scope."""
-        scope = self.scope(entity, action)
-        if scope == "all":
-            return None
-        if scope == "no" or self.user_id is None:
-            return sa.false()
-        if scope == "own":
-            return model.owner_id == self.user_id
-        return model.owner_id.in_(self.team_user_ids)
+    def records(self, models: Any, entity: str) -> Records:
+        """The scoped query layer for `entity`, as this user reads it."""
+        return Records(self, models, entity)
 
     def allows(self, entity: str, action: str, record: Any = None) -> bool:
-        scope = self.scope(entity, action)
-        if scope == "all":
+        """May the user do `action` on `record` (None: create, import: any scope but no means yes)?"""
+        rule, arg = parse_scope(self.scope(entity, action))
+        if rule.kind == "no" or self.user_id is None:
+            return rule.kind == "all"
+        if record is None or rule.kind == "all":
             return True
-        if scope == "no" or self.user_id is None:
-            return False
-        if record is None:  # create, import: any scope but no means yes
-            return True
-        owner = getattr(record, "owner_id", None)
-        return owner == self.user_id if scope == "own" else owner in self.team_user_ids
-
-    def scoped(self, model: Any, entity: str, action: str = "read") -> Any:
-        """SELECT of `model` limited to the user's scope: the query helper charts use."""
-        query = sa.select(model)
-        clause = self.row_clause(model, entity, action)
-        return query if clause is None else query.where(clause)
+        if rule.admits is not None:
+            return rule.admits(self, record, arg)
+        model = type(record)  # a rule that reads through links asks the database
+        clause = rule.clause(self, model, arg)
+        stmt = sa.select(model.id).where(model.id == record.id)
+        return self.session.scalar(stmt if clause is None else stmt.where(clause)) is not None
 
 
 def access_for(user: Any, app: Any = None) -> Access:

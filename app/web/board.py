@@ -24,9 +24,11 @@ from sqlalchemy.orm import selectinload
 
 from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec, Text
 from app.security.access import Access, current_access
+from app.security.scoped import Records
 
 from .display import formatter_for, view_url
 from .labels import current_lang
+from .linktitles import link_text
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
@@ -98,9 +100,7 @@ def apply_board_rules(view: Any, stmt: Any, pipeline: PipelineSpec, query: str, 
     """`stmt` limited to the user's read scope, the pipeline's records and the quick search."""
     entity, models = view.entity, view.crm_models
     model = models.model(entity.name)
-    scope = access.row_clause(model, entity.name, "read")
-    if scope is not None:
-        stmt = stmt.where(scope)
+    stmt = Records(access, models, entity.name).where(stmt, model=model)
     owned = pipeline_clause(entity, pipeline, model)
     if owned is not None:
         stmt = stmt.where(owned)
@@ -191,9 +191,9 @@ def card_text(f: FieldSpec, value: Any, spec: Any, lang: str) -> str:
     if f.type == "multichoice":
         return ", ".join(f.choice_label(v, lang) for v in value)
     if f.type in ("link", "user"):
-        return str(value)
+        return link_text(value)
     if f.type == "links":
-        return ", ".join(str(v) for v in value)
+        return ", ".join(link_text(v) for v in value)
     if f.type in ("money", "percent", "boolean", "datetime"):
         return str(formatter_for(f, spec)(value))  # type: ignore[misc]
     if f.type == "decimal":

@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
 from .labels import current_lang
+from .linktitles import may_read, restricted_markup
 
 CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
@@ -21,6 +22,8 @@ def view_url(entity: str, pk: Any) -> str:
 
 
 def _link(entity: str, item: Any) -> Markup:
+    if not may_read(item):  # the id stays, the title and the way to it do not
+        return restricted_markup(item)
     return Markup('<a href="{}">{}</a>').format(view_url(entity, item.id), str(item))
 
 

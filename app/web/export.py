@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from .labels import current_lang
+from .linktitles import link_text
 
 BATCH = 1000
 
@@ -33,7 +34,9 @@ def cell(f: FieldSpec | None, value: Any, lang: str) -> str:
     if f.type == "multichoice":
         return "; ".join(f.choice_label(v, lang) for v in value)
     if f.type == "links":
-        return "; ".join(str(v) for v in value)
+        return "; ".join(link_text(v) for v in value)
+    if f.type == "link":
+        return link_text(value)
     if f.type == "boolean":
         return "true" if value else "false"
     if hasattr(value, "isoformat"):

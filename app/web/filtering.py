@@ -17,6 +17,7 @@ from flask_appbuilder.models.filters import BaseFilter, Filters
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
 from app.security.access import current_access
+from app.security.scoped import Records
 
 from .labels import current_lang
 
@@ -117,6 +118,5 @@ def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern
     target_column = getattr(target, tail)
     inner = sa.select(target.id).where(target_column.ilike(pattern, escape="\\"))
     if link.type == "link":  # matching through a record the user cannot read would reveal it
-        clause = access.row_clause(target, link.to, "read")
-        inner = inner if clause is None else inner.where(clause)
+        inner = Records(access, models, link.to or "").where(inner)
     return getattr(model, link.column_name).in_(inner)

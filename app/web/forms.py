@@ -27,6 +27,7 @@ from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
 
 from .labels import current_lang, lazy
+from .linktitles import link_text, picker_titles
 
 
 class MarksRequired:
@@ -104,10 +105,10 @@ class PickerField(Field):
             self.data = [] if self.spec.is_many else None
         elif self.spec.is_many:
             self.data = [getattr(v, "id", v) for v in value]
-            self.labels = {getattr(v, "id", v): str(v) for v in value}
+            self.labels = {getattr(v, "id", v): link_text(v) for v in value}
         else:
             self.data = getattr(value, "id", value)
-            self.labels = {self.data: str(value)}
+            self.labels = {self.data: link_text(value)}
 
     def process_formdata(self, valuelist: list[str]) -> None:
         values = [v for v in valuelist if v != ""]
@@ -129,11 +130,13 @@ class PickerField(Field):
 
 
 def _titles(spec: FieldSpec, ids: list[Any]) -> dict[Any, str]:
+    if spec.type != "user":  # records through the scoped layer: unreadable ones restricted
+        return picker_titles(spec.to, ids)
     import sqlalchemy as sa
     from flask import current_app
 
     state = current_app.extensions["crm"]
-    model = state.models.user_model if spec.type == "user" else state.models.model(spec.to)
+    model = state.models.user_model
     rows = state.db.session.scalars(sa.select(model).where(model.id.in_(ids)))
     return {row.id: str(row) for row in rows}
 

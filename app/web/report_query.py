@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from app.charts.dates import bucket_expr, bucket_label, bucket_start, range_bounds, resolve_range
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Text
 from app.security.access import Access
+from app.security.scoped import Records, restricted_title
 
 from .report_definition import ReportDefinition
 
@@ -70,10 +71,15 @@ class _Joins:
             self.aliases[head] = aliased(target, name=f"j_{head}")
         return self.aliases[head]
 
-    def apply(self, stmt: Any) -> Any:
+    def apply(self, stmt: Any, access: Access) -> Any:
+        """The outer joins; a linked record out of the viewer's read scope joins as NULLs."""
         for head, alias in self.aliases.items():
-            fk = getattr(self.model, self.entity.field(head).column_name)
-            stmt = stmt.outerjoin(alias, fk == alias.id)
+            f = self.entity.field(head)
+            fk = getattr(self.model, f.column_name)
+            if f.type == "user":
+                stmt = stmt.outerjoin(alias, fk == alias.id)
+            else:
+                stmt, _ = Records(access, self.models, f.target).outerjoin(stmt, fk, alias)
         return stmt
 
     def field_of(self, path: str) -> FieldSpec:
@@ -114,8 +120,11 @@ def _items(start: int, width: int, combine: Callable[[list[Any]], Any]) -> Calla
     return read
 
 
-def _title_of(joins: _Joins, head: str) -> tuple[list[Any], Callable[[list[Any]], Any]]:
-    """SQL and a reader for what a link or user shows: its title, or a user's name."""
+def _title_of(joins: _Joins, head: str, lang: str) -> tuple[list[Any], Callable[[list[Any]], Any]]:
+    """SQL and a reader for what a link or user shows: its title, or a user's name.
+
+    A link reads (stored id, joined id, title): the join is scoped, so a linked record the
+    viewer may not read joins as NULL and shows as restricted, its id kept."""
     f = joins.entity.field(head)
     alias = joins.alias(head)
     if f.type == "user":
@@ -126,12 +135,17 @@ def _title_of(joins: _Joins, head: str) -> tuple[list[Any], Callable[[list[Any]]
         return [alias.first_name, alias.last_name, alias.username], name
     target = joins.spec.entity(f.target)
     title = target.field_map.get(target.title_field)
-    if title is None or title.type in ("link", "user", "links"):
-        return [alias.id], lambda values: None if values[0] is None else f"#{values[0]}"
+    plain = title is None or title.type in ("link", "user", "links")
     def titled(values: list[Any]) -> Any:
-        pk, value = values
-        return None if pk is None else (value if value not in (None, "") else f"#{pk}")
-    return [alias.id, getattr(alias, title.column_name)], titled
+        stored, joined, value = values
+        if stored is None:
+            return None
+        if joined is None:
+            return restricted_title(stored, lang)
+        return value if not plain and value not in (None, "") else f"#{stored}"
+    fk = getattr(joins.model, f.column_name)
+    shown = alias.id if title is None or plain else getattr(alias, title.column_name)
+    return [fk, alias.id, shown], titled
 
 
 def _conditions(conditions: tuple[Condition, ...], joins: _Joins, today: dt.date) -> list[Any]:
@@ -162,10 +176,7 @@ def _conditions(conditions: tuple[Condition, ...], joins: _Joins, today: dt.date
 def _scoped(stmt: Any, definition: ReportDefinition, joins: _Joins, access: Access, action: str,
             today: dt.date) -> Any:
     clauses = _conditions(definition.filters, joins, today)
-    scope = access.row_clause(joins.model, definition.entity, action)
-    if scope is not None:
-        clauses.append(scope)
-    stmt = joins.apply(stmt)
+    stmt = Records(access, joins.models, definition.entity).where(joins.apply(stmt, access), action)
     return stmt.where(*clauses) if clauses else stmt
 
 
@@ -185,7 +196,7 @@ def row_statement(definition: ReportDefinition, spec: CrmSpec, models: Any, acce
         head, _, tail = path.partition(".")
         f = joins.field_of(path)
         if not tail and f.is_link:
-            exprs, reader = _title_of(joins, head)
+            exprs, reader = _title_of(joins, head, lang)
             selected += exprs
             width = len(exprs)
             columns.append(Column(path, joins.heading(path, lang), f, _items(start, width, reader)))
@@ -224,7 +235,7 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
     keys: list[Any] = [key]
     title_reader = None
     if f.is_link and "." not in group.path:
-        title_exprs, title_reader = _title_of(joins, group.path)
+        title_exprs, title_reader = _title_of(joins, group.path, lang)
         keys += title_exprs[1:] if f.type == "link" else title_exprs
     measure = definition.measure
     value = sa.func.count(joins.model.id) if measure.field is None else \

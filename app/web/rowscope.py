@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_appbuilder.models.filters import BaseFilter
 
 from app.security.access import current_access
+from app.security.scoped import Records
 
 
 class RowScopeFilter(BaseFilter):
@@ -21,8 +23,8 @@ class RowScopeFilter(BaseFilter):
 
     def apply(self, query: Any, value: Any) -> Any:
         model = self.datamodel.obj
-        clause = current_access().row_clause(model, model.__entity__.name, value or "read")
-        return query if clause is None else query.filter(clause)
+        models = current_app.extensions["crm"].models
+        return Records(current_access(), models, model.__entity__.name).where(query, value or "read")
 
 
 def row_scope(action: str = "read") -> list[list[Any]]:

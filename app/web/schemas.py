@@ -14,12 +14,14 @@ from marshmallow import Schema, fields
 
 from app.metadata.spec import EntitySpec, FieldSpec
 
+from .linktitles import link_title
+
 
 class RefSchema(Schema):
-    """A linked record or user as the API shows it."""
+    """A linked record or user as the API shows it (a record the user may not read: restricted)."""
 
     id = fields.Integer()
-    title = fields.Function(lambda obj: str(obj))
+    title = fields.Function(lambda obj: link_title(obj))
 
 
 def _decimal() -> fields.Field:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.security.scoped import Records
+
 from .labels import text
 
 
@@ -50,8 +52,7 @@ def require(ctx: Any, entity_name: str, paths: tuple[str, ...] | list[str] = ())
 
 def scoped(ctx: Any, query: Any, model: Any, entity_name: str) -> Any:
     """`query` limited to the rows of `model` the viewer may read."""
-    clause = ctx.access.row_clause(model, entity_name, "read")
-    return query if clause is None else query.where(clause)
+    return Records(ctx.access, ctx.models, entity_name).where(query, model=model)
 
 
 def path_label(ctx: Any, entity_name: str, path: str) -> str:

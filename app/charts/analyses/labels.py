@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.security.scoped import Records
+
 TEXTS: dict[str, dict[str, str]] = {
     "records": {"en": "Records", "zh": "记录数"},
     "conversion": {"en": "Conversion", "zh": "转化率"},
@@ -82,12 +84,6 @@ def user_names(ctx: Any, ids: set[Any]) -> dict[Any, str]:
 
 
 def record_titles(ctx: Any, entity_name: str, ids: set[Any]) -> dict[Any, str]:
-    """Titles of linked records, one statement (a link's title shows wherever the link does)."""
-    ids = {i for i in ids if i is not None}
-    if not ids:
-        return {}
-    entity = ctx.spec.entity(entity_name)
-    model = ctx.models.model(entity_name)
-    title = getattr(model, entity.field(entity.title_field).column_name)
-    rows = ctx.session.execute(sa.select(model.id, title).where(model.id.in_(ids)))
-    return {pk: (str(value) if value not in (None, "") else f"#{pk}") for pk, value in rows}
+    """Titles of linked records, one statement (a link's title shows wherever the link does);
+    a record the viewer may not read shows as restricted."""
+    return Records(ctx.access, ctx.models, entity_name).titles(ctx.session, ids, ctx.lang)
