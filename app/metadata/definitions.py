@@ -357,7 +357,8 @@ SYSTEM_FIELDS: dict[str, tuple[str, dict[str, str]]] = {
 
 RESERVED_FIELD_NAMES = frozenset(
     {"id", "metadata", "registry", "query", "class", "def", "import", "from",
-     "return", "lambda", "global", "none", "true", "false", "and", "or", "not", "in", "is"}
+     "return", "lambda", "global", "none", "true", "false", "and", "or", "not", "in", "is",
+     "version"}  # every record's version (optimistic locking: a stale write is a 409)
 ) | frozenset(SYSTEM_FIELDS)
 RESERVED_ENTITY_NAMES = frozenset({"user", "role", "permission", "team", "api", "static", "login",
                                    "logout", "admin", "home", "metadata", "register"})

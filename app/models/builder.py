@@ -20,6 +20,7 @@ from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 from .columns import ON_DELETE_SQL, column_type
 from .core import define_core_tables
 from .events import install_record_events
+from .versions import install_version_log, version_column
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -102,6 +103,7 @@ def build_models(spec: CrmSpec) -> ModelSet:
     reg.configure()
     for entity in spec.entities:
         install_record_events(models[entity.name], entity, core["crm_counter"])
+        install_version_log(models[entity.name], entity, core["crm_record_change"])
     return result
 
 
@@ -133,12 +135,13 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
         if f.is_many:
             continue
         columns.append(_column(f))
+    columns.append(version_column())
     # board cards: a column of a stage, newest change first, without sorting the whole column
     indexes = [sa.Index(f"ix_{entity.table_name}_{field}_changed", field, "changed_on")
                for field in dict.fromkeys(p.field for p in entity.pipelines)]
     table = sa.Table(entity.table_name, metadata, *columns, *indexes)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
-    mapper: Any = reg.map_imperatively(cls, table)
+    mapper: Any = reg.map_imperatively(cls, table, version_id_col=table.c.version)
     cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
     cls.__mapper__ = mapper  # type: ignore[attr-defined]
     return cls

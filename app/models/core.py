@@ -6,6 +6,8 @@ agrees on the version in force (the web tier keeps no state of its own).
 These tables are built by the hand-written core revisions in app/schema/core_versions/
 (change one here: add a revision there). Teams are data, not metadata: `crm_team` and its members decide `team` scope.
 `crm_saved_report` keeps report-builder definitions, private or shared with roles.
+`crm_record_change` names the fields each record version changed, so a stale write can be
+told what changed since the version it was read at (core revision 0003).
 """
 
 from __future__ import annotations
@@ -65,5 +67,16 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("created_on", sa.DateTime, nullable=False),
         sa.Column("changed_on", sa.DateTime, nullable=False),
     )
-    return {"crm_counter": counter, "crm_schema_version": version, "crm_team": team,
+    change = sa.Table(
+        "crm_record_change", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),  # the version this change made
+        sa.Column("fields", sa.Text, nullable=False),  # JSON list of field names
+        sa.Column("changed_by_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="SET NULL")),
+        sa.Column("changed_on", sa.DateTime, nullable=False),
+        sa.Index("ix_crm_record_change_record", "entity", "record_id", "version"),
+    )
+    return {"crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}

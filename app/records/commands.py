@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.models import ModelSet
@@ -23,6 +24,7 @@ from app.models.events import utcnow
 from .messages import msg
 from .rules import check_value, is_empty
 from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .versions import stale_message
 
 
 class CommandError(Exception):
@@ -55,6 +57,37 @@ class Forbidden(CommandError):
 
 class Conflict(CommandError):
     pass
+
+
+class StaleVersion(Conflict):
+    """The record changed since the version the client read (a 409): nothing was written.
+    `changed` names the fields changed since, never one hidden from the user."""
+
+    def __init__(self, message: str, record: Any, your_version: int | None, changed: list[str]):
+        super().__init__(message)
+        self.record = record
+        self.version = record.version
+        self.your_version = your_version
+        self.changed = changed
+
+
+def check_version(ctx: RecordContext, entity: EntitySpec, record: Any, expected: int | None) -> None:
+    """Refuse a write made from a stale copy; no version given = last write wins (see README)."""
+    if expected is not None and record.version != expected:
+        text, changed = stale_message(ctx, entity, record, expected)
+        raise StaleVersion(text, record, expected, changed)
+
+
+def lost_race(ctx: RecordContext, entity: EntitySpec, record: Any, expected: int | None,
+              exc: Exception) -> CommandError:
+    """Another writer committed between our check and our commit (the ORM's version check)."""
+    ctx.session.rollback()
+    try:
+        ctx.session.refresh(record)
+    except (ObjectDeletedError, sa.exc.InvalidRequestError):
+        return RecordNotFound(str(exc))
+    text, changed = stale_message(ctx, entity, record, expected if expected is not None else record.version - 1)
+    return StaleVersion(text, record, expected, changed)
 
 
 @dataclass
@@ -96,6 +129,7 @@ class _RecordCommand:
         self.record: Any = None
         self.now: Any = None  # the clock, for stage history; None = now
         self.autocommit = True  # False inside a larger command that commits once
+        self.expected_version: int | None = None  # the version the client read (None: no check)
 
     def _refuse_fields(self) -> None:
         """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
@@ -252,6 +286,8 @@ class _RecordCommand:
         except IntegrityError as exc:
             self.ctx.session.rollback()
             raise Conflict(f"the database refused the change: {exc.orig}") from exc
+        except StaleDataError as exc:
+            raise lost_race(self.ctx, self.entity, self.record, self.expected_version, exc) from None
 
 
 class CreateRecord(_RecordCommand):
@@ -290,12 +326,14 @@ class UpdateRecord(_RecordCommand):
     """Change the fields given; others keep their values (PATCH semantics)."""
 
     def __init__(self, ctx: RecordContext, entity: str, record: Any, values: dict[str, Any],
-                 input_errors: dict[str, list[str]] | None = None):
+                 input_errors: dict[str, list[str]] | None = None, version: int | None = None):
         super().__init__(ctx, entity, values, input_errors)
         self.record = record
+        self.expected_version = version
 
     def validate(self) -> None:
         self._require("update", self.record)
+        check_version(self.ctx, self.entity, self.record, self.expected_version)
         touched = [f for f in self.entity.declared_fields if f.name in self.values and f.editable]
         errors = self._check(touched)
         if not errors:
@@ -318,16 +356,18 @@ class UpdateRecord(_RecordCommand):
 class DeleteRecord:
     """Delete a record unless a restrict link still points at it."""
 
-    def __init__(self, ctx: RecordContext, entity: str, record: Any):
+    def __init__(self, ctx: RecordContext, entity: str, record: Any, version: int | None = None):
         self.ctx = ctx
         self.entity = ctx.entity(entity)
         self.record = record
+        self.expected_version = version
 
     def validate(self) -> None:
         access = self.ctx.access
         if access is not None and not access.allows(self.entity.name, "delete", self.record):
             raise Forbidden(msg("forbidden", self.ctx.lang, action="delete",
                                 entity=self.entity.label.get(self.ctx.lang)))
+        check_version(self.ctx, self.entity, self.record, self.expected_version)
         spec = self.ctx.models.spec
         for source, f in spec.links_to(self.entity.name):
             if f.type != "link" or f.on_delete != "restrict":
@@ -351,6 +391,8 @@ class DeleteRecord:
         except IntegrityError as exc:
             self.ctx.session.rollback()
             raise Conflict(f"the database refused the delete: {exc.orig}") from exc
+        except StaleDataError as exc:
+            raise lost_race(self.ctx, self.entity, self.record, self.expected_version, exc) from None
 
 
 class MoveStage(UpdateRecord):
@@ -358,11 +400,12 @@ class MoveStage(UpdateRecord):
     refused when the record changed since the client loaded it (`expected_changed_on`)."""
 
     def __init__(self, ctx: RecordContext, entity: str, record: Any, stage: str,
-                 expected_changed_on: Any = None, now: Any = None, field: str | None = None):
+                 expected_changed_on: Any = None, now: Any = None, field: str | None = None,
+                 version: int | None = None):
         spec = ctx.entity(entity)
         pipeline = spec.pipeline_for(record)
         stage_field = field or (pipeline.field if pipeline else "")
-        super().__init__(ctx, entity, record, {stage_field: stage} if stage_field else {})
+        super().__init__(ctx, entity, record, {stage_field: stage} if stage_field else {}, version=version)
         self.expected = expected_changed_on
         self.now = now
         self.pipeline = pipeline
@@ -371,6 +414,7 @@ class MoveStage(UpdateRecord):
         if self.pipeline is None:
             raise ValidationFailed({"_schema": [f"{self.entity.name} has no pipeline"]})
         self._require("update", self.record)
+        check_version(self.ctx, self.entity, self.record, self.expected_version)
         try:
             check_fresh(self.record, self.expected)
         except StaleRecord as exc:

@@ -11,23 +11,34 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm.exc import StaleDataError
 
 from app.metadata.spec import ConvertTarget
 
-from .commands import CreateRecord, Forbidden, RecordContext, ValidationFailed, _RecordCommand
+from .commands import (
+    CreateRecord,
+    Forbidden,
+    RecordContext,
+    ValidationFailed,
+    _RecordCommand,
+    check_version,
+    lost_race,
+)
 from .stages import apply_stage
 
 
 class ConvertRecord(_RecordCommand):
-    def __init__(self, ctx: RecordContext, entity: str, record: Any):
+    def __init__(self, ctx: RecordContext, entity: str, record: Any, version: int | None = None):
         super().__init__(ctx, entity, {})
         self.record = record
+        self.expected_version = version  # the lead as the user saw it: a stale conversion is a 409
         self.spec = self.entity.convert
 
     def validate(self) -> None:
         if self.spec is None:
             raise ValidationFailed({"_schema": [f"{self.entity.name} cannot be converted"]})
         self._require("update", self.record)
+        check_version(self.ctx, self.entity, self.record, self.expected_version)
         pipeline = self.entity.pipeline_for(self.record)
         current = getattr(self.record, pipeline.field, None) if pipeline else None
         if current not in self.spec.from_stages:
@@ -48,6 +59,8 @@ class ConvertRecord(_RecordCommand):
                 source = getattr(self.record, pipeline.field)
                 apply_stage(self.ctx, self.entity, pipeline, self.record, source, self.spec.to_stage, {})  # type: ignore[union-attr]
             self.ctx.session.commit()
+        except StaleDataError as exc:
+            raise lost_race(self.ctx, self.entity, self.record, self.expected_version, exc) from None
         except Exception:
             self.ctx.session.rollback()
             raise

@@ -39,6 +39,13 @@ MESSAGES: dict[str, dict[str, str]] = {
                          "zh": "不能从{source}移到{target}；可移至：{allowed}。"},
     "stage_role": {"en": "Your role may not move records into {stage}.", "zh": "您的角色无权将记录移入{stage}。"},
     "stage_requires": {"en": "To enter {stage}, fill in: {fields}.", "zh": "进入{stage}前请填写：{fields}。"},
+    "version_stale": {"en": "This {entity} was changed by someone else since you opened it (your version {yours}, now "
+                               "{current}). Changed: {fields}. Review the current values and save again.",
+                      "zh": "此{entity}在您打开后已被他人修改（您的版本 {yours}，当前版本 {current}）。"
+                            "已修改：{fields}。请核对当前值后再保存。"},
+    "version_unknown_fields": {"en": "fields you cannot see or older changes", "zh": "您不可见的字段或更早的修改"},
+    "version_invalid": {"en": "Not a record version (a whole number, or the ETag the API returned).",
+                        "zh": "不是有效的记录版本（应为整数或 API 返回的 ETag）。"},
     "not_json": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
 }
 

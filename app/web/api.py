@@ -35,6 +35,7 @@ from app.records.commands import (
     FieldsRefused,
     Forbidden,
     RecordContext,
+    StaleVersion,
     UpdateRecord,
     ValidationFailed,
 )
@@ -53,6 +54,7 @@ from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
 from .risonargs import checked_rison
 from .rowscope import row_scope
 from .schemas import input_schema, output_schema
+from .versioning import BadVersion, client_version, stale_body, with_etag
 
 API_METHOD_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "picker": "read", "export": "export",
@@ -182,7 +184,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         response: dict[str, Any] = {"id": item.id, API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)}
         self.set_response_key_mappings(response, self.get, kwargs.get("rison", {}))
         self._strip_labels(response)
-        return self.response(200, **response)
+        return with_etag(self.response(200, **response), item)
 
     def info_headless(self, **kwargs: Any) -> Any:
         response = super().info_headless(**kwargs)
@@ -211,6 +213,9 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
             return self.response_422(message=exc.errors)
         except Forbidden as exc:
             return self.response(403, message=str(exc))
+        except StaleVersion as exc:
+            current = self._dump(self.show_model_schema, exc.record)
+            return with_etag(self.response(409, **stale_body(exc, current)), exc.record)
         except Conflict as exc:
             return self.response(409, message=str(exc))
         return answer(result)
@@ -218,7 +223,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
     def _write(self, command: Any, status: int) -> Any:
         def answer(item: Any) -> Any:
             extra = {"id": item.id} if status == 201 else {}
-            return self.response(status, **extra, **{API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)})
+            return with_etag(self.response(status, **extra, **{
+                API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)}), item)
         return self._run(command, answer)
 
     def post_headless(self) -> Any:
@@ -231,16 +237,25 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-        values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
+        body = request.get_json(silent=True)
+        try:
+            version = client_version(body)
+        except BadVersion as exc:
+            return self.response_400(message=exc.errors)
+        values, errors = values_from_payload(self.entity, body, current_lang())
         if "_schema" in errors:
             return self.response_422(message=errors)
-        return self._write(UpdateRecord(self._ctx(), self.entity.name, item, values, errors), 200)
+        return self._write(UpdateRecord(self._ctx(), self.entity.name, item, values, errors, version=version), 200)
 
     def delete_headless(self, pk: Any) -> Any:
         item = self.datamodel.get(pk, self._base_filters)
         if not item:
             return self.response_404()
-        return self._run(DeleteRecord(self._ctx(), self.entity.name, item),
+        try:
+            version = client_version(request.get_json(silent=True))
+        except BadVersion as exc:
+            return self.response_400(message=exc.errors)
+        return self._run(DeleteRecord(self._ctx(), self.entity.name, item, version=version),
                          lambda _: self.response(200, message="OK"))
 
     @expose("/export", methods=["GET"])

@@ -224,6 +224,7 @@ def board_cards(view: Any, pipeline: PipelineSpec, stage: str, query: str, acces
             "url": view_url(entity.name, item.id),
             "fields": [[f.label.get(lang), card_text(f, getattr(item, f.name), spec, lang)] for f in shown],
             "changed_on": item.changed_on.isoformat() if item.changed_on is not None else None,
+            "version": item.version,  # sent back with the move: a card moved from a stale copy is a 409
         })
     return {"cards": cards, "more": len(items) > limit}
 
@@ -296,7 +297,7 @@ class BoardApiMixin:
           - {in: query, name: offset, schema: {type: integer}, description: "cards to skip (overrides page)"}
           - {in: query, name: q, schema: {type: string}}
           responses:
-            200: {description: "{columns: [...]} or {cards: [{id, title, fields, changed_on}], more}"}
+            200: {description: "{columns: [...]} or {cards: [{id, title, fields, changed_on, version}], more}"}
             400: {description: Unknown stage or bad page}
             404: {description: No such pipeline}
         """

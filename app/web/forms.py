@@ -20,7 +20,7 @@ from flask_appbuilder.fieldwidgets import (
 )
 from flask_appbuilder.forms import DynamicForm
 from markupsafe import Markup, escape
-from wtforms import BooleanField, Field, SelectField, SelectMultipleField
+from wtforms import BooleanField, Field, HiddenField, SelectField, SelectMultipleField
 from wtforms.widgets import html_params
 
 from app.metadata.spec import EntitySpec, FieldSpec
@@ -141,13 +141,16 @@ def _titles(spec: FieldSpec, ids: list[Any]) -> dict[Any, str]:
     return {row.id: str(row) for row in rows}
 
 
-def build_form(entity: EntitySpec, api_prefix: str) -> type[DynamicForm]:
-    """One form class per entity, with a field per editable declared field."""
+def build_form(entity: EntitySpec, api_prefix: str, versioned: bool = False) -> type[DynamicForm]:
+    """One form class per entity, with a field per editable declared field; an edit form
+    (`versioned`) also carries the record's version, hidden, so a save from a stale copy is refused."""
     attrs: dict[str, Any] = {}
     for f in entity.declared_fields:
         if not f.editable:
             continue
         attrs[f.name] = _form_field(f, api_prefix)
+    if versioned:
+        attrs["version"] = HiddenField()
     return type(f"{entity.class_name}Form", (DynamicForm,), attrs)
 
 

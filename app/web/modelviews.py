@@ -21,6 +21,7 @@ from app.records.commands import (
     CreateRecord,
     DeleteRecord,
     RecordContext,
+    StaleVersion,
     UpdateRecord,
     ValidationFailed,
     default_for,
@@ -37,6 +38,7 @@ from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
 from .labels import UI, current_lang, lazy, lazy_format
 from .rowscope import row_scope
+from .versioning import form_version, request_version, show_stale
 
 _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 
@@ -97,7 +99,8 @@ class RecordModelView(BoardViewMixin, ModelView):
         rights = {item.id: (access.allows(name, "update", item), access.allows(name, "delete", item))
                   for item in items}
         widgets["list"] = self.list_widget(
-            crm_row_rights=rights, crm_route=self.route_base,
+            crm_row_rights=rights, crm_row_versions={item.id: item.version for item in items},
+            crm_route=self.route_base,
             label_columns=self.label_columns, include_columns=columns,
             value_columns=self.datamodel.get_values(items, columns),
             order_columns=[c for c in self.order_columns if c in columns],
@@ -217,7 +220,8 @@ class RecordModelView(BoardViewMixin, ModelView):
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
             if form.validate():
-                command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form))
+                command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form),
+                                       version=form_version(form))
                 if self._run(command, form):
                     flash(str(UI["saved"].get(current_lang())), "success")
                     return None
@@ -233,6 +237,8 @@ class RecordModelView(BoardViewMixin, ModelView):
         try:
             command.run()
             return True
+        except StaleVersion as exc:
+            show_stale(form, self.entity, exc)
         except ValidationFailed as exc:
             for name, messages in exc.errors.items():
                 if name in form:
@@ -254,7 +260,7 @@ class RecordModelView(BoardViewMixin, ModelView):
         if not item or self.entity.convert is None:
             abort(404)
         try:
-            made = ConvertRecord(self._ctx(), self.entity.name, item).run()
+            made = ConvertRecord(self._ctx(), self.entity.name, item, version=request_version()).run()
         except ValidationFailed as exc:
             flash(" ".join(m for messages in exc.errors.values() for m in messages), "danger")
         except CommandError as exc:
@@ -270,8 +276,10 @@ class RecordModelView(BoardViewMixin, ModelView):
 
         if not self.entity.pipelines:
             return {}
+        item = self.datamodel.get(pk, self._base_filters) if self.entity.convert else None
         return {"crm_history": stage_history(self.crm_models, self.entity.name, int(pk)),
                 "crm_convert": self.entity.convert,
+                "crm_version": getattr(item, "version", ""),  # the conversion is refused if the lead changed
                 "crm_stage_labels": {c.value: c.label.get(current_lang())
                                      for p in self.entity.pipelines for c in
                                      self.entity.field(p.field).choices}}
@@ -293,7 +301,7 @@ class RecordModelView(BoardViewMixin, ModelView):
         if not item:
             abort(404)
         try:
-            DeleteRecord(self._ctx(), self.entity.name, item).run()
+            DeleteRecord(self._ctx(), self.entity.name, item, version=request_version()).run()
             flash(str(UI["deleted"].get(current_lang())), "success")
         except CommandError as exc:
             flash(str(exc), "danger")
@@ -351,7 +359,7 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
         "formatters_columns": formatters(entity, spec),
         "page_size": entity.list.page_size,
         "add_form": build_form(entity, api_prefix),
-        "edit_form": build_form(entity, api_prefix),
+        "edit_form": build_form(entity, api_prefix, versioned=True),
         "search_form": build_search_form(entity, filters, api_prefix),
         "quick_search": search_filter_for(entity, models),
         "base_filters": row_scope("read"),

@@ -17,6 +17,8 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from app.records.commands import MoveStage
 from app.records.conversion import ConvertRecord
 
+from .versioning import BadVersion, client_version
+
 PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
 
 
@@ -41,6 +43,7 @@ class PipelineEndpoints:
                   properties:
                     stage: {type: string}
                     changed_on: {type: string, description: "changed_on as last read; a newer one gives 409"}
+                    version: {type: integer, description: "version as last read (or If-Match); another gives 409"}
           responses:
             200: {description: Moved; the record}
             403: {description: The role may not change this record}
@@ -54,8 +57,12 @@ class PipelineEndpoints:
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or not isinstance(body.get("stage"), str):
             return self.response_400(message={"stage": ["Give the stage to move to."]})  # type: ignore[attr-defined]
+        try:
+            version = client_version(body)
+        except BadVersion as exc:
+            return self.response_400(message=exc.errors)  # type: ignore[attr-defined]
         command = MoveStage(self._ctx(), self.entity.name, item, body["stage"],  # type: ignore[attr-defined]
-                            expected_changed_on=body.get("changed_on"))
+                            expected_changed_on=body.get("changed_on"), version=version)
         return self._write(command, 200)  # type: ignore[attr-defined]
 
     @expose("/<int:pk>/convert", methods=["POST"])
@@ -68,8 +75,10 @@ class PipelineEndpoints:
         post:
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
+          - {in: header, name: If-Match, schema: {type: string}, description: "the record's ETag as read"}
           responses:
             200: {description: "Made (or matched) records, by entity: {id, title}"}
+            409: {description: The record changed since the version given}
             403: {description: The role may not convert this record}
             404: {description: No such record in the user's scope, or the entity does not convert}
             422: {description: The record is not in a stage that converts, or a target was refused}
@@ -77,7 +86,11 @@ class PipelineEndpoints:
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if not item or self.entity.convert is None:  # type: ignore[attr-defined]
             return self.response_404()  # type: ignore[attr-defined]
-        command = ConvertRecord(self._ctx(), self.entity.name, item)  # type: ignore[attr-defined]
+        try:
+            version = client_version(request.get_json(silent=True))
+        except BadVersion as exc:
+            return self.response_400(message=exc.errors)  # type: ignore[attr-defined]
+        command = ConvertRecord(self._ctx(), self.entity.name, item, version=version)  # type: ignore[attr-defined]
         return self._run(command, lambda made: self.response(  # type: ignore[attr-defined]
             200, result={k: {"id": v.id, "title": str(v)} for k, v in made.items()}))
 

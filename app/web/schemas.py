@@ -84,8 +84,13 @@ def weighted_value(obj: Any, amount: str, probability: str) -> str | None:
     return str((Decimal(a) * Decimal(p) / 100).quantize(Decimal("0.01")))
 
 
+VERSION_HELP = ("the record's version: send it back (If-Match or `version`) with a change or delete; "
+                "a write from another version is refused with 409")
+
+
 def output_schema(entity: EntitySpec, names: list[str], suffix: str) -> Schema:
-    attrs: dict[str, Any] = {"id": fields.Integer()}
+    attrs: dict[str, Any] = {"id": fields.Integer(),
+                             "version": fields.Integer(dump_only=True, metadata={"description": VERSION_HELP})}
     for name in names:
         attrs[name] = output_field(entity.field(name))
     pair = weighted(entity)
@@ -104,5 +109,7 @@ def input_schema(entity: EntitySpec, suffix: str, create: bool) -> Schema:
             field = input_field(f)
             field.required = create and f.required and f.default is None
             attrs[f.name] = field
+    if not create:
+        attrs["version"] = fields.Integer(required=False, metadata={"description": VERSION_HELP})
     cls = type(f"{entity.class_name}{suffix}Schema", (Schema,), attrs)
     return cls()

@@ -63,6 +63,7 @@
     el.draggable = canMove;
     el.dataset.id = card.id;
     el.dataset.changedOn = card.changed_on || "";
+    el.dataset.version = card.version == null ? "" : String(card.version);
     var title = document.createElement("a");
     title.className = "crm-card-title";
     title.href = card.url;
@@ -199,7 +200,8 @@
     hideAlert();
     card.classList.add("crm-card-saving");
     card.draggable = false;
-    var body = JSON.stringify({stage: move.to.dataset.stage, changed_on: card.dataset.changedOn || null});
+    var body = JSON.stringify({stage: move.to.dataset.stage, changed_on: card.dataset.changedOn || null,
+                               version: card.dataset.version ? Number(card.dataset.version) : null});
     fetch(config.api + "/" + encodeURIComponent(card.dataset.id) + "/move", {
       method: "POST",
       credentials: "same-origin",
@@ -216,6 +218,7 @@
         if (res.ok) {
           var result = res.body.result || {};
           if (result.changed_on) { card.dataset.changedOn = result.changed_on; }
+          if (result.version != null) { card.dataset.version = String(result.version); }
           card.classList.add("crm-card-moved");
           window.setTimeout(function () { card.classList.remove("crm-card-moved"); }, 1200);
           var label = stages[move.to.dataset.stage] ? stages[move.to.dataset.stage].label : move.to.dataset.stage;
