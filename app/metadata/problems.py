@@ -40,6 +40,10 @@ CODES: dict[str, str] = {
     "CRM-E025": "unknown stage",
     "CRM-E026": "bad conversion",
     "CRM-E027": "bad dashboard or chart",
+    "CRM-E031": "bad expression: syntax error or unknown function",
+    "CRM-E032": "expression or computed field names an unknown field",
+    "CRM-E033": "type mismatch in an expression or computed field",
+    "CRM-E034": "bad computed field: a cycle, or a lookup or rollup that does not fit its link",
 }
 
 
