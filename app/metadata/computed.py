@@ -165,8 +165,12 @@ class ComputedChecker:
         try:
             return check(tree, scope_of(self.entities, entity))
         except ExprError as exc:
+            hint = exc.hint
+            if exc.code == "CRM-E032" and not hint:
+                word = exc.message.split("'")[1] if "'" in exc.message else ""
+                hint = did_you_mean(word, [f.name for f in self.entities[entity].fields])
             self.fail(key, exc.code, field.computed.line_of(option, field.line),
-                      f"{option} column {exc.pos}: {exc.message}", exc.hint)
+                      f"{option} column {exc.pos}: {exc.message}", hint)
             return None
 
     def formula(self, key: Key, field: FieldSpec) -> FieldSpec | None:
