@@ -65,9 +65,11 @@ def _rollup(models: ModelSet, entity: str, field: FieldSpec) -> ColumnElement:
     conditions = [via == sa.inspect(parent).columns["id"]]
     if computed.where:
         conditions.append(compile_sql(parse(computed.where), child, timezone=models.spec.timezone))
-    query = sa.select(measure).where(*conditions).correlate_except(child).scalar_subquery()
+    query: ColumnElement = sa.select(measure).where(*conditions).correlate_except(child).scalar_subquery()
     if computed.function in ("count", "sum"):
-        return sa.func.coalesce(query, 0)
+        query = sa.func.coalesce(query, 0)
+    if computed.function in ("sum", "avg") and field.type in ROUNDED:
+        query = sa.cast(query, column_type(field))  # PostgreSQL: 0 and long averages at the field's scale
     return query
 
 
