@@ -132,7 +132,7 @@ class ComputedChecker:
             if state.get(key) == "open":
                 cycle = trail[trail.index(key):] + [key]
                 names = " → ".join(f"{e}.{f}" for e, f in cycle)
-                for member in set(cycle):
+                for member in dict.fromkeys(cycle):
                     if member not in self.failed:
                         self.fail(member, "CRM-E034", self.field(member).line, f"computed fields depend on each "
                                   f"other: {names}", "break the cycle: one of them must use plain fields only")

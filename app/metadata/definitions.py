@@ -350,6 +350,9 @@ FIELD_TYPES: dict[str, FieldType] = {
                   frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"}),
                   "products: {type: links, to: product}"),
         FieldType("user", "A user of the CRM.", _COMMON, "assignee: {type: user, default: current_user}"),
+        FieldType("autonumber", "A number given on create from a pattern, read-only.",
+                  frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
+                  'number: {type: autonumber, format: "TCK-{00000}"}'),
         FieldType("formula", "Read-only value computed from an expression, in SQL (lists, filters, charts).",
                   frozenset({"type", "label", "help", "expression", "returns", "stored", "scale", "index"}),
                   "weighted: {type: formula, returns: money, expression: amount * probability / 100}"),
@@ -359,9 +362,6 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("rollup", "Read-only count, sum, min, max or avg of child records' field, in SQL.",
                   frozenset({"type", "label", "help", "to", "via", "function", "of", "where"}),
                   "open_pipeline: {type: rollup, to: opportunity, via: account, function: sum, of: amount}"),
-        FieldType("autonumber", "A number given on create from a pattern, read-only.",
-                  frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
-                  'number: {type: autonumber, format: "TCK-{00000}"}'),
     )
 }
 
