@@ -124,13 +124,15 @@ def main() -> None:
          api("account", ["name", "open_pipeline"], "name", "asc"),
          bare(engine, "account", ACCOUNT_BARE)),
     ]
-    print(f"\n{'request':<52} {'app ms':>8} {'bare ms':>8} {'ratio':>6}")
+    print(f"\n{'request':<54} {'app ms':>8} {'bare ms':>8} {'ratio':>6} {'app-bare':>9}")
     worst = 0.0
+    get_ok(client, cases[0][1])  # one more warm-up: the first request pays for caches
     for name, url, bare_fn in cases:
         app_ms, bare_ms = alternating_ms([lambda url=url: get_ok(client, url), bare_fn], args.repeat)
         ratio = app_ms / bare_ms
-        worst = max(worst, ratio)
-        print(f"{name:<52} {app_ms:8.1f} {bare_ms:8.1f} {ratio:6.2f}")
+        if not name.startswith("baseline"):
+            worst = max(worst, ratio)
+        print(f"{name:<54} {app_ms:8.1f} {bare_ms:8.1f} {ratio:6.2f} {app_ms - bare_ms:9.1f}")
     print(f"worst ratio {worst:.2f} (target <= {RATIO_TARGET:.0f}: {'PASS' if worst <= RATIO_TARGET else 'FAIL'})")
 
     with engine.connect() as conn:

@@ -15,7 +15,7 @@ import pytest
 from app.charts.run import chart_context, run_chart
 from app.metadata.loader import load_metadata
 from app.metadata.spec import ChartSpec, Grouping, Measure, Text
-from tests.conftest import login, write_tree
+from tests.conftest import count_queries, login, write_tree
 
 
 def make(api: Any, entity: str, **values: Any) -> int:
@@ -270,3 +270,20 @@ def test_the_starter_declares_its_computed_fields() -> None:
     assert kinds[("account", "open_pipeline")].type == "money"
     assert kinds[("lead", "fit_score")].type == "integer"
     assert textwrap.dedent("x") == "x"
+
+
+def test_computed_columns_add_no_statement_per_row(app: Any, api: Any, deals: dict[str, int]) -> None:
+    for index in range(6):
+        make(api, "opportunity", name=f"批量 {index}", account=deals["bank"], amount=str(100 + index))
+    counts = []
+    for size in (2, 8):
+        query = prison.dumps({"columns": ["name", "weighted_amount", "days_to_close", "account_industry"],
+                              "page": 0, "page_size": size})
+        with count_queries(app) as statements:
+            assert api.get(f"/api/v1/opportunity/?q={query}").status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
+    with count_queries(app) as statements:
+        assert api.get(f"/api/v1/account/?q={prison.dumps({'columns': ['name', 'open_pipeline']})}").status_code == 200
+    # the rollup is a correlated subquery inside FAB's count and page statements, never one per row
+    assert sum("sum(" in s.lower() for s in statements) <= 2
