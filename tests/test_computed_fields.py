@@ -154,6 +154,7 @@ STORED_TREE = {
           unit_price: {type: formula, returns: money, expression: price / qty}
           code: {type: formula, stored: true, index: true, expression: "concat(upper(name), '-', qty)"}
           maker_country: {type: lookup, path: maker.country, copy_at_create: true}
+          who: {type: formula, expression: "concat(owner.username, ' / ', coalesce(maker.name, '-'))"}
           label_text:
             type: formula
             expression: "if(is_empty(maker.country), '未知', concat(maker.name, '·', maker.country))"
@@ -172,6 +173,7 @@ def test_stored_formula_copied_lookup_and_empty_on_division_by_zero(make_app: An
     assert row["code"] == "PHONE-3"
     assert row["maker_country"] == "中国"
     assert row["label_text"] == "小米·中国"
+    assert row["who"] == "admin / 小米"
     api.put(f"/api/v1/gadget/{gadget}", json={"qty": 0, "name": "watch"})
     row = read(api, "gadget", gadget)
     assert row["unit_price"] is None  # division by zero: empty, never a 500
@@ -287,3 +289,19 @@ def test_computed_columns_add_no_statement_per_row(app: Any, api: Any, deals: di
         assert api.get(f"/api/v1/account/?q={prison.dumps({'columns': ['name', 'open_pipeline']})}").status_code == 200
     # the rollup is a correlated subquery inside FAB's count and page statements, never one per row
     assert sum("sum(" in s.lower() for s in statements) <= 2
+
+
+def test_demo_data_fills_stored_formulas_and_copied_lookups(make_app: Any, tmp_path: Path) -> None:
+    from app.demo.loader import load_demo  # noqa: PLC0415
+
+    app = make_app(write_tree(tmp_path / "meta", STORED_TREE))
+    with app.app_context():
+        state = app.extensions["crm"]
+        load_demo(state.db.session, state.models, sizes={"maker": 5, "gadget": 40})
+        gadget = state.models.model("gadget")
+        rows = state.db.session.query(gadget).all()
+        assert len(rows) == 40
+        for row in rows:
+            expected = f"{(row.name or '').upper()}-{row.qty if row.qty is not None else ''}"
+            assert row.code == expected
+            assert row.maker_country == (row.maker.country if row.maker else None)
