@@ -305,3 +305,17 @@ def test_demo_data_fills_stored_formulas_and_copied_lookups(make_app: Any, tmp_p
             expected = f"{(row.name or '').upper()}-{row.qty if row.qty is not None else ''}"
             assert row.code == expected
             assert row.maker_country == (row.maker.country if row.maker else None)
+
+
+def test_the_list_screen_filters_and_sorts_by_a_formula(api: Any, deals: dict[str, int]) -> None:
+    def names(query: str) -> list[str]:
+        html = api.get(f"/crm/opportunity/list/?{query}").data.decode()
+        found = [(html.find(name), name) for name in ("云服务器 A", "数据中心 B", "培训 C") if name in html]
+        return [name for _, name in sorted(found)]
+
+    assert set(names("_flt_1_weighted_amount=50")) == {"云服务器 A", "数据中心 B"}  # greater than 50
+    assert set(names("_flt_2_weighted_amount=50")) == {"培训 C"}  # smaller than 50
+    assert names("_oc_OpportunityView=weighted_amount&_od_OpportunityView=desc") == ["数据中心 B", "云服务器 A",
+                                                                                       "培训 C"]
+    assert names("_oc_OpportunityView=weighted_amount&_od_OpportunityView=asc") == ["培训 C", "云服务器 A",
+                                                                                      "数据中心 B"]
