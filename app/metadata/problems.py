@@ -43,6 +43,10 @@ CODES: dict[str, str] = {
     "CRM-E028": "metadata file cannot be read",
     "CRM-E029": "broken plugin",
     "CRM-E030": "database revision not in the migrations folder",
+    "CRM-E031": "bad expression: syntax error or unknown function",
+    "CRM-E032": "expression or computed field names an unknown field",
+    "CRM-E033": "type mismatch in an expression or computed field",
+    "CRM-E034": "bad computed field: a cycle, or a lookup or rollup that does not fit its link",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")

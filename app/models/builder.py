@@ -18,6 +18,7 @@ from sqlalchemy.orm import registry, relationship
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
 from .columns import ON_DELETE_SQL, column_type
+from .computed import add_computed_fields
 from .core import define_core_tables
 from .events import install_record_events
 from .versions import install_version_log, version_column
@@ -101,6 +102,7 @@ def build_models(spec: CrmSpec) -> ModelSet:
     for entity in spec.entities:
         _add_relationships(result, entity)
     reg.configure()
+    add_computed_fields(result)
     for entity in spec.entities:
         install_record_events(models[entity.name], entity, core["crm_counter"])
         install_version_log(models[entity.name], entity, core["crm_record_change"])
@@ -132,7 +134,7 @@ def _map_team(reg: registry, core: dict[str, sa.Table], user_model: type) -> typ
 def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> type:
     columns: list[sa.Column] = [sa.Column("id", sa.Integer, primary_key=True)]
     for f in entity.fields:
-        if f.is_many:
+        if not f.has_column:
             continue
         columns.append(_column(f))
     columns.append(version_column())
