@@ -96,7 +96,7 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "CRM_MIGRATIONS_DIR": str(plugins_dir.parent / "migrations"),
         "WTF_CSRF_ENABLED": False,
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-only-for-the-test-suite-0123456789",
     }
     settings.update(overrides)
     app = create_app(settings)
