@@ -15,6 +15,7 @@ from .definitions import (
     RESERVED_FIELD_NAMES,
     SYSTEM_FIELDS,
 )
+from .normalisers import parse_normalisers, parse_units
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
 from .spec import Choice, FieldSpec, Text
@@ -58,6 +59,9 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
     choices = _parse_choices(values, node, sink, where, ftype, languages, line)
     ok = _check_options(values, node, sink, where, ftype, line) and ok
     default = _parse_default(values, node, sink, where, ftype, choices)
+    normalise = parse_normalisers(values.get("normalise") if "normalise" in allowed else None,
+                                  node, sink, where, ftype)
+    units = parse_units(values.get("units") if "units" in allowed else None, node, sink, where)
     if not ok:
         return None
     return FieldSpec(
@@ -66,6 +70,9 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         help=Text.of(values.get("help")),
         required=bool(values.get("required", False)),
         unique=bool(values.get("unique", False)) or ftype == "autonumber",
+        unique_ignore_case=values.get("unique") == "ignore_case",
+        normalise=normalise,
+        units=units,
         default=default,
         min=values.get("min", 0 if ftype == "percent" else None),
         max=values.get("max", 100 if ftype == "percent" else None),

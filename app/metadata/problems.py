@@ -40,6 +40,10 @@ CODES: dict[str, str] = {
     "CRM-E025": "unknown stage",
     "CRM-E026": "bad conversion",
     "CRM-E027": "bad dashboard or chart",
+    "CRM-E035": "unknown normaliser",
+    "CRM-E036": "bad normaliser option",
+    "CRM-E037": "bad unique set",
+    "CRM-E038": "bad phone region or money units",
 }
 
 

@@ -51,6 +51,14 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Normaliser:
+    """One step that rewrites a typed-in value before it is checked and stored (normalise.py)."""
+
+    name: str  # trim nfkc lower upper collapse_spaces phone email map replace
+    arg: Any = None  # phone: e164|national; map: ((from, to), ...); replace: (pattern, replacement)
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """One field of an entity, as declared (or a system field)."""
 
@@ -76,6 +84,11 @@ class FieldSpec:
     renamed_from: str | None = None
     system: bool = False
     line: int = 0
+    normalise: tuple[Normaliser, ...] = ()
+    unique_ignore_case: bool = False  # unique: ignore_case (e-mails): Ann@x.cn repeats ann@x.cn
+    units: tuple[tuple[str, Any], ...] = ()  # money: unit words typed after a number (万 -> 10000)
+    currency: str = "CNY"  # money: the CRM's currency (crm.yaml), the only one typed in
+    phone_region: str = "CN"  # phone normaliser: region of numbers typed without a country code
 
     @property
     def is_link(self) -> bool:
@@ -189,6 +202,7 @@ class EntitySpec:
     convert: ConvertSpec | None = None
     renamed_from: str | None = None  # the entity's previous name: its table is renamed
     renamed_line: int = field(default=0, compare=False)
+    unique: tuple[tuple[str, ...], ...] = ()  # sets of fields no two records may share (unique together)
 
     def pipeline_for(self, record: Any) -> PipelineSpec | None:
         """The pipeline a record follows: the first whose `when` matches, else the default."""
@@ -354,6 +368,7 @@ class CrmSpec:
     digest: str = ""
     roles: tuple[RoleSpec, ...] = ()
     dashboards: tuple[DashboardSpec, ...] = ()
+    phone_region: str = "CN"
 
     @cached_property
     def dashboard_map(self) -> dict[str, DashboardSpec]:

@@ -21,8 +21,10 @@ from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
 from .messages import msg
+from .normalise import normalise_values
 from .rules import check_value, is_empty
 from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .uniqueness import field_taken, integrity_errors, set_errors
 
 
 class CommandError(Exception):
@@ -138,6 +140,8 @@ class _RecordCommand:
         self._refuse_fields()
         errors: dict[str, list[str]] = {k: list(v) for k, v in self.input_errors.items()}
         lang = self.ctx.lang
+        # canonical form first: the rules and the duplicate checks judge what will be stored
+        errors.update(normalise_values(self.entity, self.values, lang, skip=errors))
         for f in fields:
             if f.name in errors:
                 continue
@@ -146,6 +150,8 @@ class _RecordCommand:
                 problems = self._reference_errors(f) + self._unique_errors(f)
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
+        if not errors:
+            errors = set_errors(self.ctx.session, self.entity, self.model, self.values, self.record, lang)
         if not errors and self.ctx.hooks is not None:
             for extra in self.ctx.hooks.crm_validate(entity=self.entity, values=self.values,
                                                      record=self.record, lang=lang):
@@ -173,13 +179,7 @@ class _RecordCommand:
         return []
 
     def _unique_errors(self, f: FieldSpec) -> list[str]:
-        if not f.unique:
-            return []
-        column = getattr(self.model, f.column_name)
-        query = sa.select(self.model.id).where(column == self.values[f.name])
-        if self.record is not None and self.record.id is not None:
-            query = query.where(self.model.id != self.record.id)
-        if self.ctx.session.scalars(query.limit(1)).first() is not None:
+        if f.unique and field_taken(self.ctx.session, self.model, f, self.values[f.name], self.record):
             return [msg("unique", self.ctx.lang)]
         return []
 
@@ -236,13 +236,16 @@ class _RecordCommand:
             apply_stage(self.ctx, self.entity, pipeline, record, source, target, self.values, self.now)
 
     def _commit(self) -> None:
-        if not self.autocommit:
-            self.ctx.session.flush()
-            return
         try:
+            if not self.autocommit:
+                self.ctx.session.flush()
+                return
             self.ctx.session.commit()
         except IntegrityError as exc:
             self.ctx.session.rollback()
+            duplicates = integrity_errors(self.entity, exc, self.ctx.lang)
+            if duplicates:  # a writer racing past the check: the same 422, never a 500
+                raise ValidationFailed(duplicates) from None
             raise Conflict(f"the database refused the change: {exc.orig}") from exc
 
 
