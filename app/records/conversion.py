@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from app.metadata.spec import ConvertTarget
 
 from .commands import CreateRecord, Forbidden, RecordContext, ValidationFailed, _RecordCommand
+from .normalise import normalise_values
 from .stages import apply_stage
 
 
@@ -63,6 +64,8 @@ class ConvertRecord(_RecordCommand):
                 value = getattr(self.record, f.column_name if f.is_link else f.name)
                 if value not in (None, "", []):
                     values[to_field] = value
+        # the target's canonical form: `match` compares what the new record would store
+        normalise_values(self.ctx.entity(target.entity), values, self.ctx.lang)
         existing = self._match(target, values)
         if existing is not None:
             return existing
@@ -80,7 +83,11 @@ class ConvertRecord(_RecordCommand):
             return None
         model = self.ctx.models.model(target.entity)
         spec = self.ctx.entity(target.entity)
-        query = sa.select(model).where(getattr(model, spec.field(target.match).column_name) == values[target.match])
+        f = spec.field(target.match)
+        column, value = getattr(model, f.column_name), values[target.match]
+        if f.unique_ignore_case and isinstance(value, str):
+            column, value = sa.func.lower(column), value.lower()
+        query = sa.select(model).where(column == value)
         if self.ctx.access is not None:
             clause = self.ctx.access.row_clause(model, target.entity, "read")
             query = query if clause is None else query.where(clause)
