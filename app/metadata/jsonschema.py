@@ -40,10 +40,12 @@ from .definitions import (
     LANGUAGES,
     LIST_KEYS,
     MEASURES,
+    NORMALISERS,
     MENU_KEYS,
     ON_DELETE,
     OUTCOMES,
     PERIOD_KEYS,
+    PHONE_FORMS,
     PIPELINE_KEYS,
     RELATIVE_RANGES,
     RESERVED_ENTITY_NAMES,
@@ -136,6 +138,20 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
                 "additionalProperties": _ref("filter")},
     "period": _ref("period"),
     "params": _ref("params"),
+    # trim, or {map: {UK: GB}}: a normaliser name, or a one-key map of name to option.
+    "normalisers": {"type": "array", "items": {"anyOf": [
+        {"enum": [n for n in NORMALISERS if n not in ("map", "replace")]},
+        {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+            "phone": {"enum": list(PHONE_FORMS)},
+            "map": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+            "replace": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"}}},
+         "additionalProperties": False}]}},
+    "units": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
+    "uniqueness": {"anyOf": [{"type": "boolean"}, {"const": "ignore_case"}]},
+    "uniquesets": {"anyOf": [
+        {"type": "array", "minItems": 2, "uniqueItems": True, "items": _ref("identifier")},
+        {"type": "array", "minItems": 1, "items": {
+            "type": "array", "minItems": 2, "uniqueItems": True, "items": _ref("identifier")}}]},
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.

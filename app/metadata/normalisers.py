@@ -142,7 +142,7 @@ def parse_unique_sets(raw: Any, node: LocMap, sink: ProblemSink,
                 ok = False
             elif fields[entry].type in ("links", "multichoice", "text"):
                 sink.add("CRM-E037", group_line, f"unique set: '{entry}' is a {fields[entry].type} field",
-                         "a set holds one-value fields: text, numbers, dates, choices, links")
+                         "a set holds one-line fields: string, numbers, dates, choices, links")
                 ok = False
             elif entry in names:
                 sink.add("CRM-E037", group_line, f"unique set names '{entry}' twice")
