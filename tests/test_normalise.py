@@ -269,3 +269,16 @@ def test_a_lost_race_on_the_constraint_is_a_422_not_a_500(make_app, tmp_path):
         except ValidationFailed as exc:
             errors = exc.errors
         assert errors == {"email": ["已有其他记录使用此值。"]}
+
+
+def test_starter_normalises_phones_emails_and_lead_sources(make_app):
+    api = login(make_app().test_client())
+    lead = api.post("/api/v1/lead/", json={"name": "王小明", "mobile": "0086 139-1234-5678",
+                                           "email": "XM.Wang@YunFan.CN", "source": " 百度推广 "})
+    assert lead.status_code == 201, lead.json
+    result = lead.json["result"]
+    assert (result["mobile"], result["email"], result["source"]) == (
+        "139 1234 5678", "XM.Wang@yunfan.cn", "advertising")
+    account = api.post("/api/v1/account/", json={"name": "杭州云帆科技有限公司", "phone": "+86 571 8765 4321"})
+    assert account.status_code == 201, account.json
+    assert account.json["result"]["phone"] == "0571 8765 4321"
