@@ -145,8 +145,11 @@ def money_text(field: FieldSpec, raw: str, lang: str | None = None) -> str:
     """A plain decimal string for an amount typed with the CRM's currency sign, thousands
     separators or a unit the field declares; NormaliseError (a clear message) otherwise."""
     text = _nfkc(raw).strip()
-    if not text:
-        return text
+    try:
+        Decimal(text)
+        return text  # a plain number (1280, -5.5, 1e30): the parser judges its size
+    except InvalidOperation:
+        pass
     match = PARTS.match(text)
     if match is None:
         raise NormaliseError(msg("number", lang))
