@@ -163,7 +163,7 @@ def _missing_root(root: Path) -> Path:
 
 
 TYPES_HINT = ("types: string, text, integer, decimal, money, percent, boolean, date, datetime, "
-              "email, phone, url, choice, multichoice, link, links, user, autonumber")
+              "email, phone, url, choice, multichoice, link, links, user, autonumber, formula, lookup, rollup")
 IDENT_HINT = "use lower-case letters, digits and single underscores, starting with a letter"
 RESERVED_ENTITY_HINT = ("names used by the app itself (user, role, team, ab_*, crm_*) "
                         "cannot be entities")
@@ -2232,6 +2232,44 @@ CASES += [
 
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), "case ids must be unique"
+# Formula, lookup and rollup fields (app/metadata/computed.py).
+CASES += [
+    Case("E031-expression-syntax", deal(
+        "  unit: {type: formula, expression: 'amount / size +'}",       # 9
+        "  net: {type: formula, expression: 'sqrt(amount)'}",           # 10
+    ), [want(DEAL, 9, "CRM-E031", "field 'unit': expression column 16: unexpected the end"),
+        want(DEAL, 10, "CRM-E031", "unknown function 'sqrt'")]),
+    Case("E032-unknown-field", deal(
+        "  rate: {type: formula, expression: 'amout * 2'}",             # 9
+        "  sector: {type: lookup, path: account.industri}",             # 10
+        "  far: {type: formula, expression: 'account.owner.username'}",  # 11
+    ), [want(DEAL, 9, "CRM-E032", "unknown field 'amout'", hint="did you mean 'amount'?"),
+        want(DEAL, 10, "CRM-E032", "'account' has no field 'industri'", hint="did you mean 'industry'?"),
+        want(DEAL, 11, "CRM-E032", "unknown field 'account.owner.username'")]),
+    Case("E033-type-mismatch", deal(
+        "  double: {type: formula, expression: 'name * 2'}",            # 9
+        "  due: {type: formula, returns: date, expression: 'amount + 1'}",  # 10
+        "  notes_total: {type: formula, expression: 'upper(size)'}",    # 11
+    ), [want(DEAL, 9, "CRM-E033", "'*' needs number, got text"),
+        want(DEAL, 10, "CRM-E033", "the expression gives number, not date"),
+        want(DEAL, 11, "CRM-E033", "upper() needs text, got number")]),
+    Case("E034-cycle-and-bad-links", {"account": lines(
+        "label: {en: Account, zh: 客户}",                                 # 1
+        "fields:",                                                      # 2
+        "  name: {type: string, required: true}",                       # 3
+        "  industry: {type: choice, choices: [tech, retail]}",          # 4
+        "  total: {type: rollup, to: deal, via: name, function: sum, of: amount}",  # 5
+    ), "deal": lines(
+        *DEAL_HEAD,
+        "  gross: {type: formula, expression: 'net * 2'}",              # 9
+        "  net: {type: formula, expression: 'gross / 2'}",              # 10
+        "  bad: {type: lookup, path: name.x}",                          # 11
+    )}, [want(DEAL, 9, "CRM-E034", "deal.gross → deal.net → deal.gross"),
+         want(DEAL, 10, "CRM-E034", "deal.gross → deal.net → deal.gross"),
+         want(DEAL, 11, "CRM-E034", "lookup path starts with 'name', which is not a link field"),
+         want(ACC, 5, "CRM-E034", "'deal.name' is not a link from deal to account")]),
+]
+
 PASSING = [c for c in CASES if not c.bug]
 
 

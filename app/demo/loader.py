@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet
+from app.models.computed import refresh_stored
 from app.models.events import format_autonumber
 
 from .values import value_for
@@ -60,6 +61,7 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         _stage_history(conn, models, entity, ids[entity.name][start:], rows, rng, today)
         _advance_counters(conn, models, entity, start + count)
         counts[entity.name] = count
+    refresh_stored(conn, models)
     session.commit()
     return counts
 
@@ -72,6 +74,8 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
     row: dict[str, Any] = {"owner_id": owner, "created_by_id": owner, "changed_by_id": owner,
                            "created_on": created, "changed_on": created}
     for f in entity.declared_fields:
+        if f.is_computed:
+            continue  # computed in SQL, or by refresh_stored once all rows are in
         if f.type == "link":
             pool = ids.get(f.to or "", [])
             optional_gap = not f.required and rng.random() < 0.15

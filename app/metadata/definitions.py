@@ -176,6 +176,17 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("format", "text", "Autonumber pattern, e.g. TCK-{0000}."),
     Key("scale", "integer", "Digits after the decimal point of a decimal field (1-10, default 4)."),
     Key("renamed_from", "identifier", "The field's previous name: `crm apply` renames the column and keeps the data."),
+    Key("expression", "text", "Formula: an expression of the record's fields, e.g. amount * probability / 100."),
+    Key("returns", "identifier", "Formula: the type of its value (money, decimal, integer, percent, string, "
+        "boolean, date, datetime); default from the expression."),
+    Key("stored", "bool", "Formula: keep the value in a column, recomputed on every write of the record "
+        "(so it can be indexed)."),
+    Key("path", "text", "Lookup: link.field of the linked record to show, e.g. account.industry."),
+    Key("copy_at_create", "bool", "Lookup: copy the linked value when the record is created and keep it."),
+    Key("via", "identifier", "Rollup: the link field of the child entity (`to`) that points to this entity."),
+    Key("function", "identifier", "Rollup: count, sum, min, max or avg."),
+    Key("of", "identifier", "Rollup: the child field summed, averaged… (not for count)."),
+    Key("where", "text", "Rollup: an expression on the child's fields selecting the rows counted."),
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
@@ -298,6 +309,9 @@ ANALYSES: dict[str, Analysis] = {
 }
 
 SCOPES = ("all", "team", "own", "no")
+COMPUTED_KINDS = ("formula", "lookup", "rollup")
+FORMULA_RETURNS = ("money", "decimal", "integer", "percent", "string", "text", "boolean", "date", "datetime")
+ROLLUP_FUNCTIONS = ("count", "sum", "min", "max", "avg")
 FIELD_MODES = ("hidden", "read", "write")
 BUILTIN_ROLES = ("Admin", "Public")
 
@@ -354,6 +368,15 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("autonumber", "A number given on create from a pattern, read-only.",
                   frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
                   'number: {type: autonumber, format: "TCK-{00000}"}'),
+        FieldType("formula", "Read-only value computed from an expression, in SQL (lists, filters, charts).",
+                  frozenset({"type", "label", "help", "expression", "returns", "stored", "scale", "index"}),
+                  "weighted: {type: formula, returns: money, expression: amount * probability / 100}"),
+        FieldType("lookup", "Read-only value of a field of the linked record.",
+                  frozenset({"type", "label", "help", "path", "copy_at_create"}),
+                  "account_industry: {type: lookup, path: account.industry}"),
+        FieldType("rollup", "Read-only count, sum, min, max or avg of child records' field, in SQL.",
+                  frozenset({"type", "label", "help", "to", "via", "function", "of", "where"}),
+                  "open_pipeline: {type: rollup, to: opportunity, via: account, function: sum, of: amount}"),
     )
 }
 

@@ -8,17 +8,20 @@ from typing import Any
 
 from .definitions import (
     CHOICE_KEYS,
+    COMPUTED_KINDS,
     DEFAULT_KEYWORDS,
     FIELD_KEYS,
     FIELD_TYPES,
+    FORMULA_RETURNS,
     ON_DELETE,
     RESERVED_FIELD_NAMES,
+    ROLLUP_FUNCTIONS,
     SYSTEM_FIELDS,
 )
 from .normalisers import parse_normalisers, parse_units
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
-from .spec import Choice, FieldSpec, Text
+from .spec import Choice, ComputedSpec, FieldSpec, Text
 from .yamlsource import LocList, LocMap
 
 AUTONUMBER_FORMAT = re.compile(r"^[^{}]*\{(0+)\}[^{}]*$")
@@ -62,7 +65,8 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
     normalise = parse_normalisers(values.get("normalise") if "normalise" in allowed else None,
                                   node, sink, where, ftype)
     units = parse_units(values.get("units") if "units" in allowed else None, node, sink, where)
-    if not ok:
+    computed = _parse_computed(values, node, sink, where, ftype, line) if ftype in COMPUTED_KINDS else None
+    if not ok or (ftype in COMPUTED_KINDS and computed is None):
         return None
     return FieldSpec(
         name=name, type=ftype,
@@ -82,12 +86,59 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         read_only=bool(values.get("read_only", False)),
         index=bool(values.get("index", False)),
         choices=choices,
-        to=values.get("to"),
+        to=values.get("to") if ftype not in COMPUTED_KINDS else None,
         on_delete=values.get("on_delete", "restrict"),
         format=values.get("format"),
         scale=values.get("scale", 4 if ftype == "decimal" else 2),
         renamed_from=values.get("renamed_from"),
         line=line,
+        computed=computed,
+    )
+
+
+def _parse_computed(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,
+                    line: int) -> ComputedSpec | None:
+    """The options of a formula, lookup or rollup; references are checked later
+    (app/metadata/computed.py), once every entity is known."""
+    needed = {"formula": ("expression",), "lookup": ("path",), "rollup": ("to", "via", "function")}[ftype]
+    ok = True
+    for key in needed:
+        if key not in values:
+            sink.add("CRM-E007", line, f"{where} of type {ftype} has no '{key}'",
+                     FIELD_TYPES[ftype].example)
+            ok = False
+    if ftype == "formula" and values.get("returns", "money") not in FORMULA_RETURNS:
+        sink.add("CRM-E014", node.line_of("returns"), f"{where}: returns '{values['returns']}' is not a type "
+                 "a formula can give", did_you_mean(str(values["returns"]), FORMULA_RETURNS)
+                 or f"one of {', '.join(FORMULA_RETURNS)}")
+        ok = False
+    if ftype == "rollup" and "function" in values:
+        function = values["function"]
+        if function not in ROLLUP_FUNCTIONS:
+            sink.add("CRM-E014", node.line_of("function"), f"{where}: function '{function}' is not one of "
+                     f"{', '.join(ROLLUP_FUNCTIONS)}", did_you_mean(str(function), ROLLUP_FUNCTIONS))
+            ok = False
+        elif function != "count" and "of" not in values:
+            sink.add("CRM-E007", line, f"{where}: rollup {function} has no 'of'",
+                     "name the child field: of: amount")
+            ok = False
+    if ftype == "lookup" and "path" in values and str(values["path"]).count(".") != 1:
+        sink.add("CRM-E034", node.line_of("path"), f"{where}: lookup path '{values['path']}' is not link.field",
+                 "for example path: account.industry")
+        ok = False
+    if values.get("index") and not values.get("stored"):
+        sink.add("CRM-E014", node.line_of("index"), f"{where}: only a stored formula can be indexed",
+                 "add stored: true, or drop index")
+        ok = False
+    if not ok:
+        return None
+    keys = ("expression", "path", "to", "via", "function", "of", "where", "returns", "stored", "copy_at_create")
+    return ComputedSpec(
+        kind=ftype, expression=values.get("expression"), path=values.get("path"),
+        to=values.get("to"), via=values.get("via"), function=values.get("function"), of=values.get("of"),
+        where=values.get("where"), returns=values.get("returns"),
+        stored=bool(values.get("stored") or values.get("copy_at_create")),
+        lines=tuple((key, node.line_of(key)) for key in keys if key in values),
     )
 
 

@@ -36,6 +36,7 @@ from .definitions import (
     FIELD_MODES,
     FIELD_TYPES,
     FILTER_OPS,
+    FORMULA_RETURNS,
     KINDS,
     LANGUAGES,
     LIST_KEYS,
@@ -52,6 +53,7 @@ from .definitions import (
     RESERVED_ENTITY_PREFIXES,
     RESERVED_FIELD_NAMES,
     ROLE_KEYS,
+    ROLLUP_FUNCTIONS,
     SCOPES,
     SECTION_KEYS,
     STAGE_KEYS,
@@ -85,7 +87,7 @@ ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
 # Ranges the loader enforces with CRM-E014 (fields.py, entities.py, pipelines.py).
 LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE), "probability": (0, 100)}
 # Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
-NEEDED_WHEN_ALLOWED = ("to", "choices", "format")
+NEEDED_WHEN_ALLOWED = ("to", "choices", "format", "expression", "path", "via", "function")
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -158,6 +160,8 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
 OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("field", "type"): {"enum": list(FIELD_TYPES)},
     ("field", "on_delete"): {"enum": list(ON_DELETE)},
+    ("field", "returns"): {"enum": list(FORMULA_RETURNS)},
+    ("field", "function"): {"enum": list(ROLLUP_FUNCTIONS)},
     ("field", "format"): {"type": "string", "pattern": AUTONUMBER_FORMAT.pattern},
     ("choice", "value"): {"type": "string", "pattern": CHOICE_VALUE},
     ("entity", "name"): _ref("entity_name"),

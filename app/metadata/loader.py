@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from .computed import check_computed
 from .conversion import check_conversion
 from .dashboards import parse_dashboards
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
@@ -72,6 +73,9 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
 
     entities = {r.spec.name: r.spec for r in raw_entities}
     _check_entity_renames(raw_entities, entities, problems)
+    entities, computed_order = check_computed(entities, problems)
+    for raw in raw_entities:
+        raw.spec = entities[raw.spec.name]
     for raw in raw_entities:
         _check_links(raw, entities, ProblemSink(raw.spec.source, problems))
         check_conversion(raw.spec, raw.node, entities, ProblemSink(raw.spec.source, problems))
@@ -93,6 +97,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
         menu=menu, entities=tuple(_with_locale(e, currency, region) for e in entities.values()), root=root,
         digest=_digest([crm_path, *files, roles_path, dashboards_path]), roles=roles, dashboards=dashboards,
         phone_region=region,
+        computed_order=computed_order,
     )
     return spec, problems
 

@@ -140,8 +140,8 @@ def parse_unique_sets(raw: Any, node: LocMap, sink: ProblemSink,
                 sink.add("CRM-E037", group_line, f"unique set names unknown field '{entry}'",
                          did_you_mean(entry, fields))
                 ok = False
-            elif fields[entry].type in ("links", "multichoice", "text"):
-                sink.add("CRM-E037", group_line, f"unique set: '{entry}' is a {fields[entry].type} field",
+            elif fields[entry].type in ("links", "multichoice", "text") or fields[entry].is_computed:
+                sink.add("CRM-E037", group_line, f"unique set: '{entry}' is a {'computed' if fields[entry].is_computed else fields[entry].type} field",
                          "a set holds one-line fields: string, numbers, dates, choices, links")
                 ok = False
             elif entry in names:

@@ -59,6 +59,31 @@ class Normaliser:
 
 
 @dataclass(frozen=True)
+class ComputedSpec:
+    """How a formula, lookup or rollup field gets its value (see app/metadata/computed.py).
+
+    kind: formula (`expression`), lookup (`path` link.field) or rollup (`function`
+    of child entity `to`'s field `of`, over its link `via`, where `where`). `stored`:
+    a real column (a stored formula, or a lookup copied at create); else computed in SQL.
+    """
+
+    kind: str
+    expression: str | None = None
+    path: str | None = None
+    to: str | None = None
+    via: str | None = None
+    function: str | None = None
+    of: str | None = None
+    where: str | None = None
+    returns: str | None = None
+    stored: bool = False
+    lines: tuple[tuple[str, int], ...] = ()
+
+    def line_of(self, key: str, default: int) -> int:
+        return dict(self.lines).get(key, default)
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """One field of an entity, as declared (or a system field)."""
 
@@ -89,6 +114,17 @@ class FieldSpec:
     units: tuple[tuple[str, Any], ...] = ()  # money: unit words typed after a number (万 -> 10000)
     currency: str = "CNY"  # money: the CRM's currency (crm.yaml), the only one typed in
     phone_region: str = "CN"  # phone normaliser: region of numbers typed without a country code
+    # formula / lookup / rollup: `type` is then the type of the value (money, string…)
+    computed: ComputedSpec | None = None
+
+    @property
+    def is_computed(self) -> bool:
+        return self.computed is not None
+
+    @property
+    def has_column(self) -> bool:
+        """Stored in a table column (computed fields only when `stored`)."""
+        return not self.is_many and (self.computed is None or self.computed.stored)
 
     @property
     def is_link(self) -> bool:
@@ -111,7 +147,7 @@ class FieldSpec:
 
     @property
     def editable(self) -> bool:
-        return not (self.read_only or self.system or self.type == "autonumber")
+        return not (self.read_only or self.system or self.type == "autonumber" or self.is_computed)
 
     def choice_label(self, value: str, lang: str | None = None) -> str:
         for choice in self.choices:
@@ -369,6 +405,8 @@ class CrmSpec:
     roles: tuple[RoleSpec, ...] = ()
     dashboards: tuple[DashboardSpec, ...] = ()
     phone_region: str = "CN"
+    # (entity, field) of every formula/lookup/rollup, each after those it reads
+    computed_order: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def dashboard_map(self) -> dict[str, DashboardSpec]:

@@ -18,6 +18,7 @@ from sqlalchemy.orm import registry, relationship
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
 from .columns import ON_DELETE_SQL, column_type, constraint_name
+from .computed import add_computed_fields
 from .core import define_core_tables
 from .events import install_record_events
 
@@ -100,6 +101,7 @@ def build_models(spec: CrmSpec) -> ModelSet:
     for entity in spec.entities:
         _add_relationships(result, entity)
     reg.configure()
+    add_computed_fields(result)
     for entity in spec.entities:
         install_record_events(models[entity.name], entity, core["crm_counter"])
     return result
@@ -130,7 +132,7 @@ def _map_team(reg: registry, core: dict[str, sa.Table], user_model: type) -> typ
 def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> type:
     columns: list[sa.Column] = [sa.Column("id", sa.Integer, primary_key=True)]
     for f in entity.fields:
-        if f.is_many:
+        if not f.has_column:
             continue
         columns.append(_column(f))
     # board cards: a column of a stage, newest change first, without sorting the whole column
