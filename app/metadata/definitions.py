@@ -48,6 +48,7 @@ KINDS = {
     "normalisers": "a list of normalisers, each a name (trim, nfkc, phone...) or a one-key map ({map: {UK: GB}})",
     "units": "a map of unit word to the number it stands for ({万: 10000})",
     "uniqueness": "true, false or ignore_case",
+    "rules": "a list of rules, each {rule: condition, message: label, fields: [field names]}",
     "uniquesets": "a list of field names (one set), or a list of such lists",
 }
 
@@ -93,6 +94,11 @@ ENTITY_KEYS: tuple[Key, ...] = (
         "(a lead into account, contact and opportunity)."),
     Key("renamed_from", "identifier", "The entity's previous name: `crm apply` renames its table and keeps "
         "the rows."),
+    Key("validate", "rules", "Rules every write must keep: each {rule: condition, message: label, "
+        "fields: [fields to mark]}; a write that breaks one is refused (422) with the message."),
+    Key("locked_if", "text", "A condition on the stored record (stage in [won, lost]): while it holds, "
+        "nobody but unlock_roles (and Admin) may change or move the record."),
+    Key("unlock_roles", "rolenames", "Roles that may still change a record locked by locked_if."),
     Key("unique", "uniquesets", "Fields no two records may share together, e.g. [campaign, contact]; "
         "a list of such lists for several sets. Enforced by the commands and a database constraint."),
 )
@@ -160,6 +166,11 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("normalise", "normalisers", "Steps that rewrite a typed-in value into its canonical form before "
         "it is checked and stored, in order: trim, nfkc, lower, upper, collapse_spaces, phone, email, "
         "{phone: national}, {map: {from: to}}, {replace: [pattern, replacement]}."),
+    Key("required_if", "text", "A condition on the record: while it holds, the field must be filled "
+        "(status in [resolved, closed])."),
+    Key("visible_if", "text", "A condition on the record: the field is shown (and may be set) only while "
+        "it holds; the form hides it live."),
+    Key("read_only_if", "text", "A condition on the stored record: while it holds, the field cannot be changed."),
     Key("units", "units", "Money only: unit words typed after a number and what they multiply by, "
         "e.g. {万: 10000}; without it such words are refused."),
     Key("default", "scalar", "Value for new records: a literal, today, now or current_user."),
@@ -187,6 +198,12 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("function", "identifier", "Rollup: count, sum, min, max or avg."),
     Key("of", "identifier", "Rollup: the child field summed, averaged… (not for count)."),
     Key("where", "text", "Rollup: an expression on the child's fields selecting the rows counted."),
+)
+
+RULE_KEYS: tuple[Key, ...] = (
+    Key("rule", "text", "A condition that must hold, e.g. close_date <= today() or stage != won.", required=True),
+    Key("message", "label", "What the user reads when it does not, e.g. {en: ..., zh: ...}.", required=True),
+    Key("fields", "identifiers", "Fields the message is shown on (default: the form's top)."),
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
@@ -326,7 +343,8 @@ class FieldType:
     example: str
 
 
-_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from"})
+_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from",
+                     "required_if", "visible_if", "read_only_if"})
 _TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message", "normalise"}
 _NUMERIC = _COMMON | {"unique", "min", "max"}
 

@@ -19,6 +19,7 @@ from .entities import SEARCHABLE, RawEntity, parse_entity
 from .normalisers import check_phone_region
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
 from .roles import parse_roles
+from .rules import check_rules
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import CrmSpec, EntitySpec, MenuGroup, RoleSpec, Text
 from .yamlsource import LocMap, read_yaml
@@ -83,6 +84,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
     _check_stage_roles(raw_entities, roles, problems)
+    entities = check_rules(raw_entities, entities, {r.name for r in roles} | {"Admin"}, problems, languages)
     dashboards_path = root / "dashboards.yaml"
     dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
                                   {r.name for r in roles} | {"Admin"}, languages)

@@ -48,6 +48,7 @@ CODES: dict[str, str] = {
     "CRM-E036": "bad normaliser option",
     "CRM-E037": "bad unique set",
     "CRM-E038": "bad phone region or money units",
+    "CRM-E039": "bad rule, condition or record lock",
 }
 
 

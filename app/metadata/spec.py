@@ -84,6 +84,15 @@ class ComputedSpec:
 
 
 @dataclass(frozen=True)
+class RuleSpec:
+    """An entity-level `validate:` rule: `rule` must hold, else `message` on `fields`."""
+
+    rule: str
+    message: Text
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     """One field of an entity, as declared (or a system field)."""
 
@@ -116,6 +125,10 @@ class FieldSpec:
     phone_region: str = "CN"  # phone normaliser: region of numbers typed without a country code
     # formula / lookup / rollup: `type` is then the type of the value (money, string…)
     computed: ComputedSpec | None = None
+    # conditions (expressions of app/expr on the record), checked at load (rules.py)
+    required_if: str | None = None
+    visible_if: str | None = None
+    read_only_if: str | None = None
 
     @property
     def is_computed(self) -> bool:
@@ -239,6 +252,9 @@ class EntitySpec:
     renamed_from: str | None = None  # the entity's previous name: its table is renamed
     renamed_line: int = field(default=0, compare=False)
     unique: tuple[tuple[str, ...], ...] = ()  # sets of fields no two records may share (unique together)
+    rules: tuple[RuleSpec, ...] = ()  # validate: conditions every write must keep
+    locked_if: str | None = None  # a record in this state cannot be changed ...
+    unlock_roles: tuple[str, ...] = ()  # ... except by these roles (and Admin)
 
     def pipeline_for(self, record: Any) -> PipelineSpec | None:
         """The pipeline a record follows: the first whose `when` matches, else the default."""

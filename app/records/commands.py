@@ -20,6 +20,7 @@ from app.models import ModelSet
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
+from .conditions import condition_errors, lock_message
 from .messages import msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
@@ -150,6 +151,10 @@ class _RecordCommand:
                 problems = self._reference_errors(f) + self._unique_errors(f)
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
+        timezone = self.ctx.models.spec.timezone
+        for name, messages in condition_errors(self.ctx, self.entity, self.record, self.values, timezone).items():
+            if name not in errors:
+                errors[name] = messages
         if not errors:
             errors = set_errors(self.ctx.session, self.entity, self.model, self.values, self.record, lang)
         if not errors and self.ctx.hooks is not None:
@@ -158,6 +163,12 @@ class _RecordCommand:
                 for name, messages in (extra or {}).items():
                     errors.setdefault(name, []).extend(messages)
         return errors
+
+    def _refuse_locked(self) -> None:
+        """A record `locked_if` says is closed: only its unlock roles may change or move it."""
+        locked = lock_message(self.ctx, self.entity, self.record, self.ctx.models.spec.timezone)
+        if locked:
+            raise Forbidden(locked)
 
     def _reference_errors(self, f: FieldSpec) -> list[str]:
         value = self.values[f.name]
@@ -291,6 +302,7 @@ class UpdateRecord(_RecordCommand):
 
     def validate(self) -> None:
         self._require("update", self.record)
+        self._refuse_locked()
         touched = [f for f in self.entity.declared_fields if f.name in self.values and f.editable]
         errors = self._check(touched)
         if not errors:

@@ -29,6 +29,7 @@ class ConvertRecord(_RecordCommand):
         if self.spec is None:
             raise ValidationFailed({"_schema": [f"{self.entity.name} cannot be converted"]})
         self._require("update", self.record)
+        self._refuse_locked()
         pipeline = self.entity.pipeline_for(self.record)
         current = getattr(self.record, pipeline.field, None) if pipeline else None
         if current not in self.spec.from_stages:
