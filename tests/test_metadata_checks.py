@@ -698,8 +698,8 @@ CASES: list[Case] = [
         "    type: integer",
         "    max_length: 5",        # 6
     ), [want(DEAL, 6, "CRM-E013", "field 'seats': option 'max_length' does not apply to type integer",
-             hint="integer takes: default, help, index, label, max, min, read_only, renamed_from, required, "
-                  "type, unique")]),
+             hint="integer takes: default, help, index, label, max, min, read_only, read_only_if, "
+                  "renamed_from, required, required_if, type, unique, visible_if")]),
     Case("E013-default-on-link", fields(
         "  parent:",
         "    type: link",
@@ -2224,6 +2224,25 @@ CASES += [
     Case("E038-phone-region", {"account": ACCOUNT}, [
         want(CRM, 3, "CRM-E038", "phone_region 'China' is not a region code"),
     ], crm=lines("name: Test CRM", "languages: [en, zh]", "phone_region: China")),
+    Case("E039-condition-not-bool", fields(
+        "  closed: {type: date, required_if: name}",                          # 4
+    ), [want(DEAL, 4, "CRM-E039", "required_if is a text, not a condition")]),
+    Case("E039-unknown-unlock-role", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",                                                        # 1
+        "fields:",                                                            # 2
+        "  name: string",                                                     # 3
+        "  stage: {type: choice, choices: [open, won]}",                      # 4
+        "locked_if: stage = 'won'",                                           # 5
+        "unlock_roles: [Sales Boss]",                                         # 6
+        "validate:",                                                          # 7
+        "  - rule: not is_empty(name)",                                       # 8
+        "    message: {en: Name it, zh: 请命名}",                              # 9
+        "    fields: [nmae]",                                                 # 10
+    )}, [want(DEAL, 6, "CRM-E039", "unknown role 'Sales Boss'"),
+         want(DEAL, 10, "CRM-E039", "marks unknown field 'nmae'", hint="did you mean 'name'?")]),
+    Case("E032-rule-unquoted-text", fields(
+        "  reason: {type: text, visible_if: name = won}",                     # 4
+    ), [want(DEAL, 4, "CRM-E032", "unknown field 'won'")]),
     Case("E038-money-units", fields(
         "  budget: {type: money, units: {万: -1}}",                            # 4
     ), [want(DEAL, 4, "CRM-E038", "unit '万' needs a positive number")]),

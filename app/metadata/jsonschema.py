@@ -54,6 +54,7 @@ from .definitions import (
     RESERVED_FIELD_NAMES,
     ROLE_KEYS,
     ROLLUP_FUNCTIONS,
+    RULE_KEYS,
     SCOPES,
     SECTION_KEYS,
     STAGE_KEYS,
@@ -150,6 +151,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
          "additionalProperties": False}]}},
     "units": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
     "uniqueness": {"anyOf": [{"type": "boolean"}, {"const": "ignore_case"}]},
+    "rules": {"type": "array", "items": _ref("rule")},
     "uniquesets": {"anyOf": [
         {"type": "array", "minItems": 2, "uniqueItems": True, "items": _ref("identifier")},
         {"type": "array", "minItems": 1, "items": {
@@ -255,6 +257,7 @@ def _entity_defs() -> dict[str, Any]:
                        "not": {"enum": sorted(RESERVED_FIELD_NAMES)},
                        "description": "Field name; system fields and keywords are reserved."},
         "field": _field(),
+        "rule": _object(RULE_KEYS, "rule"),
         "choice": {"anyOf": [{"type": "string", "pattern": CHOICE_VALUE},
                              {"type": "integer", "minimum": 0}, choice_map],
                    "description": KINDS["choices"]},

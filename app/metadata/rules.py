@@ -75,7 +75,8 @@ def check_rules(raw_entities: list[Any], entities: dict[str, EntitySpec], roles:
         for index, role in enumerate(unlock):
             if role not in roles:
                 sink.add("CRM-E039", line_of(node.get("unlock_roles"), index, node.line_of("unlock_roles")),
-                         f"unlock_roles names unknown role '{role}'", did_you_mean(str(role), roles))
+                         f"unlock_roles names unknown role '{role}'",
+                         did_you_mean(str(role), roles) or f"roles: {', '.join(sorted(roles))}")
         if unlock and lock is None and "locked_if" not in node:
             sink.add("CRM-E039", node.line_of("unlock_roles"), "unlock_roles without locked_if",
                      "add locked_if: the condition that locks a record")
