@@ -200,3 +200,36 @@ def test_live_form_conditions(make_app, tmp_path):
     assert api.post(f"/api/v1/ticket/{pk}/move", json={"stage": "resolved"}).status_code == 200
     states = api.post(f"/crm/ticket/conditions?pk={pk}", data={"status": "resolved"}).json
     assert "due" in states["read_only"]
+
+
+def test_starter_locks_closed_deals_and_checks_won_dates(make_app):
+    import datetime as dt
+
+    from app.demo.users import DEMO_PASSWORD, create_demo_users
+
+    app = make_app()
+    with app.app_context():
+        state = app.extensions["crm"]
+        create_demo_users(state.appbuilder, state.models)
+    rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    manager = login(app.test_client(), "sales_manager", DEMO_PASSWORD)
+    account = rep.post("/api/v1/account/", json={"name": "杭州云帆科技有限公司"}).json["id"]
+    contact = rep.post("/api/v1/contact/", json={"name": "王小明", "account": account}).json["id"]
+    future = (dt.date.today() + dt.timedelta(days=30)).isoformat()
+    deal = rep.post("/api/v1/opportunity/", json={"name": "云帆 ERP 项目", "account": account,
+                                                  "amount": "¥128,000", "close_date": future,
+                                                  "contact": contact})
+    assert deal.status_code == 201, deal.json
+    pk = deal.json["id"]
+    for stage in ("needs_analysis", "proposal", "negotiation"):
+        assert rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": stage}).status_code == 200, stage
+    rep.get("/lang/zh")
+    won = rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "won"})
+    assert won.status_code == 422
+    assert won.json["message"] == {"close_date": ["已成交商机的成交日期不能晚于今天。"]}
+    assert rep.put(f"/api/v1/opportunity/{pk}", json={"close_date": dt.date.today().isoformat()}).status_code == 200
+    won = manager.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "won"})  # won: managers only
+    assert won.status_code == 200, won.json
+    locked = rep.put(f"/api/v1/opportunity/{pk}", json={"amount": "1"})
+    assert locked.status_code == 403 and "Sales Manager" in locked.json["message"]
+    assert manager.put(f"/api/v1/opportunity/{pk}", json={"next_step": "交付"}).status_code == 200
