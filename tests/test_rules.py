@@ -36,7 +36,7 @@ pipelines:
     stages:
       - {name: new}
       - {name: resolved}
-      - {name: closed}
+      - {name: closed, requires: [internal_note]}
 validate:
   - rule: is_empty(promised) or is_empty(due) or promised <= due
     message: {en: The promised date cannot be after the due date., zh: 承诺日期不能晚于截止日期。}
@@ -160,6 +160,7 @@ def test_board_move_obeys_required_if_read_only_if_and_the_lock(make_app, tmp_pa
     frozen = api.put(f"/api/v1/ticket/{pk}", json={"due": "2026-06-01"})
     assert frozen.status_code == 422 and frozen.json["message"] == {"due": ["This field cannot be changed."]}
     agent, manager = user(app, "agent"), user(app, "manager")
+    # the gate requires internal_note, which agents cannot see: it counts as filled for them
     assert agent.post(f"/api/v1/ticket/{pk}/move", json={"stage": "closed"}).status_code == 200
     locked = agent.put(f"/api/v1/ticket/{pk}", json={"subject": "改标题"})
     assert locked.status_code == 403
