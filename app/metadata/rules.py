@@ -58,7 +58,8 @@ def check_rules(raw_entities: list[Any], entities: dict[str, EntitySpec], roles:
             continue
         sink = ProblemSink(raw.spec.source, problems)
         node = raw.node if isinstance(raw.node, LocMap) else LocMap()
-        fields_node = node.get("fields") if isinstance(node.get("fields"), LocMap) else LocMap()
+        raw_fields = node.get("fields")
+        fields_node: LocMap = raw_fields if isinstance(raw_fields, LocMap) else LocMap()
         for f in entities[name].declared_fields:
             field_node = fields_node.get(f.name)
             for key in FIELD_CONDITIONS:

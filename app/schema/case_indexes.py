@@ -45,7 +45,7 @@ def repeats_ignoring_case(connection: sa.Connection, op: ops.CreateIndexOp) -> i
     """How many values repeat ignoring case (0 for a table the plan creates)."""
     if op.table_name not in sa.inspect(connection).get_table_names():
         return 0
-    column = op.index_name[len(f"uq_{op.table_name}_"):-len(SUFFIX)]
+    column = str(op.index_name)[len(f"uq_{op.table_name}_"):-len(SUFFIX)]
     return int(connection.execute(sa.text(
         f'SELECT count(*) FROM (SELECT lower("{column}") FROM "{op.table_name}" WHERE "{column}" IS NOT NULL '
         f'GROUP BY lower("{column}") HAVING count(*) > 1) AS d')).scalar() or 0)
