@@ -175,6 +175,9 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    # Role names (roles.yaml or Admin) may hold spaces: Sales Manager.
+    ("entity", "unlock_roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("chart", "kind"): {"enum": list(CHART_KINDS)},
     ("chart", "sort"): {"enum": list(CHART_SORTS)},
     ("chart", "top"): {"type": "integer", "minimum": 1},
