@@ -19,9 +19,15 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
 )
 
+from .jwt_answers import install_jwt_answers
+
 
 class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
+
+    def create_jwt_manager(self, app: Any) -> Any:
+        """FAB's JWT manager, answering 401 to bad tokens (see jwt_answers)."""
+        return install_jwt_answers(super().create_jwt_manager(app))
 
     def granted(self, role_ids: list[int]) -> set[tuple[str, str]]:
         """(permission, view) pairs the roles grant; cached for the request."""

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.records.commands import MoveStage
 from app.records.conversion import ConvertRecord
+
+from .jsonbody import BadJson, json_body
 
 PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
 
@@ -51,7 +52,10 @@ class PipelineEndpoints:
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if not item or not self.entity.pipelines:  # type: ignore[attr-defined]
             return self.response_404()  # type: ignore[attr-defined]
-        body = request.get_json(silent=True)
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))  # type: ignore[attr-defined]
         if not isinstance(body, dict) or not isinstance(body.get("stage"), str):
             return self.response_400(message={"stage": ["Give the stage to move to."]})  # type: ignore[attr-defined]
         command = MoveStage(self._ctx(), self.entity.name, item, body["stage"],  # type: ignore[attr-defined]

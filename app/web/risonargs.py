@@ -30,12 +30,13 @@ def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Call
             if value:
                 try:
                     kwargs["rison"] = prison.loads(value)
-                except prison.decoder.ParserException:
+                except (prison.decoder.ParserException, ValueError, TypeError, RecursionError, IndexError, KeyError):
+                    # prison raises more than its own error on bad text ('1e', '((((', '(page:')
                     if not current_app.config.get("FAB_API_ALLOW_JSON_QS", True):
                         return self.response_400(message="Not a valid rison argument")
                     try:
                         kwargs["rison"] = json.loads(urllib.parse.parse_qs(f"q={value}")["q"][0])
-                    except Exception:
+                    except (ValueError, KeyError, RecursionError):
                         return self.response_400(message="Not a valid rison/json argument")
             error = next(iter(validator.iter_errors(kwargs["rison"])), None)
             if error is not None:
