@@ -94,6 +94,13 @@ def test_lone_surrogate_in_json_is_400_and_stores_nothing(client: Any, app: Any)
     assert _lead_count(app) == before
 
 
+def test_lone_surrogate_in_a_json_query_is_400(client: Any) -> None:
+    q = '{"filters": [{"col": "name", "opr": "ct", "value": "\\ud800"}]}'
+    response = client.get("/api/v1/lead/", query_string={"q": q})
+    assert response.status_code == 400, response.data[:300]
+    assert "surrogate" in response.get_json()["message"]
+
+
 @pytest.mark.parametrize("body", ['{"name": "张三"', "not json", "[1, 2", '{"name": NaN}'])
 def test_malformed_json_body_is_400(client: Any, app: Any, body: str) -> None:
     before = _lead_count(app)

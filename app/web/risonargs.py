@@ -17,6 +17,8 @@ import jsonschema
 import prison
 from flask import current_app, request
 
+from .jsonbody import surrogate_path
+
 API_URI_RIS_KEY = "q"
 
 
@@ -38,6 +40,9 @@ def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Call
                         kwargs["rison"] = json.loads(urllib.parse.parse_qs(f"q={value}")["q"][0])
                     except (ValueError, KeyError, RecursionError):
                         return self.response_400(message="Not a valid rison/json argument")
+            where = surrogate_path(kwargs["rison"])
+            if where:  # JSON's \ud800 escapes reach text no database driver can encode
+                return self.response_400(message=f"Not a valid argument: '{where}' holds a lone UTF-16 surrogate")
             error = next(iter(validator.iter_errors(kwargs["rison"])), None)
             if error is not None:
                 first = str(error).split("\n", 1)[0]
