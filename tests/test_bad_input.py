@@ -22,8 +22,8 @@ def _lead_count(app: Any) -> int:
     f"/api/v1/lead/{HUGE}",
     f"/api/v1/opportunity/{HUGE}/history",
     "/api/v1/lead/2147483648",
-    f"/lead/show/{HUGE}",
-    f"/lead/edit/{HUGE}",
+    f"/crm/lead/show/{HUGE}",
+    f"/crm/lead/edit/{HUGE}",
 ])
 def test_huge_ids_are_not_found(client: Any, url: str) -> None:
     response = client.get(url)
@@ -73,11 +73,11 @@ def test_unparsable_q_is_400(client: Any, q: str) -> None:
 
 
 @pytest.mark.parametrize("url", [
-    f"/lead/list/?page_LeadView={HUGE}",
-    f"/lead/list/?psize_LeadView={HUGE}",
-    f"/opportunity/list/?page_OpportunityView={HUGE}",
-    f"/opportunity/list/?page_OpportunityView=-{HUGE}",
-    "/lead/list/?page_LeadView=abc",
+    f"/crm/lead/list/?page_LeadView={HUGE}",
+    f"/crm/lead/list/?psize_LeadView={HUGE}",
+    f"/crm/opportunity/list/?page_OpportunityView={HUGE}",
+    f"/crm/opportunity/list/?page_OpportunityView=-{HUGE}",
+    "/crm/lead/list/?page_LeadView=abc",
 ])
 def test_bad_page_numbers_on_screens_are_400(client: Any, url: str) -> None:
     response = client.get(url)

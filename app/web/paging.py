@@ -69,11 +69,15 @@ def _ui_page_problem() -> str | None:
 
 
 def install_paging_guard(app: Flask) -> None:
-    """Bounded `<int:...>` URL parts, and a 400 for bad screen page arguments."""
+    """Bounded `<int:...>` URL parts, a 404 for a `<pk>` no record can have, and a 400
+    for bad screen page arguments."""
     app.url_map.converters["int"] = RecordIdConverter
 
     @app.before_request
     def _check_page_args() -> Any:
+        pk = (request.view_args or {}).get("pk")
+        if pk is not None and not is_record_id(pk):  # FAB's screens and PUT/DELETE take <pk> as text
+            return jsonify(message="Not found"), 404
         problem = _ui_page_problem()
         if problem is None:
             return None
