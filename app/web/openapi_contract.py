@@ -19,15 +19,17 @@ COLUMN_INFO = {"type": "array", "items": {"type": "object"},
                "description": "Columns with name, label, description, type, required, unique"}
 
 
-def _json_schema(response: dict[str, Any]) -> dict[str, Any] | None:
-    return response.get("content", {}).get("application/json", {}).get("schema")
+def _json_schema(response: dict[str, Any]) -> dict[str, Any]:
+    """The JSON body schema of a response ({} when it documents none)."""
+    schema: dict[str, Any] = response.get("content", {}).get("application/json", {}).get("schema", {})
+    return schema
 
 
 def fix_error_responses(document: dict[str, Any]) -> None:
     """400 and 422 carry either a sentence or messages by field (FieldsRefused, ValidationFailed)."""
     for code in ("400", "422"):
         schema = _json_schema(document["components"]["responses"].get(code, {}))
-        if schema is not None:
+        if "properties" in schema:
             schema["properties"]["message"] = MESSAGE
 
 
