@@ -13,6 +13,7 @@ from .api import UserDirectoryApi, build_api
 from .dashboards import register_dashboards
 from .labels import lazy
 from .modelviews import build_model_view
+from .openapi import register_openapi
 from .reports import register_reports
 from .teams import register_teams
 
@@ -39,4 +40,5 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_reports(appbuilder, models)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
+    register_openapi(appbuilder)
     return views
