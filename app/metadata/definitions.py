@@ -114,6 +114,17 @@ PIPELINE_KEYS: tuple[Key, ...] = (
     Key("probability_overridable", "bool", "Users may change the probability by hand within a stage."),
     Key("amount_field", "identifier", "A money field: boards sum it per stage and weight it by probability."),
     Key("card_fields", "identifiers", "Fields shown on a board card under the title."),
+    Key("field_label", "label", "Label of the stage field on forms, lists, the board, history and charts, "
+        "e.g. {en: Status, zh: 工单状态} (default: Stage/阶段 for stage and status, else the field name)."),
+    Key("transitions", "transitions", "Rules per from→to move, e.g. {from: lost, to: prospecting, "
+        "roles: [Sales Manager]}: only those roles (and Admin) may make that move."),
+)
+
+TRANSITION_KEYS: tuple[Key, ...] = (
+    Key("from", "identifier", "The stage the record leaves.", required=True),
+    Key("to", "identifier", "The stage the record enters; the move must be allowed by the from stage's next.",
+        required=True),
+    Key("roles", "rolenames", "Roles that may make this move (default: anyone who may enter the to stage)."),
 )
 
 STAGE_KEYS: tuple[Key, ...] = (

@@ -56,6 +56,7 @@ from .definitions import (
     SECTION_KEYS,
     STAGE_KEYS,
     TARGET_KEYS,
+    TRANSITION_KEYS,
     FieldType,
     Key,
 )
@@ -118,6 +119,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "scope": _ref("scope"),
     "pipelines": {"type": "array", "items": _ref("pipeline")},
     "stages": {"type": "array", "minItems": 1, "items": _ref("stage")},
+    "transitions": {"type": "array", "items": _ref("transition")},
     # {deal_type: renewal}: one choice field, one of its values (choice values may be numbers).
     "condition": {"type": "object", "minProperties": 1, "maxProperties": 1,
                   "propertyNames": _ref("identifier"),
@@ -154,6 +156,8 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("stage", "outcome"): {"enum": list(OUTCOMES)},
     # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
     ("stage", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("transition", "roles"): {"type": "array", "minItems": 1, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
@@ -246,6 +250,7 @@ def _entity_defs() -> dict[str, Any]:
         "section": _object(SECTION_KEYS, "section"),
         "pipeline": _object(PIPELINE_KEYS, "pipeline"),
         "stage": _object(STAGE_KEYS, "stage"),
+        "transition": _object(TRANSITION_KEYS, "transition"),
         "conversion": _object(CONVERT_KEYS, "convert"),
         "convert_target": _object(TARGET_KEYS, "target"),
     }

@@ -47,6 +47,8 @@ CODES: dict[str, str] = {
     "CRM-E032": "expression or computed field names an unknown field",
     "CRM-E033": "type mismatch in an expression or computed field",
     "CRM-E034": "bad computed field: a cycle, or a lookup or rollup that does not fit its link",
+    "CRM-E043": "transition names an unknown stage",
+    "CRM-E044": "bad transition: a move the from stage's next forbids, listed twice, or an unknown role",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")
