@@ -187,9 +187,11 @@ FIELD_KEYS: tuple[Key, ...] = (
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
-    Key("value", "identifier", "Stored value.", required=True),
+    Key("value", "text", "Stored value: any text up to 64 characters (线上咨询, web), kept when the label changes.",
+        required=True),
     Key("label", "label", "Shown label; defaults to the value."),
     Key("color", "text", "CSS color for badges and boards, e.g. #2e7d32."),
+    Key("renamed_from", "text", "The value this choice had before: `crm apply` rewrites stored rows to the new value."),
 )
 
 

@@ -68,7 +68,8 @@ SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles
                 "dashboards": "dashboards.schema.json"}
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
-CHOICE_VALUE = "^[a-z0-9][a-z0-9_]*$"  # fields.py also lets choice values start with a digit
+# Any text (线上咨询, web): no surrounding spaces, commas or control characters, up to 64 (fields.is_choice_value).
+CHOICE_VALUE = "^[^\\s,\\x00-\\x1f]([^,\\x00-\\x1f]{0,62}[^\\s,\\x00-\\x1f])?$"
 PATH = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
 ORDER = "^-?[a-z][a-z0-9_]*$"
 DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
@@ -150,6 +151,7 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("field", "function"): {"enum": list(ROLLUP_FUNCTIONS)},
     ("field", "format"): {"type": "string", "pattern": AUTONUMBER_FORMAT.pattern},
     ("choice", "value"): {"type": "string", "pattern": CHOICE_VALUE},
+    ("choice", "renamed_from"): {"type": "string", "pattern": CHOICE_VALUE},
     ("entity", "name"): _ref("entity_name"),
     # The stage field is made by the pipeline, so it is named like any field (not a reserved one).
     ("pipeline", "field"): _ref("field_name"),

@@ -48,6 +48,7 @@ class Choice:
     value: str
     label: Text
     color: str | None = None
+    renamed_from: str | None = None  # the value stored before: `crm apply` rewrites the rows
 
 
 @dataclass(frozen=True)
