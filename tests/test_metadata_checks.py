@@ -626,16 +626,17 @@ CASES: list[Case] = [
         "    type: choice",
         "    choices:",
         "      - open",
-        "      - Closed Won",       # 8
-    ), [want(DEAL, 8, "CRM-E011", "choice value 'Closed Won' is not valid",
-             hint="values are lower-case keys (web, cold_call); put words in the label")]),
+        "      - 'Closed, Won'",    # 8: a comma (lists and exports separate values with it)
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Closed, Won' is not valid",
+             hint="a value is text without leading or trailing spaces, line breaks or commas "
+                  "(web, 线上咨询); put longer words in the label")]),
     Case("E011-invalid-value-in-mapping", fields(
         "  stage:",
         "    type: choice",
         "    choices:",
         "      - {value: open}",
-        "      - {value: Won!, label: Won}",   # 8
-    ), [want(DEAL, 8, "CRM-E011", "choice value 'Won!' is not valid")]),
+        "      - {value: 'Won ', label: Won}",   # 8: a trailing space
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Won ' is not valid")]),
     Case("E011-not-a-value", fields(
         "  stage:",
         "    type: choice",
