@@ -626,16 +626,17 @@ CASES: list[Case] = [
         "    type: choice",
         "    choices:",
         "      - open",
-        "      - Closed Won",       # 8
-    ), [want(DEAL, 8, "CRM-E011", "choice value 'Closed Won' is not valid",
-             hint="values are lower-case keys (web, cold_call); put words in the label")]),
+        "      - 'Closed, Won'",    # 8: a comma (lists and exports separate values with it)
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Closed, Won' is not valid",
+             hint="a value is text without leading or trailing spaces, line breaks or commas "
+                  "(web, 线上咨询); put longer words in the label")]),
     Case("E011-invalid-value-in-mapping", fields(
         "  stage:",
         "    type: choice",
         "    choices:",
         "      - {value: open}",
-        "      - {value: Won!, label: Won}",   # 8
-    ), [want(DEAL, 8, "CRM-E011", "choice value 'Won!' is not valid")]),
+        "      - {value: 'Won ', label: Won}",   # 8: a trailing space
+    ), [want(DEAL, 8, "CRM-E011", "choice value 'Won ' is not valid")]),
     Case("E011-not-a-value", fields(
         "  stage:",
         "    type: choice",
@@ -1377,6 +1378,30 @@ CASES: list[Case] = [
         "    when: {kind: renewal}",
         "    stages: [{name: due}]",
     ), [want(DEAL, 11, "CRM-E025", "pipeline 'sales': stage 'open' moves next to unknown stage 'due'")]),
+    Case("E043-transition-unknown-stage", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}, {name: won, next: []}, {name: lost, next: [open]}]",
+        "    transitions:",
+        "      - {from: lost, to: opn, roles: [Admin]}",     # 13
+    ), [want(DEAL, 13, "CRM-E043", "pipeline 'sales': transition to unknown stage 'opn'",
+             hint="did you mean 'open'?")]),
+    Case("E044-transition-next-forbids-twice-unknown-role", pipes(
+        "  - name: sales",
+        "    field: stage",
+        "    stages: [{name: open}, {name: won, next: []}, {name: lost, next: [open]}]",
+        "    transitions:",
+        "      - {from: won, to: open}",                     # 13
+        "      - {from: lost, to: open}",
+        "      - {from: lost, to: open}",                    # 15
+        "      - {from: open, to: open}",                    # 16
+        "      - {from: open, to: won, roles: [Manager]}",   # 17
+    ), [want(DEAL, 13, "CRM-E044", "transition won → open is not a move stage 'won' allows",
+             hint="add 'open' to the next of 'won'"),
+        want(DEAL, 15, "CRM-E044", "transition lost → open is listed twice"),
+        want(DEAL, 16, "CRM-E044", "transition open → open is not a move",
+             hint="a transition moves between two different stages"),
+        want(DEAL, 17, "CRM-E044", "transition open → won names unknown role 'Manager'")]),
     Case("E025-role-stages-unknown-stage", pipe_tree(), [
         want(ROLES, 6, "CRM-E025", "role 'Sales Rep': 'deal' has no stage 'wonn'", hint="did you mean 'won'?"),
     ], roles=lines(
@@ -2947,9 +2972,9 @@ def test_starter_pipelines_make_their_stage_fields() -> None:
                                                 "won", "lost", "renewal_due", "quoted"]
     assert stage.choice_label("proposal", "zh") == "方案提供"
     assert [p.when for p in opportunity.pipelines] == [None, ("deal_type", "renewal")]
-    for name in ("lead", "ticket"):
+    for name, label in (("lead", "阶段"), ("ticket", "工单状态")):  # ticket: the pipeline's field_label
         status = spec.entity(name).field("status")
-        assert status.label.get("zh") == "阶段" and status.default == "new" and status.required
+        assert status.label.get("zh") == label and status.default == "new" and status.required
 
 
 # ---------------------------------------------------------------------------

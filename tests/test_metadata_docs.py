@@ -65,6 +65,7 @@ KEY_SECTIONS = {
     "SECTION_KEYS": "Form sections",
     "PIPELINE_KEYS": PIPELINES,
     "STAGE_KEYS": PIPELINES,
+    "TRANSITION_KEYS": PIPELINES,
     "CONVERT_KEYS": CONVERSION,
     "TARGET_KEYS": CONVERSION,
     "FIELD_KEYS": "Field keys",
@@ -216,9 +217,10 @@ def test_roles_tables_list_every_key_scope_and_mode(header: str, values: list[st
 @pytest.mark.parametrize("section,header,keys", [
     (PIPELINES, "Key", definitions.PIPELINE_KEYS),
     (PIPELINES, "Stage key", definitions.STAGE_KEYS),
+    (PIPELINES, "Transition key", definitions.TRANSITION_KEYS),
     (CONVERSION, "Key", definitions.CONVERT_KEYS),
     (CONVERSION, "Target key", definitions.TARGET_KEYS),
-], ids=["PIPELINE_KEYS", "STAGE_KEYS", "CONVERT_KEYS", "TARGET_KEYS"])
+], ids=["PIPELINE_KEYS", "STAGE_KEYS", "TRANSITION_KEYS", "CONVERT_KEYS", "TARGET_KEYS"])
 def test_pipeline_tables_list_every_key(section: str, header: str, keys: tuple[definitions.Key, ...]) -> None:
     """One row per pipeline, stage, convert and target key, in definitions.py order, each with an
     example (or a pointer to the section's example) in its last cell."""
@@ -234,7 +236,7 @@ def test_pipeline_tables_list_every_key(section: str, header: str, keys: tuple[d
 def test_pipeline_sections_cover_gates_probability_and_when() -> None:
     body = sections(doc_text(), 2)[PIPELINES]
     assert list(sections(body, 3)) == ["Pipeline keys", "Stage keys", "The stage field", "Gates",
-                                       "Probability", "Several pipelines (when)"]
+                                       "Transitions", "Probability", "Several pipelines (when)"]
     examples = [b for b in blocks(doc_text()) if b.h2 == PIPELINES and b.lang == "yaml"]
     assert any("when:" in b.text for b in examples), "show a pipeline with `when`"
     assert {o for o in definitions.OUTCOMES if f"outcome: {o}" in body} == {"won", "lost"}
@@ -753,3 +755,22 @@ def test_dashboards_schema_rejects_bad_charts(change: dict[str, Any]) -> None:
         "bad-range"])
 def test_dashboards_schema_rejects_bad_dashboards(doc: object) -> None:
     assert dashboards_errors(doc), doc
+
+
+def test_entity_schema_accepts_transitions_and_field_label() -> None:
+    pipeline = {**VALID_PIPELINE, "field_label": {"en": "Status", "zh": "工单状态"},
+                "transitions": [{"from": "lost", "to": "qualify", "roles": ["Sales Manager"]},
+                                {"from": "qualify", "to": "won"}]}
+    assert entity_errors(with_pipelines(pipeline)) == []
+
+
+@pytest.mark.parametrize("transition", [
+    {"from": "lost"},                                            # no to
+    {"to": "qualify"},                                           # no from
+    {"from": "lost", "to": "qualify", "roles": ["Public"]},      # Public never moves records
+    {"from": "lost", "to": "qualify", "roles": []},              # empty roles: write none instead
+    {"from": "lost", "to": "qualify", "who": ["Admin"]},         # unknown key
+    {"from": "Lost Deals", "to": "qualify"},                     # not a stage name
+])
+def test_entity_schema_rejects_bad_transitions(transition: dict[str, Any]) -> None:
+    assert entity_errors(with_pipelines({**VALID_PIPELINE, "transitions": [transition]})), transition

@@ -128,6 +128,17 @@ PIPELINE_KEYS: tuple[Key, ...] = (
     Key("probability_overridable", "bool", "Users may change the probability by hand within a stage."),
     Key("amount_field", "identifier", "A money field: boards sum it per stage and weight it by probability."),
     Key("card_fields", "identifiers", "Fields shown on a board card under the title."),
+    Key("field_label", "label", "Label of the stage field on forms, lists, the board, history and charts, "
+        "e.g. {en: Status, zh: 工单状态} (default: Stage/阶段 for stage and status, else the field name)."),
+    Key("transitions", "transitions", "Rules per from→to move, e.g. {from: lost, to: prospecting, "
+        "roles: [Sales Manager]}: only those roles (and Admin) may make that move."),
+)
+
+TRANSITION_KEYS: tuple[Key, ...] = (
+    Key("from", "identifier", "The stage the record leaves.", required=True),
+    Key("to", "identifier", "The stage the record enters; the move must be allowed by the from stage's next.",
+        required=True),
+    Key("roles", "rolenames", "Roles that may make this move (default: anyone who may enter the to stage)."),
 )
 
 STAGE_KEYS: tuple[Key, ...] = (
@@ -207,9 +218,11 @@ RULE_KEYS: tuple[Key, ...] = (
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
-    Key("value", "identifier", "Stored value.", required=True),
+    Key("value", "text", "Stored value: any text up to 64 characters (线上咨询, web), kept when the label changes.",
+        required=True),
     Key("label", "label", "Shown label; defaults to the value."),
     Key("color", "text", "CSS color for badges and boards, e.g. #2e7d32."),
+    Key("renamed_from", "text", "The value this choice had before: `crm apply` rewrites stored rows to the new value."),
 )
 
 

@@ -20,7 +20,7 @@ from .definitions import (
 )
 from .normalisers import parse_normalisers, parse_units
 from .problems import ProblemSink, did_you_mean
-from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
+from .shapes import check_identifier, check_label, check_mapping, type_name
 from .spec import Choice, ComputedSpec, FieldSpec, Text
 from .yamlsource import LocList, LocMap
 
@@ -159,20 +159,22 @@ def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
     for index, item in enumerate(raw):
         item_line = raw.line_of(index) if isinstance(raw, LocList) else line
         if isinstance(item, (str, int)) and not isinstance(item, bool):
-            value, label, color = str(item), None, None
+            value, label, color, renamed = str(item), None, None, None
         elif isinstance(item, LocMap):
             got = check_mapping(item, CHOICE_KEYS, sink, f"a choice of {where}", item_line)
             if "value" not in got:
                 continue
             value, label, color = str(got["value"]), got.get("label"), got.get("color")
+            renamed = str(got["renamed_from"]) if got.get("renamed_from") is not None else None
             if label is not None:
                 check_label(label, sink, item.line_of("label"), where, languages)
         else:
             sink.add("CRM-E011", item_line, f"{where}: choice {type_name(item)} is not a value")
             continue
-        if not is_identifier(value) and not re.match(r"^[a-z0-9][a-z0-9_]*$", value):
+        if not is_choice_value(value):
             sink.add("CRM-E011", item_line, f"{where}: choice value '{value}' is not valid",
-                     "values are lower-case keys (web, cold_call); put words in the label")
+                     "a value is text without leading or trailing spaces, line breaks or commas "
+                     "(web, 线上咨询); put longer words in the label")
             continue
         if len(value) > 64:
             sink.add("CRM-E011", item_line, f"{where}: choice value '{value[:20]}…' is longer than 64 characters")
@@ -181,8 +183,19 @@ def _parse_choices(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
             sink.add("CRM-E011", item_line, f"{where}: choice '{value}' is listed twice")
             continue
         seen.add(value)
-        result.append(Choice(value, Text.of(label, value.replace("_", " ").capitalize()), color))
+        result.append(Choice(value, Text.of(label, value.replace("_", " ").capitalize()), color, renamed))
+    for choice in result:
+        if choice.renamed_from is not None and choice.renamed_from in seen:
+            sink.add("CRM-E011", line, f"{where}: choice '{choice.value}' is renamed from "
+                     f"'{choice.renamed_from}', which is still a choice", "remove one of them")
     return tuple(result)
+
+
+def is_choice_value(value: str) -> bool:
+    """Any text a person would type as a value: no surrounding spaces, no control characters, no
+    commas (list filters and exports separate values with them)."""
+    return bool(value) and value == value.strip() and "," not in value and all(
+        ch.isprintable() for ch in value)
 
 
 def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,

@@ -59,6 +59,7 @@ from .definitions import (
     SECTION_KEYS,
     STAGE_KEYS,
     TARGET_KEYS,
+    TRANSITION_KEYS,
     FieldType,
     Key,
 )
@@ -70,7 +71,8 @@ SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles
                 "dashboards": "dashboards.schema.json"}
 
 IDENTIFIER = "^[a-z][a-z0-9_]*$"
-CHOICE_VALUE = "^[a-z0-9][a-z0-9_]*$"  # fields.py also lets choice values start with a digit
+# Any text (线上咨询, web): no surrounding spaces, commas or control characters, up to 64 (fields.is_choice_value).
+CHOICE_VALUE = "^[^\\s,\\x00-\\x1f]([^,\\x00-\\x1f]{0,62}[^\\s,\\x00-\\x1f])?$"
 PATH = "^[a-z][a-z0-9_]*(\\.[a-z][a-z0-9_]*)?$"
 ORDER = "^-?[a-z][a-z0-9_]*$"
 DATE = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
@@ -121,6 +123,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "scope": _ref("scope"),
     "pipelines": {"type": "array", "items": _ref("pipeline")},
     "stages": {"type": "array", "minItems": 1, "items": _ref("stage")},
+    "transitions": {"type": "array", "items": _ref("transition")},
     # {deal_type: renewal}: one choice field, one of its values (choice values may be numbers).
     "condition": {"type": "object", "minProperties": 1, "maxProperties": 1,
                   "propertyNames": _ref("identifier"),
@@ -166,12 +169,15 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("field", "function"): {"enum": list(ROLLUP_FUNCTIONS)},
     ("field", "format"): {"type": "string", "pattern": AUTONUMBER_FORMAT.pattern},
     ("choice", "value"): {"type": "string", "pattern": CHOICE_VALUE},
+    ("choice", "renamed_from"): {"type": "string", "pattern": CHOICE_VALUE},
     ("entity", "name"): _ref("entity_name"),
     # The stage field is made by the pipeline, so it is named like any field (not a reserved one).
     ("pipeline", "field"): _ref("field_name"),
     ("stage", "outcome"): {"enum": list(OUTCOMES)},
     # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
     ("stage", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("transition", "roles"): {"type": "array", "minItems": 1, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
@@ -268,6 +274,7 @@ def _entity_defs() -> dict[str, Any]:
         "section": _object(SECTION_KEYS, "section"),
         "pipeline": _object(PIPELINE_KEYS, "pipeline"),
         "stage": _object(STAGE_KEYS, "stage"),
+        "transition": _object(TRANSITION_KEYS, "transition"),
         "conversion": _object(CONVERT_KEYS, "convert"),
         "convert_target": _object(TARGET_KEYS, "target"),
     }

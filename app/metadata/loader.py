@@ -215,6 +215,12 @@ def _check_stage_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...
                         sink.add("CRM-E024", stage.line or raw.node.line_of("pipelines"),
                                  f"pipeline '{pipeline.name}': stage '{stage.name}' names unknown role '{role}'",
                                  did_you_mean(role, names))
+            for transition in pipeline.transitions:
+                for role in transition.roles:
+                    if role not in names:
+                        sink.add("CRM-E044", transition.line or raw.node.line_of("pipelines"),
+                                 f"pipeline '{pipeline.name}': transition {transition.source} → "
+                                 f"{transition.target} names unknown role '{role}'", did_you_mean(role, names))
 
 
 def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, EntitySpec],

@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .definitions import OUTCOMES, PIPELINE_KEYS, RESERVED_FIELD_NAMES, STAGE_KEYS, SYSTEM_FIELDS
+from .definitions import (
+    OUTCOMES,
+    PIPELINE_KEYS,
+    RESERVED_FIELD_NAMES,
+    STAGE_KEYS,
+    SYSTEM_FIELDS,
+    TRANSITION_KEYS,
+)
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of
-from .spec import Choice, FieldSpec, PipelineSpec, StageSpec, Text
+from .spec import Choice, FieldSpec, PipelineSpec, StageSpec, Text, TransitionSpec
 from .yamlsource import LocMap
 
 AMOUNT_TYPES = ("money", "decimal", "integer")
@@ -72,6 +79,9 @@ def _parse_pipeline(item: Any, line: int, sink: ProblemSink, known: dict[str, Fi
         when = ("", "")  # reported bad: claims no record, and is not a second default
     probability = _typed_field(values, "probability_field", ("percent",), item, sink, known, where)
     amount = _typed_field(values, "amount_field", AMOUNT_TYPES, item, sink, known, where)
+    if "field_label" in values:
+        check_label(values["field_label"], sink, item.line_of("field_label"), where, languages)
+    transitions = _parse_transitions(values.get("transitions") or [], item, sink, stages, where)
     cards = []
     for j, card in enumerate(values.get("card_fields") or []):
         if card not in known and card not in SYSTEM_FIELDS:
@@ -82,7 +92,41 @@ def _parse_pipeline(item: Any, line: int, sink: ProblemSink, known: dict[str, Fi
     return PipelineSpec(name=name, label=Text.of(values.get("label"), name.replace("_", " ").capitalize()),
                         field=stage_field, stages=tuple(stages), when=when, probability_field=probability,
                         probability_overridable=bool(values.get("probability_overridable", False)),
-                        amount_field=amount, card_fields=tuple(cards))
+                        amount_field=amount, card_fields=tuple(cards), transitions=tuple(transitions),
+                        field_label=Text.of(values["field_label"], stage_field) if "field_label" in values else None)
+
+
+def _parse_transitions(raw: list[Any], item: LocMap, sink: ProblemSink, stages: list[StageSpec],
+                       where: str) -> list[TransitionSpec]:
+    """Rules per from→to move: both stages known (CRM-E043), a move `next` allows, each pair once (CRM-E044)."""
+    base = item.line_of("transitions")
+    names = {s.name: s for s in stages}
+    parsed: list[TransitionSpec] = []
+    for index, node in enumerate(raw):
+        line = line_of(raw, index, base)
+        values = check_mapping(node, TRANSITION_KEYS, sink, f"a transition of {where}", line)
+        source, target = values.get("from"), values.get("to")
+        if source is None or target is None:
+            continue
+        unknown = [(key, str(name)) for key, name in (("from", source), ("to", target)) if name not in names]
+        for key, name in unknown:
+            sink.add("CRM-E043", node.line_of(key) or line, f"{where}: transition {key} unknown stage '{name}'",
+                     did_you_mean(name, names))
+        if unknown:
+            continue
+        allowed = names[source].next
+        if source == target or (allowed is not None and target not in allowed):
+            sink.add("CRM-E044", line, f"{where}: transition {source} → {target} is not a move stage "
+                     f"'{source}' allows", f"add '{target}' to the next of '{source}'" if source != target else
+                     "a transition moves between two different stages")
+            continue
+        if any(t.source == source and t.target == target for t in parsed):
+            sink.add("CRM-E044", line, f"{where}: transition {source} → {target} is listed twice")
+            continue
+        parsed.append(TransitionSpec(source=source, target=target,
+                                     roles=tuple(str(r) for r in values.get("roles") or []),
+                                     line=node.line_of("roles") or line))
+    return parsed
 
 
 def _parse_stages(raw: list[Any], item: LocMap, sink: ProblemSink, known: dict[str, FieldSpec], where: str,
@@ -183,8 +227,9 @@ def _stage_fields(pipelines: list[PipelineSpec]) -> list[FieldSpec]:
             for stage in pipeline.stages:
                 choices.setdefault(stage.name, Choice(stage.name, stage.label, stage.color))
         first = next((p for p in mine if p.when is None), mine[0]).stages[0].name
-        label = STAGE_LABEL if stage_field in ("stage", "status") else Text.of(
-            None, stage_field.replace("_", " ").capitalize())
+        own = next((p.field_label for p in mine if p.field_label is not None), None)
+        label = own or (STAGE_LABEL if stage_field in ("stage", "status") else Text.of(
+            None, stage_field.replace("_", " ").capitalize()))
         fields.append(FieldSpec(name=stage_field, type="choice", label=label, required=True, default=first,
                                 choices=tuple(choices.values()), index=True, max_length=64))
     return fields

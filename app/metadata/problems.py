@@ -52,6 +52,8 @@ CODES: dict[str, str] = {
     "CRM-E037": "bad unique set",
     "CRM-E038": "bad phone region or money units",
     "CRM-E039": "bad rule, condition or record lock",
+    "CRM-E043": "transition names an unknown stage",
+    "CRM-E044": "bad transition: a move the from stage's next forbids, listed twice, or an unknown role",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")

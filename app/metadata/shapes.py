@@ -40,7 +40,8 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
-                "pipelines", "stages", "targets", "dashboards", "charts", "normalisers", "uniquesets", "rules"):
+                "pipelines", "stages", "transitions", "targets", "dashboards", "charts", "normalisers", "uniquesets",
+                "rules"):
         return isinstance(value, list)
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
                 "mapping", "filters", "period", "params", "units"):

@@ -48,6 +48,7 @@ class Choice:
     value: str
     label: Text
     color: str | None = None
+    renamed_from: str | None = None  # the value stored before: `crm apply` rewrites the rows
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,16 @@ class StageSpec:
 
 
 @dataclass(frozen=True)
+class TransitionSpec:
+    """Who may make one from→to move (on top of the to stage's own roles)."""
+
+    source: str
+    target: str
+    roles: tuple[str, ...] = ()
+    line: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     """An ordered set of stages a record moves through, with the gates of each."""
 
@@ -195,9 +206,14 @@ class PipelineSpec:
     probability_overridable: bool = False
     amount_field: str | None = None
     card_fields: tuple[str, ...] = ()
+    transitions: tuple[TransitionSpec, ...] = ()
+    field_label: Text | None = None
 
     def stage(self, name: str | None) -> StageSpec | None:
         return next((s for s in self.stages if s.name == name), None)
+
+    def transition(self, source: str | None, target: str) -> TransitionSpec | None:
+        return next((t for t in self.transitions if t.source == source and t.target == target), None)
 
 
 @dataclass(frozen=True)

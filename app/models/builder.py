@@ -226,3 +226,10 @@ def _add_relationships(models: ModelSet, entity: EntitySpec) -> None:
                 target, secondary=link_table, lazy="select", passive_deletes=True,
                 primaryjoin=table.c.id == link_table.c.source_id,
                 secondaryjoin=sa.inspect(target).local_table.c.id == link_table.c.target_id))
+            # the other side, read-only: the related list of a target's page (a contact's campaigns
+            # page lists them through the source; a campaign's contacts through this); `__` never
+            # names a field, so it cannot clash
+            sa.inspect(target).add_property(f"{entity.name}__{f.name}", relationship(
+                cls, secondary=link_table, lazy="select", viewonly=True,
+                primaryjoin=sa.inspect(target).local_table.c.id == link_table.c.target_id,
+                secondaryjoin=table.c.id == link_table.c.source_id))

@@ -46,6 +46,8 @@ MESSAGES: dict[str, dict[str, str]] = {
                       "zh": "“{stage}”不是{pipeline}的阶段（{stages}）。"},
     "stage_transition": {"en": "Cannot move from {source} to {target}; next stages: {allowed}.",
                          "zh": "不能从{source}移到{target}；可移至：{allowed}。"},
+    "stage_transition_role": {"en": "Your role may not move records from {source} to {target}.",
+                              "zh": "您的角色无权将记录从{source}移至{target}。"},
     "stage_role": {"en": "Your role may not move records into {stage}.", "zh": "您的角色无权将记录移入{stage}。"},
     "stage_requires": {"en": "To enter {stage}, fill in: {fields}.", "zh": "进入{stage}前请填写：{fields}。"},
     "version_stale": {"en": "This {entity} was changed by someone else since you opened it (your version {yours}, now "

@@ -48,6 +48,25 @@ def stage_allowed_for(access: Any, spec: Any, entity: EntitySpec, stage: StageSp
     return False
 
 
+def transition_allowed_for(access: Any, pipeline: PipelineSpec, source: str | None, target: str) -> bool:
+    """May the user's roles make the source→target move (a `transitions` rule with roles)?"""
+    rule = pipeline.transition(source, target)
+    if rule is None or not rule.roles or access is None or access.is_admin:
+        return True
+    return any(role in rule.roles for role in access.roles)
+
+
+def allowed_targets(access: Any, spec: Any, entity: EntitySpec, pipeline: PipelineSpec,
+                    current: str | None) -> list[StageSpec]:
+    """The stages the user may move a record into from `current` (next, transition and stage roles)."""
+    from_stage = pipeline.stage(current)
+    return [stage for stage in pipeline.stages
+            if stage.name != current
+            and (from_stage is None or from_stage.next is None or stage.name in from_stage.next)
+            and transition_allowed_for(access, pipeline, current, stage.name)
+            and stage_allowed_for(access, spec, entity, stage)]
+
+
 def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: str | None, target: str,
                 state: dict[str, Any]) -> dict[str, list[str]]:
     """Why a record in `state` may not enter `target` from `current` ({} when it may)."""
@@ -55,13 +74,17 @@ def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: s
     field = pipeline.field
     stage = pipeline.stage(target)
     if stage is None:
-        names = ", ".join(s.name for s in pipeline.stages)
+        names = ", ".join(s.label.get(lang) for s in pipeline.stages)
         return {field: [msg("stage_unknown", lang, stage=target, pipeline=pipeline.label.get(lang), stages=names)]}
     from_stage = pipeline.stage(current)
     if from_stage is not None and from_stage.next is not None and target != current and target not in from_stage.next:
-        allowed = ", ".join(from_stage.next) or "—"
+        targets = allowed_targets(ctx.access, ctx.models.spec, entity, pipeline, current)
+        allowed = ", ".join(s.label.get(lang) for s in targets) or "—"
         return {field: [msg("stage_transition", lang, source=from_stage.label.get(lang),
                             target=stage.label.get(lang), allowed=allowed)]}
+    if target != current and not transition_allowed_for(ctx.access, pipeline, current, target):
+        return {field: [msg("stage_transition_role", lang, source=from_stage.label.get(lang) if from_stage else "",
+                            target=stage.label.get(lang))]}
     if not stage_allowed_for(ctx.access, ctx.models.spec, entity, stage):
         return {field: [msg("stage_role", lang, stage=stage.label.get(lang))]}
     # a field the user's role cannot see counts as filled: never demand what cannot be seen

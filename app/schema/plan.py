@@ -56,6 +56,7 @@ class Plan:
     changes: list[Change] = field(default_factory=list)
     upgrade_ops: Any = None
     renames: list[EntityRename] = field(default_factory=list)  # run after upgrade_ops
+    value_renames: list[tuple[Any, Any]] = field(default_factory=list)  # (up, down) ops, run last
 
     @property
     def pending(self) -> bool:
@@ -102,7 +103,40 @@ def _make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
         plan.changes.append(_describe(connection, op, compare))
     if check.before is not None:
         _entity_renames(connection, check.renames, check.before, models, plan)
+    _choice_renames(connection, models, plan)
     return plan
+
+
+def _choice_renames(connection: sa.Connection, models: ModelSet, plan: Plan) -> None:
+    """A choice with `renamed_from`: rows still holding the old value get the new one (a data step)."""
+    inspector = sa.inspect(connection)
+    tables = set(inspector.get_table_names())
+    for entity in models.spec.entities:
+        if entity.table_name not in tables:
+            continue  # a new table, or one renamed in this same change: nothing stored under it yet
+        columns = {c["name"] for c in inspector.get_columns(entity.table_name)}
+        for f in entity.declared_fields:
+            if f.type != "choice" or f.column_name not in columns:
+                continue
+            for choice in f.choices:
+                if choice.renamed_from is None:
+                    continue
+                table, column = sa.table(entity.table_name, sa.column(f.column_name)), f.column_name
+                rows = connection.scalar(sa.select(sa.func.count()).select_from(table)
+                                         .where(table.c[column] == choice.renamed_from)) or 0
+                if not rows:
+                    continue  # renamed already, or never stored
+                plan.changes.append(Change("rename_value", entity.table_name, column,
+                                           detail=f"'{choice.renamed_from}' -> '{choice.value}'", rows=rows))
+                plan.value_renames.append((
+                    ops.ExecuteSQLOp(_set_value(entity.table_name, column, choice.renamed_from, choice.value)),
+                    ops.ExecuteSQLOp(_set_value(entity.table_name, column, choice.value, choice.renamed_from))))
+
+
+def _set_value(table: str, column: str, old: str, new: str) -> str:
+    def quoted(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+    return f'UPDATE "{table}" SET "{column}" = {quoted(new)} WHERE "{column}" = {quoted(old)}'
 
 
 def _upgrade_ops(context: MigrationContext, metadata: sa.MetaData) -> ops.UpgradeOps:

@@ -74,6 +74,9 @@ def build_steps(plan: Plan, allow_destructive: bool, dialect: str) -> Steps:
         steps.up.extend(rename.up)
         steps.down[0:0] = rename.down
         renamed.update({o.table_name: o.new_table_name for o in rename.up if isinstance(o, ops.RenameTableOp)})
+    for up, down in plan.value_renames:  # choice values: after the tables have their final names
+        steps.up.append(up)
+        steps.down.insert(0, down)
     for check in steps.checks:  # checked on the database as the upgrade left it
         check["table"] = renamed.get(check["table"], check["table"])
     return steps

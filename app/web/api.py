@@ -53,6 +53,7 @@ from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
+from .related_api import RELATED_METHOD_PERMISSIONS, RelatedEndpoints
 from .risonargs import checked_rison
 from .rowscope import row_scope
 from .schemas import input_schema, output_schema
@@ -61,6 +62,7 @@ from .versioning import BadVersion, client_version, stale_body, with_etag
 API_METHOD_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "picker": "read", "export": "export",
     "post": "create", "put": "write", "delete": "delete", **PIPELINE_METHOD_PERMISSIONS,
+    **RELATED_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
 
@@ -69,7 +71,7 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
+class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -78,7 +80,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history", "convert", "board"}
+                             "move", "history", "convert", "board", "related"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)

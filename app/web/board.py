@@ -23,6 +23,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from sqlalchemy.orm import selectinload
 
 from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec, Text
+from app.records.stages import allowed_targets
 from app.security.access import Access, current_access
 from app.security.scoped import Records
 
@@ -152,7 +153,8 @@ def board_columns(view: Any, pipeline: PipelineSpec, query: str, access: Access,
         column: dict[str, Any] = {
             "stage": stage.name, "label": stage.label.get(lang), "color": stage.color or "#9e9e9e",
             "probability": stage.probability, "outcome": stage.outcome, "count": count,
-            "next": list(stage.next) if stage.next is not None else None,
+            # the drop targets this user may use from here: next, transition roles and stage roles
+            "next": [s.name for s in allowed_targets(access, spec, entity, pipeline, stage.name)],
         }
         total_count += count
         if with_amount:

@@ -281,6 +281,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ModelView):
         return {"crm_history": stage_history(self.crm_models, self.entity.name, int(pk)),
                 "crm_convert": self.entity.convert,
                 "crm_version": getattr(item, "version", ""),  # the conversion is refused if the lead changed
+                "crm_stage_field_label": self.entity.field(self.entity.pipelines[0].field).label.get(current_lang()),
                 "crm_stage_labels": {c.value: c.label.get(current_lang())
                                      for p in self.entity.pipelines for c in
                                      self.entity.field(p.field).choices}}

@@ -124,10 +124,16 @@ def stage_history(models: Any, entity: str, pk: int) -> list[dict[str, Any]]:
     table = models.core["crm_stage_history"]
     user = models.user_model
     rows = current_app.extensions["crm"].db.session.execute(
-        sa.select(table, user.username).outerjoin(user, user.id == table.c.moved_by_id)
+        sa.select(table, user.username, user.first_name, user.last_name).outerjoin(user, user.id == table.c.moved_by_id)
         .where(table.c.entity == entity, table.c.record_id == pk)
         .order_by(table.c.moved_on, table.c.id)).mappings().all()
     return [{"pipeline": r["pipeline"], "from": r["from_stage"], "to": r["to_stage"],
-             "moved_by": r["username"], "moved_on": r["moved_on"].isoformat(),
+             "moved_by": _display_name(r), "moved_by_username": r["username"], "moved_on": r["moved_on"].isoformat(),
              "seconds_in_from": r["seconds_in_from"]} for r in rows]
 
+
+
+def _display_name(row: Any) -> str | None:
+    """The mover as people know them (first and last name), the login only when there is no name."""
+    full = f"{row['first_name'] or ''} {row['last_name'] or ''}".strip()
+    return full or row["username"]

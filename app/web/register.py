@@ -24,8 +24,13 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     for entity in spec.entities:
         related = []
         for source, f in spec.links_to(entity.name):
-            if f.type == "link" and views[source.name] not in related:
+            # link: the records that point here; links (many-to-many): the records that list this
+            # one (a contact's campaigns), FAB filters those through the association table
+            if f.type in ("link", "links") and views[source.name] not in related:
                 related.append(views[source.name])
+        for f in entity.declared_fields:  # many-to-many from this side too: a campaign's contacts
+            if f.type == "links" and f.to != entity.name and views[f.to] not in related:
+                related.append(views[f.to])
         views[entity.name].related_views = related
     for group in spec.menu:
         for name in group.entities:

@@ -16,7 +16,6 @@ from app.security.scoped import Records
 TEXTS: dict[str, dict[str, str]] = {
     "records": {"en": "Records", "zh": "记录数"},
     "conversion": {"en": "Conversion", "zh": "转化率"},
-    "stage": {"en": "Stage", "zh": "阶段"},
     "win_rate": {"en": "Win rate", "zh": "赢单率"},
     "won": {"en": "Won", "zh": "赢单"},
     "closed": {"en": "Closed", "zh": "已结束"},

@@ -59,7 +59,7 @@ def stage_funnel(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
         result.points.append(Point(stage.name, stage.label.get(ctx.lang), reached[i], extra=extra))
         result.rows.append((stage.label.get(ctx.lang), reached[i], conversion))
     if chart.kind == "table":
-        result.columns = [text("stage", ctx.lang), text("records", ctx.lang), text("conversion", ctx.lang)]
+        result.columns = [entity.field(pipeline.field).label.get(ctx.lang), text("records", ctx.lang), text("conversion", ctx.lang)]
         result.points = []
     else:
         result.rows = []
@@ -122,7 +122,7 @@ def stage_time(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
         else:
             result.points.append(Point(stage.name, stage.label.get(lang), round(days, 2), extra=(("moves", moves),)))
     if chart.kind == "table":
-        result.columns = [text("stage", lang), text("avg_days", lang), text("moves", lang)]
+        result.columns = [entity.field(pipeline.field).label.get(lang), text("avg_days", lang), text("moves", lang)]
     return result
 
 

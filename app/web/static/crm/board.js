@@ -166,13 +166,17 @@
     event.dataTransfer.setData("text/plain", card.dataset.id);
     card.classList.add("crm-card-dragging");
     board.classList.add("crm-board-dragging");
-    var allowed = stages[dragging.from.dataset.stage] ? stages[dragging.from.dataset.stage].next : null;
     board.querySelectorAll(".crm-column").forEach(function (col) {
-      var stage = col.dataset.stage;
-      if (col !== dragging.from && (allowed === null || allowed === undefined || allowed.indexOf(stage) >= 0)) {
-        col.classList.add("crm-column-allowed");
-      }
+      if (canDrop(dragging.from, col)) { col.classList.add("crm-column-allowed"); }
     });
+  }
+
+  // The server lists, per column, the stages this user may move a card into from it
+  // (next, per-transition roles, stage roles); a forbidden column is no drop target.
+  function canDrop(from, col) {
+    if (col === from) { return false; }
+    var allowed = stages[from.dataset.stage] ? stages[from.dataset.stage].next : null;
+    return allowed === null || allowed === undefined || allowed.indexOf(col.dataset.stage) >= 0;
   }
 
   function clearDragMarks() {
@@ -240,8 +244,8 @@
   board.querySelectorAll("[data-dropzone]").forEach(function (zone) {
     var col = zone.closest(".crm-column");
     col.addEventListener("dragover", function (event) {
-      if (!dragging) { return; }
-      event.preventDefault(); // every column accepts the drop: the server decides
+      if (!dragging || !canDrop(dragging.from, col)) { return; } // no drop offered: the browser refuses it
+      event.preventDefault(); // the server still decides
       event.dataTransfer.dropEffect = "move";
       col.classList.add("crm-column-over");
     });
@@ -253,7 +257,7 @@
       var move = dragging;
       dragging = null;
       clearDragMarks();
-      if (!move || col === move.from) { return; }
+      if (!move || !canDrop(move.from, col)) { return; }
       move.to = col;
       move.card.classList.remove("crm-card-dragging");
       var holder = cardsOf(col);
