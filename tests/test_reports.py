@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from app.security.sync import sync_permissions
 from app.web.reports import register_reports
-from tests.conftest import ADMIN_PASSWORD, STARTER, build_test_app, dispose_app, fresh_database
+from tests.conftest import ADMIN_PASSWORD, STARTER, build_test_app, dispose_app, fresh_database, own_address
 
 ACCOUNTS = {"华为技术有限公司": Decimal("987654321.00"), "阿里巴巴": Decimal("123456789.00"),
             "腾讯科技": Decimal("555444333.00")}
@@ -50,7 +50,7 @@ class World:
         self.app, self.users, self.deals = app, users, deals
 
     def client(self, username: str = "admin") -> Any:
-        client = self.app.test_client()
+        client = own_address(self.app.test_client())  # logins are rate limited per address
         page = client.get("/login/").get_data(as_text=True)
         password = ADMIN_PASSWORD if username == "admin" else DEMO_PASSWORD
         response = client.post("/login/", data={"username": username, "password": password,

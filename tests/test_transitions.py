@@ -64,14 +64,14 @@ def test_a_manager_reopens_a_lost_deal(users_app: Any) -> None:
 def test_chinese_errors_name_stage_labels_never_keys(users_app: Any) -> None:
     rep = login(users_app.test_client(), "sales_rep", DEMO_PASSWORD)
     pk, _ = _lost_deal(rep)
-    rep.get("/lang/zh")
+    rep.post("/lang/zh")
     refused = rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "prospecting"})
     assert refused.json["message"]["stage"] == ["您的角色无权将记录从输单移至初步接触。"]
     # lost allows only prospecting, which this rep may not enter from lost: nothing is left to offer
     wrong = rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "proposal"})
     assert wrong.json["message"]["stage"] == ["不能从输单移到方案提供；可移至：—。"]
     admin = login(users_app.test_client())
-    admin.get("/lang/zh")
+    admin.post("/lang/zh")
     lead = admin.post("/api/v1/lead/", json={"name": "王五", "company": "某公司", "disqualify_reason": "重复"})
     lead_id = lead.json["id"]
     assert admin.post(f"/api/v1/lead/{lead_id}/move", json={"stage": "disqualified"}).status_code == 200
@@ -98,7 +98,7 @@ def test_the_board_offers_only_the_drop_targets_the_user_may_use(users_app: Any)
 def test_the_stage_field_has_its_own_label_on_forms_lists_history_and_charts(make_app: Any) -> None:
     app = make_app()
     admin = login(app.test_client())
-    admin.get("/lang/zh")
+    admin.post("/lang/zh")
     ticket = admin.post("/api/v1/ticket/", json={"subject": "打印机坏了"})
     assert ticket.status_code == 201, ticket.json
     pk = ticket.json["id"]
