@@ -40,7 +40,7 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
-                "pipelines", "stages", "targets", "dashboards", "charts"):
+                "pipelines", "stages", "targets", "dashboards", "charts", "measures"):
         return isinstance(value, list)
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
                 "mapping", "filters", "period", "params"):
