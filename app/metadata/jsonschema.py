@@ -134,7 +134,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "dashboards": {"type": "array", "items": _ref("dashboard")},
     "charts": {"type": "array", "minItems": 1, "items": _ref("chart")},
     "measure": {"type": "string", "pattern": MEASURE},
-    "measures": {"type": "array", "minItems": 2, "items": _ref("measure")},
+    "measures": {"type": "array", "minItems": 2, "items": {"type": "string", "pattern": MEASURE}},
     "grouping": {"type": "string", "pattern": GROUPING},
     "filters": {"type": "object", "propertyNames": {"type": "string", "pattern": PATH},
                 "additionalProperties": _ref("filter")},
