@@ -14,6 +14,7 @@ from .dashboards import register_dashboards
 from .labels import lazy
 from .modelviews import build_model_view
 from .reports import register_reports
+from .search_views import register_search
 from .teams import register_teams
 
 
@@ -39,4 +40,5 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_reports(appbuilder, models)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
+    register_search(appbuilder)
     return views
