@@ -136,3 +136,21 @@ def test_ties_in_top_are_broken_by_the_stated_key(world: World, ties: str, want:
     got = [p.key for p in aggregate(chart, world.ctx("executive", "zh")).points]
     assert set(got) == set(want)
     assert got == [s for s in STAGES if s in want]  # shown in the stage order
+
+
+@pytest.mark.parametrize("func", ["median", "count_distinct"])
+def test_kpi_with_a_period_takes_the_new_measures(world: World, func: str) -> None:
+    from app.metadata.spec import Period
+    from tests.test_charts import RANGES, as_date
+
+    field = "amount" if func == "median" else "account"
+    chart = adhoc("kpi", measure=Measure(func, field), period=Period("close_date", "this_year"))
+    result = aggregate(chart, world.ctx("manager"))
+    for (start, end), got in zip(RANGES["this_year"], (result.kpi, result.previous), strict=True):
+        rows = [r for r in visible(world, "manager", "opportunity")
+                if r["close_date"] is not None and start <= as_date(r["close_date"]) < end]
+        if func == "median":
+            values = [r["amount"] for r in rows if r["amount"] is not None]
+            assert close(got, statistics.median(values) if values else None)
+        else:
+            assert got == len({r["account_id"] for r in rows if r["account_id"] is not None})
