@@ -36,6 +36,7 @@ from .dates import (
     resolve_range,
 )
 from .measures import aggregate_sql, number
+from .ordering import choice_color, cut_top, default_sort, empty_choices, group_totals, ordered_groups
 from .result import ChartContext, ChartResult, Drill, Point
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -331,108 +332,28 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
         for key in empty_choices(chart, chart.group, keyed[0][0]):
             cells.setdefault((key,), number(None, func))
             labels[0].setdefault(key, label_of(keyed[0][0], chart.group, key, (), ctx.lang))
-    totals = _totals(cells, 0)
-    groups = _ordered(chart.group, keyed[0][0], labels[0], totals,
-                      chart.sort or _default_sort(chart.group, keyed[0][0]))
+    totals = group_totals(cells, 0)
+    groups = ordered_groups(chart.group, keyed[0][0], labels[0], totals,
+                      chart.sort or default_sort(chart.group, keyed[0][0]))
     groups = cut_top(chart, keyed[0][0], groups, labels[0], totals)
     series: list[Any] = [None]
     if chart.series is not None:
-        series = _ordered(chart.series, keyed[1][0], labels[1], _totals(cells, 1),
-                          _default_sort(chart.series, keyed[1][0]))
+        series = ordered_groups(chart.series, keyed[1][0], labels[1], group_totals(cells, 1),
+                          default_sort(chart.series, keyed[1][0]))
     for group in groups:
         for rank, item in enumerate(series):
             cell: tuple[Any, ...] = (group, item) if chart.series is not None else (group,)
             if cell not in cells:
                 continue
             drill = group_drill(chart.group, group)
-            extra = _color("color", keyed[0][0], chart.group, group)
+            extra = choice_color("color", keyed[0][0], chart.group, group)
             series_label = None
             if chart.series is not None:
                 drill += group_drill(chart.series, item)
-                extra += (("series_rank", rank), *_color("series_color", keyed[1][0], chart.series, item))
+                extra += (("series_rank", rank), *choice_color("series_color", keyed[1][0], chart.series, item))
                 series_label = labels[1][item]
             result.points.append(Point(group, labels[0][group], cells[cell], item, series_label, drill, extra))
     return result
-
-
-def empty_choices(chart: ChartSpec, grouping: Grouping, col: _Column) -> list[Any]:
-    """The choices (stages) of a choice group that no record has, which the chart shows as 0.
-
-    Only the choices the chart's own filters on that field let through: a chart of
-    open stages does not grow a 'won' bar. A new stage in metadata appears at once.
-    """
-    if grouping.bucket or col.field.type != "choice" or grouping.tail is not None:
-        return []
-    keys = [c.value for c in col.field.choices]
-    for cond in chart.filters:
-        if cond.path == grouping.path:
-            keys = [k for k in keys if _choice_passes(k, cond)]
-    return keys
-
-
-def _choice_passes(key: str, cond: Condition) -> bool:
-    values = cond.value if isinstance(cond.value, (list, tuple)) else (cond.value,)
-    if cond.op in ("eq", "in"):
-        return key in {str(v) for v in values}
-    if cond.op in ("ne", "not_in"):
-        return key not in {str(v) for v in values}
-    return cond.op == "empty" and not cond.value
-
-
-def cut_top(chart: ChartSpec, col: _Column, groups: list[Any], labels: dict[Any, str],
-            totals: dict[Any, float]) -> list[Any]:
-    """The N largest groups in `groups`' order; ties broken by `ties` (default: the first label),
-    so the cut never depends on row order."""
-    if not chart.top or len(groups) <= chart.top:
-        return groups
-    ties = chart.ties or "label"
-    if ties == "order":
-        rank = {k: i for i, k in enumerate(_ordered(chart.group, col, labels, totals, "order"))}
-        tie: Any = lambda k: rank[k]  # noqa: E731
-    elif ties == "-label":
-        ranked = sorted(totals, key=lambda k: labels[k].casefold(), reverse=True)
-        rank = {k: i for i, k in enumerate(ranked)}
-        tie = lambda k: rank[k]  # noqa: E731
-    else:
-        tie = lambda k: labels[k].casefold()  # noqa: E731
-    keep = set(sorted(totals, key=lambda k: (-totals[k], tie(k)))[:chart.top])
-    return [k for k in groups if k in keep]
-
-
-def _totals(cells: dict[tuple[Any, ...], Any], position: int) -> dict[Any, float]:
-    """Sum of the values per group (position 0) or per series (1), to rank them."""
-    totals: dict[Any, float] = {}
-    for keys, value in cells.items():
-        add = value if isinstance(value, (int, float)) else 0
-        totals[keys[position]] = totals.get(keys[position], 0) + add
-    return totals
-
-
-def _color(name: str, col: _Column, grouping: Grouping, key: Any) -> tuple[tuple[str, Any], ...]:
-    """A choice's (or stage's) declared colour for the figure, when it has one."""
-    if grouping.bucket or col.field.type != "choice":
-        return ()
-    color = next((c.color for c in col.field.choices if c.value == key), None)
-    return ((name, color),) if color else ()
-
-
-def _default_sort(grouping: Grouping, col: _Column) -> str:
-    """Buckets in time, choices (stages) in declared order, anything else largest first."""
-    return "order" if grouping.bucket or col.field.type == "choice" else "-value"
-
-
-def _ordered(grouping: Grouping, col: _Column, labels: dict[Any, str], totals: dict[Any, float],
-             sort: str) -> list[Any]:
-    keys = list(totals)
-    if sort in ("label", "-label"):
-        return sorted(keys, key=lambda k: (k is None, labels[k].casefold()), reverse=sort == "-label")
-    if sort in ("value", "-value"):
-        sign = -1 if sort == "-value" else 1
-        return sorted(keys, key=lambda k: (sign * totals[k], labels[k].casefold()))
-    if grouping.bucket:
-        return sorted(keys, key=lambda k: (k is None, k or dt.date.min))
-    rank = {c.value: i for i, c in enumerate(col.field.choices)}
-    return sorted(keys, key=lambda k: (k is None, rank.get(k, len(rank)), labels[k].casefold()))
 
 
 def _kpi(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult) -> ChartResult:

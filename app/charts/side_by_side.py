@@ -12,15 +12,11 @@ from typing import Any
 from app.metadata.spec import ChartSpec
 
 from .measures import number
+from .ordering import choice_color, cut_top, default_sort, empty_choices, ordered_groups
 from .query import (
     _aggregate,
-    _color,
-    _default_sort,
     _measure,
-    _ordered,
     _Query,
-    cut_top,
-    empty_choices,
     group_drill,
     group_key,
     label_of,
@@ -50,13 +46,13 @@ def side_by_side(chart: ChartSpec, ctx: ChartContext, query: _Query, result: Cha
         values.setdefault(group, [number(None, f) for f in funcs])
         labels.setdefault(group, label_of(col, chart.group, group, (), ctx.lang))
     totals = {k: v[0] if isinstance(v[0], (int, float)) else 0 for k, v in values.items()}
-    groups = _ordered(chart.group, col, labels, totals, chart.sort or _default_sort(chart.group, col))
+    groups = ordered_groups(chart.group, col, labels, totals, chart.sort or default_sort(chart.group, col))
     groups = cut_top(chart, col, groups, labels, totals)
     names = [measure_label(chart, ctx.spec, ctx.lang, m) for m in measures]
     result.value_label = " / ".join(names)
     for group in groups:
         drill = group_drill(chart.group, group)
         for rank, (m, name) in enumerate(zip(measures, names, strict=True)):
-            extra = (("series_rank", rank), *_color("color", col, chart.group, group))
+            extra = (("series_rank", rank), *choice_color("color", col, chart.group, group))
             result.points.append(Point(group, labels[group], values[group][rank], str(m), name, drill, extra))
     return result
