@@ -19,11 +19,13 @@ install: $(VENV)/.installed
 ## run: create the database, load demo data once, serve at http://$(HOST):$(PORT)
 run: install
 	mkdir -p instance
+	$(FLASK) crm secret-key
 	$(FLASK) crm validate
 	$(FLASK) crm init
 	$(FLASK) crm demo --if-empty --size $(DEMO_SIZE)
 	@echo ""
-	@echo "  MetaCRM is at http://$(HOST):$(PORT)  -  log in as admin / $${CRM_ADMIN_PASSWORD:-admin}"
+	@echo "  MetaCRM is at http://$(HOST):$(PORT)  -  log in as admin with the password 'crm init' printed"
+	@echo "  on the first run (or CRM_ADMIN_PASSWORD if you set it then)"
 	@echo ""
 	$(FLASK) run --host $(HOST) --port $(PORT)
 

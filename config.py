@@ -13,8 +13,10 @@ BASE_DIR = os.path.abspath(os.path.dirname(__file__))
 SQLALCHEMY_DATABASE_URI = "sqlite:///" + os.path.join(BASE_DIR, "instance", "metacrm.db")
 CRM_METADATA_DIR = os.path.join(BASE_DIR, "metadata")
 
-# Set SECRET_KEY in the environment for any shared deployment.
-SECRET_KEY = "dev-only-secret-change-me"
+# SECRET_KEY signs sessions and API tokens. Not set here on purpose: it comes from the
+# SECRET_KEY environment variable, or from the file CRM_SECRET_KEY_FILE (default
+# instance/secret_key, written once by `flask --app run.py crm secret-key`, which
+# `make run` calls). Outside debug the app refuses a missing, placeholder or short key.
 
 # Schema at start-up: "auto" creates an empty database and applies non-destructive
 # metadata changes (the embedded default); production uses "check" (refuse to start

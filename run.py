@@ -2,9 +2,9 @@
 
 import sys
 
-from app import MetadataError, SchemaPending, create_app
+from app import InsecureSecretKey, MetadataError, SchemaPending, create_app
 
 try:
     app = create_app()
-except (MetadataError, SchemaPending) as exc:  # refuse to start, saying why
+except (MetadataError, SchemaPending, InsecureSecretKey) as exc:  # refuse to start, saying why
     sys.exit(str(exc))

@@ -24,14 +24,17 @@ from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
 from app.security.csrf import install_csrf
+from app.security.headers import install_security_headers
 from app.security.manager import CrmSecurityManager
+from app.security.passwords import check_password_policy
+from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.settings import load_settings
 from app.web.assets import register_assets
 from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.register import register_entities
 
-__all__ = ["create_app", "MetadataError", "SchemaPending", "CrmState"]
+__all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
 
 LANGUAGE_MENU = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "中文"}}
 
@@ -50,12 +53,15 @@ class CrmState:
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides)
+    settings["SECRET_KEY"] = resolve_secret_key(settings)
     spec = load_spec(settings["CRM_METADATA_DIR"])  # raises MetadataError: no partial start
     plugins = load_plugins(settings)
     models = build_models(spec)
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
     app.config.update(settings)
+    require_strong_secret(app.config, app.debug)  # raises InsecureSecretKey: no serving with a public key
+    app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", check_password_policy)
     app.config.setdefault("APP_NAME", lazy(spec.name))  # the title bar follows the UI language
     app.config["LANGUAGES"] = {lang: LANGUAGE_MENU[lang] for lang in spec.languages}
     app.config["BABEL_DEFAULT_LOCALE"] = spec.languages[0]
@@ -64,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     register_assets(app)  # plotly.js from the installed package, cached for a year
 
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
+    install_security_headers(app)
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():

@@ -62,6 +62,18 @@ def validate_command(metadata_dir: str | None, plugins_dir: str | None) -> None:
         click.echo(f"plugins OK: {len(plugins)} file(s) ({folder})")
 
 
+@crm.command("secret-key", with_appcontext=False)
+def secret_key_command() -> None:
+    """Write a random SECRET_KEY into CRM_SECRET_KEY_FILE (instance/secret_key) unless one is there."""
+    from app.security.secret import key_file, write_key_file
+
+    path = key_file(load_settings())
+    if write_key_file(path):
+        click.echo(f"secret key written to {path} (keep it private; it signs sessions and API tokens)")
+    else:
+        click.echo(f"secret key: using {path}")
+
+
 @crm.command("schema", with_appcontext=False)
 @click.argument("folder", type=click.Path(file_okay=False), default="docs/schema")
 def schema_command(folder: str) -> None:
@@ -72,23 +84,34 @@ def schema_command(folder: str) -> None:
 
 
 @crm.command("init")
-@click.option("--admin-password", envvar="CRM_ADMIN_PASSWORD", default="admin", show_default=True)
-def init_command(admin_password: str) -> None:
+@click.option("--admin-password", envvar="CRM_ADMIN_PASSWORD", default=None,
+              help="Password for a new admin (default: a random one, printed once).")
+def init_command(admin_password: str | None) -> None:
     """Create missing tables, sync permissions and make sure an admin exists."""
     from pathlib import Path
 
     from app.schema.startup import ensure_schema
+    from app.security.passwords import password_problem, random_password
     from app.security.sync import sync_permissions
     from app.security.users import ensure_admin
 
+    if admin_password is not None and (problem := password_problem(admin_password)):
+        raise click.ClickException(f"CRM_ADMIN_PASSWORD refused: {problem}")
     state = current_app.extensions["crm"]
     done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]),
                          command=True)
     click.echo("schema: " + ("; ".join(done) if done else "up to date with the metadata"))
     report = sync_permissions(state.appbuilder)
     _print_sync(report)
-    if ensure_admin(state.appbuilder, admin_password):
-        click.echo(f"admin user created: login 'admin', password '{admin_password}'")
+    password = admin_password or random_password()
+    if ensure_admin(state.appbuilder, password):
+        if admin_password is None:
+            click.echo(f"admin user created: login 'admin', password '{password}' "
+                       "(random, shown only now: note it, or set CRM_ADMIN_PASSWORD before the first run)")
+        else:
+            click.echo("admin user created: login 'admin', password from CRM_ADMIN_PASSWORD")
+    else:
+        click.echo("admin user exists: password unchanged")
 
 
 @crm.command("sync")
@@ -119,16 +142,17 @@ def demo_command(size: int, seed: int, if_empty: bool) -> None:
     from app.demo.users import DEMO_PASSWORD, create_demo_users
 
     state = current_app.extensions["crm"]
-    users = create_demo_users(state.appbuilder, state.models)
-    for username, role in users:
-        click.echo(f"demo user {username!r} ({role}), password {DEMO_PASSWORD!r}")
     if if_empty:
         session = state.db.session
         for entity in state.spec.entities:
             model = state.models.model(entity.name)
             if session.scalar(sa.select(model.id).limit(1)) is not None:
-                click.echo(f"demo data skipped: {entity.name} already has records")
+                # Known-password users come only with demo data, never into a database with real records.
+                click.echo(f"demo data and demo users skipped: {entity.name} already has records")
                 return
+    users = create_demo_users(state.appbuilder, state.models)
+    for username, role in users:
+        click.echo(f"demo user {username!r} ({role}), password {DEMO_PASSWORD!r}")
     # A company has far fewer campaigns and products than deals: keep the starter ones realistic.
     few = {name: max(8, size // 20) for name in ("campaign", "product") if name in state.spec.entity_map}
     counts = load_demo(state.db.session, state.models, size=size, seed=seed, sizes=few)

@@ -23,7 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "CRM_SCHEMA_MODE": "auto",
     "CRM_MIGRATIONS_DIR": str(ROOT / "migrations" / "versions"),
     "CRM_API_PREFIX": "/api/v1",
+    # Never used to serve: outside debug/testing the app refuses it (app/security/secret.py).
     "SECRET_KEY": "dev-only-secret-change-me",
+    # Read when SECRET_KEY is not set; `flask crm secret-key` (run by `make run`) writes it.
+    "CRM_SECRET_KEY_FILE": str(ROOT / "instance" / "secret_key"),
     "REDIS_URL": "",
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
@@ -34,11 +37,24 @@ DEFAULTS: dict[str, Any] = {
     "AUTH_ROLE_ADMIN": "Admin",
     "AUTH_ROLE_PUBLIC": "Public",
     "WTF_CSRF_ENABLED": True,
+    # Brute force: FAB limits POSTs to the login form (and we the API login) per client address.
+    # Storage: REDIS_URL when set (shared by every worker), else this process's memory.
+    "AUTH_RATE_LIMITED": True,
+    "AUTH_RATE_LIMIT": "10 per minute",
+    "RATELIMIT_ENABLED": True,
+    # Password policy on user creation and every change (app/security/passwords.py).
+    "FAB_PASSWORD_COMPLEXITY_ENABLED": True,
+    # Session cookie: never sent by cross-site subrequests or POSTs; Secure is added per
+    # request when served over https (app/security/headers.py).
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_TIME_LIMIT": None,
 }
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
-            "CRM_SCHEMA_MODE",
+            "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
             "REDIS_URL", "CRM_CONFIG")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
@@ -56,4 +72,5 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "yes", "on")
             settings[key] = value
     settings.update(overrides or {})
+    settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")
     return settings

@@ -6,6 +6,7 @@ URL (a throwaway database: every test drops and recreates its public schema).
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -95,7 +96,7 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "CRM_MIGRATIONS_DIR": str(plugins_dir.parent / "migrations"),
         "WTF_CSRF_ENABLED": False,
         "TESTING": True,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-only-for-the-test-suite-0123456789",
     }
     settings.update(overrides)
     app = create_app(settings)
@@ -132,7 +133,18 @@ def app(make_app: Callable[..., Any]) -> Any:
     return make_app()
 
 
+_client_addresses = itertools.count(1)
+
+
+def own_address(client: Any) -> Any:
+    """Give a test client its own remote address: logins are rate limited per address."""
+    number = next(_client_addresses)
+    client.environ_base["REMOTE_ADDR"] = f"10.{number >> 16 & 255}.{number >> 8 & 255}.{number & 255}"
+    return client
+
+
 def login(client: Any, username: str = "admin", password: str = ADMIN_PASSWORD) -> Any:
+    own_address(client)
     response = client.post("/login/", data={"username": username, "password": password})
     assert response.status_code == 302, response.data[:500]
     return client

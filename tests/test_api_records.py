@@ -144,7 +144,7 @@ def test_bad_update_is_refused_and_changes_nothing(api):
 
 
 def test_messages_follow_the_language(api):
-    api.get("/lang/zh")
+    api.post("/lang/zh")
     response = api.post("/api/v1/gadget/", json={**GOOD, "qty": "abc", "sku": "x"})
     assert response.json["message"]["qty"] == ["不是整数。"]
     assert response.json["message"]["sku"] == ["货号格式如 ABC-123"]

@@ -188,7 +188,7 @@ def test_every_pipeline_has_an_analytics_page(world: dict[str, Any]) -> None:
 
 def test_pages_speak_chinese(world: dict[str, Any]) -> None:
     client = client_for(world, "admin")
-    client.get("/lang/zh")
+    client.post("/lang/zh")
     page = client.get("/crm/dashboards/sales/").data.decode()
     assert "本季度成交金额" in page and "各阶段在途金额" in page
 

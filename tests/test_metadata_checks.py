@@ -710,8 +710,8 @@ CASES: list[Case] = [
         "    type: integer",
         "    max_length: 5",        # 6
     ), [want(DEAL, 6, "CRM-E013", "field 'seats': option 'max_length' does not apply to type integer",
-             hint="integer takes: default, help, index, label, max, min, read_only, renamed_from, required, "
-                  "type, unique")]),
+             hint="integer takes: default, help, index, label, max, min, read_only, read_only_if, "
+                  "renamed_from, required, required_if, type, unique, visible_if")]),
     Case("E013-default-on-link", fields(
         "  parent:",
         "    type: link",
@@ -2248,6 +2248,74 @@ DASHBOARD_CASES += [
 ]
 CASES += DASHBOARD_CASES
 
+# --- CRM-E035..E038 normalisers, unique sets, phone region, money units (issue 12) ---
+CASES += [
+    Case("E035-unknown-normaliser", fields(
+        "  mobile: {type: phone, normalise: [trim, phnoe]}",                  # 4
+    ), [want(DEAL, 4, "CRM-E035", "unknown normaliser 'phnoe'", hint="did you mean 'phone'?")]),
+    Case("E035-normaliser-wrong-type", fields(
+        "  notes:",                                                           # 4
+        "    type: text",                                                     # 5
+        "    normalise:",                                                     # 6
+        "      - trim",                                                       # 7
+        "      - phone",                                                      # 8
+    ), [want(DEAL, 8, "CRM-E035", "'phone' does not apply to type text")]),
+    Case("E036-bad-regex", fields(
+        "  code:",                                                            # 4
+        "    type: string",                                                   # 5
+        "    normalise:",                                                     # 6
+        "      - replace: ['([a-z', '']",                                     # 7
+    ), [want(DEAL, 7, "CRM-E036", "not a valid regular expression")]),
+    Case("E036-phone-form", fields(
+        "  mobile: {type: phone, normalise: [{phone: global}]}",              # 4
+    ), [want(DEAL, 4, "CRM-E036", "phone form 'global'", "e164, national")]),
+    Case("E036-empty-map", fields(
+        "  source: {type: string, normalise: [{map: {}}]}",                    # 4
+    ), [want(DEAL, 4, "CRM-E036", "map needs a non-empty map")]),
+    Case("E037-unknown-field-in-unique", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",                                                        # 1
+        "fields:",                                                            # 2
+        "  name: string",                                                     # 3
+        "  account: {type: link, to: account}",                               # 4
+        "unique: [name, acount]",                                             # 5
+    )}, [want(DEAL, 5, "CRM-E037", "unknown field 'acount'", hint="did you mean 'account'?")]),
+    Case("E037-one-field-set", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",                                                        # 1
+        "fields:",                                                            # 2
+        "  name: string",                                                     # 3
+        "  notes: text",                                                      # 4
+        "unique:",                                                            # 5
+        "  - [name]",                                                         # 6
+        "  - [name, notes]",                                                  # 7
+    )}, [want(DEAL, 6, "CRM-E037", "two or more fields"),
+         want(DEAL, 7, "CRM-E037", "'notes' is a text field")]),
+    Case("E038-phone-region", {"account": ACCOUNT}, [
+        want(CRM, 3, "CRM-E038", "phone_region 'China' is not a region code"),
+    ], crm=lines("name: Test CRM", "languages: [en, zh]", "phone_region: China")),
+    Case("E039-condition-not-bool", fields(
+        "  closed: {type: date, required_if: name}",                          # 4
+    ), [want(DEAL, 4, "CRM-E039", "required_if is a text, not a condition")]),
+    Case("E039-unknown-unlock-role", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",                                                        # 1
+        "fields:",                                                            # 2
+        "  name: string",                                                     # 3
+        "  stage: {type: choice, choices: [open, won]}",                      # 4
+        "locked_if: stage = 'won'",                                           # 5
+        "unlock_roles: [Sales Boss]",                                         # 6
+        "validate:",                                                          # 7
+        "  - rule: not is_empty(name)",                                       # 8
+        "    message: {en: Name it, zh: 请命名}",                              # 9
+        "    fields: [nmae]",                                                 # 10
+    )}, [want(DEAL, 6, "CRM-E039", "unknown role 'Sales Boss'"),
+         want(DEAL, 10, "CRM-E039", "marks unknown field 'nmae'", hint="did you mean 'name'?")]),
+    Case("E032-rule-unquoted-text", fields(
+        "  reason: {type: text, visible_if: name = won}",                     # 4
+    ), [want(DEAL, 4, "CRM-E032", "unknown field 'won'")]),
+    Case("E038-money-units", fields(
+        "  budget: {type: money, units: {万: -1}}",                            # 4
+    ), [want(DEAL, 4, "CRM-E038", "unit '万' needs a positive number")]),
+]
+
 
 _ids = [c.id for c in CASES]
 assert len(_ids) == len(set(_ids)), "case ids must be unique"
@@ -2655,7 +2723,8 @@ def test_create_app_accepts_valid_chinese_tree(tmp_path: Path) -> None:
     app = create_app({"CRM_METADATA_DIR": str(root),
                       "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(db_file),
                       "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins"),
-                      "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations")})
+                      "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations"),
+                      "SECRET_KEY": "a-test-key-long-enough-for-the-strong-key-check"})
     try:
         spec = app.extensions["crm"].spec
         assert spec.entity("account").label.get("zh") == "客户"

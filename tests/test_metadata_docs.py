@@ -69,6 +69,7 @@ KEY_SECTIONS = {
     "TARGET_KEYS": CONVERSION,
     "FIELD_KEYS": "Field keys",
     "CHOICE_KEYS": "Field keys",
+    "RULE_KEYS": "Entity files",
     "ROLE_KEYS": ROLES,
     "ACTION_KEYS": ROLES,
     "DASHBOARD_FILE_KEYS": DASHBOARDS,

@@ -38,6 +38,22 @@ SAMPLES: dict[str, tuple[Any, str]] = {
     "links": (None, ", to: holder"),
     "user": ("current_user", ""),
     "autonumber": (None, ', format: "N-{000}"'),
+    "formula": (None, ""),
+    "lookup": (None, ""),
+    "rollup": (None, ""),
+}
+# Computed kinds take no required/default: each has its own variants (a rollup has no column).
+COMPUTED_VARIANTS: dict[str, dict[str, str]] = {
+    "formula": {
+        "f_formula": """{type: formula, expression: "concat(name, '号')"}""",
+        "f_stored": """{type: formula, stored: true, index: true, expression: "upper(name)"}""",
+    },
+    "lookup": {
+        "f_link": "{type: link, to: holder}",
+        "f_lookup": "{type: lookup, path: f_link.name}",
+        "f_copied": "{type: lookup, path: f_link.name, copy_at_create: true}",
+    },
+    "rollup": {},
 }
 KEYWORD_DEFAULTS = {"date": "today", "datetime": "now"}
 ENTITY = """
@@ -65,6 +81,8 @@ def _yaml(value: Any) -> str:
 def field_variants(ftype: str) -> dict[str, str]:
     """Field name → YAML line: each required × default combination the type allows."""
     sample, options = SAMPLES[ftype]
+    if ftype in COMPUTED_VARIANTS:
+        return dict(COMPUTED_VARIANTS[ftype])
     if ftype == "autonumber":
         return {"f_plain": f"{{type: autonumber{options}}}"}
     defaults: dict[str, Any] = {"nodef": None}

@@ -194,7 +194,7 @@ def test_crm_commands_run_in_check_mode_but_the_server_does_not_start(make_app, 
     url = first.config["SQLALCHEMY_DATABASE_URI"]
     settings = {"SQLALCHEMY_DATABASE_URI": url, "CRM_METADATA_DIR": str(tree(tmp_path / "v2", "extra: {type: integer}\n")),
                 "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations"), "CRM_PLUGINS_DIR": str(tmp_path / "none"),
-                "CRM_SCHEMA_MODE": "check"}
+                "CRM_SCHEMA_MODE": "check", "SECRET_KEY": first.config["SECRET_KEY"]}
     info = ScriptInfo(create_app=lambda: create_app(settings))
     result = CliRunner().invoke(crm, ["plan"], obj=info)
     assert result.exit_code == 2 and "deal.extra" in result.output

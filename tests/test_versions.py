@@ -183,7 +183,7 @@ def _edit_form(client, pk):
 def test_stale_form_save_reshows_the_form_naming_what_changed(deal_app, lang, words):
     alice, bob = _two(deal_app)
     pk = _deal(alice)
-    bob.get(f"/lang/{lang}")
+    bob.post(f"/lang/{lang}")
     form = _edit_form(bob, pk)  # bob opens the form at version 1
     assert alice.put(f"/api/v1/deal/{pk}", json={"note": "张三的备注"}).status_code == 200
     response = bob.post(f"/crm/deal/edit/{pk}", data={**form, "name": "李四改名"})

@@ -45,6 +45,11 @@ KINDS = {
     "filters": "a map of field (or link.field) to a condition",
     "period": "a map {field: a date field, range: a relative date such as this_quarter}",
     "params": "a map of analysis option to value",
+    "normalisers": "a list of normalisers, each a name (trim, nfkc, phone...) or a one-key map ({map: {UK: GB}})",
+    "units": "a map of unit word to the number it stands for ({万: 10000})",
+    "uniqueness": "true, false or ignore_case",
+    "rules": "a list of rules, each {rule: condition, message: label, fields: [field names]}",
+    "uniquesets": "a list of field names (one set), or a list of such lists",
 }
 
 
@@ -64,6 +69,8 @@ CRM_KEYS: tuple[Key, ...] = (
     Key("currency", "text", "ISO 4217 code money fields are shown in, e.g. CNY."),
     Key("timezone", "text", "IANA time zone for dates, e.g. Asia/Shanghai."),
     Key("menu", "menu", "Menu groups in order; each lists the entities it holds."),
+    Key("phone_region", "text", "ISO 3166 region of phone numbers typed without a country code "
+        "(default CN); the phone normaliser reads them as numbers of that region."),
 )
 
 MENU_KEYS: tuple[Key, ...] = (
@@ -87,6 +94,13 @@ ENTITY_KEYS: tuple[Key, ...] = (
         "(a lead into account, contact and opportunity)."),
     Key("renamed_from", "identifier", "The entity's previous name: `crm apply` renames its table and keeps "
         "the rows."),
+    Key("validate", "rules", "Rules every write must keep: each {rule: condition, message: label, "
+        "fields: [fields to mark]}; a write that breaks one is refused (422) with the message."),
+    Key("locked_if", "text", "A condition on the stored record (stage in [won, lost]): while it holds, "
+        "nobody but unlock_roles (and Admin) may change or move the record."),
+    Key("unlock_roles", "rolenames", "Roles that may still change a record locked by locked_if."),
+    Key("unique", "uniquesets", "Fields no two records may share together, e.g. [campaign, contact]; "
+        "a list of such lists for several sets. Enforced by the commands and a database constraint."),
 )
 
 CONVERT_KEYS: tuple[Key, ...] = (
@@ -147,7 +161,18 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("label", "label", "Label on forms and lists; defaults to the field name."),
     Key("help", "label", "Help text under the input."),
     Key("required", "bool", "A value must be given."),
-    Key("unique", "bool", "No two records may share a value."),
+    Key("unique", "uniqueness", "No two records may share a value; ignore_case: not even in another "
+        "case (e-mails). Checked after normalising."),
+    Key("normalise", "normalisers", "Steps that rewrite a typed-in value into its canonical form before "
+        "it is checked and stored, in order: trim, nfkc, lower, upper, collapse_spaces, phone, email, "
+        "{phone: national}, {map: {from: to}}, {replace: [pattern, replacement]}."),
+    Key("required_if", "text", "A condition on the record: while it holds, the field must be filled "
+        "(status in [resolved, closed])."),
+    Key("visible_if", "text", "A condition on the record: the field is shown (and may be set) only while "
+        "it holds; the form hides it live."),
+    Key("read_only_if", "text", "A condition on the stored record: while it holds, the field cannot be changed."),
+    Key("units", "units", "Money only: unit words typed after a number and what they multiply by, "
+        "e.g. {万: 10000}; without it such words are refused."),
     Key("default", "scalar", "Value for new records: a literal, today, now or current_user."),
     Key("min", "number", "Smallest allowed value (numbers) or date (dates)."),
     Key("max", "number", "Largest allowed value (numbers) or date (dates)."),
@@ -173,6 +198,12 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("function", "identifier", "Rollup: count, sum, min, max or avg."),
     Key("of", "identifier", "Rollup: the child field summed, averaged… (not for count)."),
     Key("where", "text", "Rollup: an expression on the child's fields selecting the rows counted."),
+)
+
+RULE_KEYS: tuple[Key, ...] = (
+    Key("rule", "text", "A condition that must hold, e.g. close_date <= today() or stage != won.", required=True),
+    Key("message", "label", "What the user reads when it does not, e.g. {en: ..., zh: ...}.", required=True),
+    Key("fields", "identifiers", "Fields the message is shown on (default: the form's top)."),
 )
 
 CHOICE_KEYS: tuple[Key, ...] = (
@@ -317,8 +348,9 @@ class FieldType:
     example: str
 
 
-_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from"})
-_TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message"}
+_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from",
+                     "required_if", "visible_if", "read_only_if"})
+_TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message", "normalise"}
 _NUMERIC = _COMMON | {"unique", "min", "max"}
 
 FIELD_TYPES: dict[str, FieldType] = {
@@ -326,12 +358,13 @@ FIELD_TYPES: dict[str, FieldType] = {
     for ft in (
         FieldType("string", "One line of text (255 characters unless max_length).", _TEXTUAL,
                   "name: {type: string, required: true, max_length: 200}"),
-        FieldType("text", "Several lines of text.", _COMMON | {"max_length"},
+        FieldType("text", "Several lines of text.", _COMMON | {"max_length", "normalise"},
                   "notes: {type: text}"),
         FieldType("integer", "A whole number.", _NUMERIC, "employees: {type: integer, min: 0}"),
         FieldType("decimal", "An exact decimal number.", _NUMERIC | {"scale"},
                   "weight: {type: decimal, scale: 3}"),
-        FieldType("money", "An amount in the CRM's currency, two decimals.", _NUMERIC,
+        FieldType("money", "An amount in the CRM's currency, two decimals; typed with its sign and "
+                  "thousands separators too (¥1,280).", _NUMERIC | {"units"},
                   "amount: {type: money, min: 0}"),
         FieldType("percent", "A percentage, 0-100 unless min/max say otherwise.", _NUMERIC,
                   "probability: {type: percent}"),
@@ -344,12 +377,12 @@ FIELD_TYPES: dict[str, FieldType] = {
                   "mobile: {type: phone}"),
         FieldType("url", "A web address starting with http:// or https://.", _TEXTUAL,
                   "website: {type: url}"),
-        FieldType("choice", "One value from a fixed list.", _COMMON | {"choices"},
+        FieldType("choice", "One value from a fixed list.", _COMMON | {"choices", "normalise"},
                   "tier: {type: choice, choices: [a, b, c]}"),
         FieldType("multichoice", "Any number of values from a fixed list (tags).",
-                  (_COMMON - {"index"}) | {"choices"}, "tags: {type: multichoice, choices: [vip, partner]}"),
+                  (_COMMON - {"index"}) | {"choices", "normalise"}, "tags: {type: multichoice, choices: [vip, partner]}"),
         FieldType("link", "A reference to one record of another entity (many-to-one).",
-                  (_COMMON - {"default"}) | {"to", "on_delete"},
+                  (_COMMON - {"default"}) | {"to", "on_delete", "unique"},
                   "account: {type: link, to: account, on_delete: restrict}"),
         FieldType("links", "References to any number of records (many-to-many).",
                   frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"}),
@@ -371,6 +404,21 @@ FIELD_TYPES: dict[str, FieldType] = {
 }
 
 ON_DELETE = ("restrict", "set_null", "cascade")
+# Normalisers (records/normalise.py): name -> (field types it applies to, what it does).
+_TEXT_LIKE = ("string", "text", "email", "phone", "url", "choice", "multichoice")
+NORMALISERS: dict[str, tuple[tuple[str, ...], str]] = {
+    "trim": (_TEXT_LIKE, "drop spaces at both ends"),
+    "nfkc": (_TEXT_LIKE, "Unicode NFKC: full-width digits and letters (１２３ＡＢＣ) become 123ABC"),
+    "lower": (_TEXT_LIKE, "lower case"),
+    "upper": (_TEXT_LIKE, "upper case"),
+    "collapse_spaces": (_TEXT_LIKE, "runs of spaces become one, ends trimmed"),
+    "phone": (("phone", "string"), "a phone number of phone_region (+86/0086 prefixes read): E.164 "
+              "(+8613800138000), or {phone: national}: national form for home numbers, E.164 for others"),
+    "email": (("email", "string"), "a valid e-mail address, domain in lower case (email-validator)"),
+    "map": (_TEXT_LIKE, "{map: {UK: GB, 百度推广: paid_search}}: a listed value (any case) becomes its target"),
+    "replace": (_TEXT_LIKE, "{replace: [pattern, replacement]}: a regular expression substitution"),
+}
+PHONE_FORMS = ("e164", "national")
 LANGUAGES = {"en": "English", "zh": "中文"}
 DEFAULT_KEYWORDS = {"today": ("date",), "now": ("datetime",), "current_user": ("user",)}
 

@@ -19,6 +19,7 @@ from .definitions import (
     SYSTEM_FIELDS,
 )
 from .fields import parse_field
+from .normalisers import parse_unique_sets
 from .pipelines import parse_pipelines
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
@@ -83,6 +84,7 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
         description=Text.of(values.get("description")), source=sink.path, pipelines=tuple(pipelines),
         convert=parse_conversion(values.get("convert"), node, sink, languages),
         renamed_from=_renamed_from(values, node, sink, name), renamed_line=node.line_of("renamed_from"),
+        unique=parse_unique_sets(values.get("unique"), node, sink, {f.name: f for f in fields}),
     )
     return RawEntity(spec, node, {f.name: f.line for f in fields if f.to})
 

@@ -18,6 +18,7 @@ from .definitions import (
     ROLLUP_FUNCTIONS,
     SYSTEM_FIELDS,
 )
+from .normalisers import parse_normalisers, parse_units
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, is_identifier, type_name
 from .spec import Choice, ComputedSpec, FieldSpec, Text
@@ -61,6 +62,9 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
     choices = _parse_choices(values, node, sink, where, ftype, languages, line)
     ok = _check_options(values, node, sink, where, ftype, line) and ok
     default = _parse_default(values, node, sink, where, ftype, choices)
+    normalise = parse_normalisers(values.get("normalise") if "normalise" in allowed else None,
+                                  node, sink, where, ftype)
+    units = parse_units(values.get("units") if "units" in allowed else None, node, sink, where)
     computed = _parse_computed(values, node, sink, where, ftype, line) if ftype in COMPUTED_KINDS else None
     if not ok or (ftype in COMPUTED_KINDS and computed is None):
         return None
@@ -70,6 +74,12 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         help=Text.of(values.get("help")),
         required=bool(values.get("required", False)),
         unique=bool(values.get("unique", False)) or ftype == "autonumber",
+        unique_ignore_case=values.get("unique") == "ignore_case",
+        normalise=normalise,
+        units=units,
+        required_if=values.get("required_if"),
+        visible_if=values.get("visible_if"),
+        read_only_if=values.get("read_only_if"),
         default=default,
         min=values.get("min", 0 if ftype == "percent" else None),
         max=values.get("max", 100 if ftype == "percent" else None),

@@ -43,9 +43,11 @@ from .definitions import (
     LIST_KEYS,
     MEASURES,
     MENU_KEYS,
+    NORMALISERS,
     ON_DELETE,
     OUTCOMES,
     PERIOD_KEYS,
+    PHONE_FORMS,
     PIPELINE_KEYS,
     RELATIVE_RANGES,
     RESERVED_ENTITY_NAMES,
@@ -53,6 +55,7 @@ from .definitions import (
     RESERVED_FIELD_NAMES,
     ROLE_KEYS,
     ROLLUP_FUNCTIONS,
+    RULE_KEYS,
     SCOPES,
     SECTION_KEYS,
     STAGE_KEYS,
@@ -140,6 +143,21 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
                 "additionalProperties": _ref("filter")},
     "period": _ref("period"),
     "params": _ref("params"),
+    # trim, or {map: {UK: GB}}: a normaliser name, or a one-key map of name to option.
+    "normalisers": {"type": "array", "items": {"anyOf": [
+        {"enum": [n for n in NORMALISERS if n not in ("map", "replace")]},
+        {"type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+            "phone": {"enum": list(PHONE_FORMS)},
+            "map": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+            "replace": {"type": "array", "minItems": 2, "maxItems": 2, "items": {"type": "string"}}},
+         "additionalProperties": False}]}},
+    "units": {"type": "object", "minProperties": 1, "additionalProperties": {"type": "number", "exclusiveMinimum": 0}},
+    "uniqueness": {"anyOf": [{"type": "boolean"}, {"const": "ignore_case"}]},
+    "rules": {"type": "array", "items": _ref("rule")},
+    "uniquesets": {"anyOf": [
+        {"type": "array", "minItems": 2, "uniqueItems": True, "items": _ref("identifier")},
+        {"type": "array", "minItems": 1, "items": {
+            "type": "array", "minItems": 2, "uniqueItems": True, "items": _ref("identifier")}}]},
 }
 
 # Keys whose value is narrower than their kind: (mapping, key) -> schema.
@@ -158,6 +176,9 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    # Role names (roles.yaml or Admin) may hold spaces: Sales Manager.
+    ("entity", "unlock_roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("chart", "kind"): {"enum": list(CHART_KINDS)},
     ("chart", "sort"): {"enum": list(CHART_SORTS)},
@@ -242,6 +263,7 @@ def _entity_defs() -> dict[str, Any]:
                        "not": {"enum": sorted(RESERVED_FIELD_NAMES)},
                        "description": "Field name; system fields and keywords are reserved."},
         "field": _field(),
+        "rule": _object(RULE_KEYS, "rule"),
         "choice": {"anyOf": [{"type": "string", "pattern": CHOICE_VALUE},
                              {"type": "integer", "minimum": 0}, choice_map],
                    "description": KINDS["choices"]},

@@ -7,6 +7,7 @@ MetadataError when there is any problem, which is what the app factory uses.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +17,10 @@ from .dashboards import parse_dashboards
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
 from .entities import SEARCHABLE, RawEntity, parse_entity
 from .files import unreadable_reason
+from .normalisers import check_phone_region
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
 from .roles import parse_roles
+from .rules import check_rules
 from .shapes import check_identifier, check_label, check_mapping, line_of, type_name
 from .spec import CrmSpec, EntitySpec, MenuGroup, RoleSpec, Text
 from .yamlsource import LocMap, read_yaml
@@ -82,19 +85,31 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
     _check_stage_roles(raw_entities, roles, problems)
+    entities = check_rules(raw_entities, entities, {r.name for r in roles} | {"Admin"}, problems, languages)
     dashboards_path = root / "dashboards.yaml"
     dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
                                   {r.name for r in roles} | {"Admin"}, languages)
+    region = check_phone_region(crm_values.get("phone_region"), crm_sink,
+                                crm_node.line_of("phone_region") if isinstance(crm_node, LocMap) else 1)
     if problems:
         return None, problems
+    currency = crm_values.get("currency", "CNY")
     spec = CrmSpec(
         name=Text.of(crm_values.get("name"), "MetaCRM"), languages=languages,
-        currency=crm_values.get("currency", "CNY"), timezone=crm_values.get("timezone", "UTC"),
-        menu=menu, entities=tuple(entities.values()), root=root,
+        currency=currency, timezone=crm_values.get("timezone", "UTC"),
+        menu=menu, entities=tuple(_with_locale(e, currency, region) for e in entities.values()), root=root,
         digest=_digest([crm_path, *files, roles_path, dashboards_path]), roles=roles, dashboards=dashboards,
+        phone_region=region,
         computed_order=computed_order,
     )
     return spec, problems
+
+
+def _with_locale(entity: EntitySpec, currency: str, region: str) -> EntitySpec:
+    """Money fields read the CRM's currency, phone normalisers its region (crm.yaml)."""
+    fields = tuple(replace(f, currency=currency) if f.type == "money"
+                   else replace(f, phone_region=region) if f.normalise else f for f in entity.fields)
+    return replace(entity, fields=fields)
 
 
 def _read(path: Path, problems: list[Problem], required: bool = False) -> Any:

@@ -47,6 +47,11 @@ CODES: dict[str, str] = {
     "CRM-E032": "expression or computed field names an unknown field",
     "CRM-E033": "type mismatch in an expression or computed field",
     "CRM-E034": "bad computed field: a cycle, or a lookup or rollup that does not fit its link",
+    "CRM-E035": "unknown normaliser",
+    "CRM-E036": "bad normaliser option",
+    "CRM-E037": "bad unique set",
+    "CRM-E038": "bad phone region or money units",
+    "CRM-E039": "bad rule, condition or record lock",
     "CRM-E045": "bad chart measures: several measures, median or count_distinct that do not fit",
     "CRM-E046": "bad chart ties: an unknown tie-break, or ties without top",
 }

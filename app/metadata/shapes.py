@@ -40,11 +40,14 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
-                "pipelines", "stages", "targets", "dashboards", "charts", "measures"):
+                "pipelines", "stages", "targets", "dashboards", "charts", "normalisers", "uniquesets", "rules",
+                "measures"):
         return isinstance(value, list)
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
-                "mapping", "filters", "period", "params"):
+                "mapping", "filters", "period", "params", "units"):
         return isinstance(value, dict)
+    if kind == "uniqueness":
+        return isinstance(value, bool) or value == "ignore_case"
     if kind == "scope":
         return isinstance(value, (str, bool))
     if kind in ("measure", "grouping"):

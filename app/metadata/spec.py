@@ -51,6 +51,14 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Normaliser:
+    """One step that rewrites a typed-in value before it is checked and stored (normalise.py)."""
+
+    name: str  # trim nfkc lower upper collapse_spaces phone email map replace
+    arg: Any = None  # phone: e164|national; map: ((from, to), ...); replace: (pattern, replacement)
+
+
+@dataclass(frozen=True)
 class ComputedSpec:
     """How a formula, lookup or rollup field gets its value (see app/metadata/computed.py).
 
@@ -73,6 +81,15 @@ class ComputedSpec:
 
     def line_of(self, key: str, default: int) -> int:
         return dict(self.lines).get(key, default)
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """An entity-level `validate:` rule: `rule` must hold, else `message` on `fields`."""
+
+    rule: str
+    message: Text
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -101,8 +118,17 @@ class FieldSpec:
     renamed_from: str | None = None
     system: bool = False
     line: int = 0
+    normalise: tuple[Normaliser, ...] = ()
+    unique_ignore_case: bool = False  # unique: ignore_case (e-mails): Ann@x.cn repeats ann@x.cn
+    units: tuple[tuple[str, Any], ...] = ()  # money: unit words typed after a number (万 -> 10000)
+    currency: str = "CNY"  # money: the CRM's currency (crm.yaml), the only one typed in
+    phone_region: str = "CN"  # phone normaliser: region of numbers typed without a country code
     # formula / lookup / rollup: `type` is then the type of the value (money, string…)
     computed: ComputedSpec | None = None
+    # conditions (expressions of app/expr on the record), checked at load (rules.py)
+    required_if: str | None = None
+    visible_if: str | None = None
+    read_only_if: str | None = None
 
     @property
     def is_computed(self) -> bool:
@@ -225,6 +251,10 @@ class EntitySpec:
     convert: ConvertSpec | None = None
     renamed_from: str | None = None  # the entity's previous name: its table is renamed
     renamed_line: int = field(default=0, compare=False)
+    unique: tuple[tuple[str, ...], ...] = ()  # sets of fields no two records may share (unique together)
+    rules: tuple[RuleSpec, ...] = ()  # validate: conditions every write must keep
+    locked_if: str | None = None  # a record in this state cannot be changed ...
+    unlock_roles: tuple[str, ...] = ()  # ... except by these roles (and Admin)
 
     def pipeline_for(self, record: Any) -> PipelineSpec | None:
         """The pipeline a record follows: the first whose `when` matches, else the default."""
@@ -396,6 +426,7 @@ class CrmSpec:
     digest: str = ""
     roles: tuple[RoleSpec, ...] = ()
     dashboards: tuple[DashboardSpec, ...] = ()
+    phone_region: str = "CN"
     # (entity, field) of every formula/lookup/rollup, each after those it reads
     computed_order: tuple[tuple[str, str], ...] = ()
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import registry, relationship
 
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
-from .columns import ON_DELETE_SQL, column_type
+from .columns import ON_DELETE_SQL, column_type, constraint_name
 from .computed import add_computed_fields
 from .core import define_core_tables
 from .events import install_record_events
@@ -141,7 +141,11 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
     # board cards: a column of a stage, newest change first, without sorting the whole column
     indexes = [sa.Index(f"ix_{entity.table_name}_{field}_changed", field, "changed_on")
                for field in dict.fromkeys(p.field for p in entity.pipelines)]
-    table = sa.Table(entity.table_name, metadata, *columns, *indexes)
+    table = sa.Table(entity.table_name, metadata, *columns, *indexes, *_unique_sets(entity))
+    for f in entity.fields:  # unique ignoring case: one index on lower(column)
+        if f.unique and f.unique_ignore_case:
+            sa.Index(constraint_name(entity.table_name, (f.column_name,), "_ci"),
+                     sa.func.lower(table.c[f.column_name]), unique=True)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
     mapper: Any = reg.map_imperatively(cls, table, version_id_col=table.c.version)
     cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
@@ -158,9 +162,20 @@ def _column(f: FieldSpec) -> sa.Column:
     if f.type == "link":
         return sa.Column(f.column_name, sa.Integer,
                          sa.ForeignKey(f"{f.to}.id", ondelete=ON_DELETE_SQL[f.on_delete]),
-                         nullable=nullable, index=True)
+                         nullable=nullable, index=not f.unique, unique=f.unique or None)
+    case_sensitive_unique = f.unique and not f.unique_ignore_case
     return sa.Column(f.column_name, column_type(f), nullable=nullable, server_default=_server_default(f),
-                     unique=f.unique or None, index=(f.index and not f.unique) or None)
+                     unique=case_sensitive_unique or None,
+                     index=(f.index and not case_sensitive_unique) or None)
+
+
+def _unique_sets(entity: EntitySpec) -> list[sa.UniqueConstraint]:
+    """`unique: [campaign, contact]`: one constraint per set, named for the error mapping."""
+    result = []
+    for names in entity.unique:
+        columns = tuple(entity.field(n).column_name for n in names)
+        result.append(sa.UniqueConstraint(*columns, name=constraint_name(entity.table_name, columns)))
+    return result
 
 
 def _server_default(f: FieldSpec) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -69,3 +70,16 @@ def column_type(field: FieldSpec) -> sa.types.TypeEngine:
 
 
 ON_DELETE_SQL = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}
+
+
+PG_NAME_LIMIT = 63
+
+
+def constraint_name(table: str, columns: tuple[str, ...], suffix: str = "") -> str:
+    """A stable unique-constraint name that fits PostgreSQL's 63 characters; the record
+    commands read it back from a unique violation to name the fields (records/uniqueness.py)."""
+    name = f"uq_{table}_{'_'.join(columns)}{suffix}"
+    if len(name) <= PG_NAME_LIMIT:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    return f"{name[:PG_NAME_LIMIT - 9]}_{digest}"

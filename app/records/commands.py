@@ -21,9 +21,12 @@ from app.models import ModelSet
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
+from .conditions import condition_errors, lock_message
 from .messages import msg
+from .normalise import normalise_values
 from .rules import check_value, is_empty
 from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
 
 
@@ -172,6 +175,8 @@ class _RecordCommand:
         self._refuse_fields()
         errors: dict[str, list[str]] = {k: list(v) for k, v in self.input_errors.items()}
         lang = self.ctx.lang
+        # canonical form first: the rules and the duplicate checks judge what will be stored
+        errors.update(normalise_values(self.entity, self.values, lang, skip=errors))
         for f in fields:
             if f.name in errors:
                 continue
@@ -180,12 +185,24 @@ class _RecordCommand:
                 problems = self._reference_errors(f) + self._unique_errors(f)
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
+        timezone = self.ctx.models.spec.timezone
+        for name, messages in condition_errors(self.ctx, self.entity, self.record, self.values, timezone).items():
+            if name not in errors:
+                errors[name] = messages
+        if not errors:
+            errors = set_errors(self.ctx.session, self.entity, self.model, self.values, self.record, lang)
         if not errors and self.ctx.hooks is not None:
             for extra in self.ctx.hooks.crm_validate(entity=self.entity, values=self.values,
                                                      record=self.record, lang=lang):
                 for name, messages in (extra or {}).items():
                     errors.setdefault(name, []).extend(messages)
         return errors
+
+    def _refuse_locked(self) -> None:
+        """A record `locked_if` says is closed: only its unlock roles may change or move it."""
+        locked = lock_message(self.ctx, self.entity, self.record, self.ctx.models.spec.timezone)
+        if locked:
+            raise Forbidden(locked)
 
     def _reference_errors(self, f: FieldSpec) -> list[str]:
         value = self.values[f.name]
@@ -215,13 +232,7 @@ class _RecordCommand:
         return {getattr(self.record, f.column_name, None)} - {None}
 
     def _unique_errors(self, f: FieldSpec) -> list[str]:
-        if not f.unique:
-            return []
-        column = getattr(self.model, f.column_name)
-        query = sa.select(self.model.id).where(column == self.values[f.name])
-        if self.record is not None and self.record.id is not None:
-            query = query.where(self.model.id != self.record.id)
-        if self.ctx.session.scalars(query.limit(1)).first() is not None:
+        if f.unique and field_taken(self.ctx.session, self.model, f, self.values[f.name], self.record):
             return [msg("unique", self.ctx.lang)]
         return []
 
@@ -278,13 +289,16 @@ class _RecordCommand:
             apply_stage(self.ctx, self.entity, pipeline, record, source, target, self.values, self.now)
 
     def _commit(self) -> None:
-        if not self.autocommit:
-            self.ctx.session.flush()
-            return
         try:
+            if not self.autocommit:
+                self.ctx.session.flush()
+                return
             self.ctx.session.commit()
         except IntegrityError as exc:
             self.ctx.session.rollback()
+            duplicates = integrity_errors(self.entity, exc, self.ctx.lang)
+            if duplicates:  # a writer racing past the check: the same 422, never a 500
+                raise ValidationFailed(duplicates) from None
             raise Conflict(f"the database refused the change: {exc.orig}") from exc
         except StaleDataError as exc:
             raise lost_race(self.ctx, self.entity, self.record, self.expected_version, exc) from None
@@ -334,6 +348,7 @@ class UpdateRecord(_RecordCommand):
     def validate(self) -> None:
         self._require("update", self.record)
         check_version(self.ctx, self.entity, self.record, self.expected_version)
+        self._refuse_locked()
         touched = [f for f in self.entity.declared_fields if f.name in self.values and f.editable]
         errors = self._check(touched)
         if not errors:

@@ -24,6 +24,7 @@ from .commands import (
     check_version,
     lost_race,
 )
+from .normalise import normalise_values
 from .stages import apply_stage
 
 
@@ -39,6 +40,7 @@ class ConvertRecord(_RecordCommand):
             raise ValidationFailed({"_schema": [f"{self.entity.name} cannot be converted"]})
         self._require("update", self.record)
         check_version(self.ctx, self.entity, self.record, self.expected_version)
+        self._refuse_locked()
         pipeline = self.entity.pipeline_for(self.record)
         current = getattr(self.record, pipeline.field, None) if pipeline else None
         if current not in self.spec.from_stages:
@@ -76,6 +78,8 @@ class ConvertRecord(_RecordCommand):
                 value = getattr(self.record, f.column_name if f.is_link else f.name)
                 if value not in (None, "", []):
                     values[to_field] = value
+        # the target's canonical form: `match` compares what the new record would store
+        normalise_values(self.ctx.entity(target.entity), values, self.ctx.lang)
         existing = self._match(target, values)
         if existing is not None:
             return existing
@@ -93,7 +97,11 @@ class ConvertRecord(_RecordCommand):
             return None
         model = self.ctx.models.model(target.entity)
         spec = self.ctx.entity(target.entity)
-        query = sa.select(model).where(getattr(model, spec.field(target.match).column_name) == values[target.match])
+        f = spec.field(target.match)
+        column, value = getattr(model, f.column_name), values[target.match]
+        if f.unique_ignore_case and isinstance(value, str):
+            column, value = sa.func.lower(column), value.lower()
+        query = sa.select(model).where(column == value)
         if self.ctx.access is not None:  # the records layer reads through the user's scoped layer
             query = self.ctx.access.records(self.ctx.models, target.entity).where(query)
         return self.ctx.session.scalars(query.limit(1)).first()

@@ -13,6 +13,7 @@ from typing import Any
 from app.metadata.spec import FieldSpec
 
 from .messages import msg
+from .normalise import NormaliseError, money_text
 
 TEXT_TYPES = ("string", "text", "email", "phone", "url", "choice", "autonumber")
 
@@ -85,6 +86,11 @@ def _bad() -> Any:
 def _decimal(field: FieldSpec, raw: Any, lang: str | None) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, str, Decimal)):
         raise FieldValueError(msg("number", lang))
+    if field.type == "money" and isinstance(raw, str):  # ¥1,280 / ￥3,500.00 / 12万 (units)
+        try:
+            raw = money_text(field, raw, lang)
+        except NormaliseError as exc:
+            raise FieldValueError(str(exc)) from None
     try:
         value = Decimal(str(raw).strip())
     except InvalidOperation:

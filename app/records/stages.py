@@ -64,7 +64,9 @@ def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: s
                             target=stage.label.get(lang), allowed=allowed)]}
     if not stage_allowed_for(ctx.access, ctx.models.spec, entity, stage):
         return {field: [msg("stage_role", lang, stage=stage.label.get(lang))]}
-    missing = [name for name in stage.requires if is_empty(state.get(name))]
+    # a field the user's role cannot see counts as filled: never demand what cannot be seen
+    hidden = ctx.access.hidden_fields(entity) if ctx.access is not None else set()
+    missing = [name for name in stage.requires if name not in hidden and is_empty(state.get(name))]
     if missing:
         labels = ", ".join(entity.field(n).label.get(lang) for n in missing)
         return {field: [msg("stage_requires", lang, stage=stage.label.get(lang), fields=labels)],

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context
+from flask import current_app, g, has_request_context
+from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -19,9 +20,22 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
 )
 
+from app.security.session_views import CrmAuthDBView, replace_locale_view
+
 
 class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
+
+    authdbview = CrmAuthDBView  # logout by POST
+
+    def register_views(self) -> None:
+        super().register_views()
+        replace_locale_view(current_app, self.appbuilder)
+        if self.is_auth_limited:
+            # FAB limits the login form only; the API login must not be an unlimited side door.
+            for view in self.appbuilder.baseviews:
+                if isinstance(view, SecurityApi) and view.blueprint is not None:
+                    self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
 
     def granted(self, role_ids: list[int]) -> set[tuple[str, str]]:
         """(permission, view) pairs the roles grant; cached for the request."""

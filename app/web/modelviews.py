@@ -29,6 +29,7 @@ from app.records.commands import (
 from app.security.access import Access, current_access
 
 from .board import BoardViewMixin
+from .conditions import ConditionsViewMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .display import formatters
@@ -46,7 +47,7 @@ _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
-    "export": "export", "convert": "write", "board": "read",
+    "export": "export", "convert": "write", "board": "read", "conditions": "read",
 }
 # FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
 # (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
@@ -60,7 +61,7 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(BoardViewMixin, ModelView):
+class RecordModelView(ConditionsViewMixin, BoardViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec

@@ -5,7 +5,9 @@ demo data and serves it from a background thread on a free local port.
 `page` is a logged-in admin page whose every request to a host other than
 127.0.0.1/localhost is aborted and recorded: the product must work offline,
 so any CDN or third-party request fails the test at teardown. Server errors
-(HTTP 5xx) and uncaught JavaScript errors seen by the page fail the test too.
+(HTTP 5xx), uncaught JavaScript errors and Content-Security-Policy violations
+seen by the page fail the test too, so a header change cannot silently break
+a screen.
 """
 
 from __future__ import annotations
@@ -86,6 +88,7 @@ class PageGuard:
         self.external: list[str] = []
         self.server_errors: list[str] = []
         self.page_errors: list[str] = []
+        self.csp_violations: list[str] = []
 
     def route(self, route: Any) -> None:
         url = route.request.url
@@ -104,6 +107,11 @@ class PageGuard:
         if response.status >= 500:
             self.server_errors.append(f"{response.status} {response.request.method} {response.url}")
 
+    def console(self, message: Any) -> None:
+        # Chromium reports a blocked script, style, frame or fetch on the console.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.csp_violations.append(message.text)
+
     def problems(self) -> list[str]:
         found = []
         if self.external:
@@ -112,6 +120,8 @@ class PageGuard:
             found.append(f"server errors: {self.server_errors}")
         if self.page_errors:
             found.append(f"JavaScript errors: {self.page_errors}")
+        if self.csp_violations:
+            found.append(f"Content-Security-Policy violations: {self.csp_violations}")
         return found
 
 
@@ -120,7 +130,7 @@ def login_admin(page: Any, base_url: str, username: str = "admin", password: str
     page.fill("#username", username)
     page.fill("#password", password)
     with page.expect_navigation(wait_until="domcontentloaded"):
-        page.locator("input[type=submit], button[type=submit]").first.click()
+        page.locator("form[name=login] input[type=submit]").click()
     assert "/login" not in page.url, f"login failed, still on {page.url}"
 
 
@@ -140,6 +150,7 @@ def guarded_page(browser: Any, base_url: str, guard: PageGuard, username: str = 
     context.on("response", guard.response)
     pg = context.new_page()
     pg.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
+    pg.on("console", guard.console)
     try:
         login_admin(pg, base_url, username, password)
         yield pg

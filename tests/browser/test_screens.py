@@ -277,7 +277,7 @@ def test_delete_from_list_and_restricted_delete_is_refused(page: Any) -> None:
 def switch_language(page: Any, name: str) -> None:
     """Use the flag menu in the navbar, as a user would."""
     page.locator(".navbar a.dropdown-toggle:has(i.flag)").click()
-    click_and_wait(page, page.locator(".navbar .dropdown-menu a", has_text=name))
+    click_and_wait(page, page.locator(".navbar .dropdown-menu button.crm-menu-button", has_text=name))
 
 
 def test_switching_to_chinese_shows_metadata_and_fab_labels(page: Any) -> None:

@@ -1,0 +1,45 @@
+"""POST /crm/<entity>/conditions: which fields the form hides, requires and locks now.
+
+The form's static script (static/crm/conditions.js, no inline code: a CSP is
+coming) posts the values as typed; the answer comes from the same conditions
+the record commands enforce (app/records/conditions.py), so the screen and the
+server never disagree. Values that do not parse are left out, not refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, jsonify, request
+from flask_appbuilder import expose, has_access
+
+from app.records.conditions import field_states
+from app.records.parse import FieldValueError, parse_value
+
+from .labels import current_lang
+
+
+class ConditionsViewMixin:
+    """Mixed into RecordModelView; read permission (it reveals no record data)."""
+
+    @expose("/conditions", methods=["POST"])
+    @has_access
+    def conditions(self) -> Any:
+        entity = self.entity  # type: ignore[attr-defined]
+        record = None
+        if request.args.get("pk"):
+            record = self.datamodel.get(request.args["pk"], self._base_filters)  # type: ignore[attr-defined]
+            if record is None:
+                abort(404)
+        values: dict[str, Any] = {}
+        for name in request.form:
+            f = entity.field_map.get(name)
+            if f is None or not f.editable:
+                continue
+            raw = request.form.getlist(name) if f.type in ("links", "multichoice") else request.form[name]
+            try:
+                values[name] = parse_value(f, raw, current_lang())
+            except FieldValueError:
+                continue
+        ctx = self._ctx()  # type: ignore[attr-defined]
+        return jsonify(field_states(ctx, entity, record, values, self.crm_models.spec.timezone))  # type: ignore[attr-defined]

@@ -1,0 +1,156 @@
+"""Issue 11, items 1 and 10: no serving with a public secret key, no known passwords by default.
+
+The placeholder SECRET_KEY let anyone sign a session cookie or a JWT for user 1;
+`crm init` created admin/admin; `crm demo --if-empty` created demo users with a
+known password even on a database holding real records.
+"""
+
+from __future__ import annotations
+
+import re
+import stat
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
+
+from app import InsecureSecretKey, create_app
+from app.cli import crm
+from app.security.secret import DEFAULT_SECRET_KEY
+from tests.conftest import own_address
+
+STRONG = "k" * 16 + "强密钥-strong-key-0123"  # over 32 bytes in UTF-8
+
+
+def _settings(database_url: str, tmp_path: Path, **overrides: Any) -> dict[str, Any]:
+    settings = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "CRM_PLUGINS_DIR": str(tmp_path / "no-plugins"),
+        "CRM_MIGRATIONS_DIR": str(tmp_path / "migrations"),
+        "CRM_SECRET_KEY_FILE": str(tmp_path / "instance" / "secret_key"),
+        "WTF_CSRF_ENABLED": False,
+        "TESTING": False,
+        "SECRET_KEY": None,
+    }
+    settings.update(overrides)
+    return settings
+
+
+@pytest.mark.parametrize("key", [None, DEFAULT_SECRET_KEY, "short-键-31-bytes-xxxxxxxxxxx"])
+def test_the_app_refuses_a_placeholder_or_short_key_outside_debug(database_url, tmp_path, key):
+    with pytest.raises(InsecureSecretKey) as refused:
+        create_app(_settings(database_url, tmp_path, SECRET_KEY=key))
+    message = str(refused.value)
+    assert "SECRET_KEY" in message and "crm secret-key" in message and "CRM_SECRET_KEY_FILE" in message
+
+
+def test_debug_and_testing_may_use_the_placeholder(make_app):
+    assert make_app(SECRET_KEY=None).secret_key == DEFAULT_SECRET_KEY  # TESTING=True in tests
+
+
+def test_secret_key_command_writes_a_private_key_once_and_the_app_uses_it(make_app, tmp_path, monkeypatch):
+    path = tmp_path / "instance" / "secret_key"
+    monkeypatch.setenv("CRM_SECRET_KEY_FILE", str(path))
+    runner = make_app().test_cli_runner()
+    first = runner.invoke(crm, ["secret-key"])
+    assert first.exit_code == 0 and "written" in first.output, first.output
+    key = path.read_text().strip()
+    assert len(key.encode()) >= 32 and stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = runner.invoke(crm, ["secret-key"])
+    assert again.exit_code == 0 and path.read_text().strip() == key  # never rotated behind one's back
+    app = make_app(TESTING=False, SECRET_KEY=None, CRM_SECRET_KEY_FILE=str(path))
+    assert app.secret_key == key
+    explicit = make_app(TESTING=False, SECRET_KEY=STRONG, CRM_SECRET_KEY_FILE=str(path))
+    assert explicit.secret_key == STRONG  # an explicit SECRET_KEY wins over the file
+
+
+def _session_cookie(key: str, user_id: int) -> str:
+    signer = Flask("forger")
+    signer.secret_key = key
+    return SecureCookieSessionInterface().get_signing_serializer(signer).dumps(
+        {"_user_id": str(user_id), "_fresh": True, "_id": uuid.uuid4().hex})
+
+
+def _jwt(key: str, user_id: int) -> str:
+    now = int(time.time())
+    return jwt.encode({"sub": str(user_id), "type": "access", "fresh": True, "jti": uuid.uuid4().hex,
+                       "iat": now, "nbf": now, "exp": now + 600}, key, algorithm="HS256")
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # the forger's key is short
+def test_a_session_cookie_or_jwt_signed_with_the_placeholder_key_gets_nothing(make_app, tmp_path, monkeypatch):
+    path = tmp_path / "key"
+    monkeypatch.setenv("CRM_SECRET_KEY_FILE", str(path))
+    make_app().test_cli_runner().invoke(crm, ["secret-key"])
+    app = make_app(TESTING=False, SECRET_KEY=None, CRM_SECRET_KEY_FILE=str(path))
+    with app.app_context():
+        admin_id = app.extensions["crm"].appbuilder.sm.find_user(username="admin").id
+    for key, admitted in ((DEFAULT_SECRET_KEY, False), (app.secret_key, True)):  # the real key: the forgery works
+        client = own_address(app.test_client())
+        client.set_cookie("session", _session_cookie(key, admin_id))
+        screen = client.get("/users/list/")
+        assert (screen.status_code == 200) is admitted, (key, screen.status_code)
+        api = own_address(app.test_client()).get("/api/v1/account/",
+                                                  headers={"Authorization": f"Bearer {_jwt(key, admin_id)}"})
+        assert (api.status_code == 200) is admitted, (key, api.status_code, api.data[:200])
+
+
+# --- the first admin and the demo users ---------------------------------------------------
+
+def _bare_app(database_url: str, tmp_path: Path) -> Any:
+    return create_app(_settings(database_url, tmp_path, TESTING=True, SECRET_KEY=STRONG))
+
+
+def _can_log_in(app: Any, username: str, password: str) -> bool:
+    client = own_address(app.test_client())
+    response = client.post("/login/", data={"username": username, "password": password})
+    return response.status_code == 302 and "/login" not in response.location
+
+
+def test_init_gives_the_admin_a_random_password_shown_once(database_url, tmp_path, monkeypatch):
+    monkeypatch.delenv("CRM_ADMIN_PASSWORD", raising=False)
+    app = _bare_app(database_url, tmp_path)
+    runner = app.test_cli_runner()
+    result = runner.invoke(crm, ["init"])
+    assert result.exit_code == 0, result.output
+    password = re.search(r"login 'admin', password '([^']+)'", result.output).group(1)
+    assert password != "admin" and len(password) >= 12
+    assert _can_log_in(app, "admin", password) and not _can_log_in(app, "admin", "admin")
+    again = runner.invoke(crm, ["init"])
+    assert password not in again.output and "password unchanged" in again.output
+
+
+def test_init_takes_the_admin_password_from_the_environment_but_not_a_weak_one(database_url, tmp_path, monkeypatch):
+    app = _bare_app(database_url, tmp_path)
+    monkeypatch.setenv("CRM_ADMIN_PASSWORD", "admin")
+    refused = app.test_cli_runner().invoke(crm, ["init"])
+    assert refused.exit_code != 0 and "CRM_ADMIN_PASSWORD refused" in refused.output
+    monkeypatch.setenv("CRM_ADMIN_PASSWORD", "长城-Great-Wall-2026")
+    result = app.test_cli_runner().invoke(crm, ["init"])
+    assert result.exit_code == 0 and "长城" not in result.output
+    assert _can_log_in(app, "admin", "长城-Great-Wall-2026")
+
+
+def test_demo_if_empty_creates_no_known_password_users_next_to_real_records(app):
+    with app.app_context():
+        state = app.extensions["crm"]
+        account = state.models.model("account")
+        state.db.session.execute(sa.insert(account).values(name="真实客户 Real customer"))
+        state.db.session.commit()
+    result = app.test_cli_runner().invoke(crm, ["demo", "--if-empty", "--size", "5"])
+    assert result.exit_code == 0 and "demo users skipped" in result.output, result.output
+    with app.app_context():
+        sm = app.extensions["crm"].appbuilder.sm
+        assert [u.username for u in sm.get_all_users()] == ["admin"]
+
+
+def test_demo_if_empty_on_an_empty_database_brings_demo_users_with_the_demo_data(app):
+    result = app.test_cli_runner().invoke(crm, ["demo", "--if-empty", "--size", "5"])
+    assert result.exit_code == 0 and "demo user 'sales_rep'" in result.output, result.output
+    assert _can_log_in(app, "sales_rep", "demo1234")
