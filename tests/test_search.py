@@ -26,11 +26,12 @@ ENTITIES = {
         fields:
           name: {type: string, required: true}
           phone: phone
+          mobile: {type: phone, normalise: [phone]}
           secret_note: string
           tier: {type: choice, choices: [gold, silver]}
         list:
           columns: [name, phone]
-          search: [name, phone, secret_note]
+          search: [name, phone, mobile, secret_note]
     """,
     "deal": """
         label: {en: Deal, zh: 商机}
@@ -80,7 +81,8 @@ def world(make_app: Any, tmp_path: Path) -> Any:
             users[name] = sm.add_user(name, name, "测试", f"{name}@example.cn", sm.find_role(role), "pw-123456").id
         customer, deal, memo = (models.model(n) for n in ("customer", "deal", "memo"))
         rows = [
-            customer(name="华为技术有限公司", phone="0755-12345", secret_note="机密：大客户", owner_id=users["wang"]),
+            customer(name="华为技术有限公司", phone="0755-12345", mobile="+8613800138000", secret_note="机密：大客户",
+                     owner_id=users["wang"]),
             customer(name="华为终端 Beijing", phone="010-999", secret_note="", owner_id=users["li"]),
             customer(name="Acme 钢铁", phone="021-555", secret_note="华为的竞争对手", owner_id=users["wang"]),
         ]
@@ -128,6 +130,10 @@ def test_text_is_normalised_like_the_fields(world: Any) -> None:
     assert run(world, "wang", "  ａｃｍｅ ") == {"customer": ["Acme 钢铁"]}  # full-width, case, spaces
     assert run(world, "wang", "０７５５") == {"customer": ["华为技术有限公司"]}
     assert run(world, "wang", "   ") == {}
+    # a phone with `normalise: [phone]` is stored as +8613800138000: looked for as the field stores it
+    for typed in ("138 0013 8000", "１３８－００１３－８０００", "+86 138-0013-8000", "0013 8000"):
+        assert run(world, "wang", typed) == {"customer": ["华为技术有限公司"]}, typed
+    assert run(world, "li", "138 0013 8000") == {}  # not li's customer
     assert run(world, "wang", "100%") == {}  # LIKE wildcards are text
     assert run(world, "wang", "_") == {}
 

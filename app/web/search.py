@@ -5,7 +5,9 @@ the scoped query layer (`Records`): rows out of the user's read scope never
 match, and a path the user may not see (a hidden field, or a field of a linked
 record they may not read) is neither searched nor shown. The text is normalised
 as typed values are (NFKC: full-width letters and digits become plain ones;
-trimmed, inner spaces collapsed) and matched case-insensitively as a substring.
+trimmed, inner spaces collapsed), then per field as that field's normalisers
+store values (a phone typed `138 0013 8000` is looked for as `+8613800138000`,
+and as its digits), and matched case-insensitively as a substring.
 
 Bounded: one SELECT per readable entity, each with LIMIT `per_entity + 1` (the
 extra row says "more"), so the statement count depends on the metadata, never on
@@ -23,6 +25,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 from app.metadata.spec import EntitySpec, FieldSpec
+from app.records.normalise import NormaliseError, normalise_value
 from app.security.scoped import Records
 
 # Field types whose stored value is text a search can match.
@@ -70,8 +73,30 @@ def search_paths(entity: EntitySpec) -> list[str]:
     return list(dict.fromkeys([entity.title_field, *entity.list.search]))
 
 
-def _clause(access: Any, models: Any, entity: EntitySpec, path: str, pattern: str) -> Any:
-    """`path` contains the pattern, or None when the path cannot be searched (or seen)."""
+def variants(f: FieldSpec | None, text: str) -> list[str]:
+    """What to look for in one field: the text, and the text as the field's normalisers store it
+    (`138 0013 8000` → `+8613800138000`); for a phone, its digits too (a part of a number)."""
+    found = [text]
+    if f is not None and f.normalise:
+        try:
+            value = normalise_value(f, text)
+        except NormaliseError:  # a part of a value (half a phone number) is not a value: the text stays
+            value = None
+        if isinstance(value, str) and value:
+            found.append(value)
+    if f is not None and f.type == "phone":
+        digits = re.sub(r"\D", "", text)
+        if len(digits) >= 3:
+            found.append(digits)
+    return list(dict.fromkeys(found))
+
+
+def _like(column: Any, f: FieldSpec | None, text: str) -> Any:
+    return sa.or_(*[column.ilike(f"%{_escape_like(v)}%", escape="\\") for v in variants(f, text)])
+
+
+def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str) -> Any:
+    """`path` contains the text, or None when the path cannot be searched (or seen)."""
     if access is not None and access.path_hidden(models.spec, entity, path):
         return None
     model = models.model(entity.name)
@@ -79,18 +104,18 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, pattern: st
     f: FieldSpec | None = entity.field_map.get(head)
     if f is None and not tail:
         column = getattr(model, head, None)  # a built-in column (id, created_on...) is not text
-        return None if column is None else sa.cast(column, sa.String).ilike(pattern, escape="\\")
+        return None if column is None else _like(sa.cast(column, sa.String), None, text)
     if f is None or not f.has_column:
         return None
     if not tail:
         if f.type not in SEARCHABLE:
             return None
-        return getattr(model, f.column_name).ilike(pattern, escape="\\")
+        return _like(getattr(model, f.column_name), f, text)
     if f.type == "user":
         if tail not in USER_COLUMNS:
             return None
         user = models.user_model
-        inner = sa.select(user.id).where(getattr(user, tail).ilike(pattern, escape="\\"))
+        inner = sa.select(user.id).where(_like(getattr(user, tail), None, text))
         return getattr(model, f.column_name).in_(inner)
     if f.type != "link":
         return None
@@ -99,7 +124,7 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, pattern: st
     if leaf is None or not leaf.has_column or leaf.type not in SEARCHABLE:
         return None
     target_model = models.model(target.name)
-    inner = sa.select(target_model.id).where(getattr(target_model, leaf.column_name).ilike(pattern, escape="\\"))
+    inner = sa.select(target_model.id).where(_like(getattr(target_model, leaf.column_name), leaf, text))
     # matching through a linked record the user may not read would reveal it
     return getattr(model, f.column_name).in_(Records(access, models, target.name).where(inner))
 
@@ -123,14 +148,13 @@ def search(session: Any, access: Any, models: Any, raw: Any, per_entity: int = P
     if not text:
         return text, []
     per_entity = max(1, min(int(per_entity), MAX_PER_ENTITY))
-    pattern = f"%{_escape_like(text)}%"
     groups: list[Group] = []
     for entity in models.spec.entities:
         if entities is not None and entity.name not in entities:
             continue
         if access is not None and access.scope(entity.name, "read") == "no":
             continue
-        clauses = [c for c in (_clause(access, models, entity, p, pattern) for p in search_paths(entity))
+        clauses = [c for c in (_clause(access, models, entity, p, text) for p in search_paths(entity))
                    if c is not None]
         if not clauses:
             continue
