@@ -32,6 +32,7 @@ from app.settings import load_settings
 from app.web.assets import register_assets
 from app.web.home import HomeView
 from app.web.labels import lazy
+from app.web.paging import install_paging_guard
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
@@ -69,6 +70,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                      static_url_path="/crm-static"))
     register_assets(app)  # plotly.js from the installed package, cached for a year
 
+    install_paging_guard(app)  # bounded <int:pk> before any route is added
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
     db = get_sqla_class()()

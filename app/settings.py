@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
+    "FAB_ADD_OPENAPI_VIEWS": False,  # app/web/openapi.py serves a cached document instead
     "FAB_API_MAX_PAGE_SIZE": 100,
     "FAB_ADD_SECURITY_API": False,
     "AUTH_TYPE": 1,  # AUTH_DB

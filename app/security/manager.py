@@ -22,6 +22,8 @@ from flask_appbuilder.security.sqla.models import (
 
 from app.security.session_views import CrmAuthDBView, replace_locale_view
 
+from .jwt_answers import install_jwt_answers
+
 
 class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
@@ -36,6 +38,10 @@ class CrmSecurityManager(SecurityManager):
             for view in self.appbuilder.baseviews:
                 if isinstance(view, SecurityApi) and view.blueprint is not None:
                     self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
+    def create_jwt_manager(self, app: Any) -> Any:
+        """FAB's JWT manager, answering 401 to bad tokens (see jwt_answers)."""
+        return install_jwt_answers(super().create_jwt_manager(app))
 
     def granted(self, role_ids: list[int]) -> set[tuple[str, str]]:
         """(permission, view) pairs the roles grant; cached for the request."""

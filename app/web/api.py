@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
+from flask import current_app, request
 from flask_appbuilder.api import BaseApi, ModelRestApi, expose, merge_response_func, rison, safe
 from flask_appbuilder.api.schemas import get_item_schema, get_list_schema
 from flask_appbuilder.const import (
@@ -48,8 +48,10 @@ from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
+from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
+from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
 from .risonargs import checked_rison
 from .rowscope import row_scope
@@ -139,6 +141,12 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         self._refuse_hidden([str(rison_args.get("order_column", ""))])
         return super()._handle_order_args(rison_args)
 
+    def _handle_page_args(self, rison_args: dict[str, Any]) -> tuple[int, int]:
+        """FAB's defaults and size cap, then bounds: a huge page must not reach OFFSET."""
+        page, page_size = super()._handle_page_args(rison_args)
+        limit = self.max_page_size or current_app.config.get("FAB_API_MAX_PAGE_SIZE") or 100
+        return checked_page(page, page_size, max(limit, self.page_size))
+
     def _dump(self, schema: Any, items: Any, many: bool = False) -> Any:
         data = schema.dump(items, many=many)
         access = self._access()
@@ -152,9 +160,9 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
             joined = self._handle_filters_args(args)
             order_column, order_direction = self._handle_order_args(args)
             self._refuse_hidden(list(args.get("columns", [])))
-        except FABException as exc:
+            page, page_size = self._handle_page_args(args)
+        except (FABException, PageError) as exc:
             return self.response_400(message=str(exc))
-        page, page_size = self._handle_page_args(args)
         wanted = [c for c in args.get("columns", []) if c in self.show_columns]
         datamodel = self.datamodel if not wanted else CrmInterface(
             self.datamodel.obj, eager_for(self.entity, wanted), session=self.datamodel.session)
@@ -177,8 +185,14 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
             if isinstance(response.get(key), list):
                 response[key] = [c for c in response[key] if c not in hidden]
 
+    def _find(self, pk: Any) -> Any:
+        """The record `pk` names in the read scope, or None (FAB's PUT/DELETE routes take any text)."""
+        if not is_record_id(pk):
+            return None
+        return self.datamodel.get(int(pk), self._base_filters)
+
     def get_headless(self, pk: Any, **kwargs: Any) -> Any:
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self._find(pk)
         if not item:
             return self.response_404()
         response: dict[str, Any] = {"id": item.id, API_RESULT_RES_KEY: self._dump(self.show_model_schema, item)}
@@ -228,16 +242,23 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         return self._run(command, answer)
 
     def post_headless(self) -> Any:
-        values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))
+        values, errors = values_from_payload(self.entity, body, current_lang())
         if "_schema" in errors:
             return self.response_422(message=errors)
         return self._write(CreateRecord(self._ctx(), self.entity.name, values, errors), 201)
 
     def put_headless(self, pk: Any) -> Any:
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self._find(pk)
         if not item:
             return self.response_404()
-        body = request.get_json(silent=True)
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))
         try:
             version = client_version(body)
         except BadVersion as exc:
@@ -248,7 +269,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
         return self._write(UpdateRecord(self._ctx(), self.entity.name, item, values, errors, version=version), 200)
 
     def delete_headless(self, pk: Any) -> Any:
-        item = self.datamodel.get(pk, self._base_filters)
+        item = self._find(pk)
         if not item:
             return self.response_404()
         try:
@@ -315,10 +336,10 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ModelRestApi):
               description: Matching records as {id, text}
         """
         text = request.args.get("q", "").strip()
-        try:
-            page = max(0, int(request.args.get("page", 0)))
-        except ValueError:
-            return self.response_400(message="page must be a whole number")
+        raw_page = request.args.get("page", "0").strip()
+        if not (raw_page.isascii() and raw_page.isdigit() and int(raw_page) <= MAX_PAGE):
+            return self.response_400(message=f"page must be a whole number from 0 to {MAX_PAGE}")
+        page = int(raw_page)
         filters = self.datamodel.get_filters([])
         if text:
             filters.add_filter(self.entity.title_field, self.quick_search, text)

@@ -14,6 +14,8 @@ from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.orm import selectinload
 
+from .filtering import EscapingFilterConverter
+
 
 class LightFilters(Filters):
     """Filters that share the converted per-column filter lists of a template.
@@ -42,6 +44,8 @@ class LightFilters(Filters):
 
 
 class CrmInterface(SQLAInterface):
+    filter_converter_class = EscapingFilterConverter
+
     def __init__(self, obj: Any, eager: dict[str, set[str]] | None = None, session: Any = None):
         super().__init__(obj, session=session)
         self.eager = dict(eager or {})  # relationship -> columns of the target a page shows

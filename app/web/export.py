@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -22,6 +23,18 @@ from .labels import current_lang
 from .linktitles import link_text
 
 BATCH = 1000
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value: Any, text: str) -> str:
+    """`text` with a leading ' when a spreadsheet would run it as a formula (CSV injection).
+
+    Numbers stay as they are (-5 is a number, not a formula); any text a user typed,
+    a choice label or a link title starting with = + - @ tab or CR gets the prefix.
+    """
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return text
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def cell(f: FieldSpec | None, value: Any, lang: str) -> str:
@@ -44,6 +57,10 @@ def cell(f: FieldSpec | None, value: Any, lang: str) -> str:
     return str(value)
 
 
+def _safe_cell(f: FieldSpec, value: Any, lang: str) -> str:
+    return neutralised(value, cell(f, value, lang))
+
+
 def export_columns(entity: EntitySpec, hidden: set[str]) -> list[FieldSpec]:
     return [f for f in entity.fields if f.name not in hidden]
 
@@ -61,7 +78,7 @@ def csv_response(entity: EntitySpec, query: Any, columns: list[FieldSpec], filen
         writer.writerow(["id", *[f.label.get(lang) for f in columns]])
         try:
             for item in query.options(*loads).yield_per(BATCH):
-                writer.writerow([item.id, *[cell(f, getattr(item, f.name), lang) for f in columns]])
+                writer.writerow([item.id, *[_safe_cell(f, getattr(item, f.name), lang) for f in columns]])
                 if buffer.tell() > 64_000:
                     yield buffer.getvalue()
                     buffer.seek(0)

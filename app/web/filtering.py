@@ -13,6 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask_appbuilder.models.filters import BaseFilter, Filters
+from flask_appbuilder.models.sqla import filters as sqla_filters
+from flask_appbuilder.models.sqla.filters import get_field_setup_query
 
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
@@ -120,3 +122,32 @@ def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern
     if link.type == "link":  # matching through a record the user cannot read would reveal it
         inner = Records(access, models, link.to or "").where(inner)
     return getattr(model, link.column_name).in_(inner)
+
+
+def _escaped_text_filter(base: type[BaseFilter], template: str, negate: bool) -> type[BaseFilter]:
+    """FAB's text-match filter with % and _ in the value matched literally."""
+
+    def apply(self: BaseFilter, query: Any, value: Any) -> Any:
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        clause = field.ilike(template.format(_escape_like(str(value))), escape="\\")
+        return query.filter(~clause if negate else clause)
+
+    return type(base.__name__, (base,), {"apply": apply})
+
+
+ESCAPED_TEXT_FILTERS: dict[type[BaseFilter], type[BaseFilter]] = {
+    base: _escaped_text_filter(base, template, negate) for base, template, negate in (
+        (sqla_filters.FilterStartsWith, "{}%", False), (sqla_filters.FilterNotStartsWith, "{}%", True),
+        (sqla_filters.FilterEndsWith, "%{}", False), (sqla_filters.FilterNotEndsWith, "%{}", True),
+        (sqla_filters.FilterContains, "%{}%", False), (sqla_filters.FilterNotContains, "%{}%", True),
+    )
+}
+
+
+class EscapingFilterConverter(sqla_filters.SQLAFilterConverter):
+    """FAB's column → filters table with the LIKE filters escaping their value (`ct` of '50%')."""
+
+    conversion_table = tuple(
+        (kind, [ESCAPED_TEXT_FILTERS.get(f, f) for f in classes])
+        for kind, classes in sqla_filters.SQLAFilterConverter.conversion_table
+    )

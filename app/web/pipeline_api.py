@@ -17,6 +17,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from app.records.commands import MoveStage
 from app.records.conversion import ConvertRecord
 
+from .jsonbody import BadJson, json_body
 from .versioning import BadVersion, client_version
 
 PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
@@ -54,7 +55,10 @@ class PipelineEndpoints:
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if not item or not self.entity.pipelines:  # type: ignore[attr-defined]
             return self.response_404()  # type: ignore[attr-defined]
-        body = request.get_json(silent=True)
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))  # type: ignore[attr-defined]
         if not isinstance(body, dict) or not isinstance(body.get("stage"), str):
             return self.response_400(message={"stage": ["Give the stage to move to."]})  # type: ignore[attr-defined]
         try:

@@ -13,6 +13,7 @@ from .api import UserDirectoryApi, build_api
 from .dashboards import register_dashboards
 from .labels import lazy
 from .modelviews import build_model_view
+from .openapi import register_openapi
 from .reports import register_reports
 from .search_views import register_search
 from .teams import register_teams
@@ -41,4 +42,5 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
     register_search(appbuilder)
+    register_openapi(appbuilder)
     return views

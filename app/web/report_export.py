@@ -3,7 +3,8 @@
 Both take an iterator of rows, so memory stays bounded by one batch of rows
 (CSV) or by xlsxwriter's constant_memory mode (XLSX), whatever the row count.
 CSV starts with a UTF-8 BOM so Excel opens Chinese text; XLSX keeps numbers
-and dates typed. Text is never turned into formulas or links.
+and dates typed. Text is never turned into formulas or links: XLSX writes it as
+strings, CSV prefixes a cell that would start a formula with ' (export.neutralised).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from urllib.parse import quote
 import xlsxwriter
 from flask import Response, send_file, stream_with_context
 
-from .export import cell
+from .export import cell, neutralised
 from .report_query import Column
 
 FLUSH_AT = 64_000
@@ -51,7 +52,7 @@ def csv_response(columns: list[Column], rows: Iterable[tuple[Any, ...]], filenam
         writer.writerow([c.heading for c in columns])
         try:
             for row in rows:
-                writer.writerow([text(c, v, lang) for c, v in zip(columns, row, strict=True)])
+                writer.writerow([neutralised(v, text(c, v, lang)) for c, v in zip(columns, row, strict=True)])
                 if buffer.tell() > FLUSH_AT:
                     yield buffer.getvalue()
                     buffer.seek(0)

@@ -25,6 +25,7 @@ from app.metadata.spec import Text
 from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
 
+from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
 from .report_definition import ReportDefinition, ReportError, json_value, parse_definition, raw_from_args
 from .report_export import csv_response, xlsx_response
@@ -306,8 +307,9 @@ class ReportsApi(BaseApi):
         """
         access = current_access()
         try:
-            definition = parse_definition(request.get_json(silent=True), _state().spec, access,
-                                          lang=current_lang())
+            definition = parse_definition(json_body(), _state().spec, access, lang=current_lang())
+        except BadJson as exc:
+            return self.response_400(message=str(exc))
         except ReportError as exc:
             return self.response(exc.status, message=str(exc))
         return self._data(definition, access)

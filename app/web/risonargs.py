@@ -17,6 +17,8 @@ import jsonschema
 import prison
 from flask import current_app, request
 
+from .jsonbody import surrogate_path
+
 API_URI_RIS_KEY = "q"
 
 
@@ -30,13 +32,17 @@ def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Call
             if value:
                 try:
                     kwargs["rison"] = prison.loads(value)
-                except prison.decoder.ParserException:
+                except (prison.decoder.ParserException, ValueError, TypeError, RecursionError, IndexError, KeyError):
+                    # prison raises more than its own error on bad text ('1e', '((((', '(page:')
                     if not current_app.config.get("FAB_API_ALLOW_JSON_QS", True):
                         return self.response_400(message="Not a valid rison argument")
                     try:
                         kwargs["rison"] = json.loads(urllib.parse.parse_qs(f"q={value}")["q"][0])
-                    except Exception:
+                    except (ValueError, KeyError, RecursionError):
                         return self.response_400(message="Not a valid rison/json argument")
+            where = surrogate_path(kwargs["rison"])
+            if where:  # JSON's \ud800 escapes reach text no database driver can encode
+                return self.response_400(message=f"Not a valid argument: '{where}' holds a lone UTF-16 surrogate")
             error = next(iter(validator.iter_errors(kwargs["rison"])), None)
             if error is not None:
                 first = str(error).split("\n", 1)[0]

@@ -7,6 +7,7 @@ Input is parsed by the records layer; the input schemas exist for OpenAPI.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +18,15 @@ from app.metadata.spec import EntitySpec, FieldSpec
 from .linktitles import link_title
 
 
+class UtcDateTime(fields.DateTime):
+    """Stored datetimes are naive UTC: say so (+00:00), as OpenAPI's date-time requires an offset."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, dt.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class RefSchema(Schema):
     """A linked record or user as the API shows it (a record the user may not read: restricted)."""
 
@@ -25,7 +35,9 @@ class RefSchema(Schema):
 
 
 def _decimal() -> fields.Field:
-    return fields.Decimal(as_string=True)
+    """Exact amounts as text ("12.50"): documented as a string, since that is what goes out."""
+    return fields.Decimal(as_string=True, allow_none=True,
+                          metadata={"type": "string", "format": "decimal", "example": "12.50"})
 
 
 def output_field(f: FieldSpec) -> fields.Field:
@@ -50,7 +62,7 @@ def _scalar(t: str) -> fields.Field:
     if t == "date":
         return fields.Date(allow_none=True)
     if t == "datetime":
-        return fields.DateTime(allow_none=True)
+        return UtcDateTime(allow_none=True)
     return fields.String(allow_none=True)
 
 

@@ -1,0 +1,59 @@
+"""Request bodies parsed strictly: malformed JSON is a 400, not a 422 or a 500.
+
+Flask's `get_json(silent=True)` turns a broken body into None (which read
+as "not an object", 422), accepts NaN and Infinity, and lets a lone UTF-16
+surrogate ("\\ud800") through to the database driver, which cannot encode it (500).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+
+class BadJson(ValueError):
+    """The request body is not JSON the API can store; the message names where."""
+
+
+def _no_constant(name: str) -> Any:
+    raise BadJson(f"Malformed JSON: {name} is not a JSON number")
+
+
+def surrogate_path(value: Any, path: str = "") -> str | None:
+    """The path of the first string holding a lone surrogate (keys included), or None."""
+    if isinstance(value, str):
+        return path or "(body)" if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = surrogate_path(key, path or "(body)") or surrogate_path(item, f"{path}.{key}".lstrip("."))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = surrogate_path(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def json_body() -> Any:
+    """The parsed body, or BadJson: not JSON, not UTF-8, NaN/Infinity, or a lone surrogate."""
+    raw = request.get_data(cache=True)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadJson("Malformed JSON: the body is not UTF-8") from None
+    if not text.strip():
+        raise BadJson("Malformed JSON: the body is empty")
+    try:
+        value = json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise BadJson(f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise BadJson("Malformed JSON: nested too deeply") from None
+    where = surrogate_path(value)
+    if where:
+        raise BadJson(f"Malformed JSON: '{where}' holds a lone UTF-16 surrogate, not text")
+    return value

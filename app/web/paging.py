@@ -1,0 +1,84 @@
+"""Numbers from URLs checked before they reach the database.
+
+A record id or page number past what the database stores (PostgreSQL
+`integer` ids, SQLite's 64-bit OFFSET) made the driver raise and the request
+answer 500. Ids beyond the column's range cannot name a record: the URL does
+not match (404). Pages and page sizes out of range are a 400 naming the argument.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask, jsonify, request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**31 - 1  # ids are `integer` columns on PostgreSQL
+MAX_PAGE = 10_000_000
+MAX_UI_PAGE_SIZE = 1000
+UI_PAGE_ARG = re.compile(r"^(page|psize)_")
+
+
+class PageError(ValueError):
+    """A page or page size argument the list cannot honour."""
+
+
+class RecordIdConverter(IntegerConverter):
+    """`<int:pk>` that matches only ids a record can have (1..2**31-1): others are a 404."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+    def to_python(self, value: str) -> int:
+        if len(value) > len(str(MAX_ID)):  # too long to be an id: no match, no big-int parsing
+            from werkzeug.routing import ValidationError
+            raise ValidationError()
+        return int(super().to_python(value))
+
+
+def is_record_id(value: Any) -> bool:
+    """True when `value` (an int or URL text) can be a record id: 1..MAX_ID."""
+    text = str(value).strip()
+    return text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID)) and 0 < int(text) <= MAX_ID
+
+
+def checked_page(page: Any, page_size: Any, max_page_size: int) -> tuple[int, int]:
+    """(page, page_size) within bounds, or PageError naming the argument."""
+    if isinstance(page, bool) or not isinstance(page, int) or not 0 <= page <= MAX_PAGE:
+        raise PageError(f"page must be a whole number from 0 to {MAX_PAGE}")
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= max_page_size:
+        raise PageError(f"page_size must be a whole number from 1 to {max_page_size}")
+    return page, page_size
+
+
+def _ui_page_problem() -> str | None:
+    """FAB's screens read `page_<View>` and `psize_<View>` with a bare int(): check them first."""
+    for name, value in request.args.items():
+        match = UI_PAGE_ARG.match(name)
+        if not match:
+            continue
+        limit = MAX_PAGE if match.group(1) == "page" else MAX_UI_PAGE_SIZE
+        low = 0 if match.group(1) == "page" else 1
+        text = value.strip()
+        if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 9 \
+                or not low <= int(text) <= limit:
+            return f"{name} must be a whole number from {low} to {limit}"
+    return None
+
+
+def install_paging_guard(app: Flask) -> None:
+    """Bounded `<int:...>` URL parts, a 404 for a `<pk>` no record can have, and a 400
+    for bad screen page arguments."""
+    app.url_map.converters["int"] = RecordIdConverter
+
+    @app.before_request
+    def _check_page_args() -> Any:
+        pk = (request.view_args or {}).get("pk")
+        if pk is not None and not is_record_id(pk):  # FAB's screens and PUT/DELETE take <pk> as text
+            return jsonify(message="Not found"), 404
+        problem = _ui_page_problem()
+        if problem is None:
+            return None
+        return jsonify(message=problem), 400
