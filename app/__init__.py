@@ -15,6 +15,7 @@ from flask import Blueprint, Flask
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.utils.legacy import get_sqla_class
 
+from app.charts.measures import register_sqlite_functions
 from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
@@ -88,7 +89,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def _enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
-    """SQLite ignores ON DELETE rules unless asked on every connection."""
+    """SQLite ignores ON DELETE rules unless asked on every connection; it also lacks a median."""
     if engine.dialect.name != "sqlite":
         return
 
@@ -97,3 +98,4 @@ def _enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        register_sqlite_functions(dbapi_connection)  # the charts' median

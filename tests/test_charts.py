@@ -248,7 +248,24 @@ def expected(w: World, viewer: str, chart: ChartSpec) -> dict:
         key = (key_of(w, chart.entity, r, chart.group),
                key_of(w, chart.entity, r, chart.series) if chart.series else None)
         cells.setdefault(key, []).append(r)
-    return {"points": {k: measure(v, chart.measure) for k, v in cells.items()}}
+    points = {k: measure(v, chart.measure) for k, v in cells.items()}
+    if chart.series is None:  # a choice (stage) group shows every choice its filters let through, 0 if none
+        for key in zero_choices(chart):
+            points.setdefault((key, None), 0)
+    return {"points": points}
+
+
+def zero_choices(chart: ChartSpec) -> list[str]:
+    f = SPEC.entity(chart.entity).field_map.get(chart.group.path) if chart.group else None
+    if f is None or f.type != "choice" or chart.measure.func not in ("count", "sum", "count_distinct"):
+        return []
+    keys = [c.value for c in f.choices]
+    for cond in chart.filters:
+        if cond.path == chart.group.path and cond.op in ("eq", "in"):
+            keys = [k for k in keys if k in (cond.value if cond.op == "in" else (cond.value,))]
+        elif cond.path == chart.group.path and cond.op in ("ne", "not_in"):
+            keys = [k for k in keys if k not in (cond.value if cond.op == "not_in" else (cond.value,))]
+    return keys
 
 
 def close(a: Any, b: Any) -> bool:
@@ -293,6 +310,7 @@ def starter_charts() -> list[ChartSpec]:
 
 
 CHARTS = starter_charts()
+SPEC = load_spec(STARTER)
 
 
 def adhoc(kind: str = "kpi", entity: str = "opportunity", **values: Any) -> ChartSpec:

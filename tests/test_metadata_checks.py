@@ -1908,10 +1908,11 @@ DASHBOARD_CASES: list[Case] = [
         "      - {name: f, kind: bar, entity: deal, group: stage, measure: avrg(amount)}",    # 11
         "      - {name: g, kind: bar, entity: deal, group: stage, measure: sum(account.name)}",  # 12
     ), [want(DASH, 8, "CRM-E027", C + "measure 'sum' is not count or func(field)",
-             hint="e.g. count, sum(amount), avg(amount), min(close_date), max(amount)"),
+             hint="e.g. count, sum(amount), avg(amount), min(close_date), max(amount), median(amount), "
+                  "count_distinct(account)"),
         want(DASH, 9, "CRM-E027", "chart 'd': measure 'count(amount)' is not count or func(field)"),
         want(DASH, 10, "CRM-E027", "chart 'e': measure 'total(amount)': unknown function 'total'",
-             hint="functions: count, sum, avg, min, max"),
+             hint="functions: count, sum, avg, min, max, median, count_distinct"),
         want(DASH, 11, "CRM-E027", "chart 'f': measure 'avrg(amount)': unknown function 'avrg'",
              hint="did you mean 'avg'?"),
         want(DASH, 12, "CRM-E027", "chart 'g': measure 'sum(account.name)' is not count or func(field)")]),
@@ -2235,6 +2236,41 @@ DASHBOARD_CASES.append(
     dash_case("E001-impossible-date", bar(
         "filters: {close_date: {gte: 2024-13-01}}",   # 8
     ), [want(DASH, 8, "CRM-E001")]))
+# issue 13 charts: several measures, median, count_distinct (CRM-E045); ties in top (CRM-E046)
+DASHBOARD_CASES += [
+    dash_case("E045-new-measures", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal", "        group: stage",
+        "        measure: median(name)",  # 8
+        "      - {name: d, kind: bar, entity: deal, group: stage, measure: count_distinct(tags)}",   # 9
+        "      - {name: e, kind: bar, entity: deal, group: stage, measures: [count, sum(amount)]}",  # fine
+        "      - {name: f, kind: pie, entity: deal, group: stage, measures: [count, median(amount)]}",  # 11
+        "      - {name: g, kind: bar, entity: deal, group: account, series: stage, measures: [count, sum(amount)]}",
+        "      - {name: h, kind: bar, entity: deal, group: stage, measures: [count]}",  # 13
+        "      - {name: i, kind: bar, entity: deal, group: stage, measure: count, measures: [count, sum(amount)]}",
+        "      - {name: j, kind: bar, entity: deal, group: stage, measures: [count, count]}",  # 15
+        "      - {name: k, kind: bar, entity: deal, group: stage, measures: [count, median(amount), "
+        "count_distinct(account)]}",  # fine
+    ), [want(DASH, 8, "CRM-E045", "chart 'c': measure 'median(name)': name is a string field; median needs a number",
+             hint="e.g. median(amount)"),
+        want(DASH, 9, "CRM-E045", "chart 'd': measure 'count_distinct(tags)': tags is a multichoice field"),
+        want(DASH, 11, "CRM-E045", "chart 'f': a pie chart shows one measure",
+             hint="several measures go on bar, line, area charts"),
+        want(DASH, 12, "CRM-E045", "chart 'g': several measures are the series: remove series"),
+        want(DASH, 13, "CRM-E045", "chart 'h': measures lists two or more measures"),
+        want(DASH, 14, "CRM-E045", "chart 'i': give measure or measures, not both"),
+        want(DASH, 15, "CRM-E045", "chart 'j': measures repeat 'count'")]),
+    dash_case("E046-ties", lines(
+        *CHART_HEAD,
+        "        kind: bar", "        entity: deal", "        group: account",
+        "        top: 3",
+        "        ties: lable",   # 9
+        "      - {name: d, kind: bar, entity: deal, group: stage, ties: order}",  # 10
+        "      - {name: e, kind: bar, entity: deal, group: stage, top: 2, ties: -label}",  # fine
+    ), [want(DASH, 9, "CRM-E046", "chart 'c': unknown ties 'lable'", hint="did you mean 'label'?"),
+        want(DASH, 10, "CRM-E046", "chart 'd': ties breaks ties in top, and this chart has no top",
+             hint="add top: N, or remove ties")]),
+]
 CASES += DASHBOARD_CASES
 
 # --- CRM-E035..E038 normalisers, unique sets, phone region, money units (issue 12) ---

@@ -225,6 +225,34 @@ def test_grouped_count_by_month_and_avg(world: World) -> None:
         assert abs(Decimal(str(value)) - expected[label]) < Decimal("0.01"), label
 
 
+@pytest.mark.parametrize("username", ["admin", "sales_rep2"])
+def test_grouped_median_and_count_distinct(world: World, username: str) -> None:
+    """Issue 13: the report builder takes the charts' new measures, in the user's scope."""
+    import statistics
+
+    client = world.client(username)
+    deals = own(world, username)
+    response = run(client, {"entity": "opportunity", "group": "stage", "measure": "median(amount)"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    medians = response.get_json()
+    by_stage: dict[str, list[Decimal]] = defaultdict(list)
+    for d in deals:
+        if d["amount"] is not None:
+            by_stage[d["stage"]].append(d["amount"])
+    labels = {"prospecting": "Prospecting", "needs_analysis": "Needs analysis", "proposal": "Proposal",
+              "negotiation": "Negotiation", "won": "Won", "lost": "Lost"}
+    got = dict(medians["rows"])
+    for stage, amounts in by_stage.items():
+        assert abs(Decimal(str(got[labels[stage]])) - statistics.median(amounts)) < Decimal("0.01"), stage
+    response = run(client, {"entity": "opportunity", "group": "stage", "measure": "count_distinct(account)"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    distinct = response.get_json()["rows"]
+    accounts: dict[str, set] = defaultdict(set)
+    for d in deals:
+        accounts[labels[d["stage"]]].add(d["account"])
+    assert dict(distinct) == {k: len(v) for k, v in accounts.items()}
+
+
 def test_grouped_page_draws_a_chart_from_local_plotly(world: World) -> None:
     query = urlencode([("entity", "opportunity"), ("group", "stage"), ("measure", "count"), ("kind", "pie")])
     html = world.client().get(f"/crm/reports/?{query}").get_data(as_text=True)
@@ -266,7 +294,10 @@ BAD = [
     ({"entity": "opportunity", "group": "amount", "measure": "count"}, 400, "group 'amount'"),
     ({"entity": "opportunity", "group": "close_date", "measure": "count"}, 400, "close_date:month"),
     ({"entity": "opportunity", "group": "stage", "measure": "sum(name)"}, 400, "measure 'sum(name)'"),
-    ({"entity": "opportunity", "group": "stage", "measure": "median(amount)"}, 400, "measure 'median(amount)'"),
+    ({"entity": "opportunity", "group": "stage", "measure": "mode(amount)"}, 400, "measure 'mode(amount)'"),
+    ({"entity": "opportunity", "group": "stage", "measure": "median(name)"}, 400, "measure 'median(name)'"),
+    ({"entity": "opportunity", "group": "stage", "measure": "count_distinct(description)"}, 400,
+     "measure 'count_distinct(description)'"),
     ({"entity": "opportunity", "group": "stage", "kind": "donut"}, 400, "kind 'donut'"),
     ({"entity": "opportunity", "columns": []}, 400, "columns"),
     ({"entity": "opportunity", "columns": ["name"], "sort": "name"}, 400, "sort"),

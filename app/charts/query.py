@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.metadata.spec import ChartSpec, Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Text
+from app.metadata.spec import ChartSpec, Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
 from app.records.parse import FieldValueError, parse_value
 from app.security.scoped import Records, restricted_title
 
@@ -36,6 +35,8 @@ from .dates import (
     range_bounds,
     resolve_range,
 )
+from .measures import aggregate_sql, number
+from .ordering import choice_color, cut_top, default_sort, empty_choices, group_totals, ordered_groups
 from .result import ChartContext, ChartResult, Drill, Point
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -47,6 +48,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "avg": {"en": "Average {field}", "zh": "{field}平均值"},
     "min": {"en": "Minimum {field}", "zh": "{field}最小值"},
     "max": {"en": "Maximum {field}", "zh": "{field}最大值"},
+    "median": {"en": "Median {field}", "zh": "{field}中位数"},
+    "count_distinct": {"en": "Distinct {field}", "zh": "{field}去重计数"},
     "total": {"en": "Total", "zh": "合计"},
     "hidden_field": {"en": "Left out: you may not see {field}", "zh": "已隐藏：您无权查看 {field}"},
     "hidden_entity": {"en": "Left out: you may not read {entity}", "zh": "已隐藏：您无权查看 {entity}"},
@@ -86,9 +89,9 @@ class _Column:
     title: FieldSpec | None = None  # a link's title field, to label its values
 
 
-def measure_label(chart: ChartSpec, spec: CrmSpec, lang: str) -> str:
-    """Count, or "Sum of Amount" / "金额合计"."""
-    measure = chart.measure
+def measure_label(chart: ChartSpec, spec: CrmSpec, lang: str, measure: Measure | None = None) -> str:
+    """Count, or "Sum of Amount" / "金额合计" (of `measure`, default the chart's first)."""
+    measure = measure or chart.measure
     if measure.field is None or measure.func == "count":
         return text("count", lang)
     return text(measure.func, lang, field=field_label(spec, spec.entity(chart.entity), measure.field, lang))
@@ -268,33 +271,23 @@ def value_of(col: _Column, raw: Any, lang: str) -> Any:
     return value
 
 
-def _measure(query: _Query, chart: ChartSpec) -> tuple[Any, _Column | None]:
+def _measure(query: _Query, chart: ChartSpec, measure: Measure | None = None) -> tuple[Any, _Column | None]:
     """The value expression to aggregate (None for count) and its column."""
-    if chart.measure.field is None or chart.measure.func == "count":
+    measure = measure or chart.measure
+    if measure.field is None or measure.func == "count":
         return None, None
-    col = query.column(chart.measure.field)
+    col = query.column(measure.field)
     numeric = ("integer", "decimal", "money", "percent")
-    if col.field.type not in numeric and not (chart.measure.func in ("min", "max")
+    if measure.func == "count_distinct":
+        return col.expr, col
+    if col.field.type not in numeric and not (measure.func in ("min", "max")
                                               and col.field.type in ("date", "datetime")):
-        raise ChartQueryError(chart.measure.field, text("bad_measure", query.ctx.lang, measure=str(chart.measure)))
+        raise ChartQueryError(measure.field, text("bad_measure", query.ctx.lang, measure=str(measure)))
     return col.expr, col
 
 
-def _aggregate(func: str, expr: Any) -> Any:
-    if expr is None:
-        return sa.func.count()
-    return getattr(sa.func, func)(expr)
-
-
-def number(value: Any, func: str) -> Any:
-    """Database numbers as plain int/float (Decimal is not JSON); sums of nothing are 0."""
-    if value is None:
-        return 0 if func in ("count", "sum") else None
-    if func == "count":
-        return int(value)
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and func != "avg" else float(value)
-    return value
+def _aggregate(func: str, expr: Any, dialect: str = "") -> Any:
+    return aggregate_sql(func, expr, dialect)
 
 
 def aggregate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
@@ -307,6 +300,9 @@ def aggregate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     query = _Query(ctx, entity)
     if chart.kind == "kpi" or chart.group is None:
         return _kpi(chart, ctx, query, result)
+    if len(chart.all_measures) > 1:
+        from .side_by_side import side_by_side  # noqa: PLC0415  (it builds on this module)
+        return side_by_side(chart, ctx, query, result)
     return _grouped(chart, ctx, query, result)
 
 
@@ -320,7 +316,7 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
     columns: list[Any] = []
     for grouping, (col, key) in zip(groupings, keyed, strict=True):
         columns += [key, *(() if grouping.bucket else col.label_exprs)]
-    stmt = query.select(*columns, _aggregate(func, expr)).where(*filters).group_by(*columns)
+    stmt = query.select(*columns, _aggregate(func, expr, query.dialect)).where(*filters).group_by(*columns)
     cells: dict[tuple[Any, ...], Any] = {}
     labels: list[dict[Any, str]] = [{} for _ in groupings]
     for row in ctx.session.execute(stmt):
@@ -332,67 +328,32 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
             found.append(key)
             at += width
         cells[tuple(found)] = number(row[-1], func)
-    totals = _totals(cells, 0)
-    groups = _ordered(chart.group, keyed[0][0], labels[0], totals,
-                      chart.sort or _default_sort(chart.group, keyed[0][0]))
-    if chart.top and len(groups) > chart.top:
-        # the N largest; ties go to the first label, so the cut never depends on row order
-        keep = set(sorted(totals, key=lambda k: (-totals[k], labels[0][k].casefold()))[:chart.top])
-        groups = [k for k in groups if k in keep]
+    if chart.series is None:
+        for key in empty_choices(chart, chart.group, keyed[0][0]):
+            cells.setdefault((key,), number(None, func))
+            labels[0].setdefault(key, label_of(keyed[0][0], chart.group, key, (), ctx.lang))
+    totals = group_totals(cells, 0)
+    groups = ordered_groups(chart.group, keyed[0][0], labels[0], totals,
+                      chart.sort or default_sort(chart.group, keyed[0][0]))
+    groups = cut_top(chart, keyed[0][0], groups, labels[0], totals)
     series: list[Any] = [None]
     if chart.series is not None:
-        series = _ordered(chart.series, keyed[1][0], labels[1], _totals(cells, 1),
-                          _default_sort(chart.series, keyed[1][0]))
+        series = ordered_groups(chart.series, keyed[1][0], labels[1], group_totals(cells, 1),
+                          default_sort(chart.series, keyed[1][0]))
     for group in groups:
         for rank, item in enumerate(series):
             cell: tuple[Any, ...] = (group, item) if chart.series is not None else (group,)
             if cell not in cells:
                 continue
             drill = group_drill(chart.group, group)
-            extra = _color("color", keyed[0][0], chart.group, group)
+            extra = choice_color("color", keyed[0][0], chart.group, group)
             series_label = None
             if chart.series is not None:
                 drill += group_drill(chart.series, item)
-                extra += (("series_rank", rank), *_color("series_color", keyed[1][0], chart.series, item))
+                extra += (("series_rank", rank), *choice_color("series_color", keyed[1][0], chart.series, item))
                 series_label = labels[1][item]
             result.points.append(Point(group, labels[0][group], cells[cell], item, series_label, drill, extra))
     return result
-
-
-def _totals(cells: dict[tuple[Any, ...], Any], position: int) -> dict[Any, float]:
-    """Sum of the values per group (position 0) or per series (1), to rank them."""
-    totals: dict[Any, float] = {}
-    for keys, value in cells.items():
-        add = value if isinstance(value, (int, float)) else 0
-        totals[keys[position]] = totals.get(keys[position], 0) + add
-    return totals
-
-
-def _color(name: str, col: _Column, grouping: Grouping, key: Any) -> tuple[tuple[str, Any], ...]:
-    """A choice's (or stage's) declared colour for the figure, when it has one."""
-    if grouping.bucket or col.field.type != "choice":
-        return ()
-    color = next((c.color for c in col.field.choices if c.value == key), None)
-    return ((name, color),) if color else ()
-
-
-def _default_sort(grouping: Grouping, col: _Column) -> str:
-    """Buckets in time, choices (stages) in declared order, anything else largest first."""
-    return "order" if grouping.bucket or col.field.type == "choice" else "-value"
-
-
-def _ordered(grouping: Grouping, col: _Column, labels: dict[Any, str], totals: dict[Any, float],
-             sort: str) -> list[Any]:
-    keys = list(totals)
-    if sort in ("label", "-label"):
-        return sorted(keys, key=lambda k: (k is None, labels[k].casefold()), reverse=sort == "-label")
-    if sort in ("value", "-value"):
-        sign = -1 if sort == "-value" else 1
-        return sorted(keys, key=lambda k: (sign * totals[k], labels[k].casefold()))
-    if grouping.bucket:
-        return sorted(keys, key=lambda k: (k is None, k or dt.date.min))
-    rank = {c.value: i for i, c in enumerate(col.field.choices)}
-    return sorted(keys, key=lambda k: (k is None, rank.get(k, len(rank)), labels[k].casefold()))
 
 
 def _kpi(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult) -> ChartResult:
@@ -401,7 +362,7 @@ def _kpi(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult
     func = chart.measure.func if expr is not None else "count"
     filters = [query.condition(c) for c in chart.filters]
     if chart.period is None:
-        stmt = query.select(_aggregate(func, expr)).where(*filters)
+        stmt = query.select(_aggregate(func, expr, query.dialect)).where(*filters)
         result.kpi = number(ctx.session.execute(stmt).scalar(), func)
         if chart.kind != "kpi":  # a table with no group: one row, the total
             result.points = [Point(None, text("total", ctx.lang), result.kpi)]
@@ -414,8 +375,8 @@ def _kpi(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartResult
         inside.append(sa.and_(period.expr >= low, period.expr < high))
     # one statement: each period's aggregate over the rows CASE picks for it
     one: Any = sa.literal_column("1")
-    values = [sa.func.count(sa.case((cond, one))) if expr is None else _aggregate(func, sa.case((cond, expr)))
-              for cond in inside]
+    values = [sa.func.count(sa.case((cond, one))) if expr is None
+              else _aggregate(func, sa.case((cond, expr)), query.dialect) for cond in inside]
     stmt = query.select(*values).where(*filters, sa.or_(*inside))
     current, previous = ctx.session.execute(stmt).one()
     result.kpi, result.previous = number(current, func), number(previous, func)

@@ -123,7 +123,8 @@ class ChartCheck:
         match = MEASURE_RE.match(raw)
         if not match or (match.group(1) == "count") != (match.group(2) is None):
             self.fail(line, f"measure '{raw}' is not count or func(field)",
-                      "e.g. count, sum(amount), avg(amount), min(close_date), max(amount)")
+                      "e.g. count, sum(amount), avg(amount), min(close_date), max(amount), median(amount), "
+                      "count_distinct(account)")
             return None
         func, name = match.groups()
         if func not in MEASURES:
@@ -134,6 +135,17 @@ class ChartCheck:
             return Measure()
         f = self.field_at(name, line, "measure field")
         if f is None:
+            return None
+        if func == "count_distinct":
+            if f.type not in GROUPABLE:
+                self.fail(line, f"measure '{raw}': {name} is a {f.type} field, whose distinct values "
+                          "cannot be counted", "count_distinct takes a field a chart could group by "
+                          "(choice, link, user, text-like, number, date)", code="CRM-E045")
+                return None
+            return Measure(func, name)
+        if func == "median" and f.type not in NUMERIC:
+            self.fail(line, f"measure '{raw}': {name} is a {f.type} field; median needs a number",
+                      "e.g. median(amount)", code="CRM-E045")
             return None
         allowed = NUMERIC + DATES if func in ("min", "max") else NUMERIC
         if f.type not in allowed:

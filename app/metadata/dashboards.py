@@ -19,6 +19,7 @@ from .definitions import (
     CHART_KEYS,
     CHART_KINDS,
     CHART_SORTS,
+    CHART_TIES,
     DASHBOARD_FILE_KEYS,
     DASHBOARD_KEYS,
     PERIOD_KEYS,
@@ -127,6 +128,9 @@ def _chart(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpe
     entity = entities[entity_name]
     check = ChartCheck(sink, entities, entity, where)
     measure = check.measure(values["measure"], at("measure")) if "measure" in values else Measure()
+    measures = _measures(raw, values, kind, check, at)
+    if measures:
+        measure = measures[0]
     group = check.grouping(values["group"], at("group"), "group") if "group" in values else None
     series = check.grouping(values["series"], at("series"), "series") if "series" in values else None
     filters = check.filters(values.get("filters") or {}, at("filters"))
@@ -143,6 +147,13 @@ def _chart(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpe
     top = values.get("top")
     if top is not None and top < 1:
         check.fail(at("top"), f"top must be 1 or more, got {top}")
+    ties = values.get("ties")
+    if ties is not None and ties not in CHART_TIES:
+        check.fail(at("ties"), f"unknown ties '{ties}'", did_you_mean(str(ties), CHART_TIES)
+                   or f"ties: {', '.join(CHART_TIES)}", code="CRM-E046")
+    elif "ties" in raw and "top" not in raw:
+        check.fail(at("ties"), "ties breaks ties in top, and this chart has no top",
+                   "add top: N, or remove ties", code="CRM-E046")
     width = values.get("width", 6)
     if not 1 <= width <= 12:
         check.fail(at("width"), f"width is in twelfths of the page: 1 to 12, got {width}")
@@ -150,7 +161,48 @@ def _chart(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpe
         return None
     return ChartSpec(name, Text.of(values.get("title"), name.replace("_", " ").capitalize()), kind, entity.name,
                      measure or Measure(), group, series, filters, period, sort, top, width,
-                     values.get("analysis"), pipeline, params, line)
+                     values.get("analysis"), pipeline, params, line, measures, ties)
+
+
+# Kinds that draw several measures side by side (one series each).
+MULTI_MEASURE_KINDS = ("bar", "line", "area")
+
+
+def _measures(raw: Any, values: dict, kind: str, check: ChartCheck, at: Any) -> tuple[Measure, ...]:
+    """`measures: [count, sum(amount)]`: checked one by one; CRM-E045 for what cannot combine."""
+    if "measures" not in raw:
+        return ()
+    line = at("measures")
+    items = values.get("measures")
+    if items is None:  # mistyped: CRM-E003 already
+        check.ok = False
+        return ()
+    result: list[Measure] = []
+    for j, item in enumerate(items):
+        item_line = line_of(items, j, line)
+        if not isinstance(item, str):
+            check.fail(item_line, f"measures entry must be a measure like sum(amount), got {type_name(item)}",
+                       code="CRM-E045")
+            continue
+        m = check.measure(item, item_line)
+        if m is None:
+            continue
+        if m in result:
+            check.fail(item_line, f"measures repeat '{m}'", "remove one", code="CRM-E045")
+            continue
+        result.append(m)
+    problems = [
+        ("measure" in raw, "give measure or measures, not both", "move the measure into the measures list"),
+        (len(items) < 2, "measures lists two or more measures", "for one, write measure: ..."),
+        ("series" in raw, "several measures are the series: remove series", "or chart one measure by series"),
+        ("analysis" in raw, "an analysis computes its own numbers: remove measures", ""),
+        (kind not in MULTI_MEASURE_KINDS, f"a {kind} chart shows one measure",
+         f"several measures go on {', '.join(MULTI_MEASURE_KINDS)} charts"),
+    ]
+    for bad, message, hint in problems:
+        if bad:
+            check.fail(line, message, hint, code="CRM-E045")
+    return tuple(result)
 
 
 def _check_shape(raw: Any, kind: str, check: ChartCheck, at: Any, line: int) -> None:

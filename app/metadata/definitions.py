@@ -263,7 +263,9 @@ CHART_KEYS: tuple[Key, ...] = (
     Key("kind", "identifier", "bar, stacked_bar, line, area, pie, funnel, kpi, table or pivot.", required=True),
     Key("entity", "identifier", "Entity whose records are counted or summed.", required=True),
     Key("measure", "measure", "What each bar or slice shows: count (default), sum(field), avg(field), "
-        "min(field) or max(field)."),
+        "min(field), max(field), median(field) or count_distinct(field)."),
+    Key("measures", "measures", "Several measures side by side, one series each (bar, line, area): "
+        "e.g. [count, sum(amount)]; instead of measure, and without series."),
     Key("group", "grouping", "What the bars or slices are: a field, link.field, or date_field:bucket "
         "(day, week, month, quarter, year)."),
     Key("series", "grouping", "A second grouping: one coloured series per value (stacked bars, pivot columns)."),
@@ -272,6 +274,8 @@ CHART_KEYS: tuple[Key, ...] = (
     Key("period", "period", "For kpi charts: the range the number covers; it is compared with the range before."),
     Key("sort", "text", "value, -value, label or -label (default: the grouping's own order)."),
     Key("top", "integer", "Keep only the N groups with the largest numbers (shown in sort order)."),
+    Key("ties", "text", "How top breaks ties between equal numbers: label (default), -label, or order "
+        "(the grouping's own order: declared choices, time, key)."),
     Key("width", "integer", "Width on the page in twelfths (default 6: half the page)."),
     Key("analysis", "identifier", "A built-in analysis instead of a plain aggregate: stage_funnel, win_rate, "
         "stage_time, forecast, rfm, churn_risk, lead_conversion, campaign_roi, ticket_sla."),
@@ -285,7 +289,8 @@ PERIOD_KEYS: tuple[Key, ...] = (
 )
 
 CHART_KINDS = ("bar", "stacked_bar", "line", "area", "pie", "funnel", "kpi", "table", "pivot")
-MEASURES = ("count", "sum", "avg", "min", "max")
+MEASURES = ("count", "sum", "avg", "min", "max", "median", "count_distinct")
+CHART_TIES = ("label", "-label", "order")
 DATE_BUCKETS = ("day", "week", "month", "quarter", "year")
 FILTER_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty")
 CHART_SORTS = ("value", "-value", "label", "-label")

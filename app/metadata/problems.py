@@ -54,6 +54,8 @@ CODES: dict[str, str] = {
     "CRM-E039": "bad rule, condition or record lock",
     "CRM-E043": "transition names an unknown stage",
     "CRM-E044": "bad transition: a move the from stage's next forbids, listed twice, or an unknown role",
+    "CRM-E045": "bad chart measures: several measures, median or count_distinct that do not fit",
+    "CRM-E046": "bad chart ties: an unknown tie-break, or ties without top",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")

@@ -41,7 +41,7 @@ def kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, (str, int, float, bool, dt.date))
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
                 "pipelines", "stages", "transitions", "targets", "dashboards", "charts", "normalisers", "uniquesets",
-                "rules"):
+                "rules", "measures"):
         return isinstance(value, list)
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
                 "mapping", "filters", "period", "params", "units"):

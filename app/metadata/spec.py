@@ -331,7 +331,7 @@ class MenuGroup:
 class Measure:
     """count, or an aggregate of one numeric field."""
 
-    func: str = "count"  # count | sum | avg | min | max
+    func: str = "count"  # count | sum | avg | min | max | median | count_distinct
     field: str | None = None
 
     def __str__(self) -> str:
@@ -394,6 +394,13 @@ class ChartSpec:
     pipeline: str | None = None
     params: tuple[tuple[str, Any], ...] = ()
     line: int = field(default=0, compare=False)
+    # several measures side by side (issue 13): each is one series; `measure` is the first
+    measures: tuple[Measure, ...] = ()
+    ties: str | None = None  # how `top` breaks ties: label, -label or order
+
+    @property
+    def all_measures(self) -> tuple[Measure, ...]:
+        return self.measures or (self.measure,)
 
     def param(self, name: str, default: Any = None) -> Any:
         return dict(self.params).get(name, default)
@@ -402,8 +409,7 @@ class ChartSpec:
         """Paths of the chart's entity it reads: a viewer must see all of them to see the chart."""
         paths = [g.path for g in (self.group, self.series) if g is not None]
         paths += [c.path for c in self.filters]
-        if self.measure.field:
-            paths.append(self.measure.field)
+        paths += [m.field for m in self.all_measures if m.field]
         if self.period:
             paths.append(self.period.field)
         return tuple(dict.fromkeys(paths))

@@ -29,7 +29,7 @@ from .access import ADMIN_ROLE, RoleBook
 ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can_write",
                       "delete": "can_delete", "export": "can_export", "import": "can_import"}
 # What every signed-in role needs besides its entities: its own profile and password.
-SELF_SERVICE = {("can_read", "user_directory"), ("can_userinfo", "UserDBModelView"),
+SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), ("can_userinfo", "UserDBModelView"),
                 ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
                 ("can_this_form_post", "ResetMyPasswordView"), ("can_this_form_get", "UserInfoEditView"),
                 ("can_this_form_post", "UserInfoEditView"), ("userinfoedit", "UserDBModelView")}

@@ -15,6 +15,7 @@ from .labels import lazy
 from .modelviews import build_model_view
 from .openapi import register_openapi
 from .reports import register_reports
+from .search_views import register_search
 from .teams import register_teams
 
 
@@ -45,5 +46,6 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_reports(appbuilder, models)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
+    register_search(appbuilder)
     register_openapi(appbuilder)
     return views

@@ -30,7 +30,7 @@ USER_FIELDS = ("username", "first_name", "last_name")
 NOT_COLUMNS = ("links",)  # many-to-many: no single value per row
 NOT_FILTERS = ("links", "multichoice", "text")
 NOT_GROUPS = ("links", "multichoice", "text", "decimal", "money")
-MEASURE_RE = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*([a-z0-9_]+)\s*\))?\s*$")
+MEASURE_RE = re.compile(r"^\s*([a-z_]+)\s*(?:\(\s*([a-z0-9_]+)\s*\))?\s*$")
 MAX_COLUMNS = 50
 MAX_FILTERS = 20
 
@@ -302,14 +302,18 @@ def _grouping(raw: dict, check: _Check) -> tuple[Grouping | None, Measure, str]:
 def _measure(raw: Any, check: _Check) -> Measure | None:
     match = MEASURE_RE.match(raw) if isinstance(raw, str) else None
     if match is None or match.group(1) not in MEASURES or (match.group(1) == "count") != (match.group(2) is None):
-        raise ReportError(f"measure '{raw}': count, or sum/avg/min/max(field), e.g. sum(amount)")
+        raise ReportError(f"measure '{raw}': count, or sum/avg/min/max/median/count_distinct(field), "
+                          "e.g. sum(amount)")
     func, name = match.groups()
     if name is None:
         return Measure()
     f = check.entity.field_map.get(name)
     if f is None:
         raise ReportError(f"measure '{raw}': {check.entity.name} has no field '{name}'")
-    if f.type not in NUMERIC:
+    if func == "count_distinct":
+        if f.is_many or f.type in ("text", "multichoice") or not f.has_column:
+            raise ReportError(f"measure '{raw}': the distinct values of a {f.type} field cannot be counted")
+    elif f.type not in NUMERIC:
         raise ReportError(f"measure '{raw}': {name} is a {f.type} field; {func} needs a number")
     if not check.visible(name, "measure"):
         return None

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from app.charts.dates import bucket_expr, bucket_label, bucket_start, range_bounds, resolve_range
+from app.charts.measures import aggregate_sql
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Text
 from app.security.access import Access
 from app.security.scoped import Records, restricted_title
@@ -34,6 +35,8 @@ MEASURE_LABELS = {
     "avg": Text((("en", "Average {f}"), ("zh", "平均{f}"))),
     "min": Text((("en", "Min {f}"), ("zh", "最小{f}"))),
     "max": Text((("en", "Max {f}"), ("zh", "最大{f}"))),
+    "median": Text((("en", "Median {f}"), ("zh", "{f}中位数"))),
+    "count_distinct": Text((("en", "Distinct {f}"), ("zh", "{f}去重计数"))),
 }
 
 
@@ -238,8 +241,8 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
         title_exprs, title_reader = _title_of(joins, group.path, lang)
         keys += title_exprs[1:] if f.type == "link" else title_exprs
     measure = definition.measure
-    value = sa.func.count(joins.model.id) if measure.field is None else \
-        getattr(sa.func, measure.func)(getattr(joins.model, entity.field(measure.field).column_name))
+    value = sa.func.count(joins.model.id) if measure.field is None else aggregate_sql(
+        measure.func, getattr(joins.model, entity.field(measure.field).column_name), session.get_bind().dialect.name)
     stmt = _scoped(sa.select(*keys, value), definition, joins, access, action, today).group_by(*keys)
     rows = []
     for row in session.execute(stmt):
@@ -259,9 +262,9 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
 def _number(value: Any, func: str, f: FieldSpec) -> Any:
     if value is None:
         return None
-    if func == "count":
+    if func in ("count", "count_distinct"):
         return int(value)
-    if isinstance(value, float) and func != "avg":
+    if isinstance(value, float) and func not in ("avg", "median"):
         return Decimal(str(value))
     return value
 

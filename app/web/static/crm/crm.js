@@ -34,3 +34,24 @@
     }).observe(document.body, { childList: true, subtree: true });
   });
 })(jQuery);
+
+/* MetaCRM: the global search box in the top bar. "/" focuses it (unless typing
+   elsewhere); an empty search is not sent. */
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (event) {
+    var box = document.getElementById("crm-global-search");
+    if (!box || event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) { return; }
+    var target = event.target;
+    var tag = target && target.tagName ? target.tagName.toLowerCase() : "";
+    if (tag === "input" || tag === "textarea" || tag === "select" || (target && target.isContentEditable)) { return; }
+    event.preventDefault();
+    box.focus();
+  });
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.classList || !form.classList.contains("crm-global-search")) { return; }
+    var box = form.querySelector("input[name=q]");
+    if (box && !box.value.trim()) { event.preventDefault(); }
+  });
+})();
