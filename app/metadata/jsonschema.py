@@ -82,6 +82,9 @@ ROLE_NAME_LENGTH = 64
 # mean no. The editor reads YAML 1.2, where an unquoted yes is the string "yes"; the loader
 # (YAML 1.1) reads it as true: both are allowed.
 ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
+# `own(presales)`, `via(account)`, `own or own(presales)`: clauses the loader checks (CRM-E040/E041).
+_CLAUSE = r"(all|team|own|no|yes|(own|team|via)\([a-z_][a-z0-9_]*\))"
+SCOPE_TEXT = {"type": "string", "pattern": f"^{_CLAUSE}( or {_CLAUSE})*$"}
 # Ranges the loader enforces with CRM-E014 (fields.py, entities.py, pipelines.py).
 LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE), "probability": (0, 100)}
 # Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
@@ -262,7 +265,10 @@ def _role_defs() -> dict[str, Any]:
                       "description": "A role's display name (1-64 characters); "
                                      f"{' and '.join(BUILTIN_ROLES)} are built in."},
         "role": _object(ROLE_KEYS, "role"),
-        "scope": {"enum": ACTION_SCOPES, "description": KINDS["scope"]},
+        "scope": {"anyOf": [{"enum": ACTION_SCOPES}, SCOPE_TEXT,
+                            {"type": "array", "minItems": 1, "items": {"anyOf": [{"enum": ACTION_SCOPES}, SCOPE_TEXT]}}],
+                  "description": KINDS["scope"] + "; or own(user_field), team(user_field), via(link); several "
+                                 "clauses OR-ed as `own or own(presales)` or a list [own, own(presales)]"},
         # if/else rather than anyOf: editors then report the real mistake, not "no match".
         "grant": {"if": {"type": ["string", "boolean"]}, "then": bare, "else": actions,
                   "description": KINDS["grants"]},

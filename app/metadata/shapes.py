@@ -45,8 +45,8 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
                 "mapping", "filters", "period", "params"):
         return isinstance(value, dict)
-    if kind == "scope":
-        return isinstance(value, (str, bool))
+    if kind == "scope":  # one clause, clauses joined by ` or `, or a list of clauses
+        return isinstance(value, (str, bool, list))
     if kind in ("measure", "grouping"):
         return isinstance(value, str)
     raise AssertionError(kind)
