@@ -11,8 +11,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.models import ModelSet
+from app.records.scopes_text import scope_kinds
 from app.security.access import RoleBook
-from app.security.scopes import scope_parts
 
 DEMO_PASSWORD = "demo1234"
 
@@ -22,7 +22,7 @@ def username_for(role: str) -> str:
 
 
 def _uses_scope(book: RoleBook, role: str, scope: str) -> bool:
-    return any(scope in {p.split("(")[0] for p in scope_parts(s)} for s, _ in book.grants.get(role, {}).values())
+    return any(scope in scope_kinds(s) for s, _ in book.grants.get(role, {}).values())
 
 
 def create_demo_users(appbuilder: Any, models: ModelSet, password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:

@@ -158,6 +158,8 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("field", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("chart", "kind"): {"enum": list(CHART_KINDS)},

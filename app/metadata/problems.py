@@ -47,6 +47,9 @@ CODES: dict[str, str] = {
     "CRM-E032": "expression or computed field names an unknown field",
     "CRM-E033": "type mismatch in an expression or computed field",
     "CRM-E034": "bad computed field: a cycle, or a lookup or rollup that does not fit its link",
+    "CRM-E040": "own(field) or team(field) names no user field",
+    "CRM-E041": "via(link) names no link, or via links go round in a circle",
+    "CRM-E042": "user field limited to an unknown role",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")

@@ -197,16 +197,19 @@ def _check_clause(part: str, entity: EntitySpec, sink: ProblemSink, line: int, w
     f = entity.field_map.get(arg)
     if kind in ("own", "team") and (f is None or f.type != "user"):
         users = [x.name for x in entity.fields if x.type == "user"]
-        sink.add("CRM-E040", line, f"{where}: {action}: {kind}({arg}) names "
-                 f"{'no field' if f is None else f'{f.type} field'} '{arg}' of '{entity.name}', not a user field",
+        sink.add("CRM-E040", line, f"{where}: {action}: {kind}({arg}): {_what(entity, arg)}, not a user field",
                  did_you_mean(arg, users) or f"user fields of '{entity.name}': {', '.join(users)}")
         return False
     if kind == "via" and (f is None or f.type != "link"):
-        sink.add("CRM-E041", line, f"{where}: {action}: via({arg}) names "
-                 f"{'no field' if f is None else f'{f.type} field'} '{arg}' of '{entity.name}', not a link",
+        sink.add("CRM-E041", line, f"{where}: {action}: via({arg}): {_what(entity, arg)}, not a link",
                  did_you_mean(arg, _links(entity)) or f"links of '{entity.name}': {', '.join(_links(entity)) or 'none'}")
         return False
     return True
+
+
+def _what(entity: EntitySpec, name: str) -> str:
+    f = entity.field_map.get(name)
+    return f"'{entity.name}' has no field '{name}'" if f is None else f"'{name}' is a {f.type} field"
 
 
 def _links(entity: EntitySpec) -> list[str]:
