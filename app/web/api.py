@@ -79,7 +79,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ReassignEndpoint, ModelRestApi
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history", "convert", "board"}
+                             "move", "history", "convert", "board", "reassign"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)
@@ -231,7 +231,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, ReassignEndpoint, ModelRestApi
         return self._run(command, answer)
 
     def post_headless(self) -> Any:
-        values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang())
+        values, errors = values_from_payload(self.entity, request.get_json(silent=True), current_lang(),
+                                             create=True)
         if "_schema" in errors:
             return self.response_422(message=errors)
         return self._write(CreateRecord(self._ctx(), self.entity.name, values, errors), 201)
