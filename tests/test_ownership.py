@@ -139,6 +139,7 @@ def test_the_explainer_says_why_for_own_field_and_via(world: Any) -> None:
             record = session.get(state.models.model(entity), pk)
             read = next(a for a in explain(access, state.spec, entity, record, pk).actions if a.action == "read")
             assert read.allowed is allowed, (entity, pk)
+            assert ("a clause of" if allowed else "no clause of") in read.reason, read.reason
         answer = explain(access, state.spec, "activity")
         assert next(a for a in answer.actions if a.action == "read").scope == "own or via(opportunity)"
 
@@ -277,3 +278,19 @@ def test_defaults_on_fields_the_role_cannot_write_never_block_a_create(read_only
     with app.app_context():
         state = app.extensions["crm"]
         assert state.db.session.get(state.models.model("activity"), activity.json["id"]).done is True
+
+
+def test_the_record_page_offers_reassign_only_where_the_scope_allows(world: Any) -> None:
+    deals, users = world["deals"], world["users"]
+    manager, rep = client_for(world, "sales_manager"), client_for(world, "sales_rep")
+    assert 'id="crm-reassign"' in manager.get(f"/crm/opportunity/show/{deals['C']}").get_data(as_text=True)
+    assert 'id="crm-reassign"' not in rep.get(f"/crm/opportunity/show/{deals['C']}").get_data(as_text=True)
+    refused = rep.post("/crm/opportunity/reassign", data={"ids": str(deals["C"]), "owner": users["sales_rep2"]})
+    assert refused.status_code in (302, 403)
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
+    moved = manager.post("/crm/opportunity/reassign", data={"ids": f"{deals['C']},{deals['A']}",
+                                                             "owner": users["sales_rep2"]})
+    assert moved.status_code == 302 and moved.headers["Location"].endswith("/crm/opportunity/list/")
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep2"]
+    manager.post("/crm/opportunity/reassign", data={"ids": [deals["C"], deals["A"]], "owner": users["sales_rep"]})
+    assert owner_of(world, "opportunity", deals["A"]) == users["sales_rep"]
