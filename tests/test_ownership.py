@@ -294,3 +294,13 @@ def test_the_record_page_offers_reassign_only_where_the_scope_allows(world: Any)
     assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep2"]
     manager.post("/crm/opportunity/reassign", data={"ids": [deals["C"], deals["A"]], "owner": users["sales_rep"]})
     assert owner_of(world, "opportunity", deals["A"]) == users["sales_rep"]
+
+
+def test_the_owner_field_takes_its_label_and_help_from_the_entity(world: Any) -> None:
+    admin = client_for(world, "admin")
+    account = admin.get("/api/v1/account/?q=(page_size:1)").json["ids"][0]
+    assert "Account manager" in admin.get(f"/crm/account/show/{account}").get_data(as_text=True)
+    assert "Account manager" in admin.get("/crm/account/list/").get_data(as_text=True)
+    zh = client_for(world, "admin")
+    zh.get("/lang/zh")
+    assert "客户经理" in zh.get("/crm/account/list/").get_data(as_text=True)

@@ -36,6 +36,7 @@ KINDS = {
     "condition": "a map of one choice field to one of its values",
     "stagegrants": "a map of entity name to the stages the role may move records into",
     "conversion": "a conversion definition",
+    "ownerspec": "a map with label, help and roles of the owner field",
     "targets": "a list of conversion targets",
     "mapping": "a map of target field to source field",
     "dashboards": "a list of dashboards",
@@ -87,6 +88,15 @@ ENTITY_KEYS: tuple[Key, ...] = (
         "(a lead into account, contact and opportunity)."),
     Key("renamed_from", "identifier", "The entity's previous name: `crm apply` renames its table and keeps "
         "the rows."),
+    Key("owner", "ownerspec", "The owner system field as this entity shows it: label, help, the roles its "
+        "users must have."),
+)
+
+OWNER_KEYS: tuple[Key, ...] = (
+    Key("label", "label", "Label of the owner field, e.g. {en: Account manager, zh: 客户经理}."),
+    Key("help", "label", "Help text of the owner field."),
+    Key("roles", "rolenames", "Only active users with one of these roles may own the records (reassign, "
+        "owner on create, the owner picker)."),
 )
 
 CONVERT_KEYS: tuple[Key, ...] = (

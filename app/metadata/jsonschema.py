@@ -44,6 +44,7 @@ from .definitions import (
     MENU_KEYS,
     ON_DELETE,
     OUTCOMES,
+    OWNER_KEYS,
     PERIOD_KEYS,
     PIPELINE_KEYS,
     RELATIVE_RANGES,
@@ -129,6 +130,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "stagegrants": {"type": "object", "propertyNames": _ref("identifier"),
                     "additionalProperties": _ref("stage_names")},
     "conversion": _ref("conversion"),
+    "ownerspec": _ref("owner"),
     "targets": {"type": "array", "minItems": 1, "items": _ref("convert_target")},
     # target field: a field of the converted record, or $<entity> for a record made earlier.
     "mapping": {"type": "object", "minProperties": 1, "propertyNames": _ref("identifier"),
@@ -159,6 +161,8 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("field", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("owner", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
@@ -253,6 +257,7 @@ def _entity_defs() -> dict[str, Any]:
         "stage": _object(STAGE_KEYS, "stage"),
         "conversion": _object(CONVERT_KEYS, "convert"),
         "convert_target": _object(TARGET_KEYS, "target"),
+        "owner": _object(OWNER_KEYS, "owner"),
     }
 
 

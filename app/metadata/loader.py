@@ -212,7 +212,8 @@ def _check_user_field_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec
         for f in raw.spec.fields:
             for role in f.roles:
                 if role not in names:
-                    sink.add("CRM-E042", f.line, f"field '{raw.spec.name}.{f.name}': roles names unknown role "
+                    line = f.line or raw.node.line_of("owner")
+                    sink.add("CRM-E042", line, f"field '{raw.spec.name}.{f.name}': roles names unknown role "
                              f"'{role}'", did_you_mean(role, names) or f"roles: {', '.join(sorted(names))}")
 
 

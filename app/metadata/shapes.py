@@ -42,7 +42,7 @@ def kind_ok(kind: str, value: Any) -> bool:
     if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
                 "pipelines", "stages", "targets", "dashboards", "charts"):
         return isinstance(value, list)
-    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
+    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion", "ownerspec",
                 "mapping", "filters", "period", "params"):
         return isinstance(value, dict)
     if kind == "scope":  # one clause, clauses joined by ` or `, or a list of clauses
