@@ -304,3 +304,14 @@ def test_the_owner_field_takes_its_label_and_help_from_the_entity(world: Any) ->
     zh = client_for(world, "admin")
     zh.get("/lang/zh")
     assert "客户经理" in zh.get("/crm/account/list/").get_data(as_text=True)
+
+
+def test_scopes_of_several_roles_combine_with_or() -> None:
+    from app.security.scopes import join_scopes, scope_parts
+
+    assert join_scopes("own", "team") == "team"
+    assert join_scopes("own(sales_engineer)", "via(opportunity)", "no") == "own(sales_engineer) or via(opportunity)"
+    assert join_scopes("own or via(account)", "all") == "all"
+    assert join_scopes("no", "no") == "no"
+    assert join_scopes("own(x)", "team(x)") == "team(x)"
+    assert scope_parts(["own", "own(presales)"]) == scope_parts("own or own(presales)") == ["own", "own(presales)"]
