@@ -111,7 +111,6 @@ BAD_VALUES = [
 
 REFUSED_FIELDS = [
     ("serial", "GAD-9999", "This field cannot be changed."),
-    ("owner", 1, "This field cannot be changed."),
     ("created_on", "2020-01-01T00:00:00", "This field cannot be changed."),
     ("bogus", 1, "Unknown field."),
 ]
@@ -123,6 +122,18 @@ def test_fields_that_cannot_be_written_are_400_naming_them(api, field, value, me
     assert response.status_code == 400, response.json
     assert response.json["message"] == {field: [message]}
     assert api.get("/api/v1/gadget/").json["count"] == 0
+
+
+def test_owner_is_set_on_create_by_admin_and_never_by_an_update(api):
+    """Admin may reassign, so may name the owner on create; an update never writes it (reassign does)."""
+    created = api.post("/api/v1/gadget/", json={**GOOD, "owner": 1})
+    assert created.status_code == 201, created.json
+    assert created.json["result"]["owner"]["id"] == 1 if isinstance(created.json["result"]["owner"], dict) \
+        else created.json["result"]["owner"] == 1
+    changed = api.put(f"/api/v1/gadget/{created.json['id']}", json={"owner": 1})
+    assert changed.status_code == 400 and changed.json["message"] == {"owner": ["This field cannot be changed."]}
+    missing = api.post("/api/v1/gadget/", json={**GOOD, "name": "另一个", "owner": 99999})
+    assert missing.status_code == 422 and "owner" in missing.json["message"]
 
 
 @pytest.mark.parametrize(("field", "value", "message"), BAD_VALUES)

@@ -183,7 +183,7 @@ DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
 SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
 PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
 ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields, stages"
-ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import"
+ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import, reassign"
 BUILTIN_HINT = "Admin has every permission and Public is for anonymous users; pick another name"
 CYCLE_HINT = "remove one of the extends"
 
@@ -2380,6 +2380,38 @@ CASES += [
          want(DEAL, 10, "CRM-E034", "deal.gross → deal.net → deal.gross"),
          want(DEAL, 11, "CRM-E034", "lookup path starts with 'name', which is not a link field"),
          want(ACC, 5, "CRM-E034", "'deal.name' is not a link from deal to account")]),
+    Case("E040-own-names-no-user-field", deal("  presales: user"), [
+        want(ROLES, 4, "CRM-E040", "role 'Rep', entity 'deal': read: own(name): 'name' is a string field, "
+             "not a user field"),
+        want(ROLES, 5, "CRM-E040", "update: team(presale): 'deal' has no field 'presale'",
+             hint="did you mean 'presales'?"),
+    ], roles=lines(
+        "Rep:",
+        "  entities:",
+        "    deal:",
+        "      read: own(name)",                   # 4
+        "      update: own or team(presale)",      # 5
+        "      export: [own, own(presales)]",      # 6: fine
+    )),
+    Case("E041-via-names-no-link-or-circles", deal("  parent: {type: link, to: deal}"), [
+        want(ROLES, 4, "CRM-E041", "export: via(amount): 'amount' is a money field, not a link"),
+        want(ROLES, 5, "CRM-E041", "read: via(deals): 'account' has no field 'deals', not a link"),
+        want(ROLES, 1, "CRM-E041", "role 'Rep': read via links of 'deal' leads back to 'deal'"),
+    ], roles=lines(
+        "Rep:",                                                         # 1: the circle deal -> deal
+        "  entities:",
+        "    deal: {read: via(parent), update: own or via(account),",
+        "           export: via(amount)}",                              # 4
+        "    account: {read: via(deals)}",                              # 5
+    )),
+    Case("E042-user-field-unknown-role", deal("  presales: {type: user, roles: [Presales]}"), [
+        want(DEAL, 9, "CRM-E042", "field 'deal.presales': roles names unknown role 'Presales'",
+             hint="did you mean 'Pre-sales'?"),
+    ], roles=lines(
+        "Pre-sales:",
+        "  entities:",
+        "    deal: {read: own(presales)}",
+    )),
 ]
 
 PASSING = [c for c in CASES if not c.bug]

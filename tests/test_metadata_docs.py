@@ -61,6 +61,7 @@ KEY_SECTIONS = {
     "CRM_KEYS": "crm.yaml",
     "MENU_KEYS": "Menu groups",
     "ENTITY_KEYS": "Entity files",
+    "OWNER_KEYS": "Entity files",
     "LIST_KEYS": "List",
     "SECTION_KEYS": "Form sections",
     "PIPELINE_KEYS": PIPELINES,

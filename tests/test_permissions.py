@@ -45,9 +45,9 @@ def resolved(spec: CrmSpec, role: str) -> tuple[dict, dict]:
 
 def expected_scope(spec: CrmSpec, roles: list[str], entity: str, action: str) -> str:
     best = "no"
-    for role in roles:
+    for role in roles:  # every demo user has one role: the widest named scope is theirs
         scope = resolved(spec, role)[0].get((entity, action), "no")
-        best = scope if SCOPES[scope] > SCOPES[best] else best
+        best = scope if SCOPES.get(scope, 1) > SCOPES.get(best, 1) else best
     return best
 
 
@@ -60,8 +60,25 @@ def hidden_for(spec: CrmSpec, roles: list[str], entity: str) -> set[str]:
                                     for r in readers)} if readers else names
 
 
-def in_scope(scope: str, owner: int, user: int, team: set[int]) -> bool:
-    return scope == "all" or (scope == "own" and owner == user) or (scope == "team" and owner in team)
+CLAUSE = re.compile(r"^(all|team|own|no|via)(?:\((\w+)\))?$")
+
+
+def in_scope(world: Any, roles: list[str], scope: str, entity: str, pk: int, user: int, team: set[int]) -> bool:
+    """Is record `pk` in `scope`: any clause of `own or own(x) or via(link)` admits it."""
+    row = world["rows"][entity][pk]
+    for clause in scope.split(" or "):
+        match = CLAUSE.match(clause.strip())
+        assert match, clause
+        kind, arg = match.groups()
+        holder = row.get(arg or "owner")
+        if kind == "all" or (kind == "own" and holder == user) or (kind == "team" and holder in team):
+            return True
+        if kind == "via" and row.get(arg) is not None:
+            target = world["spec"].entity(entity).field(arg).target
+            target_scope = "all" if "Admin" in roles else expected_scope(world["spec"], roles, target, "read")
+            if in_scope(world, roles, target_scope, target, row[arg], user, team):
+                return True
+    return False
 
 
 # -- one app, seeded once: records of every entity owned by each demo user ---------------
@@ -79,7 +96,8 @@ def world(tmp_path_factory: Any) -> Any:
             records = _seed(state, {n: u.id for n, u in people.items()})
             teams = _teams(state)
             info = {name: {"id": u.id, "roles": [r.name for r in u.roles]} for name, u in people.items()}
-        yield {"app": app, "spec": state.spec, "users": info, "records": records, "teams": teams}
+        yield {"app": app, "spec": state.spec, "users": info, "records": records, "teams": teams,
+               "rows": state.crm_seeded_rows}
         dispose_app(app)
 
 
@@ -89,15 +107,22 @@ def _seed(state: Any, owners: dict[str, int]) -> dict[str, dict[int, int]]:
     rng = random.Random(11)
     first: dict[str, int] = {}
     records: dict[str, dict[int, int]] = {}
+    rows: dict[str, dict[int, dict[str, Any]]] = {}
+    people = [owner for _, owner in sorted(owners.items())]
     for entity in link_order(state.spec):
         model = models.model(entity.name)
-        records[entity.name] = {}
-        for index, owner in enumerate(owner for _, owner in sorted(owners.items())):
+        records[entity.name], rows[entity.name] = {}, {}
+        for index, owner in enumerate(people):
             row = model(owner_id=owner)
+            kept: dict[str, Any] = {"owner": owner}
             for f in entity.declared_fields:
-                if f.type == "link":
+                if f.type == "link":  # the first record of the target (related lists read it)
                     setattr(row, f.column_name, first.get(f.to or ""))
-                elif f.type not in ("links", "user", "autonumber"):
+                    kept[f.name] = first.get(f.to or "")
+                elif f.type == "user":  # another user than the owner: own(field) differs from own
+                    kept[f.name] = people[(index + 1) % len(people)]
+                    setattr(row, f.column_name, kept[f.name])
+                elif f.type not in ("links", "autonumber"):
                     setattr(row, f.name, value_for(entity, f, 500 + index, rng, dt.date(2026, 5, 1)))
             for pipeline in entity.pipelines if entity.locked_if else ():
                 # the matrix is about scopes: keep records out of the lock (tests/test_rules.py)
@@ -105,8 +130,10 @@ def _seed(state: Any, owners: dict[str, int]) -> dict[str, dict[int, int]]:
             session.add(row)
             session.flush()
             records[entity.name][row.id] = owner
+            rows[entity.name][row.id] = kept
             first.setdefault(entity.name, row.id)
     session.commit()
+    state.crm_seeded_rows = rows
     return records
 
 
@@ -134,8 +161,8 @@ def _cells(world_users: list[str]) -> list[tuple[str, str]]:
     return [(u, e.name) for u in world_users for e in spec.entities]
 
 
-USERS = ["admin", "executive", "sales_rep", "sales_rep2", "sales_manager", "support_agent",
-         "marketing"]
+USERS = ["admin", "executive", "sales_rep", "sales_rep2", "sales_manager", "pre_sales_engineer",
+         "pre_sales_engineer2", "support_agent", "marketing"]
 
 
 def _expect(world: Any, user: str, entity: str, action: str) -> tuple[str, set[int]]:
@@ -143,7 +170,7 @@ def _expect(world: Any, user: str, entity: str, action: str) -> tuple[str, set[i
     roles = info["roles"]
     scope = "all" if "Admin" in roles else expected_scope(world["spec"], roles, entity, action)
     team = world["teams"].get(info["id"], set()) | {info["id"]}
-    ids = {pk for pk, owner in world["records"][entity].items() if in_scope(scope, owner, info["id"], team)}
+    ids = {pk for pk in world["records"][entity] if in_scope(world, roles, scope, entity, pk, info["id"], team)}
     return scope, ids
 
 
@@ -244,9 +271,14 @@ def test_create_export_and_forged_owner(world: Any, user: str, entity: str) -> N
         assert not (labels & set(header))
     create_scope, _ = _expect(world, user, entity, "create")
     forged = client.post(f"/api/v1/{entity}/", json={"owner": world["users"]["admin"]["id"]})
-    assert forged.status_code == (403 if create_scope == "no" else 400)
-    if create_scope != "no":
-        assert "owner" in forged.json["message"]
+    reassign_scope, _ = _expect(world, user, entity, "reassign")
+    if create_scope == "no":
+        assert forged.status_code == 403
+    elif reassign_scope == "no":  # the owner is not the user's to set
+        assert forged.status_code == 400 and "owner" in forged.json["message"]
+    else:  # a role that may reassign sets the owner, within its reassign scope (admin: anyone)
+        assert forged.status_code == 422
+        assert ("owner" in forged.json["message"]) == (user != "admin")
 
 
 def test_explainer_agrees_with_the_matrix(world: Any) -> None:

@@ -49,7 +49,8 @@ def test_removed_role_and_grant_leave_no_stale_rows(make_app, tmp_path):
     with second.app_context():
         session = second.extensions["crm"].db.session
         roles_in_db = {r.name for r in session.query(Role)}
-        assert roles_in_db == {"Admin", "Public", "Executive", "Sales Rep", "Sales Manager", "Support Agent"}
+        assert roles_in_db == {"Admin", "Public", "Executive", "Sales Rep", "Sales Manager", "Pre-sales Engineer",
+                               "Support Agent"}
         used = {pv.id for r in session.query(Role) for pv in r.permissions}
         declared = {pv.id for pv in session.query(PermissionView)}
         admin = {pv.id for pv in second.extensions["crm"].appbuilder.sm.find_role("Admin").permissions}

@@ -19,6 +19,7 @@ from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet
 from app.models.computed import refresh_stored
 from app.models.events import format_autonumber
+from app.records.assignees import assignable_users
 
 from .values import value_for
 
@@ -53,7 +54,9 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         table = sa.inspect(models.model(entity.name)).local_table
         count = (sizes or {}).get(entity.name, size)
         start = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
-        rows = [_row(entity, start + i, rng, today, ids, users) for i in range(count)]
+        pools = {f.name: [u.id for u in session.scalars(assignable_users(session, models.user_model, f))]
+                 for f in entity.declared_fields if f.type == "user" and f.roles}
+        rows = [_row(entity, start + i, rng, today, ids, users, pools) for i in range(count)]
         for chunk in range(0, len(rows), BATCH):
             conn.execute(sa.insert(table), rows[chunk:chunk + BATCH])
         ids[entity.name] = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
@@ -67,7 +70,8 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
 
 
 def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
-         ids: dict[str, list[int]], users: list[int]) -> dict[str, Any]:
+         ids: dict[str, list[int]], users: list[int],
+         pools: dict[str, list[int]] | None = None) -> dict[str, Any]:
     created = dt.datetime.combine(today - dt.timedelta(days=rng.randint(0, 730)),
                                   dt.time(rng.randint(8, 19), rng.randint(0, 59)))
     owner = rng.choice(users) if users else None
@@ -80,6 +84,9 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
             pool = ids.get(f.to or "", [])
             optional_gap = not f.required and rng.random() < 0.15
             row[f.column_name] = rng.choice(pool) if pool and not optional_gap else None
+        elif f.type == "user" and f.roles:  # users of the field's roles; no draw, so other values stay put
+            pool = (pools or {}).get(f.name, [])
+            row[f.column_name] = pool[index % len(pool)] if pool and index % 3 else None
         elif f.type == "user":
             row[f.column_name] = rng.choice(users) if users else None
         elif f.type == "autonumber":

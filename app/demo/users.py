@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.models import ModelSet
+from app.records.scopes_text import scope_kinds
 from app.security.access import RoleBook
 
 DEMO_PASSWORD = "demo1234"
@@ -21,7 +22,7 @@ def username_for(role: str) -> str:
 
 
 def _uses_scope(book: RoleBook, role: str, scope: str) -> bool:
-    return any(s == scope for s, _ in book.grants.get(role, {}).values())
+    return any(scope in scope_kinds(s) for s, _ in book.grants.get(role, {}).values())
 
 
 def create_demo_users(appbuilder: Any, models: ModelSet, password: str = DEMO_PASSWORD) -> list[tuple[str, str]]:

@@ -36,6 +36,7 @@ KINDS = {
     "condition": "a map of one choice field to one of its values",
     "stagegrants": "a map of entity name to the stages the role may move records into",
     "conversion": "a conversion definition",
+    "ownerspec": "a map with label, help and roles of the owner field",
     "targets": "a list of conversion targets",
     "mapping": "a map of target field to source field",
     "dashboards": "a list of dashboards",
@@ -101,6 +102,15 @@ ENTITY_KEYS: tuple[Key, ...] = (
     Key("unlock_roles", "rolenames", "Roles that may still change a record locked by locked_if."),
     Key("unique", "uniquesets", "Fields no two records may share together, e.g. [campaign, contact]; "
         "a list of such lists for several sets. Enforced by the commands and a database constraint."),
+    Key("owner", "ownerspec", "The owner system field as this entity shows it: label, help, the roles its "
+        "users must have."),
+)
+
+OWNER_KEYS: tuple[Key, ...] = (
+    Key("label", "label", "Label of the owner field, e.g. {en: Account manager, zh: 客户经理}."),
+    Key("help", "label", "Help text of the owner field."),
+    Key("roles", "rolenames", "Only active users with one of these roles may own the records (reassign, "
+        "owner on create, the owner picker)."),
 )
 
 CONVERT_KEYS: tuple[Key, ...] = (
@@ -194,6 +204,8 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("index", "bool", "Create a database index for fast filtering and sorting."),
     Key("choices", "choices", "Allowed values of a choice or multichoice field."),
     Key("to", "identifier", "Entity a link or links field points to."),
+    Key("roles", "rolenames", "User fields: only active users with one of these roles may be chosen "
+        "(pickers, forms, the API, imports, reassign)."),
     Key("on_delete", "identifier", "What deleting the linked record does: restrict, set_null or cascade."),
     Key("format", "text", "Autonumber pattern, e.g. TCK-{0000}."),
     Key("scale", "integer", "Digits after the decimal point of a decimal field (1-10, default 4)."),
@@ -242,6 +254,8 @@ ACTION_KEYS: tuple[Key, ...] = (
     Key("delete", "scope", "Delete records."),
     Key("export", "scope", "Export lists to CSV."),
     Key("import", "scope", "Import records from files (yes or no)."),
+    Key("reassign", "scope", "Give records another owner (own: records the user owns, to anyone; team: records "
+        "of the user's teams, to a teammate; all: any record). Also allows setting the owner on create."),
 )
 
 DASHBOARD_FILE_KEYS: tuple[Key, ...] = (
@@ -400,7 +414,7 @@ FIELD_TYPES: dict[str, FieldType] = {
         FieldType("links", "References to any number of records (many-to-many).",
                   frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"}),
                   "products: {type: links, to: product}"),
-        FieldType("user", "A user of the CRM.", _COMMON, "assignee: {type: user, default: current_user}"),
+        FieldType("user", "A user of the CRM.", _COMMON | {"roles"}, "assignee: {type: user, default: current_user}"),
         FieldType("autonumber", "A number given on create from a pattern, read-only.",
                   frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
                   'number: {type: autonumber, format: "TCK-{00000}"}'),

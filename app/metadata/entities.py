@@ -13,6 +13,7 @@ from .conversion import parse_conversion
 from .definitions import (
     ENTITY_KEYS,
     LIST_KEYS,
+    OWNER_KEYS,
     RESERVED_ENTITY_NAMES,
     RESERVED_ENTITY_PREFIXES,
     SECTION_KEYS,
@@ -39,12 +40,28 @@ class RawEntity:
     link_lines: dict[str, int] = field(default_factory=dict)
 
 
-def system_fields() -> list[FieldSpec]:
+def system_fields(owner: dict[str, Any] | None = None) -> list[FieldSpec]:
+    """The system fields; `owner` (the entity's `owner:` key) relabels the owner and limits its roles."""
+    owner = owner or {}
     return [
-        FieldSpec(name=name, type=ftype, label=Text.of(label), system=True,
-                  read_only=True, index=name == "owner")
+        FieldSpec(name=name, type=ftype, label=Text.of(owner.get("label") if name == "owner" and
+                                                        owner.get("label") else label),
+                  help=Text.of(owner.get("help")) if name == "owner" else Text(()),
+                  roles=tuple(str(r) for r in owner.get("roles") or []) if name == "owner" else (),
+                  system=True, read_only=True, index=name == "owner")
         for name, (ftype, label) in SYSTEM_FIELDS.items()
     ]
+
+
+def _parse_owner(raw: Any, node: LocMap, sink: ProblemSink, languages: tuple[str, ...]) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    line = node.line_of("owner")
+    values = check_mapping(raw, OWNER_KEYS, sink, "owner", line)
+    for key in ("label", "help"):
+        if key in values:
+            check_label(values[key], sink, line_of(raw, key, line), "owner", languages)
+    return values
 
 
 def parse_entity(node: Any, stem: str, sink: ProblemSink,
@@ -72,14 +89,15 @@ def parse_entity(node: Any, stem: str, sink: ProblemSink,
     _check_renames(fields, sink)
     pipelines, stage_fields = parse_pipelines(values.get("pipelines"), node, sink, fields, languages)
     fields = fields + stage_fields
-    all_fields = {f.name: f for f in fields + system_fields()}
+    owner = _parse_owner(values.get("owner"), node, sink, languages)
+    all_fields = {f.name: f for f in fields + system_fields(owner)}
     title = _title_field(values, node, sink, fields, name)
     list_spec = _parse_list(values.get("list"), node, sink, all_fields, fields)
     form = _parse_form(values.get("form"), node, sink, fields, languages)
     label = Text.of(values.get("label"), name.capitalize())
     spec = EntitySpec(
         name=name, label=label, plural=Text.of(values.get("plural")) or label,
-        title_field=title, fields=tuple(fields) + tuple(system_fields()), list=list_spec,
+        title_field=title, fields=tuple(fields) + tuple(system_fields(owner)), list=list_spec,
         form=form, icon=values.get("icon", "fa-table"),
         description=Text.of(values.get("description")), source=sink.path, pipelines=tuple(pipelines),
         convert=parse_conversion(values.get("convert"), node, sink, languages),

@@ -46,6 +46,7 @@ from .definitions import (
     NORMALISERS,
     ON_DELETE,
     OUTCOMES,
+    OWNER_KEYS,
     PERIOD_KEYS,
     PHONE_FORMS,
     PIPELINE_KEYS,
@@ -88,6 +89,9 @@ ROLE_NAME_LENGTH = 64
 # mean no. The editor reads YAML 1.2, where an unquoted yes is the string "yes"; the loader
 # (YAML 1.1) reads it as true: both are allowed.
 ACTION_SCOPES: list[Any] = [*SCOPES, "yes", True, False]
+# `own(presales)`, `via(account)`, `own or own(presales)`: clauses the loader checks (CRM-E040/E041).
+_CLAUSE = r"(all|team|own|no|yes|(own|team|via)\([a-z_][a-z0-9_]*\))"
+SCOPE_TEXT = {"type": "string", "pattern": f"^{_CLAUSE}( or {_CLAUSE})*$"}
 # Ranges the loader enforces with CRM-E014 (fields.py, entities.py, pipelines.py).
 LIMITS = {"max_length": (1, 10000), "scale": (1, 10), "page_size": (1, MAX_PAGE_SIZE), "probability": (0, 100)}
 # Options a field type cannot do without when it takes them (CRM-E007/E011/E014).
@@ -133,6 +137,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "stagegrants": {"type": "object", "propertyNames": _ref("identifier"),
                     "additionalProperties": _ref("stage_names")},
     "conversion": _ref("conversion"),
+    "ownerspec": _ref("owner"),
     "targets": {"type": "array", "minItems": 1, "items": _ref("convert_target")},
     # target field: a field of the converted record, or $<entity> for a record made earlier.
     "mapping": {"type": "object", "minProperties": 1, "propertyNames": _ref("identifier"),
@@ -180,6 +185,10 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("transition", "roles"): {"type": "array", "minItems": 1, "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("field", "roles"): {"type": "array", "items": {
+        "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
+    ("owner", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
     ("dashboard", "roles"): {"type": "array", "uniqueItems": True, "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},
@@ -280,6 +289,7 @@ def _entity_defs() -> dict[str, Any]:
         "transition": _object(TRANSITION_KEYS, "transition"),
         "conversion": _object(CONVERT_KEYS, "convert"),
         "convert_target": _object(TARGET_KEYS, "target"),
+        "owner": _object(OWNER_KEYS, "owner"),
     }
 
 
@@ -294,7 +304,10 @@ def _role_defs() -> dict[str, Any]:
                       "description": "A role's display name (1-64 characters); "
                                      f"{' and '.join(BUILTIN_ROLES)} are built in."},
         "role": _object(ROLE_KEYS, "role"),
-        "scope": {"enum": ACTION_SCOPES, "description": KINDS["scope"]},
+        "scope": {"anyOf": [{"enum": ACTION_SCOPES}, SCOPE_TEXT,
+                            {"type": "array", "minItems": 1, "items": {"anyOf": [{"enum": ACTION_SCOPES}, SCOPE_TEXT]}}],
+                  "description": KINDS["scope"] + "; or own(user_field), team(user_field), via(link); several "
+                                 "clauses OR-ed as `own or own(presales)` or a list [own, own(presales)]"},
         # if/else rather than anyOf: editors then report the real mistake, not "no match".
         "grant": {"if": {"type": ["string", "boolean"]}, "then": bare, "else": actions,
                   "description": KINDS["grants"]},

@@ -85,6 +85,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     roles_path = root / "roles.yaml"
     roles = parse_roles(_read(roles_path, problems), roles_path, problems, entities, languages)
     _check_stage_roles(raw_entities, roles, problems)
+    _check_user_field_roles(raw_entities, roles, problems)
     entities = check_rules(raw_entities, entities, {r.name for r in roles} | {"Admin"}, problems, languages)
     dashboards_path = root / "dashboards.yaml"
     dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
@@ -221,6 +222,20 @@ def _check_stage_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...
                         sink.add("CRM-E044", transition.line or raw.node.line_of("pipelines"),
                                  f"pipeline '{pipeline.name}': transition {transition.source} → "
                                  f"{transition.target} names unknown role '{role}'", did_you_mean(role, names))
+
+
+def _check_user_field_roles(raw_entities: list[RawEntity], roles: tuple[RoleSpec, ...],
+                            problems: list[Problem]) -> None:
+    """`roles:` of a user field names roles that exist (Admin included)."""
+    names = {r.name for r in roles} | {"Admin"}
+    for raw in raw_entities:
+        sink = ProblemSink(raw.spec.source, problems)
+        for f in raw.spec.fields:
+            for role in f.roles:
+                if role not in names:
+                    line = f.line or raw.node.line_of("owner")
+                    sink.add("CRM-E042", line, f"field '{raw.spec.name}.{f.name}': roles names unknown role "
+                             f"'{role}'", did_you_mean(role, names) or f"roles: {', '.join(sorted(names))}")
 
 
 def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, EntitySpec],

@@ -7,6 +7,7 @@ rules; its own entries override theirs. Admin is built in and not declared.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from .spec import EntitySpec, RoleSpec, Text
 from .yamlsource import LocMap
 
 ACTIONS = tuple(k.name for k in ACTION_KEYS)
+SCOPE_SYNTAX = re.compile(r"^(?P<kind>[a-z_]+)(?:\((?P<arg>[a-z_][a-z0-9_]*)\))?$")
 
 
 def parse_roles(node: Any, path: Path, problems: list[Problem], entities: dict[str, EntitySpec],
@@ -41,7 +43,33 @@ def parse_roles(node: Any, path: Path, problems: list[Problem], entities: dict[s
             continue
         roles.append(_parse_role(name, body, line, sink, entities, languages))
     _check_extends(roles, sink)
+    for role in roles:
+        _check_via_cycles(role, entities, sink)
     return tuple(roles)
+
+
+def _check_via_cycles(role: RoleSpec, entities: dict[str, EntitySpec], sink: ProblemSink) -> None:
+    """`read: via(x)` chains must end: account via(lead) and lead via(account) admit nothing."""
+    follows: dict[str, list[str]] = {}
+    for (entity, action), scope in role.grants:
+        if action == "read":
+            for part in scope.split(" or "):
+                match = SCOPE_SYNTAX.match(part.strip())
+                if match and match["kind"] == "via" and match["arg"]:
+                    follows.setdefault(entity, []).append(entities[entity].field(match["arg"]).target)
+    for start in follows:
+        path, todo = [start], list(follows[start])
+        seen: set[str] = set()
+        while todo:
+            nxt = todo.pop()
+            if nxt == start:
+                sink.add("CRM-E041", role.line, f"role '{role.name}': read via links of '{start}' leads back "
+                         f"to '{start}'", "one entity on the way needs a scope of its own (own, team, all)")
+                return
+            if nxt not in seen:
+                seen.add(nxt)
+                path.append(nxt)
+                todo.extend(follows.get(nxt, []))
 
 
 def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpec],
@@ -64,7 +92,8 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
             sink.add("CRM-E021", entity_line, f"{where} names unknown entity '{entity}'",
                      did_you_mean(str(entity), entities))
             continue
-        for action, scope in _actions(actions, entity_line, sink, f"{where}, entity '{entity}'").items():
+        for action, scope in _actions(actions, entity_line, sink, f"{where}, entity '{entity}'",
+                                      entities[entity]).items():
             grants[(entity, action)] = scope
     rules: dict[tuple[str, str], str] = {}
     for path, mode in raw_fields.items():
@@ -114,7 +143,7 @@ def _empty(line: int) -> LocMap:
     return node
 
 
-def _actions(actions: Any, line: int, sink: ProblemSink, where: str) -> dict[str, str]:
+def _actions(actions: Any, line: int, sink: ProblemSink, where: str, entity: EntitySpec) -> dict[str, str]:
     if isinstance(actions, bool) or (isinstance(actions, str) and actions in SCOPES + ("yes",)):
         # `account: all` (or yes / no, which YAML reads as booleans) sets every action
         scope = "all" if actions is True or actions == "yes" else "no" if actions is False else actions
@@ -126,14 +155,65 @@ def _actions(actions: Any, line: int, sink: ProblemSink, where: str) -> dict[str
     values = check_mapping(actions, ACTION_KEYS, sink, where, line)
     result = {}
     for action, raw in values.items():
-        scope = "all" if raw is True or raw == "yes" else "no" if raw is False else raw
-        if scope not in SCOPES:
-            sink.add("CRM-E022", line_of(actions, action, line),
-                     f"{where}: scope '{raw}' for {action} is not one of all, team, own, no, yes",
-                     did_you_mean(str(raw), SCOPES))
-            continue
-        result[action] = scope
+        scope = _scope(raw, entity, sink, line_of(actions, action, line), where, action)
+        if scope is not None:
+            result[action] = scope
     return result
+
+
+def _scope(raw: Any, entity: EntitySpec, sink: ProblemSink, line: int, where: str, action: str) -> str | None:
+    """One action's scope: a clause, clauses joined by ` or `, or a list of clauses (OR-ed).
+
+    Returns the scope as one string (`own or own(presales)`), or None after reporting a problem."""
+    items = raw if isinstance(raw, list) else [raw]
+    parts: list[str] = []
+    for item in items:
+        if item is True or item == "yes" or item is False:
+            parts.append("all" if item is not False else "no")
+            continue
+        parts.extend(p.strip() for p in str(item).split(" or "))
+    ok = bool(parts)
+    for part in parts:
+        ok = _check_clause(part, entity, sink, line, where, action) and ok
+    if not ok:
+        return None
+    return " or ".join(dict.fromkeys(parts)) if len(parts) > 1 else parts[0]
+
+
+def _check_clause(part: str, entity: EntitySpec, sink: ProblemSink, line: int, where: str, action: str) -> bool:
+    match = SCOPE_SYNTAX.match(part)
+    kinds = (*SCOPES, "via")
+    if match is None or match["kind"] not in kinds or (match["arg"] and match["kind"] in ("all", "no")):
+        sink.add("CRM-E022", line, f"{where}: scope '{part}' for {action} is not one of all, team, own, no, yes "
+                 "(or own(field), team(field), via(link))", did_you_mean(part, SCOPES))
+        return False
+    kind, arg = match["kind"], match["arg"]
+    if kind == "via" and not arg:
+        sink.add("CRM-E041", line, f"{where}: {action}: via needs a link field, as in via(account)",
+                 f"links of '{entity.name}': {', '.join(_links(entity)) or 'none'}")
+        return False
+    if not arg:
+        return True
+    f = entity.field_map.get(arg)
+    if kind in ("own", "team") and (f is None or f.type != "user"):
+        users = [x.name for x in entity.fields if x.type == "user"]
+        sink.add("CRM-E040", line, f"{where}: {action}: {kind}({arg}): {_what(entity, arg)}, not a user field",
+                 did_you_mean(arg, users) or f"user fields of '{entity.name}': {', '.join(users)}")
+        return False
+    if kind == "via" and (f is None or f.type != "link"):
+        sink.add("CRM-E041", line, f"{where}: {action}: via({arg}): {_what(entity, arg)}, not a link",
+                 did_you_mean(arg, _links(entity)) or f"links of '{entity.name}': {', '.join(_links(entity)) or 'none'}")
+        return False
+    return True
+
+
+def _what(entity: EntitySpec, name: str) -> str:
+    f = entity.field_map.get(name)
+    return f"'{entity.name}' has no field '{name}'" if f is None else f"'{name}' is a {f.type} field"
+
+
+def _links(entity: EntitySpec) -> list[str]:
+    return [f.name for f in entity.fields if f.type == "link"]
 
 
 def _field_path(path: Any, entities: dict[str, EntitySpec], sink: ProblemSink, line: int,

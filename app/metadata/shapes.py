@@ -43,13 +43,13 @@ def kind_ok(kind: str, value: Any) -> bool:
                 "pipelines", "stages", "transitions", "targets", "dashboards", "charts", "normalisers", "uniquesets",
                 "rules", "measures"):
         return isinstance(value, list)
-    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion",
+    if kind in ("fields", "listspec", "grants", "fieldrules", "condition", "stagegrants", "conversion", "ownerspec",
                 "mapping", "filters", "period", "params", "units"):
         return isinstance(value, dict)
     if kind == "uniqueness":
         return isinstance(value, bool) or value == "ignore_case"
-    if kind == "scope":
-        return isinstance(value, (str, bool))
+    if kind == "scope":  # one clause, clauses joined by ` or `, or a list of clauses
+        return isinstance(value, (str, bool, list))
     if kind in ("measure", "grouping"):
         return isinstance(value, str)
     raise AssertionError(kind)

@@ -113,6 +113,7 @@ class FieldSpec:
     index: bool = False
     choices: tuple[Choice, ...] = ()
     to: str | None = None
+    roles: tuple[str, ...] = ()  # user fields: the roles a chosen user must have (empty: any)
     on_delete: str = "restrict"
     format: str | None = None
     scale: int = 2

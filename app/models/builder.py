@@ -89,6 +89,7 @@ def build_models(spec: CrmSpec) -> ModelSet:
         sa.Column("last_name", sa.String(64)),
         sa.Column("username", sa.String(64)),
         sa.Column("email", sa.String(320)),
+        sa.Column("active", sa.Boolean),  # read only: an inactive user is never assigned a record
     )
     user_model = type("UserRef", (UserRefBase,), {})
     reg.map_imperatively(user_model, user_table)

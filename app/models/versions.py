@@ -31,7 +31,7 @@ def changed_fields(entity: EntitySpec, target: Any) -> list[str]:
     """Declared fields whose value this flush changes (links by their column or collection)."""
     state: Any = sa.inspect(target)
     names = []
-    for f in entity.declared_fields:
+    for f in (*entity.declared_fields, entity.field("owner")):  # a reassignment is a change too
         keys = {f.name, f.column_name} & set(state.attrs.keys())
         if any(state.attrs[k].history.has_changes() for k in keys):
             names.append(f.name)

@@ -21,6 +21,7 @@ from app.models import ModelSet
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
+from .assignees import assignee_errors
 from .conditions import condition_errors, lock_message
 from .messages import msg
 from .normalise import normalise_values
@@ -133,12 +134,16 @@ class _RecordCommand:
         self.now: Any = None  # the clock, for stage history; None = now
         self.autocommit = True  # False inside a larger command that commits once
         self.expected_version: int | None = None  # the version the client read (None: no check)
+        # Values the server filled in (metadata defaults, the first stage): never the user writing them.
+        self.server_filled: set[str] = set()
 
     def _refuse_fields(self) -> None:
         """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
         lang, access = self.ctx.lang, self.ctx.access
         refused: dict[str, list[str]] = {}
         for name in self.values:
+            if name in self.server_filled:
+                continue
             f = self.entity.field_map.get(name)
             if f is None or (access is not None and access.field_mode(self.entity, name) == "hidden"):
                 refused[name] = [msg("unknown_field", lang)]
@@ -217,9 +222,9 @@ class _RecordCommand:
             label = self.ctx.entity(f.target).label.get(self.ctx.lang)
             return [msg("link", self.ctx.lang, entity=label, id=i) for i in missing]
         if f.type == "user":
-            user = self.ctx.models.user_model
-            if self.ctx.session.get(user, value) is None:
-                return [msg("user", self.ctx.lang, id=value)]
+            if value in self._stored_ids(f):  # kept as it was: a since-deactivated user stays
+                return []
+            return assignee_errors(self.ctx.session, self.ctx.models.user_model, f, value, self.ctx.lang)
         return []
 
     def _stored_ids(self, f: FieldSpec) -> set[Any]:
@@ -264,6 +269,7 @@ class _RecordCommand:
             default = self.entity.field(pipeline.field).default
             if target in (None, default) and pipeline.stage(target) is None:
                 self.values[pipeline.field] = pipeline.stages[0].name
+                self.server_filled.add(pipeline.field)
 
     def _stage_moves(self) -> list[tuple[Any, str | None, str]]:
         """(pipeline, from, to) for each stage field this change sets or moves."""
@@ -309,10 +315,12 @@ class CreateRecord(_RecordCommand):
 
     def validate(self) -> None:
         self._require("create")
+        self._take_owner()
         for f in self.entity.declared_fields:
             if (f.name not in self.values and f.name not in self.input_errors and f.editable
                     and f.default is not None):
                 self.values[f.name] = default_for(f, self.ctx.user_id)
+                self.server_filled.add(f.name)
         self._default_stages()
         editable = [f for f in self.entity.declared_fields if f.editable and (
             f.name in self.values or self.ctx.access is None or self.ctx.access.writable(self.entity, f.name))]
@@ -327,13 +335,34 @@ class CreateRecord(_RecordCommand):
         moves = self._stage_moves()
         record = self.model()
         self._assign(record)
-        record.owner_id = self.ctx.user_id
+        record.owner_id = self.owner_id if self.owner_id is not None else self.ctx.user_id
         self.ctx.session.add(record)
         self._apply_stages(record, moves)
         if self.ctx.hooks is not None:
             self.ctx.hooks.crm_before_insert(entity=self.entity, record=record, session=self.ctx.session)
         self._commit()
         return record
+
+
+    owner_id: Any = None
+
+    def _take_owner(self) -> None:
+        """`owner` given on create: allowed to roles that may reassign (and to the CLI), checked
+        like a reassignment (an active user, of the owner field's roles, within the reassign scope)."""
+        if "owner" not in self.values:
+            return
+        from .reassign import owner_errors  # reassign builds on this module
+
+        value = self.values.pop("owner")
+        if is_empty(value):
+            return
+        access, lang = self.ctx.access, self.ctx.lang
+        if access is not None and access.scope(self.entity.name, "reassign") == "no":
+            raise FieldsRefused({"owner": [msg("read_only", lang)]})
+        errors = owner_errors(self.ctx, self.entity, value)
+        if errors:
+            raise ValidationFailed({"owner": errors})
+        self.owner_id = value
 
 
 class UpdateRecord(_RecordCommand):

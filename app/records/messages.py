@@ -57,6 +57,9 @@ MESSAGES: dict[str, dict[str, str]] = {
     "version_unknown_fields": {"en": "fields you cannot see or older changes", "zh": "您不可见的字段或更早的修改"},
     "version_invalid": {"en": "Not a record version (a whole number, or the ETag the API returned).",
                         "zh": "不是有效的记录版本（应为整数或 API 返回的 ETag）。"},
+    "user_inactive": {"en": "User {name} is inactive.", "zh": "用户 {name} 已停用。"},
+    "user_role": {"en": "User {name} does not have the role {roles}.", "zh": "用户 {name} 不具有角色：{roles}。"},
+    "reassign_scope": {"en": "You may not give records to {name}.", "zh": "您无权将记录转给 {name}。"},
     "not_json": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
 }
 

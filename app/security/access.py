@@ -21,11 +21,10 @@ from app.metadata.spec import CrmSpec, EntitySpec
 from app.models.actor import request_user
 
 from .scoped import Records
-from .scopes import parse_scope
+from .scopes import join_scopes, scope_admits, scope_clause
 
 ADMIN_ROLE = "Admin"
 ACTIONS = tuple(k.name for k in ACTION_KEYS)
-SCOPE_RANK = {"no": 0, "own": 1, "team": 2, "all": 3}
 MODE_RANK = {"hidden": 0, "read": 1, "write": 2}
 
 
@@ -54,11 +53,14 @@ class RoleBook:
         role = self.spec.role_map[name]
         grants: dict[tuple[str, str], tuple[str, str]] = {}
         fields: dict[tuple[str, str], tuple[str, str]] = {}
-        for parent in role.extends:  # parents combine like roles of one user: widest wins
+        for parent in role.extends:  # parents combine like roles of one user: their scopes OR-ed
             self._resolve(parent, [*path, name])
             for key, (scope, source) in self.grants.get(parent, {}).items():
-                if key not in grants or SCOPE_RANK[scope] > SCOPE_RANK[grants[key][0]]:
+                if key not in grants:
                     grants[key] = (scope, source)
+                else:
+                    joined = join_scopes(grants[key][0], scope)
+                    grants[key] = (joined, source if joined == scope else grants[key][1])
             for key, (mode, source) in self.fields.get(parent, {}).items():
                 if key not in fields or MODE_RANK[mode] > MODE_RANK[fields[key][0]]:
                     fields[key] = (mode, source)
@@ -69,13 +71,19 @@ class RoleBook:
     def scope(self, roles: list[str], entity: str, action: str) -> Decision:
         if ADMIN_ROLE in roles:
             return Decision("all", ADMIN_ROLE, "Admin may do everything")
-        best = Decision("no", None, f"no role grants {action} on {entity}")
-        for role in roles:
+        value, first, reasons = "no", None, []
+        for role in roles:  # the user's roles combine: a record in any role's scope is in scope
             scope, source = self.grants.get(role, {}).get((entity, action), ("no", role))
-            if SCOPE_RANK[scope] > SCOPE_RANK[best.value]:
+            if scope == "no":
+                continue
+            joined = join_scopes(value, scope)
+            if joined != value:
                 via = "" if source == role else f" (from '{source}')"
-                best = Decision(scope, role, f"roles.yaml: '{role}' {entity}.{action}: {scope}{via}")
-        return best
+                reasons.append(f"roles.yaml: '{role}' {entity}.{action}: {scope}{via}")
+                value, first = joined, first or role
+        if not reasons:
+            return Decision("no", None, f"no role grants {action} on {entity}")
+        return Decision(value, first, "; ".join(reasons))
 
     def field_mode(self, roles: list[str], entity: EntitySpec, name: str) -> Decision:
         f = entity.field(name)
@@ -161,15 +169,16 @@ class Access:
 
     def allows(self, entity: str, action: str, record: Any = None) -> bool:
         """May the user do `action` on `record` (None: create, import: any scope but no means yes)?"""
-        rule, arg = parse_scope(self.scope(entity, action))
-        if rule.kind == "no" or self.user_id is None:
-            return rule.kind == "all"
-        if record is None or rule.kind == "all":
+        scope = self.scope(entity, action)
+        if scope == "no" or self.user_id is None:
+            return scope == "all"
+        if record is None or scope == "all":
             return True
-        if rule.admits is not None:
-            return rule.admits(self, record, arg)
-        model = type(record)  # a rule that reads through links asks the database
-        clause = rule.clause(self, model, arg)
+        admitted = scope_admits(self, scope, record)
+        if admitted is not None:
+            return admitted
+        model = type(record)  # a clause that reads through links asks the database
+        clause = scope_clause(self, scope, model)
         stmt = sa.select(model.id).where(model.id == record.id)
         return self.session.scalar(stmt if clause is None else stmt.where(clause)) is not None
 

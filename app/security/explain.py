@@ -61,8 +61,24 @@ def _record_reason(access: Access, scope: str, record: Any, allowed: bool) -> st
         return "no record is in scope"
     if scope == "own":
         return "the user owns it" if allowed else f"owned by user #{owner}, not by the user"
-    return ("its owner is in one of the user's teams" if allowed
-            else f"owner user #{owner} is in none of the user's teams")
+    if scope == "team":
+        return ("its owner is in one of the user's teams" if allowed
+                else f"owner user #{owner} is in none of the user's teams")
+    clauses = [_clause_reason(record, part) for part in scope.split(" or ")]
+    return (f"a clause of '{scope}' admits it" if allowed else f"no clause of '{scope}' admits it") \
+        + f" ({'; '.join(clauses)})"
+
+
+def _clause_reason(record: Any, clause: str) -> str:
+    """What one clause looks at on this record: `own(sales_engineer)`: sales_engineer is user #7."""
+    kind, _, arg = clause.strip().rstrip(")").partition("(")
+    if kind in ("own", "team"):
+        name = arg or "owner"
+        return f"{name} is user #{getattr(record, f'{name}_id', None)}"
+    if kind == "via":
+        target = getattr(record, f"{arg}_id", None)
+        return f"{arg} is #{target}, read by its own scope" if target is not None else f"{arg} is empty"
+    return clause
 
 
 def format_answer(answer: EntityAnswer) -> list[str]:

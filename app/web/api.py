@@ -26,8 +26,9 @@ from flask_appbuilder.const import (
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from app.metadata.spec import EntitySpec
+from app.metadata.spec import EntitySpec, FieldSpec, Text
 from app.models import ModelSet
+from app.records.assignees import assignable_users
 from app.records.commands import (
     Conflict,
     CreateRecord,
@@ -53,6 +54,7 @@ from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
+from .reassign_api import REASSIGN_METHOD_PERMISSIONS, ReassignEndpoint
 from .related_api import RELATED_METHOD_PERMISSIONS, RelatedEndpoints
 from .risonargs import checked_rison
 from .rowscope import row_scope
@@ -63,6 +65,7 @@ API_METHOD_PERMISSIONS = {
     "get_list": "read", "get": "read", "info": "read", "picker": "read", "export": "export",
     "post": "create", "put": "write", "delete": "delete", **PIPELINE_METHOD_PERMISSIONS,
     **RELATED_METHOD_PERMISSIONS,
+    **REASSIGN_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
 
@@ -71,7 +74,7 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ModelRestApi):
+class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -80,7 +83,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ModelRestApi
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history", "convert", "board", "related"}
+                             "move", "history", "convert", "board", "related", "reassign"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)
@@ -248,7 +251,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ModelRestApi
             body = json_body()
         except BadJson as exc:
             return self.response_400(message=str(exc))
-        values, errors = values_from_payload(self.entity, body, current_lang())
+        values, errors = values_from_payload(self.entity, body, current_lang(), create=True)
         if "_schema" in errors:
             return self.response_422(message=errors)
         return self._write(CreateRecord(self._ctx(), self.entity.name, values, errors), 201)
@@ -407,13 +410,19 @@ class UserDirectoryApi(BaseApi):
         get:
           parameters:
           - {in: query, name: q, schema: {type: string}}
+          - {in: query, name: field, schema: {type: string}, description: "entity.field: only users it may take"}
           responses:
             200:
               description: Matching users as {id, text}
         """
         user: Any = self.crm_models.user_model
         text = request.args.get("q", "").strip()
-        query: Any = sa.select(user).order_by(user.username).limit(PICKER_PAGE_SIZE)
+        spec = self.crm_models.spec  # `?field=opportunity.sales_engineer`: only users that field may take
+        entity_name, _, field_name = request.args.get("field", "owner").partition(".")
+        entity = spec.entity_map.get(entity_name)
+        f = entity.field_map.get(field_name) if entity is not None else None
+        f = f if f is not None and f.type == "user" else FieldSpec("any", "user", Text(()))
+        query: Any = assignable_users(self.appbuilder.session, user, f).limit(PICKER_PAGE_SIZE)
         if text:
             like = f"%{text}%"
             query = query.where(sa.or_(user.username.ilike(like), user.first_name.ilike(like),

@@ -148,13 +148,13 @@ def build_form(entity: EntitySpec, api_prefix: str, versioned: bool = False) -> 
     for f in entity.declared_fields:
         if not f.editable:
             continue
-        attrs[f.name] = _form_field(f, api_prefix)
+        attrs[f.name] = _form_field(f, api_prefix, entity.name)
     if versioned:
         attrs["version"] = HiddenField()
     return type(f"{entity.class_name}Form", (DynamicForm,), attrs)
 
 
-def _form_field(f: FieldSpec, api_prefix: str) -> Field:
+def _form_field(f: FieldSpec, api_prefix: str, entity: str = "") -> Field:
     common: dict[str, Any] = {"label": lazy(f.label), "description": lazy(f.help) if f.help else ""}
     if f.required and f.type != "boolean":
         common["validators"] = [MarksRequired()]
@@ -170,7 +170,8 @@ def _form_field(f: FieldSpec, api_prefix: str) -> Field:
     if f.type in ("link", "links"):
         return PickerField(f, f"{api_prefix}/{f.to}/picker", **common)
     if f.type == "user":
-        return PickerField(f, f"{api_prefix}/user/picker", **common)
+        # the picker offers only the users the field may take (active, of its `roles`)
+        return PickerField(f, f"{api_prefix}/user/picker?field={entity}.{f.name}", **common)
     widget: Any = BS3TextFieldWidget()
     if f.type == "text":
         widget = BS3TextAreaFieldWidget()

@@ -38,6 +38,7 @@ from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
 from .labels import UI, current_lang, lazy, lazy_format
+from .reassign_view import ReassignViewMixin
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -47,7 +48,7 @@ _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
-    "export": "export", "convert": "write", "board": "read", "conditions": "read",
+    "export": "export", "convert": "write", "board": "read", "conditions": "read", "reassign": "write",
 }
 # FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
 # (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
@@ -61,7 +62,7 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(ConditionsViewMixin, BoardViewMixin, ModelView):
+class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -193,7 +194,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ModelView):
         kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         if template == self.show_template and "pk" in kwargs:
-            for key, value in self.render_show_extras(kwargs["pk"]).items():
+            for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
                 kwargs.setdefault(key, value)
         return super().render_template(template, **kwargs)
 
@@ -360,6 +361,7 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
         "order_columns": order_columns,
         "formatters_columns": formatters(entity, spec),
         "page_size": entity.list.page_size,
+        "crm_api_prefix": api_prefix,
         "add_form": build_form(entity, api_prefix),
         "edit_form": build_form(entity, api_prefix, versioned=True),
         "search_form": build_search_form(entity, filters, api_prefix),
