@@ -127,3 +127,23 @@ def test_contains_and_starts_with_treat_percent_and_underscore_literally(client:
     assert names("ct", "0%") == {"50% off 张三"}
     assert names("sw", "a_") == {"a_b 李四"}
     assert names("ct", "_") == {"a_b 李四"}
+
+
+@pytest.mark.parametrize("q", ["-1.7976931348623157e+308", "1e308", "5", "'text'", "!(1,2)", "(keys:5)", "(keys:!(x))"])
+def test_info_with_a_q_that_is_not_a_mapping_is_not_a_5xx(client: Any, q: str) -> None:
+    response = client.get("/api/v1/ticket/_info", query_string={"q": q})
+    assert response.status_code in (200, 400), response.data[:300]
+
+
+@pytest.mark.parametrize("body", [
+    {"ids": [-428, -2144160072762668309544960, 13284691], "owner": 1},
+    {"ids": [int(HUGE)], "owner": 1},
+    {"ids": [1], "owner": int(HUGE)},
+    {"ids": [1], "owner": -35479996},
+])
+def test_reassign_with_ids_out_of_range_is_a_4xx(client: Any, app: Any, body: dict[str, Any]) -> None:
+    lead = client.post("/api/v1/lead/", json={"name": "王五"}).get_json()["id"]
+    body = {**body, "ids": [lead if i == 1 else i for i in body["ids"]]}
+    response = client.post("/api/v1/lead/reassign", json=body)
+    assert 400 <= response.status_code < 500, response.data[:300]
+    assert response.status_code != 403

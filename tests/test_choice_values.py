@@ -82,7 +82,9 @@ def test_a_chart_groups_by_chinese_values_with_their_labels(inquiry_app: Any) ->
     with inquiry_app.app_context():
         admin = inquiry_app.extensions["crm"].appbuilder.sm.find_user(username="admin")
         result = run_chart(chart, chart_context(inquiry_app, admin, "en"))
-    assert {(p.label, p.value) for p in result.points} == {("Online inquiry", 2), ("Cold call", 1)}
+    # Every choice shows, in the declared order; a choice no record has counts 0.
+    assert {(p.label, p.value) for p in result.points} == {
+        ("Online inquiry", 2), ("Cold call", 1), ("Trade fair", 0)}
 
 
 def test_relabelling_keeps_the_key_and_renamed_from_rewrites_rows(make_app: Any, tmp_path: Path) -> None:

@@ -106,6 +106,18 @@ def _decimal(field: FieldSpec, raw: Any, lang: str | None) -> Decimal:
     return value
 
 
+MAX_RECORD_ID = 2**31 - 1  # ids are `integer` columns on PostgreSQL
+
+
+def is_record_id(value: Any) -> bool:
+    """True when `value` is a whole number a record can have as id (1..MAX_RECORD_ID).
+
+    Anything else names no record, and must not reach the driver: a number past the
+    column's range raises there (an overflow on SQLite, a DataError on PostgreSQL).
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_RECORD_ID
+
+
 def _id(raw: Any, lang: str | None) -> int:
     if isinstance(raw, dict) and "id" in raw:
         raw = raw["id"]
@@ -115,6 +127,6 @@ def _id(raw: Any, lang: str | None) -> int:
         value = int(raw)
     except (TypeError, ValueError):
         raise FieldValueError(msg("integer", lang)) from None
-    if not 0 < value < 2**31:
+    if not is_record_id(value):
         raise FieldValueError(msg("link", lang, entity="record", id=value))
     return value

@@ -28,6 +28,7 @@ from .commands import (
     lost_race,
 )
 from .messages import msg
+from .parse import is_record_id
 from .scopes_text import scope_kinds
 
 
@@ -37,6 +38,8 @@ def owner_errors(ctx: RecordContext, entity: EntitySpec, value: Any) -> list[str
     try:
         user_id = int(value)
     except (TypeError, ValueError):
+        return [msg("user", lang, id=value)]
+    if not is_record_id(user_id):  # no user has it; past the column's range it must not reach SQL
         return [msg("user", lang, id=value)]
     errors = assignee_errors(ctx.session, ctx.models.user_model, entity.field("owner"), user_id, lang)
     if errors or ctx.access is None or ctx.access.is_admin:
@@ -71,6 +74,9 @@ class ReassignRecords:
             raise self._forbidden()
         if not self.ids:
             raise ValidationFailed({"ids": [msg("required", self.ctx.lang)]})
+        unknown = [i for i in self.ids if not is_record_id(i)]
+        if unknown:  # no record has it; past the column's range it must not reach SQL
+            raise RecordNotFound(f"no {self.entity.name} with id {unknown[0]}")
         stmt = sa.select(self.model).where(self.model.id.in_(self.ids))
         if access is not None:  # a record the user cannot read does not exist for them
             stmt = access.records(self.ctx.models, self.entity.name).where(stmt)

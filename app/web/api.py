@@ -12,13 +12,19 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, request
 from flask_appbuilder.api import BaseApi, ModelRestApi, expose, merge_response_func, rison, safe
-from flask_appbuilder.api.schemas import get_item_schema, get_list_schema
+from flask_appbuilder.api.schemas import get_info_schema, get_item_schema, get_list_schema
 from flask_appbuilder.const import (
+    API_ADD_COLUMNS_RIS_KEY,
+    API_ADD_TITLE_RIS_KEY,
     API_DESCRIPTION_COLUMNS_RIS_KEY,
+    API_EDIT_COLUMNS_RIS_KEY,
+    API_EDIT_TITLE_RIS_KEY,
+    API_FILTERS_RIS_KEY,
     API_LABEL_COLUMNS_RIS_KEY,
     API_LIST_COLUMNS_RIS_KEY,
     API_LIST_TITLE_RIS_KEY,
     API_ORDER_COLUMNS_RIS_KEY,
+    API_PERMISSIONS_RIS_KEY,
     API_RESULT_RES_KEY,
     API_SHOW_COLUMNS_RIS_KEY,
     API_SHOW_TITLE_RIS_KEY,
@@ -126,6 +132,24 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         return self.get_headless(pk, **kwargs)
 
     get.__doc__ = ModelRestApi.get.__doc__
+
+    # FAB's info, re-declared for the same reason: its own `rison` decorator let a `q` that
+    # prison cannot parse ('-1.7976931348623157e+308') escape as a 500.
+    @expose("/_info", methods=["GET"])
+    @protect()
+    @safe
+    @checked_rison(get_info_schema)
+    @permission_name("info")
+    @merge_response_func(BaseApi.merge_current_user_permissions, API_PERMISSIONS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_add_field_info, API_ADD_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_edit_field_info, API_EDIT_COLUMNS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_search_filters, API_FILTERS_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_add_title, API_ADD_TITLE_RIS_KEY)
+    @merge_response_func(ModelRestApi.merge_edit_title, API_EDIT_TITLE_RIS_KEY)
+    def info(self, **kwargs: Any) -> Any:
+        return self.info_headless(**kwargs)
+
+    info.__doc__ = ModelRestApi.info.__doc__
 
     def _refuse_hidden(self, columns: list[str]) -> None:
         hidden = refused_columns(self.crm_models.spec, self.entity, columns, self._access())

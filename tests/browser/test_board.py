@@ -150,11 +150,24 @@ def test_sales_rep_may_not_move_into_won(rep_page: Any, board_records: dict[str,
     expect(card(page, pk)).to_be_visible()
     # The rep's board holds the rep's records only.
     assert page.locator(".crm-card").count() == 1
-    refused = drop(page, pk, "won")
-    assert refused.status == 422
-    alert = page.locator("#board-alert")
-    expect(alert).to_be_visible()
-    expect(alert).to_contain_text("Your role may not move records into Won")
+    moves: list[str] = []
+    page.on("request", lambda r: moves.append(r.url) if r.url.endswith("/move") else None)
+    # Won is no drop target for the rep: the board offers it no drop and sends nothing.
+    card(page, pk).drag_to(column(page, "won").locator("[data-dropzone]"))
     expect(column(page, "prospecting").locator(f".crm-card[data-id='{pk}']")).to_be_visible()
     expect(column(page, "won").locator(".crm-card")).to_have_count(0)
+    assert moves == []
+    # The server decides all the same: the same move sent by hand is refused with the reason.
+    refused = page.evaluate(
+        """async (pk) => {
+            const token = document.querySelector("meta[name=crm-csrf-token]").getAttribute("content");
+            const r = await fetch(`/api/v1/opportunity/${pk}/move`, {method: "POST", credentials: "same-origin",
+                headers: {"Content-Type": "application/json", "X-CSRFToken": token},
+                body: JSON.stringify({stage: "won"})});
+            return {status: r.status, body: await r.text()};
+        }""",
+        pk,
+    )
+    assert refused["status"] == 422, refused
+    assert "Your role may not move records into Won" in refused["body"]
     assert stored_stage(page, pk) == "prospecting"
