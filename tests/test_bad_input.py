@@ -147,3 +147,23 @@ def test_reassign_with_ids_out_of_range_is_a_4xx(client: Any, app: Any, body: di
     response = client.post("/api/v1/lead/reassign", json=body)
     assert 400 <= response.status_code < 500, response.data[:300]
     assert response.status_code != 403
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/product/picker?page=0&q=%07%00%C2%8E",
+    "/api/v1/lead/?q=(filters:!((col:name,opr:ct,value:'a%00b')))",
+    "/api/v1/search?q=%00",
+    "/crm/lead/list/?_flt_0_name=%00",
+])
+def test_nul_in_arguments_is_400(client: Any, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 400, response.data[:300]
+    assert b"NUL" in response.data
+
+
+def test_nul_in_a_json_body_is_400_and_nothing_is_stored(client: Any, app: Any) -> None:
+    before = _lead_count(app)
+    response = client.post("/api/v1/lead/", json={"name": "张\u0000三"})
+    assert response.status_code == 400, response.data[:300]
+    assert "name" in response.get_json()["message"] and "NUL" in response.get_json()["message"]
+    assert _lead_count(app) == before

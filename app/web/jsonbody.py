@@ -3,6 +3,7 @@
 Flask's `get_json(silent=True)` turns a broken body into None (which read
 as "not an object", 422), accepts NaN and Infinity, and lets a lone UTF-16
 surrogate ("\\ud800") through to the database driver, which cannot encode it (500).
+A NUL character ("\\u0000") is refused the same way: PostgreSQL cannot store it in text.
 """
 
 from __future__ import annotations
@@ -21,18 +22,28 @@ def _no_constant(name: str) -> Any:
     raise BadJson(f"Malformed JSON: {name} is not a JSON number")
 
 
-def surrogate_path(value: Any, path: str = "") -> str | None:
-    """The path of the first string holding a lone surrogate (keys included), or None."""
+def text_fault(text: str) -> str | None:
+    """What makes `text` unstorable as text on every database (None: nothing)."""
+    if "\x00" in text:
+        return "a NUL (0x00) character"
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        return "a lone UTF-16 surrogate"
+    return None
+
+
+def bad_text_path(value: Any, path: str = "") -> tuple[str, str] | None:
+    """(path, fault) of the first string (keys included) that cannot be stored as text, or None."""
     if isinstance(value, str):
-        return path or "(body)" if any("\ud800" <= ch <= "\udfff" for ch in value) else None
+        fault = text_fault(value)
+        return (path or "(body)", fault) if fault else None
     if isinstance(value, dict):
         for key, item in value.items():
-            found = surrogate_path(key, path or "(body)") or surrogate_path(item, f"{path}.{key}".lstrip("."))
+            found = bad_text_path(key, path or "(body)") or bad_text_path(item, f"{path}.{key}".lstrip("."))
             if found:
                 return found
     if isinstance(value, list):
         for index, item in enumerate(value):
-            found = surrogate_path(item, f"{path}[{index}]")
+            found = bad_text_path(item, f"{path}[{index}]")
             if found:
                 return found
     return None
@@ -53,7 +64,7 @@ def json_body() -> Any:
         raise BadJson(f"Malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise BadJson("Malformed JSON: nested too deeply") from None
-    where = surrogate_path(value)
-    if where:
-        raise BadJson(f"Malformed JSON: '{where}' holds a lone UTF-16 surrogate, not text")
+    found = bad_text_path(value)
+    if found:
+        raise BadJson(f"Malformed JSON: '{found[0]}' holds {found[1]}, not text")
     return value

@@ -1,9 +1,10 @@
-"""Numbers from URLs checked before they reach the database.
+"""Numbers and text from URLs checked before they reach the database.
 
 A record id or page number past what the database stores (PostgreSQL
 `integer` ids, SQLite's 64-bit OFFSET) made the driver raise and the request
 answer 500. Ids beyond the column's range cannot name a record: the URL does
-not match (404). Pages and page sizes out of range are a 400 naming the argument.
+not match (404). Pages and page sizes out of range are a 400 naming the argument,
+and so is an argument holding text no database stores (a NUL on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from flask import Flask, jsonify, request
 from werkzeug.routing import IntegerConverter
+
+from .jsonbody import text_fault
 
 MAX_ID = 2**31 - 1  # ids are `integer` columns on PostgreSQL
 MAX_PAGE = 10_000_000
@@ -68,9 +71,22 @@ def _ui_page_problem() -> str | None:
     return None
 
 
+def _text_arg_problem() -> str | None:
+    """A URL or form argument no database can store as text (PostgreSQL refuses NUL)."""
+    sources = [request.args]
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        sources.append(request.form)
+    for source in sources:
+        for name, value in source.items(multi=True):
+            fault = text_fault(name) or text_fault(value)
+            if fault:
+                return f"argument '{name[:40]}' holds {fault}, not text"
+    return None
+
+
 def install_paging_guard(app: Flask) -> None:
     """Bounded `<int:...>` URL parts, a 404 for a `<pk>` no record can have, and a 400
-    for bad screen page arguments."""
+    for bad screen page arguments and for arguments that are not storable text."""
     app.url_map.converters["int"] = RecordIdConverter
 
     @app.before_request
@@ -78,7 +94,7 @@ def install_paging_guard(app: Flask) -> None:
         pk = (request.view_args or {}).get("pk")
         if pk is not None and not is_record_id(pk):  # FAB's screens and PUT/DELETE take <pk> as text
             return jsonify(message="Not found"), 404
-        problem = _ui_page_problem()
+        problem = _ui_page_problem() or _text_arg_problem()
         if problem is None:
             return None
         return jsonify(message=problem), 400

@@ -17,7 +17,7 @@ import jsonschema
 import prison
 from flask import current_app, request
 
-from .jsonbody import surrogate_path
+from .jsonbody import bad_text_path
 
 API_URI_RIS_KEY = "q"
 
@@ -40,9 +40,9 @@ def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Call
                         kwargs["rison"] = json.loads(urllib.parse.parse_qs(f"q={value}")["q"][0])
                     except (ValueError, KeyError, RecursionError):
                         return self.response_400(message="Not a valid rison/json argument")
-            where = surrogate_path(kwargs["rison"])
-            if where:  # JSON's \ud800 escapes reach text no database driver can encode
-                return self.response_400(message=f"Not a valid argument: '{where}' holds a lone UTF-16 surrogate")
+            found = bad_text_path(kwargs["rison"])
+            if found:  # JSON's \ud800 and \u0000 escapes reach text no database can store
+                return self.response_400(message=f"Not a valid argument: '{found[0]}' holds {found[1]}")
             error = next(iter(validator.iter_errors(kwargs["rison"])), None)
             if error is not None:
                 first = str(error).split("\n", 1)[0]
