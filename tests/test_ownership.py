@@ -268,3 +268,43 @@ def test_scopes_of_several_roles_combine_with_or() -> None:
     assert join_scopes("no", "no") == "no"
     assert join_scopes("own(x)", "team(x)") == "team(x)"
     assert scope_parts(["own", "own(presales)"]) == scope_parts("own or own(presales)") == ["own", "own(presales)"]
+
+
+def test_the_list_offers_bulk_reassign_only_where_the_scope_allows(world: Any) -> None:
+    deals, users = world["deals"], world["users"]
+    manager, rep = client_for(world, "sales_manager"), client_for(world, "sales_rep")
+    page = manager.get("/crm/opportunity/list/").get_data(as_text=True)
+    assert 'class="action_check"' in page and 'id="crm-reassign-owner"' in page
+    assert "reassign_menu_item" in page and "/user/picker?field=opportunity.owner" in page
+    zh = client_for(world, "sales_manager")
+    zh.post("/lang/zh")
+    assert "转交负责人" in (zh_page := zh.get("/crm/opportunity/list/").get_data(as_text=True))
+    assert "将选中记录转交给" in zh_page
+    listed = rep.get("/crm/opportunity/list/").get_data(as_text=True)
+    assert f"/crm/opportunity/show/{deals['C']}\"" in listed  # the rep sees the row, not the action
+    assert 'class="action_check"' not in listed and "crm-reassign-owner" not in listed
+    assert "reassign_menu_item" not in listed
+    forged = rep.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": [deals["C"]],
+                                                            "owner": users["sales_rep2"]})
+    assert forged.status_code == 403
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
+    # all or none: an owner outside the manager's team is refused for both rows, the error shown
+    refused = manager.post("/crm/opportunity/action_post", data={
+        "action": "reassign", "rowid": [deals["C"], deals["A"]], "owner": users["executive"]},
+        follow_redirects=True)
+    assert refused.status_code == 200 and "executive" in refused.get_data(as_text=True)
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
+    assert owner_of(world, "opportunity", deals["A"]) == users["sales_rep"]
+    assert manager.post("/crm/opportunity/action_post", data={"action": "delete_all", "rowid": [deals["C"]]}
+                        ).status_code == 404
+    assert manager.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": "C"}
+                        ).status_code == 400
+    moved = manager.post("/crm/opportunity/action_post", data={
+        "action": "reassign", "rowid": [deals["C"], deals["A"]], "owner": users["sales_rep2"]})
+    assert moved.status_code == 302
+    assert owner_of(world, "opportunity", deals["C"]) == owner_of(world, "opportunity", deals["A"]) == users[
+        "sales_rep2"]
+    manager.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": [deals["C"], deals["A"]],
+                                                        "owner": users["sales_rep"]})
+    assert owner_of(world, "opportunity", deals["C"]) == owner_of(world, "opportunity", deals["A"]) == users[
+        "sales_rep"]

@@ -38,7 +38,7 @@ from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
 from .labels import UI, current_lang, lazy, lazy_format
-from .reassign_view import ReassignViewMixin
+from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -48,11 +48,12 @@ _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
-    "export": "export", "convert": "write", "board": "read", "conditions": "read", "reassign": "write",
+    "export": "export", "convert": "write", "board": "read", "conditions": "read",
+    **REASSIGN_METHOD_PERMISSIONS,
 }
-# FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
-# (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
-LEGACY_ROUTES = ("download", "action", "action_post", "api", "api_read", "api_get", "api_create",
+# FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
+# their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
+LEGACY_ROUTES = ("download", "action", "api", "api_read", "api_get", "api_create",
                  "api_update", "api_delete", "api_column_add", "api_column_edit", "api_readvalues")
 
 
@@ -107,7 +108,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             value_columns=self.datamodel.get_values(items, columns),
             order_columns=[c for c in self.order_columns if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
-            count=count, pks=self.datamodel.get_keys(items), actions=actions or self.actions,
+            count=count, pks=self.datamodel.get_keys(items), actions=self.list_actions(),
+            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
 
