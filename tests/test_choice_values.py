@@ -34,6 +34,7 @@ fields:
 list:
   columns: [name, channel]
   filters: [channel]
+  search: [name, channel]
 """
 
 
@@ -174,3 +175,24 @@ def test_renamed_from_rewrites_stored_multichoice_lists_and_the_downgrade_restor
     assert {name: sorted(back.get(f"/api/v1/visit/{pk}").json["result"]["topics"] or [])
             for name, pk in made.items()} == {"只谈价格": ["price"], "价格和交付": sorted(["price", "交付"]),
                                               "只谈交付": ["交付"], "服务费": ["service_fee"], "没有主题": []}
+
+
+def test_search_finds_records_by_a_choice_label_in_the_users_language(inquiry_app: Any) -> None:
+    api = login(inquiry_app.test_client())
+    online, cold = _add(api, "张三"), _add(api, "王五", "cold call")
+    _add(api, "李四", "展会")
+
+    def found(q: str) -> set[int]:
+        groups = api.get("/api/v1/search", query_string={"q": q}).get_json()["groups"]
+        return {r["id"] for g in groups for r in g["results"]}
+
+    def listed(q: str) -> set[int]:
+        html = api.get("/crm/inquiry/list/", query_string={"q": q}).get_data(as_text=True)
+        return {pk for pk in (online, cold) if f"/crm/inquiry/show/{pk}\"" in html}
+
+    assert found("online") == listed("online") == {online}   # "Online inquiry", stored as 线上咨询
+    assert found("线上") == {online}                          # the stored value still matches
+    assert found("电话") == set()                              # a zh label, the user reads en
+    api.post("/lang/zh")
+    assert found("电话") == listed("电话") == {cold}            # 电话陌拜, stored as `cold call`
+    assert found("online") == set()

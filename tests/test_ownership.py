@@ -308,3 +308,48 @@ def test_the_list_offers_bulk_reassign_only_where_the_scope_allows(world: Any) -
                                                         "owner": users["sales_rep"]})
     assert owner_of(world, "opportunity", deals["C"]) == owner_of(world, "opportunity", deals["A"]) == users[
         "sales_rep"]
+
+
+# -- owner placed on a form ----------------------------------------------------------------
+def _owner_select(html: str) -> str:
+    start = html.index('name="owner"')
+    return html[html.rindex("<select", 0, start):html.index("</select>", start)]
+
+
+def test_owner_on_the_add_form_is_set_by_admin_and_read_only_for_a_rep(world: Any) -> None:
+    users, app = world["users"], world["app"]
+    admin, rep = client_for(world, "admin"), client_for(world, "sales_rep")
+    select = _owner_select(admin.get("/crm/account/add").get_data(as_text=True))
+    assert "disabled" not in select and "/user/picker?field=account.owner" in select
+    made = admin.post("/crm/account/add", data={"name": "管理员代建客户", "owner": users["sales_rep2"]})
+    assert made.status_code == 302, made.get_data(as_text=True)[:2000]
+    rep_form = rep.get("/crm/account/add").get_data(as_text=True)
+    select = _owner_select(rep_form)
+    assert "disabled" in select and f'value="{users["sales_rep"]}" selected' in select
+    forged = rep.post("/crm/account/add", data={"name": "销售自建客户", "owner": users["sales_rep2"]})
+    assert forged.status_code == 302
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("account")
+        owners = dict(state.db.session.execute(sa.select(model.name, model.owner_id).where(
+            model.name.in_(["管理员代建客户", "销售自建客户"]))).all())
+        state.db.session.remove()
+    assert owners == {"管理员代建客户": users["sales_rep2"], "销售自建客户": users["sales_rep"]}
+
+
+def test_owner_on_the_edit_form_is_read_only_and_changes_only_through_reassign(world: Any) -> None:
+    users, app = world["users"], world["app"]
+    admin = client_for(world, "admin")
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("account")
+        pk = state.db.session.scalar(sa.select(model.id).where(model.name == "华为技术"))
+        state.db.session.remove()
+    select = _owner_select(admin.get(f"/crm/account/edit/{pk}").get_data(as_text=True))
+    assert "disabled" in select and f'value="{users["admin"]}" selected' in select
+    saved = admin.post(f"/crm/account/edit/{pk}", data={"name": "华为技术", "owner": users["sales_rep2"]})
+    assert saved.status_code == 302
+    assert owner_of(world, "account", pk) == users["admin"]
+    page = admin.get(f"/crm/account/show/{pk}").get_data(as_text=True)
+    assert page.count(">Account manager<") <= 1 and 'id="crm-reassign"' in page
+    assert 'class="action_check"' not in page  # related lists offer no bulk actions (one #action_form)
