@@ -353,3 +353,33 @@ def test_owner_on_the_edit_form_is_read_only_and_changes_only_through_reassign(w
     page = admin.get(f"/crm/account/show/{pk}").get_data(as_text=True)
     assert page.count(">Account manager<") <= 1 and 'id="crm-reassign"' in page
     assert 'class="action_check"' not in page  # related lists offer no bulk actions (one #action_form)
+
+
+def test_a_role_that_may_reassign_but_not_update_reassigns(make_app: Any, tmp_path: Any) -> None:
+    """`reassign` is its own permission: a dispatcher who hands out leads needs no `update`."""
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path / "m", {"lead": "label: {en: Lead, zh: 线索}\nfields:\n  name: {type: string}\n"})
+    (root / "roles.yaml").write_text(
+        "Dispatcher:\n  label: {en: Dispatcher, zh: 派单员}\n  entities:\n    lead: {read: all, reassign: all}\n"
+        "Sales Rep:\n  label: {en: Sales Rep, zh: 销售代表}\n  entities:\n    lead: {read: own, create: yes, update: own}\n",
+        encoding="utf-8")
+    app = make_app(root)
+    with app.app_context():
+        state = app.extensions["crm"]
+        sm = state.appbuilder.sm
+        sm.add_user("dispatcher", "派单", "员", "d@example.com", sm.find_role("Dispatcher"), "pw-123456")
+        sm.add_user("rep", "销售", "甲", "r@example.com", sm.find_role("Sales Rep"), "pw-123456")
+        rep_id = sm.find_user(username="rep").id
+        lead = state.models.model("lead")(name="待分配线索", owner_id=sm.find_user(username="admin").id)
+        state.db.session.add(lead)
+        state.db.session.commit()
+        pk = lead.id
+    dispatcher = login(app.test_client(), "dispatcher", "pw-123456")
+    moved = dispatcher.post("/api/v1/lead/reassign", json={"ids": [pk], "owner": rep_id})
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert 'class="action_check"' in dispatcher.get("/crm/lead/list/").get_data(as_text=True)
+    assert dispatcher.put(f"/api/v1/lead/{pk}", json={"name": "改名"}).status_code == 403
+    assert dispatcher.post(f"/crm/lead/edit/{pk}", data={"name": "改名"}).status_code == 403
+    rep = login(app.test_client(), "rep", "pw-123456")
+    assert rep.get(f"/api/v1/lead/{pk}").json["result"]["name"] == "待分配线索"

@@ -388,6 +388,8 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
         "quick_search": search_filter_for(entity, models),
         "base_filters": row_scope("read"),
     }
+    # FAB searches every column when `search_columns` is empty; ours are the metadata's filters only
+    attrs["search_exclude_columns"] = [c for c in attrs["datamodel"].get_search_columns_list() if c not in filters]
     if entity.list.order:
         attrs["base_order"] = entity.list.order
     return type(f"{entity.class_name}View", (RecordModelView,), attrs)
