@@ -326,6 +326,8 @@ def test_owner_on_the_add_form_is_set_by_admin_and_read_only_for_a_rep(world: An
     rep_form = rep.get("/crm/account/add").get_data(as_text=True)
     select = _owner_select(rep_form)
     assert "disabled" in select and f'value="{users["sales_rep"]}" selected' in select
+    refused = _owner_select(rep.post("/crm/account/add", data={"name": ""}).get_data(as_text=True))
+    assert "disabled" in refused and f'value="{users["sales_rep"]}" selected' in refused  # shown again
     forged = rep.post("/crm/account/add", data={"name": "销售自建客户", "owner": users["sales_rep2"]})
     assert forged.status_code == 302
     with app.app_context():

@@ -220,13 +220,13 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             for f in self.entity.declared_fields:
                 if f.editable and f.default is not None and f.name in form:
                     form[f.name].process_data(default_for(f, self._ctx().user_id))
-            if "owner" in form:  # the creator, unless someone who may set it chooses another
-                form["owner"].data = self._ctx().user_id
         if request.method == "POST" and form.validate():
             command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form, create=True))
             if self._run(command, form):
                 flash(str(UI["saved"].get(current_lang())), "success")
                 return None
+        if "owner" in form and not form["owner"].data:  # shown: the creator, unless one who may chooses another
+            form["owner"].data = self._ctx().user_id
         self.update_redirect()
         return self._get_add_widget(form=form)
 
