@@ -73,7 +73,7 @@ def _lists(connection: sa.Connection, entity: EntitySpec, f: FieldSpec) -> Itera
             continue  # not a list the column wrote: left alone
         if not isinstance(values, list) or not set(values) & set(renames):
             continue  # LIKE matched inside another value
-        new = writer.process_bind_param([renames.get(v, v) for v in values], connection.dialect)
+        new = writer.process_bind_param([renames.get(v, v) for v in values], connection.dialect) or "[]"
         moved = ", ".join(f"'{old}' -> '{renames[old]}'" for old in sorted(set(values) & set(renames)))
         yield (entity.table_name, column, f"{moved} in {text}", rows,
                ops.ExecuteSQLOp(set_value(entity.table_name, column, text, new)),
