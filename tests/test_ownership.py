@@ -201,7 +201,7 @@ def test_reassign_refuses_an_inactive_user_naming_the_field(world: Any) -> None:
     response = client_for(world, "admin").post("/api/v1/opportunity/reassign",
                                                json={"ids": [deals["C"]], "owner": departed})
     assert response.status_code == 422 and "owner" in response.json["message"]
-    assert "departed" in response.json["message"]["owner"][0]
+    assert "离职 员工 (departed)" in response.json["message"]["owner"][0]  # the name people know, and the login
     assert client_for(world, "admin").post("/api/v1/opportunity/reassign",
                                            json={"ids": [999999], "owner": users["admin"]}).status_code == 404
 
@@ -292,7 +292,7 @@ def test_the_list_offers_bulk_reassign_only_where_the_scope_allows(world: Any) -
     refused = manager.post("/crm/opportunity/action_post", data={
         "action": "reassign", "rowid": [deals["C"], deals["A"]], "owner": users["executive"]},
         follow_redirects=True)
-    assert refused.status_code == 200 and "executive" in refused.get_data(as_text=True)
+    assert refused.status_code == 200 and "高管 1 (executive)" in refused.get_data(as_text=True)
     assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
     assert owner_of(world, "opportunity", deals["A"]) == users["sales_rep"]
     assert manager.post("/crm/opportunity/action_post", data={"action": "delete_all", "rowid": [deals["C"]]}
