@@ -98,7 +98,7 @@ BAD_VALUES = [
     ("email", "not-an-email", "Not a valid e-mail address."),
     ("phone", "call me", "Not a valid phone number."),
     ("site", "ftp://example.cn", "Not a valid web address"),
-    ("color", "purple", "'purple' is not one of: red, green, blue."),
+    ("color", "purple", "'purple' is not one of: Red (red), Green (green), Blue (blue)."),
     ("tags", ["nope"], "'nope' is not one of"),
     ("tags", 5, "Not a list."),
     ("maker", 99999, "No Maker with id 99999."),

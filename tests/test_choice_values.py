@@ -16,6 +16,7 @@ from app.metadata.loader import load_metadata
 from app.metadata.spec import ChartSpec, Grouping, Measure, Text
 from app.schema.apply import apply_plan
 from app.schema.plan import make_plan
+from app.schema.rollback import rollback
 from tests.conftest import login, write_tree
 
 LEAD = """
@@ -33,6 +34,7 @@ fields:
 list:
   columns: [name, channel]
   filters: [channel]
+  search: [name, channel]
 """
 
 
@@ -122,3 +124,75 @@ def test_bad_choice_values_are_located(tmp_path: Path, choices: str, words: str)
     _, problems = load_metadata(root)
     assert [p.code for p in problems] == ["CRM-E011"] and words in problems[0].message
     assert problems[0].line == 3
+
+
+TAGS = """
+label: {en: Visit, zh: 拜访}
+fields:
+  name: {type: string, required: true}
+  topics:
+    type: multichoice
+    label: {en: Topics, zh: 主题}
+    choices:
+      - {value: price, label: {en: Price, zh: 价格}}
+      - {value: 交付, label: {en: Delivery, zh: 交付}}
+      - {value: service_fee, label: {en: Service fee, zh: 服务费}}
+"""
+
+
+def test_renamed_from_rewrites_stored_multichoice_lists_and_the_downgrade_restores_them(
+        make_app: Any, tmp_path: Path) -> None:
+    first = make_app(write_tree(tmp_path / "v1", {"visit": textwrap.dedent(TAGS)}))
+    api = login(first.test_client())
+    made = {}
+    for name, topics in (("只谈价格", ["price"]), ("价格和交付", ["price", "交付"]), ("只谈交付", ["交付"]),
+                         ("服务费", ["service_fee"]), ("没有主题", [])):
+        response = api.post("/api/v1/visit/", json={"name": name, "topics": topics})
+        assert response.status_code == 201, response.json
+        made[name] = response.json["id"]
+    # `price` becomes 价格; `service_fee` is kept (its `_` must not match `price` through LIKE)
+    renamed = TAGS.replace("{value: price,", "{value: 价格, renamed_from: price,")
+    second = make_app(write_tree(tmp_path / "v2", {"visit": textwrap.dedent(renamed)}), CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        with state.db.engine.connect() as conn:
+            plan = make_plan(conn, state.models)
+        steps = [c for c in plan.changes if c.kind == "rename_value"]
+        assert sorted((c.column, c.rows) for c in steps) == [("topics", 1), ("topics", 1)]
+        revision = apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+        with state.db.engine.connect() as conn:
+            assert not make_plan(conn, state.models).pending
+    api2 = login(second.test_client())
+    topics = {name: sorted(api2.get(f"/api/v1/visit/{pk}").json["result"]["topics"] or [])
+              for name, pk in made.items()}
+    assert topics == {"只谈价格": ["价格"], "价格和交付": sorted(["价格", "交付"]), "只谈交付": ["交付"],
+                      "服务费": ["service_fee"], "没有主题": []}
+    assert revision.path.exists()
+    with second.app_context():  # the revision's downgrade writes the old lists back
+        state = second.extensions["crm"]
+        rollback(state.db.engine, state.models, tmp_path / "migrations", None, False)
+    back = login(make_app(tmp_path / "v1", CRM_SCHEMA_MODE="check").test_client())
+    assert {name: sorted(back.get(f"/api/v1/visit/{pk}").json["result"]["topics"] or [])
+            for name, pk in made.items()} == {"只谈价格": ["price"], "价格和交付": sorted(["price", "交付"]),
+                                              "只谈交付": ["交付"], "服务费": ["service_fee"], "没有主题": []}
+
+
+def test_search_finds_records_by_a_choice_label_in_the_users_language(inquiry_app: Any) -> None:
+    api = login(inquiry_app.test_client())
+    online, cold = _add(api, "张三"), _add(api, "王五", "cold call")
+    _add(api, "李四", "展会")
+
+    def found(q: str) -> set[int]:
+        groups = api.get("/api/v1/search", query_string={"q": q}).get_json()["groups"]
+        return {r["id"] for g in groups for r in g["results"]}
+
+    def listed(q: str) -> set[int]:
+        html = api.get("/crm/inquiry/list/", query_string={"q": q}).get_data(as_text=True)
+        return {pk for pk in (online, cold) if f"/crm/inquiry/show/{pk}\"" in html}
+
+    assert found("online") == listed("online") == {online}   # "Online inquiry", stored as 线上咨询
+    assert found("线上") == {online}                          # the stored value still matches
+    assert found("电话") == set()                              # a zh label, the user reads en
+    api.post("/lang/zh")
+    assert found("电话") == listed("电话") == {cold}            # 电话陌拜, stored as `cold call`
+    assert found("online") == set()

@@ -568,8 +568,8 @@ CASES: list[Case] = [
     Case("E010-form-system-field", deal(
         "form:",
         "  - section: Main",
-        "    fields: [name, owner]",   # 11
-    ), [want(DEAL, 11, "CRM-E010", "form names system field 'owner'")]),
+        "    fields: [name, owner, created_on]",   # 11: owner may be placed, created_on not
+    ), [want(DEAL, 11, "CRM-E010", "form names system field 'created_on'")]),
     Case("E010-path-unknown-target-field", deal(
         "list:",
         "  columns:",

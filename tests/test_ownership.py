@@ -201,7 +201,7 @@ def test_reassign_refuses_an_inactive_user_naming_the_field(world: Any) -> None:
     response = client_for(world, "admin").post("/api/v1/opportunity/reassign",
                                                json={"ids": [deals["C"]], "owner": departed})
     assert response.status_code == 422 and "owner" in response.json["message"]
-    assert "departed" in response.json["message"]["owner"][0]
+    assert "离职 员工 (departed)" in response.json["message"]["owner"][0]  # the name people know, and the login
     assert client_for(world, "admin").post("/api/v1/opportunity/reassign",
                                            json={"ids": [999999], "owner": users["admin"]}).status_code == 404
 
@@ -268,3 +268,120 @@ def test_scopes_of_several_roles_combine_with_or() -> None:
     assert join_scopes("no", "no") == "no"
     assert join_scopes("own(x)", "team(x)") == "team(x)"
     assert scope_parts(["own", "own(presales)"]) == scope_parts("own or own(presales)") == ["own", "own(presales)"]
+
+
+def test_the_list_offers_bulk_reassign_only_where_the_scope_allows(world: Any) -> None:
+    deals, users = world["deals"], world["users"]
+    manager, rep = client_for(world, "sales_manager"), client_for(world, "sales_rep")
+    page = manager.get("/crm/opportunity/list/").get_data(as_text=True)
+    assert 'class="action_check"' in page and 'id="crm-reassign-owner"' in page
+    assert "reassign_menu_item" in page and "/user/picker?field=opportunity.owner" in page
+    zh = client_for(world, "sales_manager")
+    zh.post("/lang/zh")
+    assert "转交负责人" in (zh_page := zh.get("/crm/opportunity/list/").get_data(as_text=True))
+    assert "将选中记录转交给" in zh_page
+    listed = rep.get("/crm/opportunity/list/").get_data(as_text=True)
+    assert f"/crm/opportunity/show/{deals['C']}\"" in listed  # the rep sees the row, not the action
+    assert 'class="action_check"' not in listed and "crm-reassign-owner" not in listed
+    assert "reassign_menu_item" not in listed
+    forged = rep.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": [deals["C"]],
+                                                            "owner": users["sales_rep2"]})
+    assert forged.status_code == 403
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
+    # all or none: an owner outside the manager's team is refused for both rows, the error shown
+    refused = manager.post("/crm/opportunity/action_post", data={
+        "action": "reassign", "rowid": [deals["C"], deals["A"]], "owner": users["executive"]},
+        follow_redirects=True)
+    assert refused.status_code == 200 and "高管 1 (executive)" in refused.get_data(as_text=True)
+    assert owner_of(world, "opportunity", deals["C"]) == users["sales_rep"]
+    assert owner_of(world, "opportunity", deals["A"]) == users["sales_rep"]
+    assert manager.post("/crm/opportunity/action_post", data={"action": "delete_all", "rowid": [deals["C"]]}
+                        ).status_code == 404
+    assert manager.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": "C"}
+                        ).status_code == 400
+    moved = manager.post("/crm/opportunity/action_post", data={
+        "action": "reassign", "rowid": [deals["C"], deals["A"]], "owner": users["sales_rep2"]})
+    assert moved.status_code == 302
+    assert owner_of(world, "opportunity", deals["C"]) == owner_of(world, "opportunity", deals["A"]) == users[
+        "sales_rep2"]
+    manager.post("/crm/opportunity/action_post", data={"action": "reassign", "rowid": [deals["C"], deals["A"]],
+                                                        "owner": users["sales_rep"]})
+    assert owner_of(world, "opportunity", deals["C"]) == owner_of(world, "opportunity", deals["A"]) == users[
+        "sales_rep"]
+
+
+# -- owner placed on a form ----------------------------------------------------------------
+def _owner_select(html: str) -> str:
+    start = html.index('name="owner"')
+    return html[html.rindex("<select", 0, start):html.index("</select>", start)]
+
+
+def test_owner_on_the_add_form_is_set_by_admin_and_read_only_for_a_rep(world: Any) -> None:
+    users, app = world["users"], world["app"]
+    admin, rep = client_for(world, "admin"), client_for(world, "sales_rep")
+    select = _owner_select(admin.get("/crm/account/add").get_data(as_text=True))
+    assert "disabled" not in select and "/user/picker?field=account.owner" in select
+    made = admin.post("/crm/account/add", data={"name": "管理员代建客户", "owner": users["sales_rep2"]})
+    assert made.status_code == 302, made.get_data(as_text=True)[:2000]
+    rep_form = rep.get("/crm/account/add").get_data(as_text=True)
+    select = _owner_select(rep_form)
+    assert "disabled" in select and f'value="{users["sales_rep"]}" selected' in select
+    refused = _owner_select(rep.post("/crm/account/add", data={"name": ""}).get_data(as_text=True))
+    assert "disabled" in refused and f'value="{users["sales_rep"]}" selected' in refused  # shown again
+    forged = rep.post("/crm/account/add", data={"name": "销售自建客户", "owner": users["sales_rep2"]})
+    assert forged.status_code == 302
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("account")
+        owners = dict(state.db.session.execute(sa.select(model.name, model.owner_id).where(
+            model.name.in_(["管理员代建客户", "销售自建客户"]))).all())
+        state.db.session.remove()
+    assert owners == {"管理员代建客户": users["sales_rep2"], "销售自建客户": users["sales_rep"]}
+
+
+def test_owner_on_the_edit_form_is_read_only_and_changes_only_through_reassign(world: Any) -> None:
+    users, app = world["users"], world["app"]
+    admin = client_for(world, "admin")
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("account")
+        pk = state.db.session.scalar(sa.select(model.id).where(model.name == "华为技术"))
+        state.db.session.remove()
+    select = _owner_select(admin.get(f"/crm/account/edit/{pk}").get_data(as_text=True))
+    assert "disabled" in select and f'value="{users["admin"]}" selected' in select
+    saved = admin.post(f"/crm/account/edit/{pk}", data={"name": "华为技术", "owner": users["sales_rep2"]})
+    assert saved.status_code == 302
+    assert owner_of(world, "account", pk) == users["admin"]
+    page = admin.get(f"/crm/account/show/{pk}").get_data(as_text=True)
+    assert page.count(">Account manager<") <= 1 and 'id="crm-reassign"' in page
+    assert 'class="action_check"' not in page  # related lists offer no bulk actions (one #action_form)
+
+
+def test_a_role_that_may_reassign_but_not_update_reassigns(make_app: Any, tmp_path: Any) -> None:
+    """`reassign` is its own permission: a dispatcher who hands out leads needs no `update`."""
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path / "m", {"lead": "label: {en: Lead, zh: 线索}\nfields:\n  name: {type: string}\n"})
+    (root / "roles.yaml").write_text(
+        "Dispatcher:\n  label: {en: Dispatcher, zh: 派单员}\n  entities:\n    lead: {read: all, reassign: all}\n"
+        "Sales Rep:\n  label: {en: Sales Rep, zh: 销售代表}\n  entities:\n    lead: {read: own, create: yes, update: own}\n",
+        encoding="utf-8")
+    app = make_app(root)
+    with app.app_context():
+        state = app.extensions["crm"]
+        sm = state.appbuilder.sm
+        sm.add_user("dispatcher", "派单", "员", "d@example.com", sm.find_role("Dispatcher"), "pw-123456")
+        sm.add_user("rep", "销售", "甲", "r@example.com", sm.find_role("Sales Rep"), "pw-123456")
+        rep_id = sm.find_user(username="rep").id
+        lead = state.models.model("lead")(name="待分配线索", owner_id=sm.find_user(username="admin").id)
+        state.db.session.add(lead)
+        state.db.session.commit()
+        pk = lead.id
+    dispatcher = login(app.test_client(), "dispatcher", "pw-123456")
+    moved = dispatcher.post("/api/v1/lead/reassign", json={"ids": [pk], "owner": rep_id})
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert 'class="action_check"' in dispatcher.get("/crm/lead/list/").get_data(as_text=True)
+    assert dispatcher.put(f"/api/v1/lead/{pk}", json={"name": "改名"}).status_code == 403
+    assert dispatcher.post(f"/crm/lead/edit/{pk}", data={"name": "改名"}).status_code == 403
+    rep = login(app.test_client(), "rep", "pw-123456")
+    assert rep.get(f"/api/v1/lead/{pk}").json["result"]["name"] == "待分配线索"

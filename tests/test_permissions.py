@@ -507,3 +507,38 @@ def test_saving_a_record_keeps_a_link_the_user_may_not_read(world: Any) -> None:
     refused = client.put(f"/api/v1/activity/{pk}", json={"lead": other})
     assert refused.status_code == 422 and "lead" in refused.json["message"]
     assert _links_and_titles(world)[0]["activity"][pk]["lead"] == lead
+
+
+@pytest.mark.parametrize(("user", "entity"), _cells(USERS))
+def test_reassign_channel(world: Any, user: str, entity: str) -> None:
+    """Reassign each record to its own owner (a no-op that passes every check when allowed):
+    403 without the reassign scope or outside it, 404 out of the read scope, 422 when the owner
+    is not one of the owner field's roles; the list offers the bulk action exactly to those who may."""
+    client = _client(world, user)
+    read_scope, readable = _expect(world, user, entity, "read")
+    update_scope, _ = _expect(world, user, entity, "update")
+    scope, reassignable = _expect(world, user, entity, "reassign")
+    roles_of = {info["id"]: set(info["roles"]) for info in world["users"].values()}
+    owner_roles = set(world["spec"].entity(entity).field("owner").roles)
+    for pk, owner in world["records"][entity].items():
+        response = client.post(f"/api/v1/{entity}/reassign", json={"ids": [pk], "owner": owner})
+        if update_scope == "no" or scope == "no":
+            expected = 403  # no can_write on the entity (FAB), or no reassign scope (the command)
+        elif pk not in readable:
+            expected = 404
+        elif pk not in reassignable:
+            expected = 403
+        elif owner_roles and not (roles_of[owner] & owner_roles):
+            expected = 422
+        else:
+            expected = 200
+        assert response.status_code == expected, (pk, owner, response.json)
+    if read_scope == "no":
+        return
+    page = client.get(f"/crm/{entity}/list/").get_data(as_text=True)
+    offered = scope != "no" and update_scope != "no"
+    assert ('class="action_check"' in page) == offered and ("reassign_menu_item" in page) == offered
+    if not offered and update_scope != "no":  # FAB lets the post in; the reassign scope refuses it
+        pk, owner = next(iter(world["records"][entity].items()))
+        forged = client.post(f"/crm/{entity}/action_post", data={"action": "reassign", "rowid": pk, "owner": owner})
+        assert forged.status_code == 403

@@ -192,3 +192,12 @@ def test_title_bar_follows_the_language(client):
     assert "MetaCRM" in client.get("/").data.decode()
     client.post("/lang/zh")
     assert "元客户管理" in client.get("/").data.decode()
+
+
+def test_an_entity_without_list_filters_has_a_list_screen(make_app, tmp_path):
+    """FAB searches every column when a view names none: the list had no form field for them (500)."""
+    app = make_app(write_tree(tmp_path / "m", {"memo": "label: {en: Memo, zh: 备忘}\nfields:\n  name: string\n"}))
+    client = login(app.test_client())
+    assert client.post("/api/v1/memo/", json={"name": "没有筛选的备忘"}).status_code == 201
+    page = client.get("/crm/memo/list/")
+    assert page.status_code == 200 and "没有筛选的备忘" in page.get_data(as_text=True)

@@ -79,6 +79,35 @@ def test_chinese_errors_name_stage_labels_never_keys(users_app: Any) -> None:
     assert back.json["message"]["status"] == ["不能从无效移到已联系；可移至：新线索。"]
 
 
+def test_the_form_names_stage_labels_in_chinese_too(users_app: Any) -> None:
+    rep = login(users_app.test_client(), "sales_rep", DEMO_PASSWORD)
+    pk, account = _lost_deal(rep)
+    rep.post("/lang/zh")
+    page = rep.post(f"/crm/opportunity/edit/{pk}", data={
+        "name": "输单后重开", "account": str(account), "deal_type": "new_business", "stage": "proposal",
+        "lost_reason": "价格太高"}).get_data(as_text=True)
+    assert "不能从输单移到方案提供；可移至：—。" in page
+    assert "from lost" not in page and "proposal；" not in page and "：proposal" not in page
+    board = rep.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "prospecting"})  # what a drop posts
+    assert board.json["message"]["stage"] == ["您的角色无权将记录从输单移至初步接触。"]
+
+
+def test_an_unknown_stage_is_answered_with_the_stage_labels(users_app: Any) -> None:
+    """The labels the user reads, each with the key the API takes beside it, on every channel."""
+    admin = login(users_app.test_client())
+    admin.post("/lang/zh")
+    account = admin.post("/api/v1/account/", json={"name": "阶段标签客户"}).json["id"]
+    pk = admin.post("/api/v1/opportunity/", json={"name": "未知阶段", "account": account}).json["id"]
+    listed = "初步接触 (prospecting), 需求分析 (needs_analysis), 方案提供 (proposal)"
+    for response in (admin.put(f"/api/v1/opportunity/{pk}", json={"stage": "赢单"}),
+                     admin.post(f"/api/v1/opportunity/{pk}/move", json={"stage": "赢单"}),
+                     admin.get("/api/v1/opportunity/board/new_business", query_string={"stage": "赢单"})):
+        assert response.status_code in (400, 422)
+        assert response.json["message"]["stage"][0].startswith("“赢单”不在可选值中：" + listed), response.json
+    board = admin.get("/api/v1/opportunity/board/new_business", query_string={"stage": "赢单"}).json
+    assert "renewal_due" not in board["message"]["stage"][0]  # the pipeline's own stages only
+
+
 def test_the_board_offers_only_the_drop_targets_the_user_may_use(users_app: Any) -> None:
     def lost_targets(client: Any) -> list[str]:
         columns = client.get("/api/v1/opportunity/board/new_business").json["columns"]

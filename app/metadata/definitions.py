@@ -174,7 +174,8 @@ LIST_KEYS: tuple[Key, ...] = (
 
 SECTION_KEYS: tuple[Key, ...] = (
     Key("section", "label", "Section heading.", required=True),
-    Key("fields", "identifiers", "Fields in the section, in order.", required=True),
+    Key("fields", "identifiers", "Fields in the section, in order; `owner` may be placed (set on create by "
+        "roles that may reassign, read-only otherwise).", required=True),
 )
 
 FIELD_KEYS: tuple[Key, ...] = (
@@ -234,7 +235,8 @@ CHOICE_KEYS: tuple[Key, ...] = (
         required=True),
     Key("label", "label", "Shown label; defaults to the value."),
     Key("color", "text", "CSS color for badges and boards, e.g. #2e7d32."),
-    Key("renamed_from", "text", "The value this choice had before: `crm apply` rewrites stored rows to the new value."),
+    Key("renamed_from", "text", "The value this choice had before: `crm apply` rewrites stored rows (and multichoice "
+        "lists) to the new value."),
 )
 
 

@@ -178,9 +178,10 @@ def _title_field(values: dict, node: LocMap, sink: ProblemSink, fields: list[Fie
 
 def _check_name(entry: Any, known: dict[str, FieldSpec], sink: ProblemSink, line: int,
                 where: str, allow_path: bool) -> str | None:
-    if where == "form" and isinstance(entry, str) and entry in SYSTEM_FIELDS:
+    if where == "form" and isinstance(entry, str) and entry in SYSTEM_FIELDS and entry != "owner":
         sink.add("CRM-E010", line, f"form names system field '{entry}'",
-                 "system fields are filled by the app and shown on the record page; remove it")
+                 "system fields are filled by the app and shown on the record page; remove it "
+                 "(of them only `owner` may be placed)")
         return None
     if not isinstance(entry, str):
         sink.add("CRM-E003", line, f"{where} entry must be a field name, got {type_name(entry)}")
@@ -259,7 +260,8 @@ def _order_line(raw: Any, default: int) -> int:
 
 def _parse_form(raw: Any, node: LocMap, sink: ProblemSink, fields: list[FieldSpec],
                 languages: tuple[str, ...]) -> tuple[FormSection, ...]:
-    known = {f.name: f for f in fields}
+    # `owner` may be placed like a field: set on create by roles that may reassign, read-only otherwise
+    known = {f.name: f for f in (*fields, *system_fields()) if not f.system or f.name == "owner"}
     line = node.line_of("form")
     sections: list[FormSection] = []
     placed: set[str] = set()

@@ -170,6 +170,12 @@ class FieldSpec:
                 return choice.label.get(lang) or value
         return value
 
+    def values_labelled(self, text: str, lang: str | None = None) -> list[str]:
+        """Values of the choices whose label in `lang` contains `text` (any case): a search by
+        what the user reads (`Online` finds the value 线上咨询 labelled "Online inquiry")."""
+        wanted = text.casefold()
+        return [c.value for c in self.choices if wanted and wanted in (c.label.get(lang) or c.value).casefold()]
+
 
 @dataclass(frozen=True)
 class StageSpec:

@@ -32,13 +32,19 @@ def assignable_users(session: Any, user_model: Any, f: FieldSpec) -> Any:
     return stmt.order_by(user_model.username)
 
 
+def user_named(user: Any) -> str:
+    """A user as people know them in a message: `王芳 (wangfang)`; the login alone without a name."""
+    full = f"{user.first_name or ''} {user.last_name or ''}".strip()
+    return f"{full} ({user.username})" if full and full != user.username else user.username
+
+
 def assignee_errors(session: Any, user_model: Any, f: FieldSpec, user_id: Any, lang: str | None) -> list[str]:
     """Why `user_id` cannot be put in field `f` (an empty list: it can)."""
     user = session.get(user_model, user_id)
     if user is None:
         return [msg("user", lang, id=user_id)]
     if user.active is False:
-        return [msg("user_inactive", lang, name=user.username)]
+        return [msg("user_inactive", lang, name=user_named(user))]
     if f.roles and session.scalar(role_members(f.roles).where(_USER_ROLE.c.user_id == user_id).limit(1)) is None:
-        return [msg("user_role", lang, name=user.username, roles=", ".join(f.roles))]
+        return [msg("user_role", lang, name=user_named(user), roles=", ".join(f.roles))]
     return []

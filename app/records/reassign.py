@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.metadata.spec import EntitySpec
 
-from .assignees import assignee_errors
+from .assignees import assignee_errors, user_named
 from .commands import (
     Forbidden,
     RecordContext,
@@ -47,7 +47,7 @@ def owner_errors(ctx: RecordContext, entity: EntitySpec, value: Any) -> list[str
     kinds = scope_kinds(ctx.access.scope(entity.name, "reassign"))
     if "all" not in kinds and "team" in kinds and user_id not in ctx.access.team_user_ids:
         user = ctx.session.get(ctx.models.user_model, user_id)
-        return [msg("reassign_scope", lang, name=user.username)]
+        return [msg("reassign_scope", lang, name=user_named(user))]
     return []
 
 

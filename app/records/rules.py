@@ -42,11 +42,11 @@ def check_value(field: FieldSpec, value: Any, lang: str | None = None) -> list[s
         if field.pattern and not re.fullmatch(field.pattern, value):
             errors.append(field.pattern_message.get(lang) or msg("pattern", lang, p=field.pattern))
     if t == "choice" and value not in {c.value for c in field.choices}:
-        errors.append(msg("choice", lang, v=value, choices=_choices(field)))
+        errors.append(msg("choice", lang, v=value, choices=choices_text(field, lang)))
     if t == "multichoice":
         bad = [v for v in value if v not in {c.value for c in field.choices}]
         if bad:
-            errors.append(msg("choice", lang, v=", ".join(map(str, bad)), choices=_choices(field)))
+            errors.append(msg("choice", lang, v=", ".join(map(str, bad)), choices=choices_text(field, lang)))
     if t in ("integer", "decimal", "money", "percent", "date"):
         errors.extend(_range_errors(field, value, lang))
     return errors
@@ -68,5 +68,12 @@ def _range_errors(field: FieldSpec, value: Any, lang: str | None) -> list[str]:
     return []
 
 
-def _choices(field: FieldSpec) -> str:
-    return ", ".join(c.value for c in field.choices)
+def labelled(value: str, label: Any, lang: str | None = None) -> str:
+    """A value as a message names it: the label the user reads, the value beside it when it
+    differs (what the API and imports send): `初步接触 (prospecting)`, `展会`."""
+    text = label.get(lang) or value
+    return text if text == value else f"{text} ({value})"
+
+
+def choices_text(field: FieldSpec, lang: str | None = None) -> str:
+    return ", ".join(labelled(c.value, c.label, lang) for c in field.choices)

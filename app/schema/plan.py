@@ -22,6 +22,7 @@ from app.models import ModelSet
 
 from .case_indexes import add_case_indexes, is_case_index, repeats_ignoring_case
 from .renames import ENTITY_COLUMNS, EntityRename, build_rename_ops, find_renames, table_pairs
+from .value_renames import value_renames
 
 # FAB's tables are FAB's; MetaCRM's own crm_* tables have hand-written core revisions.
 FOREIGN = ("ab_", "alembic_version", "crm_")
@@ -109,34 +110,9 @@ def _make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
 
 def _choice_renames(connection: sa.Connection, models: ModelSet, plan: Plan) -> None:
     """A choice with `renamed_from`: rows still holding the old value get the new one (a data step)."""
-    inspector = sa.inspect(connection)
-    tables = set(inspector.get_table_names())
-    for entity in models.spec.entities:
-        if entity.table_name not in tables:
-            continue  # a new table, or one renamed in this same change: nothing stored under it yet
-        columns = {c["name"] for c in inspector.get_columns(entity.table_name)}
-        for f in entity.declared_fields:
-            if f.type != "choice" or f.column_name not in columns:
-                continue
-            for choice in f.choices:
-                if choice.renamed_from is None:
-                    continue
-                table, column = sa.table(entity.table_name, sa.column(f.column_name)), f.column_name
-                rows = connection.scalar(sa.select(sa.func.count()).select_from(table)
-                                         .where(table.c[column] == choice.renamed_from)) or 0
-                if not rows:
-                    continue  # renamed already, or never stored
-                plan.changes.append(Change("rename_value", entity.table_name, column,
-                                           detail=f"'{choice.renamed_from}' -> '{choice.value}'", rows=rows))
-                plan.value_renames.append((
-                    ops.ExecuteSQLOp(_set_value(entity.table_name, column, choice.renamed_from, choice.value)),
-                    ops.ExecuteSQLOp(_set_value(entity.table_name, column, choice.value, choice.renamed_from))))
-
-
-def _set_value(table: str, column: str, old: str, new: str) -> str:
-    def quoted(text: str) -> str:
-        return "'" + text.replace("'", "''") + "'"
-    return f'UPDATE "{table}" SET "{column}" = {quoted(new)} WHERE "{column}" = {quoted(old)}'
+    for table, column, detail, rows, up, down in value_renames(connection, models):
+        plan.changes.append(Change("rename_value", table, column, detail=detail, rows=rows))
+        plan.value_renames.append((up, down))
 
 
 def _upgrade_ops(context: MigrationContext, metadata: sa.MetaData) -> ops.UpgradeOps:

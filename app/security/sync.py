@@ -25,9 +25,11 @@ from app.metadata.spec import CrmSpec
 
 from .access import ADMIN_ROLE, RoleBook
 
-# FAB permissions a FAB role gets for each action a role grants on an entity.
+# FAB permissions a FAB role gets for each action a role grants on an entity. The reassign
+# routes sit behind can_write; the edit routes behind it still ask the `update` scope.
 ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can_write",
-                      "delete": "can_delete", "export": "can_export", "import": "can_import"}
+                      "delete": "can_delete", "export": "can_export", "import": "can_import",
+                      "reassign": "can_write"}
 # What every signed-in role needs besides its entities: its own profile and password.
 SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), ("can_userinfo", "UserDBModelView"),
                 ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),

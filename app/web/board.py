@@ -23,6 +23,8 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from sqlalchemy.orm import selectinload
 
 from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec, Text
+from app.records.messages import msg
+from app.records.rules import labelled
 from app.records.stages import allowed_targets
 from app.security.access import Access, current_access
 from app.security.scoped import Records
@@ -314,8 +316,8 @@ class BoardApiMixin:
         if stage is None:
             return self.response(200, **board_columns(self, chosen, query, access, session))  # type: ignore[attr-defined]
         if chosen.stage(stage) is None:
-            names = ", ".join(s.name for s in chosen.stages)
-            return self.response_400(message=f"stage '{stage}' is not one of {names}")  # type: ignore[attr-defined]
+            names = ", ".join(labelled(s.name, s.label, current_lang()) for s in chosen.stages)
+            return self.response_400(message={"stage": [msg("choice", current_lang(), v=stage, choices=names)]})  # type: ignore[attr-defined]
         page, offset = _int_arg("page", 0), _int_arg("offset", 0)
         if page is None or offset is None or page > MAX_PAGE:
             return self.response_400(message="page and offset must be whole numbers ≥ 0")  # type: ignore[attr-defined]

@@ -98,7 +98,7 @@ def search_filter_for(entity: EntitySpec, models: Any) -> type[BaseFilter]:
         pattern = f"%{_escape_like(text)}%"
         access = current_access()  # search looks only where the user may see
         seen = [p for p in paths if not access.path_hidden(models.spec, entity, p)]
-        clauses = [_path_clause(entity, models, model, path, pattern, access) for path in seen]
+        clauses = [_path_clause(entity, models, model, path, pattern, access, text) for path in seen]
         if not clauses:
             return query.filter(sa.false())
         return query.filter(sa.or_(*[c for c in clauses if c is not None]))
@@ -107,18 +107,26 @@ def search_filter_for(entity: EntitySpec, models: Any) -> type[BaseFilter]:
         "name": "Search", "arg_name": "search", "apply": apply})
 
 
+def _matches(f: FieldSpec | None, column: Any, pattern: str, text: str) -> Any:
+    """The column contains the text; a choice column also matches by its labels in the user's language."""
+    clause = column.ilike(pattern, escape="\\")
+    labelled = f.values_labelled(text, current_lang()) if f is not None and f.type == "choice" else []
+    return sa.or_(clause, column.in_(labelled)) if labelled else clause
+
+
 def _path_clause(entity: EntitySpec, models: Any, model: Any, path: str, pattern: str,
-                 access: Any) -> Any:
+                 access: Any, text: str) -> Any:
     if "." not in path:
         f = entity.field_map.get(path)
         if f is None:
             return None
-        return getattr(model, f.column_name).ilike(pattern, escape="\\")
+        return _matches(f, getattr(model, f.column_name), pattern, text)
     head, tail = path.split(".", 1)
     link = entity.field(head)
     target = models.user_model if link.type == "user" else models.model(link.to)
     target_column = getattr(target, tail)
-    inner = sa.select(target.id).where(target_column.ilike(pattern, escape="\\"))
+    leaf = models.spec.entity(link.to).field_map.get(tail) if link.type == "link" else None
+    inner = sa.select(target.id).where(_matches(leaf, target_column, pattern, text))
     if link.type == "link":  # matching through a record the user cannot read would reveal it
         inner = Records(access, models, link.to or "").where(inner)
     return getattr(model, link.column_name).in_(inner)

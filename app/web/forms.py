@@ -142,16 +142,24 @@ def _titles(spec: FieldSpec, ids: list[Any]) -> dict[Any, str]:
 
 
 def build_form(entity: EntitySpec, api_prefix: str, versioned: bool = False) -> type[DynamicForm]:
-    """One form class per entity, with a field per editable declared field; an edit form
+    """One form class per entity, with a field per editable declared field, and `owner` when the
+    entity's form places it (the view decides per request who may set it); an edit form
     (`versioned`) also carries the record's version, hidden, so a save from a stale copy is refused."""
     attrs: dict[str, Any] = {}
     for f in entity.declared_fields:
         if not f.editable:
             continue
         attrs[f.name] = _form_field(f, api_prefix, entity.name)
+    if owner_placed(entity):
+        attrs["owner"] = _form_field(entity.field("owner"), api_prefix, entity.name)
     if versioned:
         attrs["version"] = HiddenField()
     return type(f"{entity.class_name}Form", (DynamicForm,), attrs)
+
+
+def owner_placed(entity: EntitySpec) -> bool:
+    """The entity's form sections name `owner` (docs/metadata.md, form)."""
+    return any("owner" in section.fields for section in entity.form)
 
 
 def _form_field(f: FieldSpec, api_prefix: str, entity: str = "") -> Field:

@@ -36,9 +36,9 @@ from .display import formatters
 from .export import csv_response, export_columns
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
-from .forms import build_form, build_search_form, form_values
+from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
-from .reassign_view import ReassignViewMixin
+from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -48,11 +48,12 @@ _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
 VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
-    "export": "export", "convert": "write", "board": "read", "conditions": "read", "reassign": "write",
+    "export": "export", "convert": "write", "board": "read", "conditions": "read",
+    **REASSIGN_METHOD_PERMISSIONS,
 }
-# FAB's legacy ModelView JSON API, file download and bulk actions bypass the commands
-# (and action_post skips row filters, FAB_NOTES): their routes are not registered at all.
-LEGACY_ROUTES = ("download", "action", "action_post", "api", "api_read", "api_get", "api_create",
+# FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
+# their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
+LEGACY_ROUTES = ("download", "action", "api", "api_read", "api_get", "api_create",
                  "api_update", "api_delete", "api_column_add", "api_column_edit", "api_readvalues")
 
 
@@ -87,8 +88,10 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
 
     def _get_list_widget(self, filters: Any, actions: Any = None, order_column: str = "",
                          order_direction: str = "", page: Any = None, page_size: Any = None,
-                         widgets: Any = None, **kwargs: Any) -> Any:
-        """FAB's list widget, with only the columns (and sort) this user may see."""
+                         widgets: Any = None, offer_actions: bool = False, **kwargs: Any) -> Any:
+        """FAB's list widget, with only the columns (and sort) this user may see. List actions
+        (`offer_actions`) only on the entity's own list: a record page's related lists would
+        each render FAB's one `#action_form`."""
         widgets = widgets or {}
         if not order_column and self.base_order:
             order_column, order_direction = self.base_order
@@ -107,7 +110,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             value_columns=self.datamodel.get_values(items, columns),
             order_columns=[c for c in self.order_columns if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
-            count=count, pks=self.datamodel.get_keys(items), actions=actions or self.actions,
+            count=count, pks=self.datamodel.get_keys(items), actions=self.list_actions() if offer_actions else {},
+            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
 
@@ -125,24 +129,35 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             fieldsets=fieldsets, modelview_name=self.__class__.__name__)
         return widgets
 
-    def _ruled_form(self, form: Any) -> Any:
+    def _ruled_form(self, form: Any, create: bool) -> Any:
         """Read-only fields render disabled (and are never taken from the post)."""
-        for f in self.entity.declared_fields:
-            if f.name in form and not self._access().writable(self.entity, f.name):
-                form[f.name].render_kw = {**(form[f.name].render_kw or {}), "disabled": True}
+        read_only = [f.name for f in self.entity.declared_fields
+                     if f.name in form and not self._access().writable(self.entity, f.name)]
+        if "owner" in form and not (create and self._owner_settable()):
+            read_only.append("owner")  # on edit the owner changes only through Reassign
+        for name in read_only:
+            form[name].render_kw = {**(form[name].render_kw or {}), "disabled": True}
         return form
+
+    def _owner_settable(self) -> bool:
+        """`owner` on the add form is taken from roles that may reassign (CreateRecord checks it)."""
+        access = self._access()
+        return access.is_admin or access.scope(self.entity.name, "reassign") != "no"
 
     def _get_add_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
         hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_add_widget(self._ruled_form(form), [*(exclude_cols or []), *hidden], widgets)
+        return super()._get_add_widget(self._ruled_form(form, True), [*(exclude_cols or []), *hidden], widgets)
 
     def _get_edit_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
         hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_edit_widget(self._ruled_form(form), [*(exclude_cols or []), *hidden], widgets)
+        return super()._get_edit_widget(self._ruled_form(form, False), [*(exclude_cols or []), *hidden], widgets)
 
-    def _form_values(self, form: Any) -> dict[str, Any]:
+    def _form_values(self, form: Any, create: bool = False) -> dict[str, Any]:
         values = form_values(form, self.entity)
-        return {k: v for k, v in values.items() if self._access().writable(self.entity, k)}
+        values = {k: v for k, v in values.items() if self._access().writable(self.entity, k)}
+        if create and "owner" in form and form["owner"].data and self._owner_settable():
+            values["owner"] = form["owner"].data
+        return values
 
     # -- list ----------------------------------------------------------
     def _request_filters(self) -> Any:
@@ -175,7 +190,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
         filters = self._request_filters()
         widgets = self._get_list_widget(
             filters=filters, order_column=order_column, order_direction=order_direction,
-            page=get_page_args().get(name), page_size=get_page_size_args().get(name), **kwargs)
+            page=get_page_args().get(name), page_size=get_page_size_args().get(name), offer_actions=True, **kwargs)
         form = self.search_form.refresh()
         self.update_redirect()
         return self._get_search_widget(form=form, widgets=widgets)
@@ -206,10 +221,12 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
                 if f.editable and f.default is not None and f.name in form:
                     form[f.name].process_data(default_for(f, self._ctx().user_id))
         if request.method == "POST" and form.validate():
-            command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form))
+            command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form, create=True))
             if self._run(command, form):
                 flash(str(UI["saved"].get(current_lang())), "success")
                 return None
+        if "owner" in form and not form["owner"].data:  # shown: the creator, unless one who may chooses another
+            form["owner"].data = self._ctx().user_id
         self.update_redirect()
         return self._get_add_widget(form=form)
 
@@ -221,6 +238,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             abort(403)
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
+            if "owner" in form:  # read-only here: shown as stored, never taken from the post
+                form["owner"].process_data(item.owner)
             if form.validate():
                 command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form),
                                        version=form_version(form))
@@ -322,12 +341,13 @@ for _name in LEGACY_ROUTES:  # a plain method has no @expose, so FAB adds no URL
 def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> type[RecordModelView]:
     spec = models.spec
     model = models.model(entity.name)
-    editable = [f.name for f in entity.declared_fields if f.editable]
+    editable = [f.name for f in entity.declared_fields if f.editable] + (["owner"] if owner_placed(entity) else [])
     shown = [f.name for f in entity.fields if f.type != "id"]
     sections = [(lazy(s.title), {"fields": [n for n in s.fields if n in editable]}) for s in entity.form]
+    placed = {n for s in entity.form for n in s.fields}
     show_sections = [(lazy(s.title), {"fields": list(s.fields)}) for s in entity.form] + [
-        (lazy_format(_SYSTEM), {"fields": ["owner", "created_by", "created_on", "changed_by", "changed_on"],
-                                "expanded": False})]
+        (lazy_format(_SYSTEM), {"fields": [n for n in ("owner", "created_by", "created_on", "changed_by",
+                                                       "changed_on") if n not in placed], "expanded": False})]
     columns = list(entity.list.columns)
     labels = {f.name: lazy(f.label) for f in entity.fields}
     for column in columns:
@@ -368,6 +388,8 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
         "quick_search": search_filter_for(entity, models),
         "base_filters": row_scope("read"),
     }
+    # FAB searches every column when `search_columns` is empty; ours are the metadata's filters only
+    attrs["search_exclude_columns"] = [c for c in attrs["datamodel"].get_search_columns_list() if c not in filters]
     if entity.list.order:
         attrs["base_order"] = entity.list.order
     return type(f"{entity.class_name}View", (RecordModelView,), attrs)

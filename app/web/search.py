@@ -7,7 +7,8 @@ record they may not read) is neither searched nor shown. The text is normalised
 as typed values are (NFKC: full-width letters and digits become plain ones;
 trimmed, inner spaces collapsed), then per field as that field's normalisers
 store values (a phone typed `138 0013 8000` is looked for as `+8613800138000`,
-and as its digits), and matched case-insensitively as a substring.
+and as its digits), and matched case-insensitively as a substring. A `choice` field also matches by its
+labels in the user's language (searching "Online" finds 线上咨询 labelled "Online inquiry").
 
 Bounded: one SELECT per readable entity, each with LIMIT `per_entity + 1` (the
 extra row says "more"), so the statement count depends on the metadata, never on
@@ -91,11 +92,17 @@ def variants(f: FieldSpec | None, text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _like(column: Any, f: FieldSpec | None, text: str) -> Any:
-    return sa.or_(*[column.ilike(f"%{_escape_like(v)}%", escape="\\") for v in variants(f, text)])
+def _like(column: Any, f: FieldSpec | None, text: str, lang: str = "en") -> Any:
+    """The column contains the text (or a normalised variant); a choice column also matches
+    the values whose label in the user's language contains it."""
+    matches = [column.ilike(f"%{_escape_like(v)}%", escape="\\") for v in variants(f, text)]
+    labelled = f.values_labelled(text, lang) if f is not None and f.type == "choice" else []
+    if labelled:
+        matches.append(column.in_(labelled))
+    return sa.or_(*matches)
 
 
-def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str) -> Any:
+def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str, lang: str = "en") -> Any:
     """`path` contains the text, or None when the path cannot be searched (or seen)."""
     if access is not None and access.path_hidden(models.spec, entity, path):
         return None
@@ -110,7 +117,7 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str) 
     if not tail:
         if f.type not in SEARCHABLE:
             return None
-        return _like(getattr(model, f.column_name), f, text)
+        return _like(getattr(model, f.column_name), f, text, lang)
     if f.type == "user":
         if tail not in USER_COLUMNS:
             return None
@@ -124,7 +131,7 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str) 
     if leaf is None or not leaf.has_column or leaf.type not in SEARCHABLE:
         return None
     target_model = models.model(target.name)
-    inner = sa.select(target_model.id).where(_like(getattr(target_model, leaf.column_name), leaf, text))
+    inner = sa.select(target_model.id).where(_like(getattr(target_model, leaf.column_name), leaf, text, lang))
     # matching through a linked record the user may not read would reveal it
     return getattr(model, f.column_name).in_(Records(access, models, target.name).where(inner))
 
@@ -154,7 +161,7 @@ def search(session: Any, access: Any, models: Any, raw: Any, per_entity: int = P
             continue
         if access is not None and access.scope(entity.name, "read") == "no":
             continue
-        clauses = [c for c in (_clause(access, models, entity, p, text) for p in search_paths(entity))
+        clauses = [c for c in (_clause(access, models, entity, p, text, lang) for p in search_paths(entity))
                    if c is not None]
         if not clauses:
             continue

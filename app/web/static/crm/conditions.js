@@ -8,7 +8,8 @@
   var match = window.location.pathname.match(/^(.*)\/(add|edit\/(\d+))\/?$/);
   if (!match) { return; }
   var url = match[1] + "/conditions" + (match[3] ? "?pk=" + match[3] : "");
-  var $form = $("form").filter(function () { return $(this).find("input[name=csrf_token]").length; }).first();
+  // FAB's record form, by its id: the first form with a CSRF token is the top bar's language menu.
+  var $form = $("form#model_form");
   if (!$form.length) { return; }
 
   function row(name) {
