@@ -95,7 +95,7 @@ def test_screen_export_above_the_threshold_goes_to_the_jobs_page(make_app: Any, 
     with app.app_context():
         from app.jobs import job_store
 
-        job = job_store(app).list()[0]
+        job = job_store(app).recent()[0]
     assert wait_job(app, job.id).state == "done"
     small = _app(make_app, tmp_path / "small", rows=0)  # 0: never a job
     streamed = login(small.test_client()).get("/crm/lead/export")

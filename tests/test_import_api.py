@@ -113,7 +113,7 @@ def test_bad_files_are_4xx_before_any_job(import_app: Any) -> None:
     with import_app.app_context():
         from app.jobs import job_store
 
-        assert job_store(import_app).list() == []
+        assert job_store(import_app).recent() == []
 
 
 def test_file_over_the_size_limit_is_413(make_app: Any, tmp_path: Path) -> None:

@@ -53,6 +53,6 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(key: str, lang: str | None = None, **params: Any) -> str:
-    table = TEXTS[key]
+def text(message: str, lang: str | None = None, **params: Any) -> str:
+    table = TEXTS[message]
     return table.get(lang or "en", table["en"]).format(**params)

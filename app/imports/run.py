@@ -101,7 +101,7 @@ class Importer:
         if self.plan.keys:
             return [tuple(self.plan.keys)]
         mapped = [n for n in self.column_of if n != OWNER]
-        sets = [(n,) for n in mapped if self.entity.field(n).unique]
+        sets: list[tuple[str, ...]] = [(n,) for n in mapped if self.entity.field(n).unique]
         sets += [tuple(s) for s in self.entity.unique if all(n in mapped for n in s)]
         return sets or [tuple(mapped)]
 

@@ -82,7 +82,7 @@ class JobsView(BaseView):
     @has_access
     def index(self) -> Any:
         admin = current_access().is_admin
-        rows = job_store().list(None if admin else acting_user_id())
+        rows = job_store().recent(None if admin else acting_user_id())
         lang = current_lang()
         return self.render_template("crm/jobs.html", jobs=[job_json(r) for r in rows], admin=admin,
                                     ui={k: v.get(lang) for k, v in UI.items()},
@@ -137,7 +137,7 @@ class JobsApi(BaseApi):
               description: "{result: [job]}"
         """
         admin = current_access().is_admin
-        return self.response(200, result=[job_json(r) for r in job_store().list(None if admin else acting_user_id())])
+        return self.response(200, result=[job_json(r) for r in job_store().recent(None if admin else acting_user_id())])
 
     @api_expose("/<int:job_id>", methods=["GET"])
     @protect()
