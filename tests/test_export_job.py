@@ -39,8 +39,11 @@ def test_big_export_runs_as_a_job_in_the_users_scope(make_app: Any, tmp_path: Pa
         state = app.extensions["crm"]
         rep_id = state.appbuilder.sm.find_user(username="sales_rep").id
         opp = state.models.model("opportunity")
-        own = set(state.db.session.scalars(sa.select(opp.id).where(opp.owner_id == rep_id)))
-        everyone = set(state.db.session.scalars(sa.select(opp.id)))
+        session = state.db.session  # every other opportunity the rep's, whatever the demo drew
+        session.execute(sa.update(opp).where(opp.id % 2 == 0).values(owner_id=rep_id))
+        session.commit()
+        own = set(session.scalars(sa.select(opp.id).where(opp.owner_id == rep_id)))
+        everyone = set(session.scalars(sa.select(opp.id)))
     assert len(own) > 3 and own < everyone
     rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
     answer = rep.get("/api/v1/opportunity/export")
