@@ -194,3 +194,13 @@ def test_autonumbers_are_kept_and_the_counter_moves_past_them(import_app: Any) -
     update = client.post("/api/v1/imports/ticket/preview", json={
         "upload": upload(client, "ticket", data, "t.csv").get_json()["upload"], "mode": "update", "keys": ["subject"]})
     assert update.status_code == 400 and "工单编号" in update.get_json()["message"]  # numbers are given once
+
+
+def test_malformed_rows_are_reported_per_row_never_a_failed_job(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    data = "姓名,邮箱\r\n甲,a@example.cn\r\n乙,b@example.cn,多余,更多\r\n丙\r\n\r\n丁,not-mail\r\n".encode()
+    job = run_import(import_app, client, "lead", data, "bad-rows.csv")
+    assert job.result["counts"]["created"] == 2 and job.result["counts"]["rejected"] == 2
+    rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=rejected").get_json()["rows"]
+    assert [(r["row"], r["column"]) for r in rows] == [(3, None), (6, "邮箱")]
+    assert "4 cells" in rows[0]["reason"]

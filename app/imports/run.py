@@ -194,6 +194,9 @@ class Importer:
             self.seen[names].setdefault(self._key(names, values), row)
 
     def process(self, row: int, cells: list[Any]) -> Outcome:
+        if len(cells) > len(self.plan.columns):  # an unquoted separator, most likely
+            return Outcome("rejected", column="", data={"cells": [as_json(c) for c in cells]},
+                           reason=text("too_many_cells", self.lang, n=len(cells), m=len(self.plan.columns)))
         values, errors = self.reader.read(cells)
         if errors:
             return self._rejected(errors, cells)
