@@ -9,7 +9,6 @@ creates nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import re
@@ -34,12 +33,12 @@ from app.records.commands import (
     UpdateRecord,
 )
 from app.records.normalise import normalise_values
-from app.web.export import neutralised
 
 from .cells import CellReader
 from .files import SourceFile, count_rows, iter_rows
 from .mapping import OWNER, ImportPlan, check_plan
 from .messages import text
+from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
 PROGRESS_EVERY = 20
@@ -338,22 +337,6 @@ class Importer:
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
-
-
-def error_report(session: Any, log: sa.Table, job_id: int, columns: list[str], path: Path) -> int:
-    """The rejected rows as CSV (row, column, reason, then the row's own cells); returns how many."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = session.execute(sa.select(log.c.row, log.c.column, log.c.reason, log.c.data)
-                           .where(log.c.job_id == job_id, log.c.outcome == "rejected").order_by(log.c.row))
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["row", "column", "reason", *columns])
-        for row, column, reason, data in rows:
-            cells = (json.loads(data) if data else {}).get("cells", [])
-            writer.writerow([row, column or "", reason or "", *[neutralised(c, str(c)) for c in cells]])
-            count += 1
-    return count
 
 
 def import_tables(app: Flask) -> sa.Table:
