@@ -168,3 +168,25 @@ def test_cancel_stops_an_import_and_retry_finishes_it(import_app: Any) -> None:
     assert done.state == "done" and done.result["counts"]["created"] == rows
     names = [lead.name for lead in _records(import_app, "lead")]
     assert len(names) == len(set(names)) == rows
+
+
+def test_links_by_a_named_unique_field_and_users_by_display_name(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    products = "产品编码,产品名称\nCRM-PRO-01,专业版\nCRM-STD-02,标准版\n".encode()
+    assert run_import(import_app, client, "product", products, "p.csv").result["counts"]["created"] == 2
+    run_import(import_app, client, "account", "客户名称\n华南实业\n".encode(), "a.csv")
+    with import_app.app_context():
+        rep = import_app.extensions["crm"].appbuilder.sm.find_user(username="sales_rep")
+        display = f"{rep.first_name} {rep.last_name}"
+    deals = f"商机名称,客户,产品,负责人\n两个产品,华南实业,CRM-PRO-01; CRM-STD-02,{display}\n".encode()
+    token = upload(client, "opportunity", deals, "d.csv").get_json()["upload"]
+    wrong = client.post("/api/v1/imports/opportunity/preview", json={"upload": token, "link_keys": {"products": "category"}})
+    assert wrong.status_code == 400 and "'category' is not a unique field of Product" in wrong.get_json()["message"]["products"][0]
+    job = run_import(import_app, client, "opportunity", deals, "d.csv", link_keys={"products": "code"})
+    assert job.result["counts"]["created"] == 1, job.result
+    deal = _records(import_app, "opportunity")[0]
+    with import_app.app_context():
+        state = import_app.extensions["crm"]
+        deal = state.db.session.get(state.models.model("opportunity"), deal.id)
+        assert sorted(p.code for p in deal.products) == ["CRM-PRO-01", "CRM-STD-02"]
+        assert deal.owner_id == rep.id
