@@ -122,6 +122,8 @@ def test_a_user_sees_only_their_own_jobs(jobs_app: Any) -> None:
     page = rep.get("/crm/jobs/").get_data(as_text=True)
     assert f'data-job="{mine}"' in page and f'data-job="{theirs}"' not in page
     admin = login(app.test_client())
+    page = admin.get("/crm/jobs/").get_data(as_text=True)
+    assert 'class="job-user">sales_rep2<' in page and 'class="job-user">sales_rep<' in page
     assert {mine, theirs} <= {j["id"] for j in admin.get("/api/v1/jobs/").get_json()["result"]}
     assert admin.get(f"/api/v1/jobs/{theirs}").status_code == 200
     assert app.test_client().get(f"/api/v1/jobs/{mine}").status_code == 401

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_appbuilder.api import BaseApi, safe
@@ -94,7 +95,15 @@ class JobsView(BaseView):
         store = job_store()
         rows = [settled(store, r) for r in store.recent(None if admin else acting_user_id())]
         lang = current_lang()
-        return self.render_template("crm/jobs.html", jobs=[job_json(r) for r in rows], admin=admin,
+        jobs = [job_json(r) for r in rows]
+        if admin:  # whose job it is, by login
+            user = current_app.extensions["crm"].models.user_model
+            ids = {r.user_id for r in rows} - {None}
+            names = dict(current_app.extensions["crm"].db.session.execute(
+                sa.select(user.id, user.username).where(user.id.in_(ids))).all()) if ids else {}
+            for job in jobs:
+                job["user"] = names.get(job["user_id"], "")
+        return self.render_template("crm/jobs.html", jobs=jobs, admin=admin,
                                     ui={k: v.get(lang) for k, v in UI.items()},
                                     api=current_app.config["CRM_API_PREFIX"] + "/jobs/")
 
