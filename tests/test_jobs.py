@@ -169,3 +169,15 @@ def test_handler_registry_rejects_unknown_kinds(jobs_app: Any) -> None:
     with app.app_context(), pytest.raises(KeyError, match="no job handler for kind 'nope'"):
         enqueue("nope", {}, user_id=None)
     assert job_handler("x") and JobContext
+
+
+def test_several_rq_workers_share_the_queue_each_job_runs_once(jobs_app: Any, tmp_path: Path) -> None:
+    app = jobs_app(REDIS_URL=test_redis_url())
+    ids = [_enqueue(app, "test_count", {"n": 30}) for _ in range(6)]
+    config = worker_config(tmp_path, app)
+    workers = [start_worker(config, burst=True) for _ in range(2)]
+    outputs = [w.communicate(timeout=180)[0].decode(errors="replace") for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    rows = [job_state(app, i) for i in ids]
+    assert all(r.state == "done" and r.attempts == 1 and r.result["counted"] == 30 for r in rows), \
+        [(r.state, r.attempts, r.error) for r in rows]
