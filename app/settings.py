@@ -28,6 +28,16 @@ DEFAULTS: dict[str, Any] = {
     # Read when SECRET_KEY is not set; `flask crm secret-key` (run by `make run`) writes it.
     "CRM_SECRET_KEY_FILE": str(ROOT / "instance" / "secret_key"),
     "REDIS_URL": "",
+    # Background jobs (app/jobs/): files they read and write (uploads, error reports, exports),
+    # shared by the web processes and every `flask crm worker`; seconds an rq job may run;
+    # seconds without progress after which a running job counts as lost (retry resumes it).
+    "CRM_FILES_DIR": str(ROOT / "instance" / "files"),
+    "CRM_JOB_TIMEOUT": 6 * 3600,
+    "CRM_JOB_STALE_SECONDS": 120,
+    # Imports (docs/import.md): largest file, rows in a preview; exports above this many rows run as jobs.
+    "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
+    "CRM_IMPORT_PREVIEW_ROWS": 20,
+    "CRM_EXPORT_JOB_ROWS": 10_000,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
@@ -56,7 +66,7 @@ DEFAULTS: dict[str, Any] = {
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
-            "REDIS_URL", "CRM_CONFIG")
+            "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
 
