@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -38,6 +39,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -82,19 +84,17 @@ def bare(engine: sa.Engine, table: str, sql: str) -> Any:
     return run
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--size", type=int, default=10_000, help="opportunities to load (1000000 for the issue)")
-    parser.add_argument("--db", default=DEFAULT_DB, help="PostgreSQL URL (emptied at start!)")
-    parser.add_argument("--repeat", type=int, default=7, help="runs per latency median")
-    args = parser.parse_args()
-    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)
-    tmp = Path(tempfile.mkdtemp(prefix="crm-bench-formulas-"))
-    print(f"# Formula and rollup columns (size={args.size:,}, repeat={args.repeat})")
-    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
-    prepare_database(args.db)
-    app = create_app(settings(args.db, ROOT / "metadata", tmp))
-    n = args.size
+def _check_loaded(url: str, size: int) -> None:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        found = conn.exec_driver_sql("SELECT count(*) FROM opportunity").scalar()
+    engine.dispose()
+    if found != size:
+        raise SystemExit(f"--reuse: the database holds {found:,} opportunities, not {size:,}; run without --reuse")
+    print(f"reusing the {found:,} opportunities an earlier run loaded")
+
+
+def _load(app: Any, n: int) -> None:
     sizes = {"opportunity": n, "account": max(1, n // 10), "contact": max(1, n // 10), "product": 50,
              "campaign": 10, "lead": max(1, n // 100), "ticket": 10, "activity": 10}
     with app.app_context():
@@ -107,6 +107,29 @@ def main() -> None:
               f"{time.perf_counter() - start:.1f} s; VACUUM ANALYZE")
         with state.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=10_000, help="opportunities to load (1000000 for the issue)")
+    parser.add_argument("--db", default=DEFAULT_DB, help="PostgreSQL URL (emptied at start!)")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per latency median")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the data an earlier run with the same --db and --size loaded (no emptying, no load)")
+    args = parser.parse_args()
+    logging.getLogger("flask_appbuilder").setLevel(logging.ERROR)
+    # one folder per database: it keeps the schema revision the load wrote, which --reuse needs
+    tmp = Path(tempfile.gettempdir()) / f"crm-bench-formulas-{make_url(args.db).database}"
+    print(f"# Formula and rollup columns (size={args.size:,}, repeat={args.repeat})")
+    print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs\n")
+    if args.reuse:
+        _check_loaded(args.db, args.size)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+        prepare_database(args.db)
+    app = create_app(settings(args.db, ROOT / "metadata", tmp))
+    if not args.reuse:
+        _load(app, args.size)
     engine = sa.create_engine(args.db)
     client = login(app, "admin", PASSWORD)
     cases = [

@@ -5,8 +5,8 @@ included) are found.
 """
 
 from .base import COMMON, NUMERIC, TEXTUAL, FieldType, FormContext
-from .registry import BUILTIN_TYPES, field_type, field_types, register_type
+from .registry import BUILTIN_TYPES, field_type, field_types, register_types
 from .values import FieldValueError
 
 __all__ = ["BUILTIN_TYPES", "COMMON", "NUMERIC", "TEXTUAL", "FieldType", "FieldValueError", "FormContext",
-           "field_type", "field_types", "register_type"]
+           "field_type", "field_types", "register_types"]

@@ -232,7 +232,7 @@ def _type_rule(ftype: FieldType) -> dict[str, Any]:
     ftype.schema_rule(then)
     wrong = [word for word, types in DEFAULT_KEYWORDS.items() if ftype.name not in types]
     if "default" in ftype.options and wrong:
-        then["properties"]["default"] = {"not": {"enum": wrong}}
+        then["properties"]["default"] = {**then["properties"].get("default", {}), "not": {"enum": wrong}}
     return {"if": {"properties": {"type": {"const": ftype.name}}, "required": ["type"]},
             "then": then}
 
