@@ -120,6 +120,12 @@ class FieldType:
             return value.isoformat()
         return value
 
+    def plain_text(self, field: FieldSpec, value: Any, lang: str) -> str:
+        """A non-empty value as text for CSV exports (labels, not codes; ISO dates)."""
+        if hasattr(value, "isoformat"):
+            return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        return str(value)
+
     # -- metadata JSON Schema (app/metadata/jsonschema.py) --------------------------------------
     def schema_rule(self, then: dict[str, Any]) -> None:
         """Add to the `then` of "if type is this one" what the type says about its options."""

@@ -44,6 +44,9 @@ class BooleanType(FieldType):
         from marshmallow import fields
         return fields.Boolean(allow_none=True)
 
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        return "true" if value else "false"
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         return lambda v: "" if v is None else ("✓" if v else "✗")
 

@@ -46,6 +46,9 @@ class ChoiceType(FieldType):
                            render_kw={"class": "form-control"}, validate_choice=False,
                            coerce=lambda v: v or None)
 
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        return field.choice_label(value, lang)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.labels import current_lang
 

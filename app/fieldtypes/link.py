@@ -50,6 +50,10 @@ class LinkType(RefType):
     options = (COMMON - {"default"}) | {"to", "on_delete", "unique"}
     example = "account: {type: link, to: account, on_delete: restrict}"
 
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        from app.web.linktitles import link_text
+        return link_text(value)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.display import record_link
         return lambda item: "" if item is None else record_link(field.to or "", item)

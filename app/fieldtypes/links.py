@@ -42,6 +42,10 @@ class LinksType(RefType):
     def json_value(self, field: Any, value: Any) -> Any:
         return [] if value is None else value
 
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        from app.web.linktitles import link_text
+        return "; ".join(link_text(v) for v in value)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.display import record_link
         return lambda items: Markup(", ").join(record_link(field.to or "", i) for i in (items or []))

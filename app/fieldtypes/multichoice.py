@@ -66,6 +66,9 @@ class MultichoiceType(FieldType):
     def json_value(self, field: Any, value: Any) -> Any:
         return [] if value is None else value
 
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        return "; ".join(field.choice_label(v, lang) for v in value)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.labels import current_lang
         return lambda values: Markup(" ").join(
