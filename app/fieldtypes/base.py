@@ -54,6 +54,8 @@ class FieldType:
     numeric: bool = False  # min/max are numbers: checked as such at load, in the schema and on input
     keeps_blank: bool = False  # '' is a value (string, text) rather than empty
     form_blank_is_empty: bool = False  # a form input of spaces only means no value
+    searchable: bool = False  # the quick search matches it with LIKE (app/web/search.py)
+    in_unique_set: bool = True  # may be part of a `unique: [a, b]` set (one comparable value)
     text_default: bool = False  # a literal `default:` must be text
     filled_by_loader: bool = False  # demo data: the loader sets it (links to earlier records, numbers)
     computed: bool = False  # formula / lookup / rollup: the value comes from `returns` / the source field

@@ -21,6 +21,7 @@ class EmailType(FieldType):
     doc = "An e-mail address."
     options = TEXTUAL
     example = "email: {type: email, unique: true}"
+    searchable = True
     text_default = True
     form_blank_is_empty = True
 

@@ -20,6 +20,7 @@ class LinksType(RefType):
     doc = "References to any number of records (many-to-many)."
     options = frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"})
     example = "products: {type: links, to: product}"
+    in_unique_set = False
 
     def parse(self, field: Any, raw: Any, lang: str | None) -> Any:
         if not isinstance(raw, list):

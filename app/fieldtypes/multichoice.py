@@ -20,6 +20,7 @@ class MultichoiceType(FieldType):
     doc = "Any number of values from a fixed list (tags)."
     options = (COMMON - {"index"}) | {"choices", "normalise"}
     example = "tags: {type: multichoice, choices: [vip, partner]}"
+    in_unique_set = False
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:
         from app.models.columns import JSONList

@@ -19,6 +19,7 @@ class PhoneType(FieldType):
     doc = "A phone number: digits, spaces, + - ( )."
     options = TEXTUAL
     example = "mobile: {type: phone}"
+    searchable = True
     text_default = True
     form_blank_is_empty = True
 

@@ -17,6 +17,8 @@ class TextType(FieldType):
     doc = "Several lines of text."
     options = COMMON | {"max_length", "normalise"}
     example = "notes: {type: text}"
+    in_unique_set = False
+    searchable = True
     text_default = True
     keeps_blank = True
 

@@ -21,6 +21,7 @@ class UrlType(FieldType):
     doc = "A web address starting with http:// or https://."
     options = TEXTUAL
     example = "website: {type: url}"
+    searchable = True
     text_default = True
     form_blank_is_empty = True
 
