@@ -173,3 +173,41 @@ def test_a_bad_plugin_type_stops_start_up_located(code, make_app, tmp_path):
     output = CliRunner().invoke(crm, ["validate", "--metadata", str(_tree(tmp_path / "meta2")),
                                       "--plugins", str(folder)]).output
     assert [line for line in output.splitlines() if "CRM-E05" in line] == documented_lines(code)
+
+
+POLL = """
+label: {en: Poll, zh: 投票}
+title: name
+fields:
+  name: {type: string, required: true}
+  score: {type: %s}
+"""
+
+
+def test_a_change_to_the_type_converts_the_data_or_refuses_with_the_rows(make_app, tmp_path):
+    from app.schema.apply import PlanRefused, apply_plan
+    plugins = str(_plugins(tmp_path))
+    first = make_app(write_tree(tmp_path / "v1", {"poll": POLL % "integer"}), CRM_PLUGINS_DIR=plugins)
+    client = login(first.test_client())
+    for name, score in (("好", 4), ("差", 1)):
+        assert client.post("/api/v1/poll/", json={"name": name, "score": score}).status_code == 201
+    second = make_app(write_tree(tmp_path / "v2", {"poll": POLL % "rating"}), CRM_PLUGINS_DIR=plugins,
+                      CRM_SCHEMA_MODE="off")
+    with second.app_context():
+        state = second.extensions["crm"]
+        apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    rows = login(second.test_client()).get("/api/v1/poll/?q=(columns:!(name,score))").json["result"]
+    assert {r["name"]: r["score"] for r in rows} == {"好": 4, "差": 1}
+    back = make_app(write_tree(tmp_path / "v3", {"poll": POLL % "integer"}), CRM_PLUGINS_DIR=plugins,
+                    CRM_SCHEMA_MODE="off")
+    with back.app_context():
+        state = back.extensions["crm"]
+        apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+    created = login(back.test_client()).post("/api/v1/poll/", json={"name": "太多", "score": 9})
+    assert created.status_code == 201
+    again = make_app(write_tree(tmp_path / "v4", {"poll": POLL % "rating"}), CRM_PLUGINS_DIR=plugins,
+                     CRM_SCHEMA_MODE="off")
+    with again.app_context():
+        state = again.extensions["crm"]
+        with pytest.raises(PlanRefused, match=rf"1 values do not convert to rating \(ids {created.json['id']}\)"):
+            apply_plan(state.db.engine, state.models, tmp_path / "migrations")
