@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from app.cli import crm
 from app.demo.loader import load_demo
-from app.fieldtypes import field_type, field_types
+from app.fieldtypes import field_type, field_types, register_types
 from app.metadata.jsonschema import build_json_schema
 from app.plugins.manager import PluginError
 from tests.conftest import login, write_tree
@@ -35,6 +35,13 @@ list:
   columns: [name, satisfaction, service]
   filters: [satisfaction]
 """
+
+
+@pytest.fixture(autouse=True)
+def _builtin_types_after():
+    """Metadata read after these tests (without the plugin) may use built-in types only."""
+    yield
+    register_types([])
 
 
 def _tree(root: Path) -> Path:
