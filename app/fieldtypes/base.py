@@ -128,6 +128,10 @@ class FieldType:
             return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
         return str(value)
 
+    def card_text(self, field: FieldSpec, value: Any, spec: CrmSpec, lang: str) -> str:
+        """A non-empty value as plain text on a board card (the page inserts it as text, never HTML)."""
+        return str(value)
+
     # -- metadata JSON Schema (app/metadata/jsonschema.py) --------------------------------------
     def schema_rule(self, then: dict[str, Any]) -> None:
         """Add to the `then` of "if type is this one" what the type says about its options."""

@@ -47,6 +47,9 @@ class BooleanType(FieldType):
     def plain_text(self, field: Any, value: Any, lang: str) -> str:
         return "true" if value else "false"
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return str(self.formatter(field, spec)(value))
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         return lambda v: "" if v is None else ("✓" if v else "✗")
 

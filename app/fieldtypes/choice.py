@@ -50,6 +50,9 @@ class ChoiceType(FieldType):
     def plain_text(self, field: Any, value: Any, lang: str) -> str:
         return field.choice_label(value, lang)
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return field.choice_label(value, lang)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.labels import current_lang
 

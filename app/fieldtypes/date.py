@@ -48,6 +48,9 @@ class DateType(FieldType):
         then["properties"].update(min={"type": "string", "pattern": DATE_PATTERN},
                                   max={"type": "string", "pattern": DATE_PATTERN})
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return value.isoformat()
+
     def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
         from app.demo.values import generic_date
         return generic_date(field, rng, today)

@@ -45,6 +45,9 @@ class DatetimeType(FieldType):
         from app.web.schemas import UtcDateTime
         return UtcDateTime(allow_none=True)
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return str(self.formatter(field, spec)(value))
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         return lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M")
 

@@ -38,6 +38,9 @@ class DecimalType(NumberType):
         return fields.Decimal(as_string=True, allow_none=True,
                               metadata={"type": "string", "format": "decimal", "example": "12.50"})
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return f"{value:,}"
+
     def json_value(self, field: Any, value: Any) -> Any:
         return None if value is None else str(value)
 

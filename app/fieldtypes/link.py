@@ -33,6 +33,10 @@ class RefType(FieldType):
         return fields.Integer(allow_none=True, required=False,
                               metadata={**meta, "description": f"id of the {field.to or 'user'}"})
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        from app.web.linktitles import link_text
+        return link_text(value)
+
     def picker_url(self, field: Any, context: Any) -> str:
         return f"{context.api_prefix}/{field.to}/picker"
 

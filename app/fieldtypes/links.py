@@ -47,6 +47,10 @@ class LinksType(RefType):
         from app.web.linktitles import link_text
         return "; ".join(link_text(v) for v in value)
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        from app.web.linktitles import link_text
+        return ", ".join(link_text(v) for v in value)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.display import record_link
         return lambda items: Markup(", ").join(record_link(field.to or "", i) for i in (items or []))

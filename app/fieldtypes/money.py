@@ -33,6 +33,9 @@ class MoneyType(DecimalType):
                 raise FieldValueError(str(exc)) from None
         return super().parse(field, raw, lang)
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return str(self.formatter(field, spec)(value))
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         sign = CURRENCY_SIGNS.get(spec.currency, spec.currency + " ")
         return lambda v: "" if v is None else f"{sign}{Decimal(v):,.2f}"

@@ -70,6 +70,9 @@ class MultichoiceType(FieldType):
     def plain_text(self, field: Any, value: Any, lang: str) -> str:
         return "; ".join(field.choice_label(v, lang) for v in value)
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return ", ".join(field.choice_label(v, lang) for v in value)
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.web.labels import current_lang
         return lambda values: Markup(" ").join(

@@ -21,6 +21,9 @@ class PercentType(DecimalType):
     def scale_of(self, field: Any) -> int:
         return 2
 
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return str(self.formatter(field, spec)(value))
+
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         return lambda v: "" if v is None else f"{Decimal(v):.2f}".rstrip("0").rstrip(".") + "%"
 
