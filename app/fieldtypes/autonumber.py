@@ -14,6 +14,7 @@ class AutonumberType(FieldType):
     doc = "A number given on create from a pattern, read-only."
     options = frozenset({"type", "label", "help", "index", "format", "renamed_from"})
     example = 'number: {type: autonumber, format: "TCK-{00000}"}'
+    always_unique = True
     searchable = True
     filled_by_loader = True
 

@@ -58,6 +58,12 @@ class FieldType:
     in_unique_set: bool = True  # may be part of a `unique: [a, b]` set (one comparable value)
     text_default: bool = False  # a literal `default:` must be text
     filled_by_loader: bool = False  # demo data: the loader sets it (links to earlier records, numbers)
+    # what a field of the type has when the metadata does not say (app/metadata/fields.py)
+    default_min: Any = None
+    default_max: Any = None
+    default_max_length: int | None = None
+    default_scale: int = 2
+    always_unique: bool = False
     computed: bool = False  # formula / lookup / rollup: the value comes from `returns` / the source field
 
     def __repr__(self) -> str:

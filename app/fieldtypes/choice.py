@@ -26,6 +26,7 @@ class ChoiceType(FieldType):
     doc = "One value from a fixed list."
     options = COMMON | {"choices", "normalise"}
     example = "tier: {type: choice, choices: [a, b, c]}"
+    default_max_length = 255
     searchable = True
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:

@@ -16,6 +16,7 @@ class DecimalType(NumberType):
     doc = "An exact decimal number."
     options = NUMERIC | {"scale"}
     example = "weight: {type: decimal, scale: 3}"
+    default_scale = 4
     precision = 18
 
     def scale_of(self, field: Any) -> int:

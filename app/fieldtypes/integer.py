@@ -21,7 +21,7 @@ class NumberType(FieldType):
         return range_errors(field, value, lang, numeric=True)
 
     def default_error(self, value: Any, choices: tuple[Any, ...], values: dict[str, Any]) -> str:
-        lo, hi = values.get("min", field_min(self)), values.get("max", field_max(self))
+        lo, hi = values.get("min", self.default_min), values.get("max", self.default_max)
         numbers = [b for b in (lo, hi) if isinstance(b, (int, float)) and not isinstance(b, bool)]
         if len(numbers) == len([b for b in (lo, hi) if b is not None]) and (
                 (lo is not None and value < lo) or (hi is not None and value > hi)):
@@ -37,15 +37,6 @@ class NumberType(FieldType):
     def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
         from app.demo.values import generic_number
         return generic_number(field, index, rng, Decimal(1).scaleb(-field.scale))
-
-
-def field_min(kind: FieldType) -> Any:
-    """The min a field of `kind` has when the metadata states none (percent: 0)."""
-    return getattr(kind, "default_min", None)
-
-
-def field_max(kind: FieldType) -> Any:
-    return getattr(kind, "default_max", None)
 
 
 class IntegerType(NumberType):

@@ -12,6 +12,7 @@ class StringType(FieldType):
     doc = "One line of text (255 characters unless max_length)."
     options = TEXTUAL
     example = "name: {type: string, required: true, max_length: 200}"
+    default_max_length = 255
     searchable = True
     text_default = True
     keeps_blank = True

@@ -53,7 +53,8 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         sink.add("CRM-E008", node.line_of("type"), f"{where} has unknown type '{ftype}'",
                  did_you_mean(ftype, known) or f"types: {', '.join(known)}")
         return None
-    allowed = known[ftype].options
+    kind = known[ftype]
+    allowed = kind.options
     for key in values:
         if key not in allowed:
             sink.add("CRM-E013", node.line_of(key),
@@ -76,7 +77,7 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         label=Text.of(values.get("label"), name.replace("_", " ").capitalize()),
         help=Text.of(values.get("help")),
         required=bool(values.get("required", False)),
-        unique=bool(values.get("unique", False)) or ftype == "autonumber",
+        unique=bool(values.get("unique", False)) or kind.always_unique,
         unique_ignore_case=values.get("unique") == "ignore_case",
         normalise=normalise,
         units=units,
@@ -84,9 +85,9 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         visible_if=values.get("visible_if"),
         read_only_if=values.get("read_only_if"),
         default=default,
-        min=values.get("min", 0 if ftype == "percent" else None),
-        max=values.get("max", 100 if ftype == "percent" else None),
-        max_length=values.get("max_length", 255 if ftype in ("string", "choice") else None),
+        min=values.get("min", kind.default_min),
+        max=values.get("max", kind.default_max),
+        max_length=values.get("max_length", kind.default_max_length),
         pattern=values.get("pattern"),
         pattern_message=Text.of(values.get("pattern_message")),
         read_only=bool(values.get("read_only", False)),
@@ -96,7 +97,7 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         roles=tuple(str(r) for r in values.get("roles") or []),
         on_delete=values.get("on_delete", "restrict"),
         format=values.get("format"),
-        scale=values.get("scale", 4 if ftype == "decimal" else 2),
+        scale=values.get("scale", kind.default_scale),
         renamed_from=values.get("renamed_from"),
         line=line,
         computed=computed,
@@ -236,8 +237,8 @@ def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
         if key in values and not (0 < values[key] <= (10 if key == "scale" else 10000)):
             sink.add("CRM-E014", node.line_of(key), f"{where}: {key} {values[key]} is out of range")
             ok = False
-    lo = values.get("min", 0 if ftype == "percent" else None)
-    hi = values.get("max", 100 if ftype == "percent" else None)
+    lo = values.get("min", field_type(ftype).default_min)
+    hi = values.get("max", field_type(ftype).default_max)
     if ftype == "date":
         for key in ("min", "max"):
             if key in values and not isinstance(values[key], dt.date):
