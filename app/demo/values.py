@@ -263,8 +263,7 @@ def _conform(field: FieldSpec, value: Any) -> Any:
         return kept if kept or not field.required else None
     if t in DECIMALS and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
-    kind = {"choice": str, "boolean": bool, "integer": int, "date": dt.date, "datetime": dt.datetime,
-            **dict.fromkeys(DECIMALS, Decimal)}.get(t, str)
+    kind = field_type(t).python_type
     if type(value) is not kind or (t == "choice" and value not in _values(field)) or (
             kind is str and not _text_ok(field, str(value))):
         return None

@@ -59,6 +59,7 @@ class FieldType:
     text_default: bool = False  # a literal `default:` must be text
     filled_by_loader: bool = False  # demo data: the loader sets it (links to earlier records, numbers)
     # what a field of the type has when the metadata does not say (app/metadata/fields.py)
+    python_type: type = str  # the type of a parsed value (demo data checks planned values with it)
     default_min: Any = None
     default_max: Any = None
     default_max_length: int | None = None

@@ -18,6 +18,7 @@ class BooleanType(FieldType):
     doc = "Yes or no."
     options = COMMON
     example = "active: {type: boolean, default: true}"
+    python_type = bool
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:
         return sa.Boolean()

@@ -18,6 +18,7 @@ class DateType(FieldType):
     doc = "A calendar date."
     options = COMMON | {"min", "max"}
     example = "close_date: {type: date, default: today}"
+    python_type = dt.date
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:
         return sa.Date()

@@ -19,6 +19,7 @@ class DatetimeType(FieldType):
     doc = "A date and time."
     options = COMMON
     example = "due: {type: datetime}"
+    python_type = dt.datetime
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:
         return sa.DateTime()

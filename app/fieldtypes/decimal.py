@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,6 +17,7 @@ class DecimalType(NumberType):
     doc = "An exact decimal number."
     options = NUMERIC | {"scale"}
     example = "weight: {type: decimal, scale: 3}"
+    python_type = Decimal
     default_scale = 4
     precision = 18
 

@@ -43,6 +43,7 @@ class IntegerType(NumberType):
     name = "integer"
     doc = "A whole number."
     example = "employees: {type: integer, min: 0}"
+    python_type = int
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:
         return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
