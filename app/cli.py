@@ -76,13 +76,15 @@ def secret_key_command() -> None:
 
 @crm.command("schema", with_appcontext=False)
 @click.argument("folder", type=click.Path(file_okay=False), default="docs/schema")
-def schema_command(folder: str) -> None:
+@click.option("--plugins", "plugins_dir", type=click.Path(), default=None,
+              help="Plugins folder whose field types the schemas take (default: CRM_PLUGINS_DIR).")
+def schema_command(folder: str, plugins_dir: str | None) -> None:
     """Write JSON Schemas for crm.yaml and entity files (for editor completion), plugins' field types included."""
     from app.fieldtypes import field_types
     from app.metadata.jsonschema import write_json_schemas
     from app.plugins.manager import load_plugins
 
-    load_plugins(load_settings())  # registers the plugins' field types
+    load_plugins(load_settings({"CRM_PLUGINS_DIR": plugins_dir} if plugins_dir else None))  # their field types
     for path in write_json_schemas(Path(folder), field_types()):
         click.echo(f"wrote {path}")
 

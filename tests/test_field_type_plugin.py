@@ -218,3 +218,10 @@ def test_a_change_to_the_type_converts_the_data_or_refuses_with_the_rows(make_ap
         state = again.extensions["crm"]
         with pytest.raises(PlanRefused, match=rf"1 values do not convert to rating \(ids {created.json['id']}\)"):
             apply_plan(state.db.engine, state.models, tmp_path / "migrations")
+
+
+def test_crm_schema_writes_the_plugins_types(tmp_path):
+    result = CliRunner().invoke(crm, ["schema", str(tmp_path / "schema"), "--plugins", str(_plugins(tmp_path))])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "schema" / "entity.schema.json").read_text(encoding="utf-8")
+    assert '"rating"' in text and "A rating of 1 to 5 stars" in text
