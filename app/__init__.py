@@ -55,8 +55,8 @@ class CrmState:
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
+    plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
     spec = load_spec(settings["CRM_METADATA_DIR"])  # raises MetadataError: no partial start
-    plugins = load_plugins(settings)
     models = build_models(spec)
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)

@@ -45,11 +45,11 @@ def validate_command(metadata_dir: str | None, plugins_dir: str | None) -> None:
 
     settings = load_settings({"CRM_PLUGINS_DIR": plugins_dir} if plugins_dir else None)
     root = Path(metadata_dir or settings["CRM_METADATA_DIR"])
+    folder = plugins_folder(settings)
+    host, plugin_problems = check_plugins(settings)  # first: it registers the plugins' field types
     spec, problems = load_metadata(root)
     for problem in problems:
         click.echo(problem.format(root), err=False)
-    folder = plugins_folder(settings)
-    host, plugin_problems = check_plugins(settings)
     for problem in plugin_problems:
         click.echo(problem.format(folder), err=False)
     if problems or plugin_problems or spec is None:
@@ -76,10 +76,16 @@ def secret_key_command() -> None:
 
 @crm.command("schema", with_appcontext=False)
 @click.argument("folder", type=click.Path(file_okay=False), default="docs/schema")
-def schema_command(folder: str) -> None:
-    """Write JSON Schemas for crm.yaml and entity files (for editor completion)."""
+@click.option("--plugins", "plugins_dir", type=click.Path(), default=None,
+              help="Plugins folder whose field types the schemas take (default: CRM_PLUGINS_DIR).")
+def schema_command(folder: str, plugins_dir: str | None) -> None:
+    """Write JSON Schemas for crm.yaml and entity files (for editor completion), plugins' field types included."""
+    from app.fieldtypes import field_types
     from app.metadata.jsonschema import write_json_schemas
-    for path in write_json_schemas(Path(folder)):
+    from app.plugins.manager import load_plugins
+
+    load_plugins(load_settings({"CRM_PLUGINS_DIR": plugins_dir} if plugins_dir else None))  # their field types
+    for path in write_json_schemas(Path(folder), field_types()):
         click.echo(f"wrote {path}")
 
 

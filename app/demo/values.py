@@ -26,11 +26,11 @@ try:
 except ImportError:  # pragma: no cover
     import sre_parse as sre  # type: ignore[no-redef]
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from . import vocab as V
 
-CALLER_FILLS = ("link", "links", "user", "autonumber")
 DECIMALS = ("decimal", "money", "percent")
 ZH_SLOTS = {0: 0, 1: 1, 3: 2}  # of every 5 records these are Chinese (60 %), the rest English
 EN_SLOTS = {2: 0, 4: 1}
@@ -41,7 +41,7 @@ PHONE_STEP = 61_803_399  # coprime to 10: index -> phone tail is a bijection, ph
 def value_for(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random,
               today: dt.date) -> Any:
     """A valid demo value for `field` of record `index` of `entity` (None: the caller fills it)."""
-    if field.type in CALLER_FILLS:
+    if field_type(field.type).filled_by_loader:
         return None
     plan = _plan(entity.name, index, today)
     if field.name in plan and (not field.unique or field.name in plan["_unique"]):
@@ -263,8 +263,7 @@ def _conform(field: FieldSpec, value: Any) -> Any:
         return kept if kept or not field.required else None
     if t in DECIMALS and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         value = Decimal(value).quantize(Decimal(1).scaleb(-field.scale), ROUND_HALF_UP)
-    kind = {"choice": str, "boolean": bool, "integer": int, "date": dt.date, "datetime": dt.datetime,
-            **dict.fromkeys(DECIMALS, Decimal)}.get(t, str)
+    kind = field_type(t).python_type
     if type(value) is not kind or (t == "choice" and value not in _values(field)) or (
             kind is str and not _text_ok(field, str(value))):
         return None
@@ -298,22 +297,25 @@ def _text_ok(field: FieldSpec, value: str) -> bool:
 
 def _generic(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random,
              today: dt.date, plan: dict) -> Any:
-    t = field.type
-    if t == "choice":
-        return rng.choice(_values(field))
-    if t == "multichoice":
-        values = _values(field)
-        chosen = rng.sample(values, rng.randint(1 if field.required else 0, min(3, len(values))))
-        return [v for v in values if v in chosen]
-    if t == "boolean":
-        return rng.random() < {True: 0.75, False: 0.25}.get(field.default, 0.5)
-    if t == "integer":
-        return int(_number(field, index, rng, Decimal(1)))
-    if t in DECIMALS:
-        return _number(field, index, rng, Decimal(1).scaleb(-field.scale))
-    if t in ("date", "datetime"):
-        day = _date(field, rng, today)
-        return day if t == "date" else _at(day, rng)
+    """A value by type: the field type makes it (app/fieldtypes/), with the helpers below."""
+    return field_type(field.type).demo_value(entity, field, index, rng, today, plan)
+
+
+def generic_number(field: FieldSpec, index: int, rng: random.Random, step: Decimal) -> Decimal:
+    """A number within the field's min/max, counting up for unique fields (integer, decimal, money, percent)."""
+    return _number(field, index, rng, step)
+
+
+def generic_date(field: FieldSpec, rng: random.Random, today: dt.date) -> dt.date:
+    return _date(field, rng, today)
+
+
+def generic_time(day: dt.date, rng: random.Random) -> dt.datetime:
+    return _at(day, rng)
+
+
+def generic_text(entity: EntitySpec, field: FieldSpec, index: int, rng: random.Random, plan: dict) -> str:
+    """Text that fits the field (e-mail, phone, url, max_length, pattern; unique when asked)."""
     return _text(entity, field, index, rng, plan)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.fieldtypes import BUILTIN_TYPES, FieldType
+
 # Value kinds a key can take. The loader checks them, the schema renders them.
 KINDS = {
     "text": "a string",
@@ -367,70 +369,9 @@ FIELD_MODES = ("hidden", "read", "write")
 BUILTIN_ROLES = ("Admin", "Public")
 
 
-@dataclass(frozen=True)
-class FieldType:
-    """A field type: what it stores and which options it takes."""
-
-    name: str
-    doc: str
-    options: frozenset[str]
-    example: str
-
-
-_COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from",
-                     "required_if", "visible_if", "read_only_if"})
-_TEXTUAL = _COMMON | {"unique", "max_length", "pattern", "pattern_message", "normalise"}
-_NUMERIC = _COMMON | {"unique", "min", "max"}
-
-FIELD_TYPES: dict[str, FieldType] = {
-    ft.name: ft
-    for ft in (
-        FieldType("string", "One line of text (255 characters unless max_length).", _TEXTUAL,
-                  "name: {type: string, required: true, max_length: 200}"),
-        FieldType("text", "Several lines of text.", _COMMON | {"max_length", "normalise"},
-                  "notes: {type: text}"),
-        FieldType("integer", "A whole number.", _NUMERIC, "employees: {type: integer, min: 0}"),
-        FieldType("decimal", "An exact decimal number.", _NUMERIC | {"scale"},
-                  "weight: {type: decimal, scale: 3}"),
-        FieldType("money", "An amount in the CRM's currency, two decimals; typed with its sign and "
-                  "thousands separators too (¥1,280).", _NUMERIC | {"units"},
-                  "amount: {type: money, min: 0}"),
-        FieldType("percent", "A percentage, 0-100 unless min/max say otherwise.", _NUMERIC,
-                  "probability: {type: percent}"),
-        FieldType("boolean", "Yes or no.", _COMMON, "active: {type: boolean, default: true}"),
-        FieldType("date", "A calendar date.", _COMMON | {"min", "max"},
-                  "close_date: {type: date, default: today}"),
-        FieldType("datetime", "A date and time.", _COMMON, "due: {type: datetime}"),
-        FieldType("email", "An e-mail address.", _TEXTUAL, "email: {type: email, unique: true}"),
-        FieldType("phone", "A phone number: digits, spaces, + - ( ).", _TEXTUAL,
-                  "mobile: {type: phone}"),
-        FieldType("url", "A web address starting with http:// or https://.", _TEXTUAL,
-                  "website: {type: url}"),
-        FieldType("choice", "One value from a fixed list.", _COMMON | {"choices", "normalise"},
-                  "tier: {type: choice, choices: [a, b, c]}"),
-        FieldType("multichoice", "Any number of values from a fixed list (tags).",
-                  (_COMMON - {"index"}) | {"choices", "normalise"}, "tags: {type: multichoice, choices: [vip, partner]}"),
-        FieldType("link", "A reference to one record of another entity (many-to-one).",
-                  (_COMMON - {"default"}) | {"to", "on_delete", "unique"},
-                  "account: {type: link, to: account, on_delete: restrict}"),
-        FieldType("links", "References to any number of records (many-to-many).",
-                  frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"}),
-                  "products: {type: links, to: product}"),
-        FieldType("user", "A user of the CRM.", _COMMON | {"roles"}, "assignee: {type: user, default: current_user}"),
-        FieldType("autonumber", "A number given on create from a pattern, read-only.",
-                  frozenset({"type", "label", "help", "index", "format", "renamed_from"}),
-                  'number: {type: autonumber, format: "TCK-{00000}"}'),
-        FieldType("formula", "Read-only value computed from an expression, in SQL (lists, filters, charts).",
-                  frozenset({"type", "label", "help", "expression", "returns", "stored", "scale", "index"}),
-                  "weighted: {type: formula, returns: money, expression: amount * probability / 100}"),
-        FieldType("lookup", "Read-only value of a field of the linked record.",
-                  frozenset({"type", "label", "help", "path", "copy_at_create"}),
-                  "account_industry: {type: lookup, path: account.industry}"),
-        FieldType("rollup", "Read-only count, sum, min, max or avg of child records' field, in SQL.",
-                  frozenset({"type", "label", "help", "to", "via", "function", "of", "where"}),
-                  "open_pipeline: {type: rollup, to: opportunity, via: account, function: sum, of: amount}"),
-    )
-}
+# The built-in field types (one module each under app/fieldtypes/); plugins' types come
+# from app.fieldtypes.field_types() once the app has loaded them.
+FIELD_TYPES: dict[str, FieldType] = dict(BUILTIN_TYPES)
 
 ON_DELETE = ("restrict", "set_null", "cascade")
 # Normalisers (records/normalise.py): name -> (field types it applies to, what it does).

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.fieldtypes import field_type
+
 from .conversion import parse_conversion
 from .definitions import (
     ENTITY_KEYS,
@@ -27,7 +29,6 @@ from .shapes import check_identifier, check_label, check_mapping, line_of, type_
 from .spec import EntitySpec, FieldSpec, FormSection, ListSpec, Text
 from .yamlsource import LocList, LocMap
 
-SEARCHABLE = ("string", "text", "email", "phone", "url", "autonumber", "choice")
 MAX_PAGE_SIZE = 100
 
 
@@ -220,7 +221,7 @@ def _parse_list(raw: Any, node: LocMap, sink: ProblemSink, known: dict[str, Fiel
     search = []
     for entry, entry_line in names("search", True):
         target = known[entry.split(".")[0]]
-        if "." not in entry and target.type not in SEARCHABLE:
+        if "." not in entry and not field_type(target.type).searchable:
             sink.add("CRM-E020", entry_line, f"list search: '{entry}' is {article(target.type)} field",
                      "search looks in text fields; offer it as a filter instead")
         search.append(entry)

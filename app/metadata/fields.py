@@ -6,6 +6,8 @@ import datetime as dt
 import re
 from typing import Any
 
+from app.fieldtypes import field_type, field_types
+
 from .definitions import (
     CHOICE_KEYS,
     COMPUTED_KINDS,
@@ -25,7 +27,7 @@ from .spec import Choice, ComputedSpec, FieldSpec, Text
 from .yamlsource import LocList, LocMap
 
 AUTONUMBER_FORMAT = re.compile(r"^[^{}]*\{(0+)\}[^{}]*$")
-NUMERIC_TYPES = ("integer", "decimal", "money", "percent")
+NUMERIC_TYPES = tuple(name for name, kind in FIELD_TYPES.items() if kind.numeric)
 
 
 def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
@@ -46,11 +48,13 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
     ftype = values.get("type")
     if ftype is None:
         return None
-    if ftype not in FIELD_TYPES:
+    known = field_types()  # the built-in types and the plugins'
+    if ftype not in known:
         sink.add("CRM-E008", node.line_of("type"), f"{where} has unknown type '{ftype}'",
-                 did_you_mean(ftype, FIELD_TYPES) or f"types: {', '.join(FIELD_TYPES)}")
+                 did_you_mean(ftype, known) or f"types: {', '.join(known)}")
         return None
-    allowed = FIELD_TYPES[ftype].options
+    kind = known[ftype]
+    allowed = kind.options
     for key in values:
         if key not in allowed:
             sink.add("CRM-E013", node.line_of(key),
@@ -73,7 +77,7 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         label=Text.of(values.get("label"), name.replace("_", " ").capitalize()),
         help=Text.of(values.get("help")),
         required=bool(values.get("required", False)),
-        unique=bool(values.get("unique", False)) or ftype == "autonumber",
+        unique=bool(values.get("unique", False)) or kind.always_unique,
         unique_ignore_case=values.get("unique") == "ignore_case",
         normalise=normalise,
         units=units,
@@ -81,9 +85,9 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         visible_if=values.get("visible_if"),
         read_only_if=values.get("read_only_if"),
         default=default,
-        min=values.get("min", 0 if ftype == "percent" else None),
-        max=values.get("max", 100 if ftype == "percent" else None),
-        max_length=values.get("max_length", 255 if ftype in ("string", "choice") else None),
+        min=values.get("min", kind.default_min),
+        max=values.get("max", kind.default_max),
+        max_length=values.get("max_length", kind.default_max_length),
         pattern=values.get("pattern"),
         pattern_message=Text.of(values.get("pattern_message")),
         read_only=bool(values.get("read_only", False)),
@@ -93,7 +97,7 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         roles=tuple(str(r) for r in values.get("roles") or []),
         on_delete=values.get("on_delete", "restrict"),
         format=values.get("format"),
-        scale=values.get("scale", 4 if ftype == "decimal" else 2),
+        scale=values.get("scale", kind.default_scale),
         renamed_from=values.get("renamed_from"),
         line=line,
         computed=computed,
@@ -233,14 +237,14 @@ def _check_options(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
         if key in values and not (0 < values[key] <= (10 if key == "scale" else 10000)):
             sink.add("CRM-E014", node.line_of(key), f"{where}: {key} {values[key]} is out of range")
             ok = False
-    lo = values.get("min", 0 if ftype == "percent" else None)
-    hi = values.get("max", 100 if ftype == "percent" else None)
+    lo = values.get("min", field_type(ftype).default_min)
+    hi = values.get("max", field_type(ftype).default_max)
     if ftype == "date":
         for key in ("min", "max"):
             if key in values and not isinstance(values[key], dt.date):
                 sink.add("CRM-E014", node.line_of(key), f"{where}: {key} must be a date (2024-01-31)")
                 ok = False
-    elif ftype in NUMERIC_TYPES:
+    elif field_type(ftype).numeric:
         for key in ("min", "max"):
             if key in values and isinstance(values[key], dt.date):
                 sink.add("CRM-E014", node.line_of(key), f"{where}: {key} must be a number")
@@ -272,33 +276,5 @@ def _parse_default(values: dict, node: LocMap, sink: ProblemSink, where: str, ft
 
 
 def default_error(ftype: str, value: Any, choices: tuple[Choice, ...], values: dict) -> str:
-    """Why a literal default does not fit its field, or ''."""
-    if ftype == "user":
-        return "is not valid for a user field; use current_user"
-    if ftype in ("integer",) and (not isinstance(value, int) or isinstance(value, bool)):
-        return "is not a whole number"
-    if ftype in ("decimal", "money", "percent") and (
-            not isinstance(value, (int, float)) or isinstance(value, bool)):
-        return "is not a number"
-    if ftype in NUMERIC_TYPES:
-        lo = values.get("min", 0 if ftype == "percent" else None)
-        hi = values.get("max", 100 if ftype == "percent" else None)
-        numbers = [b for b in (lo, hi) if isinstance(b, (int, float)) and not isinstance(b, bool)]
-        if len(numbers) == len([b for b in (lo, hi) if b is not None]) and (
-                (lo is not None and value < lo) or (hi is not None and value > hi)):
-            return "is outside min/max"
-    if ftype == "boolean" and not isinstance(value, bool):
-        return "is not true or false"
-    if ftype == "date" and not isinstance(value, dt.date):
-        return "is not a date (2024-01-31) or today"
-    if ftype == "datetime" and not isinstance(value, dt.datetime):
-        return "is not a date and time or now"
-    if ftype == "choice" and str(value) not in {c.value for c in choices}:
-        return f"is not one of the choices ({', '.join(c.value for c in choices)})"
-    if ftype == "multichoice":
-        items = value if isinstance(value, list) else [value]
-        if any(str(v) not in {c.value for c in choices} for v in items):
-            return "names a value that is not among the choices"
-    if ftype in ("string", "text", "email", "phone", "url") and not isinstance(value, str):
-        return "is not text"
-    return ""
+    """Why a literal default does not fit its field, or '' (the field type decides)."""
+    return field_type(ftype).default_error(value, choices, values)

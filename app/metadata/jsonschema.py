@@ -66,7 +66,7 @@ from .definitions import (
     Key,
 )
 from .entities import MAX_PAGE_SIZE
-from .fields import AUTONUMBER_FORMAT, NUMERIC_TYPES
+from .fields import AUTONUMBER_FORMAT
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_FILES = {"crm": "crm.schema.json", "entity": "entity.schema.json", "roles": "roles.schema.json",
@@ -223,31 +223,28 @@ def _object(keys: tuple[Key, ...], where: str) -> dict[str, Any]:
 
 
 def _type_rule(ftype: FieldType) -> dict[str, Any]:
-    """if type is X then only X's options, plus what X needs and how X bounds values."""
+    """if type is X then only X's options, plus what X needs and how X bounds values (X's own fragment)."""
     then: dict[str, Any] = {"properties": {
         key.name: False for key in FIELD_KEYS if key.name not in ftype.options}}
     needed = [name for name in NEEDED_WHEN_ALLOWED if name in ftype.options]
     if needed:
         then["required"] = needed
-    if ftype.name == "date":
-        then["properties"].update(min={"type": "string", "pattern": DATE},
-                                  max={"type": "string", "pattern": DATE})
-    elif ftype.name in NUMERIC_TYPES:
-        then["properties"].update(min={"type": "number"}, max={"type": "number"})
+    ftype.schema_rule(then)
     wrong = [word for word, types in DEFAULT_KEYWORDS.items() if ftype.name not in types]
     if "default" in ftype.options and wrong:
-        then["properties"]["default"] = {"not": {"enum": wrong}}
+        then["properties"]["default"] = {**then["properties"].get("default", {}), "not": {"enum": wrong}}
     return {"if": {"properties": {"type": {"const": ftype.name}}, "required": ["type"]},
             "then": then}
 
 
-def _field() -> dict[str, Any]:
+def _field(types: dict[str, FieldType]) -> dict[str, Any]:
     """A field: the full mapping, or the shorthand `notes: text`."""
     full = _object(FIELD_KEYS, "field")
-    full["allOf"] = [_type_rule(ftype) for ftype in FIELD_TYPES.values()]
-    types = "; ".join(f"{t.name}: {t.doc}" for t in FIELD_TYPES.values())
-    full["properties"]["type"]["description"] += " " + types
-    shorthand = {"enum": list(FIELD_TYPES), "description": "Shorthand for {type: ...}."}
+    full["properties"]["type"] = {**full["properties"]["type"], "enum": list(types)}
+    full["allOf"] = [_type_rule(ftype) for ftype in types.values()]
+    described = "; ".join(f"{t.name}: {t.doc}" for t in types.values())
+    full["properties"]["type"]["description"] += " " + described
+    shorthand = {"enum": list(types), "description": "Shorthand for {type: ...}."}
     # if/else rather than anyOf: editors then report the real mistake, not "no match".
     return {"if": {"type": "string"}, "then": shorthand, "else": full}
 
@@ -266,7 +263,7 @@ def _common_defs() -> dict[str, Any]:
     }
 
 
-def _entity_defs() -> dict[str, Any]:
+def _entity_defs(types: dict[str, FieldType]) -> dict[str, Any]:
     """Definitions of the parts of an entity file."""
     prefixes = "|".join(RESERVED_ENTITY_PREFIXES)
     choice_map = _object(CHOICE_KEYS, "choice")
@@ -277,7 +274,7 @@ def _entity_defs() -> dict[str, Any]:
         "field_name": {"allOf": [_ref("identifier")],
                        "not": {"enum": sorted(RESERVED_FIELD_NAMES)},
                        "description": "Field name; system fields and keywords are reserved."},
-        "field": _field(),
+        "field": _field(types),
         "rule": _object(RULE_KEYS, "rule"),
         "choice": {"anyOf": [{"type": "string", "pattern": CHOICE_VALUE},
                              {"type": "integer", "minimum": 0}, choice_map],
@@ -387,14 +384,17 @@ def _dashboard_defs() -> dict[str, Any]:
     }
 
 
-def build_json_schema(kind: str) -> dict[str, Any]:
-    """The schema of crm.yaml ("crm"), of one entities/*.yaml file ("entity"), of roles.yaml or dashboards.yaml."""
+def build_json_schema(kind: str, types: dict[str, FieldType] | None = None) -> dict[str, Any]:
+    """The schema of crm.yaml ("crm"), of one entities/*.yaml file ("entity"), of roles.yaml or dashboards.yaml.
+
+    `types`: the field types an entity may use (default the built-in ones; `crm schema`
+    passes the plugins' too)."""
     if kind == "crm":
         root, title = _object(CRM_KEYS, "crm"), "MetaCRM crm.yaml"
         defs = {**_common_defs(), "menu_group": _object(MENU_KEYS, "menu")}
     elif kind == "entity":
         root, title = _object(ENTITY_KEYS, "entity"), "MetaCRM entity file"
-        defs = {**_common_defs(), **_entity_defs()}
+        defs = {**_common_defs(), **_entity_defs(types or FIELD_TYPES)}
     elif kind == "roles":
         root = {"type": "object", "propertyNames": _ref("role_name"),
                 "additionalProperties": _ref("role")}
@@ -415,14 +415,14 @@ def build_json_schema(kind: str) -> dict[str, Any]:
     }
 
 
-def write_json_schemas(folder: Path) -> list[Path]:
+def write_json_schemas(folder: Path, types: dict[str, FieldType] | None = None) -> list[Path]:
     """Write crm.schema.json, entity.schema.json, roles.schema.json and dashboards.schema.json into `folder`."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for kind, filename in SCHEMA_FILES.items():
         path = folder / filename
-        text = json.dumps(build_json_schema(kind), indent=2, ensure_ascii=False)
+        text = json.dumps(build_json_schema(kind, types), indent=2, ensure_ascii=False)
         path.write_text(text + "\n", encoding="utf-8")
         written.append(path)
     return written

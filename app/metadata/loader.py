@@ -11,11 +11,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app.fieldtypes import field_type
+
 from .computed import check_computed
 from .conversion import check_conversion
 from .dashboards import parse_dashboards
 from .definitions import CRM_KEYS, LANGUAGES, MENU_KEYS
-from .entities import SEARCHABLE, RawEntity, parse_entity
+from .entities import RawEntity, parse_entity
 from .files import unreadable_reason
 from .normalisers import check_phone_region
 from .problems import MetadataError, Problem, ProblemSink, did_you_mean
@@ -180,7 +182,7 @@ def _check_links(raw: RawEntity, entities: dict[str, EntitySpec], sink: ProblemS
             if tail not in target.field_map:
                 sink.add("CRM-E010", line, f"list {key}: '{link.to}' has no field '{tail}'",
                          did_you_mean(tail, target.field_map))
-            elif key == "search" and target.field(tail).type not in SEARCHABLE:
+            elif key == "search" and not field_type(target.field(tail).type).searchable:
                 sink.add("CRM-E020", line, f"list search: '{entry}' is not a text field",
                          "search looks in text fields; offer a filter on the link instead")
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import phonenumbers
 
+from app.fieldtypes import field_type
+
 from .definitions import NORMALISERS, PHONE_FORMS
 from .problems import ProblemSink, did_you_mean
 from .shapes import line_of, type_name
@@ -140,7 +142,7 @@ def parse_unique_sets(raw: Any, node: LocMap, sink: ProblemSink,
                 sink.add("CRM-E037", group_line, f"unique set names unknown field '{entry}'",
                          did_you_mean(entry, fields))
                 ok = False
-            elif fields[entry].type in ("links", "multichoice", "text") or fields[entry].is_computed:
+            elif not field_type(fields[entry].type).in_unique_set or fields[entry].is_computed:
                 sink.add("CRM-E037", group_line, f"unique set: '{entry}' is a {'computed' if fields[entry].is_computed else fields[entry].type} field",
                          "a set holds one-line fields: string, numbers, dates, choices, links")
                 ok = False

@@ -59,9 +59,12 @@ CODES: dict[str, str] = {
     "CRM-E044": "bad transition: a move the from stage's next forbids, listed twice, or an unknown role",
     "CRM-E045": "bad chart measures: several measures, median or count_distinct that do not fit",
     "CRM-E046": "bad chart ties: an unknown tie-break, or ties without top",
+    "CRM-E053": "a plugin's field type is not a FieldType, or has no lower-case name or doc",
+    "CRM-E054": "a plugin's field type takes a name already taken",
+    "CRM-E055": "a plugin's field type takes an option the metadata does not know",
 }
 
-NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")
+NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")
 """Codes about what runs beside the metadata (plugins, the database's revision history):
 reported in the same located form, but never by `load_metadata`."""
 

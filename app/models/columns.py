@@ -1,4 +1,4 @@
-"""Field type → SQLAlchemy column type, the one place that decides storage."""
+"""Field type → SQLAlchemy column type (each type module decides), and constraint names."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
+from app.fieldtypes import field_type
 from app.metadata.spec import FieldSpec
 
 
@@ -34,39 +35,8 @@ class JSONList(TypeDecorator):
 
 
 def column_type(field: FieldSpec) -> sa.types.TypeEngine:
-    """The SQL type a field is stored as (links excluded: they are foreign keys)."""
-    t = field.type
-    if t in ("string",):
-        return sa.String(field.max_length or 255)
-    if t == "choice":
-        return sa.String(64)
-    if t == "email":
-        return sa.String(field.max_length or 254)
-    if t == "phone":
-        return sa.String(field.max_length or 32)
-    if t == "url":
-        return sa.String(field.max_length or 2048)
-    if t == "autonumber":
-        return sa.String(64)
-    if t == "text":
-        return sa.Text()
-    if t == "integer":
-        return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-    if t == "decimal":
-        return sa.Numeric(18, field.scale)
-    if t == "money":
-        return sa.Numeric(18, 2)
-    if t == "percent":
-        return sa.Numeric(7, 2)
-    if t == "boolean":
-        return sa.Boolean()
-    if t == "date":
-        return sa.Date()
-    if t == "datetime":
-        return sa.DateTime()
-    if t == "multichoice":
-        return JSONList()
-    raise ValueError(f"field type {t} has no column type")
+    """The SQL type a field is stored as: its field type decides (app/fieldtypes/)."""
+    return field_type(field.type).column_type(field)
 
 
 ON_DELETE_SQL = {"restrict": "RESTRICT", "set_null": "SET NULL", "cascade": "CASCADE"}

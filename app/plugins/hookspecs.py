@@ -44,3 +44,15 @@ def crm_on_update(entity: Any, record: Any, changes: dict[str, Any], session: An
 @hookspec
 def crm_on_delete(entity: Any, record: Any, session: Any) -> None:
     """A record is about to be deleted (in the same transaction)."""
+
+
+# -- field types (called once at start-up, before the metadata is read) ------
+@hookspec
+def crm_field_types() -> list[Any]:
+    """Extra field types: a list of `app.fieldtypes.FieldType` instances (one per type name).
+
+    Each owns its column, parsing, validation, form field, API field, JSON Schema
+    fragment, display, filter value, demo value and conversions (see app/fieldtypes/base.py);
+    entities then use it as `type: <name>`. A name of a built-in type, one given twice, or
+    an option the metadata does not know stops start-up (CRM-E053..E055).
+    """

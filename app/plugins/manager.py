@@ -17,6 +17,7 @@ from app.metadata.problems import MetadataError, Problem
 
 from . import hookspecs
 from .checks import entry_point_problems, import_plugin, plugin_files, register, unknown_hooks
+from .fieldtypes import plugin_field_types
 
 
 class PluginError(MetadataError):
@@ -45,6 +46,8 @@ def check_plugins(settings: dict[str, Any]) -> tuple[PluginHost, list[Problem]]:
     for module in settings.get("CRM_PLUGINS", []):
         register(host, module, None, problems)
     problems.extend(unknown_hooks(host, problems))
+    # types register before the metadata is read, so entities may use them
+    problems.extend(plugin_field_types(host) if not problems else plugin_field_types(None))
     return host, problems
 
 

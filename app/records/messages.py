@@ -68,3 +68,15 @@ def msg(key: str, lang: str | None = None, **params: Any) -> str:
     table = MESSAGES[key]
     template = table.get(lang or "en") or table["en"]
     return template.format(**params)
+
+
+def labelled(value: str, label: Any, lang: str | None = None) -> str:
+    """A value as a message names it: the label the user reads, the value beside it when it
+    differs (what the API and imports send): `初步接触 (prospecting)`, `展会`."""
+    text = label.get(lang) or value
+    return text if text == value else f"{text} ({value})"
+
+
+def choices_text(field: Any, lang: str | None = None) -> str:
+    """A field's choices as an error names them: labels in the user's language, values beside."""
+    return ", ".join(labelled(c.value, c.label, lang) for c in field.choices)

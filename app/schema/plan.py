@@ -286,15 +286,15 @@ def _field_of(models: ModelSet, table: str, column: str) -> Any:
 def conversion_errors(connection: sa.Connection, table: str, column: str, f: Any) -> tuple[int, list[int]]:
     """Values of `column` that do not convert to field `f` (count, first ids), checked with
     the same parser and rules as any input."""
+    from app.fieldtypes import field_type
     from app.records.parse import FieldValueError, parse_value
     from app.records.rules import check_value
 
     bad: list[int] = []
     rows = connection.execute(sa.text(f'SELECT id, "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'))
     for pk, value in rows:
-        raw = value if not isinstance(value, (int, float)) or f.type not in ("string", "text") else str(value)
-        try:
-            parsed = parse_value(f, str(raw) if f.type in ("integer", "decimal", "money", "percent") else raw)
+        try:  # the field type says how an old value is read (numbers as text for a string...)
+            parsed = parse_value(f, field_type(f.type).conversion_input(f, value))
             problems = [p for p in check_value(f, parsed) if "required" not in p]
         except FieldValueError:
             problems = ["no"]

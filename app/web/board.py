@@ -22,6 +22,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 from sqlalchemy.orm import selectinload
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec, Text
 from app.records.messages import msg
 from app.records.rules import labelled
@@ -31,7 +32,6 @@ from app.security.scoped import Records
 
 from .display import formatter_for, view_url
 from .labels import current_lang
-from .linktitles import link_text
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
@@ -190,21 +190,7 @@ def card_text(f: FieldSpec, value: Any, spec: Any, lang: str) -> str:
     """A field value as plain text on a card (the page inserts it as text, never HTML)."""
     if value is None or value == "" or value == []:
         return ""
-    if f.type == "choice":
-        return f.choice_label(value, lang)
-    if f.type == "multichoice":
-        return ", ".join(f.choice_label(v, lang) for v in value)
-    if f.type in ("link", "user"):
-        return link_text(value)
-    if f.type == "links":
-        return ", ".join(link_text(v) for v in value)
-    if f.type in ("money", "percent", "boolean", "datetime"):
-        return str(formatter_for(f, spec)(value))  # type: ignore[misc]
-    if f.type == "decimal":
-        return f"{value:,}"
-    if f.type == "date":
-        return value.isoformat()
-    return str(value)
+    return field_type(f.type).card_text(f, value, spec, lang)
 
 
 def board_cards(view: Any, pipeline: PipelineSpec, stage: str, query: str, access: Access, session: Any,

@@ -17,10 +17,10 @@ from typing import Any
 from flask import Response, stream_with_context
 from sqlalchemy.orm import selectinload
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from .labels import current_lang
-from .linktitles import link_text
 
 BATCH = 1000
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -42,19 +42,7 @@ def cell(f: FieldSpec | None, value: Any, lang: str) -> str:
         return ""
     if f is None:
         return str(value)
-    if f.type == "choice":
-        return f.choice_label(value, lang)
-    if f.type == "multichoice":
-        return "; ".join(f.choice_label(v, lang) for v in value)
-    if f.type == "links":
-        return "; ".join(link_text(v) for v in value)
-    if f.type == "link":
-        return link_text(value)
-    if f.type == "boolean":
-        return "true" if value else "false"
-    if hasattr(value, "isoformat"):
-        return value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
-    return str(value)
+    return field_type(f.type).plain_text(f, value, lang)
 
 
 def _safe_cell(f: FieldSpec, value: Any, lang: str) -> str:

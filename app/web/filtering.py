@@ -16,8 +16,9 @@ from flask_appbuilder.models.filters import BaseFilter, Filters
 from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec
-from app.records.parse import FieldValueError, parse_value
+from app.records.parse import FieldValueError
 from app.security.access import current_access
 from app.security.scoped import Records
 
@@ -63,21 +64,13 @@ def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) ->
 
 
 def _typed(f: FieldSpec, value: Any, column: str) -> Any:
+    """The value as the column compares it: the field type parses it (a links filter looks for one id)."""
     if isinstance(value, list) and len(value) == 1:
         value = value[0]
     try:
-        if f.type in ("link", "user", "links"):
-            return parse_value(_as_link(f), value, current_lang())
-        if f.type in ("integer", "decimal", "money", "percent", "boolean") and isinstance(value, str):
-            value = value.strip()
-        return parse_value(f, value, current_lang())
+        return field_type(f.type).filter_value(f, value, current_lang())
     except FieldValueError as exc:
         raise FilterError(f"Filter value {value!r} for '{column}': {exc}") from None
-
-
-def _as_link(f: FieldSpec) -> FieldSpec:
-    from dataclasses import replace
-    return replace(f, type="link") if f.type == "links" else f
 
 
 def _escape_like(text: str) -> str:

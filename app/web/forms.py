@@ -12,17 +12,12 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from flask_appbuilder.fieldwidgets import (
-    BS3TextAreaFieldWidget,
-    BS3TextFieldWidget,
-    DatePickerWidget,
-    DateTimePickerWidget,
-)
 from flask_appbuilder.forms import DynamicForm
 from markupsafe import Markup, escape
-from wtforms import BooleanField, Field, HiddenField, SelectField, SelectMultipleField
+from wtforms import Field, HiddenField
 from wtforms.widgets import html_params
 
+from app.fieldtypes import FormContext, field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
 
@@ -51,7 +46,7 @@ class TypedField(Field):
         if not valuelist:
             return
         raw = valuelist[0]
-        if self.spec.type in ("string", "email", "phone", "url") and raw.strip() == "":
+        if field_type(self.spec.type).form_blank_is_empty and raw.strip() == "":
             self.data = None
             return
         try:
@@ -163,35 +158,11 @@ def owner_placed(entity: EntitySpec) -> bool:
 
 
 def _form_field(f: FieldSpec, api_prefix: str, entity: str = "") -> Field:
+    """The input of one field: its field type decides (app/fieldtypes/)."""
     common: dict[str, Any] = {"label": lazy(f.label), "description": lazy(f.help) if f.help else ""}
-    if f.required and f.type != "boolean":
+    if f.required:
         common["validators"] = [MarksRequired()]
-    lang_choices = [(c.value, lazy(c.label)) for c in f.choices]
-    if f.type == "boolean":
-        return BooleanField(**common, false_values=("false", "", "0", "n", "no"))
-    if f.type == "choice":
-        return SelectField(**common, choices=[("", "")] + lang_choices, render_kw={"class": "form-control"},
-                           validate_choice=False, coerce=lambda v: v or None)
-    if f.type == "multichoice":
-        return SelectMultipleField(**common, choices=lang_choices, validate_choice=False,
-                                   render_kw={"class": "form-control"})
-    if f.type in ("link", "links"):
-        return PickerField(f, f"{api_prefix}/{f.to}/picker", **common)
-    if f.type == "user":
-        # the picker offers only the users the field may take (active, of its `roles`)
-        return PickerField(f, f"{api_prefix}/user/picker?field={entity}.{f.name}", **common)
-    widget: Any = BS3TextFieldWidget()
-    if f.type == "text":
-        widget = BS3TextAreaFieldWidget()
-    elif f.type == "date":
-        widget = DatePickerWidget()
-    elif f.type == "datetime":
-        widget = DateTimePickerWidget()
-    return _typed(f, widget, common)
-
-
-def _typed(f: FieldSpec, widget: Any, common: dict[str, Any]) -> Field:
-    return TypedField(f, widget=widget, **common)
+    return field_type(f.type).form_field(f, common, FormContext(api_prefix, entity))
 
 
 def build_search_form(entity: EntitySpec, columns: list[str], api_prefix: str) -> type[DynamicForm]:
@@ -205,8 +176,5 @@ def form_values(form: DynamicForm, entity: EntitySpec) -> dict[str, Any]:
     values = {}
     for f in entity.declared_fields:
         if f.editable and f.name in form:
-            data = form[f.name].data
-            if f.type == "multichoice":
-                data = list(data or [])
-            values[f.name] = data
+            values[f.name] = field_type(f.type).form_data(form[f.name].data)
     return values

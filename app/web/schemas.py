@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from .linktitles import link_title
@@ -34,51 +35,17 @@ class RefSchema(Schema):
     title = fields.Function(lambda obj: link_title(obj))
 
 
-def _decimal() -> fields.Field:
-    """Exact amounts as text ("12.50"): documented as a string, since that is what goes out."""
-    return fields.Decimal(as_string=True, allow_none=True,
-                          metadata={"type": "string", "format": "decimal", "example": "12.50"})
-
-
 def output_field(f: FieldSpec) -> fields.Field:
-    t = f.type
-    if t in ("link", "user"):
-        return fields.Nested(RefSchema, allow_none=True)
-    if t == "links":
-        return fields.List(fields.Nested(RefSchema))
-    if t == "multichoice":
-        return fields.Function(lambda obj, name=f.name: getattr(obj, name) or [],
-                               metadata={"type": "array", "items": {"type": "string"}})
-    return _scalar(t)
-
-
-def _scalar(t: str) -> fields.Field:
-    if t == "integer":
-        return fields.Integer(allow_none=True)
-    if t in ("decimal", "money", "percent"):
-        return _decimal()
-    if t == "boolean":
-        return fields.Boolean(allow_none=True)
-    if t == "date":
-        return fields.Date(allow_none=True)
-    if t == "datetime":
-        return UtcDateTime(allow_none=True)
-    return fields.String(allow_none=True)
+    """How the API writes a field's value: its field type decides (app/fieldtypes/)."""
+    return field_type(f.type).output_field(f)
 
 
 def input_field(f: FieldSpec) -> fields.Field:
+    """How the API documents a field's input (parsing is the records layer's)."""
     meta: dict[str, Any] = {"description": f.help.get() or f.label.get()}
     if f.choices:
         meta["enum"] = [c.value for c in f.choices]
-    if f.type in ("link", "user"):
-        return fields.Integer(allow_none=True, required=False, metadata={**meta, "description": f"id of the {f.to or 'user'}"})
-    if f.type == "links":
-        return fields.List(fields.Integer(), metadata={**meta, "description": f"ids of {f.to} records"})
-    if f.type == "multichoice":
-        return fields.List(fields.String(), metadata=meta)
-    field = _scalar(f.type)
-    field.metadata = {**field.metadata, **meta}
-    return field
+    return field_type(f.type).input_field(f, meta)
 
 
 def weighted(entity: EntitySpec) -> tuple[str, str] | None:

@@ -25,12 +25,12 @@ from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
+from app.fieldtypes import field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.normalise import NormaliseError, normalise_value
 from app.security.scoped import Records
 
 # Field types whose stored value is text a search can match.
-SEARCHABLE = ("string", "text", "email", "phone", "url", "choice", "autonumber")
 USER_COLUMNS = ("username", "first_name", "last_name")
 PER_ENTITY = 5
 MAX_PER_ENTITY = 50
@@ -115,7 +115,7 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str, 
     if f is None or not f.has_column:
         return None
     if not tail:
-        if f.type not in SEARCHABLE:
+        if not field_type(f.type).searchable:
             return None
         return _like(getattr(model, f.column_name), f, text, lang)
     if f.type == "user":
@@ -128,7 +128,7 @@ def _clause(access: Any, models: Any, entity: EntitySpec, path: str, text: str, 
         return None
     target = models.spec.entity(f.target)
     leaf = target.field_map.get(tail)
-    if leaf is None or not leaf.has_column or leaf.type not in SEARCHABLE:
+    if leaf is None or not leaf.has_column or not field_type(leaf.type).searchable:
         return None
     target_model = models.model(target.name)
     inner = sa.select(target_model.id).where(_like(getattr(target_model, leaf.column_name), leaf, text, lang))

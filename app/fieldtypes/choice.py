@@ -1,0 +1,73 @@
+"""choice: one value from the field's `choices`, shown as a coloured label."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+
+from app.records.messages import choices_text, msg
+
+from .base import COMMON, FieldType
+
+
+def choice_errors(field: Any, values: list[Any], lang: str | None) -> list[str]:
+    allowed = {c.value for c in field.choices}
+    bad = [v for v in values if v not in allowed]
+    if not bad:
+        return []
+    return [msg("choice", lang, v=", ".join(map(str, bad)), choices=choices_text(field, lang))]
+
+
+class ChoiceType(FieldType):
+    name = "choice"
+    doc = "One value from a fixed list."
+    options = COMMON | {"choices", "normalise"}
+    example = "tier: {type: choice, choices: [a, b, c]}"
+    default_max_length = 255
+    searchable = True
+
+    def column_type(self, field: Any) -> sa.types.TypeEngine:
+        return sa.String(64)
+
+    def validate(self, field: Any, value: Any, lang: str | None) -> list[str]:
+        return choice_errors(field, [value], lang)
+
+    def default_error(self, value: Any, choices: tuple[Any, ...], values: dict[str, Any]) -> str:
+        if str(value) not in {c.value for c in choices}:
+            return f"is not one of the choices ({', '.join(c.value for c in choices)})"
+        return ""
+
+    def form_field(self, field: Any, common: dict[str, Any], context: Any) -> Any:
+        from wtforms import SelectField
+
+        from app.web.labels import lazy
+        return SelectField(**common, choices=[("", "")] + [(c.value, lazy(c.label)) for c in field.choices],
+                           render_kw={"class": "form-control"}, validate_choice=False,
+                           coerce=lambda v: v or None)
+
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        return field.choice_label(value, lang)
+
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return field.choice_label(value, lang)
+
+    def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
+        from app.web.labels import current_lang
+
+        def choice(value: Any) -> Any:
+            if value is None:
+                return ""
+            color = next((c.color for c in field.choices if c.value == value), None)
+            style = f' style="background:{escape(color)}"' if color else ""
+            return Markup('<span class="label label-default crm-choice"{}>{}</span>').format(
+                Markup(style), field.choice_label(value, current_lang()))
+        return choice
+
+    def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
+        return rng.choice([c.value for c in field.choices])
+
+
+TYPE = ChoiceType()

@@ -1,0 +1,60 @@
+"""datetime: a date and time, stored as naive UTC (an offset typed in is converted)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.records.messages import msg
+
+from .base import COMMON, FieldType
+from .values import FieldValueError
+
+
+class DatetimeType(FieldType):
+    name = "datetime"
+    doc = "A date and time."
+    options = COMMON
+    example = "due: {type: datetime}"
+    python_type = dt.datetime
+
+    def column_type(self, field: Any) -> sa.types.TypeEngine:
+        return sa.DateTime()
+
+    def parse(self, field: Any, raw: Any, lang: str | None) -> Any:
+        try:
+            if not isinstance(raw, str):
+                raise ValueError
+            moment = dt.datetime.fromisoformat(raw)
+        except ValueError:
+            raise FieldValueError(msg("datetime", lang)) from None
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+        return moment
+
+    def default_error(self, value: Any, choices: tuple[Any, ...], values: dict[str, Any]) -> str:
+        return "" if isinstance(value, dt.datetime) else "is not a date and time or now"
+
+    def form_widget(self) -> Any:
+        from flask_appbuilder.fieldwidgets import DateTimePickerWidget
+        return DateTimePickerWidget()
+
+    def output_field(self, field: Any) -> Any:
+        from app.web.schemas import UtcDateTime
+        return UtcDateTime(allow_none=True)
+
+    def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
+        return str(self.formatter(field, spec)(value))
+
+    def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
+        return lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M")
+
+    def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
+        from app.demo.values import generic_date, generic_time
+        return generic_time(generic_date(field, rng, today), rng)
+
+
+TYPE = DatetimeType()
