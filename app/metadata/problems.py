@@ -59,6 +59,15 @@ CODES: dict[str, str] = {
     "CRM-E044": "bad transition: a move the from stage's next forbids, listed twice, or an unknown role",
     "CRM-E045": "bad chart measures: several measures, median or count_distinct that do not fit",
     "CRM-E046": "bad chart ties: an unknown tie-break, or ties without top",
+    # automations.yaml (app/automations/checks.py)
+    "CRM-E057": "automation names an unknown entity or trigger",
+    "CRM-E058": "automation names an unknown field",
+    "CRM-E059": "automation names an unknown stage or choice value",
+    "CRM-E060": "automation condition is not a condition",
+    "CRM-E061": "unknown automation action, or a write the field cannot take",
+    "CRM-E062": "bad automation e-mail: recipient, template or language",
+    "CRM-E063": "bad automation webhook",
+    "CRM-E064": "automation rule defined twice",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030")
