@@ -119,14 +119,12 @@ class Outbox:
         hook = self.state.plugins.hook
         entity = self.models.spec.entity(change.entity)
         try:
-            if change.kind == "updated":
-                record = self._record(change)
-                if record is not None:
-                    hook.crm_on_update(entity=entity, record=record,
-                                       changes={k: new for k, (_, new) in change.changes.items()},
-                                       session=self.session)
+            if change.kind == "updated":  # deleted since: the values this change gave it
+                record = self._record(change) or self._rebuilt(change, new=True)
+                hook.crm_on_update(entity=entity, record=record,
+                                   changes={k: new for k, (_, new) in change.changes.items()}, session=self.session)
             elif change.kind == "deleted":
-                hook.crm_on_delete(entity=entity, record=self._gone(change), session=self.session)
+                hook.crm_on_delete(entity=entity, record=self._rebuilt(change, new=False), session=self.session)
             self.session.commit()
         except Exception as exc:  # a plugin's failure is logged, never blocks the rules
             self.session.rollback()
@@ -134,15 +132,15 @@ class Outbox:
             self._log(change.id, None, "hook", "failed", f"{type(exc).__name__}: {exc}")
             self.session.commit()
 
-    def _gone(self, change: Change) -> Any:
-        """The deleted record, rebuilt from its last values (not in any session)."""
+    def _rebuilt(self, change: Change, new: bool) -> Any:
+        """A record that is gone, rebuilt from the event's values (in no session)."""
         entity = self.models.spec.entity(change.entity)
         record = self.models.model(change.entity)()
         record.id = change.record_id
-        for name, (old, _) in change.changes.items():
+        for name, (before, after) in change.changes.items():
             f = entity.field_map.get(name)
             if f is not None and not f.is_many:
-                setattr(record, f.column_name, old)
+                setattr(record, f.column_name, after if new else before)
         return record
 
     # -- rules -------------------------------------------------------------------------

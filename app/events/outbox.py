@@ -21,7 +21,7 @@ from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
 from .context import acting
-from .values import to_json
+from .values import field_json
 
 PENDING_KEY = "crm_events_written"
 _listeners: list[Callable[[Session], None]] = []
@@ -37,7 +37,7 @@ def _field_value(entity: EntitySpec, target: Any, name: str) -> Any:
     f = entity.field(name)
     if f.type == "links":
         return sorted(item.id for item in getattr(target, f.name, None) or [])
-    return to_json(getattr(target, f.column_name, None))
+    return field_json(f, getattr(target, f.column_name, None))
 
 
 def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
@@ -58,8 +58,8 @@ def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
             old = sorted(kept + [item.id for item in history.deleted or ()])
             new = sorted(kept + [item.id for item in history.added or ()])
         else:
-            old = to_json(history.deleted[0]) if history.deleted else None
-            new = to_json(history.added[0]) if history.added else None
+            old = field_json(f, history.deleted[0]) if history.deleted else None
+            new = field_json(f, history.added[0]) if history.added else None
         if old != new:
             result[f.name] = [old, new]
     return result

@@ -8,6 +8,18 @@ from typing import Any
 
 from app.metadata.spec import FieldSpec
 
+NUMERIC = ("decimal", "money", "percent")
+
+
+def field_json(f: FieldSpec, value: Any) -> Any:
+    """A value as JSON the way its column stores it (2500 given to a money field is "2500.00")."""
+    if f.type in NUMERIC and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
+        try:
+            return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-f.scale)))
+        except ArithmeticError:
+            return str(value)
+    return to_json(value)
+
 
 def to_json(value: Any) -> Any:
     if isinstance(value, dt.datetime | dt.date):
