@@ -15,7 +15,7 @@ from flask import Blueprint, Flask
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.utils.legacy import get_sqla_class
 
-from app.automations.dispatch import install_dispatch
+from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
 from app.events.outbox import install_session_signal
 from app.metadata.loader import load_spec
@@ -92,9 +92,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
 
 
 def install_outbox_delivery(app: Flask) -> None:
-    """Every session's commit that wrote outbox events wakes this app's outbox worker."""
+    """Every session's commit that wrote outbox events queues an outbox job (`outbox_dispatch`)."""
     install_session_signal(sa.orm.Session)
-    install_dispatch(app)
+    app.config.setdefault("CRM_OUTBOX_JOB_KIND", outbox_dispatch.OUTBOX_KIND)
 
 
 def _enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:

@@ -280,3 +280,45 @@ def status_command() -> None:
         plan = make_plan(conn, state.models)
     pending = [c for c in plan.changes if not c.kind.startswith("keep_")]
     click.echo(f"changes pending: {len(pending)} (see `crm plan`)" if pending else "no changes pending")
+
+
+@crm.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (tests, cron).")
+@click.option("--name", default=None, help="Worker name (default: rq's, host and pid).")
+def worker_command(burst: bool, name: str | None) -> None:
+    """Run background jobs (imports, exports...) from the 'crm' queue on REDIS_URL; run several for more."""
+    from app.jobs.worker import run_worker
+
+    try:
+        run_worker(current_app, burst=burst, name=name)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@crm.group("jobs")
+def jobs_group() -> None:
+    """Background jobs kept in crm_job."""
+
+
+@jobs_group.command("requeue")
+def jobs_requeue_command() -> None:
+    """Queue again the jobs a Redis or worker loss left behind: queued ones, failed ones and
+    running ones whose worker gave no sign of life (marked failed first). Without REDIS_URL
+    they run here, in the foreground."""
+    from app.jobs import job_store
+    from app.jobs.queue import dispatch, stale_seconds
+    from app.jobs.runner import execute
+
+    store, stale = job_store(), stale_seconds(current_app)
+    for row in store.in_states("running"):
+        if store.mark_lost(row.id, stale):
+            click.echo(f"job {row.id} ({row.kind}): worker lost, marked failed")
+    for row in store.in_states("queued", "failed"):
+        if row.state == "failed" and not store.requeue(row.id, stale):
+            continue
+        if current_app.config.get("REDIS_URL"):
+            dispatch(current_app, row.id)
+            click.echo(f"job {row.id} ({row.kind}): queued")
+        else:
+            execute(current_app, row.id)
+            click.echo(f"job {row.id} ({row.kind}): {store.get(row.id).state}")  # type: ignore[union-attr]

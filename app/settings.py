@@ -28,6 +28,12 @@ DEFAULTS: dict[str, Any] = {
     # Read when SECRET_KEY is not set; `flask crm secret-key` (run by `make run`) writes it.
     "CRM_SECRET_KEY_FILE": str(ROOT / "instance" / "secret_key"),
     "REDIS_URL": "",
+    # Background jobs (app/jobs/): files they read and write (uploads, error reports, exports),
+    # shared by the web processes and every `flask crm worker`; seconds an rq job may run;
+    # seconds without progress after which a running job counts as lost (retry resumes it).
+    "CRM_FILES_DIR": str(ROOT / "instance" / "files"),
+    "CRM_JOB_TIMEOUT": 6 * 3600,
+    "CRM_JOB_STALE_SECONDS": 120,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
@@ -72,8 +78,8 @@ DEFAULTS: dict[str, Any] = {
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
-            "REDIS_URL", "CRM_CONFIG", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER", "CRM_SMTP_PASSWORD",
-            "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH")
+            "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
+            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
 

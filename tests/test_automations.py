@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from app.automations.process import drain
 from app.cli import crm
 from tests.conftest import login, write_tree
+from tests.jobs_support import job_state, start_worker, test_redis_url, wait_for, wait_job, worker_config
 from tests.receivers import closed_port, smtp_sink, webhook_receiver
 
 DEAL = """
@@ -275,11 +276,37 @@ def test_a_rule_that_fails_is_logged_and_blocks_neither_the_write_nor_other_rule
 
 
 def test_the_default_dispatch_runs_rules_after_the_commit(make_app, tmp_path):
-    app = world(make_app, tmp_path, CREATE_TASK, CRM_OUTBOX_DISPATCH="auto")
+    app = world(make_app, tmp_path, CREATE_TASK, CRM_OUTBOX_DISPATCH="auto")  # no REDIS_URL: a thread
     client = login(app.test_client())
     client.post("/api/v1/deal/", json={"name": "自动", "amount": 2000})
-    app.extensions["crm_outbox"].join()
+    jobs = outbox_jobs(app)
+    assert len(jobs) == 1  # queued by the commit
+    wait_job(app, jobs[0])
     assert [t["subject"] for t in tasks(client)] == ["跟进 自动"]
+    wait_for(lambda: all(job_state(app, j).state == "done" for j in outbox_jobs(app)), what="outbox jobs")
+    assert [(r.rule, r.state) for r in log_rows(app, action="rule")] == [("follow_up", "fired")]
+
+
+def outbox_jobs(app: Any) -> list[int]:
+    with app.app_context():
+        table = app.extensions["crm"].models.core["crm_job"]
+        with app.extensions["crm"].db.engine.connect() as conn:
+            return list(conn.scalars(sa.select(table.c.id).where(table.c.kind == "outbox").order_by(table.c.id)))
+
+
+def test_an_rq_worker_delivers_the_outbox_once(make_app, tmp_path):
+    """With REDIS_URL the commit queues an rq job; a real worker process runs the rules, once."""
+    app = world(make_app, tmp_path, CREATE_TASK, CRM_OUTBOX_DISPATCH="auto", REDIS_URL=test_redis_url())
+    client = login(app.test_client())
+    client.post("/api/v1/deal/", json={"name": "队列", "amount": 2000})
+    client.post("/api/v1/deal/", json={"name": "队列二", "amount": 3000})
+    assert len(outbox_jobs(app)) == 1  # one queued job is enough for both changes
+    worker = start_worker(worker_config(tmp_path, app), burst=True)
+    output, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 0, output.decode(errors="replace")
+    assert sorted(t["subject"] for t in tasks(client)) == ["跟进 队列", "跟进 队列二"]
+    drain(app)  # nothing left: delivered once
+    assert len(tasks(client)) == 2
 
 
 def test_dry_run_says_whether_a_rule_would_fire_and_what_it_would_do(make_app, tmp_path):

@@ -8,6 +8,10 @@ These tables are built by the hand-written core revisions in app/schema/core_ver
 `crm_saved_report` keeps report-builder definitions, private or shared with roles.
 `crm_record_change` names the fields each record version changed, so a stale write can be
 told what changed since the version it was read at (core revision 0003).
+`crm_job` is the state of every background job (imports, exports, automations), kept in the
+database so nothing is lost when Redis or a worker restarts (core revision 0004).
+`crm_import_row` is what each import did to each row of its file (resume, result, error report,
+revert); `crm_import_mapping` the column mapping a user saved per entity (core revision 0006).
 `crm_event` is the outbox: one row per record change, written in the change's own transaction;
 `crm_delivery` logs what was done with each (rules, hooks, e-mails, webhooks) and retries (core revision 0005).
 """
@@ -80,9 +84,63 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("changed_on", sa.DateTime, nullable=False),
         sa.Index("ix_crm_record_change_record", "entity", "record_id", "version"),
     )
+    job = define_job_table(metadata)
+    imports = define_import_tables(metadata)
     events = define_event_tables(metadata)
-    return {**events, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
+    return {**imports, **events, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
+
+
+def define_job_table(metadata: sa.MetaData) -> sa.Table:
+    """One row per background job: what to run (kind, payload), who asked, how far it got."""
+    return sa.Table(
+        "crm_job", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("title", sa.Text),  # plain text, or JSON {"en": ..., "zh": ...}
+        sa.Column("state", sa.String(16), nullable=False),  # queued|running|done|failed|cancelled
+        sa.Column("payload", sa.Text, nullable=False),  # JSON
+        sa.Column("result", sa.Text),  # JSON
+        sa.Column("error", sa.Text),
+        sa.Column("done", sa.BigInteger, nullable=False, default=0),
+        sa.Column("total", sa.BigInteger),
+        sa.Column("counts", sa.Text),  # JSON: counts so far (errors, created...)
+        sa.Column("cancel_requested", sa.Boolean, nullable=False, default=False),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="SET NULL")),
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("started_on", sa.DateTime),
+        sa.Column("finished_on", sa.DateTime),
+        sa.Column("heartbeat_on", sa.DateTime),  # last sign of life of the worker running it
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Index("ix_crm_job_user", "user_id", "created_on"),
+    )
+
+
+def define_import_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    rows = sa.Table(
+        "crm_import_row", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("job_id", sa.Integer, sa.ForeignKey("crm_job.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("row", sa.Integer, nullable=False),  # as a spreadsheet numbers it (header = 1)
+        sa.Column("outcome", sa.String(16), nullable=False),  # created|updated|unchanged|duplicate|rejected
+        sa.Column("record_id", sa.Integer),
+        sa.Column("version", sa.Integer),  # the record's version the import left (revert checks it)
+        sa.Column("column", sa.String(255)),  # rejected: the column at fault
+        sa.Column("reason", sa.Text),
+        sa.Column("data", sa.Text),  # JSON: rejected: the row's cells; updated: old values of changed fields
+        sa.Column("reverted", sa.Boolean, nullable=False, default=False),
+        sa.UniqueConstraint("job_id", "row", name="uq_crm_import_row_job_id_row"),
+    )
+    mapping = sa.Table(
+        "crm_import_mapping", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("mapping", sa.Text, nullable=False),  # JSON: column -> field
+        sa.Column("changed_on", sa.DateTime, nullable=False),
+        sa.UniqueConstraint("entity", "user_id", name="uq_crm_import_mapping_entity_user_id"),
+    )
+    return {"crm_import_row": rows, "crm_import_mapping": mapping}
 
 
 def define_event_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:

@@ -32,7 +32,9 @@ ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can
 SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), ("can_userinfo", "UserDBModelView"),
                 ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
                 ("can_this_form_post", "ResetMyPasswordView"), ("can_this_form_get", "UserInfoEditView"),
-                ("can_this_form_post", "UserInfoEditView"), ("userinfoedit", "UserDBModelView")}
+                ("can_this_form_post", "UserInfoEditView"), ("userinfoedit", "UserDBModelView"),
+                # the jobs page and API: each user sees and retries their own jobs (app/web/jobs.py)
+                ("can_read", "jobs"), ("can_write", "jobs"), ("menu_access", "jobs")}
 
 
 @dataclass

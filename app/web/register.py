@@ -11,6 +11,8 @@ from app.models import ModelSet
 from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
 from .dashboards import register_dashboards
+from .imports_view import register_imports
+from .jobs import register_jobs
 from .labels import lazy
 from .modelviews import build_model_view
 from .openapi import register_openapi
@@ -47,5 +49,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_teams(appbuilder, models)
     register_access_view(appbuilder)
     register_search(appbuilder)
+    register_jobs(appbuilder)
+    register_imports(appbuilder)
     register_openapi(appbuilder)
     return views

@@ -1,13 +1,13 @@
 """crm_event (the outbox of record changes) and crm_delivery (what was done with each, retries).
 
 Revision ID: core_0005
-Revises: core_0003 (re-chained after core_0004 when the jobs branch is merged)
+Revises: core_0004 (core_0006, the imports tables, follows it)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0005"
-down_revision = "core_0003"
+down_revision = "core_0004"
 branch_labels = None
 depends_on = None
 

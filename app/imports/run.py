@@ -1,0 +1,338 @@
+"""Run an import as a job: every row through the record commands, each row atomic.
+
+A row is written with its line in crm_import_row in one transaction, so a worker
+killed mid-file loses nothing and doubles nothing: the retry skips the rows the log
+holds and goes on. Duplicates are judged after normalisation, against the database
+(in the user's scope) and against earlier rows of the file; a re-run of the same file
+creates nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.jobs import JobContext, job_handler
+from app.jobs.acting import record_context
+from app.records.commands import (
+    CommandError,
+    CreateRecord,
+    FieldErrors,
+    Forbidden,
+    RecordContext,
+    UpdateRecord,
+)
+from app.records.normalise import normalise_values
+from app.web.export import neutralised
+
+from .cells import CellReader
+from .files import SourceFile, count_rows, iter_rows
+from .mapping import OWNER, ImportPlan, check_plan
+from .messages import text
+
+OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
+PROGRESS_EVERY = 20
+IMPORT_KIND = "import"
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    record_id: int | None = None
+    version: int | None = None
+    column: str | None = None
+    reason: str | None = None
+    data: Any = None
+
+
+def stored(f: Any, record: Any) -> Any:
+    """A field's value on a record, as the import compares it (links: sorted ids)."""
+    if f.type == "links":
+        return sorted(item.id for item in getattr(record, f.name) or [])
+    return getattr(record, f.column_name)
+
+
+def as_json(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def same(f: Any, new: Any, old: Any) -> bool:
+    if f.type == "links":
+        return sorted(new or []) == (old or [])
+    if new in (None, "") or old in (None, ""):
+        return new in (None, "") and old in (None, "")
+    if isinstance(new, Decimal) or isinstance(old, Decimal):
+        try:
+            return Decimal(str(new)) == Decimal(str(old))
+        except ArithmeticError:
+            return False
+    return bool(new == old)
+
+
+class Importer:
+    """One import's rows, one at a time, as the importing user."""
+
+    def __init__(self, ctx: RecordContext, plan: ImportPlan, log: sa.Table, job_id: int, lang: str | None):
+        self.ctx, self.plan, self.log, self.job_id, self.lang = ctx, plan, log, job_id, lang
+        self.entity = ctx.entity(plan.entity)
+        self.model = ctx.models.model(plan.entity)
+        self.reader = CellReader(ctx, self.entity, plan, lang)
+        self.column_of = {name: column for column, name in plan.mapping.items() if name}
+        self.keysets = self._keysets()
+        self.seen: dict[tuple[str, ...], dict[Any, int]] = {k: {} for k in self.keysets}
+        self.dry = False  # preview: validate each row as the command would, write nothing
+
+    # -- how rows are told apart ---------------------------------------------------------
+    def _keysets(self) -> list[tuple[str, ...]]:
+        """Update/upsert: the match keys. Create: each unique field or set mapped, else all columns."""
+        if self.plan.keys:
+            return [tuple(self.plan.keys)]
+        mapped = [n for n in self.column_of if n != OWNER]
+        sets = [(n,) for n in mapped if self.entity.field(n).unique]
+        sets += [tuple(s) for s in self.entity.unique if all(n in mapped for n in s)]
+        return sets or [tuple(mapped)]
+
+    def _key(self, names: tuple[str, ...], values: dict[str, Any]) -> Any:
+        key = []
+        for name in names:
+            value = values.get(name)
+            if value in (None, "", []):
+                return None
+            f = self.entity.field(name)
+            value = tuple(sorted(value)) if isinstance(value, list) else value
+            key.append(value.casefold() if f.unique_ignore_case and isinstance(value, str) else value)
+        return tuple(key)
+
+    def _matches(self, names: tuple[str, ...], values: dict[str, Any]) -> list[int]:
+        clauses = []
+        for name in names:
+            f = self.entity.field(name)
+            value = values[name]
+            if f.type == "links":
+                return []  # a many-to-many is no key
+            column = getattr(self.model, f.column_name)
+            ignore = f.unique_ignore_case and isinstance(value, str)
+            clauses.append(sa.func.lower(column) == value.lower() if ignore else column == value)
+        stmt = sa.select(self.model.id).where(*clauses).order_by(self.model.id).limit(2)
+        if self.ctx.access is not None:
+            stmt = self.ctx.access.records(self.ctx.models, self.entity.name).where(stmt)
+        return list(self.ctx.session.scalars(stmt))
+
+    # -- one row -------------------------------------------------------------------------
+    def _rejected(self, errors: dict[str, list[str]], cells: list[Any]) -> Outcome:
+        by_column = {self.column_of.get(name, name): messages for name, messages in errors.items()}
+        column, messages = next(iter(by_column.items()))
+        return Outcome("rejected", column=column if column != "_schema" else "", reason=" ".join(messages),
+                       data={"cells": [as_json(c) for c in cells], "errors": by_column})
+
+    def remember(self, row: int, cells: list[Any]) -> None:
+        """A row a past attempt imported: its keys still make later rows duplicates."""
+        values, errors = self.reader.read(cells)
+        if not errors and not normalise_values(self.entity, values, self.lang):
+            self._see(values, row)
+
+    def _see(self, values: dict[str, Any], row: int) -> None:
+        for names in self.keysets:
+            key = self._key(names, values)
+            if key is not None:
+                self.seen[names].setdefault(key, row)
+
+    def process(self, row: int, cells: list[Any]) -> Outcome:
+        values, errors = self.reader.read(cells)
+        if errors:
+            return self._rejected(errors, cells)
+        norm = dict(values)
+        errors = normalise_values(self.entity, norm, self.lang)
+        if errors:
+            return self._rejected(errors, cells)
+        for names in self.keysets:
+            key = self._key(names, norm)
+            if key is not None and key in self.seen[names]:
+                return Outcome("duplicate", column=self.column_of.get(names[0]),
+                               reason=text("duplicate_row", self.lang, row=self.seen[names][key]))
+        record = None
+        if self.plan.mode in ("update", "upsert"):
+            keys = tuple(self.plan.keys)
+            label = ", ".join(self.column_of.get(k, k) for k in keys)
+            ids = self._matches(keys, norm) if self._key(keys, norm) is not None else []
+            if len(ids) > 1:
+                return Outcome("rejected", column=self.column_of.get(keys[0]),
+                               reason=text("many_match", self.lang, n=len(ids), keys=label))
+            if not ids and self.plan.mode == "update":
+                return Outcome("rejected", column=self.column_of.get(keys[0]),
+                               reason=text("no_match", self.lang, keys=label))
+            record = self.ctx.session.get(self.model, ids[0]) if ids else None
+        else:
+            for names in self.keysets:
+                ids = self._matches(names, norm) if self._key(names, norm) is not None else []
+                if ids:
+                    self._see(norm, row)
+                    return Outcome("duplicate", record_id=ids[0], column=self.column_of.get(names[0]),
+                                   reason=text("duplicate_record", self.lang, id=ids[0]))
+        outcome = self._create(values) if record is None else self._update(record, values, norm)
+        self._see(norm, row)
+        return outcome
+
+    def _create(self, values: dict[str, Any]) -> Outcome:
+        command = CreateRecord(self.ctx, self.entity.name, values)
+        command.autocommit = False
+        if self.dry:
+            command.validate()
+            return Outcome("created")
+        record = command.run()
+        return Outcome("created", record_id=record.id, version=record.version)
+
+    def _update(self, record: Any, values: dict[str, Any], norm: dict[str, Any]) -> Outcome:
+        changes, old = {}, {}
+        for name, value in values.items():
+            f = self.entity.field(name)
+            if name == OWNER or (name in self.plan.keys and self.plan.mode == "update"):
+                continue
+            current = stored(f, record)
+            if not same(f, norm[name], current):
+                changes[name], old[name] = value, as_json(current)
+        if not changes:
+            return Outcome("unchanged", record_id=record.id, version=record.version)
+        command = UpdateRecord(self.ctx, self.entity.name, record, changes)
+        command.autocommit = False
+        if self.dry:
+            command.validate()
+            return Outcome("updated", record_id=record.id, data={"old": old})
+        command.run()
+        return Outcome("updated", record_id=record.id, version=record.version, data={"old": old})
+
+    # -- the file ------------------------------------------------------------------------
+    def _write(self, row: int, outcome: Outcome) -> None:
+        self.ctx.session.execute(sa.insert(self.log).values(
+            job_id=self.job_id, row=row, outcome=outcome.outcome, record_id=outcome.record_id,
+            version=outcome.version, column=(outcome.column or "")[:255] or None, reason=outcome.reason,
+            data=json.dumps(outcome.data, ensure_ascii=False) if outcome.data is not None else None,
+            reverted=False))
+        self.ctx.session.commit()
+
+    def run_row(self, row: int, cells: list[Any]) -> str:
+        """Process and log one row in one transaction; a failure logs the row rejected."""
+        session = self.ctx.session
+        try:
+            outcome = self.process(row, cells)
+            if outcome.outcome in ("rejected", "duplicate"):
+                session.rollback()
+            self._write(row, outcome)
+        except FieldErrors as exc:
+            session.rollback()
+            outcome = self._rejected(exc.errors, cells)
+            self._write(row, outcome)
+        except (Forbidden, CommandError, SQLAlchemyError) as exc:
+            session.rollback()
+            outcome = Outcome("rejected", column="", reason=str(exc).splitlines()[0][:500],
+                              data={"cells": [as_json(c) for c in cells]})
+            self._write(row, outcome)
+        return outcome.outcome
+
+    def preview(self, source: SourceFile, limit: int) -> list[dict[str, Any]]:
+        """The first rows as the import would take them, nothing written: outcome, errors by column."""
+        self.dry = True
+        result = []
+        for row, cells in iter_rows(source, limit=limit):
+            try:
+                outcome = self.process(row, cells)
+            except FieldErrors as exc:
+                outcome = self._rejected(exc.errors, cells)
+            except CommandError as exc:
+                outcome = Outcome("rejected", column="", reason=str(exc))
+            finally:
+                self.ctx.session.rollback()
+            errors = (outcome.data or {}).get("errors") if outcome.outcome == "rejected" else None
+            if outcome.outcome == "rejected" and not errors:
+                errors = {outcome.column or "": [outcome.reason or ""]}
+            result.append({"row": row, "cells": [as_json(c) for c in cells], "outcome": outcome.outcome,
+                           "record_id": outcome.record_id, "errors": errors or {},
+                           "note": outcome.reason if outcome.outcome == "duplicate" else None})
+        return result
+
+    def logged(self) -> dict[int, str]:
+        rows = self.ctx.session.execute(sa.select(self.log.c.row, self.log.c.outcome)
+                                        .where(self.log.c.job_id == self.job_id))
+        result = {row: outcome for row, outcome in rows}
+        self.ctx.session.rollback()
+        return result
+
+    def run(self, source: SourceFile, job: JobContext | None = None) -> dict[str, int]:
+        done = self.logged()  # rows a past attempt of this job imported: skipped, not doubled
+        counts = dict.fromkeys(OUTCOMES, 0)
+        for outcome in done.values():
+            counts[outcome] += 1
+        total = count_rows(source) if job is not None else None
+        seen = 0
+        for row, cells in iter_rows(source):
+            seen += 1
+            if row in done:
+                if done[row] != "rejected":
+                    self.remember(row, cells)
+                continue
+            counts[self.run_row(row, cells)] += 1
+            if job is not None and seen % PROGRESS_EVERY == 0:
+                job.progress(seen, total, **counts)
+                if job.cancelled():
+                    break
+        if job is not None:
+            job.progress(seen, total, **counts)
+        return counts
+
+
+def error_report(session: Any, log: sa.Table, job_id: int, columns: list[str], path: Path) -> int:
+    """The rejected rows as CSV (row, column, reason, then the row's own cells); returns how many."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = session.execute(sa.select(log.c.row, log.c.column, log.c.reason, log.c.data)
+                           .where(log.c.job_id == job_id, log.c.outcome == "rejected").order_by(log.c.row))
+    count = 0
+    with path.open("w", encoding="utf-8-sig", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["row", "column", "reason", *columns])
+        for row, column, reason, data in rows:
+            cells = (json.loads(data) if data else {}).get("cells", [])
+            writer.writerow([row, column or "", reason or "", *[neutralised(c, str(c)) for c in cells]])
+            count += 1
+    return count
+
+
+def import_tables(app: Flask) -> sa.Table:
+    return app.extensions["crm"].models.core["crm_import_row"]
+
+
+@job_handler(IMPORT_KIND)
+def run_import(job: JobContext) -> dict[str, Any]:
+    """The import job: payload {plan, file, kind, encoding, lang} (see app/web/imports_api.py)."""
+    payload = job.payload
+    lang = payload.get("lang")
+    plan = ImportPlan.from_json(payload["plan"])
+    ctx = record_context(job.app, job.user_id, lang)
+    entity = ctx.entity(plan.entity)
+    if ctx.access is not None and ctx.access.scope(entity.name, "import") == "no":
+        raise PermissionError(text("no_import", lang, entity=entity.label.get(lang)))
+    check_plan(plan, entity, ctx.models.spec, ctx.access, lang)
+    root = Path(job.app.config["CRM_FILES_DIR"])
+    source = SourceFile(root / payload["file"], payload["kind"], payload.get("encoding"))
+    log = import_tables(job.app)
+    counts = Importer(ctx, plan, log, job.job_id, lang).run(source, job)
+    report = Path("imports") / f"job-{job.job_id}-errors.csv"
+    rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)
+    ctx.session.rollback()
+    result: dict[str, Any] = {"entity": plan.entity, "mode": plan.mode, "counts": counts,
+                              "file_name": payload.get("file_name")}
+    if rejected:
+        result["files"] = {"errors": str(report)}
+    return result

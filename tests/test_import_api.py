@@ -1,0 +1,172 @@
+"""Import through the API, rows through the record commands: files, modes, duplicates, denial."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import login
+from tests.jobs_support import wait_job
+
+
+@pytest.fixture
+def import_app(make_app: Any, tmp_path: Path) -> Any:
+    from app.demo.users import create_demo_users
+
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"))
+    with app.app_context():
+        state = app.extensions["crm"]
+        create_demo_users(state.appbuilder, state.models)
+    return app
+
+
+def upload(client: Any, entity: str, data: bytes, name: str) -> Any:
+    return client.post(f"/api/v1/imports/{entity}/upload", data={"file": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+
+
+def run_import(app: Any, client: Any, entity: str, data: bytes, name: str, **body: Any) -> Any:
+    answer = upload(client, entity, data, name)
+    assert answer.status_code == 200, answer.get_json()
+    response = client.post(f"/api/v1/imports/{entity}/run", json={"upload": answer.get_json()["upload"], **body})
+    assert response.status_code == 202, response.get_json()
+    job = wait_job(app, response.get_json()["job_id"])
+    assert job.state == "done", job.error
+    return job
+
+
+LEADS = ("\ufeff姓名,公司,手机,邮箱,来源,评分\r\n"
+         "张三,𩸽鱼行 😀,0086 139-1234-5678,Zhang@Example.CN,官网,80\r\n"
+         '李四,"多行\r\n公司",13812345678,li@example.cn,微信,70\r\n'
+         "\r\n"
+         "王五,坏公司,13700000000,not-an-email,官网,55\r\n"
+         "赵六,分数过高,13600000000,zhao@example.cn,官网,101\r\n")
+
+
+def test_utf8_bom_crlf_multiline_4byte_import_then_idempotent_rerun(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    answer = upload(client, "lead", LEADS.encode("utf-8"), "leads.csv").get_json()
+    assert answer["columns"] == ["姓名", "公司", "手机", "邮箱", "来源", "评分"]
+    assert answer["mapping"] == {"姓名": "name", "公司": "company", "手机": "mobile", "邮箱": "email",
+                                 "来源": "source", "评分": "score"}
+    job = run_import(import_app, client, "lead", LEADS.encode("utf-8"), "leads.csv")
+    assert job.result["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "duplicate": 0, "rejected": 2}
+    assert (job.done, job.total) == (4, 4)
+    with import_app.app_context():
+        import sqlalchemy as sa
+
+        state = import_app.extensions["crm"]
+        lead = state.models.model("lead")
+        rows = {r.name: r for r in state.db.session.scalars(sa.select(lead))}
+        assert rows["张三"].company == "𩸽鱼行 😀"  # 4-byte characters exact
+        assert rows["张三"].email == "Zhang@example.cn" and rows["张三"].mobile == "139 1234 5678"  # normalisers
+        assert rows["张三"].source == "web" and rows["李四"].source == "wechat"
+        assert rows["李四"].company == "多行\r\n公司"
+        assert rows["张三"].owner_id == state.appbuilder.sm.find_user(username="admin").id
+    rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=rejected").get_json()["rows"]
+    assert [(r["row"], r["column"]) for r in rows] == [(5, "邮箱"), (6, "评分")]  # the blank row 4 counts
+    assert "e-mail" in rows[0]["reason"]
+    report = client.get(f"/crm/jobs/{job.id}/file/errors")
+    assert report.status_code == 200
+    text = report.get_data().decode("utf-8-sig")
+    assert text.splitlines()[0] == "row,column,reason,姓名,公司,手机,邮箱,来源,评分"
+    assert text.splitlines()[1].startswith("5,邮箱,") and "not-an-email" in text
+    again = run_import(import_app, client, "lead", LEADS.encode("utf-8"), "leads.csv")
+    assert again.result["counts"]["created"] == 0
+    assert again.result["counts"]["duplicate"] == 2 and again.result["counts"]["rejected"] == 2
+
+
+def test_gbk_file_and_upsert_by_key(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    first = "姓名,邮箱,公司\n孙七,sun@example.cn,甲公司\n周八,zhou@example.cn,乙公司\n"
+    job = run_import(import_app, client, "lead", first.encode("gbk"), "gbk.csv")
+    assert job.result["counts"]["created"] == 2
+    second = "姓名,邮箱,公司\n孙七,sun@EXAMPLE.cn,甲公司新名\n周八,zhou@example.cn,乙公司\n吴九,wu@example.cn,丙\n"
+    job = run_import(import_app, client, "lead", second.encode("gb18030"), "gbk.csv", mode="upsert", keys=["email"])
+    assert job.result["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "duplicate": 0, "rejected": 0}
+    again = run_import(import_app, client, "lead", second.encode("gb18030"), "gbk.csv", mode="upsert",
+                       keys=["email"])
+    assert again.result["counts"]["unchanged"] == 3 and again.result["counts"]["created"] == 0
+    update = "邮箱,公司\nnobody@example.cn,X\nwu@example.cn,丁\nwu@example.cn,戊\n"
+    job = run_import(import_app, client, "lead", update.encode("utf-8"), "u.csv", mode="update", keys=["email"])
+    assert job.result["counts"] == {"created": 0, "updated": 1, "unchanged": 0, "duplicate": 1, "rejected": 1}
+    rows = client.get(f"/api/v1/imports/{job.id}/rows").get_json()["rows"]
+    assert rows[0]["outcome"] == "rejected" and rows[0]["column"] == "邮箱"
+    assert rows[2]["outcome"] == "duplicate" and "3" in rows[2]["reason"]
+
+
+def test_bad_files_are_4xx_before_any_job(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    cases = [(b"", "a.csv", 400, "empty"), (b"%PDF-1.4", "a.pdf", 400, "not a CSV"),
+             (b"PK\x03\x04junk", "a.csv", 400, "not a text CSV"), (b"not a zip", "a.xlsx", 400, "XLSX"),
+             ("张三,13900000000\n".encode(), "a.csv", 400, "header"),
+             (b"1,2\n3,4\n", "a.csv", 400, "looks like data"), ("姓名\n".encode(), "a.csv", 400, "no rows")]
+    for data, name, status, words in cases:
+        answer = upload(client, "lead", data, name)
+        assert answer.status_code == status, (name, answer.get_json())
+        assert words.lower() in str(answer.get_json()["message"]).lower(), (name, answer.get_json())
+    assert client.post("/api/v1/imports/lead/upload", data={}).status_code == 400
+    assert upload(client, "nosuch", b"a\n1\n", "a.csv").status_code == 404
+    with import_app.app_context():
+        from app.jobs import job_store
+
+        assert job_store(import_app).list() == []
+
+
+def test_file_over_the_size_limit_is_413(make_app: Any, tmp_path: Path) -> None:
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_IMPORT_MAX_BYTES=100)
+    client = login(app.test_client())
+    answer = upload(client, "lead", ("姓名\n" + "张三\n" * 100).encode(), "big.csv")
+    assert answer.status_code == 413 and "MB" in answer.get_json()["message"]
+
+
+def test_role_without_import_is_refused_and_columns_checked_at_mapping(import_app: Any) -> None:
+    from app.demo.users import DEMO_PASSWORD
+
+    data = "姓名,评分,负责人\n钱一,50,sales_rep\n".encode()
+    executive = login(import_app.test_client(), "executive", DEMO_PASSWORD)
+    answer = upload(executive, "lead", data, "a.csv")
+    assert answer.status_code == 403 and "import" in answer.get_json()["message"]
+    assert executive.get("/crm/imports/lead/").status_code == 403
+    rep = login(import_app.test_client(), "sales_rep", DEMO_PASSWORD)
+    assert upload(rep, "account", data, "a.csv").status_code == 403  # import only on leads
+    token = upload(rep, "lead", data, "a.csv").get_json()["upload"]
+    refused = rep.post("/api/v1/imports/lead/run", json={"upload": token})
+    assert refused.status_code == 400
+    errors = refused.get_json()["message"]
+    assert set(errors) == {"评分", "负责人"}  # score is read-only for reps; owner needs reassign
+    assert "评分" in errors["评分"][0]
+    missing = rep.post("/api/v1/imports/lead/preview", json={"upload": token, "mapping": {"评分": None}})
+    assert missing.status_code == 400 and set(missing.get_json()["message"]) == {"name"}
+    assert "Name" in missing.get_json()["message"]["name"][0]
+    fine = rep.post("/api/v1/imports/lead/run", json={"upload": token, "mapping": {"姓名": "name"}})
+    assert fine.status_code == 202
+    job = wait_job(import_app, fine.get_json()["job_id"])
+    assert job.result["counts"]["created"] == 1
+    other = login(import_app.test_client(), "sales_rep2", DEMO_PASSWORD)
+    assert other.post("/api/v1/imports/lead/run", json={"upload": token}).status_code == 404  # not their upload
+    assert other.get(f"/api/v1/imports/{job.id}/rows").status_code == 404
+
+
+def test_preview_shows_errors_by_row_and_column_and_writes_nothing(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    token = upload(client, "lead", LEADS.encode("utf-8"), "leads.csv").get_json()["upload"]
+    preview = client.post("/api/v1/imports/lead/preview", json={"upload": token})
+    assert preview.status_code == 200, preview.get_json()
+    rows = preview.get_json()["rows"]
+    assert [r["row"] for r in rows] == [2, 3, 5, 6]
+    assert [r["outcome"] for r in rows] == ["created", "created", "rejected", "rejected"]
+    assert list(rows[2]["errors"]) == ["邮箱"] and list(rows[3]["errors"]) == ["评分"]
+    with import_app.app_context():
+        import sqlalchemy as sa
+
+        state = import_app.extensions["crm"]
+        assert state.db.session.scalar(sa.select(sa.func.count()).select_from(state.models.model("lead"))) == 0
+    # the mapping is remembered for the next file of this entity
+    renamed = "Name,Mail\n甲,a@example.cn\n".encode()
+    token = upload(client, "lead", renamed, "b.csv").get_json()["upload"]
+    client.post("/api/v1/imports/lead/preview", json={"upload": token, "mapping": {"Name": "name", "Mail": "email"}})
+    assert upload(client, "lead", renamed, "c.csv").get_json()["mapping"] == {"Name": "name", "Mail": "email"}
