@@ -7,6 +7,7 @@ run; test_the_default_dispatch_runs_rules_after_the_commit covers the automatic 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import textwrap
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from app.automations.process import drain
 from app.cli import crm
+from app.models.events import utcnow
 from tests.conftest import login, write_tree
 from tests.jobs_support import job_state, start_worker, test_redis_url, wait_for, wait_job, worker_config
 from tests.receivers import closed_port, smtp_sink, webhook_receiver
@@ -213,7 +215,7 @@ def test_a_failed_delivery_is_retried_until_the_receiver_answers(make_app, tmp_p
         with app.app_context():  # the backoff has passed
             table = app.extensions["crm"].models.core["crm_delivery"]
             session = app.extensions["crm"].db.session
-            session.execute(sa.update(table).values(next_try_on=sa.func.current_timestamp()))
+            session.execute(sa.update(table).values(next_try_on=utcnow() - dt.timedelta(seconds=1)))
             session.commit()
             session.remove()
         drain(app, max_wait=0)
