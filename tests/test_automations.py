@@ -199,6 +199,9 @@ def test_a_webhook_receiver_that_is_down_never_undoes_the_change_and_fails_after
     mail = log_rows(app, action="email")[0]  # no SMTP server configured: failed with that reason
     assert mail.state == "failed" and "CRM_SMTP_HOST" in mail.reason
     assert totals["retrying"] == 4 and totals["failed"] == 2
+    page = client.get("/crm/automations/").data.decode()  # the run log, for Admin
+    assert 'data-state="failed"' in page and "attempt 3/3" in page and "CRM_SMTP_HOST" in page
+    assert f"deal #{pk}" in page and "won_news" in page
 
 
 def test_a_failed_delivery_is_retried_until_the_receiver_answers(make_app, tmp_path):

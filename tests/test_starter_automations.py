@@ -64,3 +64,12 @@ def test_a_won_deal_gets_an_onboarding_task_for_its_owner(starter: Any) -> None:
     other = runner.invoke(crm, ["automations", "test", "web_lead_call", "opportunity", str(pk)])
     assert "would not fire" in other.output and "watches lead" in other.output
     assert len(activities(admin)) == 1  # the dry runs did nothing
+
+
+def test_only_admin_reads_the_automations_page(starter: Any) -> None:
+    admin = login(starter.test_client())
+    page = admin.get("/crm/automations/")
+    assert page.status_code == 200 and "won_deal_onboarding" in page.data.decode()
+    rep = login(starter.test_client(), "sales_rep", DEMO_PASSWORD)
+    refused = rep.get("/crm/automations/")
+    assert refused.status_code in (302, 403) and "won_deal_onboarding" not in refused.data.decode()
