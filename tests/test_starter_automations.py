@@ -3,6 +3,7 @@ web lead a call task; the dry run on the starter says the same without doing it.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -73,3 +74,40 @@ def test_only_admin_reads_the_automations_page(starter: Any) -> None:
     rep = login(starter.test_client(), "sales_rep", DEMO_PASSWORD)
     refused = rep.get("/crm/automations/")
     assert refused.status_code in (302, 403) and "won_deal_onboarding" not in refused.data.decode()
+
+
+def test_an_import_runs_the_rules_for_each_row_it_creates(make_app: Any, tmp_path: Any) -> None:
+    """Rows go through the record commands: each web lead imported gets its call task;
+    a rejected row leaves no event behind (its change never committed)."""
+    import io
+
+    import sqlalchemy as sa
+
+    from tests.jobs_support import wait_for, wait_job
+
+    app = make_app(CRM_OUTBOX_DISPATCH="auto", CRM_FILES_DIR=str(tmp_path / "files"))
+    client = login(app.test_client())
+    data = ("姓名,公司,来源,邮箱\r\n张三,甲公司,官网,z@a.cn\r\n李四,乙公司,微信,l@b.cn\r\n"
+            "王五,丙公司,官网,not-an-email\r\n赵六,丁公司,网站,zl@d.cn\r\n").encode()
+    answer = client.post("/api/v1/imports/lead/upload", data={"file": (io.BytesIO(data), "leads.csv")},
+                         content_type="multipart/form-data").get_json()
+    job = client.post("/api/v1/imports/lead/run", json={"upload": answer["upload"]}).get_json()["job_id"]
+    assert wait_job(app, job).state == "done"
+
+    def delivered() -> bool:
+        with app.app_context():
+            core, session = app.extensions["crm"].models.core, app.extensions["crm"].db.session
+            waiting = session.scalar(sa.select(sa.func.count()).select_from(core["crm_event"])
+                                     .where(core["crm_event"].c.delivered_on.is_(None)))
+            running = session.scalar(sa.select(sa.func.count()).select_from(core["crm_job"]).where(
+                core["crm_job"].c.kind == "outbox", core["crm_job"].c.state.in_(("queued", "running"))))
+            session.remove()
+            return waiting == 0 and running == 0
+
+    wait_for(delivered, what="the outbox to be delivered")
+    assert sorted(a["subject"] for a in activities(client)) == ["Call / 回电: 张三", "Call / 回电: 赵六"]
+    with app.app_context():
+        table = app.extensions["crm"].models.core["crm_event"]
+        names = [json.loads(c)["name"][1] for c in app.extensions["crm"].db.session.scalars(
+            sa.select(table.c.changes).where(table.c.entity == "lead"))]
+    assert sorted(names) == ["张三", "李四", "赵六"]  # 王五 was rejected: no event
