@@ -328,3 +328,24 @@ def test_dry_run_says_whether_a_rule_would_fire_and_what_it_would_do(make_app, t
     unknown = runner.invoke(crm, ["automations", "test", "nope", "deal", str(big)])
     assert unknown.exit_code != 0 and "follow_up" in unknown.output
     assert tasks(client) == []  # nothing was done
+
+
+def test_an_event_a_dead_worker_claimed_is_taken_again_after_the_timeout_and_delivered_once(make_app, tmp_path):
+    app = world(make_app, tmp_path, CREATE_TASK, CRM_OUTBOX_CLAIM_TIMEOUT=300)
+    client = login(app.test_client())
+    client.post("/api/v1/deal/", json={"name": "崩溃", "amount": 5000})
+    with app.app_context():  # a worker claimed it, then died before delivering
+        table = app.extensions["crm"].models.core["crm_event"]
+        session = app.extensions["crm"].db.session
+        session.execute(sa.update(table).values(claimed_on=utcnow()))
+        session.commit()
+        session.remove()
+    assert drain(app)["events"] == 0 and tasks(client) == []  # claimed a moment ago: another worker's
+    with app.app_context():
+        session = app.extensions["crm"].db.session
+        session.execute(sa.update(table).values(claimed_on=utcnow() - dt.timedelta(seconds=301)))
+        session.commit()
+        session.remove()
+    assert drain(app)["events"] == 2  # the deal's event, then the task the rule made
+    assert drain(app)["events"] == 0
+    assert [t["subject"] for t in tasks(client)] == ["跟进 崩溃"]

@@ -73,7 +73,7 @@ def carry_out(ctx: RecordContext, rule: AutomationSpec, planned: dict[str, Any],
         command.autocommit = False
         command.run()
         return f"set {', '.join(planned['values'])} on {rule.entity} #{record.id}"
-    command = CreateRecord(ctx, planned["entity"], planned["values"])
-    command.autocommit = False
-    made = command.run()
+    create = CreateRecord(ctx, planned["entity"], planned["values"])
+    create.autocommit = False
+    made = create.run()
     return f"created {planned['entity']} #{made.id}"

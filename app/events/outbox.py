@@ -53,6 +53,8 @@ def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
         history = state.attrs[key].history
         if not history.has_changes():
             continue
+        old: Any
+        new: Any
         if f.type == "links":
             kept = [item.id for item in history.unchanged or ()]
             old = sorted(kept + [item.id for item in history.deleted or ()])
