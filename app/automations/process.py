@@ -63,6 +63,7 @@ class Outbox:
         self.deliveries = self.models.core["crm_delivery"]
         self.now = now or utcnow()
         self.counts = {"events": 0, "fired": 0, "skipped": 0, "failed": 0, "sent": 0, "retrying": 0}
+        self._view: dict[str, Any] | None = None
 
     # -- events ------------------------------------------------------------------
     def run(self, limit: int = 200) -> dict[str, int]:
@@ -96,9 +97,11 @@ class Outbox:
         if row.entity in spec.entity_map:
             change = decode(row, spec.entity(row.entity))
             self._hooks(change)
+            self._view = None  # what expressions read, built once per event (rules judge this change)
             for rule in spec.automations:
                 if trigger_matches(rule, change, spec.entity(row.entity)):
                     self._rule(rule, change)
+        # skipped rules are logged with the delivery mark, in one commit
         self.session.execute(sa.update(self.events).where(self.events.c.id == event_id)
                              .values(delivered_on=utcnow()))
         self.session.commit()
@@ -149,7 +152,6 @@ class Outbox:
         if change.depth >= limit:
             self._log(change.id, rule.name, "rule", "skipped",
                       f"loop guard: this change was made {change.depth} automations deep (limit {limit})")
-            self.session.commit()
             self.counts["skipped"] += 1
             return
         ctx = self._ctx()
@@ -157,14 +159,15 @@ class Outbox:
         timezone = self.models.spec.timezone
         try:
             record = self._record(change)
-            state = evaluation_view(ctx, entity, record, change)
+            if self._view is None:
+                self._view = evaluation_view(ctx, entity, record, change)
+            state = self._view
             decision = decide(rule, change, state, timezone)
             if not decision.fires:
-                self.session.rollback()
                 self._log(change.id, rule.name, "rule", "skipped", decision.reason)
-                self.session.commit()
                 self.counts["skipped"] += 1
                 return
+            self.session.commit()  # the skips so far: a failing rule's rollback must not lose them
             done, sends = [], []
             with acting_automation(rule.name, change.depth + 1):
                 for action in rule.actions:
