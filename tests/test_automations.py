@@ -349,3 +349,19 @@ def test_an_event_a_dead_worker_claimed_is_taken_again_after_the_timeout_and_del
     assert drain(app)["events"] == 2  # the deal's event, then the task the rule made
     assert drain(app)["events"] == 0
     assert [t["subject"] for t in tasks(client)] == ["跟进 崩溃"]
+
+
+def test_a_queued_outbox_job_left_by_an_ended_process_does_not_block_delivery(make_app, tmp_path):
+    app = world(make_app, tmp_path, CREATE_TASK, CRM_OUTBOX_DISPATCH="auto")
+    with app.app_context():  # `crm demo` queued a job, then its process ended before running it
+        table = app.extensions["crm"].models.core["crm_job"]
+        with app.extensions["crm"].db.engine.begin() as conn:
+            conn.execute(sa.insert(table).values(kind="outbox", state="queued", payload="{}", done=0,
+                                                 cancel_requested=False, attempts=0,
+                                                 created_on=utcnow() - dt.timedelta(minutes=5)))
+    client = login(app.test_client())
+    client.post("/api/v1/deal/", json={"name": "不被挡住", "amount": 2000})
+    fresh = outbox_jobs(app)[-1]
+    assert len(outbox_jobs(app)) == 2
+    wait_job(app, fresh)
+    assert [t["subject"] for t in tasks(client)] == ["跟进 不被挡住"]

@@ -9,6 +9,7 @@ CRM_OUTBOX_DISPATCH=off leaves events for `flask crm outbox run` (or a test driv
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -18,11 +19,13 @@ from flask import current_app, has_app_context
 from app.events.outbox import on_events_committed
 from app.jobs import JobContext, enqueue, job_handler
 from app.metadata.spec import Text
+from app.models.events import utcnow
 
 from .process import drain, in_worker
 
 log = logging.getLogger(__name__)
 OUTBOX_KIND = "outbox"
+QUEUED_FRESH_SECONDS = 60
 TITLE = Text((("en", "Deliver record changes (automations, hooks, e-mail, webhooks)"),
               ("zh", "投递记录变更（自动化、插件、邮件、回调）")))
 
@@ -33,10 +36,13 @@ def run_outbox(ctx: JobContext) -> dict[str, Any]:
 
 
 def queued_outbox_job(app: Any) -> int | None:
+    """A recently queued outbox job that will see the new events; an older queued row may be
+    one whose process ended before running it (a CLI step): it does not count."""
     table = app.extensions["crm"].models.core["crm_job"]
+    recent = utcnow() - dt.timedelta(seconds=QUEUED_FRESH_SECONDS)
     with app.extensions["crm"].db.engine.connect() as conn:
-        return conn.scalar(sa.select(table.c.id).where(table.c.kind == OUTBOX_KIND, table.c.state == "queued")
-                           .limit(1))
+        return conn.scalar(sa.select(table.c.id).where(
+            table.c.kind == OUTBOX_KIND, table.c.state == "queued", table.c.created_on >= recent).limit(1))
 
 
 def wake(app: Any) -> int | None:
