@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "CRM_FILES_DIR": str(ROOT / "instance" / "files"),
     "CRM_JOB_TIMEOUT": 6 * 3600,
     "CRM_JOB_STALE_SECONDS": 120,
+    # Imports (docs/import.md): largest file, rows in a preview; exports above this many rows run as jobs.
+    "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
+    "CRM_IMPORT_PREVIEW_ROWS": 20,
+    "CRM_EXPORT_JOB_ROWS": 10_000,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,

@@ -113,7 +113,7 @@ def test_bad_files_are_4xx_before_any_job(import_app: Any) -> None:
     with import_app.app_context():
         from app.jobs import job_store
 
-        assert job_store(import_app).list() == []
+        assert job_store(import_app).recent() == []
 
 
 def test_file_over_the_size_limit_is_413(make_app: Any, tmp_path: Path) -> None:
@@ -170,3 +170,37 @@ def test_preview_shows_errors_by_row_and_column_and_writes_nothing(import_app: A
     token = upload(client, "lead", renamed, "b.csv").get_json()["upload"]
     client.post("/api/v1/imports/lead/preview", json={"upload": token, "mapping": {"Name": "name", "Mail": "email"}})
     assert upload(client, "lead", renamed, "c.csv").get_json()["mapping"] == {"Name": "name", "Mail": "email"}
+
+
+def test_autonumbers_are_kept_and_the_counter_moves_past_them(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    before = client.post("/api/v1/ticket/", json={"subject": "之前的工单"}).get_json()["result"]["number"]
+    assert before == "TCK-00001"
+    data = "工单编号,主题,电话\nTCK-00100,打印机故障 😀,\n,没有编号的工单,13900000000\nLEGACY-7,旧系统工单,\n".encode()
+    job = run_import(import_app, client, "ticket", data, "tickets.csv")
+    assert job.result["counts"]["created"] == 3, job.result
+    with import_app.app_context():
+        import sqlalchemy as sa
+
+        state = import_app.extensions["crm"]
+        ticket = state.models.model("ticket")
+        numbers = dict(state.db.session.execute(sa.select(ticket.subject, ticket.number)).all())
+    assert numbers["打印机故障 😀"] == "TCK-00100" and numbers["旧系统工单"] == "LEGACY-7"
+    assert numbers["没有编号的工单"] == "TCK-00101"  # numbered past the imported one
+    after = client.post("/api/v1/ticket/", json={"subject": "之后的工单"}).get_json()["result"]["number"]
+    assert after == "TCK-00102"
+    again = run_import(import_app, client, "ticket", data, "tickets.csv")
+    assert again.result["counts"]["created"] == 0 and again.result["counts"]["duplicate"] == 3
+    update = client.post("/api/v1/imports/ticket/preview", json={
+        "upload": upload(client, "ticket", data, "t.csv").get_json()["upload"], "mode": "update", "keys": ["subject"]})
+    assert update.status_code == 400 and "工单编号" in update.get_json()["message"]  # numbers are given once
+
+
+def test_malformed_rows_are_reported_per_row_never_a_failed_job(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    data = "姓名,邮箱\r\n甲,a@example.cn\r\n乙,b@example.cn,多余,更多\r\n丙\r\n\r\n丁,not-mail\r\n".encode()
+    job = run_import(import_app, client, "lead", data, "bad-rows.csv")
+    assert job.result["counts"]["created"] == 2 and job.result["counts"]["rejected"] == 2
+    rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=rejected").get_json()["rows"]
+    assert [(r["row"], r["column"]) for r in rows] == [(3, None), (6, "邮箱")]
+    assert "4 cells" in rows[0]["reason"]

@@ -134,9 +134,10 @@ def test_worker_killed_mid_import_then_retry_finishes_nothing_lost_or_doubled(ma
         worker.wait(timeout=30)
     killed = job_state(app, job_id)
     assert killed.state == "running" and killed.done < rows  # the worker died mid-file
-    assert client.post(f"/api/v1/jobs/{job_id}/retry").status_code in (200, 409)
-    wait_for(lambda: client.post(f"/api/v1/jobs/{job_id}/retry").status_code == 200 or
-             job_state(app, job_id).state == "queued", what="the lost job to be retried")
+    lost = wait_for(lambda: (body if (body := client.get(f"/api/v1/jobs/{job_id}").get_json())["state"] == "failed"
+                             else None), what="the job to show its worker lost")
+    assert lost["error"].startswith("worker lost") and lost["done"] == killed.done
+    assert client.post(f"/api/v1/jobs/{job_id}/retry").status_code == 200
     finisher = start_worker(config, burst=True)
     output, _ = finisher.communicate(timeout=300)
     row = job_state(app, job_id)
@@ -149,3 +150,21 @@ def test_worker_killed_mid_import_then_retry_finishes_nothing_lost_or_doubled(ma
         log = app.extensions["crm"].models.core["crm_import_row"]
         session = app.extensions["crm"].db.session
         assert session.scalar(sa.select(sa.func.count()).select_from(log).where(log.c.job_id == job_id)) == rows
+
+
+def test_cancel_stops_an_import_and_retry_finishes_it(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    rows = 1500
+    data = ("姓名,邮箱\n" + "".join(f"取消{i:04d},x{i}@example.cn\n" for i in range(rows))).encode()
+    token = upload(client, "lead", data, "cancel.csv").get_json()["upload"]
+    job_id = client.post("/api/v1/imports/lead/run", json={"upload": token}).get_json()["job_id"]
+    wait_for(lambda: job_state(import_app, job_id).done >= 20, what="the import to get going")
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel").status_code == 200
+    stopped = wait_job(import_app, job_id)
+    assert stopped.state == "cancelled" and 0 < stopped.result["counts"]["created"] < rows
+    assert len(_records(import_app, "lead")) == stopped.result["counts"]["created"]
+    assert client.post(f"/api/v1/jobs/{job_id}/retry").status_code == 200
+    done = wait_job(import_app, job_id)
+    assert done.state == "done" and done.result["counts"]["created"] == rows
+    names = [lead.name for lead in _records(import_app, "lead")]
+    assert len(names) == len(set(names)) == rows

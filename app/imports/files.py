@@ -25,6 +25,7 @@ from .messages import text
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 ZIP_MAGIC = b"PK\x03\x04"
 CHUNK_ROWS = 2000
+SPARE_COLUMNS = 64  # cells a CSV row may have past its header (the row is then rejected, not the file)
 
 
 class BadFile(ValueError):
@@ -109,15 +110,17 @@ def _data_like(cell: str) -> bool:
         return False
 
 
-def _frames(source: SourceFile, limit: int | None = None) -> Iterator[pd.DataFrame]:
-    """The file as data frames of text (object) cells, header excluded, blank lines kept."""
+def _frames(source: SourceFile, width: int, limit: int | None = None) -> Iterator[pd.DataFrame]:
+    """The file as data frames of text (object) cells, header excluded, blank lines kept.
+    CSV rows may be up to SPARE_COLUMNS cells wider than the header: reported, not fatal."""
     try:
         if source.kind == "xlsx":
             frame = pd.read_excel(source.path, sheet_name=0, header=None, dtype=object, nrows=limit and limit + 1,
                                   engine="openpyxl")
             yield frame.iloc[1:]
             return
-        reader = pd.read_csv(source.path, header=None, dtype=str, keep_default_na=False, na_filter=False,
+        reader = pd.read_csv(source.path, header=None, names=range(width + SPARE_COLUMNS), dtype=str,
+                             keep_default_na=False, na_filter=False,
                              skip_blank_lines=False, encoding=source.encoding, chunksize=CHUNK_ROWS,
                              nrows=limit and limit + 1, on_bad_lines="error")
         first = True
@@ -145,12 +148,16 @@ def headers(source: SourceFile, lang: str | None = None) -> list[str]:
 
 def iter_rows(source: SourceFile, limit: int | None = None) -> Iterator[tuple[int, list[Any]]]:
     """(row number as a spreadsheet shows it, cells) for each non-blank row; cells are text,
-    or datetime/number for XLSX cells so that dates keep their type."""
-    for frame in _frames(source, limit):
+    or datetime/number for XLSX cells so that dates keep their type. A row with cells past the
+    header's last column comes with them (longer than the header: the importer rejects it)."""
+    width = len(headers(source))
+    for frame in _frames(source, width, limit):
         for index, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
             cells = [_cell(v) for v in values]
             if all(c == "" for c in cells):
                 continue
+            last = max(i for i, c in enumerate(cells) if c != "")
+            cells = cells[:max(width, last + 1)]
             yield int(index) + 1, cells
             if limit is not None:
                 limit -= 1

@@ -58,8 +58,9 @@ def _norm(value: str) -> str:
 
 
 def importable(entity: EntitySpec) -> list[FieldSpec]:
-    """Fields a column may fill: editable ones, plus the owner (on create)."""
-    return [f for f in entity.fields if f.editable or f.name == OWNER]
+    """Fields a column may fill: editable ones, the owner (on create) and autonumbers (an imported
+    number is kept on create, and finds the record to update)."""
+    return [f for f in entity.fields if f.editable or f.name == OWNER or f.type == "autonumber"]
 
 
 def auto_mapping(entity: EntitySpec, columns: list[str], saved: dict[str, str] | None = None) -> dict[str, str]:
@@ -122,6 +123,9 @@ def check_plan(plan: ImportPlan, entity: EntitySpec, spec: Any, access: Any, lan
                 refuse(column, text("not_writable", lang, column=column, field=f.label.get(lang)))
         elif name in plan.keys and plan.mode == "update":
             pass  # a key of an update only finds the record: reading it is enough
+        elif f.type == "autonumber":
+            if plan.mode == "update":  # a number is given once, on create
+                refuse(column, text("not_writable", lang, column=column, field=f.label.get(lang)))
         elif access is not None and not access.writable(entity, name):
             refuse(column, text("not_writable", lang, column=column, field=f.label.get(lang)))
     for name, columns in by_field.items():

@@ -45,6 +45,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "gone": {"en": "The record no longer exists.", "zh": "记录已不存在。"},
     "not_import": {"en": "Job {id} is not a finished import.", "zh": "任务 {id} 不是已结束的导入。"},
     "reverted_already": {"en": "This import was reverted already.", "zh": "此导入已撤销。"},
+    "too_many_cells": {"en": "The row has {n} cells, the header {m} columns (a separator not quoted?).",
+                       "zh": "该行有 {n} 个单元格，表头只有 {m} 列（分隔符未加引号？）。"},
     "import_title": {"en": "Import", "zh": "导入"},
     "revert_title": {"en": "Revert import", "zh": "撤销导入"},
     "still_running": {"en": "The import has not finished.", "zh": "导入尚未结束。"},
@@ -53,6 +55,6 @@ TEXTS: dict[str, dict[str, str]] = {
 }
 
 
-def text(key: str, lang: str | None = None, **params: Any) -> str:
-    table = TEXTS[key]
+def text(message: str, lang: str | None = None, **params: Any) -> str:
+    table = TEXTS[message]
     return table.get(lang or "en", table["en"]).format(**params)

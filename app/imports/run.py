@@ -9,9 +9,10 @@ creates nothing.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
+import re
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -32,12 +33,12 @@ from app.records.commands import (
     UpdateRecord,
 )
 from app.records.normalise import normalise_values
-from app.web.export import neutralised
 
 from .cells import CellReader
 from .files import SourceFile, count_rows, iter_rows
 from .mapping import OWNER, ImportPlan, check_plan
 from .messages import text
+from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
 PROGRESS_EVERY = 20
@@ -82,6 +83,37 @@ def same(f: Any, new: Any, old: Any) -> bool:
     return bool(new == old)
 
 
+class KeepNumbersCreate(CreateRecord):
+    """CreateRecord that keeps the autonumbers a file brings (every rule of the command still
+    applies); the counter then moves past them, so the next record never repeats one."""
+
+    def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any], numbers: dict[str, str]):
+        super().__init__(ctx, entity, values)
+        self.numbers = numbers
+
+    def _assign(self, record: Any) -> None:
+        super()._assign(record)
+        for name, value in self.numbers.items():
+            setattr(record, name, value)
+            move_counter(self.ctx, self.entity.name, self.entity.field(name), value)
+
+
+PLACEHOLDER = re.compile(r"\\\{0+\\\}")  # `{0000}` once escaped
+
+
+def move_counter(ctx: RecordContext, entity: str, f: Any, value: str) -> None:
+    """Make the autonumber counter of `f` at least the number in `value` (when it has the format)."""
+    pattern = PLACEHOLDER.sub(lambda _: r"(\d+)", re.escape(f.format or "{0000}"), count=1)
+    match = re.fullmatch(pattern, value)
+    if match is None:
+        return
+    number, counter = int(match.group(1)), ctx.models.core["crm_counter"]
+    key = (counter.c.entity == entity) & (counter.c.field == f.name)
+    moved = ctx.session.execute(sa.update(counter).where(key, counter.c.last < number).values(last=number)).rowcount
+    if not moved and ctx.session.execute(sa.select(counter.c.last).where(key)).first() is None:
+        ctx.session.execute(sa.insert(counter).values(entity=entity, field=f.name, last=number))
+
+
 class Importer:
     """One import's rows, one at a time, as the importing user."""
 
@@ -91,19 +123,31 @@ class Importer:
         self.model = ctx.models.model(plan.entity)
         self.reader = CellReader(ctx, self.entity, plan, lang)
         self.column_of = {name: column for column, name in plan.mapping.items() if name}
+        self.fallback = tuple(n for n in self.column_of if n != OWNER and self.entity.field(n).type != "autonumber")
         self.keysets = self._keysets()
-        self.seen: dict[tuple[str, ...], dict[Any, int]] = {k: {} for k in self.keysets}
+        self.seen: dict[tuple[str, ...], dict[Any, int]] = defaultdict(dict)
         self.dry = False  # preview: validate each row as the command would, write nothing
 
     # -- how rows are told apart ---------------------------------------------------------
     def _keysets(self) -> list[tuple[str, ...]]:
-        """Update/upsert: the match keys. Create: each unique field or set mapped, else all columns."""
+        """Update/upsert: the match keys. Create: each unique field, autonumber or set mapped (none:
+        a row is judged on all the columns it fills, see `_judging`)."""
         if self.plan.keys:
             return [tuple(self.plan.keys)]
         mapped = [n for n in self.column_of if n != OWNER]
-        sets = [(n,) for n in mapped if self.entity.field(n).unique]
+        sets: list[tuple[str, ...]] = [(n,) for n in mapped
+                                       if self.entity.field(n).unique or self.entity.field(n).type == "autonumber"]
         sets += [tuple(s) for s in self.entity.unique if all(n in mapped for n in s)]
-        return sets or [tuple(mapped)]
+        return sets
+
+    def _judging(self, values: dict[str, Any]) -> list[tuple[str, ...]]:
+        """The key sets a row is judged on: those it fills; a create row that fills none (a blank
+        number or unique field) is judged on all its columns, so a re-run still creates nothing."""
+        names = [k for k in self.keysets if self._key(k, values) is not None]
+        if not names and not self.plan.keys:
+            filled = tuple(n for n in self.fallback if values.get(n) not in (None, "", []))
+            names = [filled] if filled else []
+        return names
 
     def _key(self, names: tuple[str, ...], values: dict[str, Any]) -> Any:
         key = []
@@ -145,12 +189,13 @@ class Importer:
             self._see(values, row)
 
     def _see(self, values: dict[str, Any], row: int) -> None:
-        for names in self.keysets:
-            key = self._key(names, values)
-            if key is not None:
-                self.seen[names].setdefault(key, row)
+        for names in self._judging(values):
+            self.seen[names].setdefault(self._key(names, values), row)
 
     def process(self, row: int, cells: list[Any]) -> Outcome:
+        if len(cells) > len(self.plan.columns):  # an unquoted separator, most likely
+            return Outcome("rejected", column="", data={"cells": [as_json(c) for c in cells]},
+                           reason=text("too_many_cells", self.lang, n=len(cells), m=len(self.plan.columns)))
         values, errors = self.reader.read(cells)
         if errors:
             return self._rejected(errors, cells)
@@ -158,9 +203,9 @@ class Importer:
         errors = normalise_values(self.entity, norm, self.lang)
         if errors:
             return self._rejected(errors, cells)
-        for names in self.keysets:
+        for names in self._judging(norm):
             key = self._key(names, norm)
-            if key is not None and key in self.seen[names]:
+            if key in self.seen[names]:
                 return Outcome("duplicate", column=self.column_of.get(names[0]),
                                reason=text("duplicate_row", self.lang, row=self.seen[names][key]))
         record = None
@@ -176,8 +221,8 @@ class Importer:
                                reason=text("no_match", self.lang, keys=label))
             record = self.ctx.session.get(self.model, ids[0]) if ids else None
         else:
-            for names in self.keysets:
-                ids = self._matches(names, norm) if self._key(names, norm) is not None else []
+            for names in self._judging(norm):
+                ids = self._matches(names, norm)
                 if ids:
                     self._see(norm, row)
                     return Outcome("duplicate", record_id=ids[0], column=self.column_of.get(names[0]),
@@ -187,7 +232,8 @@ class Importer:
         return outcome
 
     def _create(self, values: dict[str, Any]) -> Outcome:
-        command = CreateRecord(self.ctx, self.entity.name, values)
+        numbers = {n: values.pop(n) for n in list(values) if self.entity.field(n).type == "autonumber"}
+        command = KeepNumbersCreate(self.ctx, self.entity.name, values, numbers)
         command.autocommit = False
         if self.dry:
             command.validate()
@@ -199,7 +245,7 @@ class Importer:
         changes, old = {}, {}
         for name, value in values.items():
             f = self.entity.field(name)
-            if name == OWNER or (name in self.plan.keys and self.plan.mode == "update"):
+            if name == OWNER or f.type == "autonumber" or (name in self.plan.keys and self.plan.mode == "update"):
                 continue
             current = stored(f, record)
             if not same(f, norm[name], current):
@@ -291,22 +337,6 @@ class Importer:
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
-
-
-def error_report(session: Any, log: sa.Table, job_id: int, columns: list[str], path: Path) -> int:
-    """The rejected rows as CSV (row, column, reason, then the row's own cells); returns how many."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rows = session.execute(sa.select(log.c.row, log.c.column, log.c.reason, log.c.data)
-                           .where(log.c.job_id == job_id, log.c.outcome == "rejected").order_by(log.c.row))
-    count = 0
-    with path.open("w", encoding="utf-8-sig", newline="") as stream:
-        writer = csv.writer(stream)
-        writer.writerow(["row", "column", "reason", *columns])
-        for row, column, reason, data in rows:
-            cells = (json.loads(data) if data else {}).get("cells", [])
-            writer.writerow([row, column or "", reason or "", *[neutralised(c, str(c)) for c in cells]])
-            count += 1
-    return count
 
 
 def import_tables(app: Flask) -> sa.Table:

@@ -10,7 +10,7 @@ import logging
 import traceback
 from typing import Any
 
-from flask import Flask
+from flask import Flask, g
 
 from app.models.actor import acting_as
 
@@ -52,6 +52,10 @@ def execute(app: Flask, job_id: int) -> None:
         try:
             if handler is None:
                 raise LookupError(f"no job handler for kind {row.kind!r}")
+            if row.user_id is not None:  # readers in the job (current_access) see as the user
+                from app.security.access import access_for
+
+                g.crm_access = access_for(app.extensions["crm"].appbuilder.sm.get_user_by_id(row.user_id), app)
             with acting_as(row.user_id):
                 result: Any = handler(ctx)
         except JobCancelled:

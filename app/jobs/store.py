@@ -106,14 +106,14 @@ class JobStore:
             result = conn.execute(sa.insert(self.table).values(
                 kind=kind, title=_title(title), state="queued", payload=json.dumps(payload, ensure_ascii=False),
                 done=0, counts="{}", cancel_requested=False, user_id=user_id, created_on=utcnow(), attempts=0))
-            return int(result.inserted_primary_key[0])
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
 
     def get(self, job_id: int) -> JobRow | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(self.table).where(self.table.c.id == job_id)).first()
         return self._row(row) if row is not None else None
 
-    def list(self, user_id: int | None = None, limit: int = 100) -> list[JobRow]:
+    def recent(self, user_id: int | None = None, limit: int = 100) -> list[JobRow]:
         """Newest first; `user_id` None = everyone's (Admin)."""
         stmt = sa.select(self.table).order_by(self.table.c.id.desc()).limit(limit)
         if user_id is not None:

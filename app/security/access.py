@@ -14,7 +14,7 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_request_context
+from flask import current_app, g, has_app_context, has_request_context
 
 from app.metadata.definitions import ACTION_KEYS
 from app.metadata.spec import CrmSpec, EntitySpec
@@ -193,8 +193,9 @@ def access_for(user: Any, app: Any = None) -> Access:
 
 
 def current_access() -> Access:
-    """The access of the user of this request, computed once per request."""
-    if has_request_context() and "crm_access" in g:
+    """The access of the user of this request, computed once per request (in a background job:
+    the access of the user the job runs as, which the job runner puts on `g`)."""
+    if (has_request_context() or has_app_context()) and "crm_access" in g:
         return g.crm_access
     access = access_for(request_user())
     if has_request_context():

@@ -53,6 +53,7 @@ from .board import BoardApiMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
+from .export_job import start_export, too_big
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
@@ -330,6 +331,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
           responses:
             200:
               description: CSV file
+            202:
+              description: "More rows than CRM_EXPORT_JOB_ROWS: {job_id}; the file downloads from the job"
             400:
               $ref: '#/components/responses/400'
         """
@@ -345,6 +348,9 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         joined = filters.get_joined_filters(self.datamodel.get_filters().add_filter_list(row_scope("export")))
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), joined,
                                          order_column, order_direction)
+        if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file (202, poll the job)
+            job_id = start_export(self.entity, filters, (order_column, order_direction))
+            return self.response(202, job_id=job_id, job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{job_id}")
         columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 

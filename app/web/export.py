@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -65,27 +65,36 @@ def export_columns(entity: EntitySpec, hidden: set[str]) -> list[FieldSpec]:
     return [f for f in entity.fields if f.name not in hidden]
 
 
-def csv_response(entity: EntitySpec, query: Any, columns: list[FieldSpec], filename: str) -> Response:
-    """Stream `query` (an ORM query of the entity's model) as CSV."""
-    lang = current_lang()
+def csv_chunks(query: Any, columns: list[FieldSpec], lang: str,
+               progress: Callable[[int], None] | None = None) -> Iterator[str]:
+    """`query` (an ORM query of the entity's model) as CSV text, in pieces of about 64 kB;
+    `progress(rows)` is told after each piece (export jobs report it)."""
     model = query.column_descriptions[0]["entity"]
     loads = [selectinload(getattr(model, f.name)) for f in columns if f.type in ("link", "links", "user")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write("\ufeff")
+    writer.writerow(["id", *[f.label.get(lang) for f in columns]])
+    count = 0
+    try:
+        for item in query.options(*loads).yield_per(BATCH):
+            writer.writerow([item.id, *[_safe_cell(f, getattr(item, f.name), lang) for f in columns]])
+            count += 1
+            if buffer.tell() > 64_000:
+                yield buffer.getvalue()
+                buffer.seek(0)
+                buffer.truncate()
+                if progress is not None:
+                    progress(count)
+        yield buffer.getvalue()
+        if progress is not None:
+            progress(count)
+    finally:  # the server-side cursor and its transaction end with the stream
+        query.session.rollback()
 
-    def rows() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")
-        writer.writerow(["id", *[f.label.get(lang) for f in columns]])
-        try:
-            for item in query.options(*loads).yield_per(BATCH):
-                writer.writerow([item.id, *[_safe_cell(f, getattr(item, f.name), lang) for f in columns]])
-                if buffer.tell() > 64_000:
-                    yield buffer.getvalue()
-                    buffer.seek(0)
-                    buffer.truncate()
-            yield buffer.getvalue()
-        finally:  # the server-side cursor and its transaction end with the stream
-            query.session.rollback()
 
+def csv_response(entity: EntitySpec, query: Any, columns: list[FieldSpec], filename: str) -> Response:
+    """Stream `query` (an ORM query of the entity's model) as CSV."""
+    rows = csv_chunks(query, columns, current_lang())
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(stream_with_context(rows()), mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8", headers=headers)

@@ -49,7 +49,9 @@ PREVIEW_ROWS = 20
 ROWS_PAGE = 200
 
 
-class ImportError_(Exception):
+class ImportRefused(Exception):
+    """An answer other than 2xx, with its status and message (text, or errors by column)."""
+
     def __init__(self, status: int, message: Any):
         super().__init__(str(message))
         self.status, self.message = status, message
@@ -68,9 +70,9 @@ def importing_entity(name: str) -> Any:
     entity = _state().spec.entity_map.get(name)
     lang = current_lang()
     if entity is None:
-        raise ImportError_(404, f"no entity {name!r}")
+        raise ImportRefused(404, f"no entity {name!r}")
     if current_access().scope(entity.name, "import") == "no":
-        raise ImportError_(403, text("no_import", lang, entity=entity.label.get(lang)))
+        raise ImportRefused(403, text("no_import", lang, entity=entity.label.get(lang)))
     return entity
 
 
@@ -85,10 +87,10 @@ def field_list(entity: Any) -> list[dict[str, Any]]:
 def plan_from_body(entity: Any, body: Any) -> tuple[ImportPlan, Upload]:
     lang = current_lang()
     if not isinstance(body, dict):
-        raise ImportError_(400, text("not_json", lang))
+        raise ImportRefused(400, text("not_json", lang))
     upload = find_upload(_root(), str(body.get("upload") or ""), acting_user_id())
     if upload is None or upload.entity != entity.name:
-        raise ImportError_(404, text("no_upload", lang, token=str(body.get("upload") or "")[:64]))
+        raise ImportRefused(404, text("no_upload", lang, token=str(body.get("upload") or "")[:64]))
     columns = upload_columns(upload)
     mapping = body.get("mapping")
     if mapping is None:
@@ -98,14 +100,14 @@ def plan_from_body(entity: Any, body: Any) -> tuple[ImportPlan, Upload]:
                                                  for k, v in mapping.items())
             or not isinstance(keys, list) or not all(isinstance(k, str) for k in keys)
             or not isinstance(link_keys, dict) or not all(isinstance(v, str) for v in link_keys.values())):
-        raise ImportError_(400, {"mapping": ["mapping: {column: field}, keys: [field], link_keys: {field: field}"]})
+        raise ImportRefused(400, {"mapping": ["mapping: {column: field}, keys: [field], link_keys: {field: field}"]})
     mode = body.get("mode") or "create"
     plan = ImportPlan(entity.name, mode if mode in MODES else str(mode), tuple(columns),
                       {k: v for k, v in mapping.items() if v}, tuple(keys), dict(link_keys))
     try:
         check_plan(plan, entity, _state().spec, current_access(), lang)
     except MappingRefused as exc:
-        raise ImportError_(400, exc.errors) from None
+        raise ImportRefused(400, exc.errors) from None
     return plan, upload
 
 
@@ -131,7 +133,7 @@ class ImportsApi(BaseApi):
     def _answer(self, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
-        except ImportError_ as exc:
+        except ImportRefused as exc:
             return self.response(exc.status, message=exc.message)
         except BadFile as exc:
             return self.response(exc.status, message=str(exc))
@@ -167,7 +169,7 @@ class ImportsApi(BaseApi):
             lang = current_lang()
             stored = request.files.get("file")
             if stored is None or not stored.filename:
-                raise ImportError_(400, text("no_file", lang))
+                raise ImportRefused(400, text("no_file", lang))
             max_bytes = int(current_app.config.get("CRM_IMPORT_MAX_BYTES") or MAX_BYTES)
             if request.content_length and request.content_length > max_bytes + 65536:
                 raise BadFile(text("too_big", lang, mb=max_bytes // (1 << 20) or 1), status=413)
@@ -292,11 +294,11 @@ class ImportsApi(BaseApi):
         def start() -> Any:
             row = visible_job(job_id)
             if row is None or row.kind != IMPORT_KIND:
-                raise ImportError_(404, text("not_import", current_lang(), id=job_id))
+                raise ImportRefused(404, text("not_import", current_lang(), id=job_id))
             importing_entity(row.payload["plan"]["entity"])
             refusal = revert_refusal(_state().db.session, import_tables(current_app), row, current_lang())
             if refusal:
-                raise ImportError_(409, refusal)
+                raise ImportRefused(409, refusal)
             lang = current_lang()
             revert_id = enqueue(REVERT_KIND, {"import_job": job_id, "lang": lang}, user_id=acting_user_id(),
                                 title=f"{text('revert_title', lang)} #{job_id}: {row.title_text(lang)}")

@@ -17,7 +17,7 @@ from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from app.jobs import JobRow, cancel, job_store, retry
+from app.jobs import JobRow, JobStore, cancel, job_store, retry
 from app.jobs.queue import stale_seconds
 from app.metadata.spec import Text
 from app.models.actor import acting_user_id
@@ -45,11 +45,20 @@ UI = {
 
 def visible_job(job_id: int) -> JobRow | None:
     """The job when the current user may see it (their own; Admin: any), else None (a 404)."""
-    row = job_store().get(job_id)
+    store = job_store()
+    row = store.get(job_id)
     if row is None:
         return None
     if not current_access().is_admin and row.user_id != acting_user_id():
         return None
+    return settled(store, row)
+
+
+def settled(store: JobStore, row: JobRow) -> JobRow:
+    """The job as it stands: one whose worker died (no sign of life for CRM_JOB_STALE_SECONDS)
+    is marked failed, saying so, as soon as someone looks (it can then be retried or reverted)."""
+    if row.stale(stale_seconds(current_app)) and store.mark_lost(row.id, stale_seconds(current_app)):
+        return store.get(row.id) or row
     return row
 
 
@@ -82,7 +91,8 @@ class JobsView(BaseView):
     @has_access
     def index(self) -> Any:
         admin = current_access().is_admin
-        rows = job_store().list(None if admin else acting_user_id())
+        store = job_store()
+        rows = [settled(store, r) for r in store.recent(None if admin else acting_user_id())]
         lang = current_lang()
         return self.render_template("crm/jobs.html", jobs=[job_json(r) for r in rows], admin=admin,
                                     ui={k: v.get(lang) for k, v in UI.items()},
@@ -137,7 +147,9 @@ class JobsApi(BaseApi):
               description: "{result: [job]}"
         """
         admin = current_access().is_admin
-        return self.response(200, result=[job_json(r) for r in job_store().list(None if admin else acting_user_id())])
+        store = job_store()
+        rows = store.recent(None if admin else acting_user_id())
+        return self.response(200, result=[job_json(settled(store, r)) for r in rows])
 
     @api_expose("/<int:job_id>", methods=["GET"])
     @protect()

@@ -34,6 +34,7 @@ from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .display import formatters
 from .export import csv_response, export_columns
+from .export_job import start_export, too_big
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values
@@ -43,6 +44,8 @@ from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
 _SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
+EXPORT_QUEUED = Text((("en", "A large export: it runs in the background; download it here when done."),
+                      ("zh", "数据量较大，导出在后台进行；完成后在此下载。")))
 
 # Every permission an entity has: four words, shared by screens and the API.
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]
@@ -193,6 +196,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
         kwargs.setdefault("crm_lang", current_lang())
         kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
+        kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
         if template == self.show_template and "pk" in kwargs:
             for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
                 kwargs.setdefault(key, value)
@@ -298,11 +302,15 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
     @has_access
     def export(self) -> Any:
         """The list as CSV: this list's filters and search, the user's export scope."""
-        filters = self._request_filters().get_joined_filters(
-            self.datamodel.get_filters().add_filter_list(row_scope("export")))
+        asked = self._request_filters()
+        filters = asked.get_joined_filters(self.datamodel.get_filters().add_filter_list(row_scope("export")))
         order_column, order_direction = self.base_order or ("", "")
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), filters,
                                          order_column, order_direction)
+        if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file, the jobs page has it
+            start_export(self.entity, asked, (order_column, order_direction))
+            flash(str(EXPORT_QUEUED.get(current_lang())), "info")
+            return redirect("/crm/jobs/")
         columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 

@@ -1,0 +1,149 @@
+"""Validated import of opportunities against PostgreSQL COPY of the same file.
+
+Writes a CSV of `--size` opportunities (a Chinese name, the account by its title, an
+amount typed as `¥12,345.60`, a close date as `2026/3/5`), then:
+
+1. imports it through the import job (`execute` of the job runner, as a worker would):
+   every row parsed, normalised, checked by the record commands, its link resolved by
+   the account's name, written with its line in crm_import_row, one transaction a row;
+2. COPYs the same file into a bare text table (no parsing, no checks, no links);
+
+and prints rows/s of both, their ratio (the issue's target: import >= 20% of COPY) and
+the process's peak RSS (the file is read in chunks of 2,000 rows: memory stays flat).
+
+    .venv/bin/python bench/bench_import.py --size 10000
+    .venv/bin/python bench/bench_import.py --size 100000 --db postgresql+psycopg2://postgres@127.0.0.1/crm_bench_import
+
+**The --db database is emptied (DROP SCHEMA public CASCADE) at start.**
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import random
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from bench_engine import dispose, prepare_database, settings  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.jobs import job_store  # noqa: E402
+from app.jobs.runner import execute  # noqa: E402
+from app.security.sync import sync_permissions  # noqa: E402
+from app.security.users import ensure_admin  # noqa: E402
+
+DEFAULT_DB = "postgresql+psycopg2://postgres@127.0.0.1/crm_bench_import"
+HEADER = ["商机名称", "客户", "金额", "预计成交日期"]
+
+
+def write_file(path: Path, size: int, accounts: list[str], seed: int = 7) -> None:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        for i in range(size):
+            amount = rng.randint(1_000, 5_000_000) + rng.randint(0, 99) / 100
+            writer.writerow([f"商机 {i:07d} 𩸽", rng.choice(accounts), f"¥{amount:,.2f}",
+                             f"2026/{rng.randint(1, 12)}/{rng.randint(1, 28)}"])
+
+
+def load_accounts(app: Any, count: int) -> list[str]:
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("account")
+        names = [f"客户 {i:05d} 有限公司" for i in range(count)]
+        session = state.db.session
+        admin = state.appbuilder.sm.find_user(username="admin").id
+        for start in range(0, count, 1000):
+            session.add_all([model(name=n, owner_id=admin) for n in names[start:start + 1000]])
+            session.commit()
+        session.remove()
+    return names
+
+
+def run_import(app: Any, source: Path, size: int) -> float:
+    with app.app_context():
+        store = job_store(app)
+        files = Path(app.config["CRM_FILES_DIR"])
+        (files / "imports").mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, files / "imports" / "bench.csv")
+        admin = app.extensions["crm"].appbuilder.sm.find_user(username="admin").id
+        plan = {"entity": "opportunity", "mode": "create", "columns": HEADER,
+                "mapping": {"商机名称": "name", "客户": "account", "金额": "amount", "预计成交日期": "close_date"},
+                "keys": [], "link_keys": {}}
+        job_id = store.create("import", {"plan": plan, "file": "imports/bench.csv", "kind": "csv",
+                                         "encoding": "utf-8-sig", "lang": "en"}, admin, "bench")
+    started = time.perf_counter()
+    execute(app, job_id)
+    elapsed = time.perf_counter() - started
+    with app.app_context():
+        row = job_store(app).get(job_id)
+    assert row is not None and row.state == "done", (row.state if row else None, row.error if row else None)
+    counts = row.result["counts"]  # type: ignore[index]
+    assert counts["created"] == size, counts
+    return elapsed
+
+
+def run_copy(url: str, source: Path) -> float:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS bench_copy")
+        conn.exec_driver_sql("CREATE TABLE bench_copy (name text, account text, amount text, close_date text)")
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        started = time.perf_counter()
+        with source.open("r", encoding="utf-8") as stream:
+            cursor.copy_expert("COPY bench_copy FROM STDIN WITH (FORMAT csv, HEADER true)", stream)
+        raw.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        raw.close()
+        engine.dispose()
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10_000, help="opportunity rows (default 10000)")
+    parser.add_argument("--db", default=DEFAULT_DB, help="PostgreSQL URL (emptied!)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    prepare_database(args.db)
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_FILES_DIR": str(tmp / "files")})
+        with app.app_context():
+            sync_permissions(app.extensions["crm"].appbuilder)
+            ensure_admin(app.extensions["crm"].appbuilder, "bench-admin-1")
+        accounts = load_accounts(app, max(10, args.size // 10))
+        source = tmp / "opportunities.csv"
+        write_file(source, args.size, accounts)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        imported = run_import(app, source, args.size)
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        copied = run_copy(args.db, source)
+        dispose(app)
+    size = args.size
+    print(f"rows: {size:,} ({source.stat().st_size if source.exists() else 0} bytes) opportunities, "
+          f"{len(accounts):,} accounts linked by name")
+    print(f"validated import: {imported:8.2f} s  {size / imported:10,.0f} rows/s")
+    print(f"PostgreSQL COPY:  {copied:8.2f} s  {size / copied:10,.0f} rows/s")
+    print(f"import / COPY:    {copied / imported:8.1%}  (issue target >= 20%)")
+    print(f"peak RSS: {rss_after / 1024:,.0f} MB (before the import: {rss_before / 1024:,.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Exports above CRM_EXPORT_JOB_ROWS run as a job and leave a CSV to download: the same
+filters, export scope and visible fields as the streamed export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.conftest import login
+from tests.jobs_support import wait_job
+
+
+def _app(make_app: Any, tmp_path: Path, rows: int) -> Any:
+    from app.demo.loader import load_demo
+    from app.demo.users import create_demo_users
+
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_EXPORT_JOB_ROWS=rows)
+    with app.app_context():
+        state = app.extensions["crm"]
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=30)
+        state.db.session.remove()
+    return app
+
+
+def _rows(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_big_export_runs_as_a_job_in_the_users_scope(make_app: Any, tmp_path: Path) -> None:
+    from app.demo.users import DEMO_PASSWORD
+
+    app = _app(make_app, tmp_path, rows=3)
+    with app.app_context():
+        state = app.extensions["crm"]
+        rep_id = state.appbuilder.sm.find_user(username="sales_rep").id
+        opp = state.models.model("opportunity")
+        session = state.db.session  # every other opportunity the rep's, whatever the demo drew
+        session.execute(sa.update(opp).where(opp.id % 2 == 0).values(owner_id=rep_id))
+        session.commit()
+        own = set(session.scalars(sa.select(opp.id).where(opp.owner_id == rep_id)))
+        everyone = set(session.scalars(sa.select(opp.id)))
+    assert len(own) > 3 and own < everyone
+    rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    answer = rep.get("/api/v1/opportunity/export")
+    assert answer.status_code == 202, answer.data[:300]
+    job = wait_job(app, answer.get_json()["job_id"])
+    assert job.state == "done", job.error
+    assert job.result["rows"] == len(own) and job.done == len(own)
+    body = rep.get(f"/crm/jobs/{job.id}/file/export")
+    assert body.status_code == 200
+    rows = _rows(body.data)
+    assert {int(r[0]) for r in rows[1:]} == own  # the export scope: own records only
+    assert "Probability" in rows[0]  # read-only for reps, still shown
+    other = login(app.test_client(), "sales_rep2", DEMO_PASSWORD)
+    assert other.get(f"/crm/jobs/{job.id}/file/export").status_code == 404
+
+    agent = login(app.test_client(), "support_agent", DEMO_PASSWORD)
+    answer = agent.get("/api/v1/opportunity/export")
+    assert answer.status_code == 403  # no export scope
+    ticket = agent.get("/api/v1/ticket/export")
+    assert ticket.status_code == 202
+    assert wait_job(app, ticket.get_json()["job_id"]).state == "done"
+
+
+def test_filters_follow_the_export_job(make_app: Any, tmp_path: Path) -> None:
+    from app.demo.users import DEMO_PASSWORD
+
+    app = _app(make_app, tmp_path, rows=1)
+    with app.app_context():
+        state = app.extensions["crm"]
+        account = state.models.model("account")
+        names = list(state.db.session.scalars(sa.select(account.name)))
+    expected = sorted(n for n in names if "a" in n.casefold())
+    assert 1 < len(expected) < len(names)
+    client = login(app.test_client(), "executive", DEMO_PASSWORD)
+    rison = "(filters:!((col:name,opr:ct,value:a)))"
+    answer = client.get("/api/v1/account/export", query_string={"q": rison})
+    assert answer.status_code == 202, answer.data[:300]
+    job = wait_job(app, answer.get_json()["job_id"])
+    rows = _rows(client.get(f"/crm/jobs/{job.id}/file/export").data)
+    assert sorted(r[1] for r in rows[1:]) == expected
+    refused = client.get("/api/v1/account/export", query_string={"q": "(filters:!((col:name,opr:bogus,value:a)))"})
+    assert refused.status_code == 400  # checked before any job
+
+
+def test_screen_export_above_the_threshold_goes_to_the_jobs_page(make_app: Any, tmp_path: Path) -> None:
+    app = _app(make_app, tmp_path, rows=3)
+    client = login(app.test_client())
+    answer = client.get("/crm/lead/export")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/crm/jobs/")
+    page = client.get("/crm/jobs/").get_data(as_text=True)
+    assert "Export Leads" in page
+    with app.app_context():
+        from app.jobs import job_store
+
+        job = job_store(app).recent()[0]
+    assert wait_job(app, job.id).state == "done"
+    small = _app(make_app, tmp_path / "small", rows=0)  # 0: never a job
+    streamed = login(small.test_client()).get("/crm/lead/export")
+    assert streamed.status_code == 200 and streamed.mimetype == "text/csv"
