@@ -15,7 +15,9 @@ from flask import Blueprint, Flask
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.utils.legacy import get_sqla_class
 
+from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
+from app.events.outbox import install_session_signal
 from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
@@ -83,9 +85,16 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec))
+        install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
+
+
+def install_outbox_delivery(app: Flask) -> None:
+    """Every session's commit that wrote outbox events queues an outbox job (`outbox_dispatch`)."""
+    install_session_signal(sa.orm.Session)
+    app.config.setdefault("CRM_OUTBOX_JOB_KIND", outbox_dispatch.OUTBOX_KIND)
 
 
 def _enforce_sqlite_foreign_keys(engine: sa.Engine) -> None:

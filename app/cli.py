@@ -13,6 +13,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from app.automations.cli import automations_group, outbox_group
 from app.metadata.loader import load_metadata
 from app.metadata.problems import MetadataError
 from app.settings import load_settings
@@ -31,6 +32,8 @@ class CrmGroup(AppGroup):
 
 
 crm = CrmGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
+crm.add_command(automations_group)  # automations: `crm automations test`, `crm outbox run`
+crm.add_command(outbox_group)
 
 
 

@@ -62,11 +62,28 @@ DEFAULTS: dict[str, Any] = {
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "WTF_CSRF_TIME_LIMIT": None,
+    # Automations and the outbox (app/automations/): auto = deliver events after each commit
+    # (a background job or thread); off = only `flask crm outbox run` delivers them.
+    "CRM_OUTBOX_DISPATCH": "auto",
+    "CRM_OUTBOX_CLAIM_TIMEOUT": 300,  # seconds before an event a dead worker claimed is taken again
+    "CRM_OUTBOX_MAX_WAIT": 120,  # a worker waits this long for a retry that is due soon
+    "CRM_AUTOMATION_MAX_DEPTH": 5,  # loop guard: automations triggered by automations, this deep at most
+    "CRM_DELIVERY_ATTEMPTS": 5,  # e-mail / webhook tries before it is marked failed
+    "CRM_DELIVERY_BACKOFF": 30,  # seconds before the first retry; doubled each time
+    "CRM_SMTP_HOST": "",
+    "CRM_SMTP_PORT": 25,
+    "CRM_SMTP_TLS": False,
+    "CRM_SMTP_USER": "",
+    "CRM_SMTP_PASSWORD": "",
+    "CRM_MAIL_FROM": "crm@localhost",
+    "CRM_WEBHOOK_SECRET": "",  # HMAC-SHA256 key of the X-CRM-Signature header
+    "CRM_WEBHOOK_TIMEOUT": 10,
 }
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
-            "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR")
+            "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
+            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
 

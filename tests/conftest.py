@@ -97,6 +97,8 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "WTF_CSRF_ENABLED": False,
         "TESTING": True,
         "SECRET_KEY": "test-secret-only-for-the-test-suite-0123456789",
+        # automations: no outbox job thread outliving a test; tests of the outbox drive it or ask for "auto"
+        "CRM_OUTBOX_DISPATCH": "off",
     }
     settings.update(overrides)
     app = create_app(settings)

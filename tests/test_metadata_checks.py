@@ -3191,3 +3191,80 @@ def test_no_dashboards_yaml_shape_escapes_the_loader(kind: str, entity: str, ana
         parse_dashboards(read_yaml(path).data, path, found, entities, roles, spec.languages)
         count = len(text.splitlines())
         assert all(p.path == path and 1 <= p.line <= count and p.code in CODES for p in found), (text, found)
+
+
+# automations.yaml (app/automations/checks.py): CRM-E057..E064, on the deal of pipe_tree()
+AUTO = "automations.yaml"
+
+
+def auto(*rows: str) -> Callable[[Path], None]:
+    """automations.yaml: `rules:` on line 1, the given rows from line 2."""
+    return _write(AUTO, lines("rules:", *rows))
+
+
+RULE_HEAD = ("  - name: r", "    label: {en: Rule, zh: 规则}")  # lines 2, 3
+
+CASES += [
+    Case("E057-unknown-entity-or-trigger", pipe_tree(), [
+        want(AUTO, 4, "CRM-E057", "automation 'r' names unknown entity 'dael'", hint="did you mean 'deal'?"),
+        want(AUTO, 10, "CRM-E057", "automation 's' has unknown trigger 'changed'", hint="did you mean 'stage_changed'?"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: dael", "    trigger: created", "    do: [{set: {notes: \"'x'\"}}]",  # 4
+        "  - name: s", "    label: S", "    entity: deal", "    trigger: changed",  # 10
+        "    do: [{set: {notes: \"'x'\"}}]")),
+    Case("E058-unknown-field", pipe_tree(), [
+        want(AUTO, 6, "CRM-E058", "field_changed names 'amout' of deal", hint="did you mean 'amount'?"),
+        want(AUTO, 13, "CRM-E058", "set names unknown field 'nots' of deal", hint="did you mean 'notes'?"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: field_changed", "    field: amout",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]",
+        "  - name: s", "    label: S", "    entity: deal", "    trigger: created", "    do:",
+        "      - set: {nots: \"'x'\"}")),  # 13
+    Case("E059-unknown-stage-or-choice", pipe_tree(), [
+        want(AUTO, 6, "CRM-E059", "to names unknown stage 'wonn'", hint="did you mean 'won'?"),
+        want(AUTO, 13, "CRM-E059", "'renew' is not a choice of kind", hint="did you mean 'renewal'?"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: stage_changed", "    to: wonn",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]",
+        "  - name: s", "    label: S", "    entity: deal", "    trigger: field_changed", "    field: kind",
+        "    to: renew",  # 13
+        "    do: [{set: {notes: \"'x'\"}}]")),
+    Case("E060-condition-not-a-condition", pipe_tree(), [
+        want(AUTO, 6, "CRM-E060", "automation 'r' if is a number, not a condition"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: updated", "    if: amount * 2",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]")),
+    Case("E061-unknown-action-or-bad-write", pipe_tree(), [
+        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook"),
+        want(AUTO, 8, "CRM-E061", "automation 'r' set writes a text to deal.amount, a money field",
+             hint="give a number expression"),
+        want(AUTO, 9, "CRM-E061", "automation 'r' set cannot write deal.created_on"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - sms: {to: owner}",  # 7
+        "      - set: {amount: \"concat(name, '!')\",",  # 8
+        "              created_on: now()}")),  # 9
+    Case("E062-bad-email", pipe_tree(), [
+        want(AUTO, 8, "CRM-E062", "automation 'r' email to is a number, not an address"),
+        want(AUTO, 11, "CRM-E062", "automation 'r' email lang 'fr' is not a language of crm.yaml"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - email:",
+        "          to: amount",  # 8
+        "          subject: {en: 'Deal {{ name }}', zh: '商机 {{ name }}'}",
+        "          body: {en: 'Amount {{ amount }}', zh: '金额 {{ amount }}'}",
+        "          lang: fr")),  # 11
+    Case("E063-bad-webhook", pipe_tree(), [
+        want(AUTO, 8, "CRM-E063", "automation 'r' webhook url 'ftp://erp.example.com' is not an http(s) URL"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - webhook:",
+        "          url: ftp://erp.example.com",  # 8
+        "          body: {deal: name}")),
+    Case("E064-rule-defined-twice", pipe_tree(), [
+        want(AUTO, 7, "CRM-E064", "automation 'r' is defined twice", hint="give each rule its own name"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do: [{set: {notes: \"'x'\"}}]",
+        *RULE_HEAD, "    entity: deal", "    trigger: deleted", "    do: [{webhook: {url: 'https://x.cn/h'}}]")),
+]
+PASSING = [c for c in CASES if not c.bug]

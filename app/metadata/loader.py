@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from app.automations.loader import parse_automations
 from app.fieldtypes import field_type
 
 from .computed import check_computed
@@ -92,6 +93,9 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     dashboards_path = root / "dashboards.yaml"
     dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
                                   {r.name for r in roles} | {"Admin"}, languages)
+    automations_path = root / "automations.yaml"  # automations: optional file, checked like the rest
+    automations = parse_automations(_read(automations_path, problems) if automations_path.exists() else None,
+                                    automations_path, problems, entities, languages)
     region = check_phone_region(crm_values.get("phone_region"), crm_sink,
                                 crm_node.line_of("phone_region") if isinstance(crm_node, LocMap) else 1)
     if problems:
@@ -103,7 +107,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
         menu=menu, entities=tuple(_with_locale(e, currency, region) for e in entities.values()), root=root,
         digest=_digest([crm_path, *files, roles_path, dashboards_path]), roles=roles, dashboards=dashboards,
         phone_region=region,
-        computed_order=computed_order,
+        computed_order=computed_order, automations=automations,
     )
     return spec, problems
 

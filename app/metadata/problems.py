@@ -62,6 +62,15 @@ CODES: dict[str, str] = {
     "CRM-E053": "a plugin's field type is not a FieldType, or has no lower-case name or doc",
     "CRM-E054": "a plugin's field type takes a name already taken",
     "CRM-E055": "a plugin's field type takes an option the metadata does not know",
+    # automations.yaml (app/automations/checks.py)
+    "CRM-E057": "automation names an unknown entity or trigger",
+    "CRM-E058": "automation names an unknown field",
+    "CRM-E059": "automation names an unknown stage or choice value",
+    "CRM-E060": "automation condition is not a condition",
+    "CRM-E061": "unknown automation action, or a write the field cannot take",
+    "CRM-E062": "bad automation e-mail: recipient, template or language",
+    "CRM-E063": "bad automation webhook",
+    "CRM-E064": "automation rule defined twice",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")

@@ -452,6 +452,7 @@ class CrmSpec:
     phone_region: str = "CN"
     # (entity, field) of every formula/lookup/rollup, each after those it reads
     computed_order: tuple[tuple[str, str], ...] = ()
+    automations: tuple[Any, ...] = ()  # AutomationSpec, from automations.yaml (app/automations/)
 
     @cached_property
     def dashboard_map(self) -> dict[str, DashboardSpec]:

@@ -80,6 +80,8 @@ class ModelSet:
 
 
 def build_models(spec: CrmSpec) -> ModelSet:
+    from app.events.outbox import install_outbox  # app.events builds on this package
+
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
     reg = registry(metadata=metadata)
     user_table = sa.Table(
@@ -107,6 +109,7 @@ def build_models(spec: CrmSpec) -> ModelSet:
     for entity in spec.entities:
         install_record_events(models[entity.name], entity, core["crm_counter"])
         install_version_log(models[entity.name], entity, core["crm_record_change"])
+        install_outbox(models[entity.name], entity, core["crm_event"])  # automations: the outbox
     return result
 
 

@@ -12,6 +12,8 @@ told what changed since the version it was read at (core revision 0003).
 database so nothing is lost when Redis or a worker restarts (core revision 0004).
 `crm_import_row` is what each import did to each row of its file (resume, result, error report,
 revert); `crm_import_mapping` the column mapping a user saved per entity (core revision 0006).
+`crm_event` is the outbox: one row per record change, written in the change's own transaction;
+`crm_delivery` logs what was done with each (rules, hooks, e-mails, webhooks) and retries (core revision 0005).
 """
 
 from __future__ import annotations
@@ -84,7 +86,8 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     )
     job = define_job_table(metadata)
     imports = define_import_tables(metadata)
-    return {**imports, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
+    events = define_event_tables(metadata)
+    return {**imports, **events, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
 
 
@@ -138,3 +141,37 @@ def define_import_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.UniqueConstraint("entity", "user_id", name="uq_crm_import_mapping_entity_user_id"),
     )
     return {"crm_import_row": rows, "crm_import_mapping": mapping}
+
+
+def define_event_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """The outbox and its delivery log (see app/events/)."""
+    event = sa.Table(
+        "crm_event", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("record_id", sa.Integer, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),  # created | updated | deleted
+        sa.Column("changes", sa.Text, nullable=False),  # JSON {field: [old, new]}
+        sa.Column("actor_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="SET NULL")),
+        sa.Column("automation", sa.String(64)),  # the rule that made the change, if one did
+        sa.Column("depth", sa.Integer, nullable=False, default=0),  # automation chain length (loop guard)
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("claimed_on", sa.DateTime),  # a worker took it
+        sa.Column("delivered_on", sa.DateTime, index=True),  # every rule and hook has run
+        sa.Index("ix_crm_event_record", "entity", "record_id", "id"),
+    )
+    delivery = sa.Table(
+        "crm_delivery", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("event_id", sa.Integer, sa.ForeignKey("crm_event.id", ondelete="CASCADE"), index=True),
+        sa.Column("rule", sa.String(64)),  # None: a plugin hook
+        sa.Column("action", sa.String(32), nullable=False),  # rule | hook | set | create | email | webhook
+        sa.Column("state", sa.String(16), nullable=False),  # fired | skipped | done | pending | failed
+        sa.Column("reason", sa.Text),
+        sa.Column("payload", sa.Text),  # JSON: what an e-mail or webhook sends, so a retry sends the same
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("next_try_on", sa.DateTime, index=True),
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("finished_on", sa.DateTime),
+    )
+    return {"crm_event": event, "crm_delivery": delivery}

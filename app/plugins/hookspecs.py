@@ -38,12 +38,18 @@ def crm_before_insert(entity: Any, record: Any, session: Any) -> None:
 
 @hookspec
 def crm_on_update(entity: Any, record: Any, changes: dict[str, Any], session: Any) -> None:
-    """A record was changed and committed; `changes` maps field to new value."""
+    """A record was changed and committed; `changes` maps field to new value.
+
+    Delivered after the commit from the outbox (`crm_event`), by the outbox worker: a
+    change is never lost between the commit and the hook, and a failing hook is logged
+    in the run log (`crm_delivery`) without touching the change.
+    """
 
 
 @hookspec
 def crm_on_delete(entity: Any, record: Any, session: Any) -> None:
-    """A record is about to be deleted (in the same transaction)."""
+    """A record was deleted and the delete committed (delivered from the outbox, like
+    crm_on_update); `record` is rebuilt from its last values and is in no session."""
 
 
 # -- field types (called once at start-up, before the metadata is read) ------

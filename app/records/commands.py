@@ -390,10 +390,7 @@ class UpdateRecord(_RecordCommand):
         moves = self._stage_moves()
         self._assign(self.record)
         self._apply_stages(self.record, moves)
-        self._commit()
-        if self.ctx.hooks is not None:
-            self.ctx.hooks.crm_on_update(entity=self.entity, record=self.record,
-                                         changes=dict(self.values), session=self.ctx.session)
+        self._commit()  # crm_on_update: delivered after the commit from the outbox (app/automations/process.py)
         return self.record
 
 
@@ -426,9 +423,7 @@ class DeleteRecord:
                                    field=f.label.get(self.ctx.lang)))
 
     def run(self) -> None:
-        self.validate()
-        if self.ctx.hooks is not None:
-            self.ctx.hooks.crm_on_delete(entity=self.entity, record=self.record, session=self.ctx.session)
+        self.validate()  # crm_on_delete: delivered after the commit from the outbox (app/automations/process.py)
         self.ctx.session.delete(self.record)
         try:
             self.ctx.session.commit()

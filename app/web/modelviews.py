@@ -298,11 +298,18 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
     def render_show_extras(self, pk: Any) -> dict[str, Any]:
         """Stage history and the convert button for the record page."""
         from .pipeline_api import stage_history
+        from .timeline import record_timeline
 
+        moves = stage_history(self.crm_models, self.entity.name, int(pk))
+        labels = {c.value: c.label.get(current_lang()) for p in self.entity.pipelines
+                  for c in self.entity.field(p.field).choices}
+        # automations: field history (audit) merged with the stage moves, hidden fields left out
+        timeline = record_timeline(self.datamodel.session, self.crm_models, self.entity, int(pk), self._access(),
+                                   current_lang(), moves, labels)
         if not self.entity.pipelines:
-            return {}
+            return {"crm_timeline": timeline}
         item = self.datamodel.get(pk, self._base_filters) if self.entity.convert else None
-        return {"crm_history": stage_history(self.crm_models, self.entity.name, int(pk)),
+        return {"crm_timeline": timeline, "crm_history": moves,
                 "crm_convert": self.entity.convert,
                 "crm_version": getattr(item, "version", ""),  # the conversion is refused if the lead changed
                 "crm_stage_field_label": self.entity.field(self.entity.pipelines[0].field).label.get(current_lang()),

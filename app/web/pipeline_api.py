@@ -14,10 +14,12 @@ from flask import request
 from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.events.read import field_history
 from app.records.commands import MoveStage
 from app.records.conversion import ConvertRecord
 
 from .jsonbody import BadJson, json_body
+from .labels import current_lang
 from .versioning import BadVersion, client_version
 
 PIPELINE_METHOD_PERMISSIONS = {"move": "write", "history": "read", "board": "read", "convert": "write"}
@@ -103,19 +105,24 @@ class PipelineEndpoints:
     @safe
     @permission_name("history")
     def history(self, pk: int) -> Any:
-        """Stage history of a record: who moved it, from, to, when, and time in the stage left.
+        """History of a record: stage moves (`result`: who moved it, from, to, when, time in the
+        stage left) and field changes (`changes`: who or which automation, when, field, old, new;
+        fields hidden from the user are left out).
         ---
         get:
           parameters:
           - {in: path, name: pk, schema: {type: integer}}
           responses:
-            200: {description: The moves, oldest first}
+            200: {description: "The moves (result) and the field changes (changes), oldest first"}
             404: {description: No such record in the user's scope}
         """
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if not item:
             return self.response_404()  # type: ignore[attr-defined]
-        return self.response(200, result=stage_history(self.crm_models, self.entity.name, pk))  # type: ignore[attr-defined]
+        changes = field_history(self.datamodel.session, self.crm_models, self.entity, pk,  # type: ignore[attr-defined]
+                                self._access(), current_lang())  # type: ignore[attr-defined]
+        return self.response(200, result=stage_history(self.crm_models, self.entity.name, pk),  # type: ignore[attr-defined]
+                             changes=changes)
 
 
 def stage_history(models: Any, entity: str, pk: int) -> list[dict[str, Any]]:

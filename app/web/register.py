@@ -10,6 +10,7 @@ from app.models import ModelSet
 
 from .access_view import register_access_view
 from .api import UserDirectoryApi, build_api
+from .automation_log import register_automation_log
 from .dashboards import register_dashboards
 from .imports_view import register_imports
 from .jobs import register_jobs
@@ -50,6 +51,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_access_view(appbuilder)
     register_search(appbuilder)
     register_jobs(appbuilder)
+    register_automation_log(appbuilder)  # automations: rules and run log (Admin)
     register_imports(appbuilder)
     register_openapi(appbuilder)
     return views

@@ -1,13 +1,13 @@
 """crm_import_row (what an import did to each row: resume, report, revert) and crm_import_mapping.
 
 Revision ID: core_0006
-Revises: core_0004 (the coordinator chains it after core_0005 when the outbox revision lands)
+Revises: core_0005 (the outbox; chained when the automations branch merged imports)
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0006"
-down_revision = "core_0004"
+down_revision = "core_0005"  # after the outbox (automations branch)
 branch_labels = None
 depends_on = None
 

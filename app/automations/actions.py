@@ -1,0 +1,79 @@
+"""Carry out a rule's actions: set fields and create records through the record commands
+(system rights: no role limits, every rule and gate still applies), as the automation;
+e-mails and webhooks are rendered now and queued for delivery (see process.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.events.read import Change
+from app.metadata.spec import EntitySpec, FieldSpec
+from app.records.commands import CreateRecord, RecordContext, UpdateRecord
+
+from .checks import PLACEHOLDER
+from .engine import value_of
+from .spec import ActionSpec, AutomationSpec
+
+
+def coerce(f: FieldSpec, value: Any) -> Any:
+    """A value as the field stores it: a date given to a datetime field is that day at 00:00."""
+    if f.type == "datetime" and type(value) is dt.date:
+        return dt.datetime.combine(value, dt.time())
+    if f.type == "date" and isinstance(value, dt.datetime):
+        return value.date()
+    if f.type in ("string", "text", "choice") and value is not None and not isinstance(value, str):
+        return str(value)
+    return value
+
+
+def values_for(entity: EntitySpec, action: ActionSpec, state: dict[str, Any], timezone: str) -> dict[str, Any]:
+    return {name: coerce(entity.field(name), value_of(text, state, timezone)) for name, text in action.values}
+
+
+def render(template: str, state: dict[str, Any], timezone: str) -> str:
+    def one(match: Any) -> str:
+        value = value_of(match.group(1).strip(), state, timezone)
+        return "" if value is None else str(value)
+
+    return PLACEHOLDER.sub(one, template)
+
+
+def plan_action(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, change: Change,
+                state: dict[str, Any], timezone: str, lang: str) -> dict[str, Any]:
+    """What the action would do, with every value computed (the dry run shows this; the worker does it)."""
+    if action.kind in ("set", "create"):
+        entity = ctx.entity(action.entity or rule.entity)
+        return {"action": action.kind, "entity": entity.name, "values": values_for(entity, action, state, timezone)}
+    if action.kind == "email":
+        lang = action.lang or lang
+        return {"action": "email", "to": value_of(action.to or "", state, timezone), "lang": lang,
+                "subject": render(action.subject.get(lang), state, timezone),
+                "body": render(action.body.get(lang), state, timezone)}
+    body = {key: _json_value(value_of(text, state, timezone)) for key, text in action.values}
+    return {"action": "webhook", "url": action.url, "body": {
+        "rule": rule.name, "event": change.id, "entity": change.entity, "record_id": change.record_id,
+        "kind": change.kind, "data": body}}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # Decimal: exact, as text
+
+
+def carry_out(ctx: RecordContext, rule: AutomationSpec, planned: dict[str, Any], record: Any) -> str:
+    """Do a set or create (in the open transaction, not committed); say what was done."""
+    if planned["action"] == "set":
+        if record is None:
+            raise LookupError("the record is gone")
+        command = UpdateRecord(ctx, rule.entity, record, planned["values"])
+        command.autocommit = False
+        command.run()
+        return f"set {', '.join(planned['values'])} on {rule.entity} #{record.id}"
+    create = CreateRecord(ctx, planned["entity"], planned["values"])
+    create.autocommit = False
+    made = create.run()
+    return f"created {planned['entity']} #{made.id}"

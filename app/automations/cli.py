@@ -1,0 +1,49 @@
+"""`flask crm automations test <rule> <entity> <id>` (dry run) and `flask crm outbox run`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .dryrun import DryRunError, dry_run
+from .process import drain
+
+
+@click.group("automations")
+def automations_group() -> None:
+    """Automation rules (metadata/automations.yaml)."""
+
+
+@automations_group.command("test")
+@click.argument("rule")
+@click.argument("entity")
+@click.argument("record_id", type=int)
+@with_appcontext
+def test_command(rule: str, entity: str, record_id: int) -> None:
+    """Would RULE fire for the last change of ENTITY record RECORD_ID, and what would it do? Writes nothing."""
+    try:
+        report = dry_run(current_app, rule, entity, record_id)
+    except DryRunError as exc:
+        raise click.ClickException(str(exc)) from None
+    verdict = "WOULD FIRE" if report["fires"] else "would not fire"
+    click.echo(f"{report['rule']} on {entity} #{record_id}: {verdict} ({report['reason']})")
+    click.echo(f"  last change: {report['change']['kind']} {', '.join(report['change']['fields'])}")
+    for action in report.get("actions", []):
+        click.echo("  would " + json.dumps(action, ensure_ascii=False, default=str))
+
+
+@click.group("outbox")
+def outbox_group() -> None:
+    """The outbox of record changes (automations, plugin hooks, e-mail, webhooks)."""
+
+
+@outbox_group.command("run")
+@click.option("--max-wait", default=0.0, show_default=True, help="Seconds to wait for retries that are due soon.")
+@with_appcontext
+def run_command(max_wait: float) -> None:
+    """Deliver every waiting change now, and retry the e-mails and webhooks that are due."""
+    counts = drain(current_app._get_current_object(), max_wait=max_wait)  # type: ignore[attr-defined]
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items()) or "nothing to do")

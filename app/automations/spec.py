@@ -1,0 +1,43 @@
+"""Automation rules as loaded from metadata/automations.yaml (checked; see loader.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.metadata.spec import Text
+
+TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
+ACTIONS = ("set", "create", "email", "webhook")
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One thing a rule does. Values are expressions of app/expr, on the record and the change."""
+
+    kind: str  # set | create | email | webhook
+    line: int = 0
+    entity: str | None = None  # create: the entity of the new record
+    values: tuple[tuple[str, str], ...] = ()  # set/create: field -> expression; webhook: key -> expression
+    to: str | None = None  # email: an expression giving the address
+    subject: Text = Text(())  # email: zh/en templates with {{ expression }} placeholders
+    body: Text = Text(())
+    lang: str | None = None  # email: the template's language (default: the CRM's first)
+    url: str | None = None  # webhook
+
+
+@dataclass(frozen=True)
+class AutomationSpec:
+    name: str
+    label: Text
+    entity: str
+    trigger: str
+    line: int = 0
+    source: Path = field(default=Path("."), compare=False)
+    field: str | None = None  # field_changed: the field
+    to_value: object = None  # field_changed: the value it must change to (None: any change)
+    from_stages: tuple[str, ...] = ()  # stage_changed: from one of these (empty: any)
+    to_stages: tuple[str, ...] = ()  # stage_changed: to one of these (empty: any)
+    condition: str | None = None  # an expression; the rule fires when it is true
+    actions: tuple[ActionSpec, ...] = ()
+    enabled: bool = True

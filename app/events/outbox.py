@@ -1,0 +1,123 @@
+"""Write the outbox: one `crm_event` per record insert, update and delete, inside the flush.
+
+Hooked on each generated model's mapper (like the version log), so the event is part
+of the same transaction as the change on every path: a rolled-back change leaves no
+event, a committed one always has its event. After a commit that wrote events the
+session tells the dispatcher (`on_events_committed`), which delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session, object_session
+
+from app.metadata.spec import EntitySpec
+from app.models.actor import acting_user_id
+from app.models.events import utcnow
+
+from .context import acting
+from .values import field_json
+
+PENDING_KEY = "crm_events_written"
+_listeners: list[Callable[[Session], None]] = []
+
+
+def on_events_committed(listener: Callable[[Session], None]) -> None:
+    """Call `listener(session)` after each commit that wrote events (the dispatcher)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _field_value(entity: EntitySpec, target: Any, name: str) -> Any:
+    f = entity.field(name)
+    if f.type == "links":
+        return sorted(item.id for item in getattr(target, f.name, None) or [])
+    return field_json(f, getattr(target, f.column_name, None))
+
+
+def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
+    """{field: [old, new]} for each field this flush changes (declared fields and owner)."""
+    state: Any = sa.inspect(target)
+    result: dict[str, list[Any]] = {}
+    for f in (*entity.declared_fields, entity.field("owner")):
+        if not (f.has_column or f.is_many):
+            continue
+        key = f.name if f.type == "links" else f.column_name
+        if key not in state.attrs:
+            continue
+        history = state.attrs[key].history
+        if not history.has_changes():
+            continue
+        old: Any
+        new: Any
+        if f.type == "links":
+            kept = [item.id for item in history.unchanged or ()]
+            old = sorted(kept + [item.id for item in history.deleted or ()])
+            new = sorted(kept + [item.id for item in history.added or ()])
+        else:
+            old = field_json(f, history.deleted[0]) if history.deleted else None
+            new = field_json(f, history.added[0]) if history.added else None
+        if old != new:
+            result[f.name] = [old, new]
+    return result
+
+
+def _all_values(entity: EntitySpec, target: Any, new: bool) -> dict[str, list[Any]]:
+    names = [f.name for f in entity.declared_fields if f.has_column or f.is_many] + ["owner"]
+    result = {}
+    for name in names:
+        value = _field_value(entity, target, name)
+        if value not in (None, "", []):
+            result[name] = [None, value] if new else [value, None]
+    return result
+
+
+def _write(connection: sa.Connection, table: sa.Table, entity: EntitySpec, target: Any, kind: str,
+           changes: dict[str, list[Any]]) -> None:
+    who = acting()
+    connection.execute(sa.insert(table).values(
+        entity=entity.name, record_id=target.id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
+        actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
+        created_on=utcnow()))
+    session = object_session(target)
+    if session is not None:
+        session.info[PENDING_KEY] = True
+
+
+def install_outbox(cls: type, entity: EntitySpec, table: sa.Table) -> None:
+    @event.listens_for(cls, "after_insert")
+    def created(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        _write(connection, table, entity, target, "created", _all_values(entity, target, new=True))
+
+    @event.listens_for(cls, "after_update")
+    def updated(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        changes = _changed(entity, target)
+        if changes:
+            _write(connection, table, entity, target, "updated", changes)
+
+    @event.listens_for(cls, "after_delete")
+    def deleted(mapper: Any, connection: sa.Connection, target: Any) -> None:
+        _write(connection, table, entity, target, "deleted", _all_values(entity, target, new=False))
+
+
+def install_session_signal(session_class: Any) -> None:
+    """After a commit that wrote events, wake the dispatcher; a rollback forgets them."""
+    if event.contains(session_class, "after_commit", _after_commit):
+        return
+    event.listen(session_class, "after_commit", _after_commit)
+    event.listen(session_class, "after_rollback", _after_rollback)
+
+
+def _after_commit(session: Session) -> None:
+    if session.info.pop(PENDING_KEY, False):
+        for listener in list(_listeners):
+            listener(session)
+
+
+def _after_rollback(session: Session) -> None:
+    session.info.pop(PENDING_KEY, None)

@@ -1,0 +1,87 @@
+"""Read the outbox back: decoded changes (for the worker) and field history (for people)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.metadata.spec import EntitySpec
+
+from .values import from_json
+
+
+@dataclass
+class Change:
+    """One outbox event, values decoded to what the fields hold."""
+
+    id: int
+    entity: str
+    record_id: int
+    kind: str  # created | updated | deleted
+    changes: dict[str, tuple[Any, Any]]  # field -> (old, new)
+    actor_id: int | None
+    automation: str | None
+    depth: int
+    created_on: dt.datetime
+
+    def old(self, name: str) -> Any:
+        return self.changes[name][0] if name in self.changes else None
+
+    def new(self, name: str) -> Any:
+        return self.changes[name][1] if name in self.changes else None
+
+
+def decode(row: Any, entity: EntitySpec) -> Change:
+    raw = json.loads(row.changes)
+    changes = {name: (from_json(entity.field_map.get(name), pair[0]), from_json(entity.field_map.get(name), pair[1]))
+               for name, pair in raw.items()}
+    return Change(row.id, row.entity, row.record_id, row.kind, changes, row.actor_id, row.automation,
+                  row.depth or 0, row.created_on)
+
+
+def record_events(session: Any, table: sa.Table, entity: str, record_id: int) -> list[Any]:
+    return list(session.execute(sa.select(table).where(table.c.entity == entity, table.c.record_id == record_id)
+                                .order_by(table.c.id)))
+
+
+def field_history(session: Any, models: Any, entity: EntitySpec, record_id: int, access: Any = None,
+                  lang: str | None = None) -> list[dict[str, Any]]:
+    """Who changed which field when, old → new, oldest first; fields hidden from `access` left out."""
+    table = models.core["crm_event"]
+    user = models.user_model
+    hidden = set(access.hidden_fields(entity)) if access is not None else set()
+    rows = session.execute(
+        sa.select(table, user.username, user.first_name, user.last_name)
+        .outerjoin(user, user.id == table.c.actor_id)
+        .where(table.c.entity == entity.name, table.c.record_id == record_id)
+        .order_by(table.c.id)).all()
+    result = []
+    for row in rows:
+        full = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
+        for name, (old, new) in json.loads(row.changes).items():
+            if name in hidden or name not in entity.field_map:
+                continue
+            f = entity.field(name)
+            result.append({
+                "event": row.id, "kind": row.kind, "on": row.created_on.isoformat(), "field": name,
+                "label": f.label.get(lang), "old": old, "new": new,
+                "old_text": _shown(f, old, lang), "new_text": _shown(f, new, lang),
+                "by": row.automation and f"⚙ {row.automation}" or full, "by_username": row.username,
+                "automation": row.automation,
+            })
+    return result
+
+
+def _shown(f: Any, value: Any, lang: str | None) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if f.choices:
+        values = value if isinstance(value, list) else [value]
+        return ", ".join(f.choice_label(str(v), lang) for v in values)
+    if isinstance(value, bool):
+        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+    return str(value)

@@ -1,0 +1,44 @@
+"""Field values to JSON and back, by the field's type (the outbox stores JSON text)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from app.metadata.spec import FieldSpec
+
+NUMERIC = ("decimal", "money", "percent")
+
+
+def field_json(f: FieldSpec, value: Any) -> Any:
+    """A value as JSON the way its column stores it (2500 given to a money field is "2500.00")."""
+    if f.type in NUMERIC and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
+        try:
+            return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-f.scale)))
+        except ArithmeticError:
+            return str(value)
+    return to_json(value)
+
+
+def to_json(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple | set):
+        return [to_json(v) for v in value]
+    return value
+
+
+def from_json(f: FieldSpec | None, value: Any) -> Any:
+    """The stored JSON value as the field holds it (what expressions and hooks expect)."""
+    if value is None or f is None:
+        return value
+    if f.type == "date" and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    if f.type == "datetime" and isinstance(value, str):
+        return dt.datetime.fromisoformat(value)
+    if f.type in ("decimal", "money", "percent") and isinstance(value, str | int | float):
+        return Decimal(str(value))
+    return value

@@ -1,0 +1,60 @@
+"""The automations page (/crm/automations/): the rules in force and the run log, for Admin.
+
+The run log is `crm_delivery`: each rule that fired, was skipped (and why) or failed
+(and why), each plugin hook that failed, each e-mail and webhook with its attempts,
+state and last answer. Only Admin holds `can_read` on `automations`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+
+from app.metadata.spec import Text
+
+from .labels import current_lang, lazy
+
+VIEW = "automations"
+TITLE = Text((("en", "Automations"), ("zh", "自动化")))
+UI = {k: Text(v) for k, v in {
+    "rules": (("en", "Rules"), ("zh", "规则")), "log": (("en", "Run log"), ("zh", "运行日志")),
+    "rule": (("en", "Rule"), ("zh", "规则")), "entity": (("en", "Entity"), ("zh", "对象")),
+    "trigger": (("en", "Trigger"), ("zh", "触发")), "action": (("en", "Action"), ("zh", "动作")),
+    "state": (("en", "State"), ("zh", "状态")), "reason": (("en", "Reason"), ("zh", "原因")),
+    "record": (("en", "Record"), ("zh", "记录")), "when": (("en", "When"), ("zh", "时间")),
+    "attempts": (("en", "Attempts"), ("zh", "尝试次数")), "none": (("en", "Nothing yet."), ("zh", "暂无记录。")),
+    "off": (("en", "off"), ("zh", "已停用")),
+}.items()}
+LIMIT = 200
+
+
+def run_log(limit: int = LIMIT) -> list[dict[str, Any]]:
+    state = current_app.extensions["crm"]
+    log, event = state.models.core["crm_delivery"], state.models.core["crm_event"]
+    rows = state.db.session.execute(
+        sa.select(log, event.c.entity, event.c.record_id).outerjoin(event, event.c.id == log.c.event_id)
+        .order_by(log.c.id.desc()).limit(limit)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+class AutomationLogView(BaseView):
+    route_base = "/crm/automations"
+    default_view = "index"
+    class_permission_name = VIEW
+    base_permissions = ["can_read"]
+    method_permission_name = {"index": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        lang = current_lang()
+        spec = current_app.extensions["crm"].spec
+        return self.render_template("crm/automations.html", rules=spec.automations, log=run_log(), lang=lang,
+                                    ui={k: v.get(lang) for k, v in UI.items()})
+
+
+def register_automation_log(appbuilder: AppBuilder) -> None:
+    appbuilder.add_view(AutomationLogView, VIEW, label=lazy(TITLE), icon="fa-bolt", category="Security")
