@@ -6,16 +6,16 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from app.fieldtypes import field_type
 from app.metadata.spec import FieldSpec
-
-NUMERIC = ("decimal", "money", "percent")
 
 
 def field_json(f: FieldSpec, value: Any) -> Any:
     """A value as JSON the way its column stores it (2500 given to a money field is "2500.00")."""
-    if f.type in NUMERIC and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
+    scale_of = getattr(field_type(f.type), "scale_of", None)  # the numeric types' own scale
+    if scale_of and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
         try:
-            return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-f.scale)))
+            return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale_of(f))))
         except ArithmeticError:
             return str(value)
     return to_json(value)
