@@ -59,6 +59,7 @@ def field_history(session: Any, models: Any, entity: EntitySpec, record_id: int,
         .outerjoin(user, user.id == table.c.actor_id)
         .where(table.c.entity == entity.name, table.c.record_id == record_id)
         .order_by(table.c.id)).all()
+    names = _user_names(session, user, entity, rows)
     result = []
     for row in rows:
         full = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
@@ -69,16 +70,33 @@ def field_history(session: Any, models: Any, entity: EntitySpec, record_id: int,
             result.append({
                 "event": row.id, "kind": row.kind, "on": row.created_on.isoformat(), "field": name,
                 "label": f.label.get(lang), "old": old, "new": new,
-                "old_text": _shown(f, old, lang), "new_text": _shown(f, new, lang),
+                "old_text": _shown(f, old, lang, names), "new_text": _shown(f, new, lang, names),
                 "by": row.automation and f"⚙ {row.automation}" or full, "by_username": row.username,
                 "automation": row.automation,
             })
     return result
 
 
-def _shown(f: Any, value: Any, lang: str | None) -> str:
+def _user_names(session: Any, user: Any, entity: EntitySpec, rows: list[Any]) -> dict[Any, str]:
+    """Display names of the users that user fields (the owner too) held in these events, in one query."""
+    user_fields = {f.name for f in entity.field_map.values() if f.type == "user"}
+    ids: set[int] = set()
+    for row in rows:
+        for name, pair in json.loads(row.changes).items():
+            if name in user_fields:
+                ids.update(v for v in pair if isinstance(v, int) and not isinstance(v, bool))
+    if not ids:
+        return {}
+    found = session.execute(sa.select(user.id, user.username, user.first_name, user.last_name)
+                            .where(user.id.in_(ids))).all()
+    return {u.id: f"{u.first_name or ''} {u.last_name or ''}".strip() or u.username for u in found}
+
+
+def _shown(f: Any, value: Any, lang: str | None, names: dict[Any, str] | None = None) -> str:
     if value is None or value == "" or value == []:
         return "—"
+    if f.type == "user" and names is not None:  # people by name, as the history's "by" column
+        return names.get(value, str(value))
     if f.choices:
         values = value if isinstance(value, list) else [value]
         return ", ".join(f.choice_label(str(v), lang) for v in values)
