@@ -4,7 +4,8 @@ Codes: CRM-E057 unknown entity or trigger; CRM-E058 unknown field; CRM-E059 unkn
 stage or choice value; CRM-E060 a condition that is not true/false; CRM-E061 unknown
 action, or a write to a field that cannot take it (read-only, computed, wrong type);
 CRM-E062 bad e-mail (recipient, template, language); CRM-E063 bad webhook; CRM-E064 a
-rule defined twice. An expression's own errors keep CRM-E031 (syntax), E032 (unknown
+rule defined twice; CRM-E065 a bad assign action (no way given, unknown role, an
+`open` that is not a condition). An expression's own errors keep CRM-E031 (syntax), E032 (unknown
 field), E033 (type mismatch).
 """
 
@@ -20,7 +21,7 @@ from app.metadata.spec import EntitySpec, Text
 from app.metadata.yamlsource import LocMap
 
 from .scope import automation_scope
-from .spec import TRIGGERS, ActionSpec
+from .spec import ASSIGN_MODES, TRIGGERS, ActionSpec
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
 CREATE_EXTRA = ("owner",)  # a created record may name its owner (a task for the deal's owner)
@@ -31,10 +32,12 @@ def fits(got: str, wanted: str) -> bool:
 
 
 class RuleChecker:
-    def __init__(self, entities: dict[str, EntitySpec], sink: ProblemSink, languages: tuple[str, ...]):
+    def __init__(self, entities: dict[str, EntitySpec], sink: ProblemSink, languages: tuple[str, ...],
+                 roles: frozenset[str] | set[str] | None = None):
         self.entities = entities
         self.sink = sink
         self.languages = languages
+        self.roles = roles  # None: not known here (roles are checked when the app starts)
 
     def name(self, value: Any, line: int) -> bool:
         return check_identifier(value, self.sink, line, "automation name")
@@ -204,8 +207,60 @@ class RuleChecker:
                 pairs.append((str(key), str(text)))
         return ActionSpec("webhook", line, url=url, values=tuple(pairs)) if ok else None
 
+    def assign(self, values: dict[str, Any], node: Any, entity: str, line: int, where: str) -> ActionSpec | None:
+        return check_assign(self, values, node, entity, line, where)
+
 
 def _literal(text: str) -> str | None:
     """The text of a quoted literal ('task'), or None for any other expression."""
     match = re.fullmatch(r"\s*'([^']*)'\s*", text)
     return match.group(1) if match else None
+
+
+def _at(node: Any, line: int) -> Any:
+    return node.line_of if isinstance(node, LocMap) else (lambda key: line)
+
+
+def check_assign(checker: RuleChecker, values: dict[str, Any], node: Any, entity: str, line: int,
+                 where: str) -> ActionSpec | None:
+    """assign: exactly one of user / round_robin {role} / least_loaded {role, open}."""
+    at = _at(node, line)
+    modes = [m for m in ASSIGN_MODES if m in values]
+    if len(modes) != 1:
+        checker.sink.add("CRM-E065", line, f"{where} assign needs exactly one of {', '.join(ASSIGN_MODES)}"
+                         f"{', got ' + ', '.join(modes) if modes else ''}",
+                         "assign: {user: wangfang} or {round_robin: {role: Sales Rep}}")
+        return None
+    mode = modes[0]
+    if mode == "user":
+        login = str(values["user"]).strip()
+        if not login:
+            checker.sink.add("CRM-E065", at("user"), f"{where} assign user is empty", "give a login, e.g. wangfang")
+            return None
+        return ActionSpec("assign", line, entity=entity, mode="user", target=login)
+    inner, inner_at = values[mode], _at(values[mode], at(mode))
+    role = inner.get("role")
+    unknown = [k for k in inner if k not in ("role", "open") or (k == "open" and mode == "round_robin")]
+    if unknown:
+        checker.sink.add("CRM-E065", inner_at(unknown[0]), f"{where} assign {mode} has unknown key '{unknown[0]}'",
+                         "round_robin takes role; least_loaded takes role and open")
+        return None
+    if not isinstance(role, str) or not role.strip():
+        checker.sink.add("CRM-E065", at(mode), f"{where} assign {mode} names no role",
+                         f"{mode}: {{role: Sales Rep}}")
+        return None
+    if checker.roles is not None and role not in checker.roles:
+        checker.sink.add("CRM-E065", inner_at("role"), f"{where} assign {mode} names unknown role '{role}'",
+                         did_you_mean(role, checker.roles) or f"roles: {', '.join(sorted(checker.roles))}")
+        return None
+    open_text = inner.get("open")
+    if open_text is not None:
+        got = checker.expression(open_text, entity, inner_at("open"), f"{where} assign least_loaded open")
+        if got is None:
+            return None
+        if got not in (BOOL, NULL):
+            checker.sink.add("CRM-E065", inner_at("open"), f"{where} assign least_loaded open is a {got}, "
+                             "not a condition", "e.g. status != 'closed'")
+            return None
+    return ActionSpec("assign", line, entity=entity, mode=mode, target=role,
+                      open=None if open_text is None else str(open_text))

@@ -71,6 +71,7 @@ CODES: dict[str, str] = {
     "CRM-E062": "bad automation e-mail: recipient, template or language",
     "CRM-E063": "bad automation webhook",
     "CRM-E064": "automation rule defined twice",
+    "CRM-E065": "bad automation assign action",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")
