@@ -3276,5 +3276,17 @@ CASES += [
         "      - assign: {round_robin: {role: Sales Reps}}",  # 7
         "      - assign: {}",  # 8
         "      - assign: {least_loaded: {role: Admin, open: amount}}")),  # 9
+    Case("E066-bad-schedule", pipe_tree(), [
+        want(AUTO, 6, "CRM-E066", "automation 'r' schedule cron hour '25' is outside 0-23"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: schedule",
+        "    schedule: {cron: '0 25 * * *'}",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]")),
+    Case("E067-bad-time-trigger", pipe_tree(), [
+        want(AUTO, 6, "CRM-E067", "automation 'r' date field 'notes' is a text, not a date of deal"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: date",
+        "    date: {field: notes, offset_days: 1}",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]")),
 ]
 PASSING = [c for c in CASES if not c.bug]

@@ -5,7 +5,8 @@ stage or choice value; CRM-E060 a condition that is not true/false; CRM-E061 unk
 action, or a write to a field that cannot take it (read-only, computed, wrong type);
 CRM-E062 bad e-mail (recipient, template, language); CRM-E063 bad webhook; CRM-E064 a
 rule defined twice; CRM-E065 a bad assign action (no way given, unknown role, an
-`open` that is not a condition). An expression's own errors keep CRM-E031 (syntax), E032 (unknown
+`open` that is not a condition); CRM-E066 a cron that does not parse; CRM-E067 a date or
+inactive trigger on a field that is not a date, or without a whole number of days). An expression's own errors keep CRM-E031 (syntax), E032 (unknown
 field), E033 (type mismatch).
 """
 
@@ -20,10 +21,13 @@ from app.metadata.shapes import check_identifier, type_name
 from app.metadata.spec import EntitySpec, Text
 from app.metadata.yamlsource import LocMap
 
+from .cron import CronError, parse_cron
 from .scope import automation_scope
-from .spec import ASSIGN_MODES, TRIGGERS, ActionSpec
+from .spec import ASSIGN_MODES, TIME_TRIGGERS, TRIGGERS, ActionSpec
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
+TIME_EXAMPLES = {"schedule": "schedule: {cron: '0 9 * * 1-5'}", "date": "date: {field: close_date, offset_days: -30}",
+                 "inactive": "inactive: {days: 7, field: changed_on}"}
 CREATE_EXTRA = ("owner",)  # a created record may name its owner (a task for the deal's owner)
 
 
@@ -110,12 +114,68 @@ class RuleChecker:
                                       did_you_mean(str(stage), stages) or f"stages: {', '.join(sorted(stages))}")
                         return None
                 result[f"{key}_stages"] = tuple(str(s) for s in names)
+        elif trigger in TIME_TRIGGERS:
+            return self.time_trigger(item, values, where, result)
         else:
             for key in ("field", "from", "to"):
                 if key in item:
                     self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger "
                                   f"{trigger}", "field and to go with field_changed; from and to with stage_changed")
                     return None
+        for key in TIME_TRIGGERS:
+            if key in item and key != trigger:
+                self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger {trigger}",
+                              f"write trigger: {key}")
+                return None
+        return result
+
+    def time_trigger(self, item: LocMap, values: dict[str, Any], where: str,
+                     result: dict[str, Any]) -> dict[str, Any] | None:
+        """schedule {cron} (CRM-E066); date {field, offset_days}, inactive {days, field} (CRM-E067)."""
+        trigger, spec = values["trigger"], self.entities[values["entity"]]
+        for key in ("field", "from", "to", *(k for k in TIME_TRIGGERS if k != trigger)):
+            if key in item:
+                self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger {trigger}")
+                return None
+        details = values.get(trigger)
+        at = item.line_of(trigger) if trigger in item else item.line_of("trigger")
+        if not isinstance(details, dict):
+            self.sink.add("CRM-E007", at, f"{where}: trigger {trigger} needs '{trigger}:'", TIME_EXAMPLES[trigger])
+            return None
+        line = details.line_of if isinstance(details, LocMap) else (lambda key: at)
+        allowed = {"schedule": ("cron",), "date": ("field", "offset_days"), "inactive": ("days", "field")}[trigger]
+        for key in details:
+            if key not in allowed:
+                self.sink.add("CRM-E002", line(key), f"unknown key '{key}' in {where} {trigger}",
+                              f"keys: {', '.join(allowed)}")
+                return None
+        if trigger == "schedule":
+            try:
+                result["cron"] = parse_cron(details.get("cron", "")).text
+            except CronError as exc:
+                self.sink.add("CRM-E066", line("cron") if "cron" in details else at, f"{where} schedule cron {exc}",
+                              "e.g. '0 9 * * 1-5' (09:00 on weekdays)")
+                return None
+            return result
+        default = "changed_on" if trigger == "inactive" else None
+        name = details.get("field", default)
+        f = spec.field_map.get(name) if isinstance(name, str) else None
+        wanted = ("date", "datetime")
+        if f is None or f.type not in wanted:
+            what = "names no field" if name is None else (f"names unknown field '{name}'" if f is None
+                                                         else f"field '{name}' is a {f.type}, not a date")
+            self.sink.add("CRM-E067", line("field") if "field" in details else at, f"{where} {trigger} {what} of "
+                          f"{spec.name}", did_you_mean(str(name), [g.name for g in spec.fields if g.type in wanted])
+                          or TIME_EXAMPLES[trigger])
+            return None
+        number_key = "offset_days" if trigger == "date" else "days"
+        number = details.get(number_key, 0 if trigger == "date" else None)
+        if not isinstance(number, int) or isinstance(number, bool) or (trigger == "inactive" and number < 1):
+            self.sink.add("CRM-E067", line(number_key) if number_key in details else at,
+                          f"{where} {trigger} {number_key} must be a whole number"
+                          f"{' of at least 1' if trigger == 'inactive' else ''}, got {number!r}", TIME_EXAMPLES[trigger])
+            return None
+        result.update(time_field=name, offset_days=number)
         return result
 
     def writes(self, node: Any, entity: str, line: int, where: str, creating: bool,

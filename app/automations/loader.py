@@ -28,6 +28,9 @@ RULE_KEYS = (
     Key("field", "identifier", "field_changed: the field that must change."),
     Key("to", "scalar", "field_changed: the value it changes to; stage_changed: the stage (or list) moved to."),
     Key("from", "scalar", "stage_changed: the stage (or list) moved from."),
+    Key("schedule", "mapping", "schedule: {cron: '0 9 * * 1-5'}, when the rule runs on every record."),
+    Key("date", "mapping", "date: {field, offset_days}: once per record when that day comes."),
+    Key("inactive", "mapping", "inactive: {days, field}: once per record untouched for that many days."),
     Key("if", "text", "A condition (expression) on the record and the change (old.x, new.x)."),
     Key("enabled", "bool", "false keeps the rule in the file without running it."),
     Key("do", "rules", "The actions, in order: set, create, email, webhook.", required=True),
@@ -102,7 +105,8 @@ def _rule(item: Any, line: int, sink: ProblemSink, checker: RuleChecker, languag
         name=values["name"], label=Text.of(values["label"]), entity=entity, trigger=trigger["trigger"],
         line=line, source=path, field=trigger.get("field"), to_value=trigger.get("to_value"),
         from_stages=trigger.get("from_stages", ()), to_stages=trigger.get("to_stages", ()),
-        condition=condition, actions=tuple(actions), enabled=values.get("enabled", True))
+        condition=condition, actions=tuple(actions), enabled=values.get("enabled", True),
+        cron=trigger.get("cron"), time_field=trigger.get("time_field"), offset_days=trigger.get("offset_days", 0))
 
 
 def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity: str,

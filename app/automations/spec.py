@@ -7,7 +7,9 @@ from pathlib import Path
 
 from app.metadata.spec import Text
 
-TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
+CHANGE_TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
+TIME_TRIGGERS = ("schedule", "date", "inactive")  # run by `flask crm automations tick`
+TRIGGERS = CHANGE_TRIGGERS + TIME_TRIGGERS
 ACTIONS = ("set", "create", "email", "webhook", "assign")
 ASSIGN_MODES = ("user", "round_robin", "least_loaded")
 
@@ -45,3 +47,6 @@ class AutomationSpec:
     condition: str | None = None  # an expression; the rule fires when it is true
     actions: tuple[ActionSpec, ...] = ()
     enabled: bool = True
+    cron: str | None = None  # schedule: the five cron fields
+    time_field: str | None = None  # date: the date field; inactive: the datetime field (changed_on)
+    offset_days: int = 0  # date: days after (negative: before) the field's date; inactive: the days
