@@ -183,6 +183,8 @@ class Outbox:
                         done.append(f"queued {planned['action']}")
                 self._log(change.id, rule.name, "rule", "fired", "; ".join(done) or "no action")
                 self.session.commit()
+            if any(a.kind != "email" and a.kind != "webhook" for a in rule.actions):
+                self._view = None  # it wrote: the next rules read the record as it is now (a new owner)
         except Exception as exc:
             self.session.rollback()
             reason = _reason(exc)
