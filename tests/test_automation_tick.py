@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from app.automations.cron import CronError, parse_cron
-from app.automations.tick import tick
+from app.automations.tick import Ticker, tick
 from app.cli import crm
 from app.metadata.loader import load_metadata
 from tests.conftest import login, write_tree
@@ -171,3 +171,21 @@ def test_a_bad_time_trigger_is_a_located_problem(tmp_path, trigger, code, messag
     _, problems = load_metadata(root)
     assert [(p.code, p.path.name, p.line) for p in problems] == [(code, "automations.yaml", 6)]
     assert message in problems[0].message
+
+
+def test_two_ticks_that_both_saw_a_moment_due_fire_it_once(make_app, tmp_path):
+    app = world(make_app, tmp_path)
+    client = login(app.test_client())
+    pk = client.post("/api/v1/lead/", json={"name": "钱十", "pool": False, "touched": "2020-01-01T00:00:00"}).json["id"]
+    now = dt.datetime(2026, 11, 28, 10, 0)  # a Saturday
+    with app.app_context():
+        rule = next(r for r in app.extensions["crm"].models.spec.automations if r.name == "back_to_pool")
+        first, second = Ticker(app, now=now), Ticker(app, now=now)
+        seen_first, seen_second = first.due(rule), second.due(rule)  # both looked before either fired
+        assert [i for i, _ in seen_first] == [i for i, _ in seen_second] == [pk]
+        for ticker, seen in ((first, seen_first), (second, seen_second)):
+            for record_id, due in seen:
+                ticker._fire(rule, record_id, due)
+        app.extensions["crm"].db.session.remove()
+    assert (first.counts["fired"], second.counts["fired"]) == (1, 0)
+    assert [r.state for r in log_rows(app, rule="back_to_pool")] == ["fired"]

@@ -76,8 +76,12 @@ class Ticker(Outbox):
             rows = self.session.execute(sa.select(model.id, column).where(column.isnot(None), column <= bound)
                                         .order_by(model.id)).all()
             found = [(i, _moment(value) + shift) for i, value in rows]
+        counter = self.models.core["crm_counter"]
+        fired = dict(self.session.execute(sa.select(counter.c.field, counter.c.last)
+                                          .where(counter.c.entity == f"@tick:{rule.name}"[:64])).all())
         self.session.commit()
-        return found
+        # fired for this moment already: not even evaluated (the claim in _fire decides under a race)
+        return [(i, due) for i, due in found if fired.get(str(i), -1) < minutes(due)]
 
     def _take_moment(self, rule: AutomationSpec, record_id: int, due: dt.datetime) -> bool:
         """Remember (rule, record, due) in this transaction; False: fired for this moment already."""
