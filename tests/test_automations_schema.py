@@ -45,6 +45,22 @@ RULE = {"name": "r", "label": {"en": "R", "zh": "规则"}, "entity": "deal", "tr
     {"trigger": "created", "from": "open"},
     {"colour": "red"},
     {"label": {"fr": "Règle"}},
+    {"trigger": "schedule"},  # without schedule
+    {"trigger": "schedule", "schedule": {"cron": "0 9 * *"}},
+    {"trigger": "inactive", "inactive": {"days": 0}},
+    {"trigger": "created", "date": {"field": "close_date"}},
+    {"do": [{"assign": {"user": "li", "round_robin": {"role": "Sales Rep"}}}]},
+    {"do": [{"assign": {"round_robin": {"role": "Sales Rep", "open": "x"}}}]},
 ])
 def test_schema_rejects_bad_rules(change: dict) -> None:
     assert list(VALIDATOR.iter_errors({"rules": [{**RULE, **change}]})), change
+
+
+@pytest.mark.parametrize("change", [
+    {"trigger": "schedule", "schedule": {"cron": "0 9 * * 1-5"}},
+    {"trigger": "date", "date": {"field": "close_date", "offset_days": -30}},
+    {"trigger": "inactive", "inactive": {"days": 7, "field": "changed_on"}},
+    {"do": [{"assign": {"least_loaded": {"role": "Sales Rep", "open": "stage != 'won'"}}}]},
+])
+def test_schema_accepts_time_triggers_and_assign(change: dict) -> None:
+    assert list(VALIDATOR.iter_errors({"rules": [{**RULE, **change}]})) == [], change

@@ -3235,7 +3235,7 @@ CASES += [
         *RULE_HEAD, "    entity: deal", "    trigger: updated", "    if: amount * 2",  # 6
         "    do: [{set: {notes: \"'x'\"}}]")),
     Case("E061-unknown-action-or-bad-write", pipe_tree(), [
-        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook"),
+        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook, assign"),
         want(AUTO, 8, "CRM-E061", "automation 'r' set writes a text to deal.amount, a money field",
              hint="give a number expression"),
         want(AUTO, 9, "CRM-E061", "automation 'r' set cannot write deal.created_on"),
@@ -3266,5 +3266,27 @@ CASES += [
     ], setup=auto(
         *RULE_HEAD, "    entity: deal", "    trigger: created", "    do: [{set: {notes: \"'x'\"}}]",
         *RULE_HEAD, "    entity: deal", "    trigger: deleted", "    do: [{webhook: {url: 'https://x.cn/h'}}]")),
+    Case("E065-bad-assign", pipe_tree(), [
+        want(AUTO, 7, "CRM-E065", "automation 'r' assign round_robin names unknown role 'Sales Reps'",
+             hint="roles: Admin"),
+        want(AUTO, 8, "CRM-E065", "automation 'r' assign needs exactly one of user, round_robin, least_loaded"),
+        want(AUTO, 9, "CRM-E065", "automation 'r' assign least_loaded open is a number, not a condition"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - assign: {round_robin: {role: Sales Reps}}",  # 7
+        "      - assign: {}",  # 8
+        "      - assign: {least_loaded: {role: Admin, open: amount}}")),  # 9
+    Case("E066-bad-schedule", pipe_tree(), [
+        want(AUTO, 6, "CRM-E066", "automation 'r' schedule cron hour '25' is outside 0-23"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: schedule",
+        "    schedule: {cron: '0 25 * * *'}",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]")),
+    Case("E067-bad-time-trigger", pipe_tree(), [
+        want(AUTO, 6, "CRM-E067", "automation 'r' date field 'notes' is a text, not a date of deal"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: date",
+        "    date: {field: notes, offset_days: 1}",  # 6
+        "    do: [{set: {notes: \"'x'\"}}]")),
 ]
 PASSING = [c for c in CASES if not c.bug]

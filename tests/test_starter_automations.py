@@ -111,3 +111,27 @@ def test_an_import_runs_the_rules_for_each_row_it_creates(make_app: Any, tmp_pat
         names = [json.loads(c)["name"][1] for c in app.extensions["crm"].db.session.scalars(
             sa.select(table.c.changes).where(table.c.entity == "lead"))]
     assert sorted(names) == ["张三", "李四", "赵六"]  # 王五 was rejected: no event
+
+
+def test_new_web_leads_go_to_the_sales_reps_in_turn_and_the_call_task_follows(starter: Any) -> None:
+    admin = login(starter.test_client())
+    ids = [admin.post("/api/v1/lead/", json={"name": name, "source": "官网"}).json["id"]
+           for name in ("郑一", "冯二", "陈三")]
+    other = admin.post("/api/v1/lead/", json={"name": "褚四", "source": "referral"}).json["id"]
+    drain(starter)
+    with starter.app_context():
+        state = starter.extensions["crm"]
+        model, users = state.models.model("lead"), state.models.user_model
+        owner = {pk: state.db.session.get(users, state.db.session.get(model, pk).owner_id).username
+                 for pk in [*ids, other]}
+        state.db.session.remove()
+    assert [owner[pk] for pk in ids] == ["sales_rep", "sales_rep2", "sales_rep"]
+    assert owner[other] == "admin"  # not a web lead: not reassigned
+    calls = {a["lead"]["id"]: a["assignee"]["id"] for a in activities(admin) if a["kind"] == "call"}
+    with starter.app_context():
+        sm = starter.extensions["crm"].appbuilder.sm
+        expected = {pk: sm.find_user(username=owner[pk]).id for pk in ids}
+    assert calls == expected  # each call task is for the rep the lead went to
+    rep2 = login(starter.test_client(), "sales_rep2", DEMO_PASSWORD)
+    assert rep2.get(f"/api/v1/lead/{ids[1]}").status_code == 200  # the rep now owns and reads it
+    assert rep2.get(f"/api/v1/lead/{ids[0]}").status_code == 404  # not the other rep's

@@ -45,6 +45,9 @@ def plan_action(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, ch
     if action.kind in ("set", "create"):
         entity = ctx.entity(action.entity or rule.entity)
         return {"action": action.kind, "entity": entity.name, "values": values_for(entity, action, state, timezone)}
+    if action.kind == "assign":  # who: picked when carried out (a round-robin turn is taken then)
+        return {"action": "assign", "entity": rule.entity, "how": action.mode, "who": action.target,
+                **({"open": action.open} if action.open else {})}
     if action.kind == "email":
         lang = action.lang or lang
         return {"action": "email", "to": value_of(action.to or "", state, timezone), "lang": lang,

@@ -4,7 +4,9 @@ Codes: CRM-E057 unknown entity or trigger; CRM-E058 unknown field; CRM-E059 unkn
 stage or choice value; CRM-E060 a condition that is not true/false; CRM-E061 unknown
 action, or a write to a field that cannot take it (read-only, computed, wrong type);
 CRM-E062 bad e-mail (recipient, template, language); CRM-E063 bad webhook; CRM-E064 a
-rule defined twice. An expression's own errors keep CRM-E031 (syntax), E032 (unknown
+rule defined twice; CRM-E065 a bad assign action (no way given, unknown role, an
+`open` that is not a condition); CRM-E066 a cron that does not parse; CRM-E067 a date or
+inactive trigger on a field that is not a date, or without a whole number of days). An expression's own errors keep CRM-E031 (syntax), E032 (unknown
 field), E033 (type mismatch).
 """
 
@@ -19,10 +21,13 @@ from app.metadata.shapes import check_identifier, type_name
 from app.metadata.spec import EntitySpec, Text
 from app.metadata.yamlsource import LocMap
 
+from .cron import CronError, parse_cron
 from .scope import automation_scope
-from .spec import TRIGGERS, ActionSpec
+from .spec import ASSIGN_MODES, TIME_TRIGGERS, TRIGGERS, ActionSpec
 
 PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
+TIME_EXAMPLES = {"schedule": "schedule: {cron: '0 9 * * 1-5'}", "date": "date: {field: close_date, offset_days: -30}",
+                 "inactive": "inactive: {days: 7, field: changed_on}"}
 CREATE_EXTRA = ("owner",)  # a created record may name its owner (a task for the deal's owner)
 
 
@@ -31,10 +36,12 @@ def fits(got: str, wanted: str) -> bool:
 
 
 class RuleChecker:
-    def __init__(self, entities: dict[str, EntitySpec], sink: ProblemSink, languages: tuple[str, ...]):
+    def __init__(self, entities: dict[str, EntitySpec], sink: ProblemSink, languages: tuple[str, ...],
+                 roles: frozenset[str] | set[str] | None = None):
         self.entities = entities
         self.sink = sink
         self.languages = languages
+        self.roles = roles  # None: not known here (roles are checked when the app starts)
 
     def name(self, value: Any, line: int) -> bool:
         return check_identifier(value, self.sink, line, "automation name")
@@ -107,12 +114,68 @@ class RuleChecker:
                                       did_you_mean(str(stage), stages) or f"stages: {', '.join(sorted(stages))}")
                         return None
                 result[f"{key}_stages"] = tuple(str(s) for s in names)
+        elif trigger in TIME_TRIGGERS:
+            return self.time_trigger(item, values, where, result)
         else:
             for key in ("field", "from", "to"):
                 if key in item:
                     self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger "
                                   f"{trigger}", "field and to go with field_changed; from and to with stage_changed")
                     return None
+        for key in TIME_TRIGGERS:
+            if key in item and key != trigger:
+                self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger {trigger}",
+                              f"write trigger: {key}")
+                return None
+        return result
+
+    def time_trigger(self, item: LocMap, values: dict[str, Any], where: str,
+                     result: dict[str, Any]) -> dict[str, Any] | None:
+        """schedule {cron} (CRM-E066); date {field, offset_days}, inactive {days, field} (CRM-E067)."""
+        trigger, spec = values["trigger"], self.entities[values["entity"]]
+        for key in ("field", "from", "to", *(k for k in TIME_TRIGGERS if k != trigger)):
+            if key in item:
+                self.sink.add("CRM-E057", item.line_of(key), f"{where}: '{key}' does not go with trigger {trigger}")
+                return None
+        details = values.get(trigger)
+        at = item.line_of(trigger) if trigger in item else item.line_of("trigger")
+        if not isinstance(details, dict):
+            self.sink.add("CRM-E007", at, f"{where}: trigger {trigger} needs '{trigger}:'", TIME_EXAMPLES[trigger])
+            return None
+        line = details.line_of if isinstance(details, LocMap) else (lambda key: at)
+        allowed = {"schedule": ("cron",), "date": ("field", "offset_days"), "inactive": ("days", "field")}[trigger]
+        for key in details:
+            if key not in allowed:
+                self.sink.add("CRM-E002", line(key), f"unknown key '{key}' in {where} {trigger}",
+                              f"keys: {', '.join(allowed)}")
+                return None
+        if trigger == "schedule":
+            try:
+                result["cron"] = parse_cron(details.get("cron", "")).text
+            except CronError as exc:
+                self.sink.add("CRM-E066", line("cron") if "cron" in details else at, f"{where} schedule cron {exc}",
+                              "e.g. '0 9 * * 1-5' (09:00 on weekdays)")
+                return None
+            return result
+        default = "changed_on" if trigger == "inactive" else None
+        name = details.get("field", default)
+        f = spec.field_map.get(name) if isinstance(name, str) else None
+        wanted = ("date", "datetime")
+        if f is None or f.type not in wanted:
+            what = "names no field" if name is None else (f"names unknown field '{name}'" if f is None
+                                                         else f"field '{name}' is a {f.type}, not a date")
+            self.sink.add("CRM-E067", line("field") if "field" in details else at, f"{where} {trigger} {what} of "
+                          f"{spec.name}", did_you_mean(str(name), [g.name for g in spec.fields if g.type in wanted])
+                          or TIME_EXAMPLES[trigger])
+            return None
+        number_key = "offset_days" if trigger == "date" else "days"
+        number = details.get(number_key, 0 if trigger == "date" else None)
+        if not isinstance(number, int) or isinstance(number, bool) or (trigger == "inactive" and number < 1):
+            self.sink.add("CRM-E067", line(number_key) if number_key in details else at,
+                          f"{where} {trigger} {number_key} must be a whole number"
+                          f"{' of at least 1' if trigger == 'inactive' else ''}, got {number!r}", TIME_EXAMPLES[trigger])
+            return None
+        result.update(time_field=name, offset_days=number)
         return result
 
     def writes(self, node: Any, entity: str, line: int, where: str, creating: bool,
@@ -204,8 +267,60 @@ class RuleChecker:
                 pairs.append((str(key), str(text)))
         return ActionSpec("webhook", line, url=url, values=tuple(pairs)) if ok else None
 
+    def assign(self, values: dict[str, Any], node: Any, entity: str, line: int, where: str) -> ActionSpec | None:
+        return check_assign(self, values, node, entity, line, where)
+
 
 def _literal(text: str) -> str | None:
     """The text of a quoted literal ('task'), or None for any other expression."""
     match = re.fullmatch(r"\s*'([^']*)'\s*", text)
     return match.group(1) if match else None
+
+
+def _at(node: Any, line: int) -> Any:
+    return node.line_of if isinstance(node, LocMap) else (lambda key: line)
+
+
+def check_assign(checker: RuleChecker, values: dict[str, Any], node: Any, entity: str, line: int,
+                 where: str) -> ActionSpec | None:
+    """assign: exactly one of user / round_robin {role} / least_loaded {role, open}."""
+    at = _at(node, line)
+    modes = [m for m in ASSIGN_MODES if m in values]
+    if len(modes) != 1:
+        checker.sink.add("CRM-E065", line, f"{where} assign needs exactly one of {', '.join(ASSIGN_MODES)}"
+                         f"{', got ' + ', '.join(modes) if modes else ''}",
+                         "assign: {user: wangfang} or {round_robin: {role: Sales Rep}}")
+        return None
+    mode = modes[0]
+    if mode == "user":
+        login = str(values["user"]).strip()
+        if not login:
+            checker.sink.add("CRM-E065", at("user"), f"{where} assign user is empty", "give a login, e.g. wangfang")
+            return None
+        return ActionSpec("assign", line, entity=entity, mode="user", target=login)
+    inner, inner_at = values[mode], _at(values[mode], at(mode))
+    role = inner.get("role")
+    unknown = [k for k in inner if k not in ("role", "open") or (k == "open" and mode == "round_robin")]
+    if unknown:
+        checker.sink.add("CRM-E065", inner_at(unknown[0]), f"{where} assign {mode} has unknown key '{unknown[0]}'",
+                         "round_robin takes role; least_loaded takes role and open")
+        return None
+    if not isinstance(role, str) or not role.strip():
+        checker.sink.add("CRM-E065", at(mode), f"{where} assign {mode} names no role",
+                         f"{mode}: {{role: Sales Rep}}")
+        return None
+    if checker.roles is not None and role not in checker.roles:
+        checker.sink.add("CRM-E065", inner_at("role"), f"{where} assign {mode} names unknown role '{role}'",
+                         did_you_mean(role, checker.roles) or f"roles: {', '.join(sorted(checker.roles))}")
+        return None
+    open_text = inner.get("open")
+    if open_text is not None:
+        got = checker.expression(open_text, entity, inner_at("open"), f"{where} assign least_loaded open")
+        if got is None:
+            return None
+        if got not in (BOOL, NULL):
+            checker.sink.add("CRM-E065", inner_at("open"), f"{where} assign least_loaded open is a {got}, "
+                             "not a condition", "e.g. status != 'closed'")
+            return None
+    return ActionSpec("assign", line, entity=entity, mode=mode, target=role,
+                      open=None if open_text is None else str(open_text))

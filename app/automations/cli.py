@@ -10,6 +10,7 @@ from flask.cli import with_appcontext
 
 from .dryrun import DryRunError, dry_run
 from .process import drain
+from .tick import tick
 
 
 @click.group("automations")
@@ -33,6 +34,24 @@ def test_command(rule: str, entity: str, record_id: int) -> None:
     click.echo(f"  last change: {report['change']['kind']} {', '.join(report['change']['fields'])}")
     for action in report.get("actions", []):
         click.echo("  would " + json.dumps(action, ensure_ascii=False, default=str))
+
+
+@automations_group.command("tick")
+@click.option("--queue", is_flag=True, help="Queue the tick as a job (rq worker) instead of running it here.")
+@with_appcontext
+def tick_command(queue: bool) -> None:
+    """Run the time-triggered rules (schedule, date, inactive) whose moment has come. Cron it every minute."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if queue:
+        from app.jobs import enqueue
+
+        from .dispatch import TICK_TITLE
+        from .tick import TICK_KIND
+
+        click.echo(f"queued job {enqueue(TICK_KIND, {}, user_id=None, title=TICK_TITLE)}")
+        return
+    counts = tick(app)
+    click.echo(", ".join(f"{k}: {v}" for k, v in counts.items() if v) or "nothing due")
 
 
 @click.group("outbox")

@@ -21,6 +21,7 @@ from app.jobs import JobContext, enqueue, job_handler
 from app.metadata.spec import Text
 from app.models.events import utcnow
 
+from . import tick as _tick  # noqa: F401  (registers the automations_tick job kind)
 from .process import drain, in_worker
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,8 @@ OUTBOX_KIND = "outbox"
 QUEUED_FRESH_SECONDS = 60
 TITLE = Text((("en", "Deliver record changes (automations, hooks, e-mail, webhooks)"),
               ("zh", "投递记录变更（自动化、插件、邮件、回调）")))
+
+TICK_TITLE = Text((("en", "Run the time-triggered automations"), ("zh", "运行定时自动化")))
 
 
 @job_handler(OUTBOX_KIND)

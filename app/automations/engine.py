@@ -13,7 +13,7 @@ from app.expr.nodes import Node
 from app.metadata.spec import EntitySpec
 from app.records.conditions import view
 
-from .spec import AutomationSpec
+from .spec import TIME_TRIGGERS, AutomationSpec
 
 
 @lru_cache(maxsize=2048)
@@ -27,8 +27,8 @@ def stage_fields(entity: EntitySpec) -> set[str]:
 
 def trigger_matches(rule: AutomationSpec, change: Change, entity: EntitySpec) -> bool:
     """The trigger alone (no condition): created / updated / deleted, a field or a stage change."""
-    if rule.entity != change.entity or not rule.enabled:
-        return False
+    if rule.entity != change.entity or not rule.enabled or rule.trigger in TIME_TRIGGERS:
+        return False  # time triggers are the tick's (tick.py), never a change's
     if rule.trigger in ("created", "updated", "deleted"):
         return change.kind == rule.trigger
     if change.kind == "deleted":

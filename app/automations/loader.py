@@ -28,6 +28,9 @@ RULE_KEYS = (
     Key("field", "identifier", "field_changed: the field that must change."),
     Key("to", "scalar", "field_changed: the value it changes to; stage_changed: the stage (or list) moved to."),
     Key("from", "scalar", "stage_changed: the stage (or list) moved from."),
+    Key("schedule", "mapping", "schedule: {cron: '0 9 * * 1-5'}, when the rule runs on every record."),
+    Key("date", "mapping", "date: {field, offset_days}: once per record when that day comes."),
+    Key("inactive", "mapping", "inactive: {days, field}: once per record untouched for that many days."),
     Key("if", "text", "A condition (expression) on the record and the change (old.x, new.x)."),
     Key("enabled", "bool", "false keeps the rule in the file without running it."),
     Key("do", "rules", "The actions, in order: set, create, email, webhook.", required=True),
@@ -38,6 +41,7 @@ ACTION_KEYS = {
                Key("values", "mapping", "Its fields: field -> expression.", required=True)),
     "email": (Key("email", "mapping", "to, subject, body, lang.", required=True),),
     "webhook": (Key("webhook", "mapping", "url, body.", required=True),),
+    "assign": (Key("assign", "mapping", "user, round_robin or least_loaded: who becomes the owner.", required=True),),
 }
 EMAIL_KEYS = (Key("to", "text", "An expression giving the address, e.g. owner.email.", required=True),
               Key("subject", "label", "The subject template ({{ expression }} placeholders).", required=True),
@@ -45,16 +49,20 @@ EMAIL_KEYS = (Key("to", "text", "An expression giving the address, e.g. owner.em
               Key("lang", "text", "The language of the template to send; default the CRM's first."))
 WEBHOOK_KEYS = (Key("url", "text", "http(s) URL the JSON is posted to.", required=True),
                 Key("body", "mapping", "The JSON body: key -> expression."))
+ASSIGN_KEYS = (Key("user", "text", "The login of the user who becomes the owner."),
+               Key("round_robin", "mapping", "{role}: the active users of the role in turn."),
+               Key("least_loaded", "mapping", "{role, open}: the user of the role owning the fewest open records."))
 
 
 def parse_automations(node: Any, path: Path, problems: list[Problem], entities: dict[str, EntitySpec],
-                      languages: tuple[str, ...]) -> tuple[AutomationSpec, ...]:
+                      languages: tuple[str, ...], roles: frozenset[str] | set[str] | None = None,
+                      ) -> tuple[AutomationSpec, ...]:
     if node is None:
         return ()
     sink = ProblemSink(path, problems)
     values = check_mapping(node, FILE_KEYS, sink, "automations.yaml", 1)
     raw_rules = values.get("rules") or []
-    checker = RuleChecker(entities, sink, languages)
+    checker = RuleChecker(entities, sink, languages, roles)
     found: list[AutomationSpec] = []
     seen: set[str] = set()
     for index, item in enumerate(raw_rules):
@@ -97,7 +105,8 @@ def _rule(item: Any, line: int, sink: ProblemSink, checker: RuleChecker, languag
         name=values["name"], label=Text.of(values["label"]), entity=entity, trigger=trigger["trigger"],
         line=line, source=path, field=trigger.get("field"), to_value=trigger.get("to_value"),
         from_stages=trigger.get("from_stages", ()), to_stages=trigger.get("to_stages", ()),
-        condition=condition, actions=tuple(actions), enabled=values.get("enabled", True))
+        condition=condition, actions=tuple(actions), enabled=values.get("enabled", True),
+        cron=trigger.get("cron"), time_field=trigger.get("time_field"), offset_days=trigger.get("offset_days", 0))
 
 
 def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity: str,
@@ -122,5 +131,8 @@ def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity
     if kind == "email":
         mail = check_mapping(values["email"], EMAIL_KEYS, sink, f"{where} email", raw.line_of("email"))
         return checker.email(mail, values["email"], entity, line, where)
+    if kind == "assign":
+        who = check_mapping(values["assign"], ASSIGN_KEYS, sink, f"{where} assign", raw.line_of("assign"))
+        return checker.assign(who, values["assign"], entity, line, where)
     hook = check_mapping(values["webhook"], WEBHOOK_KEYS, sink, f"{where} webhook", raw.line_of("webhook"))
     return checker.webhook(hook, values["webhook"], entity, line, where)

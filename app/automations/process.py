@@ -28,6 +28,7 @@ from app.models.events import utcnow
 from app.records.commands import FieldErrors, RecordContext
 
 from .actions import carry_out, plan_action
+from .assign import assign_owner
 from .engine import decide, evaluation_view, trigger_matches
 from .mail import DeliveryFailed, send_mail
 from .webhooks import call_webhook
@@ -172,7 +173,9 @@ class Outbox:
             with acting_automation(rule.name, change.depth + 1):
                 for action in rule.actions:
                     planned = plan_action(ctx, rule, action, change, state, timezone, ctx.lang or "en")
-                    if planned["action"] in ("set", "create"):
+                    if planned["action"] == "assign":
+                        done.append(assign_owner(ctx, rule, action, record))
+                    elif planned["action"] in ("set", "create"):
                         done.append(carry_out(ctx, rule, planned, record))
                     else:
                         sends.append(self._log(change.id, rule.name, planned["action"], "pending", None,
@@ -180,6 +183,8 @@ class Outbox:
                         done.append(f"queued {planned['action']}")
                 self._log(change.id, rule.name, "rule", "fired", "; ".join(done) or "no action")
                 self.session.commit()
+            if any(a.kind != "email" and a.kind != "webhook" for a in rule.actions):
+                self._view = None  # it wrote: the next rules read the record as it is now (a new owner)
         except Exception as exc:
             self.session.rollback()
             reason = _reason(exc)

@@ -7,15 +7,18 @@ from pathlib import Path
 
 from app.metadata.spec import Text
 
-TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
-ACTIONS = ("set", "create", "email", "webhook")
+CHANGE_TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
+TIME_TRIGGERS = ("schedule", "date", "inactive")  # run by `flask crm automations tick`
+TRIGGERS = CHANGE_TRIGGERS + TIME_TRIGGERS
+ACTIONS = ("set", "create", "email", "webhook", "assign")
+ASSIGN_MODES = ("user", "round_robin", "least_loaded")
 
 
 @dataclass(frozen=True)
 class ActionSpec:
     """One thing a rule does. Values are expressions of app/expr, on the record and the change."""
 
-    kind: str  # set | create | email | webhook
+    kind: str  # set | create | email | webhook | assign
     line: int = 0
     entity: str | None = None  # create: the entity of the new record
     values: tuple[tuple[str, str], ...] = ()  # set/create: field -> expression; webhook: key -> expression
@@ -24,6 +27,9 @@ class ActionSpec:
     body: Text = Text(())
     lang: str | None = None  # email: the template's language (default: the CRM's first)
     url: str | None = None  # webhook
+    mode: str | None = None  # assign: user | round_robin | least_loaded
+    target: str | None = None  # assign: the login (user) or the role (round_robin, least_loaded)
+    open: str | None = None  # assign least_loaded: which records count as open (a condition)
 
 
 @dataclass(frozen=True)
@@ -41,3 +47,6 @@ class AutomationSpec:
     condition: str | None = None  # an expression; the rule fires when it is true
     actions: tuple[ActionSpec, ...] = ()
     enabled: bool = True
+    cron: str | None = None  # schedule: the five cron fields
+    time_field: str | None = None  # date: the date field; inactive: the datetime field (changed_on)
+    offset_days: int = 0  # date: days after (negative: before) the field's date; inactive: the days

@@ -95,7 +95,8 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
                                   {r.name for r in roles} | {"Admin"}, languages)
     automations_path = root / "automations.yaml"  # automations: optional file, checked like the rest
     automations = parse_automations(_read(automations_path, problems) if automations_path.exists() else None,
-                                    automations_path, problems, entities, languages)
+                                    automations_path, problems, entities, languages,
+                                    {r.name for r in roles} | {"Admin"})
     region = check_phone_region(crm_values.get("phone_region"), crm_sink,
                                 crm_node.line_of("phone_region") if isinstance(crm_node, LocMap) else 1)
     if problems:

@@ -71,6 +71,9 @@ CODES: dict[str, str] = {
     "CRM-E062": "bad automation e-mail: recipient, template or language",
     "CRM-E063": "bad automation webhook",
     "CRM-E064": "automation rule defined twice",
+    "CRM-E065": "bad automation assign action",
+    "CRM-E066": "bad automation schedule",
+    "CRM-E067": "bad date or inactivity trigger",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")

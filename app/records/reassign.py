@@ -63,6 +63,7 @@ class ReassignRecords:
         self.owner = owner
         self.versions = versions or {}  # id -> the version the client read (optimistic locking)
         self.records: list[Any] = []
+        self.autocommit = True  # an automation commits with the rest of its rule's writes
 
     def _forbidden(self) -> Forbidden:
         return Forbidden(msg("forbidden", self.ctx.lang, action="reassign",
@@ -98,6 +99,9 @@ class ReassignRecords:
         owner = int(self.owner)
         for record in self.records:
             record.owner_id = owner
+        if not self.autocommit:
+            self.ctx.session.flush()
+            return self.records
         try:
             self.ctx.session.commit()
         except StaleDataError as exc:
