@@ -114,6 +114,8 @@ def install_session_signal(session_class: Any) -> None:
 
 
 def _after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # a SAVEPOINT released (SQLAlchemy signals those too): not yet
+        return
     if session.info.pop(PENDING_KEY, False):
         for listener in list(_listeners):
             listener(session)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -41,7 +42,8 @@ from .messages import text
 from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
-PROGRESS_EVERY = 20
+BATCH_ROWS = (20, 500)  # rows a commit, least and most: progress, cancel and resume go by batch
+BATCH_SECONDS = 0.5  # the batch size adapts so a transaction holds its locks about this long
 IMPORT_KIND = "import"
 
 
@@ -261,32 +263,85 @@ class Importer:
         return Outcome("updated", record_id=record.id, version=record.version, data={"old": old})
 
     # -- the file ------------------------------------------------------------------------
-    def _write(self, row: int, outcome: Outcome) -> None:
-        self.ctx.session.execute(sa.insert(self.log).values(
-            job_id=self.job_id, row=row, outcome=outcome.outcome, record_id=outcome.record_id,
-            version=outcome.version, column=(outcome.column or "")[:255] or None, reason=outcome.reason,
-            data=json.dumps(outcome.data, ensure_ascii=False) if outcome.data is not None else None,
-            reverted=False))
-        self.ctx.session.commit()
+    def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
+        return {"job_id": self.job_id, "row": row, "outcome": outcome.outcome, "record_id": outcome.record_id,
+                "version": outcome.version, "column": (outcome.column or "")[:255] or None,
+                "reason": outcome.reason, "reverted": False,
+                "data": json.dumps(outcome.data, ensure_ascii=False) if outcome.data is not None else None}
 
-    def run_row(self, row: int, cells: list[Any]) -> str:
-        """Process and log one row in one transaction; a failure logs the row rejected."""
+    def _failed(self, exc: Exception, cells: list[Any]) -> Outcome:
+        if isinstance(exc, FieldErrors):
+            return self._rejected(exc.errors, cells)
+        return Outcome("rejected", column="", reason=str(exc).splitlines()[0][:500],
+                       data={"cells": [as_json(c) for c in cells]})
+
+    def run_row(self, row: int, cells: list[Any]) -> Outcome:
+        """Process one row inside its own SAVEPOINT: a rejected row rolls back alone, the rows
+        before it in the batch stay."""
+        session = self.ctx.session
+        savepoint = session.begin_nested()
+        try:
+            with session.no_autoflush:
+                outcome = self.process(row, cells)
+            if outcome.outcome in ("rejected", "duplicate"):
+                savepoint.rollback()
+            else:
+                savepoint.commit()  # flushes the row: its errors are still this row's
+        except (Forbidden, CommandError, SQLAlchemyError) as exc:
+            if savepoint.is_active:
+                savepoint.rollback()
+            outcome = self._failed(exc, cells)
+        return outcome
+
+    def run_alone(self, row: int, cells: list[Any]) -> str:
+        """One row and its log line in a transaction of their own (SQLite: pysqlite opens no
+        transaction before a SAVEPOINT, so its RELEASE would commit a row without its log line,
+        and a long write transaction there locks out the job's heartbeat)."""
         session = self.ctx.session
         try:
             outcome = self.process(row, cells)
             if outcome.outcome in ("rejected", "duplicate"):
                 session.rollback()
-            self._write(row, outcome)
-        except FieldErrors as exc:
-            session.rollback()
-            outcome = self._rejected(exc.errors, cells)
-            self._write(row, outcome)
         except (Forbidden, CommandError, SQLAlchemyError) as exc:
             session.rollback()
-            outcome = Outcome("rejected", column="", reason=str(exc).splitlines()[0][:500],
-                              data={"cells": [as_json(c) for c in cells]})
-            self._write(row, outcome)
+            outcome = self._failed(exc, cells)
+        session.execute(sa.insert(self.log).values(**self._line(row, outcome)))
+        session.commit()
         return outcome.outcome
+
+    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
+        """Rows and their log lines in one transaction (one commit per batch, so a worker killed
+        mid-batch loses the batch whole and its retry redoes it). A command that rolls the whole
+        transaction back on a failure (a database refusal) costs a replay of the batch's earlier
+        rows; the failed row is then logged rejected without running again."""
+        session = self.ctx.session
+        if session.get_bind().dialect.name == "sqlite":
+            return [self.run_alone(row, cells) for row, cells in batch]
+        failed: dict[int, Outcome] = {}
+        while True:
+            raw = session() if callable(session) else session  # a scoped_session: its Session
+            outer = raw.get_transaction() or raw.begin()
+            lines, outcomes, lost = [], [], False
+            for row, cells in batch:
+                outcome = failed.get(row) or self.run_row(row, cells)
+                if outer is not None and not outer.is_active:  # the command rolled back everything
+                    failed[row] = outcome if outcome.outcome == "rejected" else self._failed(
+                        CommandError("rolled back"), cells)
+                    lost = True
+                    break
+                lines.append(self._line(row, outcome))
+                outcomes.append(outcome.outcome)
+            if lost:
+                session.rollback()
+                rows = {row for row, _ in batch}
+                for keys in self.seen.values():  # forget what the lost rows made "seen"
+                    for key in [k for k, r in keys.items() if r in rows]:
+                        del keys[key]
+                continue
+            if lines:
+                session.execute(sa.insert(self.log), lines)
+            session.commit()
+            return outcomes
 
     def preview(self, source: SourceFile, limit: int) -> list[dict[str, Any]]:
         """The first rows as the import would take them, nothing written: outcome, errors by column."""
@@ -323,17 +378,29 @@ class Importer:
             counts[outcome] += 1
         total = count_rows(source) if job is not None else None
         seen = 0
+        batch: list[tuple[int, list[Any]]] = []
+        size = BATCH_ROWS[0]
         for row, cells in iter_rows(source):
             seen += 1
             if row in done:
                 if done[row] != "rejected":
                     self.remember(row, cells)
                 continue
-            counts[self.run_row(row, cells)] += 1
-            if job is not None and seen % PROGRESS_EVERY == 0:
-                job.progress(seen, total, **counts)
-                if job.cancelled():
-                    break
+            batch.append((row, cells))
+            if len(batch) >= size:
+                started = time.monotonic()
+                for outcome in self.run_batch(batch):
+                    counts[outcome] += 1
+                took = max(time.monotonic() - started, 1e-3)
+                size = max(BATCH_ROWS[0], min(BATCH_ROWS[1], int(len(batch) * BATCH_SECONDS / took)))
+                batch = []
+                if job is not None:
+                    job.progress(seen, total, **counts)
+                    if job.cancelled():
+                        break
+        else:
+            for outcome in self.run_batch(batch):
+                counts[outcome] += 1
         if job is not None:
             job.progress(seen, total, **counts)
         return counts

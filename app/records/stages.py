@@ -123,10 +123,10 @@ def apply_stage(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, record: An
     history = ctx.models.core["crm_stage_history"]
     session = ctx.session
     session.flush()  # a new record needs its id
-    entered = session.scalar(
+    entered = None if source is None else session.scalar(  # a record entering its first stage has no past
         sa.select(history.c.moved_on).where(history.c.entity == entity.name, history.c.record_id == record.id)
         .order_by(history.c.moved_on.desc(), history.c.id.desc()).limit(1))
-    seconds = int((now - entered).total_seconds()) if entered is not None and source is not None else None
+    seconds = int((now - entered).total_seconds()) if entered is not None else None
     session.execute(sa.insert(history).values(
         entity=entity.name, record_id=record.id, pipeline=pipeline.name, from_stage=source, to_stage=target,
         moved_by_id=ctx.user_id, moved_on=now, seconds_in_from=seconds))
