@@ -32,6 +32,7 @@ from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.settings import load_settings
 from app.web.assets import register_assets
+from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.paging import install_paging_guard
@@ -75,6 +76,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_paging_guard(app)  # bounded <int:pk> before any route is added
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
+    install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():
