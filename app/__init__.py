@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.utils.legacy import get_sqla_class
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
@@ -73,6 +74,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                      static_url_path="/crm-static"))
     register_assets(app)  # plotly.js from the installed package, cached for a year
 
+    trust_proxies(app)
     install_paging_guard(app)  # bounded <int:pk> before any route is added
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
@@ -91,6 +93,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy the client's address and scheme come from its X-Forwarded-*
+    headers, believed only CRM_TRUSTED_PROXIES hops deep (0: not at all)."""
+    hops = app.config["CRM_TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def install_outbox_delivery(app: Flask) -> None:
