@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_EXPORT_JOB_ROWS": 10_000,
+    # Lists count at most this many records ("10,000+" past it; the API's count_exact is false);
+    # 0: always count exactly (a full count(*) per page on big tables). app/web/counting.py.
+    "CRM_LIST_COUNT_CAP": 10_000,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,

@@ -200,7 +200,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         schema = self.list_model_schema if not wanted else output_schema(
             self.entity, [c for c in wanted if c != "id"], "Selected")
         response: dict[str, Any] = {API_RESULT_RES_KEY: self._dump(schema, items, many=True),
-                                    "ids": [i.id for i in items], "count": count}
+                                    "ids": [i.id for i in items], "count": int(count),
+                                    "count_exact": getattr(count, "exact", True)}
         self.set_response_key_mappings(response, self.get_list, args)
         self._strip_labels(response)
         return self.response(200, **response)

@@ -53,7 +53,10 @@ def fix_record_api(document: dict[str, Any], prefix: str, tag: str) -> None:
     if "get" in collection:
         schema = _json_schema(collection["get"]["responses"]["200"])
         schema["properties"]["ids"]["items"] = id_
-        schema["properties"]["count"] = {"type": "integer", "description": "Records matching the filters"}
+        schema["properties"]["count"] = {
+            "type": "integer", "description": "Records matching the filters; when `count_exact` is false, "
+            "a lower bound: counting stopped at CRM_LIST_COUNT_CAP (page on while the page is full)"}
+        schema["properties"]["count_exact"] = {"type": "boolean", "description": "Is `count` the exact total?"}
         # `columns` may pick any show column, so a row is a subset of the show schema
         schema["properties"]["result"]["items"] = record
     if "post" in collection:
