@@ -6,7 +6,7 @@ import time), so each test, worker or CLI step gets a fresh, complete app.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from app.models import ModelSet, build_models
 from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
+from app.security.authcache import AuthCache
 from app.security.csrf import install_csrf
 from app.security.headers import install_security_headers
 from app.security.manager import CrmSecurityManager
@@ -33,6 +34,7 @@ from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.settings import load_settings
 from app.web.assets import register_assets
+from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
@@ -54,6 +56,8 @@ class CrmState:
     appbuilder: AppBuilder
     plugins: PluginHost
     role_book: RoleBook
+    # who may do what, per user, for this app (so for its metadata version) only: authcache.py
+    auth_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -79,6 +83,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
     install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
+    install_compression(app)  # gzip for big HTML/JSON answers when the client accepts it
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():
@@ -88,7 +93,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
-        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec))
+        auth_cache = AuthCache(float(app.config["CRM_ACCESS_CACHE_SECONDS"]), app.config.get("REDIS_URL") or "")
+        auth_cache.watch(db.engine)
+        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache)
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)

@@ -41,6 +41,11 @@ DEFAULTS: dict[str, Any] = {
     # Lists count at most this many records ("10,000+" past it; the API's count_exact is false);
     # 0: always count exactly (a full count(*) per page on big tables). app/web/counting.py.
     "CRM_LIST_COUNT_CAP": 10_000,
+    # Seconds a user's roles, grants and team members are kept in memory (app/security/authcache.py);
+    # a change through this process (or any, with REDIS_URL) clears them at once. 0: no cache.
+    "CRM_ACCESS_CACHE_SECONDS": 60,
+    # HTML/JSON answers this big or bigger are gzipped for clients that accept it (0: never).
+    "CRM_GZIP_MIN_BYTES": 1024,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,

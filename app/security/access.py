@@ -20,6 +20,7 @@ from app.metadata.definitions import ACTION_KEYS
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models.actor import request_user
 
+from .authcache import RoleRef, UserGrants, team_members
 from .scoped import Records
 from .scopes import join_scopes, scope_admits, scope_clause
 
@@ -113,6 +114,7 @@ class Access:
     session: Any = None
     team_table: sa.Table | None = None
     member_table: sa.Table | None = None
+    known_team_ids: tuple[int, ...] | None = None  # from the access cache (app/security/authcache.py)
     _cache: dict[Any, Any] = field(default_factory=dict)
 
     @property
@@ -154,6 +156,8 @@ class Access:
     @cached_property
     def team_user_ids(self) -> list[int]:
         """Users whose records `team` scope covers: teammates, managed teams' members, self."""
+        if self.known_team_ids is not None:
+            return list(self.known_team_ids)
         ids = {self.user_id} if self.user_id is not None else set()
         if self.session is None or self.member_table is None or self.team_table is None or not ids:
             return sorted(ids)
@@ -183,13 +187,46 @@ class Access:
         return self.session.scalar(stmt if clause is None else stmt.where(clause)) is not None
 
 
+def allowed_ids(access: Access, entity: str, action: str, records: list[Any]) -> set[Any]:
+    """Ids of the loaded `records` the user may `action`: decided in Python where the scope
+    can be (own, team, all), else one SELECT for the whole page, never one per row."""
+    scope = access.scope(entity, action)
+    if not records or scope == "no" or access.user_id is None:
+        return {r.id for r in records} if scope == "all" else set()
+    if scope == "all":
+        return {r.id for r in records}
+    decided = {r.id: scope_admits(access, scope, r) for r in records}
+    if all(v is not None for v in decided.values()):
+        return {pk for pk, ok in decided.items() if ok}
+    model = type(records[0])
+    clause = scope_clause(access, scope, model)
+    stmt = sa.select(model.id).where(model.id.in_(list(decided)))
+    return set(access.session.scalars(stmt if clause is None else stmt.where(clause)))
+
+
+def user_grants(user: Any, app: Any = None) -> UserGrants:
+    """A signed-in user's roles (own and through groups) and team members, from the app's
+    access cache: read from the database once per user and generation."""
+    state = (app or current_app).extensions["crm"]
+
+    def build() -> UserGrants:
+        roles = [*user.roles, *(role for group in getattr(user, "groups", []) for role in group.roles)]
+        refs = tuple(dict.fromkeys(RoleRef(role.id, role.name) for role in roles))
+        core = state.models.core
+        return UserGrants(refs, team_members(state.db.session, core["crm_team"], core["crm_team_member"], user.id))
+
+    return state.auth_cache.get(("user", user.id), build)  # type: ignore[no-any-return]
+
+
 def access_for(user: Any, app: Any = None) -> Access:
     """Access of a FAB user (or None: anonymous, no grants)."""
     state = (app or current_app).extensions["crm"]
-    roles = [r.name for r in getattr(user, "roles", [])] if user is not None else []
     core = state.models.core
-    return Access(state.role_book, getattr(user, "id", None), roles, state.db.session,
-                  core["crm_team"], core["crm_team_member"])
+    if user is None or getattr(user, "id", None) is None:
+        return Access(state.role_book, None, [], state.db.session, core["crm_team"], core["crm_team_member"])
+    grants = user_grants(user, app)
+    return Access(state.role_book, user.id, [r.name for r in grants.roles], state.db.session,
+                  core["crm_team"], core["crm_team_member"], known_team_ids=grants.team_user_ids)
 
 
 def current_access() -> Access:

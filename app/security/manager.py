@@ -3,14 +3,15 @@
 Passed to AppBuilder as a class object (a mistyped dotted path in config
 silently falls back to the stock manager, FAB_NOTES). FAB asks the database
 once per permission check (13-17 queries a page for menu and buttons); here
-a user's grants are read once per request and answered from memory.
+a user's roles and their grants come from the app's access cache
+(app/security/authcache.py): read once per user and generation, then from memory.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import current_app
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
@@ -22,6 +23,8 @@ from flask_appbuilder.security.sqla.models import (
 
 from app.security.session_views import CrmAuthDBView, replace_locale_view
 
+from .access import user_grants
+from .authcache import RoleRef
 from .jwt_answers import install_jwt_answers
 
 
@@ -43,14 +46,15 @@ class CrmSecurityManager(SecurityManager):
         """FAB's JWT manager, answering 401 to bad tokens (see jwt_answers)."""
         return install_jwt_answers(super().create_jwt_manager(app))
 
+    def _access_cache(self) -> Any:
+        return current_app.extensions["crm"].auth_cache
+
     def granted(self, role_ids: list[int]) -> set[tuple[str, str]]:
-        """(permission, view) pairs the roles grant; cached for the request."""
-        key = ("crm_granted", tuple(sorted(role_ids)))
-        cache: dict[Any, set[tuple[str, str]]] | None = None
-        if has_request_context():
-            cache = g.setdefault("crm_grant_cache", {})
-            if key in cache:
-                return cache[key]
+        """(permission, view) pairs the roles grant, from the access cache."""
+        key = ("granted", tuple(sorted(role_ids)))
+        return self._access_cache().get(key, lambda: self._read_granted(role_ids))  # type: ignore[no-any-return]
+
+    def _read_granted(self, role_ids: list[int]) -> frozenset[tuple[str, str]]:
         rows = (
             self.session.query(Permission.name, ViewMenu.name)
             .join(PermissionView, PermissionView.permission_id == Permission.id)
@@ -60,10 +64,20 @@ class CrmSecurityManager(SecurityManager):
             .filter(assoc_permissionview_role.c.role_id.in_(role_ids))
             .all()
         )
-        result = {(perm, view) for perm, view in rows}
-        if cache is not None:
-            cache[key] = result
-        return result
+        return frozenset((perm, view) for perm, view in rows)
+
+    def get_user_roles(self, user: Any) -> list[Any]:
+        """The user's roles (own and through groups) as id and name, from the access cache."""
+        if not getattr(user, "is_authenticated", False):
+            public = self.public_role_ref()
+            return [public] if public is not None else []
+        return list(user_grants(user).roles)
+
+    def public_role_ref(self) -> RoleRef | None:
+        def read() -> RoleRef | None:
+            role = self.get_public_role()
+            return RoleRef(role.id, role.name) if role is not None else None
+        return self._access_cache().get(("public-role",), read)  # type: ignore[no-any-return]
 
     def _has_view_access(self, user: Any, permission_name: str, view_name: str) -> bool:
         roles = self.get_user_roles(user)
@@ -72,16 +86,12 @@ class CrmSecurityManager(SecurityManager):
         return (permission_name, view_name) in self.granted([role.id for role in roles])
 
     def is_item_public(self, permission_name: str, view_name: str) -> bool:
-        if not has_request_context():
-            return super().is_item_public(permission_name, view_name)
-        if "crm_public_grants" not in g:
-            role = self.get_public_role()
-            g.crm_public_grants = self.granted([role.id]) if role is not None else set()
-        return (permission_name, view_name) in g.crm_public_grants
+        role = self.public_role_ref()
+        return role is not None and (permission_name, view_name) in self.granted([role.id])
 
     def _get_user_permission_view_menus(self, user: Any, permission_name: str,
                                         view_menus_name: list[str] | None = None) -> set[str]:
-        roles = self.get_user_roles(user) if user is not None else [self.get_public_role()]
+        roles = self.get_user_roles(user) if user is not None else [self.public_role_ref()]
         roles = [r for r in roles if r is not None]
         if any(role.name in self.builtin_roles for role in roles):
             return super()._get_user_permission_view_menus(user, permission_name, view_menus_name)

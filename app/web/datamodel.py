@@ -14,7 +14,7 @@ from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from sqlalchemy.orm import joinedload, selectinload
 
-from .counting import capped_count, count_cap, page_count
+from .counting import ListCount, capped_count, count_cap, page_count
 from .filtering import EscapingFilterConverter
 
 
@@ -68,15 +68,16 @@ class CrmInterface(SQLAInterface):
         if page_size is None or select_columns:
             return super().query(filters, order_column, order_direction, page, page_size,
                                  select_columns, outer_default_load)
-        base = self._apply_inner_all(self.session.query(self.obj.id), filters, aliases_mapping={})
-        counted = capped_count(self.session, base, count_cap())
+        offset = (page or 0) * page_size
         ids_query = super().apply_all(self.session.query(self.obj), filters, order_column, order_direction)
-        ids_query = ids_query.offset((page or 0) * page_size).limit(page_size + 1)  # one more: is there a next page?
+        ids_query = ids_query.offset(offset).limit(page_size + 1)  # one more: is there a next page?
         ids = [row[0] for row in ids_query.with_entities(self.obj.id)]
         has_next, ids = len(ids) > page_size, ids[:page_size]
-        count = page_count(counted, (page or 0) * page_size, len(ids), has_next)
-        self.last_count = count
-        return count, self.rows(ids)
+        if not has_next and (ids or not offset):  # the last page: the total is known, no count at all
+            return ListCount(offset + len(ids)), self.rows(ids)
+        base = self._apply_inner_all(self.session.query(self.obj.id), filters, aliases_mapping={})
+        counted = capped_count(self.session, base, count_cap())
+        return page_count(counted, offset, len(ids), has_next), self.rows(ids)
 
     def rows(self, ids: list[Any]) -> list[Any]:
         """The records of `ids`, in that order, with the relationships the page shows."""
@@ -84,7 +85,7 @@ class CrmInterface(SQLAInterface):
             return []
         rows = self.session.query(self.obj).filter(self.obj.id.in_(ids))
         if self.eager:
-            rows = rows.options(*[self._load(name, tails) for name, tails in self.eager.items()])
+            rows = rows.options(*[self._load(name, tails, joined=True) for name, tails in self.eager.items()])
         by_id = {row.id: row for row in rows}
         return [by_id[i] for i in ids if i in by_id]
 
@@ -94,11 +95,13 @@ class CrmInterface(SQLAInterface):
             query = query.options(*[self._load(name, tails) for name, tails in self.eager.items()])
         return query
 
-    def _load(self, name: str, tails: set[str]) -> Any:
+    def _load(self, name: str, tails: set[str], joined: bool = False) -> Any:
         """The columns the page shows (id, title, paths) of a relationship: joined into the page's
-        own SELECT for a link (many-to-one: no extra statement), one SELECT ... IN for a collection."""
+        own SELECT for a link when `joined` (a page of ids: no extra statement), else and for a
+        collection one SELECT ... IN (exports add their own loads to apply_all's query)."""
         prop = getattr(self.obj, name).property
-        option = selectinload(getattr(self.obj, name)) if prop.uselist else joinedload(getattr(self.obj, name))
+        option = joinedload(getattr(self.obj, name)) if joined and not prop.uselist \
+            else selectinload(getattr(self.obj, name))
         target = prop.mapper.class_
         entity = getattr(target, "__entity__", None)
         if entity is None:

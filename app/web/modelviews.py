@@ -26,7 +26,7 @@ from app.records.commands import (
     ValidationFailed,
     default_for,
 )
-from app.security.access import Access, current_access
+from app.security.access import Access, allowed_ids, current_access
 
 from .board import BoardViewMixin
 from .conditions import ConditionsViewMixin
@@ -104,8 +104,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
                                             order_direction, page=page, page_size=page_size or self.page_size)
         columns = self._visible(self.list_columns)
         access, name = self._access(), self.entity.name
-        rights = {item.id: (access.allows(name, "update", item), access.allows(name, "delete", item))
-                  for item in items}
+        may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
+        rights = {item.id: (item.id in may_update, item.id in may_delete) for item in items}
         widgets["list"] = self.list_widget(
             crm_row_rights=rights, crm_row_versions={item.id: item.version for item in items},
             crm_route=self.route_base,

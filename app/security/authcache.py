@@ -1,0 +1,153 @@
+"""Who may do what, from memory: a user's roles, FAB grants and team members, cached.
+
+Reading them cost 4-6 statements on every request (roles, groups, the role grants,
+the Public role and its grants, the team lookup). They change rarely, so each app keeps
+them per user (`AuthCache`, on `CrmState`: an app built for another metadata version has
+its own cache and never reads this one) under a *generation*:
+
+- any INSERT/UPDATE/DELETE on a table that decides access (roles, their grants, a user's
+  roles or groups, teams and members) bumps the generation, at the statement and again at
+  its commit (a request that read the old rows in between does not keep them);
+- with `REDIS_URL` the generation is also a Redis counter every process reads once per
+  request (a GET, no SQL), so a change made by one worker is seen by all at once;
+- without Redis other processes see a change within `CRM_ACCESS_CACHE_SECONDS` (entries
+  expire); 0 turns the cache off.
+
+The user row itself is still read per request (FAB's user loader), so a deactivated or
+deleted user is refused at once whatever the cache holds.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+
+log = logging.getLogger(__name__)
+
+WATCHED_TABLES = ("ab_user_role", "ab_role", "ab_permission_view_role", "ab_permission_view",
+                  "ab_user_group", "ab_group_role", "ab_group", "crm_team_member", "crm_team")
+_WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
+REDIS_KEY = "crm:access-generation"
+
+
+@dataclass(frozen=True)
+class RoleRef:
+    """What FAB's permission checks read of a role: its id and name."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class UserGrants:
+    """A user's (or the Public role's) access inputs, as of one generation."""
+
+    roles: tuple[RoleRef, ...]
+    team_user_ids: tuple[int, ...] = ()
+
+
+def touches_access(statement: str) -> bool:
+    """Does this SQL write a table that decides who may do what?"""
+    match = _WRITE.match(statement)
+    return bool(match) and match.group(1).lower() in WATCHED_TABLES
+
+
+class AuthCache:
+    """Per-app cache of `UserGrants` and FAB grant sets, invalidated by generation."""
+
+    def __init__(self, ttl: float, redis_url: str = "") -> None:
+        self.ttl = ttl
+        self.local = 0
+        self._entries: dict[Any, tuple[tuple[int, int], float, Any]] = {}
+        self._lock = threading.Lock()
+        self._redis = _redis_client(redis_url) if redis_url and ttl > 0 else None
+
+    @property
+    def enabled(self) -> bool:
+        return self.ttl > 0
+
+    def bump(self) -> None:
+        """Something that decides access changed: every entry is stale, here and (Redis) elsewhere."""
+        with self._lock:
+            self.local += 1
+            self._entries.clear()
+        if self._redis is not None:
+            try:
+                self._redis.incr(REDIS_KEY)
+            except Exception as exc:  # Redis down: this process is still right, others expire by ttl
+                log.warning("access cache: cannot reach Redis to invalidate (%s)", exc)
+
+    def generation(self) -> tuple[int, int]:
+        """(local, shared) generation, read once per request."""
+        if has_request_context() and "crm_access_generation" in g:
+            return g.crm_access_generation
+        shared = 0
+        if self._redis is not None:
+            try:
+                shared = int(self._redis.get(REDIS_KEY) or 0)
+            except Exception:
+                shared = -1  # unknown: entries made now must not match a later known value
+        current = (self.local, shared)
+        if has_request_context():
+            g.crm_access_generation = current
+        return current
+
+    def get(self, key: Any, build: Callable[[], Any]) -> Any:
+        """The cached value of `key` for this generation, else `build()` (then cached)."""
+        if not self.enabled:
+            return build()
+        current = self.generation()
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] == current and now - entry[1] < self.ttl:
+            return entry[2]
+        value = build()
+        with self._lock:
+            if current[0] == self.local and current[1] >= 0:  # not bumped while building
+                self._entries[key] = (current, now, value)
+        return value
+
+    def watch(self, engine: sa.Engine) -> None:
+        """Bump on writes to the access tables through `engine`, and again when they commit."""
+
+        @sa.event.listens_for(engine, "before_cursor_execute")
+        def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if touches_access(statement):
+                conn.info["crm_access_dirty"] = True
+                self.bump()
+
+        @sa.event.listens_for(engine, "commit")
+        def _committed(conn: Any) -> None:
+            if conn.info.pop("crm_access_dirty", False):
+                self.bump()
+
+        @sa.event.listens_for(engine, "rollback")
+        def _rolled_back(conn: Any) -> None:
+            if conn.info.pop("crm_access_dirty", False):
+                self.bump()
+
+
+def _redis_client(url: str) -> Any:
+    try:
+        from redis import Redis
+
+        return Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    except Exception as exc:
+        log.warning("access cache: no Redis (%s); other processes see changes after the ttl", exc)
+        return None
+
+
+def team_members(session: Any, team: sa.Table, member: sa.Table, user_id: int) -> tuple[int, ...]:
+    """Users whose records `team` scope covers for `user_id`: teammates, managed teams' members, self."""
+    teams = sa.select(member.c.team_id).where(member.c.user_id == user_id).union(
+        sa.select(team.c.id).where(team.c.manager_id == user_id))
+    rows = session.execute(sa.select(member.c.user_id).where(member.c.team_id.in_(teams)))
+    return tuple(sorted({user_id} | {row[0] for row in rows}))
