@@ -13,7 +13,7 @@ import pytest
 
 from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.conftest import STARTER, count_queries, login, write_tree
+from tests.conftest import count_queries, login, write_tree
 from tests.jobs_support import test_redis_url
 
 ITEM = """
