@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from app.models import ModelSet
 from app.models.bootstrap import record_version
 
-from .apply import apply_plan, pending_revisions, upgrade_history
+from .apply import CORE_VERSIONS, apply_plan, pending_revisions, upgrade_history
 from .plan import make_plan
+from .quickcheck import nothing_changed
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path
     already in `versions` (from git), then a revision for what the metadata still adds."""
     if mode == "off" or (run_by_crm_command() and not command):
         return []  # `crm init`, `crm apply` and `crm rollback` own the schema from the command line
+    if nothing_changed(engine, models, [CORE_VERSIONS, versions]):
+        return []  # one row read: built from this digest, at the heads the files name (quickcheck.py)
     if mode == "check":
         pending = pending_revisions(engine, versions)
         with engine.connect() as conn:
