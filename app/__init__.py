@@ -38,6 +38,7 @@ from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
+from app.web.menucache import install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.register import register_entities
 
@@ -84,6 +85,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_security_headers(app)
     install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
     install_compression(app)  # gzip for big HTML/JSON answers when the client accepts it
+    install_menu_cache(app)  # the navbar menu rendered once per role set and language
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():

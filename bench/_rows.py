@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from app.security.access import access_for
@@ -98,6 +99,12 @@ def bare_sql(app: Any, where: str = "") -> str:
     for name in entity.list.columns:
         f = entity.field(name.split(".")[0])
         alias = f"j_{f.name}"
+        if f.is_computed and not f.computed.stored:  # a formula: its SQL, as the app computes it
+            expression = getattr(state.models.model(ENTITY), f.name).expression
+            sql = expression.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+            inner.append(f"{sql} AS {f.name}")
+            cols.append(f"o.{f.name}")
+            continue
         if f.column_name not in inner:
             inner.append(f.column_name)
         if f.type == "link":

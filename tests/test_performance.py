@@ -228,3 +228,23 @@ def test_a_warm_start_reads_one_row_for_the_schema_check(make_app: Any, tmp_path
     assert len(changed) > 1
     client = login(make_app(meta).test_client())
     assert client.post("/api/v1/item/", json={"name": "x", "colour": "红"}).status_code == 201
+
+
+def _menu(html: str) -> str:
+    return html[html.index('class="nav navbar-nav"'):html.index("crm-global-search")]
+
+
+def test_the_cached_menu_follows_roles_language_and_role_changes(crm: Any) -> None:
+    admin = login(crm.test_client())
+    marketing = login(crm.test_client(), "marketing", DEMO_PASSWORD)
+    assert "/crm/opportunity/list/" in _menu(admin.get("/crm/account/list/").data.decode())
+    assert "/crm/opportunity/list/" not in _menu(marketing.get("/crm/account/list/").data.decode())
+    marketing.post("/lang/zh")
+    assert "线索" in _menu(marketing.get("/crm/account/list/").data.decode())
+    assert "线索" not in _menu(admin.get("/crm/account/list/").data.decode())  # admin still reads English
+    with crm.app_context():
+        sm = crm.extensions["crm"].appbuilder.sm
+        user = sm.find_user(username="marketing")
+        user.roles = [sm.find_role("Sales Rep")]
+        sm.update_user(user)
+    assert "/crm/opportunity/list/" in _menu(marketing.get("/crm/account/list/").data.decode())

@@ -1,0 +1,150 @@
+"""The pages of issue 18, each next to the bare SQL doing the same work, with statements per request.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_pages.py --size 100000 --repeat 9
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_pages.py --size 1000000 --db postgresql+psycopg2://postgres@127.0.0.1/other
+
+The --db database is created if missing and EMPTIED at start. The starter app gets demo
+data (2,000 of each entity), then the opportunities are replaced by --size rows made in one
+INSERT ... SELECT (bench_dashboards.fill) and VACUUM ANALYZEd. Printed, medians of --repeat
+alternating runs, logged in as admin (warm access cache):
+
+1. HTML list, page 1 and page 100 (25 rows, close_date desc);
+2. JSON list with a filter (stage = proposal, close_date desc, 25 rows);
+3. one chart (the sales dashboard's pipeline_by_stage JSON);
+4. the home page (the first dashboard the user may see: every chart, HTML).
+
+Bare SQL for the lists is hand-written: the count the app runs (capped at
+CRM_LIST_COUNT_CAP: `count(*)` over `LIMIT cap+1`) plus the page of ids cut first and its
+link columns LEFT JOINed (bench/_rows.bare_sql); the exact `count(*)` a list used to run
+is printed next to it. For the chart and the home page, bare is the chart statements the
+page ran, captured with their parameters and replayed on a raw cursor. Targets (issue 18):
+HTML list <= 1.3x bare, JSON list <= 1.5x, statements per list request <= 4.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from _rows import alternating_ms, bare_sql, count_statements, get_ok, html_url, login  # noqa: E402
+from bench_dashboards import captured, fill, replay  # noqa: E402
+from bench_engine import dispose, prepare_database, settings  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.demo.loader import load_demo  # noqa: E402
+from app.demo.users import create_demo_users  # noqa: E402
+from app.security.sync import sync_permissions  # noqa: E402
+from app.security.users import ensure_admin  # noqa: E402
+from app.web.counting import DEFAULT_CAP  # noqa: E402
+
+PASSWORD = "bench-admin-1"
+TARGETS = {"html": 1.3, "json": 1.5}
+FILTER = "stage = 'proposal'"
+
+
+def json_url() -> str:
+    q = ("(filters:!((col:stage,opr:eq,value:proposal)),order_column:close_date,"
+         "order_direction:desc,page:0,page_size:25)")
+    return f"/api/v1/opportunity/?q={quote(q)}"
+
+
+def bare_list(engine: sa.Engine, page_sql: str, page: int, where: str = "", exact: bool = False) -> None:
+    """The app's list work by hand: the (capped) count, then the page of 25 (+1: is there a next?)."""
+    rule = f" WHERE {where}" if where else ""
+    count = (f"SELECT count(*) FROM opportunity{rule}" if exact else
+             f"SELECT count(*) FROM (SELECT id FROM opportunity{rule} LIMIT {DEFAULT_CAP + 1}) c")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(count).scalar()
+        assert conn.exec_driver_sql(page_sql.format(limit=26, offset=page * 25)).fetchall()
+
+
+def measure(app: Any, engine: sa.Engine, client: Any, repeat: int) -> list[dict[str, Any]]:
+    page_sql, filtered_sql = bare_sql(app), bare_sql(app, FILTER)
+    workloads: list[tuple[str, str, str, Any, Any]] = [
+        ("HTML list, page 1", "html", html_url(0),
+         lambda: bare_list(engine, page_sql, 0), lambda: bare_list(engine, page_sql, 0, exact=True)),
+        ("HTML list, page 100", "html", html_url(99),
+         lambda: bare_list(engine, page_sql, 99), lambda: bare_list(engine, page_sql, 99, exact=True)),
+        ("JSON list, filter stage = proposal", "json", json_url(),
+         lambda: bare_list(engine, filtered_sql, 0, FILTER),
+         lambda: bare_list(engine, filtered_sql, 0, FILTER, exact=True)),
+    ]
+    chart_url = "/crm/dashboards/sales/pipeline_by_stage.json"
+    chart_sql = captured(app, client, chart_url)
+    home_sql = captured(app, client, "/")
+    workloads += [("Chart pipeline_by_stage (JSON)", "chart", chart_url, lambda: replay(engine, chart_sql), None),
+                  ("Home dashboard (HTML, every chart)", "page", "/", lambda: replay(engine, home_sql), None)]
+    results = []
+    for label, kind, url, bare, exact in workloads:
+        get_ok(client, url)  # warm: access cache, compiled statements
+        with count_statements(app) as statements:
+            get_ok(client, url)
+        fns = [lambda u=url: get_ok(client, u), bare] + ([exact] if exact else [])
+        times = alternating_ms(fns, repeat)
+        row = {"label": label, "kind": kind, "app": times[0], "bare": times[1],
+               "exact": times[2] if exact else None, "sql": len(statements)}
+        results.append(row)
+        extra = f"   (exact count(*) bare {row['exact']:7.1f})" if exact else ""
+        print(f"  {label:<36} app {row['app']:8.1f}   bare {row['bare']:8.1f}   ratio "
+              f"{row['app'] / row['bare']:5.2f}x   {row['sql']} stmts{extra}", flush=True)
+    return results
+
+
+def print_table(results: list[dict[str, Any]], size: int, repeat: int) -> None:
+    print(f"\nPages, {size:,} opportunities, PostgreSQL, admin, median of {repeat}, load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (`bench/bench_pages.py`):\n")
+    print("| Request | App | Bare SQL | App / bare | Bare with exact count(*) | SQL stmts | Target | Result |")
+    print("|---|---:|---:|---:|---:|---:|---|---|")
+    for row in results:
+        ratio = row["app"] / row["bare"]
+        target = TARGETS.get(row["kind"])
+        verdict = ("PASS" if ratio <= target else "FAIL") if target else ""
+        stmts_ok = row["sql"] <= 4 if row["kind"] in TARGETS else True
+        exact = f"{row['exact']:.1f} ms" if row["exact"] is not None else ""
+        print(f"| {row['label']} | {row['app']:.1f} ms | {row['bare']:.1f} ms | {ratio:.2f}x | {exact} | "
+              f"{row['sql']}{'' if stmts_ok else ' (> 4)'} | {f'<= {target}x bare' if target else ''} | {verdict} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=int, default=100_000)
+    parser.add_argument("--db", default="postgresql+psycopg2://postgres@127.0.0.1/crm_bench")
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    prepare_database(args.db)
+    tmp = Path(tempfile.mkdtemp())
+    app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    with app.app_context():
+        state = app.extensions["crm"]
+        sync_permissions(state.appbuilder)
+        ensure_admin(state.appbuilder, PASSWORD)
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=2000)
+        state.db.session.remove()
+        engine = state.db.engine
+        owners = sorted(u.id for u in state.appbuilder.sm.get_all_users())
+    started = time.perf_counter()
+    fill(engine, args.size, owners)
+    print(f"# Pages benchmark: {args.size:,} opportunities loaded in {time.perf_counter() - started:.0f} s, "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    client = login(app, "admin", PASSWORD)
+    bare_engine = sa.create_engine(args.db)
+    results = measure(app, bare_engine, client, args.repeat)
+    print_table(results, args.size, args.repeat)
+    bare_engine.dispose()
+    dispose(app)
+
+
+if __name__ == "__main__":
+    main()
