@@ -202,7 +202,7 @@ def main() -> None:
     client = login(app, "admin", PASSWORD)
     deep = max(0, n // PAGE_SIZE - 1)
     first = get_ok(client, api_url(0)).get_json()
-    assert first["count"] == n and len(first["result"]) == PAGE_SIZE, first.get("count")
+    assert (first["count"] == n or not first["count_exact"]) and len(first["result"]) == PAGE_SIZE, first.get("count")
     assert len(get_ok(client, api_url(deep)).get_json()["result"]) > 0
     html = get_ok(client, html_url(deep)).get_data(as_text=True)
     assert "/crm/opportunity/show/" in html, "deep HTML page shows no rows"
@@ -220,7 +220,7 @@ def main() -> None:
                      "sql": len(statements)})
         print(f"  {label:<24} app {app_ms:8.1f}   bare SQL {bare_ms:7.1f}   ratio {app_ms / bare_ms:5.1f}x"
               f"   {'PASS' if app_ms / bare_ms <= RATIO_TARGET else 'FAIL'} (<= {RATIO_TARGET:.0f}x)")
-    print("  (app = Flask test client incl. auth, ORM, HTML/JSON rendering; bare = COUNT(*) + page SELECT)\n")
+    print("  (app = Flask test client incl. auth, ORM, HTML/JSON rendering; bare = the capped count + page SELECT)\n")
 
     print("## 4. SQL statements per request")
     for row in rows:
