@@ -124,6 +124,21 @@ def captured(app: Any, client: Any, url: str) -> list[tuple[str, Any]]:
     return found
 
 
+def starter_app(db: str, password: str) -> Any:
+    """The starter app on an emptied `db`: admin, demo users, 2,000 demo records of each entity."""
+    prepare_database(db)
+    tmp = Path(tempfile.mkdtemp())
+    app = create_app({**settings(db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    with app.app_context():
+        state = app.extensions["crm"]
+        sync_permissions(state.appbuilder)
+        ensure_admin(state.appbuilder, password)
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=2000)
+        state.db.session.remove()
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=1_000_000)
@@ -131,16 +146,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    prepare_database(args.db)
-    tmp = Path(tempfile.mkdtemp())
-    app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    app = starter_app(args.db, ADMIN_PASSWORD)
     with app.app_context():
         state = app.extensions["crm"]
-        sync_permissions(state.appbuilder)
-        ensure_admin(state.appbuilder, ADMIN_PASSWORD)
-        create_demo_users(state.appbuilder, state.models)
-        load_demo(state.db.session, state.models, size=2000)
-        state.db.session.remove()
         engine = state.db.engine
         sm = state.appbuilder.sm
         owners = sorted(u.id for u in sm.get_all_users())

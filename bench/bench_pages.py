@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,14 +37,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _rows import alternating_ms, bare_sql, count_statements, get_ok, html_url, login  # noqa: E402
-from bench_dashboards import captured, fill, replay  # noqa: E402
-from bench_engine import dispose, prepare_database, settings  # noqa: E402
+from bench_dashboards import captured, fill, replay, starter_app  # noqa: E402
+from bench_engine import dispose  # noqa: E402
 
-from app import create_app  # noqa: E402
-from app.demo.loader import load_demo  # noqa: E402
-from app.demo.users import create_demo_users  # noqa: E402
-from app.security.sync import sync_permissions  # noqa: E402
-from app.security.users import ensure_admin  # noqa: E402
 from app.web.counting import DEFAULT_CAP  # noqa: E402
 
 PASSWORD = "bench-admin-1"
@@ -122,16 +116,9 @@ def main() -> None:
     parser.add_argument("--db", default="postgresql+psycopg2://postgres@127.0.0.1/crm_bench")
     parser.add_argument("--repeat", type=int, default=9)
     args = parser.parse_args()
-    prepare_database(args.db)
-    tmp = Path(tempfile.mkdtemp())
-    app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    app = starter_app(args.db, PASSWORD)
     with app.app_context():
         state = app.extensions["crm"]
-        sync_permissions(state.appbuilder)
-        ensure_admin(state.appbuilder, PASSWORD)
-        create_demo_users(state.appbuilder, state.models)
-        load_demo(state.db.session, state.models, size=2000)
-        state.db.session.remove()
         engine = state.db.engine
         owners = sorted(u.id for u in state.appbuilder.sm.get_all_users())
     started = time.perf_counter()
