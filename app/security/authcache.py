@@ -54,17 +54,22 @@ class UserGrants:
     team_user_ids: tuple[int, ...] = ()
 
 
-def touches_access(statement: str) -> bool:
-    """Does this SQL write a table that decides who may do what?"""
+def touches_access(statement: str, tables: tuple[str, ...] = WATCHED_TABLES) -> bool:
+    """Does this SQL write one of `tables` (by default those that decide who may do what)?"""
     match = _WRITE.match(statement)
-    return bool(match) and match.group(1).lower() in WATCHED_TABLES
+    return bool(match) and match.group(1).lower() in tables
 
 
 class AuthCache:
-    """Per-app cache of `UserGrants` and FAB grant sets, invalidated by generation."""
+    """Per-app cache of `UserGrants` and FAB grant sets, invalidated by generation.
 
-    def __init__(self, ttl: float, redis_url: str = "") -> None:
+    `tables` and `redis_key` make other generation caches of the same kind (the unread
+    notification counts watch `crm_notification`)."""
+
+    def __init__(self, ttl: float, redis_url: str = "", tables: tuple[str, ...] = WATCHED_TABLES,
+                 redis_key: str = REDIS_KEY) -> None:
         self.ttl = ttl
+        self.tables, self.redis_key = tables, redis_key
         self.local = 0
         self._entries: dict[Any, tuple[tuple[int, int], float, Any]] = {}
         self._lock = threading.Lock()
@@ -81,23 +86,22 @@ class AuthCache:
             self._entries.clear()
         if self._redis is not None:
             try:
-                self._redis.incr(REDIS_KEY)
+                self._redis.incr(self.redis_key)
             except Exception as exc:  # Redis down: this process is still right, others expire by ttl
                 log.warning("access cache: cannot reach Redis to invalidate (%s)", exc)
 
     def generation(self) -> tuple[int, int]:
         """(local, shared) generation, read once per request."""
-        if has_request_context() and "crm_access_generation" in g:
-            return g.crm_access_generation
+        memo: dict[str, tuple[int, int]] = g.setdefault("crm_generations", {}) if has_request_context() else {}
+        if self.redis_key in memo:
+            return memo[self.redis_key]
         shared = 0
         if self._redis is not None:
             try:
-                shared = int(self._redis.get(REDIS_KEY) or 0)
+                shared = int(self._redis.get(self.redis_key) or 0)
             except Exception:
                 shared = -1  # unknown: entries made now must not match a later known value
-        current = (self.local, shared)
-        if has_request_context():
-            g.crm_access_generation = current
+        memo[self.redis_key] = current = (self.local, shared)
         return current
 
     def get(self, key: Any, build: Callable[[], Any]) -> Any:
@@ -116,22 +120,23 @@ class AuthCache:
         return value
 
     def watch(self, engine: sa.Engine) -> None:
-        """Bump on writes to the access tables through `engine`, and again when they commit."""
+        """Bump on writes to the watched tables through `engine`, and again when they commit."""
+        dirty = f"crm_dirty:{self.redis_key}"
 
         @sa.event.listens_for(engine, "before_cursor_execute")
         def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            if touches_access(statement):
-                conn.info["crm_access_dirty"] = True
+            if touches_access(statement, self.tables):
+                conn.info[dirty] = True
                 self.bump()
 
         @sa.event.listens_for(engine, "commit")
         def _committed(conn: Any) -> None:
-            if conn.info.pop("crm_access_dirty", False):
+            if conn.info.pop(dirty, False):
                 self.bump()
 
         @sa.event.listens_for(engine, "rollback")
         def _rolled_back(conn: Any) -> None:
-            if conn.info.pop("crm_access_dirty", False):
+            if conn.info.pop(dirty, False):
                 self.bump()
 
 
