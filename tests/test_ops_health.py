@@ -200,3 +200,20 @@ def test_metrics_refused_to_strangers_and_wrong_tokens(make_app: Any) -> None:
 @pytest.mark.parametrize("url", ["not-a-number"])
 def test_health_ignores_a_bad_workers_parameter(app: Any, url: str) -> None:
     assert health(app, f"?workers={url}")[0] == 200
+
+
+def test_static_files_carry_their_hash_and_are_cached_for_a_year(client: Any) -> None:
+    import re
+
+    page = client.get("/crm/opportunity/list/").get_data(as_text=True)
+    css = re.search(r'href="(/crm-static/crm/crm\.css\?v=([0-9a-f]{12}))"', page)
+    fab = re.search(r'"(/static/appbuilder/[^"?]+\?v=[0-9a-f]{12})"', page)
+    assert css and fab, "static URLs without a content hash"
+    for url in (css.group(1), fab.group(1)):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        response.close()
+    stale = client.get("/crm-static/crm/crm.css?v=000000000000")  # an old release's URL
+    assert "immutable" not in stale.headers.get("Cache-Control", "")
+    stale.close()

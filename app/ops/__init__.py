@@ -7,12 +7,15 @@ from flask import Flask
 
 
 def install_ops(app: Flask) -> None:
-    """Request ids and JSON request logs, request metrics, /health and /metrics."""
+    """Request ids and JSON request logs, request metrics, /health and /metrics, static files
+cached for a year under content-hashed URLs."""
     from .health import health
     from .metrics import install_request_metrics, metrics
     from .requestlog import install_request_log
+    from .static import install_static_cache
 
     install_request_log(app)
     install_request_metrics(app)
     app.register_blueprint(health)
     app.register_blueprint(metrics)
+    install_static_cache(app)
