@@ -27,11 +27,12 @@ from app.events.read import Change
 from app.jobs import JobContext, job_handler
 from app.models.events import utcnow
 
-from .actions import carry_out, plan_action
+from .actions import IN_TRANSACTION, carry_out, plan_action
 from .assign import assign_owner
 from .cron import parse_cron
 from .engine import decide, evaluation_view
 from .process import Outbox, _reason, _worker_flag, log
+from .reminders import send_reminders
 from .spec import TIME_TRIGGERS, AutomationSpec
 
 TICK_KIND = "automations_tick"
@@ -51,6 +52,7 @@ class Ticker(Outbox):
                 if rule.enabled and rule.trigger in TIME_TRIGGERS:
                     for record_id, due in self.due(rule):
                         self._fire(rule, record_id, due)
+            send_reminders(self)  # task reminders (reminders.py)
             self.retry_due()
         return self.counts
 
@@ -120,7 +122,7 @@ class Ticker(Outbox):
                     planned = plan_action(ctx, rule, action, change, state, timezone, ctx.lang or "en")
                     if planned["action"] == "assign":
                         done.append(assign_owner(ctx, rule, action, record))
-                    elif planned["action"] in ("set", "create"):
+                    elif planned["action"] in IN_TRANSACTION:
                         done.append(carry_out(ctx, rule, planned, record))
                     else:
                         sends.append(self._log(None, rule.name, planned["action"], "pending", None, payload=planned))
