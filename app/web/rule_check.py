@@ -6,6 +6,7 @@ the record is read through the scoped layer (404 when out of scope).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import abort, current_app, request
@@ -19,6 +20,7 @@ from app.security.scoped import Records
 from .automation_log import VIEW
 from .labels import current_lang
 
+HIDDEN = ("user_ids", "record_id")
 UI = {k: Text(v) for k, v in {
     "title": (("en", "Which rules would fire"), ("zh", "哪些规则会触发")),
     "kind": (("en", "Judge against"), ("zh", "按此判断")), "go": (("en", "Show"), ("zh", "查看")),
@@ -53,6 +55,9 @@ class RuleCheckView(BaseView):
         title = str(getattr(found, state.spec.entity(entity).field(state.spec.entity(entity).title_field).column_name,
                             "") or f"#{pk}")
         verdicts = which_rules(current_app, entity, found, kind)
+        for verdict in verdicts:  # each planned action as readable JSON (ids the plan carries left out)
+            verdict["shown"] = [json.dumps({k: v for k, v in a.items() if k not in HIDDEN}, ensure_ascii=False,
+                                           default=str) for a in verdict.get("actions", [])]
         return self.render_template("crm/rule_check.html", entity=state.spec.entity(entity), pk=pk, title=title,
                                     kind=kind, kinds=KINDS, verdicts=verdicts, lang=lang,
                                     ui={k: v.get(lang) for k, v in UI.items()})
