@@ -86,10 +86,13 @@ def _check_message(checker: Any, message: Any, entity: str, line: int, where: st
         checker.sink.add("CRM-E072", line, f"{where} notify message has no {', '.join(missing)} text",
                          "message: {en: 'Deal {{ name }} won', zh: '商机 {{ name }} 已赢单'}")
         return False
-    ok = True
+    ok, seen = True, set()
     for text in texts.values():
         for match in PLACEHOLDER.finditer(str(text)):
             inner = match.group(1).strip()
+            if inner in seen:
+                continue  # the same placeholder in another language: said once
+            seen.add(inner)
             try:
                 check(parse(inner), automation_scope(checker.entities, entity))
             except ExprError as exc:
