@@ -24,6 +24,7 @@ from app.metadata.problems import Problem, ProblemSink, did_you_mean
 from app.metadata.shapes import check_mapping, line_of
 from app.metadata.spec import EntitySpec
 
+from .moments import minutes, take_moment, taken
 from .notify import add_notifications
 
 REMINDER_KEYS = (
@@ -130,30 +131,9 @@ def due_tasks(ticker: Any, spec: ReminderSpec) -> list[tuple[int, dt.datetime, i
     rows = ticker.session.execute(sa.select(model.id, due, who).where(
         due.isnot(None), who.isnot(None), due <= ahead, due > ahead - catch_up, open_tasks(model, entity, spec))
         .order_by(model.id)).all()
-    counter = ticker.models.core["crm_counter"]
-    sent = dict(ticker.session.execute(sa.select(counter.c.field, counter.c.last)
-                                       .where(counter.c.entity == COUNTER + spec.entity)).all())
+    sent = taken(ticker.session, ticker.models.core["crm_counter"], COUNTER + spec.entity)
     ticker.session.commit()
-    return [(i, d, u) for i, d, u in rows if sent.get(str(i), -1) < _minutes(d)]
-
-
-def _minutes(moment: dt.datetime) -> int:
-    return int((moment - dt.datetime(1970, 1, 1)).total_seconds() // 60)
-
-
-def _take(ticker: Any, spec: ReminderSpec, record_id: int, due: dt.datetime) -> bool:
-    counter = ticker.models.core["crm_counter"]
-    key = (counter.c.entity == COUNTER + spec.entity) & (counter.c.field == str(record_id))
-    stamp = _minutes(due)
-    last = ticker.session.execute(sa.select(counter.c.last).where(key).with_for_update()).scalar()
-    if last is None:
-        ticker.session.execute(sa.insert(counter).values(entity=COUNTER + spec.entity, field=str(record_id),
-                                                         last=stamp))
-        return True
-    if last >= stamp:
-        return False
-    return ticker.session.execute(sa.update(counter).where(key, counter.c.last < stamp)
-                                  .values(last=stamp)).rowcount == 1
+    return [(i, d, u) for i, d, u in rows if sent.get(str(i), -1) < minutes(d)]
 
 
 def reminder_text(entity: EntitySpec, title: str, due: dt.datetime, timezone: str) -> dict[str, str]:
@@ -169,7 +149,8 @@ def _remind(ticker: Any, spec: ReminderSpec, record_id: int, due: dt.datetime, u
     send = None
     try:
         record = session.get(ticker.models.model(spec.entity), record_id)
-        if record is None or not _take(ticker, spec, record_id, due):
+        if record is None or not take_moment(session, ticker.models.core["crm_counter"], COUNTER + spec.entity,
+                                             record_id, due):
             session.rollback()
             return
         title = str(getattr(record, entity.field(entity.title_field).column_name, "") or f"#{record_id}")

@@ -14,8 +14,6 @@ import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
-
 from app.events.read import Change
 from app.models.events import utcnow
 from app.records.commands import RecordContext
@@ -23,6 +21,7 @@ from app.records.commands import RecordContext
 from .actions import plan_action
 from .cron import parse_cron
 from .engine import decide, evaluation_view, trigger_matches
+from .moments import minutes, taken
 from .spec import TIME_TRIGGERS, AutomationSpec
 
 KINDS = ("last", "created", "deleted", "time")
@@ -93,10 +92,8 @@ def judge_time(ctx: RecordContext, rule: AutomationSpec, record: Any, now: dt.da
     due, why = due_moment(rule, record, ctx.models, now, catch_up)
     if due is None:
         return {"fires": False, "reason": why}
-    counter = ctx.models.core["crm_counter"]
-    last = ctx.session.scalar(sa.select(counter.c.last).where(
-        counter.c.entity == f"@tick:{rule.name}"[:64], counter.c.field == str(record.id)))
-    if last is not None and last >= int((due - dt.datetime(1970, 1, 1)).total_seconds() // 60):
+    last = taken(ctx.session, ctx.models.core["crm_counter"], f"@tick:{rule.name}", record.id).get(str(record.id))
+    if last is not None and last >= minutes(due):
         return {"fires": False, "reason": f"fired already for the moment {due:%Y-%m-%d %H:%M} UTC"}
     change = Change(None, rule.entity, record.id, rule.trigger, {}, None, None, 0, now)  # type: ignore[arg-type]
     view = evaluation_view(ctx, ctx.models.spec.entity(rule.entity), record, change)
