@@ -152,6 +152,10 @@ def test_which_rules_would_fire_for_a_record_without_doing_it(make_app, tmp_path
     page = admin.get(f"/crm/automations/record/deal/{pk}?kind=last").text
     assert 'data-rule="won_notify" data-fires="yes"' in page and "Deal 宁德时代 won: 500.00" in page
     assert as_user(app, "li").get("/api/v1/notifications/").json["unread"] == 0  # nothing was done
+    created = admin.get(f"/crm/automations/record/deal/{pk}?kind=created").text  # created in stage won: moves it
+    assert 'data-rule="won_notify" data-fires="yes"' in created
+    deleted = admin.get(f"/crm/automations/record/deal/{pk}?kind=deleted").text
+    assert 'data-rule="won_notify" data-fires="no"' in deleted and "a deleted change" in deleted
     assert 'id="crm-rules-whatif"' in admin.get(f"/crm/deal/show/{pk}").text
     # a Sales Rep may not see the automations: neither the link nor the page
     assert 'id="crm-rules-whatif"' not in li.get(f"/crm/deal/show/{pk}").text
