@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Flask
 from flask_appbuilder import AppBuilder
 from flask_appbuilder.utils.legacy import get_sqla_class
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
@@ -32,6 +33,7 @@ from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.settings import load_settings
 from app.web.assets import register_assets
+from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.paging import install_paging_guard
@@ -72,9 +74,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
                                      static_url_path="/crm-static"))
     register_assets(app)  # plotly.js from the installed package, cached for a year
 
+    trust_proxies(app)
     install_paging_guard(app)  # bounded <int:pk> before any route is added
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
+    install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():
@@ -89,6 +93,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind a reverse proxy the client's address and scheme come from its X-Forwarded-*
+    headers, believed only CRM_TRUSTED_PROXIES hops deep (0: not at all)."""
+    hops = app.config["CRM_TRUSTED_PROXIES"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore[method-assign]
 
 
 def install_outbox_delivery(app: Flask) -> None:

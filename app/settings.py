@@ -78,12 +78,16 @@ DEFAULTS: dict[str, Any] = {
     "CRM_MAIL_FROM": "crm@localhost",
     "CRM_WEBHOOK_SECRET": "",  # HMAC-SHA256 key of the X-CRM-Signature header
     "CRM_WEBHOOK_TIMEOUT": 10,
+    # Reverse proxies in front of the app (nginx: 1). Their X-Forwarded-For/-Proto/-Host are
+    # believed only this many hops deep, so the login limit counts the real client address
+    # and cookies are Secure behind https; 0 ignores the headers (a client could forge them).
+    "CRM_TRUSTED_PROXIES": 0,
 }
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
             "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
-            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH")
+            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
 
@@ -100,5 +104,6 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "yes", "on")
             settings[key] = value
     settings.update(overrides or {})
+    settings["CRM_TRUSTED_PROXIES"] = int(settings.get("CRM_TRUSTED_PROXIES") or 0)
     settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")
     return settings

@@ -136,3 +136,38 @@ def test_language_switch_is_post_with_the_csrf_token_and_returns_to_the_page(mak
     assert "<title>元客户管理" in client.get("/crm/opportunity/list/").data.decode()
     away = client.post("/lang/en", data={"csrf_token": csrf_token(page), "next": "https://evil.example/"})
     assert "evil.example" not in away.location  # no open redirect
+
+
+# --- behind a reverse proxy ---------------------------------------------------------------
+
+def _through_proxy(app, client_address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "127.0.0.1"  # every request arrives from the proxy
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = client_address
+    return client
+
+
+def test_behind_a_trusted_proxy_the_limit_counts_the_real_client(make_app):
+    app = make_app(CRM_TRUSTED_PROXIES=1)
+    attacker = _through_proxy(app, "203.0.113.7")
+    for _ in range(10):
+        attacker.post("/login/", data={"username": "admin", "password": "guess"})
+    assert attacker.post("/login/", data={"username": "admin", "password": "guess"}).status_code == 429
+    colleague = _through_proxy(app, "198.51.100.20")  # same proxy, another person: not locked out
+    assert colleague.post("/login/", data={"username": "admin", "password": ADMIN_PASSWORD}).status_code == 302
+
+
+def test_forwarded_headers_are_ignored_unless_a_proxy_is_trusted(make_app):
+    app = make_app()  # CRM_TRUSTED_PROXIES = 0: a client could forge X-Forwarded-For
+    for n in range(10):
+        _through_proxy(app, f"203.0.113.{n}").post("/login/", data={"username": "admin", "password": "guess"})
+    forged = _through_proxy(app, "203.0.113.99")
+    assert forged.post("/login/", data={"username": "admin", "password": "guess"}).status_code == 429
+
+
+def test_https_behind_the_proxy_makes_cookies_secure(make_app):
+    app = make_app(CRM_TRUSTED_PROXIES=1)
+    client = _through_proxy(app, "203.0.113.8")
+    client.environ_base["HTTP_X_FORWARDED_PROTO"] = "https"
+    answer = client.post("/login/", data={"username": "admin", "password": ADMIN_PASSWORD})
+    assert "Secure" in answer.headers.get("Set-Cookie", "")
