@@ -13,6 +13,7 @@ import pytest
 from app.automations.process import drain
 from app.metadata.loader import load_metadata
 from tests.conftest import count_queries, csrf_token, login, write_tree
+from tests.jobs_support import start_worker, test_redis_url, worker_config
 from tests.test_automations import log_rows
 
 DEAL = """
@@ -112,6 +113,20 @@ def test_notify_tells_the_owner_a_user_field_fixed_users_and_a_role_in_each_lang
     zh = as_user(app, "zhao")
     zh.post("/lang/zh", data={"csrf_token": csrf_token(zh.get("/crm/notifications/").text)})
     assert zh.get("/api/v1/notifications/").json["result"][0]["message"] == "商机 比亚迪 已赢单：8800.00"
+
+
+def test_an_rq_worker_runs_the_notify_rule_once(make_app, tmp_path):
+    """With REDIS_URL the commit queues the outbox job; a real worker process notifies, once."""
+    app = world(make_app, tmp_path, CRM_OUTBOX_DISPATCH="auto", REDIS_URL=test_redis_url())
+    li = as_user(app, "li")
+    pk = li.post("/api/v1/deal/", json={"name": "队列通知", "amount": 100}).json["id"]
+    assert li.post(f"/api/v1/deal/{pk}/move", json={"stage": "won"}).status_code == 200
+    worker = start_worker(worker_config(tmp_path, app), burst=True)
+    output, _ = worker.communicate(timeout=120)
+    assert worker.returncode == 0, output.decode(errors="replace")
+    assert [n["message"] for n in li.get("/api/v1/notifications/").json["result"]] == ["Deal 队列通知 won: 100.00"]
+    drain(app)  # nothing left: delivered once
+    assert li.get("/api/v1/notifications/").json["unread"] == 1
 
 
 def test_a_user_sees_and_marks_only_their_own_notifications(make_app, tmp_path):
