@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import sqlalchemy as sa
+
 from app.automations.process import drain
 from app.automations.tick import tick
 from app.cli import crm
@@ -58,6 +60,22 @@ def test_a_task_is_reminded_once_in_the_app_and_by_mail_before_its_due_time(make
         li.put(f"/api/v1/task/{pk}", json={"due": "2026-12-05T10:00:00"})
         assert tick(app, now=dt.datetime(2026, 12, 5, 9, 45))["reminded"] == 1
         assert len(notices(app, "li")) == 2 and len(messages) == 3
+
+
+def test_a_user_without_an_address_is_reminded_in_the_app_only(make_app, tmp_path):
+    with smtp_sink() as (port, messages):
+        app = world(make_app, tmp_path, crm=SHANGHAI, CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=port)
+        with app.app_context():
+            users = app.extensions["crm"].models.user_model
+            session = app.extensions["crm"].db.session
+            session.execute(sa.update(users).where(users.username == "li").values(email=""))
+            session.commit()
+            session.remove()
+        task(as_user(app, "li"), "没有邮箱", "2026-12-04T10:00:00", user_id(app, "li"))
+        assert tick(app, now=dt.datetime(2026, 12, 4, 10, 0))["reminded"] == 1
+        assert [n["kind"] for n in notices(app, "li")] == ["reminder"]
+        assert messages == [] and log_rows(app, action="email") == []
+        assert "in the app (no e-mail address)" in log_rows(app, action="reminder")[0].reason
 
 
 def test_a_task_long_overdue_is_not_reminded_and_a_done_one_never(make_app, tmp_path):

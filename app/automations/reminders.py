@@ -157,14 +157,15 @@ def _remind(ticker: Any, spec: ReminderSpec, record_id: int, due: dt.datetime, u
         message = reminder_text(entity, title, due, ticker.models.spec.timezone)
         add_notifications(session, ticker.models.core["crm_notification"], [user_id], "reminder",
                           spec.entity, spec.entity, record_id, message)
-        if spec.email:
-            user = session.get(ticker.models.user_model, user_id)
+        address = getattr(session.get(ticker.models.user_model, user_id), "email", None) if spec.email else None
+        if address:  # a user without an address is reminded in the app only (the log says so)
             send = ticker._log(None, f"{COUNTER}{spec.entity}", "email", "pending", None, payload={
-                "action": "email", "to": getattr(user, "email", None) or "", "lang": "en",
+                "action": "email", "to": address, "lang": "en",
                 "subject": f"{message['en']} / {message['zh']}",
                 "body": f"{message['en']}\n{message['zh']}\n\n/crm/{spec.entity}/show/{record_id}"})
         ticker._log(None, f"{COUNTER}{spec.entity}", "reminder", "fired",
-                    f"{spec.entity} #{record_id} due {due:%Y-%m-%d %H:%M} UTC: reminded user #{user_id}")
+                    f"{spec.entity} #{record_id} due {due:%Y-%m-%d %H:%M} UTC: reminded user #{user_id}"
+                    + ("" if address or not spec.email else " in the app (no e-mail address)"))
         session.commit()
     except Exception as exc:  # one task's failure never stops the others
         session.rollback()
