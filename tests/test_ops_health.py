@@ -186,6 +186,25 @@ def test_metrics_from_this_host_count_requests_jobs_and_outbox(app: Any) -> None
     assert "# TYPE crm_jobs gauge" in text
 
 
+def test_metrics_jobs_by_state_and_outbox_lag(app: Any) -> None:
+    """A failed job and a change undelivered for ten minutes show up (values read from the database)."""
+    import datetime as dt
+
+    ten_minutes_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=10)
+    with app.app_context():
+        with app.extensions["crm"].db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO crm_job (kind, state, payload, done, cancel_requested, created_on, "
+                                 "attempts) VALUES ('export', 'failed', '{}', 0, false, :t, 1)"), {"t": ten_minutes_ago})
+            conn.execute(sa.text("INSERT INTO crm_event (entity, record_id, kind, changes, depth, created_on) "
+                                 "VALUES ('account', 1, 'created', '{}', 0, :t)"), {"t": ten_minutes_ago})
+    text = metrics_get(app, "127.0.0.1").get_data(as_text=True)
+    values = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+              if line.startswith("crm_") and not line.startswith("crm_http")}
+    assert values['crm_jobs{state="failed"}'] == 1 and values['crm_jobs{state="queued"}'] == 0
+    assert values["crm_outbox_pending_events"] == 1
+    assert 600 <= values["crm_outbox_lag_seconds"] < 700
+
+
 def test_metrics_refused_to_strangers_and_wrong_tokens(make_app: Any) -> None:
     app = make_app(CRM_METRICS_ALLOW="10.1.0.0/16")
     assert metrics_get(app, "10.2.3.4").status_code == 403

@@ -29,6 +29,7 @@ REQUESTS = Counter("crm_http_requests_total", "HTTP requests answered", ["method
 LATENCY = Histogram("crm_http_request_duration_seconds", "Time to answer a request", ["method", "endpoint"],
                     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10), registry=REGISTRY)
 metrics = Blueprint("crm_metrics", __name__)
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
 def install_request_metrics(app: Flask) -> None:
@@ -90,7 +91,10 @@ class DatabaseCollector:
         waiting = GaugeMetricFamily("crm_outbox_pending_events", "Record changes not yet delivered")
         lag = GaugeMetricFamily("crm_outbox_lag_seconds", "Age of the oldest undelivered record change")
         with self.engine.connect() as conn:
-            for state, count in conn.execute(sa.text("SELECT state, count(*) FROM crm_job GROUP BY state")):
+            counts = {state: 0 for state in JOB_STATES}  # zeros too: an alert on failed > 0 needs the series
+            counts.update({state: n for state, n in conn.execute(sa.text("SELECT state, count(*) FROM crm_job "
+                                                                           "GROUP BY state"))})
+            for state, count in counts.items():
                 jobs.add_metric([state], count)
             count, oldest = conn.execute(sa.text(
                 "SELECT count(*), min(created_on) FROM crm_event WHERE delivered_on IS NULL")).one()
