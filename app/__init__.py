@@ -23,6 +23,7 @@ from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.models import ModelSet, build_models
+from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
@@ -59,6 +60,8 @@ class CrmState:
     role_book: RoleBook
     # who may do what, per user, for this app (so for its metadata version) only: authcache.py
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
+    # the top bar's unread notification counts, per user, cleared by any write to crm_notification
+    notice_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -84,6 +87,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
     install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
+    install_ops(app)  # request ids + JSON request log, /health, /metrics (app/ops)
     install_compression(app)  # gzip for big HTML/JSON answers when the client accepts it
     install_menu_cache(app)  # the navbar menu rendered once per role set and language
     db = get_sqla_class()()
@@ -95,13 +99,24 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
-        auth_cache = AuthCache(float(app.config["CRM_ACCESS_CACHE_SECONDS"]), app.config.get("REDIS_URL") or "")
-        auth_cache.watch(db.engine)
-        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache)
+        auth_cache, notice_cache = request_caches(app, db.engine)
+        app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
+                                         notice_cache)
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
+
+
+def request_caches(app: Flask, engine: sa.Engine) -> tuple[AuthCache, AuthCache]:
+    """Who may do what, and the unread notification counts: cached per app, each cleared by
+    writes to its tables (through Redis for every process when REDIS_URL is set)."""
+    ttl, redis_url = float(app.config["CRM_ACCESS_CACHE_SECONDS"]), app.config.get("REDIS_URL") or ""
+    access = AuthCache(ttl, redis_url)
+    notices = AuthCache(ttl, redis_url, tables=("crm_notification",), redis_key="crm:notification-generation")
+    access.watch(engine)
+    notices.watch(engine)
+    return access, notices
 
 
 def trust_proxies(app: Flask) -> None:
