@@ -105,7 +105,8 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
             "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
-            "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS")
+            "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
+            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_GZIP_MIN_BYTES")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 
@@ -122,8 +123,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "yes", "on")
             settings[key] = value
     settings.update(overrides or {})
-    for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS"):
+    for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS", "CRM_LIST_COUNT_CAP", "CRM_GZIP_MIN_BYTES"):
         settings[key] = int(settings.get(key) or 0)
+    settings["CRM_ACCESS_CACHE_SECONDS"] = float(settings.get("CRM_ACCESS_CACHE_SECONDS") or 0)
     if settings.get("CRM_BASE_URL"):  # url_for(_external=True) outside a request builds https links
         settings.setdefault("PREFERRED_URL_SCHEME", str(settings["CRM_BASE_URL"]).split(":", 1)[0])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")
