@@ -84,7 +84,7 @@ FIELD_TYPES = ("string", "integer", "money", "date", "choice", "boolean", "text"
 def settings(url: str, metadata_dir: Path, tmp: Path) -> dict[str, Any]:
     return {"SQLALCHEMY_DATABASE_URI": url, "CRM_METADATA_DIR": str(metadata_dir),
             "CRM_PLUGINS_DIR": str(tmp / "no-plugins"), "WTF_CSRF_ENABLED": False,
-            "SECRET_KEY": "bench-secret", "TESTING": True,
+            "SECRET_KEY": "bench-secret", "TESTING": True, "CRM_REQUEST_LOG": "off",
             "CRM_MIGRATIONS_DIR": str(tmp / "migrations")}  # never the repository's own revisions
 
 
