@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_appbuilder.forms import DynamicForm
 from markupsafe import Markup, escape
-from wtforms import Field, HiddenField
+from wtforms import Field, HiddenField, StringField
 from wtforms.widgets import html_params
 
 from app.fieldtypes import FormContext, field_type
@@ -165,9 +165,18 @@ def _form_field(f: FieldSpec, api_prefix: str, entity: str = "") -> Field:
     return field_type(f.type).form_field(f, common, FormContext(api_prefix, entity))
 
 
+def _search_field(f: FieldSpec, api_prefix: str) -> Field:
+    if f.type in ("date", "datetime"):
+        return StringField(lazy(f.label), render_kw={"class": "form-control crm-date-filter",
+                                                     "placeholder": "YYYY-MM-DD", "autocomplete": "off"})
+    return _form_field(f, api_prefix)
+
+
 def build_search_form(entity: EntitySpec, columns: list[str], api_prefix: str) -> type[DynamicForm]:
-    """Inputs FAB's filter bar clones per filter: pickers for links, selects for choices."""
-    attrs = {name: _form_field(entity.field(name), api_prefix) for name in columns}
+    """Inputs FAB's filter bar clones per filter: pickers for links, selects for choices, and
+    for dates a plain input that crm-filters.js turns into a native date input (or two for
+    between, or a select of relative ranges): FAB's own called a date picker it never loads."""
+    attrs = {name: _search_field(entity.field(name), api_prefix) for name in columns}
     return type(f"{entity.class_name}SearchForm", (DynamicForm,), attrs)
 
 

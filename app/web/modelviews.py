@@ -37,6 +37,7 @@ from .export import csv_response, export_columns
 from .export_job import start_export, too_big
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
+from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
@@ -167,6 +168,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
         filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
         get_filter_args(filters)
         checked = self.datamodel.get_filters(self.search_columns, self.search_filters)
+        shown = self.datamodel.get_filters(self.search_columns, self.search_filters)  # as typed, for the bar
         for flt, value in zip(filters.filters, filters.values, strict=True):
             if self._access().path_hidden(self.crm_models.spec, self.entity, flt.column_name):
                 # a filter on a hidden field would reveal its values: refused, and said so
@@ -178,11 +180,12 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
                 flash(str(exc), "warning")
                 continue
             checked.add_filter(flt.column_name, type(flt), typed)
+            shown.add_filter(flt.column_name, type(flt), value)
         query = request.args.get("q", "").strip()
         if query:
             checked.add_filter(self.entity.title_field if self.entity.title_field != "id"
                                else "id", self.quick_search, query)
-        g.crm_filters = checked
+        g.crm_filters, g.crm_filters_shown = checked, shown
         return checked
 
     def _list(self, **kwargs: Any) -> Any:
@@ -202,7 +205,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
         widgets = widgets or {}
         widgets["search"] = self.search_widget(
             route_base=self.route_base, form=form, include_cols=self._visible(self.search_columns),
-            exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters", self._filters))
+            exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters_shown", self._filters))
         return widgets
 
     def render_template(self, template: str, **kwargs: Any) -> Any:
@@ -212,6 +215,11 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
         kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
+        if template == self.list_template:
+            config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
+                                   current_lang())
+            kwargs.setdefault("crm_filter_config", {**config, "active": any(
+                flt.arg_name != "search" for flt in getattr(g, "crm_filters", self._filters).filters)})
         if template == self.show_template and "pk" in kwargs:
             for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
                 kwargs.setdefault(key, value)
