@@ -17,6 +17,7 @@ from markupsafe import Markup, escape
 from wtforms import Field, HiddenField, StringField
 from wtforms.widgets import html_params
 
+from app.clock import to_local
 from app.fieldtypes import FormContext, field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
@@ -60,11 +61,28 @@ class TypedField(Field):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        if isinstance(self.data, dt.datetime):
-            return self.data.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(self.data, dt.datetime):  # stored UTC, typed and read in the CRM time zone
+            return to_local(self.data).strftime("%Y-%m-%d %H:%M")
         if isinstance(self.data, Decimal):
             return format(self.data, "f")
         return str(self.data)
+
+
+class DateTextWidget:
+    """A date (or date and time) typed as text, checked by the server. FAB's bootstrap
+    date picker rewrote what it could not read (an impossible `2026-13-45` was emptied
+    before the post, so the user was never told); here the text is posted as typed and a
+    bad one comes back as a field error."""
+
+    def __init__(self, placeholder: str):
+        self.placeholder = placeholder
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        from wtforms.widgets import TextInput
+        kwargs.setdefault("placeholder", self.placeholder)
+        kwargs.setdefault("autocomplete", "off")
+        kwargs["class"] = f"form-control crm-date-input {kwargs.get('class', '')}".strip()
+        return TextInput()(field, **kwargs)
 
 
 class PickerWidget:

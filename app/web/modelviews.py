@@ -41,6 +41,7 @@ from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
+from .record_page import RecordPageMixin
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -67,7 +68,7 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, ModelView):
+class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -221,8 +222,9 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
             kwargs.setdefault("crm_filter_config", {**config, "active": any(
                 flt.arg_name != "search" for flt in getattr(g, "crm_filters", self._filters).filters)})
         if template == self.show_template and "pk" in kwargs:
-            for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
-                kwargs.setdefault(key, value)
+            extras = {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"]),
+                      **self.record_page_extras(kwargs["pk"])}
+            kwargs.update(extras)  # the record's own title replaces FAB's "Opportunity"
         return super().render_template(template, **kwargs)
 
     # -- writes --------------------------------------------------------
@@ -268,7 +270,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Mo
 
     def _run(self, command: Any, form: Any) -> bool:
         try:
-            command.run()
+            saved = command.run()
+            g.crm_saved_pk = getattr(saved, "id", None)  # a save lands on the record (record_page.py)
             return True
         except StaleVersion as exc:
             show_stale(form, self.entity, exc)
