@@ -40,7 +40,7 @@ class RecordPageMixin:
     def record_page_extras(self, pk: Any) -> dict[str, Any]:
         item = self.datamodel.get(pk, self._base_filters)  # type: ignore[attr-defined]
         if item is None:
-            return {}
+            return {"crm_local_stamp": local_stamp}
         lang, access, name = current_lang(), self._access(), self.entity.name  # type: ignore[attr-defined]
         sm = self.appbuilder.sm  # type: ignore[attr-defined]
         return {
