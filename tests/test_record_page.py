@@ -112,3 +112,15 @@ def test_an_impossible_date_is_a_field_error(crm: Any, lang: str, said: str) -> 
     html = response.data.decode()
     assert said in html
     assert 'value="2026-13-45"' in html  # what was typed stays to be corrected
+
+
+def test_convert_is_offered_only_on_leads_that_can_convert(crm: Any) -> None:
+    app, admin, _ = crm
+    fresh = admin.post("/api/v1/lead/", json={"name": "新线索", "company": "某公司", "mobile": "13800138000"}).json["id"]
+    ready = admin.post("/api/v1/lead/", json={"name": "合格线索", "company": "某公司", "mobile": "13800138001"}).json["id"]
+    assert admin.put(f"/api/v1/lead/{ready}", json={"status": "qualified"}).status_code == 200
+    assert 'id="crm-convert"' not in admin.get(f"/crm/lead/show/{fresh}").data.decode()
+    assert 'id="crm-convert"' in admin.get(f"/crm/lead/show/{ready}").data.decode()
+    executive = rep(app, "executive")  # may read the lead, may not change it: no button
+    html = executive.get(f"/crm/lead/show/{ready}").data.decode()
+    assert "合格线索" in html and 'id="crm-convert"' not in html

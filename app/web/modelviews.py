@@ -41,7 +41,7 @@ from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
-from .record_page import RecordPageMixin
+from .record_page import RecordPageMixin, convertible
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -321,7 +321,8 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
             return {"crm_timeline": timeline}
         item = self.datamodel.get(pk, self._base_filters) if self.entity.convert else None
         return {"crm_timeline": timeline, "crm_history": moves,
-                "crm_convert": self.entity.convert,
+                "crm_convert": self.entity.convert if item is not None and convertible(
+                    self.entity, item, self._access(), self.appbuilder.sm) else None,  # only leads that can
                 "crm_version": getattr(item, "version", ""),  # the conversion is refused if the lead changed
                 "crm_stage_field_label": self.entity.field(self.entity.pipelines[0].field).label.get(current_lang()),
                 "crm_stage_labels": {c.value: c.label.get(current_lang())

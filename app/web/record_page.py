@@ -74,6 +74,17 @@ class RecordPageMixin:
         return redirect(self.get_redirect())  # type: ignore[attr-defined]
 
 
+def convertible(entity: EntitySpec, item: Any, access: Any, sm: Any) -> bool:
+    """Convert is offered on a record in one of the `from` stages, to a user who may change it
+    (ConvertRecord checks the same and refuses otherwise)."""
+    if entity.convert is None:
+        return False
+    pipeline = entity.pipeline_for(item)
+    current = getattr(item, pipeline.field, None) if pipeline else None
+    return (current in entity.convert.from_stages and sm.has_access("can_write", entity.name)
+            and access.allows(entity.name, "update", item))
+
+
 def local_stamp(stamp: Any) -> str:
     """A stored instant (naive UTC, or ISO text with or without offset) on the CRM's clock."""
     moment = stamp if isinstance(stamp, dt.datetime) else dt.datetime.fromisoformat(str(stamp))
