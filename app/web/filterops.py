@@ -10,6 +10,7 @@ share these lists, so the same `opr` works in both and an operator not listed is
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ class Span:
     lo: Any
     hi: Any
     exact: bool = False
+    raw: Any = None  # the value as given, for a job that parses the filter again (export jobs)
 
 
 # -- choice ----------------------------------------------------------------------------------
@@ -122,7 +124,14 @@ def parse_value(f: FieldSpec, opr: str, value: Any, lang: str) -> Any:
             return values[0]
         # FAB applies each item of a list separately (AND) unless the operator is in/not_in
         return values if opr in ("in", "not_in") else tuple(values)
-    return _span(f, opr, value)
+    return dataclasses.replace(_span(f, opr, value), raw=value)
+
+
+def plain_value(value: Any) -> Any:
+    """A parsed filter value back as given (JSON-able), for a job to parse again."""
+    if isinstance(value, Span):
+        return value.raw
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _items(value: Any) -> list[Any]:
