@@ -165,6 +165,11 @@ def test_operators_and_values_that_cannot_apply_are_refused(kit: Any, col: str, 
 def test_a_bad_value_on_the_list_is_said_not_ignored(kit: Any) -> None:
     html = kit.get("/crm/kit/list/?_flt_0_due=2026-13-45").data.decode()
     assert "alert-warning" in html and "is not a date" in html
+    kit.post("/lang/zh")
+    html = kit.get("/crm/kit/list/?_flt_0_due=2026-13-45").data.decode()
+    assert "“2026-13-45”不是有效日期（格式 2026-01-31）" in html
+    html = kit.get("/crm/kit/list/?_flt_0_stage=maybe").data.decode()
+    assert "“maybe”不在可选值中（进行中、赢单、输单）" in html
 
 
 def test_the_filter_bar_offers_the_operators_by_label_in_the_users_language(kit: Any) -> None:

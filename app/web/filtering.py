@@ -30,7 +30,15 @@ TEXT_MATCH_OPS = ("sw", "ew", "ct", "nsw", "new", "nct")
 
 
 class FilterError(ValueError):
-    """A filter the request asked for that cannot be applied."""
+    """A filter the request asked for that cannot be applied (str: English, for the API)."""
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.zh = zh
+
+    def text(self, lang: str) -> str:
+        """What a screen says, in the user's language when there is a translation."""
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 def filter_classes(filters: Filters, column: str) -> list[type[BaseFilter]]:
@@ -58,7 +66,8 @@ def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) ->
         try:
             return parse_value(f, opr, value, current_lang())
         except FilterValueError as exc:
-            raise FilterError(f"Filter value for '{column}': {exc}") from None
+            raise FilterError(f"Filter value for '{column}': {exc}",
+                              f"筛选条件“{f.label.get('zh') or column}”：{exc.zh}") from None
     if opr in MULTI_VALUE_OPS:
         items = value if isinstance(value, list) else [value]
         return [_typed(f, item, column) for item in items]

@@ -178,7 +178,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
             try:
                 typed = typed_filter_value(self.entity, flt.column_name, flt.arg_name, value)
             except FilterError as exc:
-                flash(str(exc), "warning")
+                flash(exc.text(current_lang()), "warning")
                 continue
             checked.add_filter(flt.column_name, type(flt), typed)
             shown.add_filter(flt.column_name, type(flt), value)
