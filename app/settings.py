@@ -46,6 +46,8 @@ DEFAULTS: dict[str, Any] = {
     "CRM_ACCESS_CACHE_SECONDS": 60,
     # HTML/JSON answers this big or bigger are gzipped for clients that accept it (0: never).
     "CRM_GZIP_MIN_BYTES": 1024,
+    # Stop the clock (an ISO instant, e.g. 2026-06-01T16:30:00+00:00) for demos and tests: app/clock.py.
+    "CRM_FROZEN_NOW": "",
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
