@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 
 from . import store
 from .apply import apply_files
@@ -101,6 +102,7 @@ def record_rollback(app: Flask, target_revision: str | None) -> int | None:
 
 @click.command("export-metadata")
 @click.argument("folder", type=click.Path(file_okay=False), required=False)
+@with_appcontext
 def export_metadata_command(folder: str | None) -> None:
     """Write the files of the metadata version in force into FOLDER (default: CRM_METADATA_DIR),
     e.g. to commit web edits to git. Files no longer in the version are removed."""
