@@ -4,18 +4,19 @@ recording the version it went back to, and `crm export-metadata`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 
 from . import store
 from .apply import apply_files
 from .files import read_tree, unified_diff, write_tree
-from .revisions import folder_revisions
+from .revisions import folder_revisions, metadata_head
 from .startup import files_state, record_files, web_edits_missing
 
 
@@ -84,20 +85,23 @@ def apply_from_files(app: Flask, allow_destructive: bool, force: bool) -> None:
         click.echo(f"metadata version {result.version_id} in force (every process switches to it)")
 
 
-def record_rollback(app: Flask, target_revision: str | None) -> int | None:
-    """After `crm rollback`: the files of the newest version that had that revision become
-    the next version, so every process serves what the database now is."""
-    engine = _engine(app)
-    match = next((v for v in store.history(engine, 1000) if v.schema_revision == target_revision), None)
-    current = store.current(engine)
-    if match is None or current is None or match.id == current.id:
-        return None
-    with engine.begin() as conn:
-        from .revisions import metadata_head
+def rollback_recorder(app: Flask) -> tuple[Callable[[sa.Connection], None], list[int]]:
+    """For `crm rollback`: called in the rollback's transaction, records the files of the newest
+    version that had the revision the database is back at as the next version (committed with
+    the downgrade), so every process serves what the database now is."""
+    recorded: list[int] = []
 
-        return store.record(conn, match.files, parent_id=current.id, author="files",
-                            message=f"crm rollback to revision {target_revision or 'base'} (version {match.id})",
-                            source="rollback", schema_revision=metadata_head(conn))
+    def record(conn: sa.Connection) -> None:
+        engine = _engine(app)
+        target = metadata_head(conn)
+        match = next((v for v in store.history(engine, 1000) if v.schema_revision == target), None)
+        current = store.current(engine)
+        if match is None or current is None or match.id == current.id:
+            return
+        recorded.append(store.record(conn, match.files, parent_id=current.id, author="files",
+                                     message=f"crm rollback to revision {target or 'base'} (version {match.id})",
+                                     source="rollback", schema_revision=target))
+    return record, recorded
 
 
 @click.command("export-metadata")
