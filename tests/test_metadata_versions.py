@@ -11,6 +11,7 @@ from app.metaversions.apply import apply_files
 from app.metaversions.files import read_tree
 from app.schema.startup import SchemaPending
 from tests.conftest import login, write_tree
+from tests.test_metadata_docs import documented_lines
 
 DEAL = """\
 label: {en: Deal, zh: 交易}
@@ -101,8 +102,9 @@ def test_bad_yaml_returns_located_problems_and_applies_nothing(make_app, meta):
     assert (problem.path.as_posix(), problem.line, problem.code) == ("entities/deal.yaml", 5, "CRM-E008")
     assert problem.format().startswith("entities/deal.yaml:5: CRM-E008")
     assert result.as_json()["problems"][0]["path"] == "entities/deal.yaml"
-    bad_name = apply_files(app, {**base.files, "../evil.yaml": "x: 1\n"}, base_id=base.id, author="a", message="m")
-    assert [p.code for p in bad_name.problems] == ["CRM-E080"]
+    bad_name = apply_files(app, {**base.files, "../evil.yaml": "x: 1\n", "notes.txt": "hi"}, base_id=base.id,
+                           author="a", message="m")
+    assert [p.format() for p in bad_name.problems] == documented_lines("CRM-E080")
     assert store.current(_engine(app)).id == base.id and read_tree(meta) == base.files
 
 
