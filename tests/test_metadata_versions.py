@@ -186,3 +186,24 @@ def test_start_up_refuses_files_that_would_silently_undo_web_edits(make_app, met
     (meta / "entities" / "deal.yaml").write_text(WITH_BUDGET.replace("zh: 交易", "zh: 我的编辑"), encoding="utf-8")
     again = make_app(meta)  # the files now hold the web's edit, and more: theirs is applied
     assert store.current(_engine(again)).files["entities/deal.yaml"].count("我的编辑") == 1
+
+
+def test_a_new_entity_gets_its_permissions_with_its_version(make_app, meta):
+    from app.metaversions.apply import needs_permission_sync
+    from app.metaversions.build import build_app
+
+    app = make_app(meta)
+    base = store.current(_engine(app))
+    gadget = "label: {en: Gadget, zh: 小工具}\nfields:\n  title: {type: string, label: {en: Title, zh: 标题}}\n"
+    files = {**base.files, "entities/gadget.yaml": gadget}
+    assert needs_permission_sync(base.files, files) and not needs_permission_sync(
+        base.files, _with(base.files, entities__deal=WITH_BUDGET))
+    assert apply_files(app, files, base_id=base.id, author="admin", message="gadget").ok
+    served = build_app(app)  # what the live switch builds: no `crm sync` run by anyone
+    try:
+        client = login(served.test_client())
+        assert client.post("/api/v1/gadget/", json={"title": "扫码枪"}).status_code == 201
+        assert client.get("/api/v1/gadget/").json["count"] == 1
+    finally:
+        from app.metaversions.apply import dispose
+        dispose(served)

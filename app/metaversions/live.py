@@ -127,22 +127,18 @@ class LiveDispatcher:
         threading.Thread(target=wait_and_dispose, name="crm-retire", daemon=True).start()
 
     def wait_for(self, version: int, timeout: float = BUILD_WAIT_SECONDS) -> bool:
-        """Block until `version` (or newer) is served, or the build failed or timed out."""
+        """Block until `version` (or newer) is served; False when its build failed or timed out."""
         deadline = time.monotonic() + timeout
-        self._start_build(version)
-        with self._lock:
-            while (self.served.version or 0) < version:
+        while True:
+            self._start_build(version)  # nothing when a build runs, or this one failed just now
+            with self._lock:
+                if (self.served.version or 0) >= version:
+                    return True
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self._building is None and self._failed and self._failed[0] == version):
+                failed = self._building is None and self._failed is not None and self._failed[0] == version
+                if failed or remaining <= 0:
                     return False
-                if self._building is None:
-                    self._lock.release()
-                    try:
-                        self._start_build(version)
-                    finally:
-                        self._lock.acquire()
                 self._ready.wait(min(remaining, 0.5))
-        return True
 
     # -- WSGI --------------------------------------------------------------------------------
 
