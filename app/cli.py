@@ -275,6 +275,7 @@ def rollback_command(to: str | None, allow_destructive: bool) -> None:
 @crm.command("status")
 def status_command() -> None:
     """Which revisions and metadata digest are in force, and whether changes are pending."""
+    from app.metaversions.cli import version_line
     from app.schema.plan import make_plan
     from app.schema.status import schema_status
 
@@ -282,6 +283,7 @@ def status_command() -> None:
     status = schema_status(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]))
     for line in status.lines():
         click.echo(line)
+    click.echo(version_line(current_app))
     with state.db.engine.connect() as conn:
         plan = make_plan(conn, state.models)
     pending = [c for c in plan.changes if not c.kind.startswith("keep_")]

@@ -30,6 +30,7 @@ from app.schema.plan import Change, Plan, make_plan
 
 from . import store
 from .files import Files, bad_path, files_digest, read_tree, unified_diff, write_tree
+from .live import announce
 from .revisions import metadata_head
 
 _PROCESS_LOCK = threading.Lock()
@@ -168,6 +169,7 @@ def _apply_files(app: Flask, files: dict[str, str], *, base_id: int | None, auth
                         allow_destructive=allow_destructive)
     if result.version_id is not None and result.version_id != (current.id if current else None):
         after_apply(app, current.files if current else {}, files)
+        announce(app, result.version_id)
         if write_back:
             result.write_back_skipped = write_back_files(app, current, files)
     return result

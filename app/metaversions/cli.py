@@ -24,6 +24,18 @@ def _engine(app: Flask):  # type: ignore[no-untyped-def]
     return app.extensions["crm"].db.engine
 
 
+def version_line(app: Flask) -> str:
+    """`crm status`: the metadata version in force, and whether the files are it."""
+    current = store.current(_engine(app))
+    if current is None:
+        return "metadata version: none recorded yet (`crm init` or the first start records the files)"
+    disk = read_tree(Path(app.config["CRM_METADATA_DIR"]))
+    same = "the files are this version" if files_state(_engine(app), current, disk) == "same" else \
+        "the files differ (`crm export-metadata` writes the version into them; `crm apply` applies them)"
+    return (f"metadata version {current.id} in force ({current.source} by {current.author}, "
+            f"{current.created_at:%Y-%m-%d %H:%M} UTC: {current.message}); {same}")
+
+
 def refuse_web_edits(app: Flask, disk: dict[str, str]) -> None:
     """Stop, printing the difference, when the files would silently undo web edits in force."""
     current = store.current(_engine(app))

@@ -208,12 +208,47 @@ def _keep_body(environ: dict[str, Any]) -> bytes | None:
     return body
 
 
+CHANNEL = "crm:metadata-version"
+
+
 def install(app: Flask, poll_seconds: float | None = None) -> LiveDispatcher:
-    """Serve `app`'s requests through a dispatcher that follows the version in force."""
+    """Serve `app`'s requests through a dispatcher that follows the version in force. With
+    REDIS_URL, a new version is also announced: the build starts without waiting for a request."""
     dispatcher = LiveDispatcher(app, poll_seconds)
     app.wsgi_app = dispatcher  # type: ignore[method-assign]
     _dispatchers.append(dispatcher)
+    if app.config.get("REDIS_URL"):
+        threading.Thread(target=_listen, args=(dispatcher, app.config["REDIS_URL"]), name="crm-version-listener",
+                         daemon=True).start()
     return dispatcher
+
+
+def announce(app: Flask, version_id: int) -> None:
+    """Tell every listening process that `version_id` is in force (best effort: the poll is the rule)."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return
+    try:
+        from redis import Redis
+
+        Redis.from_url(url).publish(CHANNEL, str(version_id))
+    except Exception:
+        log.warning("could not announce metadata version %s on Redis; processes find it by polling", version_id)
+
+
+def _listen(dispatcher: LiveDispatcher, url: str) -> None:
+    from redis import Redis
+
+    while True:
+        try:
+            pubsub = Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            for message in pubsub.listen():
+                if message.get("type") == "message":
+                    dispatcher.check(force=True)
+        except Exception:  # Redis gone: the per-request poll still works; try again later
+            log.warning("metadata version listener lost Redis; retrying in 5 s")
+            time.sleep(5)
 
 
 def follow(app: Flask) -> Flask:

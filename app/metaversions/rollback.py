@@ -31,6 +31,7 @@ from .apply import (
     refusals,
     write_back_files,
 )
+from .live import announce
 from .revisions import metadata_head
 
 
@@ -50,6 +51,7 @@ def rollback_to(app: Flask, version_id: int, *, author: str, allow_destructive: 
                                 allow_destructive=allow_destructive, dry_run=dry_run)
         if result.version_id is not None and current is not None and result.version_id != current.id:
             after_apply(app, current.files, target.files)
+            announce(app, result.version_id)
             if write_back:
                 result.write_back_skipped = write_back_files(app, current, target.files)
         return result
