@@ -207,3 +207,19 @@ def test_a_new_entity_gets_its_permissions_with_its_version(make_app, meta):
     finally:
         from app.metaversions.apply import dispose
         dispose(served)
+
+
+def test_a_column_kept_from_an_earlier_removal_does_not_stop_an_unrelated_save(make_app, meta):
+    app = make_app(meta)
+    client = login(app.test_client())
+    assert client.post("/api/v1/deal/", json={"name": "a", "note": "留着"}).status_code == 201
+    slim = DEAL.replace("  note: {type: string, label: {en: Note, zh: 备注}}\n", "").replace(", note]", "]")
+    (meta / "entities" / "deal.yaml").write_text(slim, encoding="utf-8")
+    app = make_app(meta)  # the consultant removed note in the files: its column is kept, with the data
+    assert "note" in _columns(app)
+    base = store.current(_engine(app))
+    relabel = apply_files(app, _with(base.files, entities__deal=slim.replace("zh: 交易", "zh: 生意")),
+                          base_id=base.id, author="admin", message="relabel")
+    assert relabel.ok and relabel.version_id, relabel.refused
+    assert any(c["kind"] == "keep_column" and c["rows_affected"] == 1 for c in relabel.changes)
+    assert "note" in _columns(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -87,21 +87,38 @@ def describe_changes(plan: Plan) -> list[dict[str, Any]]:
             for c in plan.changes]
 
 
-def refusals(plan: Plan, allow_destructive: bool, keep_is_loss: bool) -> list[str]:
+def refusals(plan: Plan, allow_destructive: bool, removed: Callable[[Change], bool] | None = None) -> list[str]:
     """Steps that cannot run: data that does not fit (always), and, without
     allow_destructive, data a step would drop. A field removed from the files is kept with
-    its data (`keep_column`); removed through the web (`keep_is_loss`) it is a drop to confirm."""
+    its data (`keep_column`); one this edit removes through the web (`removed` says which:
+    it was in the version in force) is a drop to confirm. Columns kept from earlier removals
+    stay kept, and do not stop an unrelated save."""
     out = [c.describe().strip() for c in plan.changes if c.blocked]
     if allow_destructive:
         return out
     for c in plan.changes:
         if c.destructive and not c.kind.startswith("keep_"):
             out.append(f"{_where(c)}: {c.describe().strip()}")
-        elif keep_is_loss and c.kind in ("keep_column", "keep_table") and c.rows:
+        elif removed and c.kind in ("keep_column", "keep_table") and c.rows and removed(c):
             what = "values" if c.kind == "keep_column" else "rows"
             out.append(f"removing {_where(c)} drops its data: {c.rows} {what} would be lost "
                        "(confirm to drop it, allow_destructive)")
     return out
+
+
+def removed_by_edit(app: Flask, current: store.MetadataVersion | None) -> Callable[[Change], bool]:
+    """Is a kept table or column one the version in force declares (so this edit removes it)?"""
+    if current is None:
+        return lambda c: False
+    if app.extensions.get("crm_version") == current.id:
+        models = app.extensions["crm"].models
+    else:
+        spec, _ = check_files(current.files)
+        if spec is None:
+            return lambda c: True
+        models = build_models(spec)
+    declared = {t.name: {col.name for col in t.columns} for t in models.metadata.tables.values()}
+    return lambda c: c.table in declared and (c.column is None or c.column in declared[c.table])
 
 
 def _where(c: Change) -> str:
@@ -158,8 +175,8 @@ def _apply_files(app: Flask, files: dict[str, str], *, base_id: int | None, auth
     if dry_run:
         with engine.connect() as conn:
             plan = make_plan(conn, models)
-        return ApplyResult(changes=describe_changes(plan),
-                           refused=refusals(plan, allow_destructive, source != "files"))
+        return ApplyResult(changes=describe_changes(plan), refused=refusals(
+            plan, allow_destructive, removed_by_edit(app, current) if source != "files" else None))
     with apply_lock(engine):
         current = store.current(engine)  # again, under the lock: a save that came first wins
         conflict = conflict_with(engine, base_id, current)
@@ -181,7 +198,8 @@ def _apply(app: Flask, models: Any, files: Files, current: store.MetadataVersion
     versions = Path(app.config["CRM_MIGRATIONS_DIR"])
     with engine.connect() as conn:
         plan = make_plan(conn, models)
-    result = ApplyResult(changes=describe_changes(plan), refused=refusals(plan, allow_destructive, source != "files"))
+    removed = removed_by_edit(app, current) if source != "files" else None
+    result = ApplyResult(changes=describe_changes(plan), refused=refusals(plan, allow_destructive, removed))
     if result.refused:
         return result
     parent_id = current.id if current else None

@@ -10,6 +10,7 @@ the next version (source "rollback"): history only grows.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from flask import Flask
 
 from app.models import build_models
 from app.schema.apply import PlanRefused, apply_plan, is_metadata_revision, script_directory
-from app.schema.plan import make_plan
+from app.schema.plan import Change, make_plan
 from app.schema.rollback import RollbackRefused, rollback
 
 from . import store
@@ -29,6 +30,7 @@ from .apply import (
     check_files,
     describe_changes,
     refusals,
+    removed_by_edit,
     write_back_files,
 )
 from .live import announce
@@ -83,7 +85,8 @@ def _roll_back(app: Flask, models: Any, target: store.MetadataVersion, current: 
                                    "destructive": False, "rows_affected": None, "blocked": None} for r in undo])
     # First as a dry run (checks, and the plan on the database as the downgrades leave it),
     # so that a refusal leaves the database as it was; then for real.
-    plan = _undo_and_plan(engine, versions, models, target, undo, allow_destructive, result)
+    plan = _undo_and_plan(engine, versions, models, target, undo, allow_destructive, result,
+                          removed_by_edit(app, current))
     if plan is None or dry_run or result.refused:
         return result
     forward = plan.pending or (allow_destructive and bool(plan.changes))
@@ -115,7 +118,7 @@ def _roll_back(app: Flask, models: Any, target: store.MetadataVersion, current: 
 
 
 def _undo_and_plan(engine: sa.Engine, versions: Path, models: Any, target: store.MetadataVersion, undo: list[str],
-                   allow_destructive: bool, result: ApplyResult) -> Any:
+                   allow_destructive: bool, result: ApplyResult, removed: Callable[[Change], bool]) -> Any:
     """Check the undo (a dry run) and plan what is left after it; None when refused."""
     planned: list[Any] = []
     if undo:
@@ -131,5 +134,5 @@ def _undo_and_plan(engine: sa.Engine, versions: Path, models: Any, target: store
             planned.append(make_plan(conn, models))
     plan = planned[0]
     result.changes += describe_changes(plan)
-    result.refused = refusals(plan, allow_destructive, keep_is_loss=True)
+    result.refused = refusals(plan, allow_destructive, removed)
     return plan
