@@ -6,6 +6,9 @@ import time), so each test, worker or CLI step gets a fresh, complete app.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +58,25 @@ class CrmState:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    with _collector_paused():
+        return _create_app(overrides)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A build allocates millions of objects that live as long as the app; the cyclic
+    collector's passes over them were half the build (50 entities x 30 fields: 2.6 s CPU,
+    1.45 s without). Cycles made meanwhile are collected once it resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _create_app(overrides: dict[str, Any] | None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
     plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
