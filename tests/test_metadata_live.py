@@ -115,6 +115,11 @@ def test_with_redis_a_new_version_is_built_before_any_request(make_app, meta):
     wait_for(lambda: Redis.from_url(url).pubsub_numsub("crm:metadata-version")[0][1] >= 1,
              what="the listener to subscribe")
     done: list = []
-    _apply_elsewhere(other, {"entities/deal.yaml": RENAMED}, done)
-    assert done[0].ok
-    wait_for(lambda: live.served.version == done[0].version_id, timeout=30, what="the new app, with no request")
+    try:
+        _apply_elsewhere(other, {"entities/deal.yaml": RENAMED}, done)
+        assert done[0].ok
+        wait_for(lambda: live.served.version == done[0].version_id, timeout=30, what="the new app, with no request")
+    finally:
+        live.close()
+    wait_for(lambda: Redis.from_url(url).pubsub_numsub("crm:metadata-version")[0][1] == 0,
+             what="the listener to stop")

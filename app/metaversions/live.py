@@ -16,6 +16,7 @@ import io
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ log = logging.getLogger(__name__)
 REPLAY_MAX_BYTES = 4 * 1024 * 1024  # bodies up to this size are kept to run the request again
 BUILD_WAIT_SECONDS = 60.0
 RETRY_FAILED_BUILD_SECONDS = 30.0
-_dispatchers: list[LiveDispatcher] = []
+_dispatchers: weakref.WeakSet[LiveDispatcher] = weakref.WeakSet()
 
 
 @dataclass
@@ -60,6 +61,11 @@ class LiveDispatcher:
         self._building: int | None = None  # the version being built
         self._failed: tuple[int, float] | None = None  # (version, when): a build that failed
         self.swaps = 0
+        self.closed = False  # set by close(): the Redis listener ends
+
+    def close(self) -> None:
+        """Stop listening for announcements (the poll goes on while requests come)."""
+        self.closed = True
 
     # -- the version check -----------------------------------------------------------------
 
@@ -216,10 +222,10 @@ def install(app: Flask, poll_seconds: float | None = None) -> LiveDispatcher:
     REDIS_URL, a new version is also announced: the build starts without waiting for a request."""
     dispatcher = LiveDispatcher(app, poll_seconds)
     app.wsgi_app = dispatcher  # type: ignore[method-assign]
-    _dispatchers.append(dispatcher)
+    _dispatchers.add(dispatcher)
     if app.config.get("REDIS_URL"):
-        threading.Thread(target=_listen, args=(dispatcher, app.config["REDIS_URL"]), name="crm-version-listener",
-                         daemon=True).start()
+        threading.Thread(target=_listen, args=(weakref.ref(dispatcher), app.config["REDIS_URL"]),
+                         name="crm-version-listener", daemon=True).start()
     return dispatcher
 
 
@@ -236,16 +242,22 @@ def announce(app: Flask, version_id: int) -> None:
         log.warning("could not announce metadata version %s on Redis; processes find it by polling", version_id)
 
 
-def _listen(dispatcher: LiveDispatcher, url: str) -> None:
+def _listen(ref: weakref.ReferenceType[LiveDispatcher], url: str) -> None:
+    """Build as soon as a version is announced; ends with its dispatcher (closed or gone)."""
     from redis import Redis
 
-    while True:
+    def alive() -> LiveDispatcher | None:
+        dispatcher = ref()
+        return dispatcher if dispatcher is not None and not dispatcher.closed else None
+    while alive():
         try:
             pubsub = Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
             pubsub.subscribe(CHANNEL)
-            for message in pubsub.listen():
-                if message.get("type") == "message":
+            while (dispatcher := alive()) is not None:
+                if pubsub.get_message(timeout=1.0):
                     dispatcher.check(force=True)
+                del dispatcher
+            pubsub.close()
         except Exception:  # Redis gone: the per-request poll still works; try again later
             log.warning("metadata version listener lost Redis; retrying in 5 s")
             time.sleep(5)
@@ -261,9 +273,11 @@ def follow(app: Flask) -> Flask:
         latest = store.current_id(conn)
     if latest is None or latest == app.extensions.get("crm_version"):
         return app
-    for dispatcher in _dispatchers:
-        if dispatcher.served.version == latest:
-            return dispatcher.served.app
+    for dispatcher in list(_dispatchers):
+        served = dispatcher.served
+        if served.version == latest and served.engine.url == engine.url and \
+                served.app.config["CRM_METADATA_DIR"] == app.config["CRM_METADATA_DIR"]:
+            return served.app  # this process's web app on that version: no second build
     return build_app(app)
 
 
