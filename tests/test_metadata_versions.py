@@ -223,3 +223,18 @@ def test_a_column_kept_from_an_earlier_removal_does_not_stop_an_unrelated_save(m
     assert relabel.ok and relabel.version_id, relabel.refused
     assert any(c["kind"] == "keep_column" and c["rows_affected"] == 1 for c in relabel.changes)
     assert "note" in _columns(app)
+
+
+def test_a_version_that_no_longer_loads_is_reported_relative_to_the_metadata_root(make_app, meta):
+    from app.metadata.problems import MetadataError
+
+    app = make_app(meta)
+    engine = _engine(app)
+    base = store.current(engine)
+    broken = DEAL.replace("  note: {type: string", "  note: {type: rating")  # a plugin type this host lacks
+    with engine.begin() as conn:
+        store.record(conn, {**base.files, "entities/deal.yaml": broken}, parent_id=base.id, author="admin",
+                     message="needs the rating plugin", source="web")
+    with pytest.raises(MetadataError) as refused:
+        make_app(meta)  # the files are the older version: the version in force is loaded, from the cache
+    assert "\nentities/deal.yaml:5: CRM-E008 " in str(refused.value), str(refused.value)
