@@ -6,6 +6,9 @@ import time), so each test, worker or CLI step gets a fresh, complete app.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +22,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
 from app.events.outbox import install_session_signal
-from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
+from app.metaversions.startup import load_source_spec, metadata_source, record_source
 from app.models import ModelSet, build_models
 from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
@@ -65,10 +68,30 @@ class CrmState:
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    with _collector_paused():
+        return _create_app(overrides)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A build allocates millions of objects that live as long as the app; the cyclic
+    collector's passes over them were half the build (50 entities x 30 fields: 2.6 s CPU,
+    1.45 s without). Cycles made meanwhile are collected once it resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _create_app(overrides: dict[str, Any] | None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
     plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
-    spec = load_spec(settings["CRM_METADATA_DIR"])  # raises MetadataError: no partial start
+    source = metadata_source(settings)  # the version in force, or the files (app/metaversions/startup.py)
+    spec = load_source_spec(source)  # raises MetadataError: no partial start
     models = build_models(spec)
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
@@ -102,6 +125,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         auth_cache, notice_cache = request_caches(app, db.engine)
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
                                          notice_cache)
+        app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version
+        app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)

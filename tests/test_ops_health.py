@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from app.metaversions import store
 from app.ops.version import core_head, product_version
 from tests.conftest import count_queries, login
 from tests.jobs_support import start_worker, test_redis_url, wait_for, worker_config
@@ -36,7 +37,7 @@ def test_health_ok_without_login_and_cheap(app: Any) -> None:
     assert checks["database"]["ok"] and checks["redis"] == {"ok": True, "configured": False}
     assert checks["migrations"] == {"ok": True, "core": core_head(), "pending": []}
     with app.app_context():
-        assert checks["metadata"]["serving"] == app.extensions["crm"].spec.digest == checks["metadata"]["in_force"]
+        assert checks["metadata"]["serving"] == app.extensions["crm_version"] == checks["metadata"]["in_force"]
     assert len(statements) <= 2, statements  # one connection, two reads: a load balancer may poll often
 
 
@@ -121,13 +122,13 @@ def test_health_503_with_a_pending_revision(app: Any) -> None:
 def test_health_503_when_another_metadata_version_is_in_force(app: Any) -> None:
     with app.app_context():
         engine = app.extensions["crm"].db.engine
-        with engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO crm_schema_version (digest, applied_on, note) "
-                                 "VALUES ('abcdefabcdefabcd', CURRENT_TIMESTAMP, 'elsewhere')"))
-        serving = app.extensions["crm"].spec.digest
+        serving = app.extensions["crm_version"]
+        with engine.begin() as conn:  # another process applied a new version, this one has not followed yet
+            newer = store.record(conn, store.current(engine).files, parent_id=serving, author="elsewhere",
+                                 message="elsewhere", source="web")
     status, body = health(app)
     assert status == 503
-    assert body["problems"] == [f"this process serves metadata {serving}, the database is at abcdefabcdefabcd"]
+    assert body["problems"] == [f"this process serves metadata version {serving}, the one in force is {newer}"]
 
 
 @contextmanager

@@ -36,14 +36,16 @@ def _failed(name: str, exc: BaseException) -> Check:
 
 
 def database_check(app: Flask) -> tuple[Check, set[str] | None, dict[str, Any] | None]:
-    """One round trip: the Alembic heads and the last recorded metadata digest."""
+    """One round trip: the Alembic heads and the metadata version in force (app/metaversions)."""
     engine = app.extensions["crm"].db.engine
     started = time.perf_counter()
     try:
         with engine.connect() as conn:
             heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-            row = conn.execute(sa.text("SELECT digest, revision FROM crm_schema_version "
-                                       "ORDER BY id DESC LIMIT 1")).mappings().first()
+            row = conn.execute(sa.text(
+                "SELECT v.id AS version, v.digest, s.revision FROM crm_metadata_version v "
+                "LEFT JOIN (SELECT revision FROM crm_schema_version ORDER BY id DESC LIMIT 1) s ON 1 = 1 "
+                "ORDER BY v.id DESC LIMIT 1")).mappings().first()
     except Exception as exc:  # noqa: BLE001 - any failure is an answer, not a crash
         return _failed("database", exc), None, None
     ms = round((time.perf_counter() - started) * 1000, 1)
@@ -110,15 +112,17 @@ def migrations_check(app: Flask, heads: set[str] | None) -> Check:
 
 
 def metadata_check(app: Flask, recorded: dict[str, Any] | None, db_ok: bool) -> Check:
-    """The metadata this process serves is the version in force in the database."""
-    serving = app.extensions["crm"].spec.digest
+    """The metadata this process serves is the version in force in the database (a process
+    follows a new version within seconds: app/metaversions/live.py)."""
+    serving = app.extensions.get("crm_version")
     if not db_ok:
         return Check(False, "metadata version unknown (database unreachable)", {"serving": serving})
-    in_force = recorded["digest"] if recorded else None
-    check = Check(serving == in_force, detail={"serving": serving, "in_force": in_force,
-                                               "revision": recorded["revision"] if recorded else None})
+    in_force = recorded["version"] if recorded else None
+    check = Check(serving == in_force, detail={
+        "serving": serving, "in_force": in_force, "digest": recorded["digest"] if recorded else None,
+        "revision": recorded["revision"] if recorded else None})
     if not check.ok:
-        check.problem = f"this process serves metadata {serving}, the database is at {in_force or 'none'}"
+        check.problem = f"this process serves metadata version {serving}, the one in force is {in_force or 'none'}"
     return check
 
 

@@ -1,13 +1,13 @@
 """crm_notification: in-app notifications (automations' notify action, task reminders).
 
 Revision ID: core_0008
-Revises: core_0006 (core_0007, the versions helper's, may come between them at merge: chain after it)
+Revises: core_0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0008"
-down_revision = "core_0006"
+down_revision = "core_0007"
 branch_labels = None
 depends_on = None
 
