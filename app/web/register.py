@@ -54,4 +54,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_automation_log(appbuilder)  # automations: rules and run log (Admin)
     register_imports(appbuilder)
     register_openapi(appbuilder)
+    from app.editor.views import register_settings  # the editor sits above the web layer
+
+    register_settings(appbuilder)
     return views
