@@ -19,9 +19,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
 from app.events.outbox import install_session_signal
-from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
+from app.metaversions.startup import load_source_spec, metadata_source, record_source
 from app.models import ModelSet, build_models
 from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema
@@ -60,7 +60,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
     plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
-    spec = load_spec(settings["CRM_METADATA_DIR"])  # raises MetadataError: no partial start
+    source = metadata_source(settings)  # the version in force, or the files (app/metaversions/startup.py)
+    spec = load_source_spec(source)  # raises MetadataError: no partial start
     models = build_models(spec)
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
@@ -89,6 +90,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec))
+        app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version
+        app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)

@@ -23,6 +23,10 @@ DEFAULTS: dict[str, Any] = {
     "CRM_SCHEMA_MODE": "auto",
     "CRM_MIGRATIONS_DIR": str(ROOT / "migrations" / "versions"),
     "CRM_API_PREFIX": "/api/v1",
+    # Metadata versions (app/metaversions/): the files of the version in force are written
+    # here to be loaded; every process checks this often whether the version changed.
+    "CRM_METADATA_CACHE_DIR": str(ROOT / "instance" / "metadata_versions"),
+    "CRM_METADATA_POLL_SECONDS": 2,
     # Never used to serve: outside debug/testing the app refuses it (app/security/secret.py).
     "SECRET_KEY": "dev-only-secret-change-me",
     # Read when SECRET_KEY is not set; `flask crm secret-key` (run by `make run`) writes it.
@@ -85,7 +89,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
-            "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
+            "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE", "CRM_METADATA_CACHE_DIR", "CRM_METADATA_POLL_SECONDS",
             "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
             "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)

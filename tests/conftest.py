@@ -33,13 +33,16 @@ ADMIN_PASSWORD = "admin-pass-1"
 @pytest.fixture(autouse=True, scope="session")
 def _revisions_never_in_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """An app built without CRM_MIGRATIONS_DIR writes its revision to a temp folder, not migrations/."""
-    previous = os.environ.get("CRM_MIGRATIONS_DIR")
-    os.environ["CRM_MIGRATIONS_DIR"] = str(tmp_path_factory.mktemp("revisions"))
+    folders = {"CRM_MIGRATIONS_DIR": "revisions", "CRM_METADATA_CACHE_DIR": "metadata_versions"}
+    previous = {key: os.environ.get(key) for key in folders}
+    for key, name in folders.items():  # metadata versions' cache folders too (app/metaversions/)
+        os.environ[key] = str(tmp_path_factory.mktemp(name))
     yield
-    if previous is None:
-        os.environ.pop("CRM_MIGRATIONS_DIR", None)
-    else:
-        os.environ["CRM_MIGRATIONS_DIR"] = previous
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def reset_database(url: str) -> None:

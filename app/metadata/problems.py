@@ -75,9 +75,11 @@ CODES: dict[str, str] = {
     "CRM-E065": "bad automation assign action",
     "CRM-E066": "bad automation schedule",
     "CRM-E067": "bad date or inactivity trigger",
+    # metadata versions (app/metaversions/)
+    "CRM-E080": "metadata file name not allowed in a version",
 }
 
-NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")
+NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055", "CRM-E080")
 """Codes about what runs beside the metadata (plugins, the database's revision history):
 reported in the same located form, but never by `load_metadata`."""
 

@@ -14,6 +14,8 @@ database so nothing is lost when Redis or a worker restarts (core revision 0004)
 revert); `crm_import_mapping` the column mapping a user saved per entity (core revision 0006).
 `crm_event` is the outbox: one row per record change, written in the change's own transaction;
 `crm_delivery` logs what was done with each (rules, hooks, e-mails, webhooks) and retries (core revision 0005).
+`crm_metadata_version` keeps every metadata version (all its files), the newest in force: every
+process follows it (app/metaversions/, core revision 0007).
 """
 
 from __future__ import annotations
@@ -87,7 +89,8 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     job = define_job_table(metadata)
     imports = define_import_tables(metadata)
     events = define_event_tables(metadata)
-    return {**imports, **events, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
+    metaversion = define_metadata_version_table(metadata)
+    return {**imports, **events, "crm_metadata_version": metaversion, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
 
 
@@ -175,3 +178,22 @@ def define_event_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("finished_on", sa.DateTime),
     )
     return {"crm_event": event, "crm_delivery": delivery}
+
+
+def define_metadata_version_table(metadata: sa.MetaData) -> sa.Table:
+    """One row per metadata version: its files and the schema revisions it wrote (app/metaversions/).
+    `parent_id` is unique: two saves on the same base cannot both become the next version."""
+    return sa.Table(
+        "crm_metadata_version", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("parent_id", sa.Integer, unique=True),
+        sa.Column("digest", sa.String(64), nullable=False),  # of the files (app/metaversions/files.py)
+        sa.Column("files", sa.Text, nullable=False),  # JSON {relative posix path: text}
+        sa.Column("revisions", sa.Text, nullable=False),  # JSON {revision file name: script}
+        sa.Column("schema_revision", sa.String(32)),  # the metadata revision the database had with it
+        sa.Column("author", sa.String(255), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("source", sa.String(16), nullable=False),  # bootstrap | files | web | rollback
+        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Index("ix_crm_metadata_version_digest", "digest"),
+    )
