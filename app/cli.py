@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 from app.automations.cli import automations_group, outbox_group
 from app.metadata.loader import load_metadata
 from app.metadata.problems import MetadataError
+from app.metaversions.cli import export_metadata_command
 from app.settings import load_settings
 
 
@@ -34,6 +35,7 @@ class CrmGroup(AppGroup):
 crm = CrmGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
 crm.add_command(automations_group)  # automations: `crm automations test`, `crm outbox run`
 crm.add_command(outbox_group)
+crm.add_command(export_metadata_command)  # metadata versions: the version in force into the files
 
 
 
@@ -99,6 +101,7 @@ def init_command(admin_password: str | None) -> None:
     """Create missing tables, sync permissions and make sure an admin exists."""
     from pathlib import Path
 
+    from app.metaversions.cli import versions_recorded
     from app.schema.startup import ensure_schema
     from app.security.passwords import password_problem, random_password
     from app.security.sync import sync_permissions
@@ -107,9 +110,12 @@ def init_command(admin_password: str | None) -> None:
     if admin_password is not None and (problem := password_problem(admin_password)):
         raise click.ClickException(f"CRM_ADMIN_PASSWORD refused: {problem}")
     state = current_app.extensions["crm"]
-    done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]),
-                         command=True)
+    with versions_recorded(current_app) as recorded:
+        done = ensure_schema(state.db.engine, state.models, "auto", Path(current_app.config["CRM_MIGRATIONS_DIR"]),
+                             command=True)
     click.echo("schema: " + ("; ".join(done) if done else "up to date with the metadata"))
+    if recorded:
+        click.echo(f"metadata version {recorded[0]} recorded from the files")
     report = sync_permissions(state.appbuilder)
     _print_sync(report)
     password = admin_password or random_password()
@@ -223,26 +229,14 @@ def plan_command(as_json: bool) -> None:
 
 @crm.command("apply")
 @click.option("--allow-destructive", is_flag=True, help="Also drop tables and columns the metadata removed.")
-def apply_command(allow_destructive: bool) -> None:
-    """Write an Alembic revision for the pending changes into migrations/ and run it."""
-    from pathlib import Path
+@click.option("--force", is_flag=True, help="Apply the files even when the version in force came from the web "
+              "and they do not hold its edits (they are replaced).")
+def apply_command(allow_destructive: bool, force: bool) -> None:
+    """Apply the metadata files as the version in force: write an Alembic revision for the
+    pending changes into migrations/, run it, and record the version (every process follows)."""
+    from app.metaversions.cli import apply_from_files
 
-    from app.schema.apply import PlanRefused, apply_plan
-
-    state = current_app.extensions["crm"]
-    try:
-        applied = apply_plan(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]),
-                             allow_destructive)
-    except PlanRefused as exc:
-        for change in exc.plan.changes:
-            click.echo(change.describe())
-        raise click.ClickException("refused, nothing changed: " + "; ".join(exc.reasons)) from None
-    for change in applied.plan.changes:
-        click.echo(change.describe())
-    if applied.revision is None:
-        click.echo("nothing to apply")
-    else:
-        click.echo(f"applied revision {applied.revision} ({applied.path})")
+    apply_from_files(current_app, allow_destructive, force)
 
 
 @crm.command("rollback")
@@ -252,6 +246,7 @@ def apply_command(allow_destructive: bool) -> None:
 def rollback_command(to: str | None, allow_destructive: bool) -> None:
     """Run the downgrade of the newest metadata revision (or back to --to), keeping the data
     that still fits; then restore the metadata of that revision from git."""
+    from app.metaversions.cli import record_rollback
     from app.schema.rollback import RollbackRefused, rollback
 
     state = current_app.extensions["crm"]
@@ -268,6 +263,11 @@ def rollback_command(to: str | None, allow_destructive: bool) -> None:
     click.echo(f"rolled back {', '.join(done.undone)}; in force now: {done.target or 'no metadata revision'}"
                f" (metadata {done.digest or 'none'})")
     click.echo(f"undone revision files moved to {versions.parent / 'rolled_back'}")
+    version = record_rollback(current_app, done.target)
+    if version is not None:
+        click.echo(f"metadata version {version} in force, with the files of that revision; "
+                   "`flask crm export-metadata` writes them into the metadata folder")
+        return
     click.echo("now restore the metadata of that revision from git (see docs/schema-changes.md); "
                "until then start-up in auto mode would apply the newer metadata again")
 

@@ -34,10 +34,41 @@ def run_job(job_id: int) -> None:
         from app import create_app
 
         _worker_app = create_app()
+    _worker_app = _follow(_worker_app, keep=True)
     execute(_worker_app, job_id)
 
 
+def _follow(app: Flask, keep: bool = False) -> Flask:
+    """The app on the metadata version in force (a worker keeps the new one; a job thread's
+    own is dropped after its job)."""
+    from app.metaversions.live import follow
+
+    newer = follow(app)
+    if newer is not app and keep:
+        from app.metaversions.apply import dispose
+
+        dispose(app)
+    return newer
+
+
 def execute(app: Flask, job_id: int) -> None:
+    given, app = app, _follow(app)
+    try:
+        _execute(app, job_id)
+    finally:
+        if app is not given and not _served(app):
+            from app.metaversions.apply import dispose
+
+            dispose(app)
+
+
+def _served(app: Flask) -> bool:
+    from app.metaversions.live import serves
+
+    return serves(app)
+
+
+def _execute(app: Flask, job_id: int) -> None:
     from . import job_store
 
     with app.app_context():

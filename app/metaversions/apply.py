@@ -90,7 +90,7 @@ def refusals(plan: Plan, allow_destructive: bool, keep_is_loss: bool) -> list[st
     """Steps that cannot run: data that does not fit (always), and, without
     allow_destructive, data a step would drop. A field removed from the files is kept with
     its data (`keep_column`); removed through the web (`keep_is_loss`) it is a drop to confirm."""
-    out = [f"{_where(c)}: {c.blocked}" for c in plan.changes if c.blocked]
+    out = [c.describe().strip() for c in plan.changes if c.blocked]
     if allow_destructive:
         return out
     for c in plan.changes:

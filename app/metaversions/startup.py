@@ -68,23 +68,35 @@ def _decide(engine: sa.Engine, settings: dict[str, Any]) -> Source:
             return Source(materialise(current.files, cache), current.id, cached=True)
     mode, command = schema_mode(settings), run_by_crm_command()
     disk = read_tree(disk_root)
-    if current is None:
+    state = files_state(engine, current, disk, by_last_from_files=mode == "auto" and not command)
+    if state == "none":
         record = "bootstrap" if mode != "off" and not command else None
         return Source(disk_root, None, record, disk, before)
-    digest = files_digest(disk)
-    if digest == current.digest:
+    assert current is not None
+    if state == "same":
         return Source(disk_root, current.id)
-    if mode == "auto" and not command:
-        last = store.last_from_files(engine)
-        unchanged = last is not None and last.digest == digest
-    else:
-        unchanged = store.known(engine, digest)
-    if unchanged:
+    if state == "old":
         return Source(materialise(current.files, cache), current.id, cached=True)
     if mode == "off" or command:
-        return Source(disk_root, current.id)
+        return Source(disk_root, None)  # files that are no version: the live switch moves on from them
     guard_web_edits(engine, current, disk, disk_root)
     return Source(disk_root, current.id, "files", disk, before)
+
+
+def files_state(engine: sa.Engine, current: store.MetadataVersion | None, disk: Files,
+                by_last_from_files: bool = False) -> str:
+    """none: no version yet; same: the files are the version in force; old: files a version
+    already had (with `by_last_from_files`, the auto mode's rule: the last version recorded
+    from the files), which the version in force moved past; new: files to apply."""
+    if current is None:
+        return "none"
+    digest = files_digest(disk)
+    if digest == current.digest:
+        return "same"
+    if by_last_from_files:
+        last = store.last_from_files(engine)
+        return "old" if last is not None and last.digest == digest else "new"
+    return "old" if store.known(engine, digest) else "new"
 
 
 def guard_web_edits(engine: sa.Engine, current: store.MetadataVersion, disk: Files, root: Path) -> None:
@@ -126,16 +138,21 @@ def record_source(app: Flask, source: Source) -> int | None:
     Returns the version in force the app follows."""
     if source.record is None:
         return source.version_id
+    return record_files(app, source.record, source.files, source.version_id, source.revisions_before)
+
+
+def record_files(app: Flask, kind: str, files: Files, parent_id: int | None, revisions_before: set[str]) -> int | None:
+    """Record `files` (as `bootstrap` or `files`) with the revision scripts written since
+    `revisions_before` (a bootstrap: all of them, for the hosts that have none)."""
     engine = app.extensions["crm"].db.engine
     versions = Path(app.config["CRM_MIGRATIONS_DIR"])
     revisions = {name: text for name, text in folder_revisions(versions).items()
-                 if source.record == "bootstrap" or name not in source.revisions_before}
-    message = "first version, from the files" if source.record == "bootstrap" else \
-        "files changed on disk, applied at start-up"
+                 if kind == "bootstrap" or name not in revisions_before}
+    message = "first version, from the files" if kind == "bootstrap" else "files changed on disk, applied"
     try:
         with engine.begin() as conn:
-            return store.record(conn, source.files, parent_id=source.version_id, author="files", message=message,
-                                source=source.record, revisions=revisions, schema_revision=metadata_head(conn))
+            return store.record(conn, files, parent_id=parent_id, author="files", message=message,
+                                source=kind, revisions=revisions, schema_revision=metadata_head(conn))
     except (IntegrityError, DBAPIError):  # another process recorded first, or no table (mode off)
         latest = store.current(engine)
         return latest.id if latest else None

@@ -11,6 +11,7 @@ one transaction: a refused or failed rollback leaves the database as it was.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -45,8 +46,15 @@ class RolledBack:
     notes: list[str]  # data given up with allow_destructive
 
 
+class _DryRun(Exception):
+    """Raised inside the migration transaction to roll a dry run back."""
+
+
 def rollback(engine: sa.Engine, models: ModelSet, versions: Path, to: str | None = None,
-             allow_destructive: bool = False) -> RolledBack:
+             allow_destructive: bool = False, dry_run: bool = False,
+             inspect: Callable[[sa.Connection], Any] | None = None) -> RolledBack:
+    """Undo metadata revisions. `inspect` is called on the database as the downgrade left it
+    (in the same transaction); `dry_run` then rolls everything back (checks and plan only)."""
     script = script_directory(versions)
     with engine.connect() as conn:
         current = [r for r in database_revisions(conn, script) if is_metadata_revision(script, r)]
@@ -56,17 +64,24 @@ def rollback(engine: sa.Engine, models: ModelSet, versions: Path, to: str | None
     target = _down(script.get_revision(path[-1])) if path else current[0]
     notes: list[str] = []
     cfg = alembic_config(versions)
-    with migration_transaction(engine) as conn:
-        cfg.attributes["connection"] = conn
-        for revision in path:
-            rev = script.get_revision(revision)
-            refused, destructive = check(conn, getattr(rev.module, "rollback_checks", []))
-            if refused or (destructive and not allow_destructive):
-                reasons = refused + ([f"{d} (needs --allow-destructive)" for d in destructive]
-                                     if not allow_destructive else [])
-                raise RollbackRefused([f"revision {revision}: {r}" for r in reasons])
-            notes += [f"revision {revision}: {d}" for d in destructive]
-            command.downgrade(cfg, _down(rev) or "metadata@base")
+    try:
+        with migration_transaction(engine) as conn:
+            cfg.attributes["connection"] = conn
+            for revision in path:
+                rev = script.get_revision(revision)
+                refused, destructive = check(conn, getattr(rev.module, "rollback_checks", []))
+                if refused or (destructive and not allow_destructive):
+                    reasons = refused + ([f"{d} (needs --allow-destructive)" for d in destructive]
+                                         if not allow_destructive else [])
+                    raise RollbackRefused([f"revision {revision}: {r}" for r in reasons])
+                notes += [f"revision {revision}: {d}" for d in destructive]
+                command.downgrade(cfg, _down(rev) or "metadata@base")
+            if inspect is not None:
+                inspect(conn)
+            if dry_run:
+                raise _DryRun()
+    except _DryRun:
+        return RolledBack(path, target, None, notes)
     digest = getattr(script.get_revision(target).module, "metadata_digest", None) if target else None
     record_version(engine, models, note=f"rollback to {target or 'base'}", revision=target,
                    digest=digest or "none")
