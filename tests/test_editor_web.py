@@ -185,3 +185,22 @@ def test_api_saves_a_set_of_files(editor_app: Any) -> None:
     broken = {**ws.texts(), "roles.yaml": ws.texts()["roles.yaml"] + "Ops:\n  settings: maybe\n"}
     problems = client.post("/api/v1/settings/files", json={"files": broken, "base_id": saved.json["version_id"]})
     assert problems.status_code == 422 and problems.json["problems"][0]["code"] == "CRM-E047"
+
+
+def test_roll_back_from_the_history_page(editor_app: Any, meta: Path) -> None:
+    client = login(editor_app.test_client())
+    first = store.current(_engine(editor_app))
+    assert client.post("/crm/settings/save", data=_add_region(editor_app, apply="1")).status_code == 302
+    assert b"crm-rollback" in client.get("/crm/settings/history/").data
+    plan = client.post(f"/crm/settings/history/{first.id}/rollback", data={})
+    text = plan.data.decode()
+    assert plan.status_code == 200 and 'id="settings-plan"' in text and "-  region:" in text
+    assert store.current(_engine(editor_app)).id == first.id + 1  # the plan changed nothing
+    stale = client.post(f"/crm/settings/history/{first.id}/rollback", data={"apply": "1", "base_id": str(first.id)})
+    assert stale.status_code == 409
+    done = client.post(f"/crm/settings/history/{first.id}/rollback",
+                       data={"apply": "1", "base_id": str(first.id + 1)})
+    assert done.status_code == 302
+    now = store.current(_engine(editor_app))
+    assert now.source == "rollback" and now.files == first.files and now.author == "admin"
+    assert "region" not in (meta / "entities/opportunity.yaml").read_text(encoding="utf-8")
