@@ -66,6 +66,7 @@ def test_read_only_role_sees_everything_and_cannot_save(editor_app: Any) -> None
         assert page.status_code == 200, url
         assert b"crm-plan" not in page.data and b"crm-rollback" not in page.data, url
     assert b'id="settings-readonly"' in client.get("/crm/settings/entity/opportunity").data
+    assert b'href="/crm/settings/"' in client.get("/crm/account/list/").data  # the Settings menu
     assert client.post("/crm/settings/save", data=_add_region(editor_app)).status_code == 403
     assert client.post("/crm/settings/history/1/rollback", data={}).status_code == 403
     got = client.get("/api/v1/settings/files")
@@ -77,6 +78,7 @@ def test_read_only_role_sees_everything_and_cannot_save(editor_app: Any) -> None
 
 def test_roles_without_settings_get_403(editor_app: Any) -> None:
     client = login(editor_app.test_client(), "rep", "pw-123456")
+    assert b'href="/crm/settings/"' not in client.get("/crm/account/list/").data
     for url in ("/crm/settings/", "/crm/settings/entity/lead", "/crm/settings/history/", "/api/v1/settings/files"):
         assert client.get(url).status_code == 403, url
     assert client.post("/crm/settings/save", data=_add_region(editor_app)).status_code == 403
