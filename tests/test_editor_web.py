@@ -84,6 +84,8 @@ def test_roles_without_settings_get_403(editor_app: Any) -> None:
     assert client.post("/crm/settings/save", data=_add_region(editor_app)).status_code == 403
     assert client.post("/api/v1/settings/files", json={"files": {}}).status_code == 403
     assert editor_app.test_client().get("/api/v1/settings/files").status_code == 401
+    anonymous = editor_app.test_client().get("/crm/settings/")
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
 
 def test_plan_then_save_writes_only_the_new_lines(editor_app: Any, meta: Path) -> None:
@@ -206,3 +208,15 @@ def test_roll_back_from_the_history_page(editor_app: Any, meta: Path) -> None:
     now = store.current(_engine(editor_app))
     assert now.source == "rollback" and now.files == first.files and now.author == "admin"
     assert "region" not in (meta / "entities/opportunity.yaml").read_text(encoding="utf-8")
+
+
+def test_type_change_is_planned_and_the_untouched_inputs_change_nothing(editor_app: Any) -> None:
+    client = login(editor_app.test_client())
+    page = client.get("/crm/settings/entity/opportunity?field=next_step").data.decode()
+    form = dict(re.findall(r'<input name="([a-z_]+)" class="form-control input-sm"(?: size="\d+")? value="([^"]*)"',
+                           page[page.index('id="field-form"'):page.index('id="add-field-form"')]))
+    base = {"op": "field", "base_id": _base(editor_app), "entity": "opportunity", "field": "next_step", **form}
+    unchanged = client.post("/crm/settings/save", data={**base, "type": "string"}).data.decode()
+    assert 'id="settings-plan"' in unchanged and "+    " not in unchanged  # nothing to change
+    plan = client.post("/crm/settings/save", data={**base, "type": "text"}).data.decode()
+    assert "-    type: string" in plan and "+    type: text" in plan

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app
+from flask import abort, current_app, redirect, request
 
 from app.models.actor import request_user
 from app.security.settings import settings_mode
@@ -25,7 +25,9 @@ def require(write: bool = False) -> str:
     """The user's mode, or 401 (not signed in) / 403 (no settings permission, or read-only and
     asking to save). Saves are refused before any metadata is read."""
     if user() is None:
-        abort(401)
+        if request.path.startswith(current_app.config.get("CRM_API_PREFIX", "/api/v1") + "/"):
+            abort(401)
+        abort(redirect(current_app.extensions["crm"].appbuilder.get_url_for_login))
     found = mode()
     if found is None or (write and found != "edit"):
         abort(403)

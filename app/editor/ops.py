@@ -115,6 +115,8 @@ def op_field(ws: ye.Workspace, form: Form) -> list[Control]:
     required = form.get("required") in ("on", "true", "1")
     if required != bool(node.get("required")):
         ye.set_field(ws, entity, name, required=required)
+    if text(form, "type") and text(form, "type") != node.get("type"):
+        ye.set_field(ws, entity, name, type=text(form, "type"))  # the plan says what the data becomes
     default = scalar(text(form, "default"))
     if default != node.get("default"):
         ye.set_field(ws, entity, name, default=default)
@@ -124,7 +126,8 @@ def op_field(ws: ye.Workspace, form: Form) -> list[Control]:
     if isinstance(node.get("choices"), list):
         _edit_choices(ws, form, entity, name)
     base = ("fields", name)
-    return [Control(k, path, (*base, k)) for k in ("label", "help", "required", "default", *RULE_KEYS, "choices")]
+    return [Control(k, path, (*base, k))
+            for k in ("type", "label", "help", "required", "default", *RULE_KEYS, "choices")]
 
 
 def _edit_choices(ws: ye.Workspace, form: Form, entity: str, name: str) -> None:
