@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request
-from flask_appbuilder import BaseView, expose
+from flask_appbuilder import expose
 
 from app.metaversions import store
 from app.metaversions.files import unified_diff
@@ -15,19 +15,15 @@ from app.security.settings import HISTORY_VIEW
 from app.web.labels import current_lang
 
 from . import gate
-from .text import UI, words
+from .pagebase import SettingsPage
+from .text import UI
 
 
-class HistoryView(BaseView):
+class HistoryView(SettingsPage):
     route_base = "/crm/settings/history"
     default_view = "index"
     class_permission_name = HISTORY_VIEW
     base_permissions = ["can_read"]
-
-    def page(self, template: str, **values: Any) -> str:
-        lang = current_lang()
-        return self.render_template(f"crm/settings/{template}.html", ui=words(lang), lang=lang,
-                                    editable=gate.mode() == "edit", **values)
 
     @expose("/")
     def index(self) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, redirect, request
-from flask_appbuilder import AppBuilder, BaseView, expose
+from flask_appbuilder import AppBuilder, expose
 
 from app.metadata.definitions import FIELD_TYPES
 from app.metaversions import store
@@ -22,7 +22,8 @@ from app.web.labels import current_lang, lazy
 
 from . import gate, ops
 from . import yamledit as ye
-from .text import UI, words
+from .pagebase import SettingsPage
+from .text import UI
 
 ACTIONS = ("read", "create", "update", "delete", "export", "import", "reassign")
 PAGE_KEYS = ("op", "entity", "role", "path", "field", "pipeline", "stage")
@@ -35,16 +36,11 @@ def in_force() -> tuple[int | None, dict[str, str]]:
     return version.id, dict(version.files)
 
 
-class SettingsView(BaseView):
+class SettingsView(SettingsPage):
     route_base = "/crm/settings"
     default_view = "index"
     class_permission_name = SETTINGS_VIEW
     base_permissions = ["can_read", "can_write"]
-
-    def page(self, template: str, **values: Any) -> str:
-        lang = current_lang()
-        return self.render_template(f"crm/settings/{template}.html", ui=words(lang), lang=lang,
-                                    editable=gate.mode() == "edit", **values)
 
     @expose("/")
     def index(self) -> Any:
