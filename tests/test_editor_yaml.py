@@ -56,6 +56,7 @@ def test_add_field_with_chinese_label_and_choice_only_adds_lines(tmp_path: Path)
     assert added == ["  region:", "    type: choice", "    label: {en: Region, zh: 区域}", "    required: true",
                      "    choices:", '      - {value: east, label: {en: East, zh: 华东}, color: "#1e88e5"}']
     text = changed["entities/opportunity.yaml"]
+    assert '      - {value: east, label: {en: East, zh: 华东}, color: "#1e88e5"}\n\npipelines:' in text
     assert text.startswith("# Opportunity: a potential deal with an account")
     assert "# reopening a lost deal is a manager's call" in text
     spec = load(write_tree(tmp_path, {**files, **changed}))

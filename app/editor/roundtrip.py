@@ -80,7 +80,26 @@ def splice(original: str, before: str, after: str) -> str:
         out.extend(new[e1:e2])
         t = _source_index(blocks, d2, len(src), end=True)
     out.extend(src[t:])
-    return "".join(out)
+    return "".join(_blank_lines_stay_last(src, out))
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _blank_lines_stay_last(src: list[str], out: list[str]) -> list[str]:
+    """A block added at the end of a section goes before the blank lines that close it
+    (ruamel hangs them on the section's last item, so the new item would come after them)."""
+    ops = difflib.SequenceMatcher(None, src, out, autojunk=False).get_opcodes()
+    for tag, i1, _i2, j1, j2 in reversed(ops):
+        if tag != "insert" or i1 == 0 or i1 >= len(src) or out[j2 - 1].strip() == "":
+            continue
+        blanks = 0
+        while blanks < i1 and src[i1 - 1 - blanks].strip() == "":
+            blanks += 1
+        if blanks and _indent(out[j1]) > _indent(src[i1]):
+            out = out[:j1 - blanks] + out[j1:j2] + out[j1 - blanks:j1] + out[j2:]
+    return out
 
 
 Block = tuple[int, int, int, int]  # original t1..t2 aligned with dump d1..d2
