@@ -220,3 +220,12 @@ def test_type_change_is_planned_and_the_untouched_inputs_change_nothing(editor_a
     assert 'id="settings-plan"' in unchanged and "+    " not in unchanged  # nothing to change
     plan = client.post("/crm/settings/save", data={**base, "type": "text"}).data.decode()
     assert "-    type: string" in plan and "+    type: text" in plan
+
+
+def test_settings_pages_speak_chinese(editor_app: Any) -> None:
+    client = login(editor_app.test_client(), "exec", "pw-123456")
+    client.post("/lang/zh")
+    page = client.get("/crm/settings/entity/opportunity?field=source").data.decode()
+    assert "元数据编辑器" in page and "只读：可以查看全部设置，但不能保存。" in page and "选项" in page
+    assert "官网" in page  # the choice's Chinese label, ready to edit
+    assert "版本历史" in client.get("/crm/settings/history/").data.decode()
