@@ -186,6 +186,8 @@ def test_api_saves_a_set_of_files(editor_app: Any) -> None:
     assert saved.status_code == 200 and saved.json["version_id"] == got["version_id"] + 1
     bad = client.post("/api/v1/settings/files", json={"files": ["x"], "base_id": saved.json["version_id"]})
     assert bad.status_code == 400
+    not_json = client.post("/api/v1/settings/files", data="{files", content_type="application/json")
+    assert not_json.status_code == 400 and "Malformed JSON" in not_json.json["message"]
     broken = {**ws.texts(), "roles.yaml": ws.texts()["roles.yaml"] + "Ops:\n  settings: maybe\n"}
     problems = client.post("/api/v1/settings/files", json={"files": broken, "base_id": saved.json["version_id"]})
     assert problems.status_code == 422 and problems.json["problems"][0]["code"] == "CRM-E047"

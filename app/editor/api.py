@@ -15,7 +15,7 @@ from flask_appbuilder.api import BaseApi, expose
 
 from app.metaversions import store
 from app.metaversions.apply import apply_files
-from app.web.jsonbody import json_body
+from app.web.jsonbody import BadJson, json_body
 
 from . import gate
 
@@ -23,10 +23,19 @@ from . import gate
 class SettingsApi(BaseApi):
     resource_name = "settings"
     allow_browser_login = True
+    openapi_spec_tag = "Settings"
 
     @expose("/files", methods=["GET"])
     def get_files(self) -> Any:
-        """The files of the version in force, with its id (the base of the next save)."""
+        """The files of the version in force, with its id (the base of the next save).
+        ---
+        get:
+          responses:
+            200: {description: "{version_id, files: {path: YAML text}, mode: edit | read}"}
+            401: {description: Not signed in}
+            403: {description: The user's roles have no settings permission}
+            503: {description: No metadata version recorded yet}
+        """
         mode = gate.require()
         version = store.current(current_app.extensions["crm"].db.engine)
         if version is None:
@@ -35,9 +44,35 @@ class SettingsApi(BaseApi):
 
     @expose("/files", methods=["POST"])
     def post_files(self) -> Any:
-        """{files, base_id, message, dry_run, allow_destructive}: the plan, or the saved version."""
+        """{files, base_id, message, dry_run, allow_destructive}: the plan, or the saved version.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [files]
+                  properties:
+                    files: {type: object, additionalProperties: {type: string}}
+                    base_id: {type: integer, nullable: true}
+                    message: {type: string}
+                    dry_run: {type: boolean}
+                    allow_destructive: {type: boolean}
+          responses:
+            200: {description: "The plan (dry_run) or the new version: {version_id, changes, ...}"}
+            400: {description: Not JSON, or files / base_id of the wrong shape}
+            401: {description: Not signed in}
+            403: {description: "Read-only (settings: read) or no settings permission"}
+            409: {description: "The base is not the version in force: {conflict: {path: diff}}"}
+            422: {description: "Checker problems (located) or data loss refused: {problems, refused}"}
+        """
         gate.require(write=True)
-        body = json_body()
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))
         if not isinstance(body, dict):
             return self.response_400(message={"": ["a JSON object: {files, base_id, message, dry_run}"]})
         files = body.get("files")
