@@ -246,13 +246,14 @@ def apply_command(allow_destructive: bool, force: bool) -> None:
 def rollback_command(to: str | None, allow_destructive: bool) -> None:
     """Run the downgrade of the newest metadata revision (or back to --to), keeping the data
     that still fits; then restore the metadata of that revision from git."""
-    from app.metaversions.cli import record_rollback
+    from app.metaversions.cli import rollback_recorder
     from app.schema.rollback import RollbackRefused, rollback
 
     state = current_app.extensions["crm"]
     versions = Path(current_app.config["CRM_MIGRATIONS_DIR"])
+    record, recorded = rollback_recorder(current_app)
     try:
-        done = rollback(state.db.engine, state.models, versions, to, allow_destructive)
+        done = rollback(state.db.engine, state.models, versions, to, allow_destructive, inspect=record)
     except RollbackRefused as exc:
         raise click.ClickException("rollback refused, nothing changed:\n" + "\n".join(exc.reasons)) from None
     if not done.undone:
@@ -263,9 +264,8 @@ def rollback_command(to: str | None, allow_destructive: bool) -> None:
     click.echo(f"rolled back {', '.join(done.undone)}; in force now: {done.target or 'no metadata revision'}"
                f" (metadata {done.digest or 'none'})")
     click.echo(f"undone revision files moved to {versions.parent / 'rolled_back'}")
-    version = record_rollback(current_app, done.target)
-    if version is not None:
-        click.echo(f"metadata version {version} in force, with the files of that revision; "
+    if recorded:
+        click.echo(f"metadata version {recorded[0]} in force, with the files of that revision; "
                    "`flask crm export-metadata` writes them into the metadata folder")
         return
     click.echo("now restore the metadata of that revision from git (see docs/schema-changes.md); "
@@ -275,6 +275,7 @@ def rollback_command(to: str | None, allow_destructive: bool) -> None:
 @crm.command("status")
 def status_command() -> None:
     """Which revisions and metadata digest are in force, and whether changes are pending."""
+    from app.metaversions.cli import version_line
     from app.schema.plan import make_plan
     from app.schema.status import schema_status
 
@@ -282,6 +283,7 @@ def status_command() -> None:
     status = schema_status(state.db.engine, state.models, Path(current_app.config["CRM_MIGRATIONS_DIR"]))
     for line in status.lines():
         click.echo(line)
+    click.echo(version_line(current_app))
     with state.db.engine.connect() as conn:
         plan = make_plan(conn, state.models)
     pending = [c for c in plan.changes if not c.kind.startswith("keep_")]

@@ -100,3 +100,21 @@ def test_a_build_that_fails_keeps_the_old_app_serving(make_app, meta, tmp_path):
         assert client.get("/api/v1/deal/").status_code == 200
         time.sleep(0.05)
     assert live._failed is not None and live.served.app is app and live.swaps == 0
+
+
+def test_with_redis_a_new_version_is_built_before_any_request(make_app, meta):
+    """An idle process (no request to run the check) hears the new version on Redis."""
+    from tests.jobs_support import test_redis_url, wait_for
+
+    url = test_redis_url()
+    app = make_app(meta, CRM_METADATA_POLL_SECONDS=3600, REDIS_URL=url)
+    live = install(app)
+    other = make_app(meta, REDIS_URL=url)
+    from redis import Redis
+
+    wait_for(lambda: Redis.from_url(url).pubsub_numsub("crm:metadata-version")[0][1] >= 1,
+             what="the listener to subscribe")
+    done: list = []
+    _apply_elsewhere(other, {"entities/deal.yaml": RENAMED}, done)
+    assert done[0].ok
+    wait_for(lambda: live.served.version == done[0].version_id, timeout=30, what="the new app, with no request")

@@ -11,6 +11,7 @@ from app.metaversions.apply import apply_files
 from app.metaversions.files import read_tree
 from app.schema.startup import SchemaPending
 from tests.conftest import login, write_tree
+from tests.test_metadata_docs import documented_lines
 
 DEAL = """\
 label: {en: Deal, zh: 交易}
@@ -101,8 +102,9 @@ def test_bad_yaml_returns_located_problems_and_applies_nothing(make_app, meta):
     assert (problem.path.as_posix(), problem.line, problem.code) == ("entities/deal.yaml", 5, "CRM-E008")
     assert problem.format().startswith("entities/deal.yaml:5: CRM-E008")
     assert result.as_json()["problems"][0]["path"] == "entities/deal.yaml"
-    bad_name = apply_files(app, {**base.files, "../evil.yaml": "x: 1\n"}, base_id=base.id, author="a", message="m")
-    assert [p.code for p in bad_name.problems] == ["CRM-E080"]
+    bad_name = apply_files(app, {**base.files, "../evil.yaml": "x: 1\n", "notes.txt": "hi"}, base_id=base.id,
+                           author="a", message="m")
+    assert [p.format() for p in bad_name.problems] == documented_lines("CRM-E080")
     assert store.current(_engine(app)).id == base.id and read_tree(meta) == base.files
 
 
@@ -184,3 +186,24 @@ def test_start_up_refuses_files_that_would_silently_undo_web_edits(make_app, met
     (meta / "entities" / "deal.yaml").write_text(WITH_BUDGET.replace("zh: 交易", "zh: 我的编辑"), encoding="utf-8")
     again = make_app(meta)  # the files now hold the web's edit, and more: theirs is applied
     assert store.current(_engine(again)).files["entities/deal.yaml"].count("我的编辑") == 1
+
+
+def test_a_new_entity_gets_its_permissions_with_its_version(make_app, meta):
+    from app.metaversions.apply import needs_permission_sync
+    from app.metaversions.build import build_app
+
+    app = make_app(meta)
+    base = store.current(_engine(app))
+    gadget = "label: {en: Gadget, zh: 小工具}\nfields:\n  title: {type: string, label: {en: Title, zh: 标题}}\n"
+    files = {**base.files, "entities/gadget.yaml": gadget}
+    assert needs_permission_sync(base.files, files) and not needs_permission_sync(
+        base.files, _with(base.files, entities__deal=WITH_BUDGET))
+    assert apply_files(app, files, base_id=base.id, author="admin", message="gadget").ok
+    served = build_app(app)  # what the live switch builds: no `crm sync` run by anyone
+    try:
+        client = login(served.test_client())
+        assert client.post("/api/v1/gadget/", json={"title": "扫码枪"}).status_code == 201
+        assert client.get("/api/v1/gadget/").json["count"] == 1
+    finally:
+        from app.metaversions.apply import dispose
+        dispose(served)

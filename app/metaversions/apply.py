@@ -30,6 +30,7 @@ from app.schema.plan import Change, Plan, make_plan
 
 from . import store
 from .files import Files, bad_path, files_digest, read_tree, unified_diff, write_tree
+from .live import announce
 from .revisions import metadata_head
 
 _PROCESS_LOCK = threading.Lock()
@@ -168,6 +169,7 @@ def _apply_files(app: Flask, files: dict[str, str], *, base_id: int | None, auth
                         allow_destructive=allow_destructive)
     if result.version_id is not None and result.version_id != (current.id if current else None):
         after_apply(app, current.files if current else {}, files)
+        announce(app, result.version_id)
         if write_back:
             result.write_back_skipped = write_back_files(app, current, files)
     return result
@@ -182,24 +184,41 @@ def _apply(app: Flask, models: Any, files: Files, current: store.MetadataVersion
     result = ApplyResult(changes=describe_changes(plan), refused=refusals(plan, allow_destructive, source != "files"))
     if result.refused:
         return result
+    parent_id = current.id if current else None
+    recorded: list[int] = []
+
+    def record_with_schema(conn: sa.Connection, revision: str, path: Path) -> None:
+        """In the revision's own transaction: no process sees the new schema without its version."""
+        recorded.append(store.record(conn, files, parent_id=parent_id, author=author, message=message, source=source,
+                                     revisions={path.name: path.read_text(encoding="utf-8")},
+                                     schema_revision=revision))
     try:
-        applied = apply_plan(engine, models, versions, allow_destructive)
+        applied = apply_plan(engine, models, versions, allow_destructive, before_commit=record_with_schema)
     except PlanRefused as exc:
         result.refused = list(exc.reasons)
         return result
-    revisions = {applied.path.name: applied.path.read_text(encoding="utf-8")} if applied.path else {}
-    if current is not None and files_digest(files) == current.digest and not revisions:
+    except IntegrityError:  # another host recorded a version on the same base meanwhile: nothing applied
+        return _lost_race(engine, files, result)
+    result.revision = applied.revision
+    if recorded:
+        result.version_id = recorded[0]
+        return result
+    if current is not None and files_digest(files) == current.digest:
         result.version_id = current.id  # the same files, nothing new to record
         return result
     try:
         with engine.begin() as conn:
-            result.version_id = store.record(conn, files, parent_id=current.id if current else None, author=author,
-                                             message=message, source=source, revisions=revisions,
-                                             schema_revision=metadata_head(conn))
-    except IntegrityError:  # another host recorded a version on the same base meanwhile
-        latest = store.current(engine)
-        result.conflict = unified_diff(files, latest.files if latest else {}, "yours", "in-force")
-    result.revision = applied.revision
+            result.version_id = store.record(conn, files, parent_id=parent_id, author=author, message=message,
+                                             source=source, schema_revision=metadata_head(conn))
+    except IntegrityError:
+        return _lost_race(engine, files, result)
+    return result
+
+
+def _lost_race(engine: sa.Engine, files: Files, result: ApplyResult) -> ApplyResult:
+    latest = store.current(engine)
+    result.conflict = unified_diff(files, latest.files if latest else {}, "yours", "in-force")
+    result.revision = None
     return result
 
 

@@ -4,22 +4,36 @@ recording the version it went back to, and `crm export-metadata`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from . import store
 from .apply import apply_files
 from .files import read_tree, unified_diff, write_tree
-from .revisions import folder_revisions
+from .revisions import folder_revisions, metadata_head
 from .startup import files_state, record_files, web_edits_missing
 
 
 def _engine(app: Flask):  # type: ignore[no-untyped-def]
     return app.extensions["crm"].db.engine
+
+
+def version_line(app: Flask) -> str:
+    """`crm status`: the metadata version in force, and whether the files are it."""
+    current = store.current(_engine(app))
+    if current is None:
+        return "metadata version: none recorded yet (`crm init` or the first start records the files)"
+    disk = read_tree(Path(app.config["CRM_METADATA_DIR"]))
+    same = "the files are this version" if files_state(_engine(app), current, disk) == "same" else \
+        "the files differ (`crm export-metadata` writes the version into them; `crm apply` applies them)"
+    return (f"metadata version {current.id} in force ({current.source} by {current.author}, "
+            f"{current.created_at:%Y-%m-%d %H:%M} UTC: {current.message}); {same}")
 
 
 def refuse_web_edits(app: Flask, disk: dict[str, str]) -> None:
@@ -83,24 +97,28 @@ def apply_from_files(app: Flask, allow_destructive: bool, force: bool) -> None:
         click.echo(f"metadata version {result.version_id} in force (every process switches to it)")
 
 
-def record_rollback(app: Flask, target_revision: str | None) -> int | None:
-    """After `crm rollback`: the files of the newest version that had that revision become
-    the next version, so every process serves what the database now is."""
-    engine = _engine(app)
-    match = next((v for v in store.history(engine, 1000) if v.schema_revision == target_revision), None)
-    current = store.current(engine)
-    if match is None or current is None or match.id == current.id:
-        return None
-    with engine.begin() as conn:
-        from .revisions import metadata_head
+def rollback_recorder(app: Flask) -> tuple[Callable[[sa.Connection], None], list[int]]:
+    """For `crm rollback`: called in the rollback's transaction, records the files of the newest
+    version that had the revision the database is back at as the next version (committed with
+    the downgrade), so every process serves what the database now is."""
+    recorded: list[int] = []
 
-        return store.record(conn, match.files, parent_id=current.id, author="files",
-                            message=f"crm rollback to revision {target_revision or 'base'} (version {match.id})",
-                            source="rollback", schema_revision=metadata_head(conn))
+    def record(conn: sa.Connection) -> None:
+        engine = _engine(app)
+        target = metadata_head(conn)
+        match = next((v for v in store.history(engine, 1000) if v.schema_revision == target), None)
+        current = store.current(engine)
+        if match is None or current is None or match.id == current.id:
+            return
+        recorded.append(store.record(conn, match.files, parent_id=current.id, author="files",
+                                     message=f"crm rollback to revision {target or 'base'} (version {match.id})",
+                                     source="rollback", schema_revision=target))
+    return record, recorded
 
 
 @click.command("export-metadata")
 @click.argument("folder", type=click.Path(file_okay=False), required=False)
+@with_appcontext
 def export_metadata_command(folder: str | None) -> None:
     """Write the files of the metadata version in force into FOLDER (default: CRM_METADATA_DIR),
     e.g. to commit web edits to git. Files no longer in the version are removed."""

@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 SUFFIXES = (".yaml", ".yml")
 Files = dict[str, str]
+UNREADABLE = "\x00unreadable: "
 
 
 def read_tree(root: Path) -> Files:
@@ -29,8 +30,11 @@ def read_tree(root: Path) -> Files:
         rel = path.relative_to(root)
         if any(part.startswith(".") for part in rel.parts) or path.suffix not in SUFFIXES:
             continue
-        if path.is_file():
+        try:
             files[rel.as_posix()] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            # not a version's file: a marker keeps the set new, so the loader reports it (CRM-E028)
+            files[rel.as_posix()] = f"{UNREADABLE}{exc}"
     return files
 
 

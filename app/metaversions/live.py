@@ -127,22 +127,18 @@ class LiveDispatcher:
         threading.Thread(target=wait_and_dispose, name="crm-retire", daemon=True).start()
 
     def wait_for(self, version: int, timeout: float = BUILD_WAIT_SECONDS) -> bool:
-        """Block until `version` (or newer) is served, or the build failed or timed out."""
+        """Block until `version` (or newer) is served; False when its build failed or timed out."""
         deadline = time.monotonic() + timeout
-        self._start_build(version)
-        with self._lock:
-            while (self.served.version or 0) < version:
+        while True:
+            self._start_build(version)  # nothing when a build runs, or this one failed just now
+            with self._lock:
+                if (self.served.version or 0) >= version:
+                    return True
                 remaining = deadline - time.monotonic()
-                if remaining <= 0 or (self._building is None and self._failed and self._failed[0] == version):
+                failed = self._building is None and self._failed is not None and self._failed[0] == version
+                if failed or remaining <= 0:
                     return False
-                if self._building is None:
-                    self._lock.release()
-                    try:
-                        self._start_build(version)
-                    finally:
-                        self._lock.acquire()
                 self._ready.wait(min(remaining, 0.5))
-        return True
 
     # -- WSGI --------------------------------------------------------------------------------
 
@@ -212,12 +208,47 @@ def _keep_body(environ: dict[str, Any]) -> bytes | None:
     return body
 
 
+CHANNEL = "crm:metadata-version"
+
+
 def install(app: Flask, poll_seconds: float | None = None) -> LiveDispatcher:
-    """Serve `app`'s requests through a dispatcher that follows the version in force."""
+    """Serve `app`'s requests through a dispatcher that follows the version in force. With
+    REDIS_URL, a new version is also announced: the build starts without waiting for a request."""
     dispatcher = LiveDispatcher(app, poll_seconds)
     app.wsgi_app = dispatcher  # type: ignore[method-assign]
     _dispatchers.append(dispatcher)
+    if app.config.get("REDIS_URL"):
+        threading.Thread(target=_listen, args=(dispatcher, app.config["REDIS_URL"]), name="crm-version-listener",
+                         daemon=True).start()
     return dispatcher
+
+
+def announce(app: Flask, version_id: int) -> None:
+    """Tell every listening process that `version_id` is in force (best effort: the poll is the rule)."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        return
+    try:
+        from redis import Redis
+
+        Redis.from_url(url).publish(CHANNEL, str(version_id))
+    except Exception:
+        log.warning("could not announce metadata version %s on Redis; processes find it by polling", version_id)
+
+
+def _listen(dispatcher: LiveDispatcher, url: str) -> None:
+    from redis import Redis
+
+    while True:
+        try:
+            pubsub = Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            for message in pubsub.listen():
+                if message.get("type") == "message":
+                    dispatcher.check(force=True)
+        except Exception:  # Redis gone: the per-request poll still works; try again later
+            log.warning("metadata version listener lost Redis; retrying in 5 s")
+            time.sleep(5)
 
 
 def follow(app: Flask) -> Flask:

@@ -31,6 +31,7 @@ from .apply import (
     refusals,
     write_back_files,
 )
+from .live import announce
 from .revisions import metadata_head
 
 
@@ -50,6 +51,7 @@ def rollback_to(app: Flask, version_id: int, *, author: str, allow_destructive: 
                                 allow_destructive=allow_destructive, dry_run=dry_run)
         if result.version_id is not None and current is not None and result.version_id != current.id:
             after_apply(app, current.files, target.files)
+            announce(app, result.version_id)
             if write_back:
                 result.write_back_skipped = write_back_files(app, current, target.files)
         return result
@@ -73,50 +75,53 @@ def _roll_back(app: Flask, models: Any, target: store.MetadataVersion, current: 
                author: str, allow_destructive: bool, dry_run: bool) -> ApplyResult:
     engine = app.extensions["crm"].db.engine
     versions = Path(app.config["CRM_MIGRATIONS_DIR"])
+    if current is not None and current.id == target.id:
+        return ApplyResult(version_id=current.id)
     undo = undo_path(engine, versions, target.schema_revision) or []
     result = ApplyResult(changes=[{"kind": "undo_revision", "table": None, "column": None,
                                    "describe": f"undo revision {r} (its downgrade, data checked first)",
                                    "destructive": False, "rows_affected": None, "blocked": None} for r in undo])
-    if current is not None and current.id == target.id:
-        return ApplyResult(version_id=current.id)
     # First as a dry run (checks, and the plan on the database as the downgrades leave it),
     # so that a refusal leaves the database as it was; then for real.
-    plan = _undo_and_plan(engine, versions, models, target, undo, allow_destructive, True, result)
-    if plan is None or dry_run:
+    plan = _undo_and_plan(engine, versions, models, target, undo, allow_destructive, result)
+    if plan is None or dry_run or result.refused:
         return result
-    result.refused = refusals(plan, allow_destructive, keep_is_loss=True)
-    if result.refused:
-        return result
-    if undo:
-        plan = _undo_and_plan(engine, versions, models, target, undo, allow_destructive, False, result)
-        if plan is None:
-            return result
-    revisions: dict[str, str] = {}
-    if plan.pending or (allow_destructive and plan.changes):
-        try:
-            applied = apply_plan(engine, models, versions, allow_destructive)
-        except PlanRefused as exc:
-            result.refused = list(exc.reasons)
-            return result
-        if applied.path is not None:
-            revisions[applied.path.name] = applied.path.read_text(encoding="utf-8")
-            result.revision = applied.revision
-    with engine.begin() as conn:
-        result.version_id = store.record(
+    forward = plan.pending or (allow_destructive and bool(plan.changes))
+    recorded: list[int] = []
+
+    def record(conn: sa.Connection, revision: str | None = None, path: Path | None = None) -> None:
+        """In the migration's own transaction: the schema and its version commit together."""
+        recorded.append(store.record(
             conn, target.files, parent_id=current.id if current else None, author=author,
-            message=f"rollback to version {target.id}", source="rollback", revisions=revisions,
-            schema_revision=metadata_head(conn))
+            message=f"rollback to version {target.id}", source="rollback",
+            revisions={path.name: path.read_text(encoding="utf-8")} if path else {},
+            schema_revision=revision or metadata_head(conn)))
+    try:
+        if undo:
+            done = rollback(engine, models, versions, target.schema_revision or "base", allow_destructive,
+                            inspect=None if forward else record)
+            result.notes = done.notes
+        if forward:
+            applied = apply_plan(engine, models, versions, allow_destructive, before_commit=record)
+            result.revision = applied.revision
+        if not recorded:
+            with engine.begin() as conn:
+                record(conn)
+    except (RollbackRefused, PlanRefused) as exc:  # the data changed since the check
+        result.refused = list(exc.reasons)
+        return result
+    result.version_id = recorded[0]
     return result
 
 
 def _undo_and_plan(engine: sa.Engine, versions: Path, models: Any, target: store.MetadataVersion, undo: list[str],
-                   allow_destructive: bool, dry_run: bool, result: ApplyResult) -> Any:
-    """Undo the revisions (or only check them, with dry_run) and plan what is left; None when refused."""
+                   allow_destructive: bool, result: ApplyResult) -> Any:
+    """Check the undo (a dry run) and plan what is left after it; None when refused."""
     planned: list[Any] = []
     if undo:
         try:
             done = rollback(engine, models, versions, target.schema_revision or "base", allow_destructive,
-                            dry_run=dry_run, inspect=lambda conn: planned.append(make_plan(conn, models)))
+                            dry_run=True, inspect=lambda conn: planned.append(make_plan(conn, models)))
         except RollbackRefused as exc:
             result.refused = list(exc.reasons)
             return None
@@ -125,7 +130,6 @@ def _undo_and_plan(engine: sa.Engine, versions: Path, models: Any, target: store
         with engine.connect() as conn:
             planned.append(make_plan(conn, models))
     plan = planned[0]
-    if dry_run:
-        result.changes += describe_changes(plan)
-        result.refused = refusals(plan, allow_destructive, keep_is_loss=True)
+    result.changes += describe_changes(plan)
+    result.refused = refusals(plan, allow_destructive, keep_is_loss=True)
     return plan

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,7 +128,10 @@ def upgrade_history(engine: sa.Engine, versions: Path) -> list[str]:
     return pending
 
 
-def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destructive: bool = False) -> Applied:
+def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destructive: bool = False,
+               before_commit: Callable[[sa.Connection, str, Path], None] | None = None) -> Applied:
+    """`before_commit(connection, revision, path)` runs in the revision's own transaction, after
+    its upgrade: what it writes commits with the schema change or not at all."""
     upgrade_history(engine, versions)
     with engine.connect() as conn:
         plan = make_plan(conn, models)
@@ -148,7 +151,7 @@ def apply_plan(engine: sa.Engine, models: ModelSet, versions: Path, allow_destru
     path.write_text(render(steps, revision, current_head(versions), models.spec.digest, previous,
                            sqlite=engine.dialect.name == "sqlite"), encoding="utf-8")
     try:
-        run_upgrade(engine, versions)
+        run_upgrade(engine, versions, then=(lambda conn: before_commit(conn, revision, path)) if before_commit else None)
     except Exception:
         path.unlink(missing_ok=True)  # a revision that did not apply is not kept
         raise
@@ -164,12 +167,15 @@ def last_digest(connection: sa.Connection) -> str | None:
     return row[0] if row else None
 
 
-def run_upgrade(engine: sa.Engine, versions: Path, target: str = "heads") -> None:
-    """Run revisions up to `target` in one transaction."""
+def run_upgrade(engine: sa.Engine, versions: Path, target: str = "heads",
+                then: Callable[[sa.Connection], None] | None = None) -> None:
+    """Run revisions up to `target` in one transaction (with `then`, before it commits)."""
     cfg = alembic_config(versions)
     with migration_transaction(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, target)
+        if then is not None:
+            then(conn)
 
 
 @contextmanager
