@@ -231,3 +231,12 @@ def test_settings_pages_speak_chinese(editor_app: Any) -> None:
     assert "元数据编辑器" in page and "只读：可以查看全部设置，但不能保存。" in page and "选项" in page
     assert "官网" in page  # the choice's Chinese label, ready to edit
     assert "版本历史" in client.get("/crm/settings/history/").data.decode()
+
+
+def test_an_edit_that_does_not_fit_the_files_is_shown_and_nothing_applied(editor_app: Any) -> None:
+    client = login(editor_app.test_client())
+    base = _base(editor_app)
+    answer = client.post("/crm/settings/save", data={**_add_region(editor_app), "name": "amount", "apply": "1"})
+    assert answer.status_code == 422
+    assert "&#39;opportunity&#39; already has a field &#39;amount&#39;" in answer.data.decode()
+    assert _base(editor_app) == base

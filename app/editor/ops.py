@@ -134,7 +134,7 @@ def _edit_choices(ws: ye.Workspace, form: Form, entity: str, name: str) -> None:
     items = ye.field_node(ws, entity, name)["choices"]
     order = []
     for i, item in enumerate(list(items)):
-        value = ye._value(item)
+        value = ye.choice_value(item)
         current = item.get("label") if isinstance(item, dict) else None
         new = label(form, f"choice_{i}")
         if not _same_label(current, new) and (current is not None or new != {"en": value}):

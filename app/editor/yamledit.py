@@ -194,13 +194,13 @@ def _choices(ws: Workspace, entity: str, name: str) -> CommentedSeq:
     return node["choices"]
 
 
-def _value(item: Any) -> str:
+def choice_value(item: Any) -> str:
     return str(item.get("value")) if isinstance(item, dict) else str(item)
 
 
 def _choice_index(items: CommentedSeq, value: str) -> int:
     for i, item in enumerate(items):
-        if _value(item) == value:
+        if choice_value(item) == value:
             return i
     raise EditError(f"no choice '{value}'")
 
@@ -208,7 +208,7 @@ def _choice_index(items: CommentedSeq, value: str) -> int:
 def add_choice(ws: Workspace, entity: str, name: str, value: str, label: dict[str, str] | None = None,
                color: str | None = None) -> None:
     items = _choices(ws, entity, name)
-    if any(_value(i) == value for i in items):
+    if any(choice_value(i) == value for i in items):
         raise EditError(f"choice '{value}' exists already")
     items.append(_choice({"value": value, "label": label, "color": color}))
 
@@ -229,7 +229,7 @@ def edit_choice(ws: Workspace, entity: str, name: str, value: str, *, label: dic
 def order_choices(ws: Workspace, entity: str, name: str, values: list[str]) -> None:
     """Put the choices in this order (every value once)."""
     items = _choices(ws, entity, name)
-    if sorted(values) != sorted(_value(i) for i in items):
+    if sorted(values) != sorted(choice_value(i) for i in items):
         raise EditError("the new order must name every choice once")
     ordered = [items[_choice_index(items, v)] for v in values]
     items[:] = ordered
