@@ -182,7 +182,7 @@ RESERVED_ENTITY_HINT = ("names used by the app itself (user, role, team, ab_*, c
 DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
 SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
 PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
-ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields, stages"
+ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields, stages, settings"
 ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import, reassign"
 BUILTIN_HINT = "Admin has every permission and Public is for anonymous users; pick another name"
 CYCLE_HINT = "remove one of the extends"
@@ -2403,6 +2403,18 @@ CASES += [
         "    deal: {read: via(parent), update: own or via(account),",
         "           export: via(amount)}",                              # 4
         "    account: {read: via(deals)}",                              # 5
+    )),
+    Case("E047-bad-settings-permission", deal(), [
+        want(ROLES, 2, "CRM-E047", "role 'Ops': settings 'write' is not edit or read",
+             hint="edit: see and save the Settings pages; read: see only"),
+        want(ROLES, 4, "CRM-E047", "role 'Viewer': settings 'raed' is not edit or read", hint="did you mean 'read'?"),
+    ], roles=lines(
+        "Ops:",
+        "  settings: write",                        # 2
+        "Viewer:",
+        "  settings: raed",                         # 4
+        "Editor:",
+        "  settings: edit",                         # fine
     )),
     Case("E042-user-field-unknown-role", deal("  presales: {type: user, roles: [Presales]}"), [
         want(DEAL, 9, "CRM-E042", "field 'deal.presales': roles names unknown role 'Presales'",

@@ -249,7 +249,10 @@ ROLE_KEYS: tuple[Key, ...] = (
     Key("entities", "grants", "Per entity, what the role may do and on which records."),
     Key("fields", "fieldrules", "Per entity.field: hidden, read or write (default write where the entity is readable)."),
     Key("stages", "stagegrants", "Per entity, stages this role may move records into (besides stages open to all)."),
+    Key("settings", "text", "The Settings pages (the web metadata editor): edit (see and save) or read (see only)."),
 )
+
+SETTINGS_MODES = ("edit", "read")
 
 ACTION_KEYS: tuple[Key, ...] = (
     Key("read", "scope", "See records: in lists, record pages, search, pickers, related lists, charts."),

@@ -59,6 +59,7 @@ from .definitions import (
     RULE_KEYS,
     SCOPES,
     SECTION_KEYS,
+    SETTINGS_MODES,
     STAGE_KEYS,
     TARGET_KEYS,
     TRANSITION_KEYS,
@@ -181,6 +182,7 @@ OVERRIDES: dict[tuple[str, str], dict[str, Any]] = {
     # The stage field is made by the pipeline, so it is named like any field (not a reserved one).
     ("pipeline", "field"): _ref("field_name"),
     ("stage", "outcome"): {"enum": list(OUTCOMES)},
+    ("role", "settings"): {"enum": list(SETTINGS_MODES)},
     # Any role of roles.yaml, or Admin (which may enter every stage anyway); not Public.
     ("stage", "roles"): {"type": "array", "items": {
         "type": "string", "minLength": 1, "maxLength": ROLE_NAME_LENGTH, "not": {"const": "Public"}}},

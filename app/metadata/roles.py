@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .definitions import ACTION_KEYS, BUILTIN_ROLES, FIELD_MODES, ROLE_KEYS, SCOPES
+from .definitions import ACTION_KEYS, BUILTIN_ROLES, FIELD_MODES, ROLE_KEYS, SCOPES, SETTINGS_MODES
 from .problems import Problem, ProblemSink, did_you_mean
 from .shapes import check_label, check_mapping, line_of, type_name
 from .spec import EntitySpec, RoleSpec, Text
@@ -110,7 +110,20 @@ def _parse_role(name: str, body: Any, line: int, sink: ProblemSink, entities: di
     stages = _stage_grants(values.get("stages") or {}, line, sink, entities, where)
     return RoleSpec(name=name, label=Text.of(values.get("label"), name), extends=extends, stages=stages,
                     grants=tuple(sorted(grants.items())), field_rules=tuple(sorted(rules.items())),
-                    description=Text.of(values.get("description")), line=line)
+                    description=Text.of(values.get("description")), line=line,
+                    settings=_settings(values, body, line, sink, where))
+
+
+def _settings(values: dict[str, Any], body: Any, line: int, sink: ProblemSink, where: str) -> str | None:
+    """`settings: edit | read`: the web metadata editor (app/editor); anything else is CRM-E047."""
+    if "settings" not in values:
+        return None
+    mode = values["settings"]
+    if mode not in SETTINGS_MODES:
+        sink.add("CRM-E047", line_of(body, "settings", line), f"{where}: settings '{mode}' is not edit or read",
+                 did_you_mean(str(mode), SETTINGS_MODES) or "edit: see and save the Settings pages; read: see only")
+        return None
+    return str(mode)
 
 
 def _stage_grants(raw: Any, line: int, sink: ProblemSink, entities: dict[str, EntitySpec],

@@ -325,6 +325,8 @@ class RoleSpec:
     line: int = 0
     # (entity, stage): stages this role may move records into
     stages: tuple[tuple[str, str], ...] = ()
+    # the Settings pages (web metadata editor): "edit", "read" or None
+    settings: str | None = None
 
 
 @dataclass(frozen=True)

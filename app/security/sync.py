@@ -24,6 +24,7 @@ from flask_appbuilder.security.sqla.models import (
 from app.metadata.spec import CrmSpec
 
 from .access import ADMIN_ROLE, RoleBook
+from .settings import settings_permissions
 
 # FAB permissions a FAB role gets for each action a role grants on an entity. The reassign
 # routes sit behind can_write; the edit routes behind it still ask the `update` scope.
@@ -109,7 +110,7 @@ def role_permissions(spec: CrmSpec, book: RoleBook, role: str) -> set[tuple[str,
             group = next((g.name for g in spec.menu if entity.name in g.entities), None)
             if group:
                 pairs.add(("menu_access", group))
-    return pairs | analytics_permissions(spec, book, role)
+    return pairs | analytics_permissions(spec, book, role) | settings_permissions(spec, role)
 
 
 def sync_permissions(appbuilder: AppBuilder, spec: CrmSpec | None = None, prune: bool = True) -> SyncReport:

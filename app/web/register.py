@@ -60,4 +60,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_my_tasks(appbuilder)  # My tasks and the home widget (reminders: in automations.yaml)
     register_imports(appbuilder)
     register_openapi(appbuilder)
+    from app.editor.views import register_settings  # the editor sits above the web layer
+
+    register_settings(appbuilder)
     return views

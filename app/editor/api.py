@@ -1,0 +1,90 @@
+"""GET/POST /api/v1/settings/files: the metadata files of the version in force, and saving a
+whole set of files (plan with dry_run, or apply as a new version) for scripts and tools.
+
+Same door as the pages: Admin and `settings: edit` may save; `settings: read` reads and
+is answered 403 on a save; other users 403. Answers: 200 (plan or saved), 409 (conflict,
+with the difference), 422 (checker problems, located; or destructive steps refused).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from flask_appbuilder.api import BaseApi, expose
+
+from app.metaversions import store
+from app.metaversions.apply import apply_files
+from app.web.jsonbody import BadJson, json_body
+
+from . import gate
+
+
+class SettingsApi(BaseApi):
+    resource_name = "settings"
+    allow_browser_login = True
+    openapi_spec_tag = "Settings"
+
+    @expose("/files", methods=["GET"])
+    def get_files(self) -> Any:
+        """The files of the version in force, with its id (the base of the next save).
+        ---
+        get:
+          responses:
+            200: {description: "{version_id, files: {path: YAML text}, mode: edit | read}"}
+            401: {description: Not signed in}
+            403: {description: The user's roles have no settings permission}
+            503: {description: No metadata version recorded yet}
+        """
+        mode = gate.require()
+        version = store.current(current_app.extensions["crm"].db.engine)
+        if version is None:
+            return self.response(503, message="no metadata version recorded yet")
+        return self.response(200, version_id=version.id, files=version.files, mode=mode)
+
+    @expose("/files", methods=["POST"])
+    def post_files(self) -> Any:
+        """{files, base_id, message, dry_run, allow_destructive}: the plan, or the saved version.
+        ---
+        post:
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  required: [files]
+                  properties:
+                    files: {type: object, additionalProperties: {type: string}}
+                    base_id: {type: integer, nullable: true}
+                    message: {type: string}
+                    dry_run: {type: boolean}
+                    allow_destructive: {type: boolean}
+          responses:
+            200: {description: "The plan (dry_run) or the new version: {version_id, changes, ...}"}
+            400: {description: Not JSON, or files / base_id of the wrong shape}
+            401: {description: Not signed in}
+            403: {description: "Read-only (settings: read) or no settings permission"}
+            409: {description: "The base is not the version in force: {conflict: {path: diff}}"}
+            422: {description: "Checker problems (located) or data loss refused: {problems, refused}"}
+        """
+        gate.require(write=True)
+        try:
+            body = json_body()
+        except BadJson as exc:
+            return self.response_400(message=str(exc))
+        if not isinstance(body, dict):
+            return self.response_400(message={"": ["a JSON object: {files, base_id, message, dry_run}"]})
+        files = body.get("files")
+        if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                  for k, v in files.items()):
+            return self.response_400(message={"files": ["a map of file path to YAML text"]})
+        base_id = body.get("base_id")
+        if base_id is not None and not isinstance(base_id, int):
+            return self.response_400(message={"base_id": ["the id of the version the files were edited from"]})
+        result = apply_files(current_app._get_current_object(), files, base_id=base_id, author=gate.author(),
+                             message=str(body.get("message") or "api"), source="web",
+                             allow_destructive=body.get("allow_destructive") is True,
+                             dry_run=body.get("dry_run") is True)
+        status = 409 if result.conflict else 422 if (result.problems or result.refused) else 200
+        return self.response(status, **result.as_json())
