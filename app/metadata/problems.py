@@ -74,6 +74,12 @@ CODES: dict[str, str] = {
     "CRM-E065": "bad automation assign action",
     "CRM-E066": "bad automation schedule",
     "CRM-E067": "bad date or inactivity trigger",
+    "CRM-E074": "automation points or tag action on a field of the wrong type",
+    "CRM-E075": "bad automation points or tag amount",
+    "CRM-E076": "bad lead scoring",
+    "CRM-E077": "bad SLA timer or business calendar",
+    "CRM-E078": "bad territory",
+    "CRM-E079": "bad lead pool",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")
