@@ -39,6 +39,7 @@ from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
+from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
@@ -53,6 +54,7 @@ VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
     "export": "export", "convert": "write", "board": "read", "conditions": "read",
     **REASSIGN_METHOD_PERMISSIONS,
+    **POOL_VIEW_PERMISSIONS,
 }
 # FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
 # their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
@@ -66,7 +68,7 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, ModelView):
+class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
