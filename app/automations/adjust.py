@@ -88,9 +88,8 @@ def clamp(f: FieldSpec, value: Any) -> Any:
     return int(value) if f.type == "integer" else value
 
 
-def adjusted(f: FieldSpec, how: Adjust, state: dict[str, Any], timezone: str, kind: str) -> Any:
+def adjusted(f: FieldSpec, how: Adjust, current: Any, state: dict[str, Any], timezone: str, kind: str) -> Any:
     """The field's new value after the action (None: unchanged)."""
-    current = state.get(f.name)
     if kind == "points":
         amount = value_of(how.value, state, timezone)
         if amount is None:
@@ -106,9 +105,13 @@ def adjusted(f: FieldSpec, how: Adjust, state: dict[str, Any], timezone: str, ki
     return None
 
 
-def plan_adjust(entity: Any, action: ActionSpec, state: dict[str, Any], timezone: str) -> dict[str, Any]:
-    """A set of the new value (no values: nothing changes, e.g. the tag is there already)."""
+def plan_adjust(ctx: Any, entity: Any, action: ActionSpec, state: dict[str, Any], timezone: str) -> dict[str, Any]:
+    """A set of the new value (no values: nothing changes, e.g. the tag is there already). The current
+    value is the record's as the rule's earlier actions left it (tag, then untag, in one rule)."""
     how: Adjust = action.detail  # type: ignore[assignment]
-    new = adjusted(entity.field(how.field), how, state, timezone, action.kind)
+    f = entity.field(how.field)
+    record = ctx.session.get(ctx.models.model(entity.name), state["id"]) if state.get("id") else None
+    current = getattr(record, f.column_name, None) if record is not None else state.get(f.name)
+    new = adjusted(f, how, current, state, timezone, action.kind)
     return {"action": "set", "via": action.kind, "entity": entity.name,
             "values": {} if new is None else {how.field: new}}

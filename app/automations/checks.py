@@ -331,6 +331,8 @@ def check_assign(checker: RuleChecker, values: dict[str, Any], node: Any, entity
 def territory_assign(checker: RuleChecker, name: Any, at: int, entity: str, line: int, where: str) -> ActionSpec | None:
     """assign: {territory: <name>}: a territory of automations.yaml for this entity (CRM-E078)."""
     known = {t.name: t for t in getattr(checker, "territories", {}).values() if t.entity == entity}
+    if name not in known and name in getattr(checker, "territory_names", ()):
+        return None  # declared, but broken: its own problem says why
     if name not in known:
         checker.sink.add("CRM-E078", at, f"{where} assign names unknown territory '{name}' of {entity}",
                          did_you_mean(str(name), known) or "declare it under territories: in automations.yaml")

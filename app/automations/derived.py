@@ -21,7 +21,7 @@ def plan_derived(ctx: RecordContext, action: ActionSpec, change: Any, state: dic
                  timezone: str) -> dict[str, Any]:
     entity = ctx.entity(action.entity or "")
     if action.kind in ("points", "tag"):
-        return plan_adjust(entity, action, state, timezone)
+        return plan_adjust(ctx, entity, action, state, timezone)
     if action.kind == "score":
         return plan_score(entity, action, state, timezone)
     if action.kind == "sla_due":

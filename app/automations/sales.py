@@ -30,6 +30,7 @@ SALES_KEYS = (
 def parse_territories(values: dict[str, Any], checker: Any) -> dict[str, Territory]:
     found: dict[str, Territory] = {}
     raw = values.get("territories") or []
+    checker.territory_names = {item.get("name") for item in raw if isinstance(item, dict)}  # broken ones too
     for index, item in enumerate(raw):
         territory = parse_territory(checker, item, line_of(raw, index, 1))
         if territory is not None:
