@@ -379,8 +379,8 @@ def test_claims_are_refused_to_roles_the_pool_does_not_admit(make_app, tmp_path)
 
 # -- bad metadata ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("old, new, code, message", [
-    ("points: {field: score, add: 30}", "points: {field: name, add: 30}", "CRM-E074", "lead.name, a string field"),
-    ("tag: {field: tags, add: vip}", "tag: {field: score, add: vip}", "CRM-E074", "lead.score, a integer field"),
+    ("points: {field: score, add: 30}", "points: {field: name, add: 30}", "CRM-E074", "lead.name, of type string"),
+    ("tag: {field: tags, add: vip}", "tag: {field: score, add: vip}", "CRM-E074", "lead.score, of type integer"),
     ("points: {field: score, add: 30}", "points: {field: score, add: \"'ten'\"}", "CRM-E075", "is a text, not a number"),
     ("tag: {field: tags, add: vip}", "tag: {field: tags, add: gold}", "CRM-E075", "'gold' is not a choice of lead.tags"),
     ("points: {field: score, add: 30}", "points: {field: score, add: 1, remove: 2}", "CRM-E075", "exactly one of"),

@@ -53,7 +53,7 @@ def check_adjust(checker: Any, kind: str, node: Any, entity: str, line: int) -> 
     wanted = NUMBER_TYPES if kind == "points" else ("multichoice",)
     if f is None or f.type not in wanted or not f.editable:
         what = (f"unknown field '{name}' of {entity}" if f is None else
-                f"{entity}.{name}, a {f.type} field" if f.type not in wanted else f"{entity}.{name}, which is read-only")
+                f"{entity}.{name}, of type {f.type}" if f.type not in wanted else f"{entity}.{name}, which is read-only")
         fitting = [g.name for g in spec.fields if g.type in wanted and g.editable]
         checker.sink.add("CRM-E074", at("field"), f"{where} names {what}; {kind} needs a writable "
                          f"{' or '.join(wanted)} field", did_you_mean(str(name), fitting) or EXAMPLES[kind])

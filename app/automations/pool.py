@@ -69,7 +69,7 @@ def _typed(checker: Any, entity: Any, item: Any, key: str, name: Any, wanted: st
         return True
     _bad(checker, item.line_of(key), f"{where} {key} '{name}' is not a {'writable ' if key != 'since' else ''}"
          f"{wanted} field of {entity.name}", did_you_mean(str(name), [g.name for g in entity.fields if g.type == wanted])
-         or f"add {name}: {{type: {wanted}}} to the entity")
+         or f"declare one for it, e.g. {key}: {{type: {wanted}}}")
     return False
 
 
@@ -127,8 +127,10 @@ def pool_user(session: Any, user_model: Any, login: str) -> int:
     found = session.scalar(sa.select(user_model.id).where(user_model.username == login))
     if found is not None:
         return int(found)
-    user = user_model(username=login, first_name="Pool", last_name="公海", email=f"{login}@pool.invalid",
-                      active=False)
+    from flask import current_app  # FAB's own user class: it knows the id sequence (PostgreSQL)
+
+    fab_user = current_app.extensions["crm"].appbuilder.sm.user_model
+    user = fab_user(username=login, first_name="Pool", last_name="公海", email=f"{login}@pool.invalid", active=False)
     session.add(user)
     session.flush()
     return int(user.id)
