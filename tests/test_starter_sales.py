@@ -19,11 +19,11 @@ from tests.test_automation_sales import moment
 
 @pytest.fixture
 def starter(make_app: Any) -> Any:
+    """The starter CRM with its demo users (one per role), the outbox driven by the test."""
     app = make_app(CRM_OUTBOX_DISPATCH="off")
     with app.app_context():
-        state = app.extensions["crm"]
-        create_demo_users(state.appbuilder, state.models)
-        state.db.session.remove()
+        create_demo_users(app.extensions["crm"].appbuilder, app.extensions["crm"].models)
+        app.extensions["crm"].db.session.remove()
     return app
 
 

@@ -29,9 +29,9 @@ import sqlalchemy as sa
 
 from app.metadata.definitions import Key
 from app.metadata.problems import did_you_mean
-from app.metadata.shapes import check_mapping
 from app.metadata.spec import Text
 
+from .section import section_head
 from .spec import ActionSpec, AutomationSpec
 
 KEYS = (Key("name", "identifier", "Stable key: the recycling rule shown in the history.", required=True),
@@ -74,14 +74,10 @@ def _typed(checker: Any, entity: Any, item: Any, key: str, name: Any, wanted: st
 
 
 def parse_pool(checker: Any, item: Any, line: int, path: Any) -> AutomationSpec | None:
-    values = check_mapping(item, KEYS, checker.sink, "pool", line)
-    if not {k.name for k in KEYS if k.required} <= set(values):
+    head = section_head(checker, item, line, KEYS, "pool")
+    if head is None:
         return None
-    where = f"pool '{values['name']}'"
-    if not checker.name(values["name"], item.line_of("name")) or \
-            not checker.entity(values["entity"], item.line_of("entity"), where):
-        return None
-    entity = checker.entities[values["entity"]]
+    values, where, entity = head
     since = values.get("since", "changed_on")
     if not (_typed(checker, entity, item, "flag", values["flag"], "boolean", where)
             and _typed(checker, entity, item, "claimed_on", values["claimed_on"], "datetime", where)

@@ -34,6 +34,7 @@ from app.metadata.yamlsource import LocMap
 
 from .adjust import NUMBER_TYPES, clamp
 from .engine import tree
+from .section import section_head
 from .spec import SAVED, ActionSpec, AutomationSpec
 
 KEYS = (Key("name", "identifier", "Stable key: the automation shown in the history and the run log.", required=True),
@@ -62,14 +63,10 @@ def _bad(checker: Any, line: int, message: str, hint: str = "") -> None:
 
 
 def parse_scoring(checker: Any, item: Any, line: int, path: Any, languages: tuple[str, ...]) -> AutomationSpec | None:
-    values = check_mapping(item, KEYS, checker.sink, "scoring", line)
-    if not {"name", "label", "entity", "field", "points"} <= set(values):
+    head = section_head(checker, item, line, KEYS, "scoring")
+    if head is None:
         return None
-    where = f"scoring '{values['name']}'"
-    if not checker.name(values["name"], item.line_of("name")) or \
-            not checker.entity(values["entity"], item.line_of("entity"), where):
-        return None
-    entity = checker.entities[values["entity"]]
+    values, where, entity = head
     f = entity.field_map.get(values["field"])
     if f is None or f.type not in NUMBER_TYPES or not f.editable:
         _bad(checker, item.line_of("field"), f"{where} field '{values['field']}' is not a writable number field of "

@@ -32,6 +32,7 @@ from app.metadata.spec import Text
 from app.metadata.yamlsource import LocMap
 
 from .calendar import BusinessCalendar
+from .section import section_head
 from .spec import SAVED, ActionSpec, AutomationSpec
 
 KEYS = (Key("name", "identifier", "Stable key; the rules made are <name>, <name>_warn, <name>_escalate.", required=True),
@@ -94,14 +95,10 @@ def parse_calendar(checker: Any, node: Any) -> BusinessCalendar:
 
 def parse_sla(checker: Any, item: Any, line: int, path: Any, calendar: BusinessCalendar,
               parse_action: Callable[..., ActionSpec | None]) -> list[AutomationSpec]:
-    values = check_mapping(item, KEYS, checker.sink, "sla", line)
-    if not {"name", "label", "entity", "priority", "due", "hours", "escalate"} <= set(values):
+    head = section_head(checker, item, line, KEYS, "sla")
+    if head is None:
         return []
-    where = f"sla '{values['name']}'"
-    if not checker.name(values["name"], item.line_of("name")) or \
-            not checker.entity(values["entity"], item.line_of("entity"), where):
-        return []
-    entity = checker.entities[values["entity"]]
+    values, where, entity = head
     priority, due = entity.field_map.get(values["priority"]), entity.field_map.get(values["due"])
     if priority is None or priority.type != "choice":
         _bad(checker, item.line_of("priority"), f"{where} priority '{values['priority']}' is not a choice field of "

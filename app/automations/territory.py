@@ -27,6 +27,8 @@ from app.metadata.problems import did_you_mean
 from app.metadata.shapes import check_mapping, line_of
 from app.metadata.yamlsource import LocMap
 
+from .section import section_head
+
 KEYS = (Key("name", "identifier", "Stable key, named by `assign: {territory: <name>}`.", required=True),
         Key("label", "label", "What the territories are, in each language.", required=True),
         Key("entity", "identifier", "The entity assigned.", required=True),
@@ -65,14 +67,10 @@ def _bad(checker: Any, line: int, message: str, hint: str = "") -> None:
 
 
 def parse_territory(checker: Any, item: Any, line: int) -> Territory | None:
-    values = check_mapping(item, KEYS, checker.sink, "territory", line)
-    if not {"name", "label", "entity", "field", "areas"} <= set(values):
+    head = section_head(checker, item, line, KEYS, "territory")
+    if head is None:
         return None
-    where = f"territory '{values['name']}'"
-    if not checker.name(values["name"], item.line_of("name")) or \
-            not checker.entity(values["entity"], item.line_of("entity"), where):
-        return None
-    entity = checker.entities[values["entity"]]
+    values, where, entity = head
     f = entity.field_map.get(values["field"])
     if f is None or f.is_many:
         _bad(checker, item.line_of("field"), f"{where} field '{values['field']}' is not a field of {entity.name}",
