@@ -214,6 +214,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
         kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
+        kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
         if template == self.show_template and "pk" in kwargs:
             for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
                 kwargs.setdefault(key, value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect
+from flask import abort, current_app, flash, redirect
 from flask_appbuilder import expose, has_access
 
 from app.automations.claim import claim, claims_today, may_claim, pool_of, pool_records, say
@@ -29,6 +29,13 @@ UI = {k: Text(v) for k, v in {
 
 class PoolViewMixin:
     """Mixed into RecordModelView (app/web/modelviews.py); entities without a pool answer 404."""
+
+    def pool_label(self) -> str | None:
+        """The pool's name for the list's button; None: no pool, or the user may not claim."""
+        pool = pool_of(current_app.extensions["crm"].spec, self.entity.name)  # type: ignore[attr-defined]
+        if pool is None or not may_claim(self._access(), pool):  # type: ignore[attr-defined]
+            return None
+        return pool.label.get(current_lang())
 
     def _pool(self) -> Any:
         ctx = self._ctx()  # type: ignore[attr-defined]
