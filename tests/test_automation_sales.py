@@ -412,3 +412,26 @@ def test_bad_sales_settings_are_located_problems(tmp_path, old, new, code, messa
     assert message in problems[0].message and problems[0].path.name == "automations.yaml"
     changed = next(i for i, (a, b) in enumerate(zip(text.splitlines(), bad.splitlines(), strict=False)) if a != b) + 1
     assert abs(problems[0].line - changed) <= 1  # on the line changed (or the item's first line)
+
+
+def test_a_queued_tick_escalates_in_an_rq_worker(make_app, tmp_path):
+    """The tick as a job of the real rq worker (Redis): an overdue open ticket is warned and escalated."""
+    from app.cli import crm
+    from tests.jobs_support import job_state, start_worker, test_redis_url, worker_config
+
+    app = world(make_app, tmp_path)
+    app.config["REDIS_URL"] = test_redis_url()
+    client = login(app.test_client())
+    pk = client.post("/api/v1/ticket/", json={"subject": "超时", "priority": "urgent"}).json["id"]
+    drain(app)
+    assert client.put(f"/api/v1/ticket/{pk}", json={"sla_due": "2020-01-06T02:00:00"}).status_code == 200
+    drain(app)  # set by hand, the priority unchanged: the due time stays
+    assert moment(get(client, "ticket", pk)["sla_due"]) == dt.datetime(2020, 1, 6, 2)
+    queued = app.test_cli_runner().invoke(crm, ["automations", "tick", "--queue"])
+    assert queued.exit_code == 0, queued.output
+    worker = start_worker(worker_config(tmp_path, app), burst=True)
+    output, _ = worker.communicate(timeout=180)
+    assert worker.returncode == 0, output.decode(errors="replace")
+    assert job_state(app, int(queued.output.split()[-1])).state == "done"
+    ticket = get(client, "ticket", pk)
+    assert ticket["warned"] is True and ticket["escalated"] is True
