@@ -42,7 +42,11 @@ def test_leads_are_scored_and_graded_and_go_to_their_regions_rep(starter: Any) -
         "name": "刘洋", "company": "宁德时代", "source": "event", "industry": "energy", "mobile": "13912345678",
         "email": "liu@catl.cn", "region": "north"}).json["id"]
     cold = marketing.post("/api/v1/lead/", json={"name": "匿名", "source": "other", "region": "south"}).json["id"]
+    unsourced = marketing.post("/api/v1/lead/", json={"name": "无来源", "region": "northwest"}).json["id"]
+    web = marketing.post("/api/v1/lead/", json={"name": "官网", "source": "web", "region": "south"}).json["id"]
     drain(starter)
+    assert owner(starter, "lead", unsourced) == "sales_rep"  # no source is not a web lead: by region
+    assert owner(starter, "lead", web) == "sales_rep"  # web: round-robin (the first turn), not the region
     lead = marketing.get(f"/api/v1/lead/{hot}").json["result"]
     assert (lead["score"], lead["grade"]) == (75, "B")  # event 10 + energy 20 + company 15 + mobile 20 + e-mail 10
     assert (marketing.get(f"/api/v1/lead/{cold}").json["result"]["grade"]) == "D"
