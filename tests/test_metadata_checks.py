@@ -3235,7 +3235,7 @@ CASES += [
         *RULE_HEAD, "    entity: deal", "    trigger: updated", "    if: amount * 2",  # 6
         "    do: [{set: {notes: \"'x'\"}}]")),
     Case("E061-unknown-action-or-bad-write", pipe_tree(), [
-        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook, assign, points, tag"),
+        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook, assign, notify, points, tag"),
         want(AUTO, 8, "CRM-E061", "automation 'r' set writes a text to deal.amount, a money field",
              hint="give a number expression"),
         want(AUTO, 9, "CRM-E061", "automation 'r' set cannot write deal.created_on"),

@@ -18,10 +18,12 @@ from app.metadata.yamlsource import LocMap
 
 from .adjust import check_adjust
 from .checks import RuleChecker
+from .notify import check_notify
 from .sales import SALES_KEYS, parse_sales, parse_territories
 from .spec import ACTIONS, ActionSpec, AutomationSpec
 
 FILE_KEYS = (Key("rules", "rules", "The automation rules, each {name, label, entity, trigger, …, do}."),
+             Key("reminders", "rules", "Task reminders and My tasks, one entry per entity: {entity, due, assignee, …}."),
              *SALES_KEYS)
 RULE_KEYS = (
     Key("name", "identifier", "Stable key of the rule (run log, dry run).", required=True),
@@ -36,7 +38,7 @@ RULE_KEYS = (
     Key("inactive", "mapping", "inactive: {days, field}: once per record untouched for that many days."),
     Key("if", "text", "A condition (expression) on the record and the change (old.x, new.x)."),
     Key("enabled", "bool", "false keeps the rule in the file without running it."),
-    Key("do", "rules", "The actions, in order: set, create, email, webhook.", required=True),
+    Key("do", "rules", "The actions, in order: set, create, email, webhook, assign, notify.", required=True),
 )
 ACTION_KEYS = {
     "set": (Key("set", "mapping", "Fields of the record to set: field -> expression.", required=True),),
@@ -48,6 +50,7 @@ ACTION_KEYS = {
                    required=True),),
     "points": (Key("points", "mapping", "{field, add | remove}: points on a number field (adjust.py).", required=True),),
     "tag": (Key("tag", "mapping", "{field, add | remove}: a value of a multichoice field (adjust.py).", required=True),),
+    "notify": (Key("notify", "mapping", "fields, users, roles, message: tell users in the app.", required=True),),
 }
 EMAIL_KEYS = (Key("to", "text", "An expression giving the address, e.g. owner.email.", required=True),
               Key("subject", "label", "The subject template ({{ expression }} placeholders).", required=True),
@@ -142,6 +145,9 @@ def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity
         return checker.email(mail, values["email"], entity, line, where)
     if kind in ("points", "tag"):
         return check_adjust(checker, kind, values[kind], entity, line)
+    if kind == "notify":
+        told = check_notify(checker, values["notify"], entity, raw.line_of("notify"), where)
+        return None if told is None else ActionSpec("notify", line, entity=entity, notify=told)
     if kind == "assign":
         who = check_mapping(values["assign"], ASSIGN_KEYS, sink, f"{where} assign", raw.line_of("assign"))
         return checker.assign(who, values["assign"], entity, line, where)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.metadata.spec import Text
 
@@ -11,7 +12,7 @@ CHANGE_TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "dele
 TIME_TRIGGERS = ("schedule", "date", "inactive")  # run by `flask crm automations tick`
 TRIGGERS = CHANGE_TRIGGERS + TIME_TRIGGERS
 SAVED = "saved"  # created or updated: only the rules scoring and SLA make (sales.py), not for automations.yaml rules
-ACTIONS = ("set", "create", "email", "webhook", "assign", "points", "tag")
+ACTIONS = ("set", "create", "email", "webhook", "assign", "notify", "points", "tag")
 ASSIGN_MODES = ("user", "round_robin", "least_loaded", "territory")
 
 
@@ -31,6 +32,7 @@ class ActionSpec:
     mode: str | None = None  # assign: user | round_robin | least_loaded
     target: str | None = None  # assign: the login (user) or the role (round_robin, least_loaded)
     open: str | None = None  # assign least_loaded: which records count as open (a condition)
+    notify: Any = None  # notify: a NotifySpec (notify.py): who is told what
     detail: object = None  # points/tag, and the rules scoring/SLA/pool make: their settings (adjust.py, sales.py)
 
 
