@@ -435,3 +435,24 @@ def test_a_queued_tick_escalates_in_an_rq_worker(make_app, tmp_path):
     assert job_state(app, int(queued.output.split()[-1])).state == "done"
     ticket = get(client, "ticket", pk)
     assert ticket["warned"] is True and ticket["escalated"] is True
+
+
+def test_the_what_if_judge_counts_the_warning_an_hour_before_the_due_time(make_app, tmp_path):
+    from app.automations.whatif import judge_time
+    from app.records.commands import RecordContext
+
+    app = world(make_app, tmp_path)
+    client = login(app.test_client())
+    pk = client.post("/api/v1/ticket/", json={"subject": "预警", "priority": "urgent"}).json["id"]
+    drain(app)
+    due = moment(get(client, "ticket", pk)["sla_due"])
+    with app.app_context():
+        state = app.extensions["crm"]
+        ctx = RecordContext(state.db.session, state.models, "en", user_id=None, access=None)
+        rule = next(r for r in state.models.spec.automations if r.name == "ticket_sla_warn")
+        record = state.db.session.get(state.models.model("ticket"), pk)
+        early = judge_time(ctx, rule, record, due - dt.timedelta(minutes=61))
+        on_time = judge_time(ctx, rule, record, due - dt.timedelta(minutes=60))
+        state.db.session.remove()
+    assert not early["fires"] and "-60 minutes" in early["reason"]
+    assert on_time["fires"] and on_time["actions"][0]["values"] == {"warned": True}
