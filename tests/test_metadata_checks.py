@@ -3288,6 +3288,23 @@ CASES += [
         *RULE_HEAD, "    entity: deal", "    trigger: date",
         "    date: {field: notes, offset_days: 1}",  # 6
         "    do: [{set: {notes: \"'x'\"}}]")),
+    # notify and reminders (app/automations/notify.py, reminders.py)
+    Case("E068-E072-bad-notify", pipe_tree(), [
+        want(AUTO, 7, "CRM-E068", "notify names no recipient"),
+        want(AUTO, 8, "CRM-E069", "field 'amount' is a money, not a user field"),
+        want(AUTO, 9, "CRM-E070", "unknown role 'Sales Boss'"),
+        want(AUTO, 10, "CRM-E071", "notify users has '', not a login"),
+        want(AUTO, 11, "CRM-E072", "notify message has no zh text"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - notify: {message: {en: hi, zh: 你好}}",  # 7
+        "      - notify: {fields: [amount], message: {en: hi, zh: 你好}}",  # 8
+        "      - notify: {roles: [Sales Boss], message: {en: hi, zh: 你好}}",  # 9
+        "      - notify: {users: [''], message: {en: hi, zh: 你好}}",  # 10
+        "      - notify: {users: [li], message: {en: hi}}")),  # 11
+    Case("E073-bad-reminder", pipe_tree(), [
+        want(AUTO, 2, "CRM-E073", "due 'name' is a string of deal, not a datetime"),
+    ], setup=_write(AUTO, lines("reminders:", "  - {entity: deal, due: name, assignee: owner}"))),
     # points, tag, scoring, sla, territories, pool (app/automations/adjust.py, scoring.py, sla.py, ...)
     Case("E074-points-or-tag-on-a-wrong-field", pipe_tree(), [
         want(AUTO, 7, "CRM-E074", "points action names deal.notes, of type text"),
