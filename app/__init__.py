@@ -23,6 +23,7 @@ from app.metadata.loader import load_spec
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.models import ModelSet, build_models
+from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
@@ -79,6 +80,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     install_csrf(app)  # before AppBuilder, so FAB refuses deletes by GET
     install_security_headers(app)
     install_error_pages(app)  # readable 4xx pages in the CRM's layout; JSON on the API
+    install_ops(app)  # request ids + JSON request log, /health, /metrics (app/ops)
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context():

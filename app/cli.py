@@ -16,6 +16,7 @@ from flask.cli import AppGroup
 from app.automations.cli import automations_group, outbox_group
 from app.metadata.loader import load_metadata
 from app.metadata.problems import MetadataError
+from app.ops.cli import register as register_ops_commands
 from app.settings import load_settings
 
 
@@ -34,6 +35,7 @@ class CrmGroup(AppGroup):
 crm = CrmGroup("crm", help="MetaCRM lifecycle: validate, plan, apply, init, sync, demo, access.")
 crm.add_command(automations_group)  # automations: `crm automations test`, `crm outbox run`
 crm.add_command(outbox_group)
+register_ops_commands(crm)  # backup, restore, upgrade (app/ops/cli.py)
 
 
 

@@ -38,6 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_EXPORT_JOB_ROWS": 10_000,
+    # Stop the clock (an ISO instant, e.g. 2026-06-01T16:30:00+00:00) for demos and tests: app/clock.py.
+    "CRM_FROZEN_NOW": "",
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
@@ -82,13 +84,23 @@ DEFAULTS: dict[str, Any] = {
     # believed only this many hops deep, so the login limit counts the real client address
     # and cookies are Secure behind https; 0 ignores the headers (a client could forge them).
     "CRM_TRUSTED_PROXIES": 0,
+    # Operations (app/ops/, docs/deploy.md). The address users reach the CRM at (https://crm.example.com),
+    # for links made outside a request; /metrics: a bearer token, or caller addresses/networks;
+    # rq workers /health requires (0: counted, not required); one JSON line per request on stderr.
+    "CRM_BASE_URL": "",
+    "CRM_METRICS_TOKEN": "",
+    "CRM_METRICS_ALLOW": "127.0.0.1,::1",
+    "CRM_HEALTH_MIN_WORKERS": 0,
+    "CRM_REQUEST_LOG": "on",
 }
 
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
             "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
-            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES")
-BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
+            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
+            "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
+            "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS")
+BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 
 def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -104,6 +116,9 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "yes", "on")
             settings[key] = value
     settings.update(overrides or {})
-    settings["CRM_TRUSTED_PROXIES"] = int(settings.get("CRM_TRUSTED_PROXIES") or 0)
+    for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS"):
+        settings[key] = int(settings.get(key) or 0)
+    if settings.get("CRM_BASE_URL"):  # url_for(_external=True) outside a request builds https links
+        settings.setdefault("PREFERRED_URL_SCHEME", str(settings["CRM_BASE_URL"]).split(":", 1)[0])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")
     return settings

@@ -23,6 +23,8 @@ SHANGHAI = "name: Test CRM\nlanguages: [en, zh]\ntimezone: Asia/Shanghai\n"
 
 
 def task(client: Any, subject: str, due: str | None, assignee: int, done: bool = False) -> int:
+    """`due` is a UTC instant: sent with +00:00 (a time without an offset is the CRM's wall clock)."""
+    due = f"{due}+00:00" if due else due
     got = client.post("/api/v1/task/", json={"subject": subject, "due": due, "assignee": assignee, "done": done})
     assert got.status_code == 201, got.json
     return int(got.json["id"])
@@ -57,7 +59,7 @@ def test_a_task_is_reminded_once_in_the_app_and_by_mail_before_its_due_time(make
         assert tick(app, now=dt.datetime(2026, 12, 4, 10, 45))["reminded"] == 1
         assert [n["kind"] for n in notices(app, "zhao")] == ["reminder"]
         # moved to a later time: reminded again for the new moment
-        li.put(f"/api/v1/task/{pk}", json={"due": "2026-12-05T10:00:00"})
+        li.put(f"/api/v1/task/{pk}", json={"due": "2026-12-05T10:00:00+00:00"})
         assert tick(app, now=dt.datetime(2026, 12, 5, 9, 45))["reminded"] == 1
         assert len(notices(app, "li")) == 2 and len(messages) == 3
 
@@ -216,7 +218,7 @@ def test_the_dry_run_of_a_time_rule_says_whether_it_is_due_and_what_it_would_do(
     assert tick(app, now=dt.datetime(2026, 12, 5, 10, 0))["fired"] == 1
     assert "fired already for the moment 2026-12-05 10:00 UTC" in dry("2026-12-05T10:01:00")
     li.put(f"/api/v1/task/{pk}", json={"done": True})
-    li.put(f"/api/v1/task/{pk}", json={"due": "2026-12-06T10:00:00"})
+    li.put(f"/api/v1/task/{pk}", json={"due": "2026-12-06T10:00:00+00:00"})
     assert "but condition `not done` is False" in dry("2026-12-07T10:00:00")
     page = login(app.test_client()).get(f"/crm/automations/record/task/{pk}?kind=time").text
     assert 'data-rule="overdue_ping" data-fires="no"' in page

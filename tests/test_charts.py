@@ -350,7 +350,7 @@ def test_kpi_boundaries_and_change(world: World) -> None:
     assert any(r["close_date"] == D(2026, 1, 1) for r in won)  # start of the quarter: in
     assert close(result.kpi, sum(r["amount"] for r in won if D(2026, 1, 1) <= r["close_date"] < D(2026, 4, 1)))
     value, change = kpi_text(result, "en")
-    assert value == f"{result.kpi:,}" if isinstance(result.kpi, int) else f"{result.kpi:,.2f}"
+    assert value == f"CN¥{float(result.kpi):,.2f}"  # a sum of money: in the CRM's currency (CNY)
     want = (float(result.kpi) - float(result.previous)) / float(result.previous) * 100
     assert change == f"{want:+.1f}%"
     assert period_filters(chart, TODAY) == (("close_date", "gte", D(2026, 1, 1)), ("close_date", "lt", D(2026, 4, 1)))

@@ -103,3 +103,26 @@ def test_screen_export_above_the_threshold_goes_to_the_jobs_page(make_app: Any, 
     small = _app(make_app, tmp_path / "small", rows=0)  # 0: never a job
     streamed = login(small.test_client()).get("/crm/lead/export")
     assert streamed.status_code == 200 and streamed.mimetype == "text/csv"
+
+
+def test_a_date_range_and_a_choice_list_survive_the_export_job(make_app: Any, tmp_path: Path) -> None:
+    """Filters of the typed operators (issue 17) reach the job as given, not as parsed objects."""
+    app = _app(make_app, tmp_path, rows=1)
+    client = login(app.test_client())
+    rison = ("(filters:!((col:close_date,opr:between,value:!('2020-01-01','2030-12-31')),"
+             "(col:stage,opr:in,value:!(won,lost))))")
+    listed = client.get("/api/v1/opportunity/", query_string={"q": rison[:-1] + ",page_size:100)"}).get_json()
+    assert listed["count"] > 0
+    answer = client.get("/api/v1/opportunity/export", query_string={"q": rison})
+    assert answer.status_code == 202, answer.data[:300]
+    job = wait_job(app, answer.get_json()["job_id"])
+    assert job.state == "done", job.error
+    rows = _rows(client.get(f"/crm/jobs/{job.id}/file/export").data)
+    assert len(rows) - 1 == listed["count"]
+    screen = client.get("/crm/opportunity/export?_flt_5_close_date=last_90_days")  # a relative range
+    assert screen.status_code == 302
+    with app.app_context():
+        from app.jobs import job_store
+
+        latest = job_store(app).recent()[0]
+    assert wait_job(app, latest.id).state == "done", wait_job(app, latest.id).error

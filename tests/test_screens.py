@@ -58,7 +58,7 @@ def test_form_round_trip_of_every_field_type(web):
     assert row["buyer"]["id"] == admin and row["serial"] == "GAD-0001"
     # the edit form shows the stored values back, the picker with the linked record's title
     page = web.get(f"/crm/gadget/edit/{rows['ids'][0]}").data.decode()
-    assert 'value="1999.90"' in page and "联想" in page and 'value="2025-03-01 09:30:00"' in page
+    assert 'value="1999.90"' in page and "联想" in page and 'value="2025-03-01 09:30"' in page
     # unchecking a boolean and clearing a link saves them
     edit = {**FORM, "maker": "", "makers": [], "buyer": ""}
     edit.pop("active")

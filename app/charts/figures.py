@@ -18,7 +18,7 @@ from flask import current_app, has_app_context
 from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
-from .result import ChartResult, Point
+from .result import ChartResult, Point, Rate
 
 DRAWN = ("bar", "stacked_bar", "line", "area", "pie", "funnel")
 NOT_AVAILABLE = {"en": "n/a", "zh": "不适用"}
@@ -104,6 +104,8 @@ def format_value(value: Any) -> str:
         return NO_VALUE
     if isinstance(value, bool):
         return str(value)
+    if isinstance(value, Rate):
+        return f"{float(value) * 100:.1f} %"
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -121,7 +123,9 @@ def kpi_text(result: ChartResult, lang: str) -> tuple[str, str]:
         return result.omitted, ""
     value = format_value(result.kpi)
     if result.chart.analysis in RATE_ANALYSES and result.kpi is not None and _numeric(result.kpi):
-        value = f"{float(result.kpi) * 100:.1f}%"
+        value = format_value(Rate(result.kpi))
+    elif _numeric(result.kpi) and not isinstance(result.kpi, Rate):
+        value = _money(result, lang) or value
     if result.chart.period is None and result.previous is None:
         return value, ""
     current, previous = result.kpi, result.previous
@@ -129,6 +133,19 @@ def kpi_text(result: ChartResult, lang: str) -> tuple[str, str]:
         return value, NOT_AVAILABLE.get(lang, NOT_AVAILABLE["en"])
     change = (float(current) - float(previous)) / abs(float(previous)) * 100
     return value, f"{change:+.1f}%"
+
+
+def _money(result: ChartResult, lang: str) -> str | None:
+    """A KPI summing (or averaging) a money field, in the CRM's currency (¥1,234.00 / CN¥1,234.00)."""
+    measure = result.chart.measure
+    if not has_app_context() or measure is None or measure.field is None or measure.func == "count_distinct":
+        return None
+    spec = current_app.extensions["crm"].spec
+    f = spec.entity(result.chart.entity).field_map.get(measure.field)
+    if f is None or f.type != "money":
+        return None
+    from babel.numbers import format_currency
+    return format_currency(float(result.kpi), spec.currency or "CNY", locale="zh_CN" if lang == "zh" else "en_US")
 
 
 def _numeric(value: Any) -> bool:

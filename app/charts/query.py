@@ -140,8 +140,9 @@ def _entity(ctx: ChartContext, name: str) -> EntitySpec:
 class _Query:
     """Resolves a chart's paths on its entity, collecting the outer joins they need."""
 
-    def __init__(self, ctx: ChartContext, entity: EntitySpec):
+    def __init__(self, ctx: ChartContext, entity: EntitySpec, pipeline_name: str | None = None):
         self.ctx, self.entity = ctx, entity
+        self.pipeline = next((p for p in entity.pipelines if p.name == pipeline_name), None)
         self.model = ctx.models.model(entity.name)
         self.joins: dict[str, tuple[Any, Any]] = {}  # key -> (alias, on clause)
         self.dialect = ctx.session.get_bind().dialect.name
@@ -205,6 +206,9 @@ class _Query:
         stmt = sa.select(*columns).select_from(self.model)
         for alias, on in self.joins.values():
             stmt = stmt.outerjoin(alias, on)
+        if self.pipeline is not None:  # a pipeline's page counts its own records, not the renewals too
+            from .analyses.stages import member_clause
+            stmt = stmt.where(member_clause(self.entity, self.pipeline, self.model))
         return Records(self.ctx.access, self.ctx.models, self.entity.name).where(stmt)
 
 
@@ -297,7 +301,7 @@ def aggregate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     result.omitted = omission(chart, ctx)
     if result.omitted:
         return result
-    query = _Query(ctx, entity)
+    query = _Query(ctx, entity, chart.pipeline)  # a pipeline names whose records count
     if chart.kind == "kpi" or chart.group is None:
         return _kpi(chart, ctx, query, result)
     if len(chart.all_measures) > 1:

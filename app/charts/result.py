@@ -32,6 +32,10 @@ class Point:
     extra: tuple[tuple[str, Any], ...] = ()  # e.g. (("conversion", 0.42),) for funnel steps
 
 
+class Rate(float):
+    """A fraction (0-1) that tables and KPIs show as a percentage (0.447 -> 44.7 %); JSON keeps the number."""
+
+
 @dataclass
 class ChartResult:
     chart: ChartSpec

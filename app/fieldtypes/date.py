@@ -38,8 +38,8 @@ class DateType(FieldType):
         return "" if isinstance(value, dt.date) else "is not a date (2024-01-31) or today"
 
     def form_widget(self) -> Any:
-        from flask_appbuilder.fieldwidgets import DatePickerWidget
-        return DatePickerWidget()
+        from app.web.forms import DateTextWidget
+        return DateTextWidget("YYYY-MM-DD")
 
     def output_field(self, field: Any) -> Any:
         from marshmallow import fields

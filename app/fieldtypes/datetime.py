@@ -1,4 +1,5 @@
-"""datetime: a date and time, stored as naive UTC (an offset typed in is converted)."""
+"""datetime: a date and time, stored as naive UTC; typed and shown in the CRM time zone
+(an offset typed in is kept, a time without one is the CRM's wall clock)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.clock import crm_zone, to_local, to_utc
 from app.records.messages import msg
 
 from .base import COMMON, FieldType
@@ -31,16 +33,14 @@ class DatetimeType(FieldType):
             moment = dt.datetime.fromisoformat(raw)
         except ValueError:
             raise FieldValueError(msg("datetime", lang)) from None
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-        return moment
+        return to_utc(moment)  # without an offset: the CRM's wall clock (crm.yaml timezone)
 
     def default_error(self, value: Any, choices: tuple[Any, ...], values: dict[str, Any]) -> str:
         return "" if isinstance(value, dt.datetime) else "is not a date and time or now"
 
     def form_widget(self) -> Any:
-        from flask_appbuilder.fieldwidgets import DateTimePickerWidget
-        return DateTimePickerWidget()
+        from app.web.forms import DateTextWidget
+        return DateTextWidget("YYYY-MM-DD HH:MM")
 
     def output_field(self, field: Any) -> Any:
         from app.web.schemas import UtcDateTime
@@ -50,7 +50,13 @@ class DatetimeType(FieldType):
         return str(self.formatter(field, spec)(value))
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
-        return lambda v: "" if v is None else v.strftime("%Y-%m-%d %H:%M")
+        """On screens in the CRM time zone (stored UTC); the zone is the page's (crm.yaml)."""
+        return lambda v: "" if v is None else to_local(v).strftime("%Y-%m-%d %H:%M")
+
+    def plain_text(self, field: Any, value: Any, lang: str) -> str:
+        """Exports say which zone: the CRM's wall clock with its offset (2026-06-11 00:30+08:00)."""
+        local = value.replace(tzinfo=dt.UTC).astimezone(crm_zone())
+        return local.isoformat(sep=" ", timespec="minutes")
 
     def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
         from app.demo.values import generic_date, generic_time

@@ -7,7 +7,6 @@ web layer maps them to field errors (422), 404 and 409.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +15,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
+from app.clock import crm_today, utc_now
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.models import ModelSet
 from app.models.actor import acting_user_id
-from app.models.events import utcnow
 
 from .assignees import assignee_errors
 from .conditions import condition_errors, lock_message
@@ -110,10 +109,10 @@ class RecordContext:
 
 
 def default_for(f: FieldSpec, user_id: int | None) -> Any:
-    if f.default == "today":
-        return dt.date.today()
+    if f.default == "today":  # the CRM's today: in Shanghai after 16:00 UTC it is tomorrow
+        return crm_today()
     if f.default == "now":
-        return utcnow()
+        return utc_now()
     if f.default == "current_user":
         return user_id
     if f.type == "multichoice" and f.default is not None:

@@ -76,10 +76,13 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
     has_won = any(s.outcome == "won" for s in pipeline.stages)
     has_lost = any(s.outcome == "lost" for s in pipeline.stages)
     amount = pipeline.amount_field
-    charts = [ChartSpec("by_stage", UI["by_stage"], "bar", entity.name, group=Grouping(pipeline.field), width=6)]
+    # `pipeline=`: only this pipeline's records (New business showed the renewals too)
+    charts = [ChartSpec("by_stage", UI["by_stage"], "bar", entity.name, group=Grouping(pipeline.field), width=6,
+                        pipeline=pipeline.name)]
     if amount:
         charts.append(ChartSpec("amount_by_stage", UI["amount_by_stage"], "bar", entity.name,
-                                measure=Measure("sum", amount), group=Grouping(pipeline.field), width=6))
+                                measure=Measure("sum", amount), group=Grouping(pipeline.field), width=6,
+                                pipeline=pipeline.name))
     charts.append(ChartSpec("funnel", UI["funnel"], "funnel", entity.name, analysis="stage_funnel",
                             pipeline=pipeline.name, width=6))
     if has_won and has_lost:

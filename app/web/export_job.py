@@ -21,6 +21,7 @@ from app.security.access import current_access
 from .datamodel import CrmInterface
 from .export import csv_chunks, export_columns
 from .filtering import add_checked_filter, search_filter_for
+from .filterops import plain_value
 from .labels import current_lang
 
 EXPORT_KIND = "export"
@@ -41,7 +42,8 @@ def too_big(query: Any) -> bool:
 
 def start_export(entity: Any, filters: Any, order: tuple[str, str]) -> int:
     """Enqueue an export of `entity` with FAB `filters` (checked already) as the current user."""
-    items = [[flt.column_name, flt.arg_name, value] for flt, value in zip(filters.filters, filters.values, strict=True)]
+    items = [[flt.column_name, flt.arg_name, plain_value(value)]
+             for flt, value in zip(filters.filters, filters.values, strict=True)]
     lang = current_lang()
     payload = {"entity": entity.name, "filters": json.loads(json.dumps(items, default=str)), "order": list(order),
                "lang": lang}

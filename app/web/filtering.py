@@ -22,14 +22,23 @@ from app.records.parse import FieldValueError
 from app.security.access import current_access
 from app.security.scoped import Records
 
+from .filterops import FilterValueError, field_filters, parse_value
 from .labels import current_lang
 
-MULTI_VALUE_OPS = ("in", "nin")
+MULTI_VALUE_OPS = ("in", "not_in")
 TEXT_MATCH_OPS = ("sw", "ew", "ct", "nsw", "new", "nct")
 
 
 class FilterError(ValueError):
-    """A filter the request asked for that cannot be applied."""
+    """A filter the request asked for that cannot be applied (str: English, for the API)."""
+
+    def __init__(self, en: str, zh: str | None = None):
+        super().__init__(en)
+        self.zh = zh
+
+    def text(self, lang: str) -> str:
+        """What a screen says, in the user's language when there is a translation."""
+        return self.zh if lang == "zh" and self.zh else str(self)
 
 
 def filter_classes(filters: Filters, column: str) -> list[type[BaseFilter]]:
@@ -53,10 +62,16 @@ def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) ->
     f = entity.field_map.get(column)
     if f is None or opr == "search":
         return value
+    if field_filters(f) is not None:  # operators of our own (choice, tags, dates) type their values
+        try:
+            return parse_value(f, opr, value, current_lang())
+        except FilterValueError as exc:
+            raise FilterError(f"Filter value for '{column}': {exc}",
+                              f"筛选条件“{f.label.get('zh') or column}”：{exc.zh}") from None
     if opr in MULTI_VALUE_OPS:
         items = value if isinstance(value, list) else [value]
         return [_typed(f, item, column) for item in items]
-    if opr in TEXT_MATCH_OPS or f.type == "multichoice":
+    if opr in TEXT_MATCH_OPS:
         if not isinstance(value, str):
             raise FilterError(f"Filter value for '{column}' must be text")
         return value
@@ -146,7 +161,15 @@ ESCAPED_TEXT_FILTERS: dict[type[BaseFilter], type[BaseFilter]] = {
 
 
 class EscapingFilterConverter(sqla_filters.SQLAFilterConverter):
-    """FAB's column → filters table with the LIKE filters escaping their value (`ct` of '50%')."""
+    """FAB's column → filters table with the LIKE filters escaping their value (`ct` of '50%'),
+    and a field's own operators where its type has them (app/web/filterops.py)."""
+
+    def convert(self, col_name: str) -> Any:
+        entity = getattr(self.datamodel.obj, "__entity__", None)
+        ops = field_filters(entity.field_map.get(col_name)) if entity is not None else None
+        if ops is not None:
+            return [op(col_name, self.datamodel) for op in ops]
+        return super().convert(col_name)
 
     conversion_table = tuple(
         (kind, [ESCAPED_TEXT_FILTERS.get(f, f) for f in classes])

@@ -14,9 +14,10 @@ from typing import Any
 
 from flask_appbuilder.forms import DynamicForm
 from markupsafe import Markup, escape
-from wtforms import Field, HiddenField
+from wtforms import Field, HiddenField, StringField
 from wtforms.widgets import html_params
 
+from app.clock import to_local
 from app.fieldtypes import FormContext, field_type
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError, parse_value
@@ -60,11 +61,28 @@ class TypedField(Field):
             return self.raw_data[0]
         if self.data is None:
             return ""
-        if isinstance(self.data, dt.datetime):
-            return self.data.strftime("%Y-%m-%d %H:%M:%S")
+        if isinstance(self.data, dt.datetime):  # stored UTC, typed and read in the CRM time zone
+            return to_local(self.data).strftime("%Y-%m-%d %H:%M")
         if isinstance(self.data, Decimal):
             return format(self.data, "f")
         return str(self.data)
+
+
+class DateTextWidget:
+    """A date (or date and time) typed as text, checked by the server. FAB's bootstrap
+    date picker rewrote what it could not read (an impossible `2026-13-45` was emptied
+    before the post, so the user was never told); here the text is posted as typed and a
+    bad one comes back as a field error."""
+
+    def __init__(self, placeholder: str):
+        self.placeholder = placeholder
+
+    def __call__(self, field: Field, **kwargs: Any) -> Markup:
+        from wtforms.widgets import TextInput
+        kwargs.setdefault("placeholder", self.placeholder)
+        kwargs.setdefault("autocomplete", "off")
+        kwargs["class"] = f"form-control crm-date-input {kwargs.get('class', '')}".strip()
+        return TextInput()(field, **kwargs)
 
 
 class PickerWidget:
@@ -165,9 +183,18 @@ def _form_field(f: FieldSpec, api_prefix: str, entity: str = "") -> Field:
     return field_type(f.type).form_field(f, common, FormContext(api_prefix, entity))
 
 
+def _search_field(f: FieldSpec, api_prefix: str) -> Field:
+    if f.type in ("date", "datetime"):
+        return StringField(lazy(f.label), render_kw={"class": "form-control crm-date-filter",
+                                                     "placeholder": "YYYY-MM-DD", "autocomplete": "off"})
+    return _form_field(f, api_prefix)
+
+
 def build_search_form(entity: EntitySpec, columns: list[str], api_prefix: str) -> type[DynamicForm]:
-    """Inputs FAB's filter bar clones per filter: pickers for links, selects for choices."""
-    attrs = {name: _form_field(entity.field(name), api_prefix) for name in columns}
+    """Inputs FAB's filter bar clones per filter: pickers for links, selects for choices, and
+    for dates a plain input that crm-filters.js turns into a native date input (or two for
+    between, or a select of relative ranges): FAB's own called a date picker it never loads."""
+    attrs = {name: _search_field(entity.field(name), api_prefix) for name in columns}
     return type(f"{entity.class_name}SearchForm", (DynamicForm,), attrs)
 
 

@@ -37,10 +37,12 @@ from .export import csv_response, export_columns
 from .export_job import start_export, too_big
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
+from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
+from .record_page import RecordPageMixin, convertible
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
@@ -68,7 +70,8 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin, ModelView):
+class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin,
+                      ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -169,6 +172,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
         filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
         get_filter_args(filters)
         checked = self.datamodel.get_filters(self.search_columns, self.search_filters)
+        shown = self.datamodel.get_filters(self.search_columns, self.search_filters)  # as typed, for the bar
         for flt, value in zip(filters.filters, filters.values, strict=True):
             if self._access().path_hidden(self.crm_models.spec, self.entity, flt.column_name):
                 # a filter on a hidden field would reveal its values: refused, and said so
@@ -177,14 +181,15 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
             try:
                 typed = typed_filter_value(self.entity, flt.column_name, flt.arg_name, value)
             except FilterError as exc:
-                flash(str(exc), "warning")
+                flash(exc.text(current_lang()), "warning")
                 continue
             checked.add_filter(flt.column_name, type(flt), typed)
+            shown.add_filter(flt.column_name, type(flt), value)
         query = request.args.get("q", "").strip()
         if query:
             checked.add_filter(self.entity.title_field if self.entity.title_field != "id"
                                else "id", self.quick_search, query)
-        g.crm_filters = checked
+        g.crm_filters, g.crm_filters_shown = checked, shown
         return checked
 
     def _list(self, **kwargs: Any) -> Any:
@@ -204,7 +209,7 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
         widgets = widgets or {}
         widgets["search"] = self.search_widget(
             route_base=self.route_base, form=form, include_cols=self._visible(self.search_columns),
-            exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters", self._filters))
+            exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters_shown", self._filters))
         return widgets
 
     def render_template(self, template: str, **kwargs: Any) -> Any:
@@ -215,9 +220,15 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
         kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
+        if template == self.list_template:
+            config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
+                                   current_lang())
+            kwargs.setdefault("crm_filter_config", {**config, "active": any(
+                flt.arg_name != "search" for flt in getattr(g, "crm_filters", self._filters).filters)})
         if template == self.show_template and "pk" in kwargs:
-            for key, value in {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"])}.items():
-                kwargs.setdefault(key, value)
+            extras = {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"]),
+                      **self.record_page_extras(kwargs["pk"])}
+            kwargs.update(extras)  # the record's own title replaces FAB's "Opportunity"
         return super().render_template(template, **kwargs)
 
     # -- writes --------------------------------------------------------
@@ -263,7 +274,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
 
     def _run(self, command: Any, form: Any) -> bool:
         try:
-            command.run()
+            saved = command.run()
+            g.crm_saved_pk = getattr(saved, "id", None)  # a save lands on the record (record_page.py)
             return True
         except StaleVersion as exc:
             show_stale(form, self.entity, exc)
@@ -313,7 +325,8 @@ class RecordModelView(ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, Po
             return {"crm_timeline": timeline}
         item = self.datamodel.get(pk, self._base_filters) if self.entity.convert else None
         return {"crm_timeline": timeline, "crm_history": moves,
-                "crm_convert": self.entity.convert,
+                "crm_convert": self.entity.convert if item is not None and convertible(
+                    self.entity, item, self._access(), self.appbuilder.sm) else None,  # only leads that can
                 "crm_version": getattr(item, "version", ""),  # the conversion is refused if the lead changed
                 "crm_stage_field_label": self.entity.field(self.entity.pipelines[0].field).label.get(current_lang()),
                 "crm_stage_labels": {c.value: c.label.get(current_lang())

@@ -139,7 +139,9 @@ def test_add_account_then_pick_it_for_a_new_contact(page: Any) -> None:
     page.select_option("#region", label="East China")
     save_form(page)
     expect(flash(page, "success")).to_contain_text("Saved.")
-    assert "/crm/account/list/" in page.url  # back on the list, which now counts one more
+    assert re.search(r"/crm/account/show/\d+$", page.url)  # on the record just made
+    expect(page.locator("h2.crm-record-title")).to_have_text(account_name)
+    go(page, "/crm/account/list/")
     assert record_count(page) == accounts_before + 1
 
     quick_search(page, suffix)
@@ -164,7 +166,8 @@ def test_add_account_then_pick_it_for_a_new_contact(page: Any) -> None:
     save_form(page)
     expect(flash(page, "success")).to_contain_text("Saved.")
 
-    assert "/crm/contact/list/" in page.url  # saving returns to where the user came from
+    assert re.search(r"/crm/contact/show/\d+$", page.url)  # saving lands on the record
+    go(page, "/crm/contact/list/")
     quick_search(page, contact_name)
     rows = data_rows(page)
     expect(rows).to_have_count(1)

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.charts.result import ChartContext, ChartResult, Point
+from app.charts.result import ChartContext, ChartResult, Point, Rate
 from app.metadata.spec import ChartSpec
 
 from .filters import filter_clause
@@ -47,7 +47,7 @@ def lead_conversion(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
         result.columns = [heading, records_label, converted_label, text("conversion", lang)]
     for key in (group.order(keys, labels) if group else keys):
         n, c = rows[key]
-        rate = c / n if n else None
+        rate = Rate(c / n) if n else None
         if chart.kind == "table":
             result.rows.append((labels[key], n, c, rate))
             continue
@@ -85,7 +85,7 @@ def campaign_roi(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     for pk, name, spent, leads, revenue in rows:
         spent = None if spent is None else float(spent)
         revenue = None if revenue is None else float(revenue)
-        roi = (revenue - spent) / spent if spent and revenue is not None else None
+        roi = Rate((revenue - spent) / spent) if spent and revenue is not None else None
         per_lead = spent / leads if spent is not None and leads else None
         if chart.kind == "table":
             row: list[Any] = [str(name), spent]

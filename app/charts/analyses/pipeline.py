@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app.charts.dates import bucket_end, bucket_expr, bucket_label, bucket_start
-from app.charts.result import ChartContext, ChartResult, Point
+from app.charts.result import ChartContext, ChartResult, Point, Rate
 from app.metadata.spec import ChartSpec
 
 from .filters import filter_clause
@@ -54,7 +54,7 @@ def stage_funnel(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     reached = [sum(n for top, n in at_top.items() if top >= i) for i in range(len(steps))]
     result = ChartResult(chart, value_label=text("records", ctx.lang), drillable=False)
     for i, stage in enumerate(steps):
-        conversion = (reached[i] / reached[i - 1] if reached[i - 1] else None) if i else None
+        conversion = (Rate(reached[i] / reached[i - 1]) if reached[i - 1] else None) if i else None
         extra = (("conversion", conversion),) if i else ()
         result.points.append(Point(stage.name, stage.label.get(ctx.lang), reached[i], extra=extra))
         result.rows.append((stage.label.get(ctx.lang), reached[i], conversion))
@@ -82,13 +82,13 @@ def win_rate(chart: ChartSpec, ctx: ChartContext) -> ChartResult:
     result = ChartResult(chart, value_label=text("win_rate", lang))
     if chart.kind == "kpi":
         w, n = rows.get(None, (0, 0))
-        result.kpi = w / n if n else None
+        result.kpi = Rate(w / n) if n else None
         return result
     keys = list(rows)
     labels = group.labels(ctx, keys) if group else {None: pipeline.label.get(lang) or text("all", lang)}
     for key in (group.order(keys, labels) if group else keys):
         w, n = rows[key]
-        rate = w / n if n else None
+        rate = Rate(w / n) if n else None
         if chart.kind == "table":
             result.rows.append((labels[key], w, n, rate))
         else:

@@ -55,3 +55,15 @@
     if (box && !box.value.trim()) { event.preventDefault(); }
   });
 })();
+
+/* MetaCRM: Delete on the record page asks first (app/web/record_page.py). */
+(function () {
+  "use strict";
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (form && form.classList && form.classList.contains("crm-delete-record")
+        && !window.confirm(form.getAttribute("data-confirm"))) {
+      event.preventDefault();
+    }
+  });
+})();

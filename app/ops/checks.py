@@ -1,0 +1,143 @@
+"""The checks behind /health: each answers ok or what is wrong, fast, and never raises.
+
+Error details go to the log, not to the (unauthenticated) answer: a load balancer needs to
+know *that* the database is unreachable, a stranger need not learn its address."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+log = logging.getLogger("crm.health")
+
+
+@dataclass
+class Check:
+    ok: bool
+    problem: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"ok": self.ok, **self.detail}
+        if self.problem:
+            out["problem"] = self.problem
+        return out
+
+
+def _failed(name: str, exc: BaseException) -> Check:
+    log.warning("health: %s check failed: %s", name, exc)
+    return Check(False, f"{name} unreachable ({type(exc).__name__})")
+
+
+def database_check(app: Flask) -> tuple[Check, set[str] | None, dict[str, Any] | None]:
+    """One round trip: the Alembic heads and the last recorded metadata digest."""
+    engine = app.extensions["crm"].db.engine
+    started = time.perf_counter()
+    try:
+        with engine.connect() as conn:
+            heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
+            row = conn.execute(sa.text("SELECT digest, revision FROM crm_schema_version "
+                                       "ORDER BY id DESC LIMIT 1")).mappings().first()
+    except Exception as exc:  # noqa: BLE001 - any failure is an answer, not a crash
+        return _failed("database", exc), None, None
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    return Check(True, detail={"ms": ms, "dialect": engine.dialect.name}), heads, dict(row) if row else None
+
+
+def redis_check(app: Flask, min_workers: int) -> tuple[Check, Check]:
+    """Redis answers a PING; the rq workers on the crm queue are counted (rq's heartbeat keys)."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        skipped = {"configured": False}
+        return Check(True, detail=skipped), Check(True, detail={**skipped, "mode": "in-process threads"})
+    from redis import Redis
+
+    from app.jobs.queue import QUEUE_NAME
+
+    try:
+        connection = Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        connection.ping()
+        alive = alive_workers(connection, QUEUE_NAME)
+    except Exception as exc:  # noqa: BLE001
+        return _failed("redis", exc), Check(False, "workers unknown (redis unreachable)")
+    workers = Check(alive >= min_workers, detail={"alive": alive, "required": min_workers})
+    if not workers.ok:
+        workers.problem = f"{alive} rq worker(s) alive on queue '{QUEUE_NAME}', {min_workers} required"
+    return Check(True, detail={"configured": True}), workers
+
+
+def alive_workers(connection: Any, queue_name: str) -> int:
+    """Workers registered on the queue whose heartbeat key has not expired: a worker killed
+    with -9 stays in rq's set until someone cleans it, but its key lapses within its TTL."""
+    from rq import Queue
+    from rq.worker_registration import get_keys
+
+    keys = sorted(get_keys(queue=Queue(queue_name, connection=connection)))
+    if not keys:
+        return 0
+    pipe = connection.pipeline()
+    for key in keys:
+        pipe.exists(key)
+    return sum(1 for found in pipe.execute() if found)
+
+
+def migrations_check(app: Flask, heads: set[str] | None) -> Check:
+    """Revisions in the history (core and metadata files) the database has not run."""
+    if heads is None:
+        return Check(False, "migrations unknown (database unreachable)")
+    from app.schema.apply import is_metadata_revision
+
+    script = _script(Path(app.config["CRM_MIGRATIONS_DIR"]))
+    try:
+        done: set[str] = set()
+        for rev in heads:
+            done.update(r.revision for r in script.iterate_revisions(rev, "base"))
+    except Exception as exc:  # noqa: BLE001 - a revision the files do not know (CRM-E030)
+        log.warning("health: migrations: %s", exc)
+        return Check(False, "the database is at a revision this deployment's files do not have")
+    pending = [r.revision for r in script.walk_revisions() if r.revision not in done][::-1]
+    core = next((h for h in heads if not is_metadata_revision(script, h)), None)
+    check = Check(not pending, detail={"core": core, "pending": pending})
+    if pending:
+        check.problem = f"{len(pending)} revision(s) not run: {', '.join(pending)} (run `flask crm upgrade`)"
+    return check
+
+
+def metadata_check(app: Flask, recorded: dict[str, Any] | None, db_ok: bool) -> Check:
+    """The metadata this process serves is the version in force in the database."""
+    serving = app.extensions["crm"].spec.digest
+    if not db_ok:
+        return Check(False, "metadata version unknown (database unreachable)", {"serving": serving})
+    in_force = recorded["digest"] if recorded else None
+    check = Check(serving == in_force, detail={"serving": serving, "in_force": in_force,
+                                               "revision": recorded["revision"] if recorded else None})
+    if not check.ok:
+        check.problem = f"this process serves metadata {serving}, the database is at {in_force or 'none'}"
+    return check
+
+
+_scripts: dict[tuple[str, float, float], Any] = {}
+
+
+def _script(versions: Path) -> Any:
+    """The Alembic history, read again only when a revision folder changes (a new file)."""
+    from app.schema.apply import CORE_VERSIONS, script_directory
+
+    key = (str(versions), _mtime(versions), _mtime(CORE_VERSIONS))
+    if key not in _scripts:
+        _scripts.clear()
+        _scripts[key] = script_directory(versions)
+    return _scripts[key]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
