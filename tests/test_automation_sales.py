@@ -424,7 +424,7 @@ def test_a_queued_tick_escalates_in_an_rq_worker(make_app, tmp_path):
     client = login(app.test_client())
     pk = client.post("/api/v1/ticket/", json={"subject": "超时", "priority": "urgent"}).json["id"]
     drain(app)
-    assert client.put(f"/api/v1/ticket/{pk}", json={"sla_due": "2020-01-06T02:00:00"}).status_code == 200
+    assert client.put(f"/api/v1/ticket/{pk}", json={"sla_due": "2020-01-06T02:00:00+00:00"}).status_code == 200
     drain(app)  # set by hand, the priority unchanged: the due time stays
     assert moment(get(client, "ticket", pk)["sla_due"]) == dt.datetime(2020, 1, 6, 2)
     queued = app.test_cli_runner().invoke(crm, ["automations", "tick", "--queue"])
