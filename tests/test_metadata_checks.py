@@ -3247,7 +3247,7 @@ CASES += [
         *RULE_HEAD, "    entity: deal", "    trigger: updated", "    if: amount * 2",  # 6
         "    do: [{set: {notes: \"'x'\"}}]")),
     Case("E061-unknown-action-or-bad-write", pipe_tree(), [
-        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook, assign"),
+        want(AUTO, 7, "CRM-E061", "automation 'r': unknown action 'sms'", hint="actions: set, create, email, webhook, assign, notify, points, tag"),
         want(AUTO, 8, "CRM-E061", "automation 'r' set writes a text to deal.amount, a money field",
              hint="give a number expression"),
         want(AUTO, 9, "CRM-E061", "automation 'r' set cannot write deal.created_on"),
@@ -3300,5 +3300,60 @@ CASES += [
         *RULE_HEAD, "    entity: deal", "    trigger: date",
         "    date: {field: notes, offset_days: 1}",  # 6
         "    do: [{set: {notes: \"'x'\"}}]")),
+    # notify and reminders (app/automations/notify.py, reminders.py)
+    Case("E068-E072-bad-notify", pipe_tree(), [
+        want(AUTO, 7, "CRM-E068", "notify names no recipient"),
+        want(AUTO, 8, "CRM-E069", "field 'amount' is a money, not a user field"),
+        want(AUTO, 9, "CRM-E070", "unknown role 'Sales Boss'"),
+        want(AUTO, 10, "CRM-E071", "notify users has '', not a login"),
+        want(AUTO, 11, "CRM-E072", "notify message has no zh text"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - notify: {message: {en: hi, zh: 你好}}",  # 7
+        "      - notify: {fields: [amount], message: {en: hi, zh: 你好}}",  # 8
+        "      - notify: {roles: [Sales Boss], message: {en: hi, zh: 你好}}",  # 9
+        "      - notify: {users: [''], message: {en: hi, zh: 你好}}",  # 10
+        "      - notify: {users: [li], message: {en: hi}}")),  # 11
+    Case("E073-bad-reminder", pipe_tree(), [
+        want(AUTO, 2, "CRM-E073", "due 'name' is a string of deal, not a datetime"),
+    ], setup=_write(AUTO, lines("reminders:", "  - {entity: deal, due: name, assignee: owner}"))),
+    # points, tag, scoring, sla, territories, pool (app/automations/adjust.py, scoring.py, sla.py, ...)
+    Case("E074-points-or-tag-on-a-wrong-field", pipe_tree(), [
+        want(AUTO, 7, "CRM-E074", "points action names deal.notes, of type text"),
+        want(AUTO, 8, "CRM-E074", "tag action names deal.kind, of type choice"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - points: {field: notes, add: 1}",  # 7
+        "      - tag: {field: kind, add: new}")),  # 8
+    Case("E075-bad-points-or-tag", pipe_tree(), [
+        want(AUTO, 7, "CRM-E075", "points action add is a text, not a number of points"),
+        want(AUTO, 8, "CRM-E075", "points action on amount needs exactly one of add, remove"),
+    ], setup=auto(
+        *RULE_HEAD, "    entity: deal", "    trigger: created", "    do:",
+        "      - points: {field: amount, add: name}",  # 7
+        "      - points: {field: amount}")),  # 8
+    Case("E076-bad-scoring", pipe_tree(), [
+        want(AUTO, 5, "CRM-E076", "scoring 's' field 'notes' is not a writable number field of deal"),
+    ], setup=_write(AUTO, lines(
+        "scoring:", "  - name: s", "    label: S", "    entity: deal", "    field: notes",  # 5
+        "    points: [{if: \"kind = 'new'\", points: 10}]"))),
+    Case("E077-bad-sla-or-calendar", pipe_tree(), [
+        want(AUTO, 2, "CRM-E077", "calendar weekdays [0] must be numbers 1 (Monday) .. 7 (Sunday)"),
+        want(AUTO, 8, "CRM-E077", "sla 's' due 'notes' is not a writable datetime field of deal"),
+    ], setup=_write(AUTO, lines(
+        "calendar:", "  weekdays: [0]",  # 2
+        "sla:", "  - name: s", "    label: S", "    entity: deal", "    priority: kind",
+        "    due: notes",  # 8
+        "    hours: {new: 4}", "    escalate: [{set: {notes: \"'late'\"}}]"))),
+    Case("E078-bad-territory", pipe_tree(), [
+        want(AUTO, 7, "CRM-E078", "territory 't': 'renew' is not a choice of the field", hint="did you mean 'renewal'?"),
+    ], setup=_write(AUTO, lines(
+        "territories:", "  - name: t", "    label: T", "    entity: deal", "    field: kind", "    areas:",
+        "      - {values: [renew], role: Admin}"))),  # 7
+    Case("E079-bad-pool", pipe_tree(), [
+        want(AUTO, 5, "CRM-E079", "pool 'p' flag 'notes' is not a writable boolean field of deal"),
+    ], setup=_write(AUTO, lines(
+        "pool:", "  - name: p", "    label: P", "    entity: deal", "    flag: notes",  # 5
+        "    claimed_on: notes", "    user: pool", "    after_days: 7", "    claim_limit: 5"))),
 ]
 PASSING = [c for c in CASES if not c.bug]

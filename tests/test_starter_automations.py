@@ -108,9 +108,16 @@ def test_an_import_runs_the_rules_for_each_row_it_creates(make_app: Any, tmp_pat
     assert sorted(a["subject"] for a in activities(client)) == ["Call / 回电: 张三", "Call / 回电: 赵六"]
     with app.app_context():
         table = app.extensions["crm"].models.core["crm_event"]
-        names = [json.loads(c)["name"][1] for c in app.extensions["crm"].db.session.scalars(
-            sa.select(table.c.changes).where(table.c.entity == "lead"))]
+        rows = app.extensions["crm"].db.session.execute(
+            sa.select(table.c.changes, table.c.kind, table.c.automation).where(table.c.entity == "lead")).all()
+    names = [json.loads(changes)["name"][1] for changes, kind, _ in rows if kind == "created"]
     assert sorted(names) == ["张三", "李四", "赵六"]  # 王五 was rejected: no event
+    # each imported lead is scored by the worker, as the automation lead_score
+    scored = {json.loads(changes).get("score", [None, None])[1] for changes, _, rule in rows if rule == "lead_score"}
+    assert scored == {45, 35}  # web 20 + company 15 + e-mail 10; WeChat 10 + 15 + 10
+    leads = client.get("/api/v1/lead/?q=(columns:!(name,score,grade))").json["result"]
+    assert sorted((r["name"], r["score"], r["grade"]) for r in leads) == [
+        ("张三", 45, "C"), ("李四", 35, "C"), ("赵六", 45, "C")]
 
 
 def test_new_web_leads_go_to_the_sales_reps_in_turn_and_the_call_task_follows(starter: Any) -> None:

@@ -12,6 +12,8 @@ from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.commands import CreateRecord, RecordContext, UpdateRecord
 
 from .checks import PLACEHOLDER
+from .derived import KINDS as DERIVED
+from .derived import carry_derived, plan_derived
 from .engine import value_of
 from .notify import carry_notify, plan_notify
 from .spec import ActionSpec, AutomationSpec
@@ -43,6 +45,8 @@ def render(template: str, state: dict[str, Any], timezone: str) -> str:
 def plan_action(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, change: Change,
                 state: dict[str, Any], timezone: str, lang: str) -> dict[str, Any]:
     """What the action would do, with every value computed (the dry run shows this; the worker does it)."""
+    if action.kind in DERIVED:  # points, tag, scoring, SLA, pool: a set of what they would write
+        return plan_derived(ctx, action, change, state, timezone)
     if action.kind in ("set", "create"):
         entity = ctx.entity(action.entity or rule.entity)
         return {"action": action.kind, "entity": entity.name, "values": values_for(entity, action, state, timezone)}
@@ -77,6 +81,8 @@ def carry_out(ctx: RecordContext, rule: AutomationSpec, planned: dict[str, Any],
     """Do a set or create (in the open transaction, not committed); say what was done."""
     if planned["action"] == "notify":
         return carry_notify(ctx, rule.name, rule.entity, planned)
+    if "via" in planned:
+        return carry_derived(ctx, rule, planned, record)
     if planned["action"] == "set":
         if record is None:
             raise LookupError("the record is gone")

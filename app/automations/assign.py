@@ -19,6 +19,7 @@ from app.records.reassign import ReassignRecords
 
 from .engine import tree
 from .spec import ActionSpec, AutomationSpec
+from .territory import territory_candidates
 
 ROUND_ROBIN_KEY = "@round_robin"
 
@@ -47,6 +48,10 @@ def pick_owner(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, rec
         if found is None:
             raise AssignFailed(f"assign: no user with login '{action.target}'")
         return int(found)
+    if action.mode == "territory":  # the area's users in turn (territory.py)
+        key, in_area = territory_candidates(ctx, action.detail, record)
+        turn = next_number(ctx.session.connection(), ctx.models.core["crm_counter"], ROUND_ROBIN_KEY, key[:64])
+        return in_area[(turn - 1) % len(in_area)]
     candidates = role_users(ctx, str(action.target))
     if action.mode == "round_robin":
         turn = next_number(ctx.session.connection(), ctx.models.core["crm_counter"], ROUND_ROBIN_KEY, rule.name[:64])

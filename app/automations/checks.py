@@ -292,6 +292,8 @@ def check_assign(checker: RuleChecker, values: dict[str, Any], node: Any, entity
                          "assign: {user: wangfang} or {round_robin: {role: Sales Rep}}")
         return None
     mode = modes[0]
+    if mode == "territory":
+        return territory_assign(checker, values["territory"], at("territory"), entity, line, where)
     if mode == "user":
         login = str(values["user"]).strip()
         if not login:
@@ -324,3 +326,15 @@ def check_assign(checker: RuleChecker, values: dict[str, Any], node: Any, entity
             return None
     return ActionSpec("assign", line, entity=entity, mode=mode, target=role,
                       open=None if open_text is None else str(open_text))
+
+
+def territory_assign(checker: RuleChecker, name: Any, at: int, entity: str, line: int, where: str) -> ActionSpec | None:
+    """assign: {territory: <name>}: a territory of automations.yaml for this entity (CRM-E078)."""
+    known = {t.name: t for t in getattr(checker, "territories", {}).values() if t.entity == entity}
+    if name not in known and name in getattr(checker, "territory_names", ()):
+        return None  # declared, but broken: its own problem says why
+    if name not in known:
+        checker.sink.add("CRM-E078", at, f"{where} assign names unknown territory '{name}' of {entity}",
+                         did_you_mean(str(name), known) or "declare it under territories: in automations.yaml")
+        return None
+    return ActionSpec("assign", line, entity=entity, mode="territory", target=str(name), detail=known[name])

@@ -13,7 +13,7 @@ from app.expr.nodes import Node
 from app.metadata.spec import EntitySpec
 from app.records.conditions import view
 
-from .spec import TIME_TRIGGERS, AutomationSpec
+from .spec import SAVED, TIME_TRIGGERS, AutomationSpec
 
 
 @lru_cache(maxsize=2048)
@@ -31,6 +31,8 @@ def trigger_matches(rule: AutomationSpec, change: Change, entity: EntitySpec) ->
         return False  # time triggers are the tick's (tick.py), never a change's
     if rule.trigger in ("created", "updated", "deleted"):
         return change.kind == rule.trigger
+    if rule.trigger == SAVED:  # the rules scoring and SLA make (sales.py): on every create and update
+        return change.kind in ("created", "updated")
     if change.kind == "deleted":
         return False
     if rule.trigger == "field_changed":

@@ -16,12 +16,15 @@ from app.metadata.shapes import check_label, check_mapping, line_of
 from app.metadata.spec import EntitySpec, Text
 from app.metadata.yamlsource import LocMap
 
+from .adjust import check_adjust
 from .checks import RuleChecker
 from .notify import check_notify
+from .sales import SALES_KEYS, parse_sales, parse_territories
 from .spec import ACTIONS, ActionSpec, AutomationSpec
 
 FILE_KEYS = (Key("rules", "rules", "The automation rules, each {name, label, entity, trigger, …, do}."),
-             Key("reminders", "rules", "Task reminders and My tasks, one entry per entity: {entity, due, assignee, …}."))
+             Key("reminders", "rules", "Task reminders and My tasks, one entry per entity: {entity, due, assignee, …}."),
+             *SALES_KEYS)
 RULE_KEYS = (
     Key("name", "identifier", "Stable key of the rule (run log, dry run).", required=True),
     Key("label", "label", "What the rule does, in each language.", required=True),
@@ -43,7 +46,10 @@ ACTION_KEYS = {
                Key("values", "mapping", "Its fields: field -> expression.", required=True)),
     "email": (Key("email", "mapping", "to, subject, body, lang.", required=True),),
     "webhook": (Key("webhook", "mapping", "url, body.", required=True),),
-    "assign": (Key("assign", "mapping", "user, round_robin or least_loaded: who becomes the owner.", required=True),),
+    "assign": (Key("assign", "mapping", "user, round_robin, least_loaded or territory: who becomes the owner.",
+                   required=True),),
+    "points": (Key("points", "mapping", "{field, add | remove}: points on a number field (adjust.py).", required=True),),
+    "tag": (Key("tag", "mapping", "{field, add | remove}: a value of a multichoice field (adjust.py).", required=True),),
     "notify": (Key("notify", "mapping", "fields, users, roles, message: tell users in the app.", required=True),),
 }
 EMAIL_KEYS = (Key("to", "text", "An expression giving the address, e.g. owner.email.", required=True),
@@ -54,7 +60,8 @@ WEBHOOK_KEYS = (Key("url", "text", "http(s) URL the JSON is posted to.", require
                 Key("body", "mapping", "The JSON body: key -> expression."))
 ASSIGN_KEYS = (Key("user", "text", "The login of the user who becomes the owner."),
                Key("round_robin", "mapping", "{role}: the active users of the role in turn."),
-               Key("least_loaded", "mapping", "{role, open}: the user of the role owning the fewest open records."))
+               Key("least_loaded", "mapping", "{role, open}: the user of the role owning the fewest open records."),
+               Key("territory", "identifier", "A territory of this file: the owner by the record's area."))
 
 
 def parse_automations(node: Any, path: Path, problems: list[Problem], entities: dict[str, EntitySpec],
@@ -66,8 +73,10 @@ def parse_automations(node: Any, path: Path, problems: list[Problem], entities: 
     values = check_mapping(node, FILE_KEYS, sink, "automations.yaml", 1)
     raw_rules = values.get("rules") or []
     checker = RuleChecker(entities, sink, languages, roles)
-    found: list[AutomationSpec] = []
-    seen: set[str] = set()
+    checker.territories = parse_territories(values, checker)  # before the rules: assign {territory} names them
+    found: list[AutomationSpec] = parse_sales(  # scoring and SLA first: the rules then read the new score
+        values, checker, path, lambda raw, at, entity, where: _action(raw, at, sink, checker, entity, where))
+    seen: set[str] = {rule.name for rule in found}
     for index, item in enumerate(raw_rules):
         line = line_of(raw_rules, index, 1)
         rule = _rule(item, line, sink, checker, languages, path)
@@ -134,6 +143,8 @@ def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity
     if kind == "email":
         mail = check_mapping(values["email"], EMAIL_KEYS, sink, f"{where} email", raw.line_of("email"))
         return checker.email(mail, values["email"], entity, line, where)
+    if kind in ("points", "tag"):
+        return check_adjust(checker, kind, values[kind], entity, line)
     if kind == "notify":
         told = check_notify(checker, values["notify"], entity, raw.line_of("notify"), where)
         return None if told is None else ActionSpec("notify", line, entity=entity, notify=told)

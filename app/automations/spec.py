@@ -11,8 +11,9 @@ from app.metadata.spec import Text
 CHANGE_TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
 TIME_TRIGGERS = ("schedule", "date", "inactive")  # run by `flask crm automations tick`
 TRIGGERS = CHANGE_TRIGGERS + TIME_TRIGGERS
-ACTIONS = ("set", "create", "email", "webhook", "assign", "notify")
-ASSIGN_MODES = ("user", "round_robin", "least_loaded")
+SAVED = "saved"  # created or updated: only the rules scoring and SLA make (sales.py), not for automations.yaml rules
+ACTIONS = ("set", "create", "email", "webhook", "assign", "notify", "points", "tag")
+ASSIGN_MODES = ("user", "round_robin", "least_loaded", "territory")
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class ActionSpec:
     target: str | None = None  # assign: the login (user) or the role (round_robin, least_loaded)
     open: str | None = None  # assign least_loaded: which records count as open (a condition)
     notify: Any = None  # notify: a NotifySpec (notify.py): who is told what
+    detail: object = None  # points/tag, and the rules scoring/SLA/pool make: their settings (adjust.py, sales.py)
 
 
 @dataclass(frozen=True)
@@ -52,3 +54,4 @@ class AutomationSpec:
     cron: str | None = None  # schedule: the five cron fields
     time_field: str | None = None  # date: the date field; inactive: the datetime field (changed_on)
     offset_days: int = 0  # date: days after (negative: before) the field's date; inactive: the days
+    offset_minutes: int = 0  # date: minutes more (SLA warnings: an hour before the due time)

@@ -68,7 +68,7 @@ class Ticker(Outbox):
         else:
             f = self.models.spec.entity(rule.entity).field(rule.time_field or "changed_on")
             column = getattr(model, f.column_name)
-            shift = dt.timedelta(days=rule.offset_days)
+            shift = dt.timedelta(days=rule.offset_days, minutes=rule.offset_minutes)
             latest = self.now - shift
             bound = latest.date() if f.type == "date" else latest
             rows = self.session.execute(sa.select(model.id, column).where(column.isnot(None), column <= bound)

@@ -78,9 +78,10 @@ def due_moment(rule: AutomationSpec, record: Any, models: Any, now: dt.datetime,
     if value is None:
         return None, f"{f.name} is empty"
     moment = (value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())) \
-        + dt.timedelta(days=rule.offset_days)
+        + dt.timedelta(days=rule.offset_days, minutes=rule.offset_minutes)  # minutes: SLA warnings (sla.py)
     if moment > now:
-        return None, f"not yet: due {moment:%Y-%m-%d %H:%M} UTC ({f.name} {rule.offset_days:+d} days)"
+        shift = f"{rule.offset_days:+d} days" + (f" {rule.offset_minutes:+d} minutes" if rule.offset_minutes else "")
+        return None, f"not yet: due {moment:%Y-%m-%d %H:%M} UTC ({f.name} {shift})"
     return moment, ""
 
 

@@ -111,7 +111,8 @@ def _lead(r: Any) -> dict:
     status = _w(rng, "lead.status")
     return {"name": r.who["name"], "status": status, "score": rng.randint(*V.LEAD_SCORES[status]),
             "source": _w(rng, "lead.source"),
-            "disqualify_reason": r.say(rng.choice(V.DISQUALIFY_REASONS))}
+            "disqualify_reason": r.say(rng.choice(V.DISQUALIFY_REASONS)),
+            "in_pool": False, "claimed_on": None}  # the pool (公海) fills by its rule, not by chance
 
 
 def _opportunity(r: Any) -> dict:
@@ -148,7 +149,7 @@ def _ticket(r: Any) -> dict:
     opened = _at(r.today - dt.timedelta(days=age), rng)
     status = _w(rng, "ticket.open" if age <= 10 else "ticket.old")
     return {"subject": r.say((zh_subject, en_subject)), "description": r.say((zh_text, en_text)),
-            "priority": priority, "status": status,
+            "priority": priority, "status": status, "escalated": False,
             "sla_due": opened + dt.timedelta(hours=V.SLA_HOURS[priority]),
             "channel": _w(rng, "ticket.channel"), "resolution": r.say(rng.choice(V.RESOLUTIONS)),
             "created_on": opened, "changed_on": _changed(opened, age, rng)}

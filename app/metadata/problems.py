@@ -81,6 +81,12 @@ CODES: dict[str, str] = {
     "CRM-E071": "automation notify names a login that is not text",
     "CRM-E072": "bad automation notify message",
     "CRM-E073": "bad task reminder",
+    "CRM-E074": "automation points or tag action on a field of the wrong type",
+    "CRM-E075": "bad automation points or tag amount",
+    "CRM-E076": "bad lead scoring",
+    "CRM-E077": "bad SLA timer or business calendar",
+    "CRM-E078": "bad territory",
+    "CRM-E079": "bad lead pool",
     # metadata versions (app/metaversions/)
     "CRM-E080": "metadata file name not allowed in a version",
 }

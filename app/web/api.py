@@ -61,6 +61,7 @@ from .labels import current_lang, lazy
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
+from .pool_api import POOL_METHOD_PERMISSIONS, PoolEndpoints
 from .reassign_api import REASSIGN_METHOD_PERMISSIONS, ReassignEndpoint
 from .related_api import RELATED_METHOD_PERMISSIONS, RelatedEndpoints
 from .risonargs import checked_rison
@@ -73,6 +74,7 @@ API_METHOD_PERMISSIONS = {
     "post": "create", "put": "write", "delete": "delete", **PIPELINE_METHOD_PERMISSIONS,
     **RELATED_METHOD_PERMISSIONS,
     **REASSIGN_METHOD_PERMISSIONS,
+    **POOL_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
 
@@ -81,7 +83,7 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, ModelRestApi):
+class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, PoolEndpoints, ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -90,7 +92,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history", "convert", "board", "related", "reassign"}
+                             "move", "history", "convert", "board", "related", "reassign", "pool", "claim"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)

@@ -40,6 +40,7 @@ from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
+from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
 from .rowscope import row_scope
@@ -55,6 +56,7 @@ VIEW_METHOD_PERMISSIONS = {
     "list": "read", "show": "read", "add": "create", "edit": "write", "delete": "delete",
     "export": "export", "convert": "write", "board": "read", "conditions": "read",
     **REASSIGN_METHOD_PERMISSIONS,
+    **POOL_VIEW_PERMISSIONS,
 }
 # FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
 # their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
@@ -68,7 +70,8 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, ModelView):
+class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin,
+                      ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -216,6 +219,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
         kwargs.setdefault("crm_route", self.route_base)
         kwargs.setdefault("crm_can_export", self._access().scope(self.entity.name, "export") != "no")
         kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
+        kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
         if template == self.list_template:
             config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
                                    current_lang())
