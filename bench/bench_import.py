@@ -124,7 +124,8 @@ def main() -> None:
     prepare_database(args.db)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_FILES_DIR": str(tmp / "files")})
+        app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_FILES_DIR": str(tmp / "files"),
+                          "CRM_OUTBOX_DISPATCH": "off"})
         with app.app_context():
             sync_permissions(app.extensions["crm"].appbuilder)
             ensure_admin(app.extensions["crm"].appbuilder, "bench-admin-1")
