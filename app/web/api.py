@@ -53,7 +53,8 @@ from .board import BoardApiMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
-from .export_job import start_export, too_big
+from .export_job import export_format, start_export, too_big
+from .export_xlsx import xlsx_response
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
@@ -349,9 +350,11 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), joined,
                                          order_column, order_direction)
         if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file (202, poll the job)
-            job_id = start_export(self.entity, filters, (order_column, order_direction))
+            job_id = start_export(self.entity, filters, (order_column, order_direction), export_format())
             return self.response(202, job_id=job_id, job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{job_id}")
         columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        if export_format() == "xlsx":
+            return xlsx_response(self.entity, query, columns, f"{self.entity.name}.xlsx")
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 
     @expose("/picker", methods=["GET"])
