@@ -328,3 +328,18 @@ def jobs_requeue_command() -> None:
         else:
             execute(current_app, row.id)
             click.echo(f"job {row.id} ({row.kind}): {store.get(row.id).state}")  # type: ignore[union-attr]
+
+
+@crm.group("files")
+def files_group() -> None:
+    """Files under CRM_FILES_DIR: uploads, error reports, exports."""
+
+
+@files_group.command("clean")
+def files_clean_command() -> None:
+    """Remove files older than CRM_FILES_KEEP_DAYS (default 7), never one a queued or running job
+    names (the automations tick does this too)."""
+    from app.jobs.cleanup import clean_files
+
+    counts = clean_files(current_app)
+    click.echo(f"removed {counts['removed']} file(s); kept {counts['kept_in_use']} old file(s) of running jobs")

@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_EXPORT_JOB_ROWS": 10_000,
+    # Uploads and job files (error reports, exports) older than this many days are removed by the
+    # automations tick and `flask crm files clean` (app/jobs/cleanup.py); 0 keeps them.
+    "CRM_FILES_KEEP_DAYS": 7,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
@@ -87,7 +90,8 @@ DEFAULTS: dict[str, Any] = {
 ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHEMA", "SECRET_KEY", "CRM_MIGRATIONS_DIR",
             "CRM_SCHEMA_MODE", "CRM_SECRET_KEY_FILE",
             "REDIS_URL", "CRM_CONFIG", "CRM_FILES_DIR", "CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER",
-            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES")
+            "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
+            "CRM_FILES_KEEP_DAYS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA",)
 
 
