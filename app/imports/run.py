@@ -76,7 +76,8 @@ class Importer(RowJudge):
             else:
                 savepoint.commit()  # flushes the row: its errors are still this row's
         except (Forbidden, CommandError, SQLAlchemyError) as exc:
-            if savepoint.is_active:
+            raw = session() if callable(session) else session  # a scoped_session: its Session
+            if savepoint.is_active or raw.in_nested_transaction():  # a failed flush deactivates it
                 savepoint.rollback()
             outcome = self._failed(exc, cells)
         return outcome
