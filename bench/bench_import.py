@@ -137,6 +137,7 @@ def main() -> None:
         accounts = load_accounts(app, max(10, args.size // 10))
         source = tmp / "opportunities.csv"
         write_file(source, args.size, accounts)
+        file_bytes = source.stat().st_size
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         load = os.getloadavg()[0]
         imported, cpu = run_import(app, source, args.size)
@@ -144,7 +145,7 @@ def main() -> None:
         copied = run_copy(args.db, source)
         dispose(app)
     size = args.size
-    print(f"rows: {size:,} ({source.stat().st_size if source.exists() else 0} bytes) opportunities, "
+    print(f"rows: {size:,} ({file_bytes:,} bytes) opportunities, "
           f"{len(accounts):,} accounts linked by name")
     print(f"validated import: {imported:8.2f} s  {size / imported:10,.0f} rows/s  "
           f"(this process's CPU: {cpu:.2f} s, {size / cpu:,.0f} rows per CPU second; load average {load:.1f})")
