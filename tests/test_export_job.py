@@ -170,3 +170,5 @@ def test_screen_xlsx_button_streams_below_and_queues_above_the_threshold(make_ap
         state = small.extensions["crm"]
         count = state.db.session.scalar(sa.select(sa.func.count()).select_from(state.models.model("lead")))
     assert len(_sheet(streamed.data)) == count + 1
+    api = login(small.test_client()).get("/api/v1/lead/export?format=xlsx")
+    assert api.status_code == 200 and len(_sheet(api.data)) == count + 1

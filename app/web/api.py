@@ -316,12 +316,12 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
     @permission_name("export")
     @checked_rison(get_list_schema)
     def export(self, **kwargs: Any) -> Any:
-        """The list as CSV, streamed.
+        """The list as CSV (streamed) or XLSX.
         ---
         get:
           description: >-
             Every record in the user's export scope matching the filters (same `q` as the
-            list), as CSV with the fields the user may see.
+            list), as CSV (or XLSX with `format=xlsx`) with the fields the user may see.
           parameters:
           - in: query
             name: q
@@ -329,9 +329,12 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
               application/json:
                 schema:
                   $ref: '#/components/schemas/get_list_schema'
+          - in: query
+            name: format
+            schema: {type: string, enum: [csv, xlsx]}
           responses:
             200:
-              description: CSV file
+              description: CSV or XLSX file
             202:
               description: "More rows than CRM_EXPORT_JOB_ROWS: {job_id}; the file downloads from the job"
             400:
