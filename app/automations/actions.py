@@ -13,6 +13,7 @@ from app.records.commands import CreateRecord, RecordContext, UpdateRecord
 
 from .checks import PLACEHOLDER
 from .engine import value_of
+from .notify import carry_notify, plan_notify
 from .spec import ActionSpec, AutomationSpec
 
 
@@ -48,6 +49,8 @@ def plan_action(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, ch
     if action.kind == "assign":  # who: picked when carried out (a round-robin turn is taken then)
         return {"action": "assign", "entity": rule.entity, "how": action.mode, "who": action.target,
                 **({"open": action.open} if action.open else {})}
+    if action.kind == "notify":
+        return plan_notify(ctx, action.notify, state, timezone, render)
     if action.kind == "email":
         lang = action.lang or lang
         return {"action": "email", "to": value_of(action.to or "", state, timezone), "lang": lang,
@@ -67,8 +70,13 @@ def _json_value(value: Any) -> Any:
     return str(value)  # Decimal: exact, as text
 
 
+IN_TRANSACTION = ("set", "create", "notify")  # carried out in the rule's transaction (carry_out)
+
+
 def carry_out(ctx: RecordContext, rule: AutomationSpec, planned: dict[str, Any], record: Any) -> str:
     """Do a set or create (in the open transaction, not committed); say what was done."""
+    if planned["action"] == "notify":
+        return carry_notify(ctx, rule.name, rule.entity, planned)
     if planned["action"] == "set":
         if record is None:
             raise LookupError("the record is gone")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from flask import current_app
@@ -10,6 +11,7 @@ from flask.cli import with_appcontext
 
 from .dryrun import DryRunError, dry_run
 from .process import drain
+from .spec import TIME_TRIGGERS
 from .tick import tick
 
 
@@ -22,16 +24,22 @@ def automations_group() -> None:
 @click.argument("rule")
 @click.argument("entity")
 @click.argument("record_id", type=int)
+@click.option("--at", "at", type=click.DateTime(), default=None,
+              help="Time rules: judge at this UTC moment instead of now (e.g. 2026-12-04T09:00).")
 @with_appcontext
-def test_command(rule: str, entity: str, record_id: int) -> None:
-    """Would RULE fire for the last change of ENTITY record RECORD_ID, and what would it do? Writes nothing."""
+def test_command(rule: str, entity: str, record_id: int, at: Any) -> None:
+    """Would RULE fire for the last change of ENTITY record RECORD_ID (a time rule: at the next tick),
+    and what would it do? Writes nothing."""
     try:
-        report = dry_run(current_app, rule, entity, record_id)
+        report = dry_run(current_app, rule, entity, record_id, now=at)
     except DryRunError as exc:
         raise click.ClickException(str(exc)) from None
     verdict = "WOULD FIRE" if report["fires"] else "would not fire"
     click.echo(f"{report['rule']} on {entity} #{record_id}: {verdict} ({report['reason']})")
-    click.echo(f"  last change: {report['change']['kind']} {', '.join(report['change']['fields'])}")
+    if report["change"]["kind"] in TIME_TRIGGERS:
+        click.echo(f"  {report['change']['kind']} rule, judged at the next tick")
+    else:
+        click.echo(f"  last change: {report['change']['kind']} {', '.join(report['change']['fields'])}")
     for action in report.get("actions", []):
         click.echo("  would " + json.dumps(action, ensure_ascii=False, default=str))
 

@@ -17,6 +17,8 @@ from app.records.commands import RecordContext
 
 from .actions import plan_action
 from .engine import decide, evaluation_view, trigger_matches
+from .spec import TIME_TRIGGERS
+from .whatif import judge_time
 
 
 class DryRunError(Exception):
@@ -34,7 +36,7 @@ def last_change(session: Any, models: Any, entity: str, record: Any) -> Change:
     return Change(0, entity, record.id, "created", values, None, None, 0, utcnow())
 
 
-def dry_run(app: Any, rule_name: str, entity: str, record_id: int) -> dict[str, Any]:
+def dry_run(app: Any, rule_name: str, entity: str, record_id: int, now: Any = None) -> dict[str, Any]:
     state = app.extensions["crm"]
     models = state.models
     rule = next((r for r in models.spec.automations if r.name == rule_name), None)
@@ -53,6 +55,11 @@ def dry_run(app: Any, rule_name: str, entity: str, record_id: int) -> dict[str, 
                                   "change": {"kind": change.kind, "fields": sorted(change.changes)}}
         if rule.entity != entity:
             return {**report, "fires": False, "reason": f"the rule watches {rule.entity}, not {entity}"}
+        if rule.trigger in TIME_TRIGGERS:  # judged against the clock: due? fired already? (whatif.py)
+            ctx = RecordContext(session, models, lang=models.spec.languages[0], user_id=None, access=None)
+            verdict = judge_time(ctx, rule, record, now or utcnow(),
+                                 int(app.config.get("CRM_AUTOMATION_TICK_CATCH_UP", 60)))
+            return {**report, "change": {"kind": rule.trigger, "fields": []}, "actions": [], **verdict}
         if not trigger_matches(rule, change, models.spec.entity(entity)):
             return {**report, "fires": False, "reason": f"the last change does not match trigger {rule.trigger}"}
         ctx = RecordContext(session, models, lang=models.spec.languages[0], user_id=None, access=None)

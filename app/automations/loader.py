@@ -17,9 +17,11 @@ from app.metadata.spec import EntitySpec, Text
 from app.metadata.yamlsource import LocMap
 
 from .checks import RuleChecker
+from .notify import check_notify
 from .spec import ACTIONS, ActionSpec, AutomationSpec
 
-FILE_KEYS = (Key("rules", "rules", "The automation rules, each {name, label, entity, trigger, …, do}."),)
+FILE_KEYS = (Key("rules", "rules", "The automation rules, each {name, label, entity, trigger, …, do}."),
+             Key("reminders", "rules", "Task reminders and My tasks, one entry per entity: {entity, due, assignee, …}."))
 RULE_KEYS = (
     Key("name", "identifier", "Stable key of the rule (run log, dry run).", required=True),
     Key("label", "label", "What the rule does, in each language.", required=True),
@@ -33,7 +35,7 @@ RULE_KEYS = (
     Key("inactive", "mapping", "inactive: {days, field}: once per record untouched for that many days."),
     Key("if", "text", "A condition (expression) on the record and the change (old.x, new.x)."),
     Key("enabled", "bool", "false keeps the rule in the file without running it."),
-    Key("do", "rules", "The actions, in order: set, create, email, webhook.", required=True),
+    Key("do", "rules", "The actions, in order: set, create, email, webhook, assign, notify.", required=True),
 )
 ACTION_KEYS = {
     "set": (Key("set", "mapping", "Fields of the record to set: field -> expression.", required=True),),
@@ -42,6 +44,7 @@ ACTION_KEYS = {
     "email": (Key("email", "mapping", "to, subject, body, lang.", required=True),),
     "webhook": (Key("webhook", "mapping", "url, body.", required=True),),
     "assign": (Key("assign", "mapping", "user, round_robin or least_loaded: who becomes the owner.", required=True),),
+    "notify": (Key("notify", "mapping", "fields, users, roles, message: tell users in the app.", required=True),),
 }
 EMAIL_KEYS = (Key("to", "text", "An expression giving the address, e.g. owner.email.", required=True),
               Key("subject", "label", "The subject template ({{ expression }} placeholders).", required=True),
@@ -131,6 +134,9 @@ def _action(raw: Any, line: int, sink: ProblemSink, checker: RuleChecker, entity
     if kind == "email":
         mail = check_mapping(values["email"], EMAIL_KEYS, sink, f"{where} email", raw.line_of("email"))
         return checker.email(mail, values["email"], entity, line, where)
+    if kind == "notify":
+        told = check_notify(checker, values["notify"], entity, raw.line_of("notify"), where)
+        return None if told is None else ActionSpec("notify", line, entity=entity, notify=told)
     if kind == "assign":
         who = check_mapping(values["assign"], ASSIGN_KEYS, sink, f"{where} assign", raw.line_of("assign"))
         return checker.assign(who, values["assign"], entity, line, where)

@@ -27,7 +27,7 @@ from app.events.read import Change, decode
 from app.models.events import utcnow
 from app.records.commands import FieldErrors, RecordContext
 
-from .actions import carry_out, plan_action
+from .actions import IN_TRANSACTION, carry_out, plan_action
 from .assign import assign_owner
 from .engine import decide, evaluation_view, trigger_matches
 from .mail import DeliveryFailed, send_mail
@@ -175,7 +175,7 @@ class Outbox:
                     planned = plan_action(ctx, rule, action, change, state, timezone, ctx.lang or "en")
                     if planned["action"] == "assign":
                         done.append(assign_owner(ctx, rule, action, record))
-                    elif planned["action"] in ("set", "create"):
+                    elif planned["action"] in IN_TRANSACTION:
                         done.append(carry_out(ctx, rule, planned, record))
                     else:
                         sends.append(self._log(change.id, rule.name, planned["action"], "pending", None,

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.metadata.spec import Text
 
 CHANGE_TRIGGERS = ("created", "updated", "field_changed", "stage_changed", "deleted")
 TIME_TRIGGERS = ("schedule", "date", "inactive")  # run by `flask crm automations tick`
 TRIGGERS = CHANGE_TRIGGERS + TIME_TRIGGERS
-ACTIONS = ("set", "create", "email", "webhook", "assign")
+ACTIONS = ("set", "create", "email", "webhook", "assign", "notify")
 ASSIGN_MODES = ("user", "round_robin", "least_loaded")
 
 
@@ -30,6 +31,7 @@ class ActionSpec:
     mode: str | None = None  # assign: user | round_robin | least_loaded
     target: str | None = None  # assign: the login (user) or the role (round_robin, least_loaded)
     open: str | None = None  # assign least_loaded: which records count as open (a condition)
+    notify: Any = None  # notify: a NotifySpec (notify.py): who is told what
 
 
 @dataclass(frozen=True)

@@ -28,19 +28,16 @@ from app.jobs import JobContext, job_handler
 from app.jobs.cleanup import clean_files
 from app.models.events import utcnow
 
-from .actions import carry_out, plan_action
+from .actions import IN_TRANSACTION, carry_out, plan_action
 from .assign import assign_owner
 from .cron import parse_cron
 from .engine import decide, evaluation_view
+from .moments import minutes, take_moment, taken
 from .process import Outbox, _reason, _worker_flag, log
+from .reminders import send_reminders
 from .spec import TIME_TRIGGERS, AutomationSpec
 
 TICK_KIND = "automations_tick"
-EPOCH = dt.datetime(1970, 1, 1)
-
-
-def minutes(moment: dt.datetime) -> int:
-    return int((moment - EPOCH).total_seconds() // 60)
 
 
 class Ticker(Outbox):
@@ -52,6 +49,7 @@ class Ticker(Outbox):
                 if rule.enabled and rule.trigger in TIME_TRIGGERS:
                     for record_id, due in self.due(rule):
                         self._fire(rule, record_id, due)
+            send_reminders(self)  # task reminders (reminders.py)
             self.retry_due()
         return self.counts
 
@@ -77,27 +75,14 @@ class Ticker(Outbox):
             rows = self.session.execute(sa.select(model.id, column).where(column.isnot(None), column <= bound)
                                         .order_by(model.id)).all()
             found = [(i, _moment(value) + shift) for i, value in rows]
-        counter = self.models.core["crm_counter"]
-        fired = dict(self.session.execute(sa.select(counter.c.field, counter.c.last)
-                                          .where(counter.c.entity == f"@tick:{rule.name}"[:64])).all())
+        fired = taken(self.session, self.models.core["crm_counter"], f"@tick:{rule.name}")
         self.session.commit()
         # fired for this moment already: not even evaluated (the claim in _fire decides under a race)
         return [(i, due) for i, due in found if fired.get(str(i), -1) < minutes(due)]
 
     def _take_moment(self, rule: AutomationSpec, record_id: int, due: dt.datetime) -> bool:
         """Remember (rule, record, due) in this transaction; False: fired for this moment already."""
-        counter = self.models.core["crm_counter"]
-        key = (counter.c.entity == f"@tick:{rule.name}"[:64]) & (counter.c.field == str(record_id))
-        stamp = minutes(due)
-        last = self.session.execute(sa.select(counter.c.last).where(key).with_for_update()).scalar()
-        if last is None:
-            self.session.execute(sa.insert(counter).values(entity=f"@tick:{rule.name}"[:64], field=str(record_id),
-                                                           last=stamp))
-            return True
-        if last >= stamp:
-            return False
-        self.session.execute(sa.update(counter).where(key, counter.c.last < stamp).values(last=stamp))
-        return True
+        return take_moment(self.session, self.models.core["crm_counter"], f"@tick:{rule.name}", record_id, due)
 
     def _fire(self, rule: AutomationSpec, record_id: int, due: dt.datetime) -> None:
         ctx = self._ctx()
@@ -121,7 +106,7 @@ class Ticker(Outbox):
                     planned = plan_action(ctx, rule, action, change, state, timezone, ctx.lang or "en")
                     if planned["action"] == "assign":
                         done.append(assign_owner(ctx, rule, action, record))
-                    elif planned["action"] in ("set", "create"):
+                    elif planned["action"] in IN_TRANSACTION:
                         done.append(carry_out(ctx, rule, planned, record))
                     else:
                         sends.append(self._log(None, rule.name, planned["action"], "pending", None, payload=planned))

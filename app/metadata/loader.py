@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from app.automations.loader import parse_automations
+from app.automations.reminders import parse_reminders
 from app.fieldtypes import field_type
 
 from .computed import check_computed
@@ -94,9 +95,10 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     dashboards = parse_dashboards(_read(dashboards_path, problems), dashboards_path, problems, entities,
                                   {r.name for r in roles} | {"Admin"}, languages)
     automations_path = root / "automations.yaml"  # automations: optional file, checked like the rest
-    automations = parse_automations(_read(automations_path, problems) if automations_path.exists() else None,
-                                    automations_path, problems, entities, languages,
+    automations_node = _read(automations_path, problems) if automations_path.exists() else None
+    automations = parse_automations(automations_node, automations_path, problems, entities, languages,
                                     {r.name for r in roles} | {"Admin"})
+    reminders = parse_reminders(automations_node, automations_path, problems, entities)
     region = check_phone_region(crm_values.get("phone_region"), crm_sink,
                                 crm_node.line_of("phone_region") if isinstance(crm_node, LocMap) else 1)
     if problems:
@@ -108,7 +110,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
         menu=menu, entities=tuple(_with_locale(e, currency, region) for e in entities.values()), root=root,
         digest=_digest([crm_path, *files, roles_path, dashboards_path]), roles=roles, dashboards=dashboards,
         phone_region=region,
-        computed_order=computed_order, automations=automations,
+        computed_order=computed_order, automations=automations, reminders=reminders,
     )
     return spec, problems
 

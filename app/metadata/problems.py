@@ -74,6 +74,12 @@ CODES: dict[str, str] = {
     "CRM-E065": "bad automation assign action",
     "CRM-E066": "bad automation schedule",
     "CRM-E067": "bad date or inactivity trigger",
+    "CRM-E068": "automation notify names no recipient",
+    "CRM-E069": "automation notify names a field that is not a user field",
+    "CRM-E070": "automation notify names an unknown role",
+    "CRM-E071": "automation notify names a login that is not text",
+    "CRM-E072": "bad automation notify message",
+    "CRM-E073": "bad task reminder",
 }
 
 NOT_FROM_METADATA = ("CRM-E029", "CRM-E030", "CRM-E053", "CRM-E054", "CRM-E055")

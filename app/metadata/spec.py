@@ -453,6 +453,7 @@ class CrmSpec:
     # (entity, field) of every formula/lookup/rollup, each after those it reads
     computed_order: tuple[tuple[str, str], ...] = ()
     automations: tuple[Any, ...] = ()  # AutomationSpec, from automations.yaml (app/automations/)
+    reminders: tuple[Any, ...] = ()  # ReminderSpec, automations.yaml `reminders:` (app/automations/reminders.py)
 
     @cached_property
     def dashboard_map(self) -> dict[str, DashboardSpec]:

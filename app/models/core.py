@@ -14,6 +14,7 @@ database so nothing is lost when Redis or a worker restarts (core revision 0004)
 revert); `crm_import_mapping` the column mapping a user saved per entity (core revision 0006).
 `crm_event` is the outbox: one row per record change, written in the change's own transaction;
 `crm_delivery` logs what was done with each (rules, hooks, e-mails, webhooks) and retries (core revision 0005).
+`crm_notification` is each user's in-app notifications (automations' `notify`, task reminders; core revision 0008).
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     job = define_job_table(metadata)
     imports = define_import_tables(metadata)
     events = define_event_tables(metadata)
+    events["crm_notification"] = define_notification_table(metadata)
     return {**imports, **events, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
 
@@ -175,3 +177,20 @@ def define_event_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
         sa.Column("finished_on", sa.DateTime),
     )
     return {"crm_event": event, "crm_delivery": delivery}
+
+
+def define_notification_table(metadata: sa.MetaData) -> sa.Table:
+    """A message for one user about one record; unread while read_on is NULL (the bell counts those)."""
+    return sa.Table(
+        "crm_notification", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),  # notify | reminder
+        sa.Column("rule", sa.String(64)),  # the automation (notify) or the reminder's entity
+        sa.Column("entity", sa.String(64)),
+        sa.Column("record_id", sa.Integer),
+        sa.Column("message", sa.Text, nullable=False),  # JSON {"en": ..., "zh": ...}
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("read_on", sa.DateTime),
+        sa.Index("ix_crm_notification_user", "user_id", "read_on", "id"),
+    )

@@ -36,7 +36,10 @@ SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), (
                 ("can_this_form_post", "ResetMyPasswordView"), ("can_this_form_get", "UserInfoEditView"),
                 ("can_this_form_post", "UserInfoEditView"), ("userinfoedit", "UserDBModelView"),
                 # the jobs page and API: each user sees and retries their own jobs (app/web/jobs.py)
-                ("can_read", "jobs"), ("can_write", "jobs"), ("menu_access", "jobs")}
+                ("can_read", "jobs"), ("can_write", "jobs"), ("menu_access", "jobs"),
+                # notifications and My tasks: each user their own (app/web/notifications.py, my_tasks.py)
+                ("can_read", "notifications"), ("can_write", "notifications"),
+                ("can_read", "my_tasks"), ("menu_access", "my_tasks")}
 
 
 @dataclass

@@ -16,8 +16,11 @@ from .imports_view import register_imports
 from .jobs import register_jobs
 from .labels import lazy
 from .modelviews import build_model_view
+from .my_tasks import register_my_tasks
+from .notifications import register_notifications
 from .openapi import register_openapi
 from .reports import register_reports
+from .rule_check import register_rule_check
 from .search_views import register_search
 from .teams import register_teams
 
@@ -52,6 +55,9 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_search(appbuilder)
     register_jobs(appbuilder)
     register_automation_log(appbuilder)  # automations: rules and run log (Admin)
+    register_notifications(appbuilder)  # the bell, the notifications page and API (each user their own)
+    register_rule_check(appbuilder)  # which rules would fire for a record (Admin, like the automations page)
+    register_my_tasks(appbuilder)  # My tasks and the home widget (reminders: in automations.yaml)
     register_imports(appbuilder)
     register_openapi(appbuilder)
     return views

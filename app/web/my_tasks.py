@@ -1,0 +1,141 @@
+"""My tasks (/crm/my_tasks/) and the home-page widget: the open tasks assigned to the
+signed-in user, in the entities automations.yaml `reminders:` names, grouped by due time
+in the CRM's time zone: overdue, today, this week (to Sunday), later (or no due time).
+
+Only the user's own tasks (assignee = me), open ones (done hidden), and only records the
+user's role may read (the scoped layer). The widget's counts are one statement per task
+entity (a CASE per group), whatever the number of tasks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, g
+from flask_appbuilder import AppBuilder, BaseView, expose, has_access
+
+from app.automations.reminders import ReminderSpec, open_tasks
+from app.metadata.spec import Text
+from app.models.events import utcnow
+from app.security.access import current_access
+from app.security.scoped import Records
+
+from .labels import current_lang, lazy
+
+VIEW = "my_tasks"
+GROUPS = ("overdue", "today", "week", "later")
+LIMIT = 200
+TITLE = Text((("en", "My tasks"), ("zh", "我的任务")))
+UI = {k: Text(v) for k, v in {
+    "title": (("en", "My tasks"), ("zh", "我的任务")), "overdue": (("en", "Overdue"), ("zh", "已逾期")),
+    "today": (("en", "Today"), ("zh", "今天")), "week": (("en", "This week"), ("zh", "本周")),
+    "later": (("en", "Later"), ("zh", "以后")), "none": (("en", "Nothing to do."), ("zh", "暂无待办任务。")),
+    "due": (("en", "Due"), ("zh", "截止时间")), "all": (("en", "All my tasks"), ("zh", "查看全部任务")),
+}.items()}
+
+
+def bounds(now: dt.datetime, timezone: str) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+    """(now, start of tomorrow, start of next Monday) in naive UTC, days counted in the CRM's zone."""
+    zone = ZoneInfo(timezone or "UTC")
+    local = now.replace(tzinfo=dt.UTC).astimezone(zone)
+    tomorrow = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), zone)
+    monday = dt.datetime.combine(local.date() + dt.timedelta(days=7 - local.weekday()), dt.time(), zone)
+    return now, *(t.astimezone(dt.UTC).replace(tzinfo=None) for t in (tomorrow, monday))
+
+
+def _group(due: Any, now: dt.datetime, tomorrow: dt.datetime, monday: dt.datetime) -> Any:
+    return sa.case((due.is_(None), "later"), (due < now, "overdue"), (due < tomorrow, "today"),
+                   (due < monday, "week"), else_="later")
+
+
+class TaskQuery:
+    """The signed-in user's open tasks of one task entity, as the scoped layer lets them read."""
+
+    def __init__(self, spec: ReminderSpec, user_id: int, now: dt.datetime | None = None):
+        state = current_app.extensions["crm"]
+        self.spec, self.user_id = spec, user_id
+        self.entity = state.spec.entity(spec.entity)
+        self.model = state.models.model(spec.entity)
+        self.records = Records(current_access(), state.models, spec.entity)
+        self.due = getattr(self.model, self.entity.field(spec.due).column_name)
+        self.bounds = bounds(now or utcnow(), state.spec.timezone)
+        self.group = _group(self.due, *self.bounds).label("group")
+
+    def where(self, stmt: Any) -> Any:
+        mine = getattr(self.model, self.entity.field(self.spec.assignee).column_name) == self.user_id
+        return self.records.where(stmt.where(mine, open_tasks(self.model, self.entity, self.spec)), "read")
+
+    def counts(self, session: Any) -> dict[str, int]:
+        rows = session.execute(self.where(sa.select(self.group, sa.func.count()).select_from(self.model))
+                               .group_by(self.group)).all()
+        return {group: int(n) for group, n in rows}
+
+    def rows(self, session: Any) -> list[dict[str, Any]]:
+        title = getattr(self.model, self.entity.field(self.entity.title_field).column_name)
+        stmt = self.where(sa.select(self.model.id, title, self.due, self.group).select_from(self.model))
+        zone = ZoneInfo(current_app.extensions["crm"].spec.timezone or "UTC")
+        found = []
+        for pk, text, due, group in session.execute(stmt.order_by(self.due.is_(None), self.due, self.model.id)
+                                                    .limit(LIMIT)).all():
+            local = due.replace(tzinfo=dt.UTC).astimezone(zone) if due is not None else None
+            found.append({"id": pk, "title": text or f"#{pk}", "group": group, "entity": self.spec.entity,
+                          "due": f"{local:%Y-%m-%d %H:%M}" if local else "", "url": f"/crm/{self.spec.entity}/show/{pk}"})
+        return found
+
+
+def task_entities() -> list[ReminderSpec]:
+    """The task entities the user's role may read."""
+    state = current_app.extensions["crm"]
+    access = current_access()
+    return [r for r in state.spec.reminders if access is None or access.scope(r.entity, "read") != "no"]
+
+
+def my_tasks(user_id: int) -> dict[str, list[dict[str, Any]]]:
+    session = current_app.extensions["crm"].db.session
+    grouped: dict[str, list[dict[str, Any]]] = {name: [] for name in GROUPS}
+    for spec in task_entities():
+        for row in TaskQuery(spec, user_id).rows(session):
+            grouped[row["group"]].append(row)
+    return grouped
+
+
+def my_task_counts(user_id: int) -> dict[str, int]:
+    session = current_app.extensions["crm"].db.session
+    totals = dict.fromkeys(GROUPS, 0)
+    for spec in task_entities():
+        for group, n in TaskQuery(spec, user_id).counts(session).items():
+            totals[group] += n
+    return totals
+
+
+def widget() -> dict[str, Any] | None:
+    """The home page's box: counts per group and the labels (None: no task entity, or signed out)."""
+    user = getattr(g, "user", None)
+    if user is None or not user.is_authenticated or not current_app.extensions["crm"].spec.reminders:
+        return None
+    lang = current_lang()
+    return {"counts": my_task_counts(int(user.id)), "ui": {k: v.get(lang) for k, v in UI.items()},
+            "groups": GROUPS}
+
+
+class MyTasksView(BaseView):
+    route_base = "/crm/my_tasks"
+    default_view = "index"
+    class_permission_name = VIEW
+    base_permissions = ["can_read"]
+    method_permission_name = {"index": "read"}
+
+    @expose("/")
+    @has_access
+    def index(self) -> Any:
+        lang = current_lang()
+        return self.render_template("crm/my_tasks.html", groups=GROUPS, tasks=my_tasks(int(g.user.id)),
+                                    ui={k: v.get(lang) for k, v in UI.items()})
+
+
+def register_my_tasks(appbuilder: AppBuilder) -> None:
+    appbuilder.add_view(MyTasksView, VIEW, label=lazy(TITLE), icon="fa-check-square-o")
+    current_app.context_processor(lambda: {"crm_task_widget": widget})
