@@ -97,3 +97,18 @@ def test_a_batch_the_database_refuses_is_replayed_row_by_row(make_app: Any, tmp_
     assert lines_logged == 60
     again = run_import(app, client, "lead", ("\n".join(lines) + "\n").encode(), "refused.csv")
     assert again.result["counts"]["created"] == 0  # idempotent: every row duplicate or rejected
+
+
+def test_rows_repeating_an_earlier_row_are_duplicates_however_the_numbers_are_written(make_app: Any,
+                                                                                     tmp_path: Path) -> None:
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_OUTBOX_DISPATCH="off")
+    accounts = _accounts(app, 2)
+    client = login(app.test_client())
+    data = (f"商机名称,客户,金额,预计成交日期\n"
+            f"同一商机,{accounts[0]},12.5,2026-03-05\n"
+            f"同一商机,{accounts[0]},12.50,2026/3/5\n"  # the same values once parsed
+            f"同一商机,{accounts[1]},12.5,2026-03-05\n").encode()  # another account: another deal
+    job = run_import(app, client, "opportunity", data, "same.csv")
+    assert job.result["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "duplicate": 1, "rejected": 0}
+    rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=duplicate").get_json()["rows"]
+    assert [r["row"] for r in rows] == [3] and "2" in rows[0]["reason"]

@@ -60,7 +60,7 @@ def _plain(entity: Any, names: tuple[str, ...]) -> bool:
     return all(entity.field(n).type in PLAIN for n in names)
 
 
-def _canon(value: Any) -> Any:
+def canon(value: Any) -> Any:
     """A key value as Python compares it with the database's (Decimal 1.50 is 1.5)."""
     if hasattr(value, "normalize") and hasattr(value, "is_nan"):
         return value.normalize()
@@ -69,7 +69,7 @@ def _canon(value: Any) -> Any:
 
 def key_of(importer: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any:
     key = importer._key(names, values)
-    return None if key is None else tuple(_canon(v) for v in key)
+    return None if key is None else tuple(canon(v) for v in key)
 
 
 def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -> None:
@@ -135,7 +135,7 @@ def prefetch_taken(importer: Any, prepared: list[dict[str, Any]], batch: Batch) 
             stmt = sa.select(sa.func.lower(column)).where(sa.func.lower(column).in_(sorted(lowered)))
         else:
             stmt = sa.select(column).where(column.in_(list(values)))
-        batch.taken[name] = {_canon(v) for v in importer.ctx.session.scalars(stmt)} if values else set()
+        batch.taken[name] = {canon(v) for v in importer.ctx.session.scalars(stmt)} if values else set()
 
 
 class BatchCreate(CreateRecord):
@@ -155,7 +155,7 @@ class BatchCreate(CreateRecord):
             return super()._unique_errors(f)
         value = self.values[f.name]
         value = value.lower() if f.unique_ignore_case and isinstance(value, str) else value
-        return super()._unique_errors(f) if _canon(value) in taken else []
+        return super()._unique_errors(f) if canon(value) in taken else []
 
     def _assign(self, record: Any) -> None:
         super()._assign(record)

@@ -10,6 +10,7 @@ batch the database refused) each row asks and writes itself.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from app.records.commands import RecordContext, UpdateRecord
 from app.records.normalise import normalise_values
 
-from .batch import Batch, BatchCreate, BatchUpdate, key_of
+from .batch import Batch, BatchCreate, BatchUpdate, canon, key_of
 from .cells import CellReader
 from .mapping import OWNER, ImportPlan
 from .messages import text
@@ -67,6 +68,13 @@ def same(f: Any, new: Any, old: Any) -> bool:
     return bool(new == old)
 
 
+def digest(key: Any) -> bytes:
+    """A key as 16 bytes: BLAKE2b of its repr, numbers normalised first (12.50 is 12.5); values of
+    one field have one type, so equal keys have equal reprs. Two keys colliding: a 2^-128 chance."""
+    canonical = tuple(canon(v) for v in key) if isinstance(key, tuple) else key
+    return hashlib.blake2b(repr(canonical).encode("utf-8"), digest_size=16).digest()
+
+
 class RowJudge:
     """One import's rows, judged one at a time, as the importing user."""
 
@@ -78,7 +86,9 @@ class RowJudge:
         self.column_of = {name: column for column, name in plan.mapping.items() if name}
         self.fallback = tuple(n for n in self.column_of if n != OWNER and self.entity.field(n).type != "autonumber")
         self.keysets = self._keysets()
-        self.seen: dict[tuple[str, ...], dict[Any, int]] = defaultdict(dict)
+        # key set -> digest of a key met earlier in the file -> its row (a digest, not the key: 16 bytes
+        # a row however wide the key, so a million-row file's duplicates fit in memory)
+        self.seen: dict[tuple[str, ...], dict[bytes, int]] = defaultdict(dict)
         self.dry = False  # preview: validate each row as the command would, write nothing
         self.batch: Batch | None = None
 
@@ -148,7 +158,7 @@ class RowJudge:
 
     def _see(self, values: dict[str, Any], row: int) -> None:
         for names in self._judging(values):
-            self.seen[names].setdefault(self._key(names, values), row)
+            self.seen[names].setdefault(digest(self._key(names, values)), row)
 
     def prepare(self, row: int, cells: list[Any]) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:
         """The row's values as typed and as normalised, or its rejection."""
@@ -173,10 +183,10 @@ class RowJudge:
     def decide(self, row: int, values: dict[str, Any], norm: dict[str, Any]) -> Outcome:
         """Duplicate, rejected (no match, several), or written: created or updated."""
         for names in self._judging(norm):
-            key = self._key(names, norm)
-            if key in self.seen[names]:
+            earlier = self.seen[names].get(digest(self._key(names, norm)))
+            if earlier is not None:
                 return Outcome("duplicate", column=self.column_of.get(names[0]),
-                               reason=text("duplicate_row", self.lang, row=self.seen[names][key]))
+                               reason=text("duplicate_row", self.lang, row=earlier))
         record = None
         if self.plan.mode in ("update", "upsert"):
             keys = tuple(self.plan.keys)
