@@ -16,8 +16,8 @@ from flask.cli import AppGroup
 from app.automations.cli import automations_group, outbox_group
 from app.metadata.loader import load_metadata
 from app.metadata.problems import MetadataError
-from app.ops.cli import register as register_ops_commands
 from app.metaversions.cli import export_metadata_command
+from app.ops.cli import register as register_ops_commands
 from app.settings import load_settings
 
 
@@ -332,3 +332,18 @@ def jobs_requeue_command() -> None:
         else:
             execute(current_app, row.id)
             click.echo(f"job {row.id} ({row.kind}): {store.get(row.id).state}")  # type: ignore[union-attr]
+
+
+@crm.group("files")
+def files_group() -> None:
+    """Files under CRM_FILES_DIR: uploads, error reports, exports."""
+
+
+@files_group.command("clean")
+def files_clean_command() -> None:
+    """Remove files older than CRM_FILES_KEEP_DAYS (default 7), never one a queued or running job
+    names (the automations tick does this too)."""
+    from app.jobs.cleanup import clean_files
+
+    counts = clean_files(current_app)
+    click.echo(f"removed {counts['removed']} file(s); kept {counts['kept_in_use']} old file(s) of running jobs")

@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "CRM_GZIP_MIN_BYTES": 1024,
     # Stop the clock (an ISO instant, e.g. 2026-06-01T16:30:00+00:00) for demos and tests: app/clock.py.
     "CRM_FROZEN_NOW": "",
+    # Uploads and job files (error reports, exports) older than this many days are removed by the
+    # automations tick and `flask crm files clean` (app/jobs/cleanup.py); 0 keeps them.
+    "CRM_FILES_KEEP_DAYS": 7,
     # FAB: permissions are synced by `flask crm sync`, never per worker at boot.
     "FAB_UPDATE_PERMS": False,
     "FAB_API_SWAGGER_UI": True,
@@ -112,7 +115,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
-            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_GZIP_MIN_BYTES")
+            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 

@@ -126,3 +126,72 @@ def test_a_date_range_and_a_choice_list_survive_the_export_job(make_app: Any, tm
 
         latest = job_store(app).recent()[0]
     assert wait_job(app, latest.id).state == "done", wait_job(app, latest.id).error
+
+
+def _sheet(data: bytes) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(data), read_only=True)
+    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
+
+
+def test_xlsx_export_job_in_the_users_scope_with_progress_and_typed_cells(make_app: Any, tmp_path: Path) -> None:
+    from app.demo.users import DEMO_PASSWORD
+
+    app = _app(make_app, tmp_path, rows=3)
+    with app.app_context():
+        state = app.extensions["crm"]
+        rep_id = state.appbuilder.sm.find_user(username="sales_rep").id
+        opp = state.models.model("opportunity")
+        session = state.db.session
+        session.execute(sa.update(opp).where(opp.id % 2 == 0).values(owner_id=rep_id))
+        session.execute(sa.update(opp).where(opp.id == sa.select(sa.func.min(opp.id)).scalar_subquery())
+                        .values(name="=1+2 公式", owner_id=rep_id))  # text that looks like a formula stays text
+        session.commit()
+        own = {r.id: r for r in session.scalars(sa.select(opp).where(opp.owner_id == rep_id))}
+        session.expunge_all()
+    rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    answer = rep.get("/api/v1/opportunity/export?format=xlsx")
+    assert answer.status_code == 202, answer.data[:300]
+    job = wait_job(app, answer.get_json()["job_id"])
+    assert job.state == "done", job.error
+    assert job.result["format"] == "xlsx" and job.result["rows"] == len(own) == job.done == job.total
+    body = rep.get(f"/crm/jobs/{job.id}/file/export")
+    assert body.status_code == 200 and body.mimetype.endswith("spreadsheetml.sheet")
+    rows = _sheet(body.data)
+    heading = rows[0]
+    assert {int(r[0]) for r in rows[1:]} == set(own)  # the export scope: own records only
+    amount = heading.index("Amount")
+    for line in rows[1:]:
+        record = own[int(line[0])]
+        expected = None if record.amount is None else float(record.amount)
+        assert line[amount] == expected  # a number, not text
+    names = [r[heading.index("Opportunity name")] for r in rows[1:]]
+    assert "=1+2 公式" in names  # written as a string, never run as a formula
+    assert rep.get(f"/crm/jobs/{job.id}/file/export").headers["Content-Disposition"].endswith(".xlsx")
+    other = login(app.test_client(), "sales_rep2", DEMO_PASSWORD)
+    assert other.get(f"/crm/jobs/{job.id}/file/export").status_code == 404
+
+
+def test_screen_xlsx_button_streams_below_and_queues_above_the_threshold(make_app: Any, tmp_path: Path) -> None:
+    app = _app(make_app, tmp_path, rows=3)
+    client = login(app.test_client())
+    page = client.get("/crm/lead/list/").get_data(as_text=True)
+    assert 'id="crm-export-xlsx"' in page and "format=xlsx" in page
+    answer = client.get("/crm/lead/export?format=xlsx")
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/crm/jobs/")
+    with app.app_context():
+        from app.jobs import job_store
+
+        job = job_store(app).recent()[0]
+    done = wait_job(app, job.id)
+    assert done.state == "done" and done.result["files"]["export"].endswith(".xlsx")
+    small = _app(make_app, tmp_path / "small", rows=0)  # 0: never a job
+    streamed = login(small.test_client()).get("/crm/lead/export?format=xlsx")
+    assert streamed.status_code == 200 and streamed.mimetype.endswith("spreadsheetml.sheet")
+    with small.app_context():
+        state = small.extensions["crm"]
+        count = state.db.session.scalar(sa.select(sa.func.count()).select_from(state.models.model("lead")))
+    assert len(_sheet(streamed.data)) == count + 1
+    api = login(small.test_client()).get("/api/v1/lead/export?format=xlsx")
+    assert api.status_code == 200 and len(_sheet(api.data)) == count + 1

@@ -121,7 +121,7 @@ def test_revert_is_refused_to_others_and_twice(import_app: Any) -> None:
 def test_worker_killed_mid_import_then_retry_finishes_nothing_lost_or_doubled(make_app: Any, tmp_path: Path) -> None:
     app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), REDIS_URL=test_redis_url(), CRM_JOB_STALE_SECONDS=1)
     client = login(app.test_client())
-    rows = 600
+    rows = 4000  # batches go fast: enough rows that the kill lands mid-file
     data = ("姓名,邮箱,评分\n" + "".join(f"客户{i:04d} 𩸽,c{i}@example.cn,{i % 100}\n" for i in range(rows))).encode()
     token = upload(client, "lead", data, "many.csv").get_json()["upload"]
     job_id = client.post("/api/v1/imports/lead/run", json={"upload": token}).get_json()["job_id"]

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from app.events.context import acting_automation
 from app.events.read import Change
 from app.jobs import JobContext, job_handler
+from app.jobs.cleanup import clean_files
 from app.models.events import utcnow
 
 from .actions import IN_TRANSACTION, carry_out, plan_action
@@ -137,9 +138,11 @@ def tick(app: Any, now: dt.datetime | None = None) -> dict[str, int]:
     """Run the time-triggered rules whose moment has come by `now` (UTC, naive; default: now)."""
     with app.app_context():
         try:
-            return Ticker(app, now=now or utcnow()).tick()
+            counts = Ticker(app, now=now or utcnow()).tick()
         finally:
             app.extensions["crm"].db.session.remove()
+        clean_files(app)  # uploads and job files past CRM_FILES_KEEP_DAYS (real time, never `now`)
+    return counts
 
 
 @job_handler(TICK_KIND)

@@ -9,7 +9,8 @@ session tells the dispatcher (`on_events_committed`), which delivers them.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from .context import acting
 from .values import field_json
 
 PENDING_KEY = "crm_events_written"
+BUFFER_KEY = "crm_events_buffer"
 _listeners: list[Callable[[Session], None]] = []
 
 
@@ -80,13 +82,41 @@ def _all_values(entity: EntitySpec, target: Any, new: bool) -> dict[str, list[An
 def _write(connection: sa.Connection, table: sa.Table, entity: EntitySpec, target: Any, kind: str,
            changes: dict[str, list[Any]]) -> None:
     who = acting()
-    connection.execute(sa.insert(table).values(
-        entity=entity.name, record_id=target.id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
-        actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
-        created_on=utcnow()))
+    row = dict(entity=entity.name, record_id=target.id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
+               actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
+               created_on=utcnow())
     session = object_session(target)
+    buffer = session.info.get(BUFFER_KEY) if session is not None else None
+    if buffer is not None:  # a batch import: written at the end of this flush, one statement
+        buffer.setdefault(table, []).append(row)
+    else:
+        connection.execute(sa.insert(table).values(**row))
     if session is not None:
         session.info[PENDING_KEY] = True
+
+
+@contextmanager
+def buffered_events(session: Any) -> Iterator[None]:
+    """Inside the block, the events a flush makes are inserted together at its end (one
+    multi-row INSERT, still inside the flush's transaction) instead of one statement each."""
+    raw = session() if callable(session) else session  # a scoped_session: its Session
+    if event.contains(raw.__class__, "after_flush", _drain) is False:
+        event.listen(raw.__class__, "after_flush", _drain)
+    raw.info[BUFFER_KEY] = {}
+    try:
+        yield
+    finally:
+        raw.info.pop(BUFFER_KEY, None)
+
+
+def _drain(session: Session, _context: Any) -> None:
+    buffer = session.info.get(BUFFER_KEY)
+    if not buffer:
+        return
+    connection = session.connection()
+    for table, rows in list(buffer.items()):
+        connection.execute(sa.insert(table), rows)
+    buffer.clear()
 
 
 def install_outbox(cls: type, entity: EntitySpec, table: sa.Table) -> None:
@@ -123,3 +153,6 @@ def _after_commit(session: Session) -> None:
 
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING_KEY, None)
+    buffer = session.info.get(BUFFER_KEY)
+    if buffer:  # rows of a flush that failed
+        buffer.clear()

@@ -54,8 +54,7 @@ class CellReader:
 
     def value(self, f: FieldSpec, raw: Any) -> Any:
         if f.type in ("link", "links"):
-            parts = [raw] if f.type == "link" else LIST_SPLIT.split(cell_text(raw).strip())
-            ids = [self._target(f, cell_text(p).strip()) for p in parts if cell_text(p).strip()]
+            ids = [self._target(f, name) for name in self.link_names(f, raw)]
             return ids[0] if f.type == "link" else ids
         if f.type == "user":
             return self._user(cell_text(raw).strip())
@@ -78,8 +77,24 @@ class CellReader:
         return parse_value(f, cell_text(raw) if f.type == "text" else cell_text(raw).strip(), self.lang)
 
     # -- links by natural key ------------------------------------------------------------
+    @staticmethod
+    def link_names(f: FieldSpec, raw: Any) -> list[str]:
+        """The target names a link cell holds (several, `;`-separated, for a links field)."""
+        parts = [raw] if f.type == "link" else LIST_SPLIT.split(cell_text(raw).strip())
+        return [cell_text(p).strip() for p in parts if cell_text(p).strip()]
+
+    def _target_key(self, f: FieldSpec) -> tuple[EntitySpec, FieldSpec | None]:
+        """The target entity and the field a cell names it by (None: the entity is titled by its id)."""
+        target = self.ctx.models.spec.entity(f.target)
+        key = self.plan.link_keys.get(f.name) or target.title_field
+        return target, target.field(key) if key in target.field_map else None
+
+    def _cache_key(self, f: FieldSpec, value: str) -> tuple[str, str]:
+        tf = self._target_key(f)[1]
+        return f.name, value.casefold() if tf is not None and tf.unique_ignore_case else value
+
     def _target(self, f: FieldSpec, value: str) -> int:
-        key = (f.name, value.casefold())
+        key = self._cache_key(f, value)
         if key not in self._targets:
             self._targets[key] = self._find_target(f, value)
         found = self._targets[key]
@@ -87,27 +102,52 @@ class CellReader:
             raise found
         return found
 
-    def _find_target(self, f: FieldSpec, value: str) -> Any:
-        spec = self.ctx.models.spec
-        target = spec.entity(f.target)
+    def _search(self, f: FieldSpec, values: list[str]) -> dict[str, list[int]]:
+        """Ids (up to 3) of the records each value names, among those the user may read."""
+        target, tf = self._target_key(f)
+        assert tf is not None
         model = self.ctx.models.model(target.name)
-        key = self.plan.link_keys.get(f.name) or target.title_field
-        if key not in target.field_map:  # an entity titled by its id: the id itself
-            return int(value) if value.isdigit() else FieldValueError(
-                text("no_target", self.lang, entity=target.label.get(self.lang), value=value))
-        tf = target.field(key)
         column = getattr(model, tf.column_name)
-        clause = sa.func.lower(column) == value.casefold() if tf.unique_ignore_case else column == value
-        stmt = sa.select(model.id).where(clause).limit(3)
+        if tf.unique_ignore_case:
+            stmt = sa.select(model.id, sa.func.lower(column)).where(
+                sa.func.lower(column).in_(sorted({v.casefold() for v in values})))
+        else:
+            stmt = sa.select(model.id, column).where(column.in_(values))
         if self.ctx.access is not None:  # a record the user cannot read is not found
             stmt = self.ctx.access.records(self.ctx.models, target.name).where(stmt)
-        ids = list(self.ctx.session.scalars(stmt))
-        label = target.label.get(self.lang)
+        found: dict[str, list[int]] = {}
+        for record_id, value in self.ctx.session.execute(stmt.order_by(model.id)):
+            ids = found.setdefault(str(value).casefold() if tf.unique_ignore_case else str(value), [])
+            if len(ids) < 3:
+                ids.append(record_id)
+        return found
+
+    def _answer(self, f: FieldSpec, value: str, ids: list[int]) -> Any:
+        label = self.ctx.models.spec.entity(f.target).label.get(self.lang)
         if not ids:
             return FieldValueError(text("no_target", self.lang, entity=label, value=value))
         if len(ids) > 1:
             return FieldValueError(text("many_targets", self.lang, n=len(ids), entity=label, value=value))
         return ids[0]
+
+    def _find_target(self, f: FieldSpec, value: str) -> Any:
+        target, tf = self._target_key(f)
+        if tf is None:  # an entity titled by its id: the id itself
+            return int(value) if value.isdigit() else FieldValueError(
+                text("no_target", self.lang, entity=target.label.get(self.lang), value=value))
+        return self._answer(f, value, self._search(f, [value]).get(self._cache_key(f, value)[1], []))
+
+    def prefetch_targets(self, f: FieldSpec, names: set[str]) -> set[int]:
+        """Resolve the names not resolved yet in one query; the ids all of `names` found."""
+        if self._target_key(f)[1] is None:
+            return set()
+        missing = sorted({n for n in names if self._cache_key(f, n) not in self._targets})
+        if missing:
+            found = self._search(f, missing)
+            for name in missing:
+                key = self._cache_key(f, name)
+                self._targets[key] = self._answer(f, name, found.get(key[1], []))
+        return {found for n in names if isinstance(found := self._targets[self._cache_key(f, n)], int)}
 
     # -- users by login or name ----------------------------------------------------------
     def _user(self, value: str) -> int:

@@ -151,9 +151,12 @@ def iter_rows(source: SourceFile, limit: int | None = None) -> Iterator[tuple[in
     or datetime/number for XLSX cells so that dates keep their type. A row with cells past the
     header's last column comes with them (longer than the header: the importer rejects it)."""
     width = len(headers(source))
+    text_cells = source.kind != "xlsx"  # CSV cells are str already: no conversion a cell
     for frame in _frames(source, width, limit):
+        if text_cells:
+            frame = _trimmed(frame, width)
         for index, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
-            cells = [_cell(v) for v in values]
+            cells = list(values) if text_cells else [_cell(v) for v in values]
             if all(c == "" for c in cells):
                 continue
             last = max(i for i, c in enumerate(cells) if c != "")
@@ -163,6 +166,14 @@ def iter_rows(source: SourceFile, limit: int | None = None) -> Iterator[tuple[in
                 limit -= 1
                 if limit <= 0:
                     return
+
+
+def _trimmed(frame: pd.DataFrame, width: int) -> pd.DataFrame:
+    """A CSV chunk without the spare columns none of its rows fills (in most files: all of them)."""
+    if frame.shape[1] <= width:
+        return frame
+    filled = (frame.iloc[:, width:] != "").to_numpy().any(axis=0).nonzero()[0]
+    return frame.iloc[:, :width + (int(filled[-1]) + 1 if len(filled) else 0)]
 
 
 def count_rows(source: SourceFile) -> int:

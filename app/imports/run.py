@@ -1,21 +1,19 @@
 """Run an import as a job: every row through the record commands, each row atomic.
 
-A row is written with its line in crm_import_row in one transaction, so a worker
-killed mid-file loses nothing and doubles nothing: the retry skips the rows the log
-holds and goes on. Duplicates are judged after normalisation, against the database
-(in the user's scope) and against earlier rows of the file; a re-run of the same file
-creates nothing.
+Rows go in batches (sized so a batch takes about half a second): the batch's lookups are
+read once (batch.py), its rows judged by the record commands, its new records written in
+one flush, and the batch commits with the rows' lines in crm_import_row. A batch the
+database refuses as a whole (a unique value raced in, a constraint the commands do not
+know) is replayed row by row, each row alone, so a bad row is reported and the rest goes
+in. A worker killed mid-file loses nothing and doubles nothing: the retry skips the rows
+the log holds and goes on.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import re
+import logging
 import time
-from collections import defaultdict
-from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -23,244 +21,34 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.events.outbox import buffered_events
 from app.jobs import JobContext, job_handler
 from app.jobs.acting import record_context
-from app.records.commands import (
-    CommandError,
-    CreateRecord,
-    FieldErrors,
-    Forbidden,
-    RecordContext,
-    UpdateRecord,
-)
-from app.records.normalise import normalise_values
+from app.models.events import utcnow
+from app.records.commands import CommandError, FieldErrors, Forbidden, RecordContext
 
-from .cells import CellReader
+from .batch import Batch, prefetch_keys, prefetch_links, prefetch_taken
 from .files import SourceFile, count_rows, iter_rows
-from .mapping import OWNER, ImportPlan, check_plan
+from .judge import Outcome, RowJudge, as_json
+from .mapping import ImportPlan, check_plan
 from .messages import text
+from .numbers import number_batch
 from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
-BATCH_ROWS = (20, 500)  # rows a commit, least and most: progress, cancel and resume go by batch
+BATCH_ROWS = (20, 1000)  # rows a commit, least and most: progress, cancel and resume go by batch
 BATCH_SECONDS = 0.5  # the batch size adapts so a transaction holds its locks about this long
 IMPORT_KIND = "import"
+logger = logging.getLogger(__name__)
 
 
-@dataclass
-class Outcome:
-    outcome: str
-    record_id: int | None = None
-    version: int | None = None
-    column: str | None = None
-    reason: str | None = None
-    data: Any = None
-
-
-def stored(f: Any, record: Any) -> Any:
-    """A field's value on a record, as the import compares it (links: sorted ids)."""
-    if f.type == "links":
-        return sorted(item.id for item in getattr(record, f.name) or [])
-    return getattr(record, f.column_name)
-
-
-def as_json(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
-
-
-def same(f: Any, new: Any, old: Any) -> bool:
-    if f.type == "links":
-        return sorted(new or []) == (old or [])
-    if new in (None, "") or old in (None, ""):
-        return new in (None, "") and old in (None, "")
-    if isinstance(new, Decimal) or isinstance(old, Decimal):
-        try:
-            return Decimal(str(new)) == Decimal(str(old))
-        except ArithmeticError:
-            return False
-    return bool(new == old)
-
-
-class KeepNumbersCreate(CreateRecord):
-    """CreateRecord that keeps the autonumbers a file brings (every rule of the command still
-    applies); the counter then moves past them, so the next record never repeats one."""
-
-    def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any], numbers: dict[str, str]):
-        super().__init__(ctx, entity, values)
-        self.numbers = numbers
-
-    def _assign(self, record: Any) -> None:
-        super()._assign(record)
-        for name, value in self.numbers.items():
-            setattr(record, name, value)
-            move_counter(self.ctx, self.entity.name, self.entity.field(name), value)
-
-
-PLACEHOLDER = re.compile(r"\\\{0+\\\}")  # `{0000}` once escaped
-
-
-def move_counter(ctx: RecordContext, entity: str, f: Any, value: str) -> None:
-    """Make the autonumber counter of `f` at least the number in `value` (when it has the format)."""
-    pattern = PLACEHOLDER.sub(lambda _: r"(\d+)", re.escape(f.format or "{0000}"), count=1)
-    match = re.fullmatch(pattern, value)
-    if match is None:
-        return
-    number, counter = int(match.group(1)), ctx.models.core["crm_counter"]
-    key = (counter.c.entity == entity) & (counter.c.field == f.name)
-    moved = ctx.session.execute(sa.update(counter).where(key, counter.c.last < number).values(last=number)).rowcount
-    if not moved and ctx.session.execute(sa.select(counter.c.last).where(key)).first() is None:
-        ctx.session.execute(sa.insert(counter).values(entity=entity, field=f.name, last=number))
-
-
-class Importer:
-    """One import's rows, one at a time, as the importing user."""
+class Importer(RowJudge):
+    """One import's rows, in batches, as the importing user; each row's line in the log."""
 
     def __init__(self, ctx: RecordContext, plan: ImportPlan, log: sa.Table, job_id: int, lang: str | None):
-        self.ctx, self.plan, self.log, self.job_id, self.lang = ctx, plan, log, job_id, lang
-        self.entity = ctx.entity(plan.entity)
-        self.model = ctx.models.model(plan.entity)
-        self.reader = CellReader(ctx, self.entity, plan, lang)
-        self.column_of = {name: column for column, name in plan.mapping.items() if name}
-        self.fallback = tuple(n for n in self.column_of if n != OWNER and self.entity.field(n).type != "autonumber")
-        self.keysets = self._keysets()
-        self.seen: dict[tuple[str, ...], dict[Any, int]] = defaultdict(dict)
-        self.dry = False  # preview: validate each row as the command would, write nothing
-
-    # -- how rows are told apart ---------------------------------------------------------
-    def _keysets(self) -> list[tuple[str, ...]]:
-        """Update/upsert: the match keys. Create: each unique field, autonumber or set mapped (none:
-        a row is judged on all the columns it fills, see `_judging`)."""
-        if self.plan.keys:
-            return [tuple(self.plan.keys)]
-        mapped = [n for n in self.column_of if n != OWNER]
-        sets: list[tuple[str, ...]] = [(n,) for n in mapped
-                                       if self.entity.field(n).unique or self.entity.field(n).type == "autonumber"]
-        sets += [tuple(s) for s in self.entity.unique if all(n in mapped for n in s)]
-        return sets
-
-    def _judging(self, values: dict[str, Any]) -> list[tuple[str, ...]]:
-        """The key sets a row is judged on: those it fills; a create row that fills none (a blank
-        number or unique field) is judged on all its columns, so a re-run still creates nothing."""
-        names = [k for k in self.keysets if self._key(k, values) is not None]
-        if not names and not self.plan.keys:
-            filled = tuple(n for n in self.fallback if values.get(n) not in (None, "", []))
-            names = [filled] if filled else []
-        return names
-
-    def _key(self, names: tuple[str, ...], values: dict[str, Any]) -> Any:
-        key = []
-        for name in names:
-            value = values.get(name)
-            if value in (None, "", []):
-                return None
-            f = self.entity.field(name)
-            value = tuple(sorted(value)) if isinstance(value, list) else value
-            key.append(value.casefold() if f.unique_ignore_case and isinstance(value, str) else value)
-        return tuple(key)
-
-    def _matches(self, names: tuple[str, ...], values: dict[str, Any]) -> list[int]:
-        clauses = []
-        for name in names:
-            f = self.entity.field(name)
-            value = values[name]
-            if f.type == "links":
-                return []  # a many-to-many is no key
-            column = getattr(self.model, f.column_name)
-            ignore = f.unique_ignore_case and isinstance(value, str)
-            clauses.append(sa.func.lower(column) == value.lower() if ignore else column == value)
-        stmt = sa.select(self.model.id).where(*clauses).order_by(self.model.id).limit(2)
-        if self.ctx.access is not None:
-            stmt = self.ctx.access.records(self.ctx.models, self.entity.name).where(stmt)
-        return list(self.ctx.session.scalars(stmt))
-
-    # -- one row -------------------------------------------------------------------------
-    def _rejected(self, errors: dict[str, list[str]], cells: list[Any]) -> Outcome:
-        by_column = {self.column_of.get(name, name): messages for name, messages in errors.items()}
-        column, messages = next(iter(by_column.items()))
-        return Outcome("rejected", column=column if column != "_schema" else "", reason=" ".join(messages),
-                       data={"cells": [as_json(c) for c in cells], "errors": by_column})
-
-    def remember(self, row: int, cells: list[Any]) -> None:
-        """A row a past attempt imported: its keys still make later rows duplicates."""
-        values, errors = self.reader.read(cells)
-        if not errors and not normalise_values(self.entity, values, self.lang):
-            self._see(values, row)
-
-    def _see(self, values: dict[str, Any], row: int) -> None:
-        for names in self._judging(values):
-            self.seen[names].setdefault(self._key(names, values), row)
-
-    def process(self, row: int, cells: list[Any]) -> Outcome:
-        if len(cells) > len(self.plan.columns):  # an unquoted separator, most likely
-            return Outcome("rejected", column="", data={"cells": [as_json(c) for c in cells]},
-                           reason=text("too_many_cells", self.lang, n=len(cells), m=len(self.plan.columns)))
-        values, errors = self.reader.read(cells)
-        if errors:
-            return self._rejected(errors, cells)
-        norm = dict(values)
-        errors = normalise_values(self.entity, norm, self.lang)
-        if errors:
-            return self._rejected(errors, cells)
-        for names in self._judging(norm):
-            key = self._key(names, norm)
-            if key in self.seen[names]:
-                return Outcome("duplicate", column=self.column_of.get(names[0]),
-                               reason=text("duplicate_row", self.lang, row=self.seen[names][key]))
-        record = None
-        if self.plan.mode in ("update", "upsert"):
-            keys = tuple(self.plan.keys)
-            label = ", ".join(self.column_of.get(k, k) for k in keys)
-            ids = self._matches(keys, norm) if self._key(keys, norm) is not None else []
-            if len(ids) > 1:
-                return Outcome("rejected", column=self.column_of.get(keys[0]),
-                               reason=text("many_match", self.lang, n=len(ids), keys=label))
-            if not ids and self.plan.mode == "update":
-                return Outcome("rejected", column=self.column_of.get(keys[0]),
-                               reason=text("no_match", self.lang, keys=label))
-            record = self.ctx.session.get(self.model, ids[0]) if ids else None
-        else:
-            for names in self._judging(norm):
-                ids = self._matches(names, norm)
-                if ids:
-                    self._see(norm, row)
-                    return Outcome("duplicate", record_id=ids[0], column=self.column_of.get(names[0]),
-                                   reason=text("duplicate_record", self.lang, id=ids[0]))
-        outcome = self._create(values) if record is None else self._update(record, values, norm)
-        self._see(norm, row)
-        return outcome
-
-    def _create(self, values: dict[str, Any]) -> Outcome:
-        numbers = {n: values.pop(n) for n in list(values) if self.entity.field(n).type == "autonumber"}
-        command = KeepNumbersCreate(self.ctx, self.entity.name, values, numbers)
-        command.autocommit = False
-        if self.dry:
-            command.validate()
-            return Outcome("created")
-        record = command.run()
-        return Outcome("created", record_id=record.id, version=record.version)
-
-    def _update(self, record: Any, values: dict[str, Any], norm: dict[str, Any]) -> Outcome:
-        changes, old = {}, {}
-        for name, value in values.items():
-            f = self.entity.field(name)
-            if name == OWNER or f.type == "autonumber" or (name in self.plan.keys and self.plan.mode == "update"):
-                continue
-            current = stored(f, record)
-            if not same(f, norm[name], current):
-                changes[name], old[name] = value, as_json(current)
-        if not changes:
-            return Outcome("unchanged", record_id=record.id, version=record.version)
-        command = UpdateRecord(self.ctx, self.entity.name, record, changes)
-        command.autocommit = False
-        if self.dry:
-            command.validate()
-            return Outcome("updated", record_id=record.id, data={"old": old})
-        command.run()
-        return Outcome("updated", record_id=record.id, version=record.version, data={"old": old})
+        super().__init__(ctx, plan, lang)
+        self.log, self.job_id = log, job_id
+        self.batched = True  # False: every batch row by row (the path a refused batch replays on)
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -288,7 +76,8 @@ class Importer:
             else:
                 savepoint.commit()  # flushes the row: its errors are still this row's
         except (Forbidden, CommandError, SQLAlchemyError) as exc:
-            if savepoint.is_active:
+            raw = session() if callable(session) else session  # a scoped_session: its Session
+            if savepoint.is_active or raw.in_nested_transaction():  # a failed flush deactivates it
                 savepoint.rollback()
             outcome = self._failed(exc, cells)
         return outcome
@@ -310,6 +99,81 @@ class Importer:
         return outcome.outcome
 
     def run_batch(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
+        """The batch written together, or (refused by the database as a whole) row by row."""
+        if self.batched:
+            outcomes = self.run_together(batch)
+            if outcomes is not None:
+                return outcomes
+        return self.run_rows(batch)
+
+    def _forget(self, rows: set[int]) -> None:
+        """Forget what rolled-back rows made "seen" (they are judged again)."""
+        for keys in self.seen.values():
+            for key in [k for k, r in keys.items() if r in rows]:
+                del keys[key]
+
+    def _judge_batch(self, batch: list[tuple[int, list[Any]]]) -> list[Outcome]:
+        """Every row of the batch judged against the batch's prefetched answers; new and changed
+        records wait in the session for the flush."""
+        lookups = self.batch = Batch()
+        prefetch_links(self, batch, lookups)
+        results = [(row, cells, self.prepare(row, cells)) for row, cells in batch]
+        prepared = [{"values": r[0], "norm": r[1], "judging": self._judging(r[1])}
+                    for _, _, r in results if not isinstance(r, Outcome)]
+        prefetch_keys(self, prepared, lookups)
+        prefetch_taken(self, prepared, lookups)
+        outcomes = []
+        for row, cells, result in results:
+            if isinstance(result, Outcome):
+                outcomes.append(result)
+                continue
+            try:
+                outcomes.append(self.decide(row, *result))
+            except (Forbidden, FieldErrors) as exc:  # refused before it touched the session
+                outcomes.append(self._failed(exc, cells))
+        return outcomes
+
+    def run_together(self, batch: list[tuple[int, list[Any]]]) -> list[str] | None:
+        """Judge the batch, insert its new records in one flush (autonumbers taken as a block, events
+        and stage history in one statement each), its log lines with them, commit. None when the
+        database refused the batch: it is rolled back whole, to be replayed row by row."""
+        session = self.ctx.session
+        try:
+            with buffered_events(session):
+                with session.no_autoflush:
+                    outcomes = self._judge_batch(batch)
+                    number_batch(self.ctx, self.entity, [o.record for o in outcomes if o.outcome == "created"])
+                session.flush()
+            self._history([o for o in outcomes if o.outcome == "created"])
+            lines = []
+            for (row, _), outcome in zip(batch, outcomes, strict=True):
+                if outcome.record is not None:
+                    outcome.record_id, outcome.version = outcome.record.id, outcome.record.version
+                lines.append(self._line(row, outcome))
+            if lines:
+                session.execute(sa.insert(self.log), lines)
+            session.commit()
+        except (SQLAlchemyError, CommandError) as exc:
+            logger.warning("import %s: batch of rows %s-%s replayed row by row: %s", self.job_id, batch[0][0],
+                     batch[-1][0], str(exc).splitlines()[0][:300])
+            session.rollback()
+            self._forget({row for row, _ in batch})
+            return None
+        finally:
+            self.batch = None
+        return [o.outcome for o in outcomes]
+
+    def _history(self, created: list[Outcome]) -> None:
+        """The stage history rows of the batch's new records (entering their first stage)."""
+        history = self.ctx.models.core["crm_stage_history"]
+        now = utcnow()
+        rows = [{"entity": self.entity.name, "record_id": o.record.id, "pipeline": pipeline.name,
+                 "from_stage": None, "to_stage": target, "moved_by_id": self.ctx.user_id, "moved_on": now,
+                 "seconds_in_from": None} for o in created for pipeline, _, target in o.moves or ()]
+        if rows:
+            self.ctx.session.execute(sa.insert(history), rows)
+
+    def run_rows(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
         """Rows and their log lines in one transaction (one commit per batch, so a worker killed
         mid-batch loses the batch whole and its retry redoes it). A command that rolls the whole
         transaction back on a failure (a database refusal) costs a replay of the batch's earlier
@@ -333,10 +197,7 @@ class Importer:
                 outcomes.append(outcome.outcome)
             if lost:
                 session.rollback()
-                rows = {row for row, _ in batch}
-                for keys in self.seen.values():  # forget what the lost rows made "seen"
-                    for key in [k for k, r in keys.items() if r in rows]:
-                        del keys[key]
+                self._forget({row for row, _ in batch})
                 continue
             if lines:
                 session.execute(sa.insert(self.log), lines)

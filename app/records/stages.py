@@ -108,16 +108,22 @@ def record_state(entity: EntitySpec, record: Any, values: dict[str, Any]) -> dic
     return state
 
 
-def apply_stage(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, record: Any, source: str | None,
-                target: str, values: dict[str, Any], now: dt.datetime | None = None) -> None:
-    """Set the stage, the derived probability, and write the history row (in the open transaction)."""
-    now = now or utcnow()
+def set_stage(pipeline: PipelineSpec, record: Any, source: str | None, target: str, values: dict[str, Any]) -> None:
+    """The stage field and the probability it derives (no history: see apply_stage; a batch
+    import writes the history rows of its new records together after its flush)."""
     stage = pipeline.stage(target)
     setattr(record, pipeline.field, target)
     if pipeline.probability_field and stage is not None and stage.probability is not None:
         overridden = pipeline.probability_overridable and pipeline.probability_field in values and source == target
         if not overridden:
             setattr(record, pipeline.probability_field, stage.probability)
+
+
+def apply_stage(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, record: Any, source: str | None,
+                target: str, values: dict[str, Any], now: dt.datetime | None = None) -> None:
+    """Set the stage, the derived probability, and write the history row (in the open transaction)."""
+    now = now or utcnow()
+    set_stage(pipeline, record, source, target, values)
     if source == target and record.id is not None:
         return
     history = ctx.models.core["crm_stage_history"]

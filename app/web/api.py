@@ -53,7 +53,8 @@ from .board import BoardApiMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
-from .export_job import start_export, too_big
+from .export_job import export_format, start_export, too_big
+from .export_xlsx import xlsx_response
 from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
@@ -318,12 +319,12 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
     @permission_name("export")
     @checked_rison(get_list_schema)
     def export(self, **kwargs: Any) -> Any:
-        """The list as CSV, streamed.
+        """The list as CSV (streamed) or XLSX.
         ---
         get:
           description: >-
             Every record in the user's export scope matching the filters (same `q` as the
-            list), as CSV with the fields the user may see.
+            list), as CSV (or XLSX with `format=xlsx`) with the fields the user may see.
           parameters:
           - in: query
             name: q
@@ -331,9 +332,12 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
               application/json:
                 schema:
                   $ref: '#/components/schemas/get_list_schema'
+          - in: query
+            name: format
+            schema: {type: string, enum: [csv, xlsx]}
           responses:
             200:
-              description: CSV file
+              description: CSV or XLSX file
             202:
               description: "More rows than CRM_EXPORT_JOB_ROWS: {job_id}; the file downloads from the job"
             400:
@@ -352,9 +356,11 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), joined,
                                          order_column, order_direction)
         if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file (202, poll the job)
-            job_id = start_export(self.entity, filters, (order_column, order_direction))
+            job_id = start_export(self.entity, filters, (order_column, order_direction), export_format())
             return self.response(202, job_id=job_id, job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{job_id}")
         columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        if export_format() == "xlsx":
+            return xlsx_response(self.entity, query, columns, f"{self.entity.name}.xlsx")
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 
     @expose("/picker", methods=["GET"])

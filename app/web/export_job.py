@@ -1,7 +1,7 @@
-"""Exports above CRM_EXPORT_JOB_ROWS run as a job writing a CSV file to download when done.
+"""Exports above CRM_EXPORT_JOB_ROWS run as a job writing a CSV or XLSX file to download when done.
 
 The same query as the streamed export (the list's filters, the user's export scope,
-the fields the user may see) and the same writer (app/web/export.py), run as the user
+the fields the user may see) and the same writers (app/web/export.py, export_xlsx.py), run as the user
 in a worker; the file lands in CRM_FILES_DIR/exports and downloads from the jobs page.
 """
 
@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from flask import current_app
+from flask import current_app, request
 
 from app.jobs import JobContext, enqueue, job_handler
 from app.metadata.spec import Text
@@ -20,6 +20,7 @@ from app.security.access import current_access
 
 from .datamodel import CrmInterface
 from .export import csv_chunks, export_columns
+from .export_xlsx import write_xlsx
 from .filtering import add_checked_filter, search_filter_for
 from .filterops import plain_value
 from .labels import current_lang
@@ -40,13 +41,18 @@ def too_big(query: Any) -> bool:
     return bool(limit) and query.order_by(None).limit(limit + 1).count() > limit
 
 
-def start_export(entity: Any, filters: Any, order: tuple[str, str]) -> int:
+def export_format() -> str:
+    """The file the export asks for: `?format=xlsx`, else CSV."""
+    return "xlsx" if request.args.get("format", "").strip().lower() == "xlsx" else "csv"
+
+
+def start_export(entity: Any, filters: Any, order: tuple[str, str], fmt: str = "csv") -> int:
     """Enqueue an export of `entity` with FAB `filters` (checked already) as the current user."""
     items = [[flt.column_name, flt.arg_name, plain_value(value)]
              for flt, value in zip(filters.filters, filters.values, strict=True)]
     lang = current_lang()
     payload = {"entity": entity.name, "filters": json.loads(json.dumps(items, default=str)), "order": list(order),
-               "lang": lang}
+               "lang": lang, "format": fmt}
     return enqueue(EXPORT_KIND, payload, user_id=acting_user_id(), title=f"{TITLE.get(lang)} {entity.plural.get(lang)}")
 
 
@@ -70,12 +76,18 @@ def run_export(job: JobContext) -> dict[str, Any]:
     query = access.records(state.models, entity.name).where(query, "export")
     columns = export_columns(entity, access.hidden_fields(entity))
     total = query.order_by(None).count()
-    relative = Path("exports") / f"job-{job.job_id}-{entity.name}.csv"
+    fmt = "xlsx" if payload.get("format") == "xlsx" else "csv"
+    relative = Path("exports") / f"job-{job.job_id}-{entity.name}.{fmt}"
     path = Path(app.config["CRM_FILES_DIR"]) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
+    lang = payload.get("lang") or "en"
+    if fmt == "xlsx":
+        written = write_xlsx(query, columns, lang, str(path), entity.plural.get(lang),
+                             lambda n: job.progress(n, total), job.cancelled)
+        return {"entity": entity.name, "rows": written, "format": fmt, "files": {"export": str(relative)}}
     with path.open("w", encoding="utf-8", newline="") as out:
-        for chunk in csv_chunks(query, columns, payload.get("lang") or "en", lambda n: job.progress(n, total)):
+        for chunk in csv_chunks(query, columns, lang, lambda n: job.progress(n, total)):
             out.write(chunk)
             if job.cancelled():
                 break
-    return {"entity": entity.name, "rows": total, "files": {"export": str(relative)}}
+    return {"entity": entity.name, "rows": total, "format": fmt, "files": {"export": str(relative)}}

@@ -25,6 +25,7 @@ from app.models.actor import acting_user_id
 from app.security.access import current_access
 
 from .labels import current_lang, lazy
+from .report_export import XLSX_MIME
 
 JOBS_VIEW = "jobs"
 TITLE = Text((("en", "Jobs"), ("zh", "后台任务")))
@@ -114,7 +115,8 @@ class JobsView(BaseView):
         path = job_file(row, name) if row is not None else None
         if path is None:
             abort(404)
-        return send_file(path, mimetype="text/csv", as_attachment=True, download_name=path.name)
+        mimetype = XLSX_MIME if path.suffix == ".xlsx" else "text/csv"
+        return send_file(path, mimetype=mimetype, as_attachment=True, download_name=path.name)
 
     @expose("/<int:job_id>/retry", methods=["POST"])
     @has_access

@@ -34,7 +34,8 @@ from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .display import formatters
 from .export import csv_response, export_columns
-from .export_job import start_export, too_big
+from .export_job import export_format, start_export, too_big
+from .export_xlsx import xlsx_response
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
@@ -343,10 +344,12 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), filters,
                                          order_column, order_direction)
         if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file, the jobs page has it
-            start_export(self.entity, asked, (order_column, order_direction))
+            start_export(self.entity, asked, (order_column, order_direction), export_format())
             flash(str(EXPORT_QUEUED.get(current_lang())), "info")
             return redirect("/crm/jobs/")
         columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        if export_format() == "xlsx":
+            return xlsx_response(self.entity, query, columns, f"{self.entity.name}.xlsx")
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")
 
     def _delete(self, pk: Any) -> None:

@@ -1,0 +1,210 @@
+"""What a batch of import rows reads from the database, read once for the whole batch.
+
+Row by row, an import asks the database for each row's link targets, its duplicates and
+its unique values: about eight round trips a row. A batch asks once per link column and
+once per key instead (`IN` over the batch's values) and keeps the answers here; the
+record commands then judge each row against these answers, with the same rules and
+the same messages, and the batch's records go to the database in one flush (one multi-row
+INSERT, its events and stage history in one statement each). Anything the prefetch does
+not cover (a key on a multichoice, an entity titled by its id) is asked row by row as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.records.commands import CreateRecord, UpdateRecord
+from app.records.stages import set_stage
+
+PLAIN = ("string", "email", "phone", "url", "integer", "decimal", "money", "percent", "date", "datetime",
+         "boolean", "choice", "link", "user", "autonumber", "text")
+
+
+@dataclass
+class Batch:
+    """One batch's answers from the database; `held` keeps the records it loaded in the session's
+    identity map (a weak map), so the commands' `session.get` finds them without a query."""
+
+    held: list[Any] = field(default_factory=list)
+    keys: dict[tuple[str, ...], dict[Any, list[int]]] = field(default_factory=dict)  # key -> record ids
+    link_ids: dict[str, set[int]] = field(default_factory=dict)  # link field -> ids the user may read
+    taken: dict[str, set[Any]] = field(default_factory=dict)  # unique field -> values held (any record)
+    assignees: dict[tuple[str, Any], list[str]] = field(default_factory=dict)  # (field, user) -> errors
+
+
+def prefetch_links(importer: Any, rows: list[tuple[int, list[Any]]], batch: Batch) -> None:
+    """Resolve every link name of the batch (one query a link column for names not seen yet)
+    and load the linked records (one query a link column), for the commands' checks."""
+    reader, session, spec = importer.reader, importer.ctx.session, importer.ctx.models.spec
+    for name, index in reader.columns.items():
+        f = importer.entity.field(name)
+        if f.type not in ("link", "links"):
+            continue
+        names: set[str] = set()
+        for _, cells in rows:
+            raw = cells[index] if index < len(cells) else ""
+            if raw in ("", None):
+                continue
+            names.update(reader.link_names(f, raw))
+        ids = reader.prefetch_targets(f, names)
+        batch.link_ids[name] = ids
+        if ids:
+            model = importer.ctx.models.model(spec.entity(f.target).name)
+            batch.held.extend(session.scalars(sa.select(model).where(model.id.in_(sorted(ids)))))
+
+
+def _plain(entity: Any, names: tuple[str, ...]) -> bool:
+    return all(entity.field(n).type in PLAIN for n in names)
+
+
+def canon(value: Any) -> Any:
+    """A key value as Python compares it with the database's (Decimal 1.50 is 1.5)."""
+    if hasattr(value, "normalize") and hasattr(value, "is_nan"):
+        return value.normalize()
+    return value
+
+
+def key_of(importer: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any:
+    key = importer._key(names, values)
+    return None if key is None else tuple(canon(v) for v in key)
+
+
+def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -> None:
+    """The records (in the user's scope) that hold each key the batch's rows bring: one query a
+    key set. Update and upsert also load those records (one query)."""
+    wanted: dict[tuple[str, ...], set[Any]] = {}
+    for item in prepared:
+        for names in item["judging"]:
+            key = key_of(importer, names, item["norm"])
+            if key is not None and _plain(importer.entity, names):
+                wanted.setdefault(names, set()).add(key)
+    for names, keys in wanted.items():
+        batch.keys[names] = _holders(importer, names, keys)
+    if importer.plan.mode in ("update", "upsert"):
+        ids = sorted({i for found in batch.keys.values() for ids in found.values() for i in ids})
+        if ids:
+            model = importer.model
+            batch.held.extend(importer.ctx.session.scalars(sa.select(model).where(model.id.in_(ids))))
+
+
+def _columns(importer: Any, names: tuple[str, ...]) -> list[Any]:
+    columns = []
+    for name in names:
+        f = importer.entity.field(name)
+        column = getattr(importer.model, f.column_name)
+        columns.append(sa.func.lower(column) if f.unique_ignore_case else column)
+    return columns
+
+
+def _holders(importer: Any, names: tuple[str, ...], keys: set[Any]) -> dict[Any, list[int]]:
+    model, session = importer.model, importer.ctx.session
+    columns = _columns(importer, names)
+    lowered = [importer.entity.field(n).unique_ignore_case for n in names]
+    wanted = [tuple(v.lower() if low and isinstance(v, str) else v for v, low in zip(key, lowered, strict=True))
+              for key in keys]
+    if len(columns) == 1:
+        clause = columns[0].in_([k[0] for k in wanted])
+    else:
+        clause = sa.tuple_(*columns).in_(wanted)
+    stmt = sa.select(model.id, *[getattr(model, importer.entity.field(n).column_name) for n in names])
+    stmt = stmt.where(clause).order_by(model.id)
+    if importer.ctx.access is not None:
+        stmt = importer.ctx.access.records(importer.ctx.models, importer.entity.name).where(stmt)
+    found: dict[Any, list[int]] = {}
+    for record_id, *stored in session.execute(stmt):
+        key = key_of(importer, names, dict(zip(names, stored, strict=True)))
+        if key is not None:
+            found.setdefault(key, []).append(record_id)
+    return found
+
+
+def prefetch_taken(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -> None:
+    """For each unique field the file fills: which of the batch's values a record (any, not only
+    those the user reads: the uniqueness rule is global) holds already. One query a field."""
+    for name in importer.column_of:
+        f = importer.entity.field_map.get(name)
+        if f is None or not f.unique or f.type not in PLAIN:
+            continue
+        values = {item["norm"].get(name) for item in prepared} - {None, ""}
+        column = getattr(importer.model, f.column_name)
+        if f.unique_ignore_case:
+            lowered = {v.lower() for v in values if isinstance(v, str)}
+            stmt = sa.select(sa.func.lower(column)).where(sa.func.lower(column).in_(sorted(lowered)))
+        else:
+            stmt = sa.select(column).where(column.in_(list(values)))
+        batch.taken[name] = {canon(v) for v in importer.ctx.session.scalars(stmt)} if values else set()
+
+
+class BatchCreate(CreateRecord):
+    """CreateRecord that judges links, unique values and assignees by the batch's answers and
+    leaves the write to the batch's flush (stage history written by the batch after it)."""
+
+    def __init__(self, ctx: Any, entity: str, values: dict[str, Any], numbers: dict[str, str], batch: Batch):
+        super().__init__(ctx, entity, values)
+        self.numbers, self.batch = numbers, batch
+
+    def _reference_errors(self, f: Any) -> list[str]:
+        return batch_reference_errors(self, f)
+
+    def _unique_errors(self, f: Any) -> list[str]:
+        taken = self.batch.taken.get(f.name)
+        if taken is None or self.record is not None:
+            return super()._unique_errors(f)
+        value = self.values[f.name]
+        value = value.lower() if f.unique_ignore_case and isinstance(value, str) else value
+        return super()._unique_errors(f) if canon(value) in taken else []
+
+    def _assign(self, record: Any) -> None:
+        super()._assign(record)
+        for name, value in self.numbers.items():
+            setattr(record, name, value)
+
+    def build(self) -> tuple[Any, list[tuple[Any, str | None, str]]]:
+        """Validate, then a new record in the session (unflushed), and its stage moves."""
+        self.validate()
+        moves = self._stage_moves()
+        record = self.model()
+        self._assign(record)
+        record.owner_id = self.owner_id if self.owner_id is not None else self.ctx.user_id
+        self.ctx.session.add(record)
+        for pipeline, source, target in moves:
+            set_stage(pipeline, record, source, target, self.values)
+        if self.ctx.hooks is not None:
+            self.ctx.hooks.crm_before_insert(entity=self.entity, record=record, session=self.ctx.session)
+        return record, moves
+
+
+class BatchUpdate(UpdateRecord):
+    """UpdateRecord whose plain changes wait for the batch's flush (a stage move writes at once)."""
+
+    batch: Batch | None = None
+
+    def _reference_errors(self, f: Any) -> list[str]:
+        return batch_reference_errors(self, f)
+
+    def build(self) -> Any:
+        self.validate()
+        moves = self._stage_moves()
+        self._assign(self.record)
+        self._apply_stages(self.record, moves)  # reads the stage's past: flushes, as a form's save does
+        return self.record
+
+
+def batch_reference_errors(command: Any, f: Any) -> list[str]:
+    """A link to records the batch found among those the user reads, or an assignee judged
+    earlier in the batch: no query; anything else as the command asks it."""
+    batch: Batch | None = command.batch
+    value = command.values[f.name]
+    if batch is not None and f.type in ("link", "links"):
+        ids = set(value if f.type == "links" else [value])
+        if ids <= batch.link_ids.get(f.name, set()):
+            return []
+    if batch is not None and f.type == "user" and command.record is None:
+        key = (f.name, value)
+        if key not in batch.assignees:
+            batch.assignees[key] = CreateRecord._reference_errors(command, f)
+        return list(batch.assignees[key])
+    return CreateRecord._reference_errors(command, f)  # the command's own check (a query)

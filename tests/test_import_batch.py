@@ -1,0 +1,114 @@
+"""Import batches: a batch's lookups are read once and its records written in one flush, so the
+statements an import runs do not grow with its rows; a batch the database refuses as a whole is
+replayed row by row (the bad row reported, the rest in, nothing doubled)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from tests.conftest import count_queries, login
+from tests.test_import_api import run_import
+
+
+def _accounts(app: Any, count: int) -> list[str]:
+    with app.app_context():
+        state = app.extensions["crm"]
+        account = state.models.model("account")
+        names = [f"客户 {i:03d} 𩸽" for i in range(count)]
+        state.db.session.add_all([account(name=n) for n in names])
+        state.db.session.commit()
+        state.db.session.remove()
+    return names
+
+
+def _opportunities(rows: int, accounts: list[str], start: int = 0) -> bytes:
+    lines = ["商机名称,客户,金额,预计成交日期"]
+    for i in range(start, start + rows):
+        lines.append(f'商机 {i:05d},{accounts[i % len(accounts)]},"¥{1000 + i:,}.50",2026/{i % 12 + 1}/{i % 28 + 1}')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _import_statements(app: Any, client: Any, data: bytes, name: str) -> tuple[Any, list[str]]:
+    with count_queries(app) as statements:
+        job = run_import(app, client, "opportunity", data, name)
+    return job, [s for s in statements if "crm_job" not in s]  # the job's own bookkeeping aside
+
+
+def test_statements_do_not_grow_with_the_rows(make_app: Any, tmp_path: Path) -> None:
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_OUTBOX_DISPATCH="off")
+    accounts = _accounts(app, 40)
+    client = login(app.test_client())
+    small, few = _import_statements(app, client, _opportunities(30, accounts), "small.csv")
+    big, many = _import_statements(app, client, _opportunities(900, accounts, start=1000), "big.csv")
+    assert small.result["counts"]["created"] == 30 and big.result["counts"]["created"] == 900
+    # row by row this was about 8 statements a row (7,000+ for 900 rows)
+    inserts = [s for s in many if s.lstrip().upper().startswith("INSERT INTO OPPORTUNITY")]
+    others = [s for s in many if s not in inserts]
+    # row by row this was about 8 statements a row (7,000+ for 900 rows)
+    assert len(others) < 150, len(others)
+    assert len([s for s in many if s.lstrip().upper().startswith("INSERT INTO CRM_EVENT")]) < 20
+    with app.app_context():
+        dialect = app.extensions["crm"].db.engine.dialect.name
+    if dialect == "postgresql":  # multi-row INSERT ... RETURNING (SQLite: one in-process call a row)
+        assert len(inserts) < 20, len(inserts)
+    with app.app_context():
+        state = app.extensions["crm"]
+        opp = state.models.model("opportunity")
+        session = state.db.session
+        stored = session.execute(sa.select(opp.name, opp.amount, opp.stage, opp.probability, opp.version)
+                                 .where(opp.name == "商机 01899")).one()
+        event = state.models.core["crm_event"]
+        history = state.models.core["crm_stage_history"]
+        assert session.scalar(sa.select(sa.func.count()).select_from(event).where(
+            event.c.entity == "opportunity", event.c.kind == "created")) == 930  # an event a record
+        assert session.scalar(sa.select(sa.func.count()).select_from(history).where(
+            history.c.entity == "opportunity")) == 930  # each entered its first stage
+        session.remove()
+    assert float(stored.amount) == 1000 + 1899 + 0.5 and stored.stage == "prospecting"
+    assert float(stored.probability) == 10 and stored.version == 1
+
+
+def test_a_batch_the_database_refuses_is_replayed_row_by_row(make_app: Any, tmp_path: Path) -> None:
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_OUTBOX_DISPATCH="off")
+    with app.app_context():  # a rule the database holds and the metadata does not know
+        state = app.extensions["crm"]
+        with state.db.engine.begin() as conn:
+            conn.execute(sa.text("CREATE UNIQUE INDEX test_only_lead_company ON lead (company)"))
+    client = login(app.test_client())
+    lines = ["姓名,公司,邮箱"] + [f"线索{i:03d},公司{i:03d},l{i}@example.cn" for i in range(60)]
+    lines[31] = "线索030,公司007,l030@example.cn"  # data row 30 repeats row 7's company
+    job = run_import(app, client, "lead", ("\n".join(lines) + "\n").encode(), "refused.csv")
+    assert job.result["counts"]["created"] == 59 and job.result["counts"]["rejected"] == 1
+    rejected = client.get(f"/api/v1/imports/{job.id}/rows?outcome=rejected").get_json()
+    rows = rejected.get("rows") or rejected.get("result")
+    assert [r["row"] for r in rows] == [32]  # the header is row 1
+    with app.app_context():
+        state = app.extensions["crm"]
+        lead = state.models.model("lead")
+        names = list(state.db.session.scalars(sa.select(lead.name)))
+        log = state.models.core["crm_import_row"]
+        lines_logged = state.db.session.scalar(sa.select(sa.func.count()).select_from(log)
+                                               .where(log.c.job_id == job.id))
+        state.db.session.remove()
+    assert len(names) == 59 == len(set(names)) and "线索030" not in names
+    assert lines_logged == 60
+    again = run_import(app, client, "lead", ("\n".join(lines) + "\n").encode(), "refused.csv")
+    assert again.result["counts"]["created"] == 0  # idempotent: every row duplicate or rejected
+
+
+def test_rows_repeating_an_earlier_row_are_duplicates_however_the_numbers_are_written(make_app: Any,
+                                                                                     tmp_path: Path) -> None:
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"), CRM_OUTBOX_DISPATCH="off")
+    accounts = _accounts(app, 2)
+    client = login(app.test_client())
+    data = (f"商机名称,客户,金额,预计成交日期\n"
+            f"同一商机,{accounts[0]},12.5,2026-03-05\n"
+            f"同一商机,{accounts[0]},12.50,2026/3/5\n"  # the same values once parsed
+            f"同一商机,{accounts[1]},12.5,2026-03-05\n").encode()  # another account: another deal
+    job = run_import(app, client, "opportunity", data, "same.csv")
+    assert job.result["counts"] == {"created": 2, "updated": 0, "unchanged": 0, "duplicate": 1, "rejected": 0}
+    rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=duplicate").get_json()["rows"]
+    assert [r["row"] for r in rows] == [3] and "2" in rows[0]["reason"]
