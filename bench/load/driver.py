@@ -154,11 +154,15 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=8)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
-    result = Run(args.base, args.seconds, args.users).go()
-    text = json.dumps(result, indent=2)
+    emit(Run(args.base, args.seconds, args.users).go(), args.out)
+
+
+def emit(result: dict[str, Any], out: str | None) -> None:
+    """Print the figures as JSON and write them to `out` too (Chinese kept readable)."""
+    text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
-    if args.out:
-        with open(args.out, "w", encoding="utf-8") as handle:
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
             handle.write(text)
 
 
