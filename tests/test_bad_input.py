@@ -167,3 +167,15 @@ def test_nul_in_a_json_body_is_400_and_nothing_is_stored(client: Any, app: Any) 
     assert response.status_code == 400, response.data[:300]
     assert "name" in response.get_json()["message"] and "NUL" in response.get_json()["message"]
     assert _lead_count(app) == before
+
+
+def test_a_multipart_part_werkzeug_cannot_name_is_no_500(client):
+    """Found by schemathesis (PostgreSQL run): a part without a usable name reached the NUL
+    check as name None and answered 500."""
+    boundary = "b0undary"
+    body = (b'--b0undary\r\nContent-Disposition: form-data\r\n\r\n{}\r\n'
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="x.csv"\r\n\r\n'
+            + "姓名\n张三\n".encode() + b"\r\n--b0undary--\r\n")
+    answer = client.post("/api/v1/imports/lead/upload", data=body,
+                         content_type=f"multipart/form-data; boundary={boundary}")
+    assert answer.status_code < 500, answer.data[:300]

@@ -22,8 +22,11 @@ def _no_constant(name: str) -> Any:
     raise BadJson(f"Malformed JSON: {name} is not a JSON number")
 
 
-def text_fault(text: str) -> str | None:
-    """What makes `text` unstorable as text on every database (None: nothing)."""
+def text_fault(text: str | None) -> str | None:
+    """What makes `text` unstorable as text on every database (None: nothing; a multipart part
+    Werkzeug could not name arrives with the name None)."""
+    if not isinstance(text, str):
+        return None
     if "\x00" in text:
         return "a NUL (0x00) character"
     if any("\ud800" <= ch <= "\udfff" for ch in text):

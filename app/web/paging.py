@@ -80,7 +80,7 @@ def _text_arg_problem() -> str | None:
         for name, value in source.items(multi=True):
             fault = text_fault(name) or text_fault(value)
             if fault:
-                return f"argument '{name[:40]}' holds {fault}, not text"
+                return f"argument '{str(name)[:40]}' holds {fault}, not text"
     return None
 
 
