@@ -220,7 +220,9 @@ def test_a_warm_start_reads_one_row_for_the_schema_check(make_app: Any, tmp_path
     first = _build_statements(make_app, meta)
     assert len(first) > 5  # a new database: history run, tables reflected and created
     warm = _build_statements(make_app, meta)
-    assert len(warm) == 1 and "alembic_version" in warm[0], warm
+    # one-row reads of alembic_version only (the quick check; the versions' revision heads),
+    # no Alembic history, no reflection
+    assert len(warm) <= 2 and all("FROM alembic_version" in s for s in warm), warm
     # a metadata change is not hidden by the shortcut: the next start applies it
     write_tree(tmp_path / "meta", {"item": ITEM.replace("  rank: {type: integer}",
                                                         "  rank: {type: integer}\n  colour: {type: string}")})
