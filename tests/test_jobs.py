@@ -4,6 +4,7 @@ and who may see a job (the owner; Admin all)."""
 from __future__ import annotations
 
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,22 @@ def test_rq_worker_process_runs_the_job(jobs_app: Any, tmp_path: Path) -> None:
     assert worker.returncode == 0, output.decode(errors="replace")
     row = job_state(app, job_id)
     assert row.state == "done" and row.result["counted"] == 5, output.decode(errors="replace")
+
+
+def test_a_worker_stops_promptly_on_sigterm(jobs_app: Any, tmp_path: Path) -> None:
+    """rq listens on a pub/sub thread polling every 60 s and redis-py 8 joins it on stop without
+    a bound, so a SIGTERM'd worker could take up to a minute to exit (seen once in a suite run,
+    not reproduced on demand): ours polls every second and must exit within seconds."""
+    app = jobs_app(REDIS_URL=test_redis_url())
+    job_id = _enqueue(app, "test_count", {"n": 2})
+    worker = start_worker(worker_config(tmp_path, app))
+    try:
+        wait_for(lambda: job_state(app, job_id).state == "done", what="the worker to run a job")
+    finally:
+        worker.terminate()
+    started = time.monotonic()
+    worker.wait(timeout=120)
+    assert time.monotonic() - started < 20, "the worker took this long to stop"
 
 
 def test_requeue_command_marks_a_lost_worker_failed_and_runs_the_job(jobs_app: Any) -> None:

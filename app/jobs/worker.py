@@ -20,5 +20,24 @@ def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> bool
         raise RuntimeError("REDIS_URL is not set: jobs run in the web process, no worker needed")
     connection = redis_connection(url)
     use_app(app)
-    worker = SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
+    worker = _worker_class(SimpleWorker)([Queue(QUEUE_NAME, connection=connection)], connection=connection,
+                                         name=name)
     return bool(worker.work(burst=burst, with_scheduler=False))
+
+
+PUBSUB_POLL_SECONDS = 1.0
+
+
+def _worker_class(base: type) -> type:
+    """rq's worker listens for commands on a pub/sub thread polling every 60 s, and redis-py 8
+    joins that thread on stop without a bound: a SIGTERM'd worker took up to a minute to exit
+    (systemd, tests and deploys waited on it). The same subscription, polled every second."""
+
+    def subscribe(self: object) -> None:
+        self.pubsub = self.connection.pubsub()  # type: ignore[attr-defined]
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})  # type: ignore[attr-defined]
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[attr-defined]
+            sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
+            exception_handler=self._pubsub_exception_handler)  # type: ignore[attr-defined]
+
+    return type("CrmWorker", (base,), {"subscribe": subscribe})
