@@ -142,3 +142,24 @@ def test_new_web_leads_go_to_the_sales_reps_in_turn_and_the_call_task_follows(st
     rep2 = login(starter.test_client(), "sales_rep2", DEMO_PASSWORD)
     assert rep2.get(f"/api/v1/lead/{ids[1]}").status_code == 200  # the rep now owns and reads it
     assert rep2.get(f"/api/v1/lead/{ids[0]}").status_code == 404  # not the other rep's
+
+
+def test_a_task_a_manager_assigns_to_a_rep_is_the_reps_to_read_and_do(starter: Any) -> None:
+    """Sales Rep reads activities `own or own(assignee)`: a task someone else owns but assigned to
+    the rep is on their list and My tasks, and they may tick it done; another rep's is not theirs."""
+    manager = login(starter.test_client(), "sales_manager", DEMO_PASSWORD)
+    with starter.app_context():
+        sm = starter.extensions["crm"].appbuilder.sm
+        rep_id, other_id = sm.find_user(username="sales_rep").id, sm.find_user(username="sales_rep2").id
+    mine = manager.post("/api/v1/activity/", json={"subject": "拜访客户 𩸽", "kind": "task", "assignee": rep_id,
+                                                   "due": "2026-12-01T09:00:00"})
+    theirs = manager.post("/api/v1/activity/", json={"subject": "别人的任务", "kind": "task", "assignee": other_id})
+    assert mine.status_code == theirs.status_code == 201, (mine.json, theirs.json)
+    rep = login(starter.test_client(), "sales_rep", DEMO_PASSWORD)
+    assert [a["subject"] for a in activities(rep)] == ["拜访客户 𩸽"]
+    assert "拜访客户 𩸽" in rep.get("/crm/my_tasks/").text
+    assert rep.get(f"/api/v1/activity/{theirs.json['id']}").status_code == 404
+    done = rep.put(f"/api/v1/activity/{mine.json['id']}", json={"done": True})
+    assert done.status_code == 200, done.json
+    assert rep.put(f"/api/v1/activity/{theirs.json['id']}", json={"done": True}).status_code in (403, 404)
+    assert rep.delete(f"/api/v1/activity/{mine.json['id']}").status_code in (403, 404)  # delete stays `own`
