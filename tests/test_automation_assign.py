@@ -62,7 +62,7 @@ def world(make_app: Any, tmp_path: Path, rules: str = RULES) -> Any:
     with app.app_context():
         sm = app.extensions["crm"].appbuilder.sm
         for name in ("li", "zhao", "wangfang"):
-            sm.add_user(name, "销售", name, f"{name}@example.com", sm.find_role("Sales Rep"), "pw-123456")
+            sm.add_user(name, "销售", name, f"{name}@example.com", sm.find_role("Sales Rep"), "pw-1234567")
     return app
 
 

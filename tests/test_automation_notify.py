@@ -63,7 +63,7 @@ rules:
           roles: [Sales Manager]
           message: {en: "Deal {{ name }} won: {{ amount }}", zh: "商机 {{ name }} 已赢单：{{ amount }}"}
 """
-PASSWORD = "pw-123456"
+PASSWORD = "pw-1234567"
 
 
 def world(make_app: Any, tmp_path: Path, rules: str = RULES, crm: str | None = None, **settings: Any) -> Any:

@@ -155,9 +155,9 @@ def world(make_app: Any, tmp_path: Path, rules: str = UNSCORED_RULES, crm: str |
     with app.app_context():
         sm = app.extensions["crm"].appbuilder.sm
         for name in ("li", "zhao", "wang"):
-            sm.add_user(name, "销售", name, f"{name}@example.com", sm.find_role("Sales Rep"), "pw-123456")
-        sm.add_user("kan", "查看", "kan", "kan@example.com", sm.find_role("Viewer"), "pw-123456")
-        sm.add_user("kefu", "客服", "kefu", "kefu@example.com", sm.find_role("Support"), "pw-123456")
+            sm.add_user(name, "销售", name, f"{name}@example.com", sm.find_role("Sales Rep"), "pw-1234567")
+        sm.add_user("kan", "查看", "kan", "kan@example.com", sm.find_role("Viewer"), "pw-1234567")
+        sm.add_user("kefu", "客服", "kefu", "kefu@example.com", sm.find_role("Support"), "pw-1234567")
         app.extensions["crm"].db.session.remove()
     return app
 
@@ -313,7 +313,7 @@ def test_a_new_priority_moves_the_due_time_and_the_escalation_with_it(make_app, 
 # -- the lead pool ---------------------------------------------------------------------------------
 def pool_world(make_app: Any, tmp_path: Path) -> tuple[Any, Any, list[int]]:
     app = world(make_app, tmp_path)
-    li = login(app.test_client(), "li", "pw-123456")
+    li = login(app.test_client(), "li", "pw-1234567")
     ids = [li.post("/api/v1/lead/", json={"name": f"公海{i}", "status": "new"}).json["id"] for i in range(4)]
     won = li.post("/api/v1/lead/", json={"name": "已成交", "status": "won"}).json["id"]
     drain(app)
@@ -343,7 +343,7 @@ def test_untouched_leads_go_back_to_the_pool_as_the_automation(make_app, tmp_pat
 
 def test_a_rep_claims_from_the_pool_up_to_the_daily_limit(make_app, tmp_path):
     app, li, ids = pool_world(make_app, tmp_path)
-    zhao = login(app.test_client(), "zhao", "pw-123456")
+    zhao = login(app.test_client(), "zhao", "pw-1234567")
     first = zhao.post(f"/api/v1/lead/{ids[0]}/claim")
     assert first.status_code == 200, first.json
     assert owner_of(app, ids[0]) == "zhao" and get(zhao, "lead", ids[0])["in_pool"] is False
@@ -365,12 +365,12 @@ def test_a_rep_claims_from_the_pool_up_to_the_daily_limit(make_app, tmp_path):
 
 def test_claims_are_refused_to_roles_the_pool_does_not_admit(make_app, tmp_path):
     app, _, ids = pool_world(make_app, tmp_path)
-    viewer = login(app.test_client(), "kan", "pw-123456")  # reads every lead, not a pool role
+    viewer = login(app.test_client(), "kan", "pw-1234567")  # reads every lead, not a pool role
     refused = viewer.post(f"/api/v1/lead/{ids[0]}/claim")
     assert refused.status_code == 403 and "may not claim" in refused.json["message"]
     assert viewer.get("/api/v1/lead/pool").status_code == 403
     assert viewer.get("/crm/lead/pool/").status_code == 403
-    support = login(app.test_client(), "kefu", "pw-123456")  # no lead rights at all
+    support = login(app.test_client(), "kefu", "pw-1234567")  # no lead rights at all
     assert support.post(f"/api/v1/lead/{ids[0]}/claim").status_code == 403
     assert support.post(f"/crm/lead/pool/claim/{ids[0]}").status_code in (302, 403)
     assert owner_of(app, ids[0]) == "lead_pool"

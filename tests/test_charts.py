@@ -98,7 +98,7 @@ def _seed(w: World) -> None:
     state = w.app.extensions["crm"]
     sm, session, models = state.appbuilder.sm, state.db.session, state.models
     for name, (first, last, role) in USERS.items():
-        w.users[name] = sm.add_user(name, first, last, f"{name}@example.cn", sm.find_role(role), "pw-123456")
+        w.users[name] = sm.add_user(name, first, last, f"{name}@example.cn", sm.find_role(role), "pw-1234567")
     team, member = models.core["crm_team"], models.core["crm_team_member"]
     team_id = session.execute(sa.insert(team).values(name="华东销售一组", manager_id=w.uid("manager"))
                               ).inserted_primary_key[0]

@@ -40,7 +40,7 @@ def editor_app(make_app: Any, meta: Path) -> Any:
     with app.app_context():
         sm = app.extensions["crm"].appbuilder.sm
         for name, role in (("exec", "Executive"), ("rep", "Sales Rep"), ("mkt", "Marketing")):
-            sm.add_user(name, name, "测试", f"{name}@example.cn", sm.find_role(role), "pw-123456")
+            sm.add_user(name, name, "测试", f"{name}@example.cn", sm.find_role(role), "pw-1234567")
     return app
 
 
@@ -59,7 +59,7 @@ def _add_region(app: Any, **extra: str) -> dict[str, str]:
 
 
 def test_read_only_role_sees_everything_and_cannot_save(editor_app: Any) -> None:
-    client = login(editor_app.test_client(), "exec", "pw-123456")
+    client = login(editor_app.test_client(), "exec", "pw-1234567")
     for url in ("/crm/settings/", "/crm/settings/entity/opportunity?field=source", "/crm/settings/role/Marketing",
                 "/crm/settings/file?path=roles.yaml", "/crm/settings/history/"):
         page = client.get(url)
@@ -77,7 +77,7 @@ def test_read_only_role_sees_everything_and_cannot_save(editor_app: Any) -> None
 
 
 def test_roles_without_settings_get_403(editor_app: Any) -> None:
-    client = login(editor_app.test_client(), "rep", "pw-123456")
+    client = login(editor_app.test_client(), "rep", "pw-1234567")
     assert b'href="/crm/settings/"' not in client.get("/crm/account/list/").data
     for url in ("/crm/settings/", "/crm/settings/entity/lead", "/crm/settings/history/", "/api/v1/settings/files"):
         assert client.get(url).status_code == 403, url
@@ -89,7 +89,7 @@ def test_roles_without_settings_get_403(editor_app: Any) -> None:
 
 
 def test_plan_then_save_writes_only_the_new_lines(editor_app: Any, meta: Path) -> None:
-    client = login(editor_app.test_client(), "mkt", "pw-123456")  # settings: edit
+    client = login(editor_app.test_client(), "mkt", "pw-1234567")  # settings: edit
     before = (meta / "entities/opportunity.yaml").read_text(encoding="utf-8")
     base = _base(editor_app)
     plan = client.post("/crm/settings/save", data=_add_region(editor_app))
@@ -138,7 +138,7 @@ def test_bad_settings_value_is_located_at_the_role_control(editor_app: Any) -> N
 
 
 def test_stale_base_is_a_conflict_with_the_difference(editor_app: Any) -> None:
-    first, second = login(editor_app.test_client()), login(editor_app.test_client(), "mkt", "pw-123456")
+    first, second = login(editor_app.test_client()), login(editor_app.test_client(), "mkt", "pw-1234567")
     stale = _base(editor_app)
     relabel = {"op": "entity", "base_id": stale, "entity": "opportunity", "label_en": "Deal", "label_zh": "交易",
                "plural_en": "Deals", "plural_zh": "交易", "icon": "fa-dollar", "title": "name",
@@ -225,7 +225,7 @@ def test_type_change_is_planned_and_the_untouched_inputs_change_nothing(editor_a
 
 
 def test_settings_pages_speak_chinese(editor_app: Any) -> None:
-    client = login(editor_app.test_client(), "exec", "pw-123456")
+    client = login(editor_app.test_client(), "exec", "pw-1234567")
     client.post("/lang/zh")
     page = client.get("/crm/settings/entity/opportunity?field=source").data.decode()
     assert "元数据编辑器" in page and "只读：可以查看全部设置，但不能保存。" in page and "选项" in page

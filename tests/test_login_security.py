@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask_appbuilder.cli import fab
 
 from tests.conftest import ADMIN_PASSWORD, csrf_token, login, own_address
 
@@ -59,6 +60,21 @@ def test_a_new_user_needs_a_password_that_meets_the_policy(app, client, weak):
     assert re.search(r"at least 10 characters|too easy to guess", refused.data.decode())
     accepted = _add_user(client, app, "wang_ok", STRONG_PASSWORD)
     assert accepted.status_code == 302 and _user_exists(app, "wang_ok")
+
+
+def test_fab_commands_refuse_a_weak_password_with_the_reason_and_no_traceback(app):
+    runner = app.test_cli_runner()
+    made = runner.invoke(fab, ["create-admin", "--username", "boss", "--firstname", "老", "--lastname", "板",
+                               "--email", "boss@example.cn", "--password", "123"])
+    assert made.exit_code == 1 and "at least 10 characters" in made.output, made.output
+    assert "Traceback" not in made.output and not _user_exists(app, "boss")
+    reset = runner.invoke(fab, ["reset-password", "--username", "admin", "--password", "password123"])
+    assert reset.exit_code == 1 and "too easy to guess" in reset.output and "reseted" not in reset.output
+    assert login(app.test_client(), "admin", ADMIN_PASSWORD)  # unchanged
+    made = runner.invoke(fab, ["create-admin", "--username", "boss", "--firstname", "老", "--lastname", "板",
+                               "--email", "boss@example.cn", "--password", STRONG_PASSWORD])
+    assert made.exit_code == 0 and _user_exists(app, "boss"), made.output
+    assert login(app.test_client(), "boss", STRONG_PASSWORD)
 
 
 def test_changing_ones_own_password_follows_the_policy(app, client):

@@ -375,18 +375,18 @@ def test_a_role_that_may_reassign_but_not_update_reassigns(make_app: Any, tmp_pa
     with app.app_context():
         state = app.extensions["crm"]
         sm = state.appbuilder.sm
-        sm.add_user("dispatcher", "派单", "员", "d@example.com", sm.find_role("Dispatcher"), "pw-123456")
-        sm.add_user("rep", "销售", "甲", "r@example.com", sm.find_role("Sales Rep"), "pw-123456")
+        sm.add_user("dispatcher", "派单", "员", "d@example.com", sm.find_role("Dispatcher"), "pw-1234567")
+        sm.add_user("rep", "销售", "甲", "r@example.com", sm.find_role("Sales Rep"), "pw-1234567")
         rep_id = sm.find_user(username="rep").id
         lead = state.models.model("lead")(name="待分配线索", owner_id=sm.find_user(username="admin").id)
         state.db.session.add(lead)
         state.db.session.commit()
         pk = lead.id
-    dispatcher = login(app.test_client(), "dispatcher", "pw-123456")
+    dispatcher = login(app.test_client(), "dispatcher", "pw-1234567")
     moved = dispatcher.post("/api/v1/lead/reassign", json={"ids": [pk], "owner": rep_id})
     assert moved.status_code == 200, moved.get_data(as_text=True)
     assert 'class="action_check"' in dispatcher.get("/crm/lead/list/").get_data(as_text=True)
     assert dispatcher.put(f"/api/v1/lead/{pk}", json={"name": "改名"}).status_code == 403
     assert dispatcher.post(f"/crm/lead/edit/{pk}", data={"name": "改名"}).status_code == 403
-    rep = login(app.test_client(), "rep", "pw-123456")
+    rep = login(app.test_client(), "rep", "pw-1234567")
     assert rep.get(f"/api/v1/lead/{pk}").json["result"]["name"] == "待分配线索"

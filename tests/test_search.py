@@ -78,7 +78,7 @@ def world(make_app: Any, tmp_path: Path) -> Any:
         sm, session, models = state.appbuilder.sm, state.db.session, state.models
         users = {}
         for name, role in (("wang", "Rep"), ("li", "Rep"), ("boss", "Manager")):
-            users[name] = sm.add_user(name, name, "测试", f"{name}@example.cn", sm.find_role(role), "pw-123456").id
+            users[name] = sm.add_user(name, name, "测试", f"{name}@example.cn", sm.find_role(role), "pw-1234567").id
         customer, deal, memo = (models.model(n) for n in ("customer", "deal", "memo"))
         rows = [
             customer(name="华为技术有限公司", phone="0755-12345", mobile="+8613800138000", secret_note="机密：大客户",
@@ -156,7 +156,7 @@ def test_limit_per_entity_and_bounded_statements(world: Any) -> None:
 
 
 def test_api_groups_by_entity_and_refuses_bad_limits(world: Any) -> None:
-    client = login(world.test_client(), "wang", "pw-123456")
+    client = login(world.test_client(), "wang", "pw-1234567")
     body = client.get("/api/v1/search?q=华为").get_json()
     assert body["q"] == "华为"
     assert [(g["entity"], [r["title"] for r in g["results"]]) for g in body["groups"]] == [
@@ -172,7 +172,7 @@ def test_api_groups_by_entity_and_refuses_bad_limits(world: Any) -> None:
 
 
 def test_results_page_and_top_bar_box(world: Any) -> None:
-    client = login(world.test_client(), "li", "pw-123456")
+    client = login(world.test_client(), "li", "pw-1234567")
     html = client.get("/crm/search/?q=华为").get_data(as_text=True)
     assert 'id="crm-global-search"' in html and 'action="/crm/search/"' in html
     assert 'data-entity="customer"' in html and 'data-entity="deal"' in html and 'data-entity="memo"' not in html

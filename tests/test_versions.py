@@ -45,7 +45,7 @@ def deal_app(make_app, tmp_path):
     app = make_app(root)
     with app.app_context():
         sm = app.extensions["crm"].appbuilder.sm
-        sm.add_user("rep", "小", "王", "rep@example.cn", sm.find_role("Rep"), "pw-123456")
+        sm.add_user("rep", "小", "王", "rep@example.cn", sm.find_role("Rep"), "pw-1234567")
     return app
 
 
@@ -118,7 +118,7 @@ def test_stale_delete_is_409_and_keeps_the_record(deal_app):
 
 def test_a_stale_write_never_names_a_hidden_field(deal_app):
     admin = login(deal_app.test_client())
-    rep = login(deal_app.test_client(), "rep", "pw-123456")
+    rep = login(deal_app.test_client(), "rep", "pw-1234567")
     pk = _deal(admin)
     assert "amount" not in rep.get(f"/api/v1/deal/{pk}").json["result"]
     assert admin.put(f"/api/v1/deal/{pk}", json={"amount": "99999.00"}, headers={"If-Match": "1"}).status_code == 200

@@ -9,6 +9,8 @@ import re
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
+from werkzeug.security import generate_password_hash
 
 from app.models import ModelSet
 from app.records.scopes_text import scope_kinds
@@ -41,7 +43,8 @@ def create_demo_users(appbuilder: Any, models: ModelSet, password: str = DEMO_PA
             user = sm.find_user(username=name)
             if user is None:
                 label = role_spec.label.get("zh") if index == 0 else role_spec.label.get("en")
-                user = sm.add_user(name, label, str(index + 1), f"{name}@demo.metacrm.cn", role, password)
+                user = sm.add_user(name, label, str(index + 1), f"{name}@demo.metacrm.cn", role,
+                                   hashed_password=_demo_hash(password))
             created.append((name, role_spec.name))
             users.setdefault(role_spec.name, []).append(user.id)
     for role_spec in spec.roles:
@@ -50,6 +53,13 @@ def create_demo_users(appbuilder: Any, models: ModelSet, password: str = DEMO_PA
             _demo_team(appbuilder.session, models, f"{role_spec.label.get('zh')} {role_spec.name} team",
                        users[role_spec.name][0], members)
     return created
+
+def _demo_hash(password: str) -> str:
+    """Demo users share a well-known password on purpose (the README gives it), below the policy
+    that every other path enforces (app/security/passwords.py): so it is hashed here, knowingly."""
+    return generate_password_hash(password, method=current_app.config.get("FAB_PASSWORD_HASH_METHOD", "scrypt"),
+                                  salt_length=current_app.config.get("FAB_PASSWORD_HASH_SALT_LENGTH", 16))
+
 
 def _demo_team(session: Any, models: ModelSet, name: str, manager: int, members: list[int]) -> None:
     team, member = models.core["crm_team"], models.core["crm_team_member"]

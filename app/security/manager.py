@@ -26,6 +26,7 @@ from app.security.session_views import CrmAuthDBView, replace_locale_view
 from .access import user_grants
 from .authcache import RoleRef
 from .jwt_answers import install_jwt_answers
+from .passwords import refuse_weak_password
 
 
 class CrmSecurityManager(SecurityManager):
@@ -41,6 +42,18 @@ class CrmSecurityManager(SecurityManager):
             for view in self.appbuilder.baseviews:
                 if isinstance(view, SecurityApi) and view.blueprint is not None:
                     self.limiter.limit(self.auth_rate_limit, methods=["POST"])(view.blueprint)
+
+    def add_user(self, username: str, first_name: str, last_name: str, email: str, role: Any = None,
+                 password: str = "", hashed_password: str = "", **kwargs: Any) -> Any:
+        """FAB's forms check the password policy; `fab create-admin`/`create-user` did not."""
+        if password and not hashed_password:
+            refuse_weak_password(password)
+        return super().add_user(username, first_name, last_name, email, role, password, hashed_password, **kwargs)
+
+    def reset_password(self, userid: int, password: str) -> None:
+        """Likewise for `fab reset-password` (the web's reset forms validate before this)."""
+        refuse_weak_password(password)
+        super().reset_password(userid, password)
 
     def create_jwt_manager(self, app: Any) -> Any:
         """FAB's JWT manager, answering 401 to bad tokens (see jwt_answers)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 
+import click
 from flask_appbuilder.exceptions import PasswordComplexityValidationError
 
 MIN_LENGTH = 10
@@ -26,6 +27,22 @@ def password_problem(password: str) -> str | None:
     if password.lower() in COMMON or len(set(password)) < 4:
         return "Password is too easy to guess: choose a longer, less common one."
     return None
+
+
+class PasswordRefused(PasswordComplexityValidationError, click.ClickException):
+    """A password refused outside a form (FAB's `fab create-admin`, `create-user`, `reset-password`):
+    click prints the reason and exits 1 instead of a traceback, or a "reseted" that did not happen."""
+
+    def __init__(self, problem: str) -> None:
+        PasswordComplexityValidationError.__init__(self, problem)
+        click.ClickException.__init__(self, problem)
+
+
+def refuse_weak_password(password: str) -> None:
+    """The policy on every path that sets a password, forms or not."""
+    problem = password_problem(password or "")
+    if problem:
+        raise PasswordRefused(problem)
 
 
 def check_password_policy(password: str) -> None:

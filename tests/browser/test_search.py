@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from tests.browser.conftest import guarded_page
 
-PASSWORD = "pw-123456"
+PASSWORD = "pw-1234567"
 
 
 def _seed(app: Any) -> dict[str, int]:
