@@ -84,6 +84,14 @@ class ChartCache:
     def enabled(self) -> bool:
         return self.ttl > 0
 
+    def clear(self) -> None:
+        """Forget every answer (benchmarks of a cold cache; tests)."""
+        with self._lock:
+            self._entries.clear()
+        if self._redis is not None:
+            for key in self._redis.scan_iter(f"crm:chart:{self.namespace}:*"):
+                self._redis.delete(key)
+
     # -- counters -------------------------------------------------------------------
     def _counter_key(self, table: str) -> str:
         return f"crm:chart-writes:{self.namespace}:{table}"
