@@ -74,10 +74,10 @@ def test_pipeline_analytics_page_draws(browser: Any, live_server: str, page_guar
 
 @pytest.fixture
 def demo_users(live_app: Any) -> None:
+    """The starter's demo users (one per role) next to the demo data."""
     with live_app.app_context():
-        state = live_app.extensions["crm"]
-        create_demo_users(state.appbuilder, state.models)
-        state.db.session.remove()
+        crm = live_app.extensions["crm"]
+        assert create_demo_users(crm.appbuilder, crm.models)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
