@@ -51,6 +51,8 @@ def test_a_pipeline_page_counts_only_its_own_records(deals: Any) -> None:
     for pipeline, kind in (("new_business", "new_business"), ("renewal", "renewal")):
         chart = next(c for c in pipeline_charts(entity, by_name[pipeline]).charts if c.name == "by_stage")
         counts = {p.key: p.value for p in _run(app, chart).points}
+        stages = {s.name for s in by_name[pipeline].stages}
+        assert set(counts) == stages, pipeline  # every stage of its own, no other pipeline's (even as 0)
         expected: dict[str, int] = {}
         for _, k, stage, _ in DEALS:
             if k == kind:
