@@ -113,6 +113,17 @@ def test_unknown_dashboard_or_chart_is_404(world: dict[str, Any]) -> None:
     assert client.get("/crm/dashboards/sales/nope.json").status_code == 404
     assert client.get("/crm/dashboards/pipeline/opportunity/nope/").status_code == 404
     assert client.get("/crm/dashboards/pipeline/nope/new_business/").status_code == 404
+    assert client.get("/crm/dashboards/pipeline/opportunity/new_business/nope.json").status_code == 404
+    assert client.get("/crm/dashboards/pipeline/opportunity/nope/by_stage.json").status_code == 404
+
+
+def test_a_pipeline_chart_of_an_entity_the_user_may_not_read_is_not_found(world: dict[str, Any]) -> None:
+    """Marketing reads no opportunities: neither the page nor any of its charts' JSON exists for them."""
+    client = client_for(world, "marketing")
+    assert client.get("/crm/dashboards/pipeline/opportunity/new_business/").status_code == 404
+    for chart in ("by_stage", "amount_by_stage", "funnel"):
+        response = client.get(f"/crm/dashboards/pipeline/opportunity/new_business/{chart}.json")
+        assert response.status_code == 404 and b"points" not in response.data
 
 
 def _open_amount_by_owner(world: dict[str, Any]) -> dict[int | None, float]:
