@@ -64,8 +64,8 @@ UI = {
                     ("zh", "图表 '{chart}' 无法计算：{error}。请在 dashboards.yaml 中修正。"))),
     "analytics": Text((("en", "Pipeline analytics"), ("zh", "流程分析"))),
     "loading": Text((("en", "Loading…"), ("zh", "加载中…"))),
-    "failed": Text((("en", "This chart could not be loaded ({status}). Reload the page to try again."),
-                    ("zh", "图表加载失败（{status}），请刷新页面重试。"))),
+    "failed": Text((("en", "This chart could not be loaded. Reload the page to try again."),
+                    ("zh", "图表加载失败，请刷新页面重试。"))),
 }
 
 

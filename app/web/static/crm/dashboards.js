@@ -106,10 +106,11 @@
     if (!drawing) { finish(box, card.omitted ? "omitted" : "drawn"); }
   }
 
-  function failed(box, status) {
+  function failed(box, status) {  // the HTTP status (or the network error) for support, not the text
     var body = box.querySelector(".panel-body");
     body.textContent = "";
-    note(body, "crm-chart-failed", "fa-exclamation-triangle", (ui.failed || "").replace("{status}", status));
+    note(body, "crm-chart-failed", "fa-exclamation-triangle", ui.failed);
+    box.setAttribute("data-status", status);
     finish(box, "failed");
   }
 
