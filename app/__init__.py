@@ -38,6 +38,7 @@ from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.settings import load_settings
 from app.web.assets import register_assets
+from app.web.chartcache import install_chart_cache
 from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
@@ -123,6 +124,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
         auth_cache, notice_cache = request_caches(app, db.engine)
+        install_chart_cache(app, db.engine, models)  # charts' answers, stale on a write to what they read
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
                                          notice_cache)
         app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version

@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a user's roles, grants and team members are kept in memory (app/security/authcache.py);
     # a change through this process (or any, with REDIS_URL) clears them at once. 0: no cache.
     "CRM_ACCESS_CACHE_SECONDS": 60,
+    # Seconds a chart's answer is kept (app/web/chartcache.py), per chart, role scope, language and
+    # metadata version; a write to a table the chart read makes it stale at once. 0: no cache.
+    "CRM_CHART_CACHE_SECONDS": 60,
     # HTML/JSON answers this big or bigger are gzipped for clients that accept it (0: never).
     "CRM_GZIP_MIN_BYTES": 1024,
     # Stop the clock (an ISO instant, e.g. 2026-06-01T16:30:00+00:00) for demos and tests: app/clock.py.
@@ -115,7 +118,8 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
-            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS")
+            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS",
+            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 
@@ -135,6 +139,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS", "CRM_LIST_COUNT_CAP", "CRM_GZIP_MIN_BYTES"):
         settings[key] = int(settings.get(key) or 0)
     settings["CRM_ACCESS_CACHE_SECONDS"] = float(settings.get("CRM_ACCESS_CACHE_SECONDS") or 0)
+    settings["CRM_CHART_CACHE_SECONDS"] = float(settings.get("CRM_CHART_CACHE_SECONDS") or 0)
     if settings.get("CRM_BASE_URL"):  # url_for(_external=True) outside a request builds https links
         settings.setdefault("PREFERRED_URL_SCHEME", str(settings["CRM_BASE_URL"]).split(":", 1)[0])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")

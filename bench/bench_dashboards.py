@@ -1,9 +1,10 @@
 """Starter dashboards at 1M opportunities on PostgreSQL, next to the bare SQL doing the same work.
 
 For each dashboard of metadata/dashboards.yaml, as admin (every row) and as a
-sales rep (own rows only):
-- app: the whole dashboard page through a logged-in test client (auth, every
-  chart's query, shaping, plotly figure JSON, HTML);
+sales rep (own rows only), the chart cache off (CRM_CHART_CACHE_SECONDS=0):
+- app: the whole dashboard through a logged-in test client: the HTML page, then each
+  chart's JSON as the page's script asks it (auth, every chart's query, shaping, plotly
+  figure JSON);
 - bare: the same GROUP BY statements the charts ran, captured once with their
   parameters and replayed on a plain DBAPI cursor (the database work alone);
 - hand: for the sales dashboard's main plain charts, hand-written GROUP BY SQL
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from _dash import full_load  # noqa: E402
 from _rows import alternating_ms, count_statements, get_ok, login  # noqa: E402
 from bench_engine import dispose, prepare_database, settings  # noqa: E402
 
@@ -118,17 +120,18 @@ def captured(app: Any, client: Any, url: str) -> list[tuple[str, Any]]:
 
     sa.event.listen(engine, "before_cursor_execute", record)
     try:
-        get_ok(client, url)
+        get_ok(client, url) if url.endswith(".json") else full_load(client, url)
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
     return found
 
 
-def starter_app(db: str, password: str) -> Any:
+def starter_app(db: str, password: str, **overrides: Any) -> Any:
     """The starter app on an emptied `db`: admin, demo users, 2,000 demo records of each entity."""
     prepare_database(db)
     tmp = Path(tempfile.mkdtemp())
-    app = create_app({**settings(db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00"})
+    app = create_app({**settings(db, ROOT / "metadata", tmp), "CRM_CHARTS_NOW": "2026-11-23T12:00:00",
+                      **overrides})
     with app.app_context():
         state = app.extensions["crm"]
         sync_permissions(state.appbuilder)
@@ -146,7 +149,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
-    app = starter_app(args.db, ADMIN_PASSWORD)
+    app = starter_app(args.db, ADMIN_PASSWORD, CRM_CHART_CACHE_SECONDS=0)
     with app.app_context():
         state = app.extensions["crm"]
         engine = state.db.engine
@@ -172,8 +175,8 @@ def main() -> None:
             url = f"/crm/dashboards/{dashboard.name}/"
             statements = captured(app, client, url)
             with count_statements(app) as everything:
-                get_ok(client, url)
-            app_ms, bare_ms = alternating_ms([lambda c=client, u=url: get_ok(c, u),
+                full_load(client, url)
+            app_ms, bare_ms = alternating_ms([lambda c=client, u=url: full_load(c, u),
                                               lambda s=statements: replay(engine, s)], args.repeat)
             print(f"{dashboard.name:<12} {user:<14} {len(dashboard.charts):>6} {len(everything):>6} "
                   f"{app_ms:>9.1f} {bare_ms:>9.1f} {app_ms / bare_ms:>6.2f}")

@@ -14,15 +14,19 @@ from typing import Any
 from app.metadata.spec import ChartSpec, Condition, Grouping
 
 
-def empty_choices(chart: ChartSpec, grouping: Grouping, col: Any) -> list[Any]:
+def empty_choices(chart: ChartSpec, grouping: Grouping, col: Any, pipeline: Any = None) -> list[Any]:
     """The choices (stages) of a choice group that no record has, which the chart shows as 0.
 
     Only the choices the chart's own filters on that field let through: a chart of
-    open stages does not grow a 'won' bar. A new stage in metadata appears at once.
+    open stages does not grow a 'won' bar; a chart of one pipeline's stage field only
+    that pipeline's stages (New business shows no empty renewal stages). A new stage in
+    metadata appears at once.
     """
     if grouping.bucket or col.field.type != "choice" or grouping.tail is not None:
         return []
     keys = [c.value for c in col.field.choices]
+    if pipeline is not None and grouping.path == pipeline.field:
+        keys = [k for k in keys if pipeline.stage(k) is not None]
     for cond in chart.filters:
         if cond.path == grouping.path:
             keys = [k for k in keys if _choice_passes(k, cond)]

@@ -333,7 +333,7 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
             at += width
         cells[tuple(found)] = number(row[-1], func)
     if chart.series is None:
-        for key in empty_choices(chart, chart.group, keyed[0][0]):
+        for key in empty_choices(chart, chart.group, keyed[0][0], query.pipeline):
             cells.setdefault((key,), number(None, func))
             labels[0].setdefault(key, label_of(keyed[0][0], chart.group, key, (), ctx.lang))
     totals = group_totals(cells, 0)

@@ -42,7 +42,7 @@ def side_by_side(chart: ChartSpec, ctx: ChartContext, query: _Query, result: Cha
         group = group_key(chart.group, row[0])
         labels[group] = label_of(col, chart.group, group, tuple(row[1:width]), ctx.lang)
         values[group] = [number(v, f) for v, f in zip(row[width:], funcs, strict=True)]
-    for group in empty_choices(chart, chart.group, col):
+    for group in empty_choices(chart, chart.group, col, query.pipeline):
         values.setdefault(group, [number(None, f) for f in funcs])
         labels.setdefault(group, label_of(col, chart.group, group, (), ctx.lang))
     totals = {k: v[0] if isinstance(v[0], (int, float)) else 0 for k, v in values.items()}

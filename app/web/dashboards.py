@@ -1,12 +1,13 @@
 """Dashboard pages: the charts of dashboards.yaml, and pipeline analytics for every pipeline.
 
-A dashboard page runs each chart for the viewer (one GROUP BY each, the
-viewer's row scope applied by the chart engine) and embeds the plotly
-figures as JSON; the browser draws them with plotly.js served from the
-installed plotly package. Clicking a bar or slice opens the entity's list
-filtered to the records behind it, when the list can express that filter.
-Who sees a dashboard is dashboards.yaml's `roles`; a chart the viewer may not
-see is replaced by a note, never an error page and never the value.
+A dashboard page renders at once: tabs, titles and one box per chart, each waiting for
+its chart. The browser then asks each chart's JSON endpoint (one GROUP BY each, the
+viewer's row scope applied by the chart engine, the answer kept a short while by
+app/web/chartcache.py) and draws it with plotly.js served from the installed plotly
+package. Clicking a bar or slice opens the entity's list filtered to the records behind
+it, when the list can express that filter. Who sees a dashboard is dashboards.yaml's
+`roles`; a chart the viewer may not see is replaced by a note, never an error page and
+never the value.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import abort, current_app, jsonify, redirect
+from flask import Response, abort, current_app, redirect
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from plotly.utils import PlotlyJSONEncoder
 
@@ -39,6 +40,8 @@ from app.security.access import ADMIN_ROLE, Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, dashboard_menu_name, pipeline_menu_name
 
 from .assets import plotly_url
+from .chartcache import EXTENSION as CHART_CACHE
+from .chartcache import scope_key, spec_digest
 from .labels import current_lang, lazy
 
 ANALYTICS_LABEL = Text((("en", "Analytics"), ("zh", "分析")))
@@ -60,6 +63,9 @@ UI = {
     "broken": Text((("en", "Chart '{chart}' cannot be computed: {error}. Fix it in dashboards.yaml."),
                     ("zh", "图表 '{chart}' 无法计算：{error}。请在 dashboards.yaml 中修正。"))),
     "analytics": Text((("en", "Pipeline analytics"), ("zh", "流程分析"))),
+    "loading": Text((("en", "Loading…"), ("zh", "加载中…"))),
+    "failed": Text((("en", "This chart could not be loaded. Reload the page to try again."),
+                    ("zh", "图表加载失败，请刷新页面重试。"))),
 }
 
 
@@ -106,7 +112,8 @@ class DashboardView(BaseView):
     default_view = "index"
     class_permission_name = "dashboards"
     base_permissions = ["can_read"]
-    method_permission_name = {"index": "read", "show": "read", "chart_json": "read", "pipeline": "read"}
+    method_permission_name = {"index": "read", "show": "read", "chart_json": "read", "pipeline": "read",
+                              "pipeline_chart_json": "read"}
 
     @expose("/")
     @has_access
@@ -125,20 +132,25 @@ class DashboardView(BaseView):
     @has_access
     def chart_json(self, name: str, chart: str) -> Any:
         """One chart's data and figure, for tools and for redrawing without a page load."""
-        dashboard = self._dashboard(name)
-        if chart not in {c.name for c in dashboard.charts}:
-            abort(404)
-        return jsonify(chart_card(dashboard.chart(chart), chart_context_now()))
+        return chart_answer(self._dashboard(name), chart)
 
     @expose("/pipeline/<entity>/<pipeline>/")
     @has_access
     def pipeline(self, entity: str, pipeline: str) -> Any:
-        spec = _state().spec
-        found = spec.entity_map.get(entity)
+        found, flow = self._pipeline(entity, pipeline)
+        return dashboard_page(self, pipeline_charts(found, flow), pipeline_of=(found, flow))
+
+    @expose("/pipeline/<entity>/<pipeline>/<chart>.json")
+    @has_access
+    def pipeline_chart_json(self, entity: str, pipeline: str, chart: str) -> Any:
+        return chart_answer(pipeline_charts(*self._pipeline(entity, pipeline)), chart)
+
+    def _pipeline(self, entity: str, pipeline: str) -> tuple[EntitySpec, PipelineSpec]:
+        found = _state().spec.entity_map.get(entity)
         flow = next((p for p in found.pipelines if p.name == pipeline), None) if found else None
         if found is None or flow is None or current_access().scope(entity, "read") == "no":
             abort(404)
-        return dashboard_page(self, pipeline_charts(found, flow), pipeline_of=(found, flow))
+        return found, flow
 
     def _dashboard(self, name: str) -> DashboardSpec:
         dashboard = _state().spec.dashboard_map.get(name)
@@ -191,14 +203,41 @@ def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:
     return card
 
 
+def chart_answer(dashboard: DashboardSpec, name: str) -> Response:
+    """One chart's card as JSON, from the chart cache while none of its tables was written."""
+    if name not in {c.name for c in dashboard.charts}:
+        abort(404)
+    chart, ctx = dashboard.chart(name), chart_context_now()
+    app = current_app
+    key = (app.extensions.get("crm_version"), _digest(), repr(chart), ctx.lang, ctx.today.isoformat(),
+           scope_key(ctx.access, ctx.spec))
+    cache = app.extensions.get(CHART_CACHE)
+    text = cache.get(key, lambda: _json(chart_card(chart, ctx))) if cache else _json(chart_card(chart, ctx))
+    return Response(text, mimetype="application/json")
+
+
+def _digest() -> str:
+    if "crm_spec_digest" not in current_app.extensions:
+        current_app.extensions["crm_spec_digest"] = spec_digest(_state().spec)
+    return str(current_app.extensions["crm_spec_digest"])
+
+
+def chart_box(chart: ChartSpec, lang: str, src: str) -> dict[str, Any]:
+    """What the page shows of a chart before its data comes: a titled box and where to ask."""
+    return {"name": chart.name, "title": chart.title.get(lang), "kind": chart.kind, "width": chart.width,
+            "entity": chart.entity, "src": src}
+
+
 def dashboard_page(view: BaseView, dashboard: DashboardSpec | None, message: str = "",
                    pipeline_of: tuple[EntitySpec, PipelineSpec] | None = None) -> Any:
-    """Render a dashboard (or just the tabs and a message) with `view`'s templates."""
+    """Render a dashboard's layout (or just the tabs and a message) with `view`'s templates;
+    the browser fetches each chart from its JSON endpoint."""
     lang = current_lang()
     spec = _state().spec
     access = current_access()
-    ctx = chart_context_now()
-    cards = [chart_card(chart, ctx) for chart in dashboard.charts] if dashboard else []
+    base = (f"/crm/dashboards/pipeline/{pipeline_of[0].name}/{pipeline_of[1].name}/" if pipeline_of
+            else f"/crm/dashboards/{dashboard.name}/" if dashboard else "")
+    cards = [chart_box(chart, lang, f"{base}{chart.name}.json") for chart in dashboard.charts] if dashboard else []
     tabs = [(d.name, d.label.get(lang)) for d in visible_dashboards(spec, access)]
     pipelines = [(e.name, p.name, f"{e.plural.get(lang)}: {p.label.get(lang)}")
                  for e in spec.entities for p in e.pipelines if access.scope(e.name, "read") != "no"]
@@ -206,7 +245,7 @@ def dashboard_page(view: BaseView, dashboard: DashboardSpec | None, message: str
         "crm/dashboard.html", dashboard=dashboard, cards=cards, cards_json=_json(cards), message=message,
         tabs=tabs, pipelines=pipelines, pipeline_of=pipeline_of, lang=lang, plotly_src=plotly_url(),
         title=dashboard.label.get(lang) if dashboard else UI["dashboards"].get(lang),
-        ui={k: v.get(lang) for k, v in UI.items()})
+        ui={k: v.get(lang) for k, v in UI.items()}, ui_json=_json({k: v.get(lang) for k, v in UI.items()}))
 
 
 def _fixed_now() -> dt.datetime | None:
