@@ -1,0 +1,64 @@
+"""What a first run shows (issue 17, "First run"): no FAB notices that are not true for MetaCRM,
+and demo data a sales team would believe: no lost reason on open deals, deals owned only by
+users who may see deals, won deals closed on a past day."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from app.clock import crm_today
+from app.demo.loader import load_demo
+from app.demo.users import create_demo_users
+from app.security.access import RoleBook
+from tests.conftest import login
+
+
+def test_building_an_app_without_users_does_not_say_use_flask_fab(make_app: Any, caplog: Any) -> None:
+    caplog.set_level(logging.WARNING)
+    make_app()  # a fresh database: FAB builds the app before `crm init` creates the admin
+    assert not [r for r in caplog.records if "No user yet created" in r.getMessage()]
+
+
+def test_login_without_next_is_not_an_invalid_redirect(app: Any, caplog: Any) -> None:
+    caplog.set_level(logging.WARNING)
+    login(app.test_client())
+    assert not [r for r in caplog.records if "Invalid redirect" in r.getMessage()]
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "10.9.9.9"
+    response = client.post("/login/?next=https://evil.example.com/steal",
+                           data={"username": "admin", "password": "admin-pass-1"})
+    assert response.status_code == 302 and "evil.example.com" not in response.headers["Location"]
+    assert [r for r in caplog.records if "Invalid redirect" in r.getMessage()]  # a real one is still said
+
+
+def test_demo_data_agrees_with_stages_and_roles(app: Any) -> None:
+    with app.app_context():
+        state = app.extensions["crm"]
+        session = state.db.session
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(session, state.models, size=120)
+        deal = state.models.model("opportunity")
+        lead = state.models.model("lead")
+        today = crm_today()
+        rows = session.execute(sa.select(deal.stage, deal.lost_reason, deal.close_date, deal.owner_id)).all()
+        assert {r.stage for r in rows} >= {"won", "lost", "prospecting"}
+        open_with_reason = [r for r in rows if r.stage != "lost" and r.lost_reason]
+        assert not open_with_reason, open_with_reason[:3]
+        assert all(r.lost_reason for r in rows if r.stage == "lost")
+        future_wins = [r for r in rows if r.stage == "won" and (r.close_date is None or r.close_date > today)]
+        assert not future_wins, future_wins[:3]
+        leads = session.execute(sa.select(lead.status, lead.disqualify_reason)).all()
+        assert not [r for r in leads if r.status != "disqualified" and r.disqualify_reason]
+        book = RoleBook(state.spec)
+        roles: dict[int, list[str]] = {}
+        for user_id, name in session.execute(sa.text(
+                "SELECT ur.user_id, r.name FROM ab_user_role ur JOIN ab_role r ON r.id = ur.role_id")):
+            roles.setdefault(user_id, []).append(name)
+        owners = {r.owner_id for r in rows}
+        blind = [u for u in owners if book.scope(roles.get(u, []), "opportunity", "read").value == "no"]
+        assert not blind, [(u, roles.get(u)) for u in blind]
+        assert len(owners) > 3  # spread over the users who may, not all on the admin
+        session.remove()
