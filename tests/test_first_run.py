@@ -62,3 +62,34 @@ def test_demo_data_agrees_with_stages_and_roles(app: Any) -> None:
         assert not blind, [(u, roles.get(u)) for u in blind]
         assert len(owners) > 3  # spread over the users who may, not all on the admin
         session.remove()
+
+
+def _tool(folder: Any, name: str, script: str) -> None:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    path.chmod(0o755)
+
+
+def test_make_browser_installs_cjk_fonts_even_when_chromium_is_there(tmp_path: Any) -> None:
+    """Chromium present, fonts missing: the fonts are still installed (Chinese was boxes)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "apt.log"
+    _tool(bin_dir, "chromium", "exit 0")
+    _tool(bin_dir, "dpkg-query", "exit 1")  # fonts-noto-cjk: not installed
+    _tool(bin_dir, "id", "echo 0")
+    _tool(bin_dir, "apt-get", f'echo "$@" >> {log}')
+    for tool in ("sh", "grep", "make"):
+        found = shutil.which(tool)
+        assert found
+        (bin_dir / tool).symlink_to(found)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(["make", "-s", "-C", str(root), "browser"], env={"PATH": str(bin_dir)},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text(encoding="utf-8").splitlines()
+    assert calls[-1].split()[-1] == "fonts-noto-cjk" and "chromium" not in calls[-1]
