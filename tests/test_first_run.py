@@ -93,3 +93,28 @@ def test_make_browser_installs_cjk_fonts_even_when_chromium_is_there(tmp_path: A
     assert done.returncode == 0, done.stderr
     calls = log.read_text(encoding="utf-8").splitlines()
     assert calls[-1].split()[-1] == "fonts-noto-cjk" and "chromium" not in calls[-1]
+
+
+def test_revisions_live_next_to_the_metadata_that_made_them(tmp_path: Any, monkeypatch: Any) -> None:
+    from pathlib import Path
+
+    from app.settings import ROOT, load_settings, migrations_dir
+
+    company = tmp_path / "acme-metadata"
+    company.mkdir()
+    legacy = tmp_path / "checkout-migrations-versions"
+    legacy.mkdir()
+    (legacy / "__init__.py").write_text("", encoding="utf-8")
+    assert migrations_dir(company, legacy) == company / "migrations"  # a company's own history
+    assert migrations_dir(ROOT / "metadata", legacy) == ROOT / "instance" / "migrations"  # git-ignored
+    (legacy / "20260101_abc_metadata_x.py").write_text("# an existing deployment's revision\n", encoding="utf-8")
+    assert migrations_dir(company, legacy) == legacy  # existing deployments keep working
+    (company / "migrations").mkdir()
+    (company / "migrations" / "20260202_def_metadata_y.py").write_text("#\n", encoding="utf-8")
+    assert migrations_dir(company, legacy) == company / "migrations"
+    monkeypatch.delenv("CRM_MIGRATIONS_DIR", raising=False)
+    monkeypatch.setenv("CRM_METADATA_DIR", str(company))
+    monkeypatch.setenv("CRM_CONFIG", str(tmp_path / "no-config.py"))
+    assert Path(load_settings()["CRM_MIGRATIONS_DIR"]) == company / "migrations"
+    monkeypatch.setenv("CRM_MIGRATIONS_DIR", str(tmp_path / "elsewhere"))
+    assert load_settings()["CRM_MIGRATIONS_DIR"] == str(tmp_path / "elsewhere")  # set: used as it is
