@@ -127,3 +127,26 @@ def test_my_settings_needs_a_login(crm: Any) -> None:
     anonymous = app.test_client()
     assert anonymous.get("/crm/me/").status_code in (302, 401)
     assert anonymous.post("/crm/me/", data={"time_zone": "UTC"}).status_code in (302, 401)
+
+
+def test_chart_ranges_start_at_the_viewers_midnight(crm: Any) -> None:
+    import datetime as dt
+
+    from flask import session
+
+    from app.charts.dates import range_bounds, resolve_range
+    from app.charts.result import ChartContext
+    from app.clock import USER_ZONE_KEY
+
+    app, _ = crm
+    state = app.extensions["crm"]
+    now = dt.datetime(2026, 6, 1, 2, 30)  # naive UTC
+    with app.test_request_context():
+        context = ChartContext(state.spec, state.models, None, None, "en", now)
+        assert context.today == dt.date(2026, 6, 1)  # the CRM's zone, Shanghai
+        assert range_bounds(*resolve_range("today", context.today), True) == (
+            dt.datetime(2026, 5, 31, 16, 0), dt.datetime(2026, 6, 1, 16, 0))
+        session[USER_ZONE_KEY] = "America/New_York"
+        assert context.today == dt.date(2026, 5, 31)
+        assert range_bounds(*resolve_range("today", context.today), True) == (
+            dt.datetime(2026, 5, 31, 4, 0), dt.datetime(2026, 6, 1, 4, 0))
