@@ -756,3 +756,18 @@ def test_a_bad_filter_on_the_page_is_said_next_to_its_row_and_kept(world: World)
     assert "2026-13-45" in error and 'id="report-error"' not in html
     assert "“" in error  # the message in Chinese
     assert 'id="report-table"' not in html  # never a report with the filter left out
+
+
+def test_a_datetime_filtered_by_a_day_takes_that_whole_day_in_the_viewers_zone(world: World) -> None:
+    from zoneinfo import ZoneInfo
+    shanghai = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the starter's zone; the deals were made today
+    client = world.client()
+    def names(op: str, value: Any) -> int:
+        response = run(client, {"entity": "opportunity", "columns": ["name"],
+                                "filters": [{"field": "created_on", "op": op, "value": value}]})
+        assert response.status_code == 200, response.get_json()
+        return len(response.get_json()["rows"])
+    assert names("eq", shanghai.isoformat()) == len(world.deals)
+    assert names("lt", shanghai.isoformat()) == 0
+    assert names("between", [(shanghai - dt.timedelta(days=1)).isoformat(), shanghai.isoformat()]) == len(world.deals)
+    assert names("relative", "today") == len(world.deals)
