@@ -12,19 +12,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import login, write_tree
+from tests.test_time_zone import CRM, VISIT  # a visit with a date, two datetimes; the CRM in Shanghai
 
-VISIT = """
-label: {en: Visit, zh: 拜访}
-fields:
-  name: {type: string, required: true}
-  day: {type: date, default: today}
-  logged_at: {type: datetime, default: now}
-  seen_at: {type: datetime}
-list:
-  columns: [name, day, logged_at, seen_at]
-  filters: [seen_at, day]
-"""
-CRM = "name: Test CRM\nlanguages: [en, zh]\ntimezone: Asia/Shanghai\n"
 NOW = "2026-06-01T02:30:00+00:00"
 
 
