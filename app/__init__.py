@@ -32,6 +32,7 @@ from app.schema.startup import SchemaPending, ensure_schema
 from app.security.access import RoleBook
 from app.security.authcache import AuthCache
 from app.security.csrf import install_csrf
+from app.security.fablog import quiet_fab_warnings
 from app.security.headers import install_security_headers
 from app.security.manager import CrmSecurityManager
 from app.security.passwords import check_password_policy
@@ -96,6 +97,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     models = build_models(spec)
 
     app = Flask(__name__, template_folder="web/templates", static_folder=None)
+    quiet_fab_warnings()  # FAB's "no user yet" and empty-`next` redirect notices (app/security/fablog.py)
     app.config.update(settings)
     require_strong_secret(app.config, app.debug)  # raises InsecureSecretKey: no serving with a public key
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", check_password_policy)

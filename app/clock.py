@@ -1,4 +1,5 @@
-"""The CRM's clock: instants are stored as naive UTC, people see and type the CRM time zone.
+"""The CRM's clock: instants are stored as naive UTC, people see and type the CRM time zone,
+or their own when they chose one (*My settings*: kept in their session at login, app/web/my_settings.py).
 
 `crm.yaml`'s `timezone:` decides what "today" is and how a datetime typed without an offset
 is read (Shanghai is already tomorrow after 16:00 UTC). `CRM_FROZEN_NOW` (an ISO instant with
@@ -9,9 +10,11 @@ be moved without rebuilding it.
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, has_app_context
+from flask import current_app, has_app_context, has_request_context, session
+
+USER_ZONE_KEY = "crm_tz"  # the session key holding the signed-in user's own time zone
 
 
 def utc_now() -> dt.datetime:
@@ -26,9 +29,16 @@ def utc_now() -> dt.datetime:
 
 
 def crm_zone() -> ZoneInfo:
-    """The CRM's time zone (UTC outside an app)."""
+    """The viewer's time zone: their own in a request of theirs that has one, else the CRM's
+    (jobs, automations and token API clients: the CRM's); UTC outside an app."""
     if not has_app_context() or "crm" not in current_app.extensions:
         return ZoneInfo("UTC")
+    own = session.get(USER_ZONE_KEY) if has_request_context() else None
+    if own:
+        try:
+            return ZoneInfo(str(own))
+        except (ZoneInfoNotFoundError, ValueError):
+            pass  # a zone this server does not know: the CRM's
     return ZoneInfo(current_app.extensions["crm"].spec.timezone or "UTC")
 
 

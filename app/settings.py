@@ -21,7 +21,7 @@ DEFAULTS: dict[str, Any] = {
     # auto: create an empty database and apply non-destructive changes at start-up (dev);
     # check: refuse to start while changes are pending (production; run `crm apply`); off.
     "CRM_SCHEMA_MODE": "auto",
-    "CRM_MIGRATIONS_DIR": str(ROOT / "migrations" / "versions"),
+    # CRM_MIGRATIONS_DIR: unset, it is <CRM_METADATA_DIR>/migrations (see migrations_dir below)
     "CRM_API_PREFIX": "/api/v1",
     # Metadata versions (app/metaversions/): the files of the version in force are written
     # here to be loaded; every process checks this often whether the version changed.
@@ -143,4 +143,28 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if settings.get("CRM_BASE_URL"):  # url_for(_external=True) outside a request builds https links
         settings.setdefault("PREFERRED_URL_SCHEME", str(settings["CRM_BASE_URL"]).split(":", 1)[0])
     settings.setdefault("RATELIMIT_STORAGE_URI", settings.get("REDIS_URL") or "memory://")
+    if not settings.get("CRM_MIGRATIONS_DIR"):
+        settings["CRM_MIGRATIONS_DIR"] = str(migrations_dir(Path(settings["CRM_METADATA_DIR"])))
     return settings
+
+
+LEGACY_MIGRATIONS = ROOT / "migrations" / "versions"
+STARTER_METADATA = (ROOT / "metadata").resolve()
+STARTER_MIGRATIONS = ROOT / "instance" / "migrations"
+
+
+def migrations_dir(metadata_dir: Path, legacy: Path = LEGACY_MIGRATIONS) -> Path:
+    """Where the metadata's revisions live when CRM_MIGRATIONS_DIR is not set, next to what made
+    them (docs/schema-changes.md#where-revisions-live): `migrations/` inside a company's metadata
+    folder, so its history never mixes with the starter's; for the starter shipped in the checkout,
+    instance/migrations beside the database it built (git-ignored: `make run` leaves the checkout
+    clean). A deployment whose revisions are in the checkout's migrations/versions/ (the old
+    default) keeps that folder while the new one holds none."""
+    own = STARTER_MIGRATIONS if metadata_dir.resolve() == STARTER_METADATA else metadata_dir / "migrations"
+    if not _revisions_in(own) and _revisions_in(legacy):
+        return legacy
+    return own
+
+
+def _revisions_in(folder: Path) -> bool:
+    return folder.is_dir() and any(p.name != "__init__.py" for p in folder.glob("*.py"))

@@ -13,6 +13,7 @@ import json
 import random
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -188,12 +189,19 @@ def as_date(value: Any) -> Any:
     return value.date() if isinstance(value, dt.datetime) else value
 
 
+def local_date(value: Any) -> Any:
+    """A relative range's day of a stored (naive UTC) instant: the CRM's (Asia/Shanghai) calendar day."""
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    return value
+
+
 def matches(w: World, entity: str, row: dict, cond: Condition) -> bool:
     v = get(w, entity, row, cond.path)
     op, x = cond.op, cond.value
     if op == "relative":
         start, end = RANGES[x][0]
-        return v is not None and start <= as_date(v) < end
+        return v is not None and start <= local_date(v) < end
     if op == "empty":
         return (v in (None, "")) == x
     if op == "eq":
@@ -240,7 +248,7 @@ def expected(w: World, viewer: str, chart: ChartSpec) -> dict:
         if chart.period is None:
             return {"kpi": measure(rows, chart.measure)}
         cur, prev = RANGES[chart.period.range]
-        pick = [[r for r in rows if r[chart.period.field] is not None and s <= as_date(r[chart.period.field]) < e]
+        pick = [[r for r in rows if r[chart.period.field] is not None and s <= local_date(r[chart.period.field]) < e]
                 for s, e in (cur, prev)]
         return {"kpi": measure(pick[0], chart.measure), "previous": measure(pick[1], chart.measure)}
     cells: dict[tuple, list[dict]] = {}

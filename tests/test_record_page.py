@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from tests.conftest import login
@@ -124,3 +125,33 @@ def test_convert_is_offered_only_on_leads_that_can_convert(crm: Any) -> None:
     executive = rep(app, "executive")  # may read the lead, may not change it: no button
     html = executive.get(f"/crm/lead/show/{ready}").data.decode()
     assert "合格线索" in html and 'id="crm-convert"' not in html
+
+
+def test_convert_is_not_offered_to_a_role_that_may_not_create_what_it_makes(crm: Any) -> None:
+    """Marketing changes every lead but may not create contacts or opportunities: a conversion
+    by Marketing is refused, so the button is not shown to them (it is to a Sales Rep's own)."""
+    app, admin, _ = crm
+    ready = admin.post("/api/v1/lead/", json={"name": "市场线索", "company": "某科技", "mobile": "13800138002"}).json["id"]
+    assert admin.put(f"/api/v1/lead/{ready}", json={"status": "qualified"}).status_code == 200
+    marketing = rep(app, "marketing")
+    html = marketing.get(f"/crm/lead/show/{ready}").data.decode()
+    assert "市场线索" in html and 'id="crm-convert"' not in html
+    refused = marketing.post(f"/api/v1/lead/{ready}/convert", json={})
+    assert refused.status_code in (400, 403, 422), refused.json
+    assert 'id="crm-convert"' in admin.get(f"/crm/lead/show/{ready}").data.decode()
+
+
+def test_convert_is_not_offered_when_a_made_record_would_miss_a_required_value(crm: Any) -> None:
+    """The account is named after the lead's company: a qualified lead whose company was emptied
+    since cannot convert (the conversion says so), so no button."""
+    app, admin, _ = crm
+    ready = admin.post("/api/v1/lead/", json={"name": "无公司线索", "company": "临时公司", "mobile": "13800138003"}).json["id"]
+    assert admin.put(f"/api/v1/lead/{ready}", json={"status": "qualified"}).status_code == 200
+    with app.app_context():
+        state = app.extensions["crm"]
+        lead = state.models.model("lead")
+        state.db.session.execute(sa.update(lead).where(lead.id == ready).values(company=None))
+        state.db.session.commit()
+        state.db.session.remove()
+    assert admin.post(f"/api/v1/lead/{ready}/convert", json={}).status_code in (400, 422)
+    assert 'id="crm-convert"' not in admin.get(f"/crm/lead/show/{ready}").data.decode()

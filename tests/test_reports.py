@@ -280,17 +280,17 @@ BAD = [
     ({"entity": "opportunity", "columns": ["account.revenue"]}, 400, "no field 'revenue'"),
     ({"entity": "opportunity", "columns": ["products"]}, 400, "'products'"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "amount", "op": "like", "value": "1"}]},
-     400, "unknown operator 'like'"),
+     422, "unknown operator 'like'"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "amount", "op": "gt", "value": "多少"}]},
-     400, "filter 'amount'"),
+     422, "filter 'amount'"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "close_date", "op": "eq",
-                                                               "value": "2026-02-30"}]}, 400, "filter 'close_date'"),
+                                                               "value": "2026-02-30"}]}, 422, "filter 'close_date'"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "stage", "op": "eq", "value": "gone"}]},
-     400, "'gone' is not one of its choices"),
+     422, "'gone' is not one of its choices"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "close_date", "op": "relative",
-                                                               "value": "last_fortnight"}]}, 400, "last_fortnight"),
+                                                               "value": "last_fortnight"}]}, 422, "last_fortnight"),
     ({"entity": "opportunity", "columns": ["name"], "filters": [{"field": "amount", "op": "between", "value": ["1"]}]},
-     400, "between"),
+     422, "between"),
     ({"entity": "opportunity", "group": "amount", "measure": "count"}, 400, "group 'amount'"),
     ({"entity": "opportunity", "group": "close_date", "measure": "count"}, 400, "close_date:month"),
     ({"entity": "opportunity", "group": "stage", "measure": "sum(name)"}, 400, "measure 'sum(name)'"),
@@ -311,13 +311,16 @@ def test_bad_definitions_are_4xx_naming_the_fault(world: World, definition: dict
     assert named in response.get_json()["message"]
 
 
-def test_bad_query_string_on_the_page_and_export_is_400(world: World) -> None:
+def test_bad_query_string_on_the_page_and_export_is_422(world: World) -> None:
     client = world.client()
     for path in ("/crm/reports/", "/crm/reports/export.csv", "/crm/reports/export.xlsx"):
         response = client.get(f"{path}?entity=opportunity&columns=name&ff=amount&fo=gte&fv=abc")
-        assert response.status_code == 400
-        assert "filter &#39;amount&#39;" in response.get_data(as_text=True) or \
-            "filter 'amount'" in response.get_data(as_text=True)
+        assert response.status_code == 422
+        text = response.get_data(as_text=True)
+        if path == "/crm/reports/":  # said next to the filter row
+            assert re.search(r'crm-report-control-error" role="alert">[^<]*abc', text), text[-3000:]
+        else:
+            assert "filter 'amount'" in text
 
 
 @pytest.mark.parametrize("where", ["columns", "filters", "group", "measure"])
@@ -616,3 +619,155 @@ def test_shared_report_filtering_on_a_hidden_field_shows_nothing(world: World) -
 def test_reports_api_is_in_the_openapi_spec(world: World) -> None:
     paths = world.client().get("/api/v1/_openapi").get_json()["paths"]
     assert {"/reports/", "/reports/{report_id}/data", "/reports/data"} <= {p.removeprefix("/api/v1") for p in paths}
+
+
+# -- the builder as users meet it (issue 17) ------------------------------------------------
+
+def zh_client(world: World, username: str = "admin") -> Any:
+    client = world.client(username)
+    assert client.post("/lang/zh", data={"csrf_token": client.csrf}).status_code in (200, 302)
+    return client
+
+
+def test_choosing_an_entity_runs_its_list_columns_not_a_400(world: World) -> None:
+    response = world.client().get("/crm/reports/?entity=opportunity")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html[:500]
+    assert 'id="report-error"' not in html and "choose at least one column" not in html
+    assert "<th>Opportunity name</th>" in html and 'id="report-table"' in html
+    for d in world.deals:
+        assert d["name"] in html
+    ticked = re.findall(r'name="columns" value="([^"]+)" checked', html)
+    listed = world.app.extensions["crm"].spec.entity("opportunity").list.columns
+    assert ticked and set(ticked) == {c for c in listed if "." not in c}
+
+
+def test_unticking_every_column_says_so_next_to_the_columns(world: World) -> None:
+    response = zh_client(world).get("/crm/reports/?entity=opportunity&ff=&fo=eq&fv=&group=&measure=count")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'id="report-columns-error"' in html and "请至少选择一列" in html
+    assert 'id="report-error"' not in html
+
+
+def test_operators_are_words_in_the_users_language(world: World) -> None:
+    html = world.client().get("/crm/reports/?entity=opportunity").get_data(as_text=True)
+    config = json.loads(re.search(r'id="report-filter-config">(.*?)</script>', html, re.S).group(1))
+    assert [label for _, label in config["fields"]["stage"]["ops"]] == [
+        "is", "is not", "is any of", "is none of", "is empty"]
+    assert dict(config["fields"]["close_date"]["ops"])["between"] == "between"
+    assert dict(config["fields"]["close_date"]["ops"])["lt"] == "before"
+    assert ["won", "Won"] in config["fields"]["stage"]["choices"]
+    assert config["fields"]["account"]["url"].endswith("/account/picker")
+    html = zh_client(world).get("/crm/reports/?entity=opportunity").get_data(as_text=True)
+    config = json.loads(re.search(r'id="report-filter-config">(.*?)</script>', html, re.S).group(1))
+    assert [label for _, label in config["fields"]["stage"]["ops"]] == [
+        "等于", "不等于", "属于其中之一", "不属于其中任何一个", "为空"]
+    assert dict(config["fields"]["close_date"]["ops"])["between"] == "介于"
+    assert ["won", "成交"] in config["fields"]["stage"]["choices"]
+    assert ["this_month", "本月"] in config["ranges"]
+    assert ">in<" not in html and ">between<" not in html and ">empty<" not in html
+
+
+def test_choice_filters_take_labels_in_the_users_language(world: World) -> None:
+    won = [[d["name"]] for d in world.deals if d["stage"] == "won"]
+    english = run(world.client(), {"entity": "opportunity", "columns": ["name"],
+                                   "filters": [{"field": "stage", "op": "eq", "value": "Won"}]})
+    assert english.get_json()["rows"] == won
+    client = zh_client(world)
+    chinese = run(client, {"entity": "opportunity", "columns": ["name"],
+                           "filters": [{"field": "stage", "op": "in", "value": ["成交", "输单"]}]})
+    assert chinese.get_json()["rows"] == [[d["name"]] for d in world.deals if d["stage"] in ("won", "lost")]
+    html = client.get("/crm/reports/?" + urlencode([("entity", "opportunity"), ("columns", "name"), ("ff", "stage"),
+                                                   ("fo", "eq"), ("fv", "成交")])).get_data(as_text=True)
+    assert all(name in html for (name,) in won)
+
+
+def test_link_filter_by_picked_ids_shows_their_titles(world: World) -> None:
+    client = world.client()
+    with world.app.app_context():
+        state = world.app.extensions["crm"]
+        account = state.models.model("account")
+        ids = dict(state.db.session.execute(sa.select(account.name, account.id)).all())
+        state.db.session.remove()
+    picked = [ids["华为技术有限公司"], ids["腾讯科技"]]
+    body = run(client, {"entity": "opportunity", "columns": ["name"],
+                        "filters": [{"field": "account", "op": "in", "value": picked}]}).get_json()
+    assert body["rows"] == [[d["name"]] for d in world.deals if d["account"] in ("华为技术有限公司", "腾讯科技")]
+    query = urlencode([("entity", "opportunity"), ("columns", "name"), ("ff", "account"), ("fo", "in"),
+                       ("fv", ",".join(map(str, picked)))])
+    html = client.get(f"/crm/reports/?{query}").get_data(as_text=True)
+    titles = json.loads(html_unescape(re.search(r'data-titles="([^"]*)"', html).group(1)))
+    assert titles == {str(ids["华为技术有限公司"]): "华为技术有限公司", str(ids["腾讯科技"]): "腾讯科技"}
+
+
+def html_unescape(text: str) -> str:
+    import html as html_module
+    return html_module.unescape(text)
+
+
+def test_amounts_are_money_and_totals_cover_every_row(world: World) -> None:
+    client = world.client("sales_manager")
+    deals = own(world, "sales_manager")
+    total = sum((d["amount"] for d in deals if d["amount"] is not None), Decimal(0))
+    body = run(client, {"entity": "opportunity", "columns": ["name", "amount"]}, limit=2).get_json()
+    assert len(body["rows"]) == 2
+    assert body["totals"] == {"count": len(deals), "sums": {"amount": f"{total:.2f}"}}
+    html = client.get("/crm/reports/?entity=opportunity&columns=name,amount&ff=&fo=eq&fv=").get_data(as_text=True)
+    first = next(d for d in sorted(deals, key=lambda d: d["id"]) if d["amount"] is not None)
+    assert f"¥{first['amount']:,.2f}" in html
+    footer = re.search(r'<tr id="report-totals">(.*?)</tr>', html, re.S).group(1)
+    assert f"Total · {len(deals)} records" in footer and f"¥{total:,.2f}" in footer
+    grouped = client.get("/crm/reports/?entity=opportunity&group=stage&measure=sum(amount)&kind=table")
+    footer = re.search(r'<tr id="report-totals">(.*?)</tr>', grouped.get_data(as_text=True), re.S).group(1)
+    assert f"¥{total:,.2f}" in footer and f"{len(deals)} records" in footer
+    counted = run(client, {"entity": "opportunity", "group": "stage", "measure": "count"}).get_json()
+    assert counted["totals"]["count"] == len(deals) == sum(value for _, value in counted["rows"])
+
+
+@pytest.mark.parametrize(("filters", "index", "said"), [
+    ([{"field": "stage", "op": "eq", "value": "won"}, {"field": "amount", "op": "gte", "value": "很多"}], 1,
+     "很多"),
+    ([{"field": "stage", "op": "gt", "value": "won"}], 0, "unknown operator 'gt'"),
+    ([{"field": "stage", "op": "like", "value": "won"}], 0, "unknown operator 'like'"),
+    ([{"field": "close_date", "op": "eq", "value": "2026-13-45"}], 0, "2026-13-45"),
+    ([{"field": "close_date", "op": "between", "value": ["2026-01-01"]}], 0, "between takes two values"),
+    ([{"field": "owner", "op": "eq", "value": "somebody"}], 0, "somebody"),
+])
+def test_a_bad_filter_is_422_naming_its_row(world: World, filters: list, index: int, said: str) -> None:
+    response = run(world.client(), {"entity": "opportunity", "columns": ["name"], "filters": filters})
+    assert response.status_code == 422, response.get_data(as_text=True)
+    body = response.get_json()
+    assert said in body["message"] and said in body["errors"]["filters"][str(index)]
+
+
+def test_a_bad_filter_on_the_page_is_said_next_to_its_row_and_kept(world: World) -> None:
+    query = urlencode([("entity", "opportunity"), ("columns", "name"), ("ff", "stage"), ("fo", "eq"), ("fv", "won"),
+                       ("ff", "close_date"), ("fo", "lt"), ("fv", "2026-13-45")])
+    response = zh_client(world).get(f"/crm/reports/?{query}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    rows = re.findall(r'<div class="crm-report-filter[^"]*" data-filter-row>(.*?)</div>\s*(?:<p[^>]*>(.*?)</p>)?',
+                      html, re.S)
+    assert len(rows) == 2
+    assert 'value="2026-13-45"' in html and 'value="won"' in html  # what the user typed is kept
+    assert "has-error" in html.split('value="2026-13-45"')[0].rsplit("data-filter-row", 1)[0]
+    error = re.search(r'class="help-block crm-report-control-error" role="alert">(.*?)</p>', html).group(1)
+    assert "2026-13-45" in error and 'id="report-error"' not in html
+    assert "“" in error  # the message in Chinese
+    assert 'id="report-table"' not in html  # never a report with the filter left out
+
+
+def test_a_datetime_filtered_by_a_day_takes_that_whole_day_in_the_viewers_zone(world: World) -> None:
+    from zoneinfo import ZoneInfo
+    shanghai = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the starter's zone; the deals were made today
+    client = world.client()
+    def names(op: str, value: Any) -> int:
+        response = run(client, {"entity": "opportunity", "columns": ["name"],
+                                "filters": [{"field": "created_on", "op": op, "value": value}]})
+        assert response.status_code == 200, response.get_json()
+        return len(response.get_json()["rows"])
+    assert names("eq", shanghai.isoformat()) == len(world.deals)
+    assert names("lt", shanghai.isoformat()) == 0
+    assert names("between", [(shanghai - dt.timedelta(days=1)).isoformat(), shanghai.isoformat()]) == len(world.deals)
+    assert names("relative", "today") == len(world.deals)

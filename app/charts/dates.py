@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.clock import day_bounds_utc
 from app.metadata.definitions import DATE_BUCKETS
 
 Range = tuple[dt.date, dt.date]  # [start, end)
@@ -153,7 +154,8 @@ def bucket_expr(column: Any, bucket: str, dialect: str) -> Any:
 
 
 def range_bounds(start: dt.date, end: dt.date, is_datetime: bool) -> tuple[Any, Any]:
-    """Bounds to compare a column with: dates, or midnights for a datetime column."""
+    """Bounds to compare a column with: dates, or for a datetime column the viewer's midnights
+    (their time zone, else the CRM's) as the naive UTC instants the column stores."""
     if not is_datetime:
         return start, end
-    return dt.datetime.combine(start, dt.time()), dt.datetime.combine(end, dt.time())
+    return day_bounds_utc(start, end)

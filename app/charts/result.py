@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.clock import to_local
 from app.metadata.spec import ChartSpec, CrmSpec
 
 # A drill condition: (path on the chart's entity, op, value); ops: eq, gte, lt, empty.
@@ -63,9 +64,10 @@ class ChartContext:
     session: Any  # SQLAlchemy session
     access: Any  # app.security.access.Access
     lang: str = "en"
-    # Naive UTC, as timestamps are stored; relative ranges (this_month...) are taken in UTC.
+    # Naive UTC, as timestamps are stored; relative ranges (this_month...) are taken in the viewer's
+    # time zone (their own, else the CRM's: app/clock.py), so "today" starts at their midnight.
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
 
     @property
     def today(self) -> dt.date:
-        return self.now.date()
+        return to_local(self.now).date()

@@ -11,15 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.clock import crm_today
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet
 from app.models.computed import refresh_stored
 from app.models.events import format_autonumber
 from app.records.assignees import assignable_users
+from app.security.access import RoleBook
 
 from .values import value_for
 
@@ -45,8 +48,9 @@ def link_order(spec: CrmSpec) -> list[EntitySpec]:
 def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7,
               today: dt.date | None = None, sizes: dict[str, int] | None = None) -> dict[str, int]:
     rng = random.Random(seed)
-    today = today or dt.date.today()
+    today = today or crm_today(ZoneInfo(models.spec.timezone or "UTC"))
     users: list[int] = list(session.scalars(sa.select(models.user_model.id)))
+    owners = _owners_by_entity(session, models, users)
     ids: dict[str, list[int]] = {}
     counts: dict[str, int] = {}
     conn = session.connection()
@@ -56,7 +60,8 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         start = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
         pools = {f.name: [u.id for u in session.scalars(assignable_users(session, models.user_model, f))]
                  for f in entity.declared_fields if f.type == "user" and f.roles}
-        rows = [_row(entity, start + i, rng, today, ids, users, pools) for i in range(count)]
+        rows = [_row(entity, start + i, rng, today, ids, owners.get(entity.name, users), pools)
+                for i in range(count)]
         for chunk in range(0, len(rows), BATCH):
             conn.execute(sa.insert(table), rows[chunk:chunk + BATCH])
         ids[entity.name] = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
@@ -100,7 +105,44 @@ def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,
         stage = pipeline.stage(row.get(pipeline.field)) if pipeline is not None else None
         if pipeline is not None and stage is not None and pipeline.probability_field and stage.probability is not None:
             row[pipeline.probability_field] = stage.probability
+        if pipeline is not None and stage is not None:
+            _fit_stage(entity, pipeline, stage, row, rng, today)
     return row
+
+
+def _fit_stage(entity: EntitySpec, pipeline: Any, stage: Any, row: dict[str, Any], rng: random.Random,
+               today: dt.date) -> None:
+    """Values that agree with the record's stage: what only a lost stage asks for (a lost reason)
+    is blank on the others, and a closed record's required dates (close date) are not in the future."""
+    own = set(stage.requires)
+    for other in pipeline.stages:
+        if other.outcome == "lost" and other.name != stage.name:
+            for name in set(other.requires) - own:
+                if name in entity.field_map and not entity.field(name).required:
+                    row[name] = None
+    if stage.outcome in ("won", "lost"):
+        for name in stage.requires:
+            value = row.get(name)
+            if isinstance(value, dt.date) and not isinstance(value, dt.datetime) and value > today:
+                row[name] = today - dt.timedelta(days=rng.randint(1, 365))
+
+
+def _owners_by_entity(session: Session, models: ModelSet, users: list[int]) -> dict[str, list[int]]:
+    """Per entity, the users whose roles may read its records: a deal is never owned by someone
+    who cannot see deals (a Support Agent). Users without a role are left out; an entity no user
+    may read falls back to everyone (metadata without roles)."""
+    book = RoleBook(models.spec)
+    roles: dict[int, list[str]] = {}
+    user_role = sa.table("ab_user_role", sa.column("user_id"), sa.column("role_id"))
+    role_table = sa.table("ab_role", sa.column("id"), sa.column("name"))
+    for user_id, name in session.execute(sa.select(user_role.c.user_id, role_table.c.name)
+                                          .join(role_table, role_table.c.id == user_role.c.role_id)):
+        roles.setdefault(user_id, []).append(name)
+    result = {}
+    for entity in models.spec.entities:
+        pool = [u for u in users if roles.get(u) and book.scope(roles[u], entity.name, "read").value != "no"]
+        result[entity.name] = pool or users
+    return result
 
 
 def _stage_history(conn: sa.Connection, models: ModelSet, entity: EntitySpec, new_ids: list[int],

@@ -91,6 +91,7 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     imports = define_import_tables(metadata)
     events = define_event_tables(metadata)
     events["crm_notification"] = define_notification_table(metadata)
+    events["crm_user_setting"] = define_user_setting_table(metadata)
     metaversion = define_metadata_version_table(metadata)
     return {**imports, **events, "crm_metadata_version": metaversion, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
@@ -196,6 +197,16 @@ def define_notification_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_on", sa.DateTime, nullable=False),
         sa.Column("read_on", sa.DateTime),
         sa.Index("ix_crm_notification_user", "user_id", "read_on", "id"),
+    )
+
+
+def define_user_setting_table(metadata: sa.MetaData) -> sa.Table:
+    """A user's own settings (core revision 0010): their time zone, used instead of the CRM's."""
+    return sa.Table(
+        "crm_user_setting", metadata,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("time_zone", sa.String(64)),  # an IANA name (Asia/Shanghai); NULL: the CRM's
+        sa.Column("changed_on", sa.DateTime, nullable=False),
     )
 
 

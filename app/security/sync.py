@@ -40,7 +40,9 @@ SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), (
                 ("can_read", "jobs"), ("can_write", "jobs"), ("menu_access", "jobs"),
                 # notifications and My tasks: each user their own (app/web/notifications.py, my_tasks.py)
                 ("can_read", "notifications"), ("can_write", "notifications"),
-                ("can_read", "my_tasks"), ("menu_access", "my_tasks")}
+                ("can_read", "my_tasks"), ("menu_access", "my_tasks"),
+                # My settings: each user's own time zone (app/web/my_settings.py)
+                ("can_read", "my_settings"), ("can_write", "my_settings")}
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import g, redirect, request
+from flask import current_app, g, redirect, request
 
 from app.clock import to_local
 from app.metadata.spec import EntitySpec, PipelineSpec, Text
@@ -75,14 +75,32 @@ class RecordPageMixin:
 
 
 def convertible(entity: EntitySpec, item: Any, access: Any, sm: Any) -> bool:
-    """Convert is offered on a record in one of the `from` stages, to a user who may change it
-    (ConvertRecord checks the same and refuses otherwise)."""
-    if entity.convert is None:
+    """Convert is offered only where ConvertRecord would run: a record in one of the `from`
+    stages, a user who may change it, may create each record it makes and move it into the
+    `to` stage, and a value for every required field the made records take from it."""
+    spec = entity.convert
+    if spec is None:
         return False
     pipeline = entity.pipeline_for(item)
     current = getattr(item, pipeline.field, None) if pipeline else None
-    return (current in entity.convert.from_stages and sm.has_access("can_write", entity.name)
-            and access.allows(entity.name, "update", item))
+    if not (current in spec.from_stages and sm.has_access("can_write", entity.name)
+            and access.allows(entity.name, "update", item)):
+        return False
+    stage = next((s for s in pipeline.stages if s.name == spec.to_stage), None) if pipeline else None
+    if stage is not None and stage.roles and not access.is_admin and not set(stage.roles) & set(access.roles):
+        return False
+    crm = current_app.extensions["crm"].spec
+    for target in spec.targets:
+        if access.scope(target.entity, "create") == "no":
+            return False
+        made = crm.entity(target.entity)
+        for to_field, source in target.fields:
+            f = made.field_map.get(to_field)
+            if f is None or not f.required or source.startswith("$") or source not in entity.field_map:
+                continue
+            if getattr(item, entity.field(source).column_name, None) in (None, "", []):
+                return False
+    return True
 
 
 def local_stamp(stamp: Any) -> str:

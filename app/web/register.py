@@ -16,6 +16,7 @@ from .imports_view import register_imports
 from .jobs import register_jobs
 from .labels import lazy
 from .modelviews import build_model_view
+from .my_settings import register_my_settings
 from .my_tasks import register_my_tasks
 from .notifications import register_notifications
 from .openapi import register_openapi
@@ -56,6 +57,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
     register_jobs(appbuilder)
     register_automation_log(appbuilder)  # automations: rules and run log (Admin)
     register_notifications(appbuilder)  # the bell, the notifications page and API (each user their own)
+    register_my_settings(appbuilder)  # each user's own time zone (app/web/my_settings.py)
     register_rule_check(appbuilder)  # which rules would fire for a record (Admin, like the automations page)
     register_my_tasks(appbuilder)  # My tasks and the home widget (reminders: in automations.yaml)
     register_imports(appbuilder)

@@ -16,16 +16,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from app.metadata.dashboards import is_relative_range
-from app.metadata.definitions import DATE_BUCKETS, FILTER_OPS, MEASURES
+from app.metadata.definitions import DATE_BUCKETS, MEASURES
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
-from app.records.parse import FieldValueError, parse_value
 from app.security.access import Access
 
+from .report_filters import ALL_OPS, DATES, MESSAGES, NUMERIC, FilterError, typed_condition
+
 REPORT_KINDS = ("bar", "line", "pie", "table")
-REPORT_OPS = (*FILTER_OPS, "relative")
-NUMERIC = ("integer", "decimal", "money", "percent")
-DATES = ("date", "datetime")
+REPORT_OPS = ALL_OPS
 USER_FIELDS = ("username", "first_name", "last_name")
 NOT_COLUMNS = ("links",)  # many-to-many: no single value per row
 NOT_FILTERS = ("links", "multichoice", "text")
@@ -38,9 +36,11 @@ MAX_FILTERS = 20
 class ReportError(ValueError):
     """A definition that cannot run; the message names what is at fault (HTTP 400, or 403)."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, index: int | None = None, detail: str = ""):
         super().__init__(message)
         self.status = status
+        self.index, self.detail = index, detail  # a filter row's fault: shown next to that row
+        self.control = "filters" if index is not None else ""
 
 
 @dataclass(frozen=True)
@@ -187,9 +187,19 @@ def parse_definition(raw: Any, spec: CrmSpec, access: Access, strict: bool = Tru
     group, measure, kind = _grouping(raw, check)
     if not columns and group is None:
         if strict:
-            raise ReportError("columns: choose at least one column you may see")
+            error = ReportError("columns: choose at least one column you may see")
+            error.control, error.detail = "columns", MESSAGES["columns"].get(lang)
+            raise error
         columns = ("id",)
     return ReportDefinition(entity.name, columns, filters, group, measure, kind, tuple(check.notes))
+
+
+def default_columns(spec: CrmSpec, entity: EntitySpec, access: Access) -> list[str]:
+    """What a new report on an entity shows: its list's columns the viewer may see."""
+    hidden = access.hidden_fields(entity)
+    columns = [c for c in entity.list.columns if "." not in c and c in entity.field_map and c not in hidden
+               and entity.field(c).type not in NOT_COLUMNS]
+    return columns or [f.name for f in entity.fields if f.name not in hidden and f.type not in NOT_COLUMNS][:5]
 
 
 def _columns(raw: Any, check: _Check) -> tuple[str, ...]:
@@ -220,58 +230,23 @@ def _filters(raw: Any, check: _Check) -> tuple[Condition, ...]:
     if len(raw) > MAX_FILTERS:
         raise ReportError(f"filters: at most {MAX_FILTERS}")
     result = []
-    for item in raw:
+    for index, item in enumerate(raw):
         path, op, value = item.get("field"), item.get("op", "eq"), item.get("value")
-        f = check.resolve(path, "filter")
+        try:
+            f = check.resolve(path, "filter")
+        except ReportError as exc:
+            raise ReportError(str(exc), 422, index, str(exc)) from None
         if f.type in NOT_FILTERS:
-            raise ReportError(f"filter '{path}': a {f.type} field cannot be filtered on")
-        if op not in REPORT_OPS:
-            raise ReportError(f"filter '{path}': unknown operator '{op}' (operators: {', '.join(REPORT_OPS)})")
+            detail = MESSAGES["cannot_filter"].get(check.lang).format(type=f.type)
+            raise ReportError(f"filter '{path}': {detail}", 422, index, detail)
         if not check.visible(path, "filter"):
             # Rows picked by a value the viewer may not see would reveal it: show none.
             raise ReportError(f"filter '{path}': this report filters on a field you may not see", 403)
-        result.append(Condition(path, *_typed(path, f, op, value, check.lang)))
+        try:
+            result.append(typed_condition(index, path, f, op, value, check.lang))
+        except FilterError as exc:
+            raise ReportError(str(exc), exc.status, exc.index, exc.detail) from None
     return tuple(result)
-
-
-def _typed(path: str, f: FieldSpec, op: str, value: Any, lang: str) -> tuple[str, Any]:
-    """(op, typed value) of one filter; relative date ranges stay names, resolved when run."""
-    if op == "empty":
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", ""):
-            value = value.lower() in ("true", "1", "")
-        if not isinstance(value, bool):
-            raise ReportError(f"filter '{path}': empty takes true or false")
-        return op, value
-    if op == "relative" or (op == "eq" and f.type in DATES and is_relative_range(value)):
-        if f.type not in DATES:
-            raise ReportError(f"filter '{path}': relative ranges are for date fields")
-        if not is_relative_range(value):
-            raise ReportError(f"filter '{path}': unknown relative range '{value}' "
-                              "(this_month, last_quarter, last_30_days...)")
-        return "relative", value
-    if op in ("in", "not_in", "between"):
-        if not isinstance(value, list) or not value or (op == "between" and len(value) != 2):
-            want = "two values: from,to" if op == "between" else "one or more values"
-            raise ReportError(f"filter '{path}': {op} takes {want}")
-        return op, tuple(_value(path, f, v, lang) for v in value)
-    if isinstance(value, (list, dict)):
-        raise ReportError(f"filter '{path}': {op} takes one value")
-    if op in ("gt", "gte", "lt", "lte") and f.type not in (*NUMERIC, *DATES, "string", "autonumber"):
-        raise ReportError(f"filter '{path}': {op} is for numbers, dates and text, not a {f.type} field")
-    return op, _value(path, f, value, lang)
-
-
-def _value(path: str, f: FieldSpec, value: Any, lang: str) -> Any:
-    try:
-        typed = parse_value(f, value, lang)
-    except FieldValueError as exc:
-        raise ReportError(f"filter '{path}': {value!r}: {exc}") from None
-    if typed is None or typed == "":
-        raise ReportError(f"filter '{path}': a value is required (use the empty operator for blanks)")
-    if f.type == "choice" and typed not in {c.value for c in f.choices}:
-        known = ", ".join(c.value for c in f.choices)
-        raise ReportError(f"filter '{path}': '{typed}' is not one of its choices ({known})")
-    return typed
 
 
 def _grouping(raw: dict, check: _Check) -> tuple[Grouping | None, Measure, str]:

@@ -8,6 +8,7 @@ plotly chart drawn by reports.js.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,7 @@ from app.metadata.definitions import DATE_BUCKETS
 from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
 
+from .filterops import RANGE_LABELS, RELATIVE
 from .report_definition import (
     DATES,
     NOT_COLUMNS,
@@ -28,17 +30,14 @@ from .report_definition import (
     NOT_GROUPS,
     NUMERIC,
     REPORT_KINDS,
-    REPORT_OPS,
     ReportDefinition,
     args_from_definition,
+    default_columns,
 )
-from .report_export import text
+from .report_filters import ALL_OPS, OPS_BY_KIND, kind_of, op_label
 from .report_query import Table
+from .report_shown import shown, total_row
 from .report_store import SavedReport, may_change
-
-RELATIVE_CHOICES = ("today", "yesterday", "this_week", "last_week", "this_month", "last_month", "this_quarter",
-                    "last_quarter", "this_year", "last_year", "last_7_days", "last_30_days", "last_90_days",
-                    "next_30_days")
 
 
 def _t(en: str, zh: str) -> Text:
@@ -60,11 +59,13 @@ UI = {
     "first_rows": _t("Showing the first {n} of {total} rows.", "显示前 {n} 行，共 {total} 行。"),
     "no_rows": _t("No records match.", "没有符合条件的记录。"), "share_link": _t("Link to this report", "报表链接"),
     "shared": _t("shared", "已共享"), "mine": _t("mine", "我的"), "remove": _t("Remove", "移除"),
-    "relative_hint": _t("dates: 2026-01-31, or this_month, last_30_days…", "日期：2026-01-31，或 this_month、last_30_days…"),
-    "list_hint": _t("in, not in, between: values separated by commas", "in、not in、between：多个值用逗号分隔"),
+    "relative_hint": _t("Choose values from the lists; several values of “is any of” are kept together.",
+                        "从列表中选择值；“属于其中之一”可选多个值。"),
+    "list_hint": _t("Typed values may be labels: a choice's name, a date as 2026-01-31.",
+                    "也可直接输入：选项名称，日期如 2026-01-31。"),
+    "total": _t("Total", "合计"), "count": _t("Count", "数量"), "yes": _t("Yes", "是"), "no": _t("No", "否"),
+    "from": _t("from", "起"), "to": _t("to", "止"), "search": _t("Search…", "搜索…"),
 }
-OPS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
-       "between": "between", "empty": "empty", "relative": "in range"}
 KINDS = {"bar": _t("Bar", "柱状图"), "line": _t("Line", "折线图"), "pie": _t("Pie", "饼图"), "table": _t("Table", "表格")}
 FUNCS = {"sum": _t("Sum of {f}", "{f}合计"), "avg": _t("Average {f}", "平均{f}"), "min": _t("Min {f}", "最小{f}"),
          "max": _t("Max {f}", "最大{f}")}
@@ -93,7 +94,7 @@ def field_choices(spec: CrmSpec, entity: EntitySpec, access: Access, lang: str) 
             groups += [(f"{f.name}:{b}", f"{f.label.get(lang)} ({BUCKETS[b].get(lang)})") for b in DATE_BUCKETS]
         elif f.type not in NOT_GROUPS:
             groups.append((f.name, f.label.get(lang)))
-    measures = [("count", "Count" if lang != "zh" else "数量")]
+    measures = [("count", UI["count"].get(lang))]
     for f in own:
         if f.type in NUMERIC and not f.system:
             measures += [(f"{func}({f.name})", label.get(lang).format(f=f.label.get(lang)))
@@ -102,16 +103,56 @@ def field_choices(spec: CrmSpec, entity: EntitySpec, access: Access, lang: str) 
     return {"columns": columns, "groups": groups, "measures": measures, "filters": filters}
 
 
-def _filter_rows(definition: ReportDefinition | None) -> list[dict[str, str]]:
+def filter_config(spec: CrmSpec, entity: EntitySpec | None, lang: str, api_prefix: str) -> dict[str, Any]:
+    """What reports.js needs to draw each filter row's operator and value controls: per field its
+    kind, operators in the user's words, choice labels, and the picker URL of a link."""
+    if entity is None:
+        return {}
+    fields = {}
+    for f in entity.fields:
+        if f.type in NOT_FILTERS:
+            continue
+        kind = kind_of(f)
+        item: dict[str, Any] = {"kind": kind, "type": f.type,
+                                "ops": [[op, op_label(op, kind, lang)] for op in OPS_BY_KIND[kind]]}
+        if f.type == "choice":
+            item["choices"] = [[c.value, c.label.get(lang) or c.value] for c in f.choices]
+        elif f.type == "link":
+            item["url"] = f"{api_prefix}/{f.target}/picker"
+        elif f.type == "user":
+            item["url"] = f"{api_prefix}/user/picker?field={entity.name}.{f.name}"
+        fields[f.name] = item
+    return {"fields": fields, "ranges": [[r, RANGE_LABELS[r].get(lang)] for r in RELATIVE],
+            "yes": UI["yes"].get(lang), "no": UI["no"].get(lang), "from": UI["from"].get(lang),
+            "to": UI["to"].get(lang)}
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(_plain(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return "" if value is None else str(value)
+
+
+def filter_rows(entity: EntitySpec | None, filters: list[dict[str, Any]], titles: Any,
+                errors: dict[int, str]) -> list[dict[str, Any]]:
+    """The filter rows to draw again (a run, or the same entries with a message on the faulty row);
+    links carry the titles of their ids, so the picker shows names, never ids."""
     rows = []
-    for c in definition.filters if definition else ():
-        value = c.value
-        if isinstance(value, tuple):
-            value = ",".join(str(v) for v in value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        rows.append({"field": c.path, "op": c.op, "value": str(value)})
-    return rows or [{"field": "", "op": "eq", "value": ""}]
+    for index, item in enumerate(filters):
+        path, value = str(item.get("field") or ""), item.get("value")
+        f = entity.field_map.get(path) if entity is not None else None
+        shown_titles: dict[str, str] = {}
+        if f is not None and f.type in ("link", "user"):
+            ids = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])
+                   if str(v).strip().isdigit()]
+            shown_titles = {str(k): v for k, v in titles(f, ids).items()}
+        rows.append({"field": path, "op": str(item.get("op") or "eq"), "value": _plain(value),
+                     "titles": shown_titles, "error": errors.get(index, "")})
+    return rows or [{"field": "", "op": "eq", "value": "", "titles": {}, "error": ""}]
 
 
 def _chart(definition: ReportDefinition | None, table: Table | None, spec: CrmSpec, lang: str) -> Any:
@@ -133,17 +174,28 @@ def _chart(definition: ReportDefinition | None, table: Table | None, spec: CrmSp
 
 
 def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | None, report: SavedReport | None,
-                 table: Table | None, total: int | None, saved: list[SavedReport], lang: str,
-                 entity_name: str) -> dict[str, Any]:
+                 table: Table | None, totals: dict[str, Any] | None, saved: list[SavedReport], lang: str,
+                 entity_name: str, raw: dict[str, Any] | None = None, titles: Any = None,
+                 errors: dict[str, Any] | None = None, api_prefix: str = "/api/v1") -> dict[str, Any]:
+    """Everything the template shows; `raw` is what the user sent when it could not run (kept, with
+    `errors` next to the control at fault: {"filters": {row: message}, "columns": message})."""
     entities = [(e.name, e.plural.get(lang)) for e in spec.entities if access.scope(e.name, "read") != "no"]
     entity = spec.entity(entity_name) if entity_name in dict(entities) else None
     choices = field_choices(spec, entity, access, lang) if entity is not None else {}
-    rows = []
+    errors = errors or {}
+    rows, footer = [], []
     if table is not None:
-        rows = [[text(c, v, lang) if v is not None else "" for c, v in zip(table.columns, row, strict=True)]
-                for row in table.rows]
+        rows = [[shown(c, v, spec, lang) for c, v in zip(table.columns, row, strict=True)] for row in table.rows]
+        footer = total_row(table, totals, definition, spec, lang, UI["total"].get(lang)) if totals else []
     query = urlencode(args_from_definition(definition)) if definition is not None else ""
     export_base = f"/crm/reports/{report.id}/export" if report is not None else "/crm/reports/export"
+    source = definition.to_json() if definition is not None else raw or {}
+    if definition is not None:
+        selected = set(definition.columns)
+    elif raw and raw.get("columns") is not None and errors:
+        selected = set(raw.get("columns") or ())
+    else:
+        selected = set(default_columns(spec, entity, access)) if entity is not None else set()
     return {
         "ui": {k: v.get(lang) for k, v in UI.items()},
         "title": UI["title"].get(lang),
@@ -151,15 +203,20 @@ def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | N
         "entities": entities,
         "entity": entity,
         "choices": choices,
-        "ops": [(op, OPS[op]) for op in REPORT_OPS],
+        "ops": [(op, op_label(op, "", lang)) for op in ALL_OPS],
         "kinds": [(k, KINDS[k].get(lang)) for k in REPORT_KINDS],
-        "relative_choices": RELATIVE_CHOICES,
+        "filter_config": filter_config(spec, entity, lang, api_prefix),
         "definition": definition,
-        "selected_columns": set(definition.columns) if definition else {c for c, _ in choices.get("columns", [])[:5]},
-        "filter_rows": _filter_rows(definition),
+        "selected_columns": selected,
+        "columns_error": errors.get("columns", ""),
+        "filter_rows": filter_rows(entity, list(source.get("filters") or []), titles or (lambda f, ids: {}),
+                                   errors.get("filters", {})),
         "headings": [c.heading for c in table.columns] if table is not None else [],
+        "numeric": [c.field is not None and c.field.type in NUMERIC or c.path.startswith("count")
+                    for c in table.columns] if table is not None else [],
         "rows": rows,
-        "total": total,
+        "footer": footer,
+        "total": totals["count"] if totals else None,
         "page_rows": len(rows),
         "chart": _chart(definition, table, spec, lang),
         "notes": list(definition.notes) if definition else [],

@@ -18,8 +18,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.charts.dates import bucket_expr, bucket_label, bucket_start, range_bounds, resolve_range
+from app.charts.dates import bucket_expr, bucket_label, bucket_start, resolve_range
 from app.charts.measures import aggregate_sql
+from app.clock import day_bounds_utc
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Text
 from app.security.access import Access
 from app.security.scoped import Records, restricted_title
@@ -151,17 +152,42 @@ def _title_of(joins: _Joins, head: str, lang: str) -> tuple[list[Any], Callable[
     return [fk, alias.id, shown], titled
 
 
+def _day(value: Any) -> bool:
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+
+
+def _datetime_days(column: Any, op: str, value: Any) -> Any:
+    """A datetime compared with days: each day is [its midnight, the next) in the viewer's time zone."""
+    def lo(day: dt.date) -> dt.datetime:
+        return day_bounds_utc(day, day)[0]
+    def whole(day: dt.date) -> Any:
+        return sa.and_(column >= lo(day), column < lo(day + dt.timedelta(days=1)))
+    if op == "between":
+        return sa.and_(column >= lo(value[0]), column < lo(value[1] + dt.timedelta(days=1)))
+    if op in ("in", "not_in"):
+        days = sa.or_(*[whole(d) for d in value])
+        return days if op == "in" else sa.or_(column.is_(None), sa.not_(days))
+    nxt = lo(value + dt.timedelta(days=1))
+    return {"eq": whole(value), "ne": sa.or_(column.is_(None), sa.not_(whole(value))), "gt": column >= nxt,
+            "gte": column >= lo(value), "lt": column < lo(value), "lte": column < nxt}[op]
+
+
 def _conditions(conditions: tuple[Condition, ...], joins: _Joins, today: dt.date) -> list[Any]:
     clauses = []
     for c in conditions:
         column, f = joins.column(c.path), joins.field_of(c.path)
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
         if c.op == "relative":
-            start, end = range_bounds(*resolve_range(c.value, today), f.type == "datetime")
+            start, end = resolve_range(c.value, today)
+            if f.type == "datetime":
+                start, end = day_bounds_utc(start, end)
             clauses.append(sa.and_(column >= start, column < end))
         elif c.op == "empty":
             blank = column.is_(None) if f.type not in ("string", "email", "phone", "url") \
                 else sa.or_(column.is_(None), column == "")
             clauses.append(blank if c.value else sa.not_(blank))
+        elif f.type == "datetime" and all(_day(v) for v in values):
+            clauses.append(_datetime_days(column, c.op, c.value))
         elif c.op == "between":
             clauses.append(column.between(*c.value))
         elif c.op == "in":
@@ -301,3 +327,34 @@ def _group_order(f: FieldSpec) -> Callable[[tuple[Any, str, Any]], Any]:
             return (0, 0, label)
         return (0, 0, raw_key) if not isinstance(raw_key, bool) else (0, int(not raw_key), "")
     return sort_key
+
+
+SUMMED = ("integer", "decimal", "money")
+
+
+def totals(definition: ReportDefinition, spec: CrmSpec, models: Any, session: Any, access: Access,
+           lang: str, today: dt.date) -> dict[str, Any]:
+    """The report's totals over every row the viewer may read (not only the rows shown), in ONE
+    statement: the count, and the sum of each money/number column (the overall measure when grouped)."""
+    entity = spec.entity(definition.entity)
+    joins = _Joins(spec, entity, models)
+    count = sa.func.count(joins.model.id)
+    if definition.grouped:
+        measure = definition.measure
+        overall = count if measure.field is None else aggregate_sql(
+            measure.func, getattr(joins.model, entity.field(measure.field).column_name),
+            session.get_bind().dialect.name)
+        row = session.execute(_scoped(sa.select(count, overall), definition, joins, access, "read", today)).one()
+        f = entity.field(measure.field) if measure.field else None
+        return {"count": int(row[0] or 0), "sums": {str(measure): _number(row[1], measure.func, f)}}
+    paths = [p for p in definition.columns if p != "id" and "." not in p
+             and entity.field(p).type in SUMMED and not entity.field(p).is_link]
+    sums = [sa.func.sum(joins.column(p)) for p in paths]
+    row = session.execute(_scoped(sa.select(count, *sums), definition, joins, access, "read", today)).one()
+    return {"count": int(row[0] or 0), "sums": {p: _sum(v) for p, v in zip(paths, row[1:], strict=True)}}
+
+
+def _sum(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return value

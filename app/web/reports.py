@@ -21,16 +21,25 @@ from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.clock import crm_today
 from app.metadata.spec import Text
 from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
 
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
-from .report_definition import ReportDefinition, ReportError, json_value, parse_definition, raw_from_args
+from .linktitles import picker_titles
+from .report_definition import (
+    ReportDefinition,
+    ReportError,
+    default_columns,
+    json_value,
+    parse_definition,
+    raw_from_args,
+)
 from .report_export import csv_response, xlsx_response
 from .report_page import page_context
-from .report_query import Table, grouped_table, row_statement, stream_rows
+from .report_query import Table, grouped_table, row_statement, stream_rows, totals
 from .report_store import (
     SavedReport,
     checked_name_and_roles,
@@ -55,7 +64,7 @@ def _state() -> Any:
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()
+    return crm_today()  # the viewer's today: relative ranges start at their midnight
 
 
 def _table() -> sa.Table:
@@ -72,10 +81,32 @@ def report_table(definition: ReportDefinition, access: Access, action: str, limi
     return Table(columns, list(stream_rows(session, stmt, columns)))
 
 
-def row_count(definition: ReportDefinition, access: Access) -> int:
+def report_totals(definition: ReportDefinition, access: Access) -> dict[str, Any]:
+    """Count and sums of every row the viewer may read (the page shows the first rows only)."""
     state = _state()
-    stmt, _ = row_statement(definition, state.spec, state.models, access, "read", current_lang(), _today())
-    return int(state.db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0)
+    return totals(definition, state.spec, state.models, state.db.session, access, current_lang(), _today())
+
+
+def _titles(f: Any, ids: list[int]) -> dict[int, str]:
+    """Titles a filter row's picker shows for its ids (restricted where the viewer may not read)."""
+    if not ids:
+        return {}
+    state = _state()
+    if f.type == "link":
+        return picker_titles(f.target, ids)
+    user = state.models.user_model
+    rows = state.db.session.execute(sa.select(user.id, user.first_name, user.last_name, user.username)
+                                    .where(user.id.in_(ids)))
+    return {pk: f"{first or ''} {last or ''}".strip() or name for pk, first, last, name in rows}
+
+
+def _errors(exc: ReportError) -> dict[str, Any]:
+    """Where a refusal is shown: next to its filter row, or the columns, else at the top."""
+    if exc.index is not None:
+        return {"filters": {exc.index: exc.detail}}
+    if exc.control == "columns":
+        return {"columns": exc.detail}
+    return {}
 
 
 def export_file(definition: ReportDefinition, access: Access, fmt: str, name: str) -> Response:
@@ -123,32 +154,39 @@ class ReportsView(BaseView):
                               "save": "write", "delete": "write"}
 
     def _page(self, definition: ReportDefinition | None, report: SavedReport | None = None,
-              error: str = "", status: int = 200, entity: str = "") -> Any:
+              error: ReportError | None = None, entity: str = "", raw: dict[str, Any] | None = None) -> Any:
         access = current_access()
         table, total = None, None
-        if definition is not None and not error:
+        if definition is not None and error is None:
             table = report_table(definition, access, "read", PAGE_ROWS)
-            total = len(table.rows) if definition.grouped else row_count(definition, access)
+            total = report_totals(definition, access)
+        errors = _errors(error) if error is not None else {}
         context = page_context(_state().spec, access, definition, report, table, total,
                                visible_reports(_state().db.session, _table(), access), current_lang(),
-                               entity or (definition.entity if definition else ""))
+                               entity or (definition.entity if definition else ""), raw=raw, titles=_titles,
+                               errors=errors, api_prefix=current_app.config.get("CRM_API_PREFIX", "/api/v1"))
         context["crm_plotly_url"] = current_app.extensions.get("crm_plotly_url")
-        html = self.render_template("crm/reports.html", error=error, **context)
-        return html, status
+        message = "" if error is None or errors else str(error)
+        html = self.render_template("crm/reports.html", error=message, **context)
+        return html, 200 if error is None or (report is not None and error.status == 403) else error.status
 
     @expose("/")
     @has_access
     def index(self) -> Any:
-        """The builder; with `entity` in the query string, the report it defines."""
+        """The builder; with `entity` in the query string, the report it defines (its list's columns
+        when only the entity was chosen)."""
         entity = request.args.get("entity", "").strip()
         if not entity:
             return self._page(None)
+        spec, access = _state().spec, current_access()
+        raw = raw_from_args(request.args)
+        if set(request.args) == {"entity"} and entity in spec.entity_map and access.scope(entity, "read") != "no":
+            raw["columns"] = default_columns(spec, spec.entity(entity), access)
         try:
-            definition = parse_definition(raw_from_args(request.args), _state().spec, current_access(),
-                                          lang=current_lang())
+            definition = parse_definition(raw, spec, access, lang=current_lang())
         except ReportError as exc:
-            known = entity if entity in _state().spec.entity_map else ""
-            return self._page(None, error=str(exc), status=exc.status, entity=known)
+            known = entity if entity in spec.entity_map else ""
+            return self._page(None, error=exc, entity=known, raw=raw)
         return self._page(definition)
 
     @expose("/<int:report_id>")
@@ -161,7 +199,7 @@ class ReportsView(BaseView):
             definition = parse_definition(report.definition, _state().spec, access, strict=False,
                                           lang=current_lang())
         except ReportError as exc:
-            return self._page(None, report, error=str(exc), status=200 if exc.status == 403 else exc.status)
+            return self._page(None, report, error=exc, entity=report.entity, raw=report.definition)
         return self._page(definition, report)
 
     @expose("/export.<fmt>")
@@ -243,9 +281,19 @@ class ReportsApi(BaseApi):
         if limit < 1:
             return self.response_400(message="limit: at least 1")
         table = report_table(definition, access, "read", limit)
+        summary = report_totals(definition, access)
         return self.response(200, definition=definition.to_json(), grouped=definition.grouped,
                              columns=[c.heading for c in table.columns], paths=[c.path for c in table.columns],
-                             rows=[[json_value(v) for v in row] for row in table.rows], notes=list(definition.notes))
+                             rows=[[json_value(v) for v in row] for row in table.rows], notes=list(definition.notes),
+                             totals={"count": summary["count"],
+                                     "sums": {k: json_value(v) for k, v in summary["sums"].items()}})
+
+    def _refused(self, exc: ReportError) -> Any:
+        """400/403, or 422 for a filter value or operator, with where it applies."""
+        errors = _errors(exc)
+        if errors:
+            return self.response(exc.status, message=str(exc), errors=errors)
+        return self.response(exc.status, message=str(exc))
 
     @api_expose("/", methods=["GET"])
     @protect()
@@ -279,6 +327,8 @@ class ReportsApi(BaseApi):
               description: "{columns, paths, rows, grouped, notes, definition}"
             404:
               description: No such report, or not shared with the viewer
+            422:
+              description: "A saved filter that no longer parses: {message, errors: {filters: {row: message}}}"
         """
         access = current_access()
         report = find_report(_state().db.session, _table(), report_id, access)
@@ -288,7 +338,7 @@ class ReportsApi(BaseApi):
             definition = parse_definition(report.definition, _state().spec, access, strict=False,
                                           lang=current_lang())
         except ReportError as exc:
-            return self.response(exc.status, message=str(exc))
+            return self._refused(exc)
         return self._data(definition, access)
 
     @api_expose("/data", methods=["POST"])
@@ -301,9 +351,12 @@ class ReportsApi(BaseApi):
         post:
           responses:
             200:
-              description: "{columns, paths, rows, grouped, notes, definition}"
+              description: "{columns, paths, rows, grouped, notes, definition, totals: {count, sums}}"
             400:
               description: The definition names something unknown, hidden or of the wrong type
+            422:
+              description: "A filter value that does not parse, or an operator its field does not offer:
+                {message, errors: {filters: {row: message}}}"
         """
         access = current_access()
         try:
@@ -311,7 +364,7 @@ class ReportsApi(BaseApi):
         except BadJson as exc:
             return self.response_400(message=str(exc))
         except ReportError as exc:
-            return self.response(exc.status, message=str(exc))
+            return self._refused(exc)
         return self._data(definition, access)
 
 

@@ -1,0 +1,146 @@
+"""A report's filters: the operators each kind of field offers, and values read as users type them.
+
+The builder shows operators as words in the user's language and values as labels (a
+choice's label, a link's title through a picker, dates from the browser's date input);
+what comes back may be a choice's value or its label in the user's language, a linked
+record's id, an ISO date. A value that does not parse, or an operator the field does not
+offer, is a `FilterError` naming the filter row (a message next to it on the page, 422
+on the API), never a filter silently left out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from app.metadata.dashboards import is_relative_range
+from app.metadata.spec import Condition, FieldSpec, Text
+from app.records.parse import FieldValueError, parse_value
+
+NUMERIC = ("integer", "decimal", "money", "percent")
+DATES = ("date", "datetime")
+OPS_BY_KIND = {
+    "choice": ("eq", "ne", "in", "not_in", "empty"),
+    "link": ("eq", "ne", "in", "not_in", "empty"),
+    "boolean": ("eq", "empty"),
+    "date": ("eq", "ne", "gt", "gte", "lt", "lte", "between", "relative", "empty"),
+    "number": ("eq", "ne", "gt", "gte", "lt", "lte", "between", "in", "not_in", "empty"),
+    "text": ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "empty"),
+}
+ALL_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "relative", "empty")
+
+
+def _t(en: str, zh: str) -> Text:
+    return Text((("en", en), ("zh", zh)))
+
+
+OP_LABELS = {op: _t(en, zh) for op, (en, zh) in {
+    "eq": ("is", "等于"), "ne": ("is not", "不等于"), "in": ("is any of", "属于其中之一"),
+    "not_in": ("is none of", "不属于其中任何一个"), "gt": ("greater than / after", "大于 / 晚于"),
+    "gte": ("at least / on or after", "大于等于 / 不早于"), "lt": ("less than / before", "小于 / 早于"),
+    "lte": ("at most / on or before", "小于等于 / 不晚于"), "between": ("between", "介于"),
+    "relative": ("within", "时间范围"), "empty": ("is empty", "为空"),
+}.items()}
+# the same operators worded for dates, where "after" reads better than "greater than"
+DATE_OP_LABELS = {"gt": _t("after", "晚于"), "gte": _t("on or after", "不早于"), "lt": _t("before", "早于"),
+                  "lte": _t("on or before", "不晚于"), "eq": _t("on", "当天"), "ne": _t("not on", "不在当天")}
+NUMBER_OP_LABELS = {"gt": _t("greater than", "大于"), "gte": _t("at least", "大于等于"),
+                    "lt": _t("less than", "小于"), "lte": _t("at most", "小于等于")}
+MESSAGES = {
+    "field": _t("choose a field", "请选择字段"),
+    "columns": _t("choose at least one column", "请至少选择一列"),
+    "operator": _t("unknown operator '{op}' for this field (operators: {ops})",
+                   "此字段不支持运算符“{op}”（可用：{ops}）"),
+    "cannot_filter": _t("a {type} field cannot be filtered on", "{type} 类型的字段不能用于筛选"),
+    "empty": _t("is empty takes yes or no", "“为空”只能选择是或否"),
+    "relative": _t("unknown relative range '{value}' (this_month, last_quarter, last_30_days...)",
+                   "“{value}”不是时间范围（本月、上季度、最近 30 天……）"),
+    "relative_dates": _t("relative ranges are for date fields", "时间范围只适用于日期字段"),
+    "list": _t("{op} takes one or more values", "“{op}”需要一个或多个值"),
+    "two": _t("between takes two values: from, to", "“介于”需要两个值：起、止"),
+    "one": _t("{op} takes one value", "“{op}”只能有一个值"),
+    "required": _t("a value is required (use is empty for blanks)", "请填写值（空值请用“为空”）"),
+    "choice": _t("'{value}' is not one of its choices ({known})", "“{value}”不在可选值中（{known}）"),
+    "bad": _t("'{value}': {reason}", "“{value}”：{reason}"),
+}
+
+
+class FilterError(ValueError):
+    """A filter row that cannot apply: `index` is its row, the message is in the user's language."""
+
+    def __init__(self, index: int, path: str, message: str, status: int = 422):
+        super().__init__(f"filter '{path}': {message}")
+        self.index, self.path, self.detail, self.status = index, path, message, status
+
+
+def kind_of(f: FieldSpec) -> str:
+    if f.type == "choice":
+        return "choice"
+    if f.type in ("link", "user"):
+        return "link"
+    if f.type == "boolean":
+        return "boolean"
+    if f.type in DATES:
+        return "date"
+    if f.type in NUMERIC:
+        return "number"
+    return "text"
+
+
+def op_label(op: str, kind: str, lang: str) -> str:
+    table = DATE_OP_LABELS if kind == "date" else NUMBER_OP_LABELS if kind == "number" else {}
+    return (table.get(op) or OP_LABELS[op]).get(lang)
+
+
+def typed_condition(index: int, path: str, f: FieldSpec, op: Any, value: Any, lang: str) -> Condition:
+    """The checked condition of one filter row; FilterError names what is wrong."""
+    def fail(key: str, **kw: Any) -> FilterError:
+        return FilterError(index, path, MESSAGES[key].get(lang).format(**kw))
+
+    kind = kind_of(f)
+    if op not in OPS_BY_KIND[kind]:
+        names = ", ".join(f"{o} ({op_label(o, kind, lang)})" for o in OPS_BY_KIND[kind])
+        raise fail("operator", op=op, ops=names)
+    if op == "empty":
+        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "", "yes", "no"):
+            value = value.lower() in ("true", "1", "", "yes")
+        if not isinstance(value, bool):
+            raise fail("empty")
+        return Condition(path, op, value)
+    if op == "relative" or (op == "eq" and kind == "date" and is_relative_range(value)):
+        if not is_relative_range(value):
+            raise fail("relative", value=value)
+        return Condition(path, "relative", value)
+    label = op_label(op, kind, lang)
+    if op in ("in", "not_in", "between"):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, list) or not value:
+            raise fail("two" if op == "between" else "list", op=label)
+        if op == "between" and len(value) != 2:
+            raise fail("two")
+        return Condition(path, op, tuple(_value(f, v, lang, fail) for v in value))
+    if isinstance(value, (list, dict)):
+        raise fail("one", op=label)
+    return Condition(path, op, _value(f, value, lang, fail))
+
+
+def _value(f: FieldSpec, value: Any, lang: str, fail: Any) -> Any:
+    if f.type == "choice" and f.choices and isinstance(value, str):
+        text = value.strip()
+        for c in f.choices:  # a choice by its value, or by its label in the user's language
+            if text == c.value or text.casefold() == (c.label.get(lang) or "").casefold():
+                return c.value
+        raise fail("choice", value=text, known=", ".join(c.label.get(lang) or c.value for c in f.choices))
+    if f.type == "datetime" and isinstance(value, str) and len(value.strip()) == 10:
+        try:  # a day: the whole day in the viewer's time zone (report_query turns it into bounds)
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    try:
+        typed = parse_value(f, value, lang)
+    except FieldValueError as exc:
+        raise fail("bad", value=value, reason=exc) from None
+    if typed is None or typed == "":
+        raise fail("required")
+    return typed
