@@ -142,6 +142,17 @@ def test_every_admin_shares_one_answer_per_language(world: Any) -> None:
     assert statements >= 1 and zh_card["title"] == "各阶段在途金额" and card["title"] != zh_card["title"]
 
 
+def test_a_viewer_in_another_time_zone_gets_their_own_answer(make_app: Any) -> None:
+    """Relative ranges are the viewer's days: the same date in Shanghai and New York (14:00 UTC)
+    still starts at a different instant, so the answer is not shared across zones."""
+    app = _world(make_app, CRM_CHARTS_NOW="2026-06-01T14:00:00")
+    admin = _client(app, "admin")
+    assert _chart_statements(app, admin)[0] >= 1
+    assert _chart_statements(app, admin)[0] == 0
+    assert admin.post("/crm/me/", data={"time_zone": "America/New_York"}).status_code == 302
+    assert _chart_statements(app, admin)[0] >= 1
+
+
 def test_no_cache_when_the_setting_is_zero(make_app: Any) -> None:
     app = make_app(CRM_CHART_CACHE_SECONDS=0)
     client = _client(app, "admin")

@@ -26,6 +26,7 @@ from app.charts.figures import figure, kpi_text, table
 from app.charts.query import ChartQueryError, chart_filters, period_filters
 from app.charts.result import ChartContext, ChartResult
 from app.charts.run import run_chart
+from app.clock import crm_zone
 from app.metadata.spec import (
     ChartSpec,
     CrmSpec,
@@ -210,7 +211,7 @@ def chart_answer(dashboard: DashboardSpec, name: str) -> Response:
     chart, ctx = dashboard.chart(name), chart_context_now()
     app = current_app
     key = (app.extensions.get("crm_version"), _digest(), repr(chart), ctx.lang, ctx.today.isoformat(),
-           scope_key(ctx.access, ctx.spec))
+           str(crm_zone()), scope_key(ctx.access, ctx.spec))  # the zone: relative ranges are the viewer's days
     cache = app.extensions.get(CHART_CACHE)
     text = cache.get(key, lambda: _json(chart_card(chart, ctx))) if cache else _json(chart_card(chart, ctx))
     return Response(text, mimetype="application/json")
