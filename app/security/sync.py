@@ -30,7 +30,7 @@ from .settings import settings_permissions
 # routes sit behind can_write; the edit routes behind it still ask the `update` scope.
 ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can_write",
                       "delete": "can_delete", "export": "can_export", "import": "can_import",
-                      "reassign": "can_write"}
+                      "reassign": "can_write", "mass_update": "can_write", "mass_delete": "can_delete"}
 # What every signed-in role needs besides its entities: its own profile and password.
 SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), ("can_userinfo", "UserDBModelView"),
                 ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
