@@ -185,3 +185,70 @@ def test_statements_per_row_stay_flat(world: Any) -> None:
         counts.append(len(statements))
     per_row = (counts[1] - counts[0]) / 10
     assert per_row <= 7, counts  # re-read after the previous commit, UPDATE, change log, outbox event
+
+
+# -- the list screen ---------------------------------------------------------------------------
+def test_list_offers_bulk_actions_by_verb_and_refuses_a_post_without_it(world: Any) -> None:
+    manager_list = client_for(world, "sales_manager").get("/crm/opportunity/list/").get_data(as_text=True)
+    assert "bulk_update_menu_item" in manager_list and "bulk_delete_menu_item" in manager_list
+    assert 'id="crm-bulk-field"' in manager_list and 'value="next_step"' in manager_list
+    assert 'value="probability"' in manager_list  # managers write probability
+    rep = client_for(world, "sales_rep")
+    rep_list = rep.get("/crm/opportunity/list/").get_data(as_text=True)
+    assert "bulk_update_menu_item" not in rep_list and "bulk_delete_menu_item" not in rep_list
+    assert "export_ticked_menu_item" in rep_list  # reps export their own
+    deals = make_deals(world, ("子代表", "sales_rep", 10))
+    for verb in ("bulk_update", "bulk_delete"):
+        answer = rep.post("/crm/opportunity/action_post", data={
+            "action": verb, "rowid": list(deals.values()), "bulk_field": "next_step", "bulk_value": "x"})
+        assert answer.status_code == 403
+    assert read(world, list(deals.values()), "next_step") == {deals["子代表"]: None}
+    support = client_for(world, "support_agent").get("/crm/ticket/list/").get_data(as_text=True)
+    assert "bulk_update_menu_item" in support and "bulk_delete_menu_item" not in support
+
+
+@pytest.mark.parametrize(("lang", "summary", "heading"), [("en", "1 changed, 1 not changed.", "Not changed"),
+                                                          ("zh", "已处理 1 条，1 条未处理。", "未处理的记录")])
+def test_screen_bulk_update_shows_each_refused_row(world: Any, lang: str, summary: str, heading: str) -> None:
+    deals = make_deals(world, (f"丑有金额{lang}", "sales_rep", 10), (f"寅无金额{lang}", "sales_rep2", None))
+    manager = client_for(world, "sales_manager", lang)
+    answer = manager.post("/crm/opportunity/action_post", data={
+        "action": "bulk_update", "rowid": list(deals.values()), "bulk_field": "stage", "bulk_value": "proposal"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and summary in page and heading in page
+    assert f"寅无金额{lang}" in page and f"丑有金额{lang}" not in page
+    assert read(world, list(deals.values()), "stage") == {deals[f"丑有金额{lang}"]: "proposal",
+                                                         deals[f"寅无金额{lang}"]: "prospecting"}
+
+
+def test_screen_bulk_update_of_all_matching_and_a_bad_value(world: Any) -> None:
+    deals = make_deals(world, ("卯全部一", "sales_rep", 10), ("卯全部二", "sales_rep2", 10), ("卯全部外", "admin", 1))
+    manager = client_for(world, "sales_manager")
+    answer = manager.post("/crm/opportunity/action_post?q=卯全部", data={
+        "action": "bulk_update", "rowid": [deals["卯全部一"]], "bulk_all": "1", "bulk_field": "close_date",
+        "bulk_value": "2027-01-31"})
+    assert answer.status_code == 200 and "2 changed, 0 not changed." in answer.get_data(as_text=True)
+    dates = read(world, list(deals.values()), "close_date")
+    assert {str(v) for k, v in dates.items() if k != deals["卯全部外"]} == {"2027-01-31"}
+    assert dates[deals["卯全部外"]] is None
+    bad = manager.post("/crm/opportunity/action_post", data={
+        "action": "bulk_update", "rowid": [deals["卯全部一"]], "bulk_field": "close_date", "bulk_value": "2026-13-45"},
+        headers={"Referer": "http://localhost/crm/opportunity/list/?q=卯"})
+    assert bad.status_code == 302 and "/crm/opportunity/list/?q=" in bad.headers["Location"]
+    assert "Not a date" in manager.get(bad.headers["Location"]).get_data(as_text=True)
+
+
+def test_export_ticked_rows_only_in_the_export_scope(world: Any) -> None:
+    import csv
+    import io
+
+    deals = make_deals(world, ("辰导出一", "sales_rep", 10), ("辰导出二", "sales_rep", 10), ("辰别人", "sales_rep2", 1))
+    rep = client_for(world, "sales_rep")
+    answer = rep.post("/crm/opportunity/action_post", data={
+        "action": "export_ticked", "rowid": list(deals.values()), "bulk_format": "csv"})
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert sorted(int(r[0]) for r in rows[1:]) == sorted([deals["辰导出一"], deals["辰导出二"]])
+    executive = client_for(world, "marketing")  # no export (nor read) of opportunities
+    assert executive.post("/crm/opportunity/action_post", data={
+        "action": "export_ticked", "rowid": list(deals.values())}).status_code == 403

@@ -29,6 +29,7 @@ from app.records.commands import (
 from app.security.access import Access, allowed_ids, current_access
 
 from .board import BoardViewMixin
+from .bulk_view import BULK_VIEW_PERMISSIONS, BulkViewMixin
 from .conditions import ConditionsViewMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
@@ -58,6 +59,7 @@ VIEW_METHOD_PERMISSIONS = {
     "export": "export", "convert": "write", "board": "read", "conditions": "read",
     **REASSIGN_METHOD_PERMISSIONS,
     **POOL_VIEW_PERMISSIONS,
+    **BULK_VIEW_PERMISSIONS,
 }
 # FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
 # their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
@@ -71,8 +73,8 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin,
-                      ModelView):
+class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, BulkViewMixin, ReassignViewMixin,
+                      PoolViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -121,6 +123,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
             count=count, pks=self.datamodel.get_keys(items), actions=self.list_actions() if offer_actions else {},
             crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
+            **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
 
