@@ -500,4 +500,4 @@ def test_core_revisions_build_what_core_py_declares(make_app):
             context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": core_only})
             assert compare_metadata(context, state.models.metadata) == []
             heads = {r[0] for r in conn.execute(sa.text("SELECT version_num FROM alembic_version"))}
-    assert "core_0008" in heads and len(heads) == 2  # the core branch and the metadata branch
+    assert "core_0009" in heads and len(heads) == 2  # the core branch and the metadata branch

@@ -40,7 +40,9 @@ SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), (
                 ("can_read", "jobs"), ("can_write", "jobs"), ("menu_access", "jobs"),
                 # notifications and My tasks: each user their own (app/web/notifications.py, my_tasks.py)
                 ("can_read", "notifications"), ("can_write", "notifications"),
-                ("can_read", "my_tasks"), ("menu_access", "my_tasks")}
+                ("can_read", "my_tasks"), ("menu_access", "my_tasks"),
+                # saved list views and chosen columns: each user their own (app/web/list_views_api.py)
+                ("can_read", "list_views"), ("can_write", "list_views")}
 
 
 @dataclass
