@@ -127,3 +127,31 @@ def test_lists_the_user_cannot_read_have_no_views(world: Any) -> None:
     assert marketing.put(f"{API}prefs", json={"columns": ["name"]}).status_code == 404
     assert client_for(world, "admin").get("/api/v1/listviews/nothing/").status_code == 404
     assert client_for(world, "sales_rep").put(f"{API}prefs", json={"default_view": 999999}).status_code == 422
+
+
+def test_chosen_link_columns_are_loaded_with_the_page_not_per_row(world: Any) -> None:
+    from tests.conftest import count_queries
+
+    app, admin = world["app"], client_for(world, "admin")
+    assert admin.put(f"{API}prefs", json={"columns": ["name", "account", "sales_engineer", "stage"]}).status_code == 200
+
+    def statements() -> int:
+        admin.get("/crm/opportunity/list/?q=视图")  # warm: access and views come from memory
+        with count_queries(app) as seen:
+            page = admin.get("/crm/opportunity/list/?q=视图").get_data(as_text=True)
+        assert headers(page)[:2] == ["Opportunity name", "Account"] and "视图客户" in page
+        return len(seen)
+
+    before = statements()
+    with app.app_context():
+        state = app.extensions["crm"]
+        session, opp = state.db.session, state.models.model("opportunity")
+        account = state.models.model("account")(name="视图客户二", owner_id=world["users"]["admin"])
+        session.add(account)
+        session.flush()
+        session.add_all(opp(name=f"视图加{i}", account_id=account.id, deal_type="new_business", stage="prospecting",
+                            owner_id=world["users"]["admin"], sales_engineer_id=world["users"]["pre_sales_engineer"])
+                        for i in range(6))
+        session.commit()
+        session.remove()
+    assert statements() == before
