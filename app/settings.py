@@ -42,6 +42,10 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_EXPORT_JOB_ROWS": 10_000,
+    # Bulk work on lists (docs/metadata.md#bulk-work): above this many records it runs as a job;
+    # "all matching the filter" takes at most CRM_BULK_MAX_ROWS records (more: narrow the filter).
+    "CRM_BULK_JOB_ROWS": 200,
+    "CRM_BULK_MAX_ROWS": 50_000,
     # Lists count at most this many records ("10,000+" past it; the API's count_exact is false);
     # 0: always count exactly (a full count(*) per page on big tables). app/web/counting.py.
     "CRM_LIST_COUNT_CAP": 10_000,

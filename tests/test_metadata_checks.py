@@ -183,7 +183,7 @@ DUP_KEY_HINT = "YAML keeps only the last one; remove the other"
 SEARCH_HINT = "search looks in text fields; offer it as a filter instead"
 PATH_HINT = "only a link field can be followed by .field, and only in columns and search"
 ROLE_KEYS_HINT = "allowed keys: label, description, extends, entities, fields, stages, settings"
-ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import, reassign"
+ACTION_KEYS_HINT = "allowed keys: read, create, update, delete, export, import, reassign, mass_update, mass_delete"
 BUILTIN_HINT = "Admin has every permission and Public is for anonymous users; pick another name"
 CYCLE_HINT = "remove one of the extends"
 
@@ -2415,6 +2415,24 @@ CASES += [
         "  settings: raed",                         # 4
         "Editor:",
         "  settings: edit",                         # fine
+    )),
+    Case("E048-E049-bulk-verb-without-its-single-verb", deal(), [
+        want(ROLES, 1, "CRM-E048", "role 'Clerk': mass_update on 'deal' without update",
+             hint="grant update on 'deal' too: bulk work changes only records the role may update one by one"),
+        want(ROLES, 1, "CRM-E049", "role 'Clerk': mass_delete on 'deal' without delete",
+             hint="grant delete on 'deal' too: bulk work changes only records the role may delete one by one"),
+    ], roles=lines(
+        "Clerk:",                                                            # 1
+        "  entities:",
+        "    deal: {read: all, mass_update: all, mass_delete: own}",
+        "Lead:",                                                             # fine: update and delete
+        "  extends: [Clerk]",
+        "  entities:",
+        "    deal: {update: all, delete: own}",
+        "Boss:",                                                             # fine: inherits update, own delete
+        "  extends: [Lead]",
+        "  entities:",
+        "    deal: {mass_update: team, mass_delete: no}",
     )),
     Case("E042-user-field-unknown-role", deal("  presales: {type: user, roles: [Presales]}"), [
         want(DEAL, 9, "CRM-E042", "field 'deal.presales': roles names unknown role 'Presales'",

@@ -537,7 +537,9 @@ def test_reassign_channel(world: Any, user: str, entity: str) -> None:
         return
     page = client.get(f"/crm/{entity}/list/").get_data(as_text=True)
     offered = scope != "no" and update_scope != "no"
-    assert ('class="action_check"' in page) == offered and ("reassign_menu_item" in page) == offered
+    assert ("reassign_menu_item" in page) == offered
+    # rows get checkboxes for any list action the role has (reassign, bulk update or delete, export ticked)
+    assert ('class="action_check"' in page) == bool(re.search(r'class="\w+_menu_item"', page))
     if not offered and update_scope != "no":  # FAB lets the post in; the reassign scope refuses it
         pk, owner = next(iter(world["records"][entity].items()))
         forged = client.post(f"/crm/{entity}/action_post", data={"action": "reassign", "rowid": pk, "owner": owner})

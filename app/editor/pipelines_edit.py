@@ -6,11 +6,13 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from app.metadata.roles import ACTIONS as ROLE_ACTION_NAMES
+
 from .roundtrip import flow_map, flow_seq, quoted
 from .yamledit import ROLES_FILE, EditError, Workspace, _label, _set
 
 STAGE_KEYS = ("name", "label", "color", "probability", "outcome", "requires", "next", "roles")
-ROLE_ACTIONS = ("read", "create", "update", "delete", "export", "import", "reassign")
+ROLE_ACTIONS = ROLE_ACTION_NAMES  # every action of roles.yaml, the bulk verbs too (definitions.py)
 
 
 def pipeline_node(ws: Workspace, entity: str, pipeline: str) -> CommentedMap:

@@ -14,6 +14,7 @@ from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import AppBuilder, expose
 
 from app.metadata.definitions import FIELD_TYPES
+from app.metadata.roles import ACTIONS as ROLE_ACTIONS
 from app.metaversions import store
 from app.metaversions.apply import apply_files
 from app.metaversions.files import unified_diff
@@ -25,7 +26,7 @@ from . import yamledit as ye
 from .pagebase import SettingsPage
 from .text import UI
 
-ACTIONS = ("read", "create", "update", "delete", "export", "import", "reassign")
+ACTIONS = ROLE_ACTIONS  # every action of roles.yaml, the bulk verbs too (definitions.py)
 PAGE_KEYS = ("op", "entity", "role", "path", "field", "pipeline", "stage")
 
 

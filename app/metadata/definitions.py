@@ -263,6 +263,10 @@ ACTION_KEYS: tuple[Key, ...] = (
     Key("import", "scope", "Import records from files (yes or no)."),
     Key("reassign", "scope", "Give records another owner (own: records the user owns, to anyone; team: records "
         "of the user's teams, to a teammate; all: any record). Also allows setting the owner on create."),
+    Key("mass_update", "scope", "Set a field on many records at once (bulk update, from the list or the API): "
+        "the records in this scope and in the update scope."),
+    Key("mass_delete", "scope", "Delete many records at once from the list or the API: the records in this "
+        "scope and in the delete scope."),
 )
 
 DASHBOARD_FILE_KEYS: tuple[Key, ...] = (

@@ -60,6 +60,8 @@ CODES: dict[str, str] = {
     "CRM-E045": "bad chart measures: several measures, median or count_distinct that do not fit",
     "CRM-E046": "bad chart ties: an unknown tie-break, or ties without top",
     "CRM-E047": "bad settings permission of a role (edit or read)",
+    "CRM-E048": "mass_update granted without update",
+    "CRM-E049": "mass_delete granted without delete",
     "CRM-E053": "a plugin's field type is not a FieldType, or has no lower-case name or doc",
     "CRM-E054": "a plugin's field type takes a name already taken",
     "CRM-E055": "a plugin's field type takes an option the metadata does not know",

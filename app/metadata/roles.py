@@ -45,7 +45,38 @@ def parse_roles(node: Any, path: Path, problems: list[Problem], entities: dict[s
     _check_extends(roles, sink)
     for role in roles:
         _check_via_cycles(role, entities, sink)
+    _check_mass(roles, sink)
     return tuple(roles)
+
+
+MASS_NEEDS = {"mass_update": ("update", "CRM-E048"), "mass_delete": ("delete", "CRM-E049")}
+
+
+def _granted(name: str, by_name: dict[str, RoleSpec], seen: set[str]) -> dict[tuple[str, str], str]:
+    """A role's grants with its `extends` folded in (own entries win; cycles are CRM-E023's)."""
+    if name in seen or name not in by_name:
+        return {}
+    seen.add(name)
+    grants: dict[tuple[str, str], str] = {}
+    for parent in by_name[name].extends:
+        for key, scope in _granted(parent, by_name, seen).items():
+            grants[key] = scope if grants.get(key, "no") == "no" else grants[key]
+    grants.update(dict(by_name[name].grants))
+    return grants
+
+
+def _check_mass(roles: list[RoleSpec], sink: ProblemSink) -> None:
+    """A bulk verb without its single-record verb admits nothing: every row would be refused."""
+    by_name = {r.name: r for r in roles}
+    for role in roles:
+        grants = _granted(role.name, by_name, set())
+        for (entity, action), scope in sorted(dict(role.grants).items()):
+            needs = MASS_NEEDS.get(action)
+            if needs is None or scope == "no" or grants.get((entity, needs[0]), "no") != "no":
+                continue
+            sink.add(needs[1], role.line, f"role '{role.name}': {action} on '{entity}' without {needs[0]}",
+                     f"grant {needs[0]} on '{entity}' too: bulk work changes only records the role may "
+                     f"{needs[0]} one by one")
 
 
 def _check_via_cycles(role: RoleSpec, entities: dict[str, EntitySpec], sink: ProblemSink) -> None:

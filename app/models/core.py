@@ -14,6 +14,8 @@ database so nothing is lost when Redis or a worker restarts (core revision 0004)
 revert); `crm_import_mapping` the column mapping a user saved per entity (core revision 0006).
 `crm_event` is the outbox: one row per record change, written in the change's own transaction;
 `crm_delivery` logs what was done with each (rules, hooks, e-mails, webhooks) and retries (core revision 0005).
+`crm_list_view` keeps saved list views (columns, filters, sort; private or shared with roles) and
+`crm_list_pref` each user's default view and chosen columns per entity (core revision 0009).
 `crm_notification` is each user's in-app notifications (automations' `notify`, task reminders; core revision 0008).
 `crm_metadata_version` keeps every metadata version (all its files), the newest in force: every
 process follows it (app/metaversions/, core revision 0007).
@@ -93,6 +95,7 @@ def define_core_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
     events["crm_notification"] = define_notification_table(metadata)
     events["crm_user_setting"] = define_user_setting_table(metadata)
     metaversion = define_metadata_version_table(metadata)
+    events.update(define_list_view_tables(metadata))
     return {**imports, **events, "crm_metadata_version": metaversion, "crm_job": job, "crm_record_change": change, "crm_counter": counter, "crm_schema_version": version, "crm_team": team,
             "crm_team_member": member, "crm_stage_history": history, "crm_saved_report": report}
 
@@ -227,3 +230,27 @@ def define_metadata_version_table(metadata: sa.MetaData) -> sa.Table:
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Index("ix_crm_metadata_version_digest", "digest"),
     )
+
+
+def define_list_view_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    """Saved list views, and per user and entity the default view and the chosen columns."""
+    view = sa.Table(
+        "crm_list_view", metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("entity", sa.String(64), nullable=False),
+        sa.Column("name", sa.String(200), nullable=False),
+        sa.Column("definition", sa.Text, nullable=False),  # JSON: columns, query (the list's filters and sort)
+        sa.Column("shared_roles", sa.Text, nullable=False, default="[]"),  # JSON list of role names
+        sa.Column("owner_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), nullable=False),
+        sa.Column("created_on", sa.DateTime, nullable=False),
+        sa.Column("changed_on", sa.DateTime, nullable=False),
+        sa.Index("ix_crm_list_view_entity_owner", "entity", "owner_id"),
+    )
+    pref = sa.Table(
+        "crm_list_pref", metadata,
+        sa.Column("user_id", sa.Integer, sa.ForeignKey("ab_user.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column("entity", sa.String(64), primary_key=True),
+        sa.Column("default_view_id", sa.Integer, sa.ForeignKey("crm_list_view.id", ondelete="SET NULL")),
+        sa.Column("columns", sa.Text),  # JSON list: the column chooser's choice (None: the view's or the list's)
+    )
+    return {"crm_list_view": view, "crm_list_pref": pref}

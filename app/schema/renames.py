@@ -22,7 +22,8 @@ from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet, build_models
 
 # MetaCRM's own tables that store an entity's name in a column `entity`.
-ENTITY_COLUMNS = ("crm_stage_history", "crm_counter", "crm_saved_report", "crm_record_change")
+ENTITY_COLUMNS = ("crm_stage_history", "crm_counter", "crm_saved_report", "crm_record_change", "crm_list_view",
+                  "crm_list_pref")
 
 
 @dataclass

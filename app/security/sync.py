@@ -30,7 +30,7 @@ from .settings import settings_permissions
 # routes sit behind can_write; the edit routes behind it still ask the `update` scope.
 ACTION_PERMISSIONS = {"read": "can_read", "create": "can_create", "update": "can_write",
                       "delete": "can_delete", "export": "can_export", "import": "can_import",
-                      "reassign": "can_write"}
+                      "reassign": "can_write", "mass_update": "can_write", "mass_delete": "can_delete"}
 # What every signed-in role needs besides its entities: its own profile and password.
 SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), ("can_userinfo", "UserDBModelView"),
                 ("resetmypassword", "UserDBModelView"), ("can_this_form_get", "ResetMyPasswordView"),
@@ -42,7 +42,9 @@ SELF_SERVICE = {("can_read", "user_directory"), ("can_read", "global_search"), (
                 ("can_read", "notifications"), ("can_write", "notifications"),
                 ("can_read", "my_tasks"), ("menu_access", "my_tasks"),
                 # My settings: each user's own time zone (app/web/my_settings.py)
-                ("can_read", "my_settings"), ("can_write", "my_settings")}
+                ("can_read", "my_settings"), ("can_write", "my_settings"),
+                # saved list views and chosen columns: each user their own (app/web/list_views_api.py)
+                ("can_read", "list_views"), ("can_write", "list_views")}
 
 
 @dataclass

@@ -50,6 +50,7 @@ from app.records.payload import values_from_payload
 from app.security.access import Access, current_access
 
 from .board import BoardApiMixin
+from .bulk_api import BULK_METHOD_PERMISSIONS, BulkEndpoint
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
 from .export import csv_response, export_columns
@@ -76,6 +77,7 @@ API_METHOD_PERMISSIONS = {
     **RELATED_METHOD_PERMISSIONS,
     **REASSIGN_METHOD_PERMISSIONS,
     **POOL_METHOD_PERMISSIONS,
+    **BULK_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
 
@@ -84,7 +86,8 @@ class InvalidFilter(FABException):
     pass
 
 
-class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, PoolEndpoints, ModelRestApi):
+class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, PoolEndpoints, BulkEndpoint,
+                ModelRestApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -93,7 +96,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
     method_permission_name = API_METHOD_PERMISSIONS
     allow_browser_login = True
     include_route_methods = {"get_list", "get", "info", "post", "put", "delete", "picker", "export",
-                             "move", "history", "convert", "board", "related", "reassign", "pool", "claim"}
+                             "move", "history", "convert", "board", "related", "reassign", "pool", "claim", "bulk"}
 
     def _ctx(self) -> RecordContext:
         return request_record_context(self.datamodel.session)

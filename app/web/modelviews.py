@@ -29,6 +29,7 @@ from app.records.commands import (
 from app.security.access import Access, allowed_ids, current_access
 
 from .board import BoardViewMixin
+from .bulk_view import BULK_VIEW_PERMISSIONS, BulkViewMixin
 from .conditions import ConditionsViewMixin
 from .context import request_record_context
 from .datamodel import CrmInterface, eager_for
@@ -41,6 +42,7 @@ from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
+from .list_views_view import ListViewsMixin
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
@@ -58,6 +60,7 @@ VIEW_METHOD_PERMISSIONS = {
     "export": "export", "convert": "write", "board": "read", "conditions": "read",
     **REASSIGN_METHOD_PERMISSIONS,
     **POOL_VIEW_PERMISSIONS,
+    **BULK_VIEW_PERMISSIONS,
 }
 # FAB's legacy ModelView JSON API, file download and single-record actions bypass the commands:
 # their routes are not registered at all. `action_post` (list actions) is ours: reassign_view.py.
@@ -71,8 +74,8 @@ class CrmListWidget(ListWidget):
     template = "crm/widgets/list.html"
 
 
-class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ReassignViewMixin, PoolViewMixin,
-                      ModelView):
+class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ListViewsMixin, BulkViewMixin,
+                      ReassignViewMixin, PoolViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -106,9 +109,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
             order_column, order_direction = self.base_order
         if order_column and self._access().path_hidden(self.crm_models.spec, self.entity, order_column):
             order_column, order_direction = "", ""
-        count, items = self.datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
-                                            order_direction, page=page, page_size=page_size or self.page_size)
-        columns = self._visible(self.list_columns)
+        columns = self._visible(self.list_columns_now() if offer_actions else self.list_columns)
+        datamodel = self.list_datamodel(columns) if offer_actions else self.datamodel
+        count, items = datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
+                                       order_direction, page=page, page_size=page_size or self.page_size)
         access, name = self._access(), self.entity.name
         may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
         rights = {item.id: (item.id in may_update, item.id in may_delete) for item in items}
@@ -117,10 +121,11 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
             crm_route=self.route_base,
             label_columns=self.label_columns, include_columns=columns,
             value_columns=self.datamodel.get_values(items, columns),
-            order_columns=[c for c in self.order_columns if c in columns],
+            order_columns=[c for c in self.orderable(columns) if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
             count=count, pks=self.datamodel.get_keys(items), actions=self.list_actions() if offer_actions else {},
             crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
+            **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
 
@@ -196,7 +201,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
     def _list(self, **kwargs: Any) -> Any:
         name = self.__class__.__name__
         order_column, order_direction = get_order_args().get(name, ("", ""))
-        if order_column and order_column not in self.order_columns:
+        if order_column and order_column not in self.orderable(self.list_columns_now()):
             order_column, order_direction = "", ""
         filters = self._request_filters()
         widgets = self._get_list_widget(
@@ -205,6 +210,13 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
         form = self.search_form.refresh()
         self.update_redirect()
         return self._get_search_widget(form=form, widgets=widgets)
+
+    @expose("/list/")
+    @has_access
+    def list(self) -> Any:
+        """FAB's list, after the user's default view (a redirect) or chosen columns are settled."""
+        opened = self.open_list_view()
+        return opened if opened is not None else super().list()
 
     def _get_search_widget(self, form: Any = None, exclude_cols: Any = None, widgets: Any = None) -> Any:
         widgets = widgets or {}
@@ -222,6 +234,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, Reas
         kwargs.setdefault("crm_can_import", self._access().scope(self.entity.name, "import") != "no")
         kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
         if template == self.list_template:
+            kwargs.setdefault("crm_views", g.get("crm_views"))
             config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
                                    current_lang())
             kwargs.setdefault("crm_filter_config", {**config, "active": any(

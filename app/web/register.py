@@ -15,6 +15,7 @@ from .dashboards import register_dashboards
 from .imports_view import register_imports
 from .jobs import register_jobs
 from .labels import lazy
+from .list_views_api import ListViewsApi
 from .modelviews import build_model_view
 from .my_settings import register_my_settings
 from .my_tasks import register_my_tasks
@@ -49,6 +50,7 @@ def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str)
         appbuilder.add_api(build_api(entity, models))
     directory = type("UserDirectory", (UserDirectoryApi,), {"crm_models": models})
     appbuilder.add_api(directory)
+    appbuilder.add_api(ListViewsApi)  # saved list views, default view, chosen columns (each user their own)
     register_dashboards(appbuilder, spec)
     register_reports(appbuilder, models)
     register_teams(appbuilder, models)

@@ -88,8 +88,10 @@ def test_a_rep_is_offered_no_reassign_and_a_forged_post_is_refused(rep_page: Any
     page = rep_page
     page.goto(LIST, wait_until="domcontentloaded")
     expect(page.locator(f"a[href*='/crm/opportunity/show/{deals['one']}']").first).to_be_visible()
-    expect(page.locator("input.action_check")).to_have_count(0)
     expect(page.locator("a.reassign_menu_item")).to_have_count(0)
+    # rows are ticked for the rep's own export only: no bulk update or delete either
+    expect(page.locator("a.export_ticked_menu_item")).to_have_count(1)
+    expect(page.locator("a.bulk_update_menu_item, a.bulk_delete_menu_item")).to_have_count(0)
     expect(page.locator("#crm-reassign-owner")).to_have_count(0)
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     forged = page.request.post("/crm/opportunity/action_post", form={

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "core_0010"
-down_revision = "core_0008"
+down_revision = "core_0009"  # after saved list views (bulk branch)
 branch_labels = None
 depends_on = None
 
