@@ -1,7 +1,7 @@
 """crm_user_setting: a user's own settings (their time zone, used instead of the CRM's).
 
 Revision ID: core_0010
-Revises: core_0008
+Revises: core_0009
 """
 import sqlalchemy as sa
 from alembic import op
