@@ -15,13 +15,14 @@ from typing import Any
 import plotly.graph_objects as go
 from flask import current_app, has_app_context
 
+from app.i18n import _t
 from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
 from .result import ChartResult, Point, Rate
 
 DRAWN = ("bar", "stacked_bar", "line", "area", "pie", "funnel")
-NOT_AVAILABLE = {"en": "n/a", "zh": "不适用"}
+NOT_AVAILABLE = _t("n/a")
 NO_VALUE = "—"
 
 

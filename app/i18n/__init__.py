@@ -9,7 +9,7 @@ adding app/translations/ja/... (and `ja` in crm.yaml's languages) needs no code.
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "translations"
 DOMAIN = "messages"
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> gettext.NullTranslations:
     """The compiled catalog of one language (an empty one for English or an unknown code)."""
     return Translations.load(str(CATALOG_DIR), [lang], DOMAIN)
@@ -43,42 +43,52 @@ def language_name(lang: str) -> str:
         return lang
 
 
-def translate(msgid: str, lang: str | None = None, **params: Any) -> str:
-    """The catalog text of `msgid` in `lang` (English when None), `{placeholders}` filled."""
-    text = catalog(lang).gettext(msgid) if lang and lang != "en" else msgid
+def translate(msgid: str, lang: str | None = None, context: str | None = None, **params: Any) -> str:
+    """The catalog text of `msgid` in `lang` (English when None), `{placeholders}` filled.
+    A context (msgctxt) tells apart one English word with two translations ('After')."""
+    if not lang or lang == "en":
+        text = msgid
+    elif context:
+        text = catalog(lang).pgettext(context, msgid)
+    else:
+        text = catalog(lang).gettext(msgid)
     return text.format(**params) if params else text
 
 
 class Msg(Text):
     """A Text backed by the catalogs: `get(lang)` translates the English msgid."""
 
-    def __init__(self, msgid: str) -> None:  # noqa: D107 - a Text without stored values
+    msgid: str
+    context: str | None
+
+    def __init__(self, msgid: str, context: str | None = None) -> None:
         object.__setattr__(self, "msgid", msgid)
+        object.__setattr__(self, "context", context)
 
     @property  # type: ignore[override]
     def values(self) -> tuple[tuple[str, str], ...]:
-        return tuple((lang, translate(self.msgid, lang)) for lang in languages())
+        return tuple((lang, translate(self.msgid, lang, self.context)) for lang in languages())
 
     def get(self, lang: str | None = None, default: Any = None) -> str:  # noqa: ARG002 - dict.get's shape
-        return translate(self.msgid, lang)
+        return translate(self.msgid, lang, self.context)
 
     def __getitem__(self, lang: str) -> str:
-        return translate(self.msgid, lang)
+        return translate(self.msgid, lang, self.context)
 
     def __bool__(self) -> bool:
         return bool(self.msgid)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Msg) and other.msgid == self.msgid or (
+        return isinstance(other, Msg) and (other.msgid, other.context) == (self.msgid, self.context) or (
             isinstance(other, Text) and not isinstance(other, Msg) and other.values == self.values)
 
     def __hash__(self) -> int:
-        return hash(self.msgid)
+        return hash((self.msgid, self.context))
 
     def __repr__(self) -> str:
-        return f"_t({self.msgid!r})"
+        return f"_t({self.msgid!r})" if self.context is None else f"_t({self.msgid!r}, {self.context!r})"
 
 
-def _t(msgid: str) -> Msg:
-    """Mark `msgid` for the catalogs (pybabel extracts `_t`) and look it up when read."""
-    return Msg(msgid)
+def _t(msgid: str, context: str | None = None) -> Msg:
+    """Mark `msgid` (in `context`) for the catalogs (pybabel: `-k _t:1,2c`); looked up when read."""
+    return Msg(msgid, context)

@@ -65,9 +65,11 @@ def stale(root: Path = CATALOG_DIR) -> list[Path]:
             or po.with_suffix(".mo").read_bytes() != mo_bytes(po.parent.parent.name, root)]
 
 
-def add(pairs: Iterable[tuple[str, dict[str, str]]], root: Path = CATALOG_DIR) -> list[str]:
+def add(pairs: Iterable[tuple[str, dict[str, str]]], root: Path = CATALOG_DIR, context: str | None = None,
+        replace: bool = False) -> list[str]:
     """Add msgids with their translations ({lang: text}; English is the msgid itself) to every
-    catalog; returns conflicts (a msgid already translated differently is left as it was)."""
+    catalog; returns conflicts (a msgid already translated differently is left as it was,
+    unless `replace`)."""
     pairs = list(pairs)
     langs = sorted({p.parent.parent.name for p in root.glob(f"*/LC_MESSAGES/{DOMAIN}.po")} | {"en", "zh"})
     conflicts = []
@@ -75,12 +77,14 @@ def add(pairs: Iterable[tuple[str, dict[str, str]]], root: Path = CATALOG_DIR) -
         catalog = load(lang, root)
         for msgid, texts in pairs:
             text = msgid if lang == "en" else texts.get(lang, "")
-            current = catalog.get(msgid)
-            if current is not None and current.string and text and current.string != text:
+            current = catalog.get(msgid, context)
+            if current is not None and current.string and text and current.string != text and not replace:
                 conflicts.append(f"{lang}: {msgid!r} is {current.string!r}, kept (not {text!r})")
                 continue
-            if current is None or (text and not current.string):
-                catalog.add(msgid, text, flags=("python-brace-format",) if "{" in msgid else ())
+            if current is None or (text and (replace or not current.string)):
+                if current is not None:
+                    catalog.delete(msgid, context)  # Catalog.add keeps an existing string
+                catalog.add(msgid, text, flags=("python-brace-format",) if "{" in msgid else (), context=context)
         save(catalog, lang, root)
     return conflicts
 

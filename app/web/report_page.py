@@ -17,6 +17,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from app.charts.figures import figure
 from app.charts.result import ChartResult, Point
+from app.i18n import _t
 from app.metadata.definitions import DATE_BUCKETS
 from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
@@ -41,35 +42,31 @@ RELATIVE_CHOICES = ("today", "yesterday", "this_week", "last_week", "this_month"
                     "next_30_days")
 
 
-def _t(en: str, zh: str) -> Text:
-    return Text((("en", en), ("zh", zh)))
-
 
 UI = {
-    "title": _t("Reports", "报表"), "entity": _t("Entity", "对象"), "choose": _t("Choose…", "请选择…"),
-    "columns": _t("Columns", "列"), "filters": _t("Filters", "筛选"), "add_filter": _t("Add filter", "添加筛选"),
-    "field": _t("Field", "字段"), "op": _t("Operator", "运算符"), "value": _t("Value", "值"),
-    "group": _t("Group by", "分组"), "none": _t("(none)", "（无）"), "measure": _t("Measure", "度量"),
-    "kind": _t("Chart", "图表"), "run": _t("Run report", "运行报表"), "save": _t("Save", "保存"),
-    "save_as": _t("Save as new", "另存为"), "name": _t("Report name", "报表名称"),
-    "share": _t("Share with roles", "共享给角色"), "private": _t("Private unless a role is ticked.",
-                                                                "未勾选角色时仅自己可见。"),
-    "saved": _t("Saved reports", "已保存的报表"), "no_saved": _t("No saved reports yet.", "还没有保存的报表。"),
-    "delete": _t("Delete", "删除"), "export_csv": _t("Export CSV", "导出 CSV"),
-    "export_xlsx": _t("Export Excel", "导出 Excel"), "rows": _t("rows", "行"),
-    "first_rows": _t("Showing the first {n} of {total} rows.", "显示前 {n} 行，共 {total} 行。"),
-    "no_rows": _t("No records match.", "没有符合条件的记录。"), "share_link": _t("Link to this report", "报表链接"),
-    "shared": _t("shared", "已共享"), "mine": _t("mine", "我的"), "remove": _t("Remove", "移除"),
-    "relative_hint": _t("dates: 2026-01-31, or this_month, last_30_days…", "日期：2026-01-31，或 this_month、last_30_days…"),
-    "list_hint": _t("in, not in, between: values separated by commas", "in、not in、between：多个值用逗号分隔"),
+    "title": _t("Reports"), "entity": _t("Entity"), "choose": _t("Choose…"),
+    "columns": _t("Columns"), "filters": _t("Filters"), "add_filter": _t("Add filter"),
+    "field": _t("Field"), "op": _t("Operator"), "value": _t("Value"),
+    "group": _t("Group by"), "none": _t("(none)"), "measure": _t("Measure"),
+    "kind": _t("Chart"), "run": _t("Run report"), "save": _t("Save"),
+    "save_as": _t("Save as new"), "name": _t("Report name"),
+    "share": _t("Share with roles"), "private": _t("Private unless a role is ticked."),
+    "saved": _t("Saved reports"), "no_saved": _t("No saved reports yet."),
+    "delete": _t("Delete"), "export_csv": _t("Export CSV"),
+    "export_xlsx": _t("Export Excel"), "rows": _t("rows"),
+    "first_rows": _t("Showing the first {n} of {total} rows."),
+    "no_rows": _t("No records match."), "share_link": _t("Link to this report"),
+    "shared": _t("shared"), "mine": _t("mine"), "remove": _t("Remove"),
+    "relative_hint": _t("dates: 2026-01-31, or this_month, last_30_days…"),
+    "list_hint": _t("in, not in, between: values separated by commas"),
 }
 OPS = {"eq": "=", "ne": "≠", "in": "in", "not_in": "not in", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
        "between": "between", "empty": "empty", "relative": "in range"}
-KINDS = {"bar": _t("Bar", "柱状图"), "line": _t("Line", "折线图"), "pie": _t("Pie", "饼图"), "table": _t("Table", "表格")}
-FUNCS = {"sum": _t("Sum of {f}", "{f}合计"), "avg": _t("Average {f}", "平均{f}"), "min": _t("Min {f}", "最小{f}"),
-         "max": _t("Max {f}", "最大{f}")}
-BUCKETS = {"day": _t("day", "日"), "week": _t("week", "周"), "month": _t("month", "月"),
-           "quarter": _t("quarter", "季度"), "year": _t("year", "年")}
+KINDS = {"bar": _t("Bar"), "line": _t("Line"), "pie": _t("Pie"), "table": _t("Table")}
+FUNCS = {"sum": _t("Sum of {f}"), "avg": _t("Average {f}"), "min": _t("Min {f}"),
+         "max": _t("Max {f}")}
+BUCKETS = {"day": _t("day"), "week": _t("week"), "month": _t("month"),
+           "quarter": _t("quarter"), "year": _t("year")}
 
 
 def _visible(entity: EntitySpec, access: Access) -> list[Any]:
