@@ -92,3 +92,24 @@ class Msg(Text):
 def _t(msgid: str, context: str | None = None) -> Msg:
     """Mark `msgid` (in `context`) for the catalogs (pybabel: `-k _t:1,2c`); looked up when read."""
     return Msg(msgid, context)
+
+
+class Phrase(str):
+    """A sentence made in code: its str is the English (logs, API, CLI), `get(lang)` reads the
+    catalog. Parameters that are Phrases are translated too ("due …, but {reason}")."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, **params: Any) -> Phrase:
+        obj = super().__new__(cls, msgid.format(**params) if params else msgid)
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+    def get(self, lang: str | None = None) -> str:
+        return translate(self.msgid, lang, **{k: in_lang(v, lang) for k, v in self.params.items()})
+
+
+def in_lang(text: Any, lang: str | None) -> Any:
+    """A Phrase or Msg in `lang`; anything else as it is (data, a plain string)."""
+    return text.get(lang) if isinstance(text, Phrase | Msg) else text

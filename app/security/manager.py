@@ -26,12 +26,24 @@ from app.security.session_views import CrmAuthDBView, replace_locale_view
 from .access import user_grants
 from .authcache import RoleRef
 from .jwt_answers import install_jwt_answers
+from .user_views import (
+    CrmPermissionViewModelView,
+    CrmRoleModelView,
+    CrmUserDBModelView,
+    CrmUserGroupModelView,
+    CrmUserStatsChartView,
+)
 
 
 class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
 
     authdbview = CrmAuthDBView  # logout by POST
+    userdbmodelview = CrmUserDBModelView  # values and labels in the user's language
+    rolemodelview = CrmRoleModelView
+    groupmodelview = CrmUserGroupModelView
+    userstatschartview = CrmUserStatsChartView
+    permissionviewmodelview = CrmPermissionViewModelView
 
     def register_views(self) -> None:
         super().register_views()

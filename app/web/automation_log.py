@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
+from app.automations.words import ACTIONS, STATES, TRIGGERS, word
 from app.i18n import _t
 
 from .labels import current_lang, lazy
@@ -53,7 +54,12 @@ class AutomationLogView(BaseView):
         lang = current_lang()
         spec = current_app.extensions["crm"].spec
         return self.render_template("crm/automations.html", rules=spec.automations, log=run_log(), lang=lang,
-                                    ui={k: v.get(lang) for k, v in UI.items()})
+                                    ui={k: v.get(lang) for k, v in UI.items()},
+                                    entity_label=lambda name: spec.entity(name).label.get(lang)
+                                    if name in spec.entity_map else name or "",
+                                    trigger=lambda code: word(TRIGGERS, code, lang),
+                                    action=lambda code: word(ACTIONS, code, lang),
+                                    state_label=lambda code: word(STATES, code, lang))
 
 
 def register_automation_log(appbuilder: AppBuilder) -> None:

@@ -13,14 +13,15 @@ from flask import abort, current_app, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
 from app.automations.whatif import KINDS, which_rules
-from app.i18n import _t
+from app.automations.words import ACTIONS, TRIGGERS, word
+from app.i18n import _t, in_lang
 from app.security.access import current_access
 from app.security.scoped import Records
 
 from .automation_log import VIEW
 from .labels import current_lang
 
-HIDDEN = ("user_ids", "record_id")
+HIDDEN = ("user_ids", "record_id", "label")
 UI = {
     "title": _t("Which rules would fire"),
     "kind": _t("Judge against"), "go": _t("Show"),
@@ -56,6 +57,10 @@ class RuleCheckView(BaseView):
                             "") or f"#{pk}")
         verdicts = which_rules(current_app, entity, found, kind)
         for verdict in verdicts:  # each planned action as readable JSON (ids the plan carries left out)
+            verdict["reason"] = in_lang(verdict.get("reason"), lang)
+            verdict["trigger"] = word(TRIGGERS, verdict.get("trigger"), lang)
+            for action in verdict.get("actions", []):
+                action["label"] = word(ACTIONS, action.get("action"), lang)
             verdict["shown"] = [json.dumps({k: v for k, v in a.items() if k not in HIDDEN}, ensure_ascii=False,
                                            default=str) for a in verdict.get("actions", [])]
         return self.render_template("crm/rule_check.html", entity=state.spec.entity(entity), pk=pk, title=title,

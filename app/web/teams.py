@@ -16,6 +16,11 @@ LABELS = {"name": _t("Team"), "manager": _t("Manager"),
           "members": _t("Members")}
 
 
+def names(values: Any) -> str:
+    """Members as their names, not a Python list."""
+    return ", ".join(str(v) for v in values or ())
+
+
 def register_teams(appbuilder: AppBuilder, models: ModelSet) -> None:
     attrs: dict[str, Any] = {
         "datamodel": SQLAInterface(models.team_model),
@@ -30,6 +35,8 @@ def register_teams(appbuilder: AppBuilder, models: ModelSet) -> None:
         "show_columns": ["name", "manager", "members"],
         "label_columns": {k: lazy(v) for k, v in LABELS.items()},
         "list_title": lazy(_t("Teams")),
+        "add_title": lazy(_t("Add team")), "edit_title": lazy(_t("Edit team")), "show_title": lazy(_t("Team")),
+        "formatters_columns": {"members": names},
     }
     view = type("TeamView", (ModelView,), attrs)
     appbuilder.add_view(view, "teams", label=lazy(_t("Teams")),
