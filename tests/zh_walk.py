@@ -25,7 +25,6 @@ ALLOWED_WORDS = frozenset({
     "CSV", "XLSX", "Excel", "API", "ID", "id", "YAML", "JSON", "MetaCRM", "English", "UTC", "ETag", "URL",
     "HTTP", "CNY", "USD", "EUR", "KPI", "PDF", "WeChat", "QQ", "VIP", "RFM", "SLA", "LDAP", "OID",
     "YYYY", "MM", "DD", "HH", "SS",
-    "__None",  # FAB's blank option of a relation select (teams' manager), a value more than a word
 })
 ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 SKIP_TAGS = frozenset({"script", "style", "textarea", "code", "pre", "svg"})
@@ -36,6 +35,7 @@ PATTERNS = (
     re.compile(r"https?://\S*|www\.\S+|/crm/\S*"),  # addresses
     re.compile(r"\b[\w-]+\.(yaml|yml|csv|xlsx)\b"),  # file names
     re.compile(r"#\d+"),
+    re.compile(r"^__None$"),  # FAB's blank option of a relation select (teams' manager): a value, not a word
     re.compile(r"\b\d[\d,.:/\-T%]*\b"),  # numbers, dates, times
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")

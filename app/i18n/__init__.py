@@ -9,6 +9,7 @@ adding app/translations/ja/... (and `ja` in crm.yaml's languages) needs no code.
 from __future__ import annotations
 
 import gettext
+import os
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from babel.support import Translations
 
 from app.metadata.spec import Text
 
-CATALOG_DIR = Path(__file__).resolve().parent.parent / "translations"
+# CRM_TRANSLATIONS_DIR: a copy of app/translations with more languages (read once, at import)
+CATALOG_DIR = Path(os.environ.get("CRM_TRANSLATIONS_DIR") or Path(__file__).resolve().parent.parent / "translations")
 DOMAIN = "messages"
 
 

@@ -20,5 +20,5 @@ FAB_TEXTS = (
     _t("The user's password for authentication"),
     _t("Please rewrite the user's password to confirm"),
     _t("Write the user first name or names"), _t("Write the user last name"),
-    _t("User(s) exists in the group, cannot delete"), _t("Is Active?"), _t("Failed login count"),
+    _t("User(s) exists in the group, cannot delete"), _t("Are you sure you want to delete this item?"), _t("Is Active?"), _t("Failed login count"),
 )
