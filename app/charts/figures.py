@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from flask import current_app, has_app_context
 
 from app.i18n import _t
+from app.i18n.formats import money
 from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
@@ -145,8 +146,7 @@ def _money(result: ChartResult, lang: str) -> str | None:
     f = spec.entity(result.chart.entity).field_map.get(measure.field)
     if f is None or f.type != "money":
         return None
-    from babel.numbers import format_currency
-    return format_currency(float(result.kpi), spec.currency or "CNY", locale="zh_CN" if lang == "zh" else "en_US")
+    return money(result.kpi, spec.currency, lang)
 
 
 def _numeric(value: Any) -> bool:
