@@ -7,6 +7,12 @@
   var cards = JSON.parse(data.textContent || "[]");
   var config = {displaylogo: false, responsive: true,
                 modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"]};
+  var words = document.getElementById("crm-plotly-locale");  // the mode bar in the page's language
+  if (words) {
+    var locale = JSON.parse(words.textContent || "{}");
+    config.locale = locale.locale;
+    config.locales = {}; config.locales[locale.locale] = {dictionary: locale.dictionary || {}};
+  }
   cards.forEach(function (card) {
     var el = document.getElementById("plot-" + card.name);
     if (!el || !card.figure) { return; }
