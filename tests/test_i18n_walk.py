@@ -10,7 +10,7 @@ import pytest
 from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from tests.conftest import ROOT, STARTER, login
-from tests.zh_walk import catalog_texts, data_values, metadata_codes, metadata_texts, walk
+from tests.zh_walk import catalog_texts, data_values, english_left, metadata_codes, metadata_texts, walk
 
 EXTRA = ("/no-such-page", "/crm/my-tasks/", "/crm/notifications/", "/crm/jobs/", "/crm/search/?q=王",
          "/crm/settings/", "/crm/reports/", "/crm/access/")
@@ -37,3 +37,12 @@ def test_no_english_left_on_a_zh_page(app, username, password):
     client.post("/lang/zh")
     problems = walk(client, ["/", *EXTRA], data, metadata_codes(STARTER, ROOT / "docs" / "metadata.md"))
     assert not problems, "English left on zh pages:\n" + _report(problems)
+
+
+def test_the_walk_sees_english_and_lets_chinese_data_and_codes_pass():
+    data = sorted({"王伟", "Acme Ltd", *catalog_texts()}, key=len, reverse=True)
+    assert english_left("Add team", data) == ["Add", "team"]
+    assert english_left("确定", data) == [] and english_left("Acme Ltd · 王伟 · wang@example.cn", data) == []
+    assert english_left("条件 `region == 'north'` 的结果为 `False`", data) == []
+    assert english_left("Stage: 初步接触 (prospecting)", data) == ["Stage", "prospecting"]  # internal codes too
+    assert english_left("autonumber", data, frozenset({"autonumber"})) == []  # settings editor only

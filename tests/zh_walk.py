@@ -149,13 +149,13 @@ CODE = re.compile(r"`[^`]*`"  # an expression or a field list quoted as code
 
 def english_left(text: str, data: Iterable[str], codes: frozenset[str] = frozenset()) -> list[str]:
     rest = CODE.sub(" ", text)
-    for value in data:
-        if value in rest:
-            rest = rest.replace(value, " ")
-    for pattern in PATTERNS:
-        rest = pattern.sub(" ", rest)
     if codes:  # the settings editor: YAML identifiers are what the admin types
         rest = " ".join(w for w in re.split(r"([\w-]+)", rest) if w not in codes and not SNAKE.fullmatch(w))
+    for value in data:
+        if value in rest:  # a whole value, not the middle of a word ("number" in "autonumber")
+            rest = re.sub(rf"(?<![A-Za-z]){re.escape(value)}(?![A-Za-z])", " ", rest)
+    for pattern in PATTERNS:
+        rest = pattern.sub(" ", rest)
     return [w for w in WORD.findall(rest) if w not in ALLOWED_WORDS]
 
 
