@@ -25,7 +25,7 @@ from app.charts.figures import figure, kpi_text, table
 from app.charts.query import ChartQueryError, chart_filters, period_filters
 from app.charts.result import ChartContext, ChartResult
 from app.charts.run import run_chart
-from app.i18n import _t
+from app.i18n import _t, languages
 from app.metadata.spec import (
     ChartSpec,
     CrmSpec,
@@ -93,7 +93,7 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
         charts.append(ChartSpec("forecast", UI["forecast"], "stacked_bar", entity.name, analysis="forecast",
                                 pipeline=pipeline.name, params=(("date", date_field),), width=6))
     label = Text(tuple((lang, UI["pipeline_analytics"].get(lang).format(pipeline=pipeline.label.get(lang)))
-                       for lang in ("en", "zh")))
+                       for lang in languages()))
     return DashboardSpec(f"{entity.name}_{pipeline.name}", label, tuple(charts))
 
 
@@ -301,7 +301,7 @@ def register_dashboards(appbuilder: AppBuilder, spec: CrmSpec) -> None:
     for entity in spec.entities:
         for flow in entity.pipelines:
             label = Text(tuple((lang, f"{UI['analytics'].get(lang)}: {entity.plural.get(lang)} · "
-                                      f"{flow.label.get(lang)}") for lang in ("en", "zh")))
+                                      f"{flow.label.get(lang)}") for lang in languages()))
             appbuilder.add_link(pipeline_menu_name(entity.name, flow.name),
                                 href=f"/crm/dashboards/pipeline/{entity.name}/{flow.name}/",
                                 label=lazy(label), icon="fa-filter", category=ANALYTICS_CATEGORY,

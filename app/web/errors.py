@@ -50,7 +50,7 @@ def wants_json() -> bool:
 def error_answer(exc: HTTPException) -> Any:
     code = exc.code or 500
     lang = current_lang()
-    title, explanation = PAGES.get(code, (Text((("en", exc.name), ("zh", exc.name))), None))
+    title, explanation = PAGES.get(code, (Text.of(exc.name), None))
     detail = exc.description if code != 429 and (code not in PAGES or _custom(exc)) else None
     if wants_json():
         message = detail or (explanation.get(lang) if explanation else title.get(lang))

@@ -17,7 +17,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from app.charts.figures import figure
 from app.charts.result import ChartResult, Point
-from app.i18n import _t
+from app.i18n import _t, translate
 from app.metadata.definitions import DATE_BUCKETS
 from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
@@ -90,7 +90,7 @@ def field_choices(spec: CrmSpec, entity: EntitySpec, access: Access, lang: str) 
             groups += [(f"{f.name}:{b}", f"{f.label.get(lang)} ({BUCKETS[b].get(lang)})") for b in DATE_BUCKETS]
         elif f.type not in NOT_GROUPS:
             groups.append((f.name, f.label.get(lang)))
-    measures = [("count", "Count" if lang != "zh" else "数量")]
+    measures = [("count", translate("Count", lang))]
     for f in own:
         if f.type in NUMERIC and not f.system:
             measures += [(f"{func}({f.name})", label.get(lang).format(f=f.label.get(lang)))
