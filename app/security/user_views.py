@@ -37,7 +37,7 @@ def blank(value: Any) -> str:
 class CrmUserDBModelView(UserDBModelView):
     class_permission_name = "UserDBModelView"
     formatters_columns = {"active": yes_no, "roles": names, "groups": names, "last_login": blank,
-                          "created_by": blank, "changed_by": blank, "created_on": blank, "changed_on": blank}
+                          "login_count": blank, "fail_login_count": blank, "created_by": blank, "changed_by": blank, "created_on": blank, "changed_on": blank}
 
 
 class CrmRoleModelView(RoleModelView):
