@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SIZE ?= 200
 
-.PHONY: run test test-pg lint install browser
+.PHONY: run test test-pg lint install browser translations
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -45,3 +45,7 @@ test: install browser
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench
+
+## translations: compile every catalog (app/translations/*/LC_MESSAGES/messages.po -> .mo; docs/i18n.md)
+translations: install
+	$(PY) -m app.i18n.catalogs compile

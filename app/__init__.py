@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
 from app.events.outbox import install_session_signal
+from app.i18n import CATALOG_DIR, language_name
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.metaversions.startup import load_source_spec, metadata_source, record_source
@@ -50,7 +51,12 @@ from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
 
-LANGUAGE_MENU = {"en": {"flag": "gb", "name": "English"}, "zh": {"flag": "cn", "name": "中文"}}
+FLAGS = {"en": "gb", "zh": "cn", "ja": "jp", "ko": "kr"}  # FAB's menu shows a flag; others get none
+
+
+def language_menu(lang: str) -> dict[str, str]:
+    """A language's entry in FAB's language menu: its own name from Babel's locale data."""
+    return {"flag": FLAGS.get(lang, ""), "name": language_name(lang)}
 
 
 @dataclass
@@ -102,7 +108,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     require_strong_secret(app.config, app.debug)  # raises InsecureSecretKey: no serving with a public key
     app.config.setdefault("FAB_PASSWORD_COMPLEXITY_VALIDATOR", check_password_policy)
     app.config.setdefault("APP_NAME", lazy(spec.name))  # the title bar follows the UI language
-    app.config["LANGUAGES"] = {lang: LANGUAGE_MENU[lang] for lang in spec.languages}
+    app.config["LANGUAGES"] = {lang: language_menu(lang) for lang in spec.languages}
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(CATALOG_DIR)  # after FAB's: our texts win (app/i18n)
     app.config["BABEL_DEFAULT_LOCALE"] = spec.languages[0]
     app.register_blueprint(Blueprint("crm_static", __name__, static_folder="web/static",
                                      static_url_path="/crm-static"))

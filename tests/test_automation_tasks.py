@@ -167,7 +167,7 @@ def test_which_rules_would_fire_for_a_record_without_doing_it(make_app, tmp_path
     drain(app)
     admin = login(app.test_client())
     page = admin.get(f"/crm/automations/record/deal/{pk}?kind=last").text
-    assert 'data-rule="won_notify" data-fires="no"' in page and "does not match trigger stage_changed" in page
+    assert 'data-rule="won_notify" data-fires="no"' in page and "does not match trigger stage changed" in page
     li.post(f"/api/v1/deal/{pk}/move", json={"stage": "won"})
     page = admin.get(f"/crm/automations/record/deal/{pk}?kind=last").text
     assert 'data-rule="won_notify" data-fires="yes"' in page and "Deal 宁德时代 won: 500.00" in page

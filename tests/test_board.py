@@ -151,7 +151,7 @@ def test_counts_and_sums_equal_a_direct_sql_query(app: Any, client: Any) -> None
         assert page.status_code == 200
         html = page.data.decode()
         assert page_counts(html) == {s: expected.get(s, (0, 0))[0] for s in probabilities}
-        assert body["amount_text"] in html and body["amount_text"].startswith("¥")
+        assert body["amount_text"] in html and body["amount_text"].startswith("CN¥")  # en: CLDR names the yuan apart from the yen
 
 
 def test_quick_search_limits_headers_and_cards_like_the_list(app: Any, client: Any) -> None:
@@ -224,7 +224,7 @@ def test_card_pages_respect_page_size_order_and_scope(users_app: Any) -> None:
     assert card["title"] == "看板商机 44" and card["changed_on"] == "2026-01-01T08:44:00"
     labels = [label for label, _ in card["fields"]]
     assert labels == ["Account", "Amount", "Expected close date", "Owner"]
-    assert dict(card["fields"])["Amount"] == "¥44.00"
+    assert dict(card["fields"])["Amount"] == "CN¥44.00"
     assert dict(card["fields"])["Expected close date"] == "2026-06-01"
 
     rep_client = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
@@ -261,7 +261,7 @@ def test_hidden_amount_is_absent_from_cards_and_sums(users_app: Any) -> None:
     assert headers(client, "new_business", q="777777")["count"] == 0
     # The admin sees the amount.
     admin = login(app.test_client())
-    assert headers(admin, "new_business")["amount_text"] == "¥777,777.00"
+    assert headers(admin, "new_business")["amount_text"] == "CN¥777,777.00"
 
 
 def test_renewal_records_appear_only_on_the_renewal_board(app: Any, client: Any) -> None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.i18n import _t
 from app.models.events import utcnow
 from app.records.commands import (
     Conflict,
@@ -28,13 +29,11 @@ from app.records.commands import (
 from .pool import Pool, pools
 
 TEXT = {
-    "no_pool": {"en": "{entity} has no pool.", "zh": "{entity}没有公海。"},
-    "forbidden": {"en": "Your role may not claim from the {pool}.", "zh": "您的角色不能从{pool}领取。"},
-    "not_in_pool": {"en": "This record is not in the {pool} (someone claimed it already?).",
-                    "zh": "该记录不在{pool}中（可能已被他人领取）。"},
-    "limit": {"en": "You have claimed {n} today, the most allowed per day; try again tomorrow.",
-              "zh": "您今天已领取 {n} 条，已达每日上限，请明天再领取。"},
-    "claimed": {"en": "Claimed: it is yours now.", "zh": "领取成功，现在由您负责。"},
+    "no_pool": _t("{entity} has no pool."),
+    "forbidden": _t("Your role may not claim from the {pool}."),
+    "not_in_pool": _t("This record is not in the {pool} (someone claimed it already?)."),
+    "limit": _t("You have claimed {n} today, the most allowed per day; try again tomorrow."),
+    "claimed": _t("Claimed: it is yours now."),
 }
 
 

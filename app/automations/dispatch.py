@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 
 from app.events.outbox import on_events_committed
+from app.i18n import _t
 from app.jobs import JobContext, enqueue, job_handler
-from app.metadata.spec import Text
 from app.models.events import utcnow
 
 from . import tick as _tick  # noqa: F401  (registers the automations_tick job kind)
@@ -27,10 +27,9 @@ from .process import drain, in_worker
 log = logging.getLogger(__name__)
 OUTBOX_KIND = "outbox"
 QUEUED_FRESH_SECONDS = 60
-TITLE = Text((("en", "Deliver record changes (automations, hooks, e-mail, webhooks)"),
-              ("zh", "投递记录变更（自动化、插件、邮件、回调）")))
+TITLE = _t("Deliver record changes (automations, hooks, e-mail, webhooks)")
 
-TICK_TITLE = Text((("en", "Run the time-triggered automations"), ("zh", "运行定时自动化")))
+TICK_TITLE = _t("Run the time-triggered automations")
 
 
 @job_handler(OUTBOX_KIND)

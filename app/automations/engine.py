@@ -10,6 +10,7 @@ from typing import Any
 from app.events.read import Change
 from app.expr import evaluate, parse
 from app.expr.nodes import Node
+from app.i18n import Phrase
 from app.metadata.spec import EntitySpec
 from app.records.conditions import view
 
@@ -87,5 +88,6 @@ def decide(rule: AutomationSpec, change: Change, state: dict[str, Any], timezone
     if rule.condition is not None:
         verdict = evaluate(tree(rule.condition), state, timezone=timezone)
         if verdict is not True:
-            return Decision(rule, False, f"condition `{rule.condition}` is {verdict}")
-    return Decision(rule, True, "trigger and condition hold")
+            return Decision(rule, False, Phrase("condition `{condition}` is {verdict}", condition=rule.condition,
+                                                verdict=verdict))
+    return Decision(rule, True, Phrase("trigger and condition hold"))

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from app.events.read import Change
+from app.i18n import Phrase
 from app.models.events import utcnow
 from app.records.commands import RecordContext
 
@@ -23,6 +24,7 @@ from .cron import parse_cron
 from .engine import decide, evaluation_view, trigger_matches
 from .moments import minutes, taken
 from .spec import TIME_TRIGGERS, AutomationSpec
+from .words import TRIGGERS
 
 KINDS = ("last", "created", "deleted", "time")
 
@@ -52,10 +54,12 @@ def _plans(ctx: RecordContext, rule: AutomationSpec, change: Change, view: dict[
 def judge_change(ctx: RecordContext, rule: AutomationSpec, record: Any, change: Change) -> dict[str, Any]:
     entity = ctx.models.spec.entity(rule.entity)
     if not rule.enabled:
-        return {"fires": False, "reason": "the rule is off (enabled: false)"}
+        return {"fires": False, "reason": Phrase("the rule is off (enabled: false)")}
     if not trigger_matches(rule, change, entity):
-        return {"fires": False, "reason": f"a {change.kind} change ({', '.join(sorted(change.changes)) or '-'}) "
-                                          f"does not match trigger {rule.trigger}"}
+        return {"fires": False, "reason": Phrase("a {kind} change (`{fields}`) does not match trigger {trigger}",
+                                                 kind=TRIGGERS.get(change.kind, change.kind),
+                                                 fields=", ".join(sorted(change.changes)) or "-",
+                                                 trigger=TRIGGERS.get(rule.trigger, rule.trigger))}
     view = evaluation_view(ctx, entity, record if change.kind != "deleted" else None, change)
     decision = decide(rule, change, view, ctx.models.spec.timezone)
     if not decision.fires:
@@ -71,17 +75,19 @@ def due_moment(rule: AutomationSpec, record: Any, models: Any, now: dt.datetime,
         local = now.replace(tzinfo=dt.UTC).astimezone(zone).replace(tzinfo=None)
         due = parse_cron(rule.cron or "").last_due(local, dt.timedelta(minutes=catch_up))
         if due is None:
-            return None, f"cron '{rule.cron}' has no minute within the last {catch_up} minutes ({local:%Y-%m-%d %H:%M})"
+            return None, Phrase("cron '{cron}' has no minute within the last {n} minutes ({local})", cron=rule.cron,
+                                n=catch_up, local=f"{local:%Y-%m-%d %H:%M}")
         return due.replace(tzinfo=zone).astimezone(dt.UTC).replace(tzinfo=None), ""
     f = models.spec.entity(rule.entity).field(rule.time_field or "changed_on")
     value = getattr(record, f.column_name, None)
     if value is None:
-        return None, f"{f.name} is empty"
+        return None, Phrase("{field} is empty", field=f.name)
     moment = (value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())) \
         + dt.timedelta(days=rule.offset_days, minutes=rule.offset_minutes)  # minutes: SLA warnings (sla.py)
     if moment > now:
         shift = f"{rule.offset_days:+d} days" + (f" {rule.offset_minutes:+d} minutes" if rule.offset_minutes else "")
-        return None, f"not yet: due {moment:%Y-%m-%d %H:%M} UTC ({f.name} {shift})"
+        return None, Phrase("not yet: due {moment} UTC ({field} {shift})", moment=f"{moment:%Y-%m-%d %H:%M}",
+                            field=f.name, shift=shift)
     return moment, ""
 
 
@@ -89,19 +95,20 @@ def judge_time(ctx: RecordContext, rule: AutomationSpec, record: Any, now: dt.da
                catch_up: int = 60) -> dict[str, Any]:
     """Would the next tick fire `rule` on `record`, and what would it do."""
     if not rule.enabled:
-        return {"fires": False, "reason": "the rule is off (enabled: false)"}
+        return {"fires": False, "reason": Phrase("the rule is off (enabled: false)")}
     due, why = due_moment(rule, record, ctx.models, now, catch_up)
     if due is None:
         return {"fires": False, "reason": why}
     last = taken(ctx.session, ctx.models.core["crm_counter"], f"@tick:{rule.name}", record.id).get(str(record.id))
     if last is not None and last >= minutes(due):
-        return {"fires": False, "reason": f"fired already for the moment {due:%Y-%m-%d %H:%M} UTC"}
+        return {"fires": False, "reason": Phrase("fired already for the moment {due} UTC", due=f"{due:%Y-%m-%d %H:%M}")}
     change = Change(None, rule.entity, record.id, rule.trigger, {}, None, None, 0, now)  # type: ignore[arg-type]
     view = evaluation_view(ctx, ctx.models.spec.entity(rule.entity), record, change)
     decision = decide(rule, change, view, ctx.models.spec.timezone)
     if not decision.fires:
-        return {"fires": False, "reason": f"due {due:%Y-%m-%d %H:%M} UTC, but {decision.reason}"}
-    return {"fires": True, "reason": f"due {due:%Y-%m-%d %H:%M} UTC and the condition holds",
+        return {"fires": False, "reason": Phrase("due {due} UTC, but {reason}", due=f"{due:%Y-%m-%d %H:%M}",
+                                                 reason=decision.reason)}
+    return {"fires": True, "reason": Phrase("due {due} UTC and the condition holds", due=f"{due:%Y-%m-%d %H:%M}"),
             "actions": _plans(ctx, rule, change, view)}
 
 

@@ -15,13 +15,15 @@ from typing import Any
 import plotly.graph_objects as go
 from flask import current_app, has_app_context
 
+from app.i18n import _t
+from app.i18n.formats import money
 from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
 from .result import ChartResult, Point, Rate
 
 DRAWN = ("bar", "stacked_bar", "line", "area", "pie", "funnel")
-NOT_AVAILABLE = {"en": "n/a", "zh": "不适用"}
+NOT_AVAILABLE = _t("n/a")
 NO_VALUE = "—"
 
 
@@ -144,8 +146,7 @@ def _money(result: ChartResult, lang: str) -> str | None:
     f = spec.entity(result.chart.entity).field_map.get(measure.field)
     if f is None or f.type != "money":
         return None
-    from babel.numbers import format_currency
-    return format_currency(float(result.kpi), spec.currency or "CNY", locale="zh_CN" if lang == "zh" else "en_US")
+    return money(result.kpi, spec.currency, lang)
 
 
 def _numeric(value: Any) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from app.i18n import _t
 from app.metadata.spec import ChartSpec, Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
 from app.records.parse import FieldValueError, parse_value
 from app.security.scoped import Records, restricted_title
@@ -40,26 +41,26 @@ from .ordering import choice_color, cut_top, default_sort, empty_choices, group_
 from .result import ChartContext, ChartResult, Drill, Point
 
 TEXTS: dict[str, dict[str, str]] = {
-    "empty": {"en": "(empty)", "zh": "（空）"},
-    "yes": {"en": "Yes", "zh": "是"},
-    "no": {"en": "No", "zh": "否"},
-    "count": {"en": "Count", "zh": "数量"},
-    "sum": {"en": "Sum of {field}", "zh": "{field}合计"},
-    "avg": {"en": "Average {field}", "zh": "{field}平均值"},
-    "min": {"en": "Minimum {field}", "zh": "{field}最小值"},
-    "max": {"en": "Maximum {field}", "zh": "{field}最大值"},
-    "median": {"en": "Median {field}", "zh": "{field}中位数"},
-    "count_distinct": {"en": "Distinct {field}", "zh": "{field}去重计数"},
-    "total": {"en": "Total", "zh": "合计"},
-    "hidden_field": {"en": "Left out: you may not see {field}", "zh": "已隐藏：您无权查看 {field}"},
-    "hidden_entity": {"en": "Left out: you may not read {entity}", "zh": "已隐藏：您无权查看 {entity}"},
-    "unknown_field": {"en": "{entity} has no field '{path}'", "zh": "{entity}没有字段“{path}”"},
-    "bad_op": {"en": "unknown filter operator '{op}'", "zh": "未知的筛选运算符“{op}”"},
-    "not_date": {"en": "relative dates need a date field", "zh": "相对日期只能用于日期字段"},
-    "bad_range": {"en": "unknown relative date range '{value}'", "zh": "未知的相对日期范围“{value}”"},
-    "bad_choice": {"en": "'{value}' is not one of: {choices}", "zh": "“{value}”不在可选值中：{choices}"},
-    "bad_list": {"en": "{op} takes a list of values", "zh": "{op} 需要一组值"},
-    "bad_measure": {"en": "measure '{measure}' needs a number field", "zh": "度量“{measure}”需要数字字段"},
+    "empty": _t("(empty)"),
+    "yes": _t("Yes"),
+    "no": _t("No"),
+    "count": _t("Count"),
+    "sum": _t("Sum of {field}"),
+    "avg": _t("Average {field}"),
+    "min": _t("Minimum {field}"),
+    "max": _t("Maximum {field}"),
+    "median": _t("Median {field}"),
+    "count_distinct": _t("Distinct {field}"),
+    "total": _t("Total"),
+    "hidden_field": _t("Left out: you may not see {field}"),
+    "hidden_entity": _t("Left out: you may not read {entity}"),
+    "unknown_field": _t("{entity} has no field '{path}'"),
+    "bad_op": _t("unknown filter operator '{op}'"),
+    "not_date": _t("relative dates need a date field"),
+    "bad_range": _t("unknown relative date range '{value}'"),
+    "bad_choice": _t("'{value}' is not one of: {choices}"),
+    "bad_list": _t("{op} takes a list of values"),
+    "bad_measure": _t("measure '{measure}' needs a number field"),
 }
 TEXT_LIKE = ("string", "text", "email", "phone", "url", "choice", "autonumber")
 USER_COLUMNS = ("first_name", "last_name", "username")

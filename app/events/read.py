@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.i18n import translate
 from app.metadata.spec import EntitySpec
 
 from .values import from_json
@@ -101,5 +102,5 @@ def _shown(f: Any, value: Any, lang: str | None, names: dict[Any, str] | None = 
         values = value if isinstance(value, list) else [value]
         return ", ".join(f.choice_label(str(v), lang) for v in values)
     if isinstance(value, bool):
-        return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        return translate("yes" if value else "no", lang)
     return str(value)

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.clock import crm_zone, to_local, to_utc
+from app.clock import crm_zone, to_utc
 from app.records.messages import msg
 
 from .base import COMMON, FieldType
@@ -51,7 +51,9 @@ class DatetimeType(FieldType):
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         """On screens in the CRM time zone (stored UTC); the zone is the page's (crm.yaml)."""
-        return lambda v: "" if v is None else to_local(v).strftime("%Y-%m-%d %H:%M")
+        from app.i18n.formats import moment
+        from app.web.labels import current_lang
+        return lambda v: "" if v is None else moment(v, crm_zone(), current_lang())
 
     def plain_text(self, field: Any, value: Any, lang: str) -> str:
         """Exports say which zone: the CRM's wall clock with its offset (2026-06-11 00:30+08:00)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from app.records.normalise import NormaliseError, money_text
@@ -11,8 +10,6 @@ from app.records.normalise import NormaliseError, money_text
 from .base import NUMERIC
 from .decimal import DecimalType
 from .values import FieldValueError
-
-CURRENCY_SIGNS = {"CNY": "¥", "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "HKD": "HK$"}
 
 
 class MoneyType(DecimalType):
@@ -37,8 +34,9 @@ class MoneyType(DecimalType):
         return str(self.formatter(field, spec)(value))
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
-        sign = CURRENCY_SIGNS.get(spec.currency, spec.currency + " ")
-        return lambda v: "" if v is None else f"{sign}{Decimal(v):,.2f}"
+        from app.i18n.formats import money
+        from app.web.labels import current_lang
+        return lambda v: "" if v is None else money(v, spec.currency, current_lang())
 
 
 TYPE = MoneyType()

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.i18n import _t
+
 from .definitions import CONVERT_KEYS, TARGET_KEYS
 from .problems import ProblemSink, did_you_mean
 from .shapes import check_label, check_mapping, line_of
 from .spec import ConvertSpec, ConvertTarget, EntitySpec, Text
 from .yamlsource import LocMap
 
-DEFAULT_LABEL = Text((("en", "Convert"), ("zh", "转化")))
+DEFAULT_LABEL = _t("Convert")
 
 
 def parse_conversion(raw: Any, node: LocMap, sink: ProblemSink, languages: tuple[str, ...]) -> ConvertSpec | None:

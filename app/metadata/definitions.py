@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.fieldtypes import BUILTIN_TYPES, FieldType
+from app.i18n import language_name, languages
 
 # Value kinds a key can take. The loader checks them, the schema renders them.
 KINDS = {
@@ -396,7 +397,7 @@ NORMALISERS: dict[str, tuple[tuple[str, ...], str]] = {
     "replace": (_TEXT_LIKE, "{replace: [pattern, replacement]}: a regular expression substitution"),
 }
 PHONE_FORMS = ("e164", "national")
-LANGUAGES = {"en": "English", "zh": "中文"}
+LANGUAGES = {lang: language_name(lang) for lang in languages()}  # English and each catalog (app/i18n)
 DEFAULT_KEYWORDS = {"today": ("date",), "now": ("datetime",), "current_user": ("user",)}
 
 # Fields every entity has; metadata may list them in list/filters/search but not define them.

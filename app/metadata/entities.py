@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.fieldtypes import field_type
+from app.i18n import _t
 
 from .conversion import parse_conversion
 from .definitions import (
@@ -285,8 +286,7 @@ def _parse_form(raw: Any, node: LocMap, sink: ProblemSink, fields: list[FieldSpe
         sections.append(FormSection(Text.of(values.get("section"), "Details"), tuple(names)))
     rest = tuple(f.name for f in fields if f.name not in placed)
     if rest:
-        title = Text((("en", "Details"), ("zh", "详情"))) if not sections else Text(
-            (("en", "More"), ("zh", "更多")))
+        title = _t("Details") if not sections else _t("More")
         sections.append(FormSection(title, rest))
     return tuple(sections)
 

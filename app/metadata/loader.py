@@ -14,6 +14,7 @@ from typing import Any
 from app.automations.loader import parse_automations
 from app.automations.reminders import parse_reminders
 from app.fieldtypes import field_type
+from app.i18n import _t
 
 from .computed import check_computed
 from .conversion import check_conversion
@@ -283,7 +284,7 @@ def _parse_menu(raw: Any, node: Any, sink: ProblemSink, entities: dict[str, Enti
     rest = tuple(name for name in entities if name not in placed)
     if rest:  # entities no group names go in a last group, under a key no group uses
         key = next(k for k in ("other", *(f"other_{i}" for i in range(2, 99))) if k not in seen_groups)
-        groups.append(MenuGroup(key, Text((("en", "Other"), ("zh", "其他"))), rest))
+        groups.append(MenuGroup(key, _t("Other"), rest))
     return tuple(groups)
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.i18n import _t
+
 from .definitions import (
     OUTCOMES,
     PIPELINE_KEYS,
@@ -23,7 +25,7 @@ from .spec import Choice, FieldSpec, PipelineSpec, StageSpec, Text, TransitionSp
 from .yamlsource import LocMap
 
 AMOUNT_TYPES = ("money", "decimal", "integer")
-STAGE_LABEL = Text((("en", "Stage"), ("zh", "阶段")))
+STAGE_LABEL = _t("Stage")
 
 
 def parse_pipelines(raw: Any, node: LocMap, sink: ProblemSink, declared: list[FieldSpec],

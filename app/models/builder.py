@@ -57,6 +57,8 @@ class UserRefBase:
         full = f"{self.first_name or ''} {self.last_name or ''}".strip()
         return str(full or self.username)
 
+    __repr__ = __str__  # FAB shows a list of users as its repr
+
 
 @dataclass
 class ModelSet:

@@ -27,12 +27,24 @@ from .access import user_grants
 from .authcache import RoleRef
 from .jwt_answers import install_jwt_answers
 from .passwords import refuse_weak_password
+from .user_views import (
+    CrmPermissionViewModelView,
+    CrmRoleModelView,
+    CrmUserDBModelView,
+    CrmUserGroupModelView,
+    CrmUserStatsChartView,
+)
 
 
 class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
 
     authdbview = CrmAuthDBView  # logout by POST
+    userdbmodelview = CrmUserDBModelView  # values and labels in the user's language
+    rolemodelview = CrmRoleModelView
+    groupmodelview = CrmUserGroupModelView
+    userstatschartview = CrmUserStatsChartView
+    permissionviewmodelview = CrmPermissionViewModelView
 
     def register_views(self) -> None:
         super().register_views()

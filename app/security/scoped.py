@@ -20,12 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
-from app.metadata.spec import Text
+from app.i18n import _t
 
 from .scopes import scope_clause
 
 # What a link to a record the user may not read shows instead of its title (its id is kept).
-RESTRICTED = Text((("en", "(restricted)"), ("zh", "（无权查看）")))
+RESTRICTED = _t("(restricted)")
 
 
 def restricted_title(pk: Any, lang: str | None = None) -> str:

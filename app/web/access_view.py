@@ -7,13 +7,13 @@ from typing import Any
 from flask import abort, current_app, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.security.access import access_for
 from app.security.explain import explain
 
 from .labels import current_lang, lazy
 
-TITLE = Text((("en", "Effective access"), ("zh", "有效权限")))
+TITLE = _t("Effective access")
 
 
 class AccessView(BaseView):

@@ -11,9 +11,13 @@ from pathlib import Path
 import plotly
 from flask import Blueprint, Flask, send_file
 
+from .plotly_locale import install_plotly_locale
+
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 ONE_YEAR = 365 * 24 * 3600
 assets = Blueprint("crm_assets", __name__)
+
+
 
 
 def plotly_url() -> str:
@@ -30,3 +34,4 @@ def plotly_js(version: str):  # type: ignore[no-untyped-def]
 def register_assets(app: Flask) -> None:
     app.register_blueprint(assets)
     app.extensions["crm_plotly_url"] = plotly_url()
+    install_plotly_locale(app)  # the mode bar's tooltips in the page's language

@@ -13,21 +13,22 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
-from app.metadata.spec import Text
+from app.automations.words import ACTIONS, STATES, TRIGGERS, word
+from app.i18n import _t
 
 from .labels import current_lang, lazy
 
 VIEW = "automations"
-TITLE = Text((("en", "Automations"), ("zh", "自动化")))
-UI = {k: Text(v) for k, v in {
-    "rules": (("en", "Rules"), ("zh", "规则")), "log": (("en", "Run log"), ("zh", "运行日志")),
-    "rule": (("en", "Rule"), ("zh", "规则")), "entity": (("en", "Entity"), ("zh", "对象")),
-    "trigger": (("en", "Trigger"), ("zh", "触发")), "action": (("en", "Action"), ("zh", "动作")),
-    "state": (("en", "State"), ("zh", "状态")), "reason": (("en", "Reason"), ("zh", "原因")),
-    "record": (("en", "Record"), ("zh", "记录")), "when": (("en", "When"), ("zh", "时间")),
-    "attempts": (("en", "Attempts"), ("zh", "尝试次数")), "none": (("en", "Nothing yet."), ("zh", "暂无记录。")),
-    "off": (("en", "off"), ("zh", "已停用")),
-}.items()}
+TITLE = _t("Automations")
+UI = {
+    "rules": _t("Rules"), "log": _t("Run log"),
+    "rule": _t("Rule"), "entity": _t("Entity"),
+    "trigger": _t("Trigger"), "action": _t("Action"),
+    "state": _t("State"), "reason": _t("Reason"),
+    "record": _t("Record"), "when": _t("When"),
+    "attempts": _t("Attempts"), "none": _t("Nothing yet."),
+    "off": _t("off"),
+}
 LIMIT = 200
 
 
@@ -53,7 +54,12 @@ class AutomationLogView(BaseView):
         lang = current_lang()
         spec = current_app.extensions["crm"].spec
         return self.render_template("crm/automations.html", rules=spec.automations, log=run_log(), lang=lang,
-                                    ui={k: v.get(lang) for k, v in UI.items()})
+                                    ui={k: v.get(lang) for k, v in UI.items()},
+                                    entity_label=lambda name: spec.entity(name).label.get(lang)
+                                    if name in spec.entity_map else name or "",
+                                    trigger=lambda code: word(TRIGGERS, code, lang),
+                                    action=lambda code: word(ACTIONS, code, lang),
+                                    state_label=lambda code: word(STATES, code, lang))
 
 
 def register_automation_log(appbuilder: AppBuilder) -> None:

@@ -23,7 +23,8 @@ from flask_appbuilder.security.decorators import permission_name, protect
 from sqlalchemy.orm import selectinload
 
 from app.fieldtypes import field_type
-from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec, Text
+from app.i18n import _t
+from app.metadata.spec import EntitySpec, FieldSpec, PipelineSpec
 from app.records.messages import msg
 from app.records.rules import labelled
 from app.records.stages import allowed_targets
@@ -37,25 +38,23 @@ PAGE_SIZE = 20
 MAX_PAGE = 10_000
 
 BOARD_UI = {
-    "board": Text((("en", "Board"), ("zh", "看板"))),
-    "list": Text((("en", "List"), ("zh", "列表"))),
-    "analytics": Text((("en", "Analytics"), ("zh", "分析"))),
-    "search": Text((("en", "Search"), ("zh", "搜索"))),
-    "clear": Text((("en", "Clear"), ("zh", "清除"))),
-    "more": Text((("en", "More"), ("zh", "更多"))),
-    "loading": Text((("en", "Loading…"), ("zh", "加载中…"))),
-    "empty": Text((("en", "No records"), ("zh", "暂无记录"))),
-    "records": Text((("en", "records"), ("zh", "条记录"))),
-    "total": Text((("en", "Total"), ("zh", "合计"))),
-    "weighted": Text((("en", "Weighted"), ("zh", "加权"))),
-    "probability": Text((("en", "Probability"), ("zh", "赢单率"))),
-    "moved": Text((("en", "Moved to {stage}."), ("zh", "已移至{stage}。"))),
-    "failed": Text((("en", "The move failed ({status})."), ("zh", "移动失败（{status}）。"))),
-    "network": Text((("en", "The server could not be reached."), ("zh", "无法连接服务器。"))),
-    "elsewhere": Text((("en", "{count} record(s) of this pipeline are in a stage it does not list."),
-                       ("zh", "本流程有 {count} 条记录处于未列出的阶段。"))),
-    "drag_hint": Text((("en", "Drag a card to another column to move it."),
-                       ("zh", "拖动卡片到其他列即可变更阶段。"))),
+    "board": _t("Board"),
+    "list": _t("List"),
+    "analytics": _t("Analytics"),
+    "search": _t("Search"),
+    "clear": _t("Clear"),
+    "more": _t("More"),
+    "loading": _t("Loading…"),
+    "empty": _t("No records"),
+    "records": _t("records"),
+    "total": _t("Total"),
+    "weighted": _t("Weighted"),
+    "probability": _t("Probability"),
+    "moved": _t("Moved to {stage}."),
+    "failed": _t("The move failed ({status})."),
+    "network": _t("The server could not be reached."),
+    "elsewhere": _t("{count} record(s) of this pipeline are in a stage it does not list."),
+    "drag_hint": _t("Drag a card to another column to move it."),
 }
 
 

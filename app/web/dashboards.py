@@ -27,6 +27,7 @@ from app.charts.query import ChartQueryError, chart_filters, period_filters
 from app.charts.result import ChartContext, ChartResult
 from app.charts.run import run_chart
 from app.clock import crm_zone
+from app.i18n import _t, languages
 from app.metadata.spec import (
     ChartSpec,
     CrmSpec,
@@ -45,25 +46,22 @@ from .chartcache import EXTENSION as CHART_CACHE
 from .chartcache import scope_key, spec_digest
 from .labels import current_lang, lazy
 
-ANALYTICS_LABEL = Text((("en", "Analytics"), ("zh", "分析")))
+ANALYTICS_LABEL = _t("Analytics")
 UI = {
-    "pipeline_analytics": Text((("en", "{pipeline} pipeline analytics"), ("zh", "{pipeline}流程分析"))),
-    "no_data": Text((("en", "No data"), ("zh", "暂无数据"))),
-    "no_dashboard": Text((("en", "No dashboard is set up for your roles."),
-                          ("zh", "您的角色没有可查看的仪表板。"))),
-    "previous": Text((("en", "vs previous period"), ("zh", "较上一周期"))),
-    "open_list": Text((("en", "Click a bar or slice to open its records."),
-                       ("zh", "点击柱形或扇区可查看对应记录。"))),
-    "funnel": Text((("en", "Funnel"), ("zh", "漏斗"))),
-    "win_rate": Text((("en", "Win rate"), ("zh", "赢单率"))),
-    "stage_time": Text((("en", "Average days in stage"), ("zh", "各阶段平均停留天数"))),
-    "forecast": Text((("en", "Weighted forecast by close month"), ("zh", "按月加权预测"))),
-    "by_stage": Text((("en", "Records by stage"), ("zh", "各阶段记录数"))),
-    "amount_by_stage": Text((("en", "Amount by stage"), ("zh", "各阶段金额"))),
-    "dashboards": Text((("en", "Dashboards"), ("zh", "仪表板"))),
-    "broken": Text((("en", "Chart '{chart}' cannot be computed: {error}. Fix it in dashboards.yaml."),
-                    ("zh", "图表 '{chart}' 无法计算：{error}。请在 dashboards.yaml 中修正。"))),
-    "analytics": Text((("en", "Pipeline analytics"), ("zh", "流程分析"))),
+    "pipeline_analytics": _t("{pipeline} pipeline analytics"),
+    "no_data": _t("No data"),
+    "no_dashboard": _t("No dashboard is set up for your roles."),
+    "previous": _t("vs previous period"),
+    "open_list": _t("Click a bar or slice to open its records."),
+    "funnel": _t("Funnel"),
+    "win_rate": _t("Win rate"),
+    "stage_time": _t("Average days in stage", "chart"),
+    "forecast": _t("Weighted forecast by close month"),
+    "by_stage": _t("Records by stage"),
+    "amount_by_stage": _t("Amount by stage"),
+    "dashboards": _t("Dashboards"),
+    "broken": _t("Chart '{chart}' cannot be computed: {error}. Fix it in dashboards.yaml."),
+    "analytics": _t("Pipeline analytics"),
     "loading": Text((("en", "Loading…"), ("zh", "加载中…"))),
     "failed": Text((("en", "This chart could not be loaded. Reload the page to try again."),
                     ("zh", "图表加载失败，请刷新页面重试。"))),
@@ -102,7 +100,7 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
         charts.append(ChartSpec("forecast", UI["forecast"], "stacked_bar", entity.name, analysis="forecast",
                                 pipeline=pipeline.name, params=(("date", date_field),), width=6))
     label = Text(tuple((lang, UI["pipeline_analytics"].get(lang).format(pipeline=pipeline.label.get(lang)))
-                       for lang in ("en", "zh")))
+                       for lang in languages()))
     return DashboardSpec(f"{entity.name}_{pipeline.name}", label, tuple(charts))
 
 
@@ -343,7 +341,7 @@ def register_dashboards(appbuilder: AppBuilder, spec: CrmSpec) -> None:
     for entity in spec.entities:
         for flow in entity.pipelines:
             label = Text(tuple((lang, f"{UI['analytics'].get(lang)}: {entity.plural.get(lang)} · "
-                                      f"{flow.label.get(lang)}") for lang in ("en", "zh")))
+                                      f"{flow.label.get(lang)}") for lang in languages()))
             appbuilder.add_link(pipeline_menu_name(entity.name, flow.name),
                                 href=f"/crm/dashboards/pipeline/{entity.name}/{flow.name}/",
                                 label=lazy(label), icon="fa-filter", category=ANALYTICS_CATEGORY,

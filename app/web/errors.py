@@ -15,29 +15,27 @@ from flask_login import current_user
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 
+from app.i18n import _t
 from app.metadata.spec import Text
 
 from .labels import current_lang
 
 PAGES: dict[int, tuple[Text, Text]] = {
-    400: (Text((("en", "Bad request"), ("zh", "请求有误"))),
-          Text((("en", "The request could not be understood."), ("zh", "无法理解这个请求。")))),
-    403: (Text((("en", "Not allowed"), ("zh", "无权访问"))),
-          Text((("en", "Your role may not open this page or do this. Ask an administrator if you need it."),
-                ("zh", "您的角色无权打开此页面或执行此操作。如有需要，请联系管理员。")))),
-    404: (Text((("en", "Not found"), ("zh", "未找到"))),
-          Text((("en", "There is no such page or record, or you may not see it."),
-                ("zh", "没有这个页面或记录，或者您无权查看。")))),
-    405: (Text((("en", "Method not allowed"), ("zh", "不支持的请求方式"))),
-          Text((("en", "This address does not accept that kind of request."), ("zh", "此地址不接受这种请求。")))),
-    413: (Text((("en", "Too large"), ("zh", "内容过大"))),
-          Text((("en", "What was sent is larger than this server accepts."), ("zh", "发送的内容超过了服务器允许的大小。")))),
-    429: (Text((("en", "Too many attempts"), ("zh", "尝试次数过多"))),
-          Text((("en", "Too many attempts from your address. Wait a minute and try again."),
-                ("zh", "您的地址尝试次数过多，请稍等一分钟再试。")))),
+    400: (_t("Bad request"),
+          _t("The request could not be understood.")),
+    403: (_t("Not allowed"),
+          _t("Your role may not open this page or do this. Ask an administrator if you need it.")),
+    404: (_t("Not found"),
+          _t("There is no such page or record, or you may not see it.")),
+    405: (_t("Method not allowed"),
+          _t("This address does not accept that kind of request.")),
+    413: (_t("Too large"),
+          _t("What was sent is larger than this server accepts.")),
+    429: (_t("Too many attempts"),
+          _t("Too many attempts from your address. Wait a minute and try again.")),
 }
 log = logging.getLogger(__name__)
-HOME = Text((("en", "Back to the home page"), ("zh", "返回首页")))
+HOME = _t("Back to the home page")
 
 
 def wants_json() -> bool:
@@ -52,7 +50,7 @@ def wants_json() -> bool:
 def error_answer(exc: HTTPException) -> Any:
     code = exc.code or 500
     lang = current_lang()
-    title, explanation = PAGES.get(code, (Text((("en", exc.name), ("zh", exc.name))), None))
+    title, explanation = PAGES.get(code, (Text.of(exc.name), None))
     detail = exc.description if code != 429 and (code not in PAGES or _custom(exc)) else None
     if wants_json():
         message = detail or (explanation.get(lang) if explanation else title.get(lang))

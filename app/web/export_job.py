@@ -13,8 +13,8 @@ from typing import Any
 
 from flask import current_app, request
 
+from app.i18n import _t
 from app.jobs import JobContext, enqueue, job_handler
-from app.metadata.spec import Text
 from app.models.actor import acting_user_id
 from app.security.access import current_access
 
@@ -27,7 +27,7 @@ from .labels import current_lang
 
 EXPORT_KIND = "export"
 DEFAULT_THRESHOLD = 10_000
-TITLE = Text((("en", "Export"), ("zh", "导出")))
+TITLE = _t("Export")
 
 
 def export_threshold() -> int:

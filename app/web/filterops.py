@@ -22,6 +22,7 @@ from flask_appbuilder.models.sqla.filters import get_field_setup_query
 
 from app.charts.dates import UnknownRange, resolve_range
 from app.clock import crm_today, day_bounds_utc, to_utc
+from app.i18n import _t
 from app.metadata.spec import FieldSpec, Text
 
 from .labels import lazy
@@ -31,18 +32,15 @@ RELATIVE = ("today", "yesterday", "this_week", "last_week", "this_month", "last_
             "next_30_days")
 
 
-def _t(en: str, zh: str) -> Text:
-    return Text((("en", en), ("zh", zh)))
-
 
 RANGE_LABELS = {
-    "today": _t("Today", "今天"), "yesterday": _t("Yesterday", "昨天"), "this_week": _t("This week", "本周"),
-    "last_week": _t("Last week", "上周"), "this_month": _t("This month", "本月"),
-    "last_month": _t("Last month", "上月"), "this_quarter": _t("This quarter", "本季度"),
-    "last_quarter": _t("Last quarter", "上季度"), "this_year": _t("This year", "今年"),
-    "last_year": _t("Last year", "去年"), "last_7_days": _t("Last 7 days", "最近 7 天"),
-    "last_30_days": _t("Last 30 days", "最近 30 天"), "last_90_days": _t("Last 90 days", "最近 90 天"),
-    "next_30_days": _t("Next 30 days", "未来 30 天"),
+    "today": _t("Today"), "yesterday": _t("Yesterday"), "this_week": _t("This week"),
+    "last_week": _t("Last week"), "this_month": _t("This month"),
+    "last_month": _t("Last month"), "this_quarter": _t("This quarter"),
+    "last_quarter": _t("Last quarter"), "this_year": _t("This year"),
+    "last_year": _t("Last year"), "last_7_days": _t("Last 7 days"),
+    "last_30_days": _t("Last 30 days"), "last_90_days": _t("Last 90 days"),
+    "next_30_days": _t("Next 30 days"),
 }
 
 
@@ -80,10 +78,10 @@ def _or_empty(clause: Any, column: Any) -> Any:
 
 
 CHOICE_OPS = [
-    _op(_t("Is", "等于"), "eq", lambda c, v: c == v),
-    _op(_t("Is not", "不等于"), "neq", lambda c, v: _or_empty(c != v, c)),
-    _op(_t("Is any of", "属于其中之一"), "in", lambda c, v: c.in_(v)),
-    _op(_t("Is none of", "不属于其中任何一个"), "not_in", lambda c, v: _or_empty(c.notin_(v), c)),
+    _op(_t("Is"), "eq", lambda c, v: c == v),
+    _op(_t("Is not"), "neq", lambda c, v: _or_empty(c != v, c)),
+    _op(_t("Is any of"), "in", lambda c, v: c.in_(v)),
+    _op(_t("Is none of"), "not_in", lambda c, v: _or_empty(c.notin_(v), c)),
 ]
 
 
@@ -94,19 +92,19 @@ def _has_any(column: Any, values: tuple[str, ...]) -> Any:
 
 
 MULTICHOICE_OPS = [
-    _op(_t("Has any of", "包含任一"), "ct", _has_any),
-    _op(_t("Has none of", "不包含任何"), "nct", lambda c, v: _or_empty(sa.not_(_has_any(c, v)), c)),
+    _op(_t("Has any of"), "ct", _has_any),
+    _op(_t("Has none of"), "nct", lambda c, v: _or_empty(sa.not_(_has_any(c, v)), c)),
 ]
 
 
 # -- date and datetime -----------------------------------------------------------------------
 DATE_OPS = [
-    _op(_t("On", "当天"), "eq", lambda c, s: c == s.lo if s.exact else sa.and_(c >= s.lo, c < s.hi)),
-    _op(_t("Not on", "不在当天"), "neq", lambda c, s: c != s.lo if s.exact else sa.or_(c < s.lo, c >= s.hi)),
-    _op(_t("After", "晚于"), "gt", lambda c, s: c > s.lo if s.exact else c >= s.hi),
-    _op(_t("Before", "早于"), "lt", lambda c, s: c < s.lo),
-    _op(_t("Between", "介于"), "between", lambda c, s: sa.and_(c >= s.lo, c < s.hi)),
-    _op(_t("Within", "时间范围"), "range", lambda c, s: sa.and_(c >= s.lo, c < s.hi)),
+    _op(_t("On"), "eq", lambda c, s: c == s.lo if s.exact else sa.and_(c >= s.lo, c < s.hi)),
+    _op(_t("Not on"), "neq", lambda c, s: c != s.lo if s.exact else sa.or_(c < s.lo, c >= s.hi)),
+    _op(_t("After", "date"), "gt", lambda c, s: c > s.lo if s.exact else c >= s.hi),
+    _op(_t("Before"), "lt", lambda c, s: c < s.lo),
+    _op(_t("Between"), "between", lambda c, s: sa.and_(c >= s.lo, c < s.hi)),
+    _op(_t("Within"), "range", lambda c, s: sa.and_(c >= s.lo, c < s.hi)),
 ]
 
 OPS_BY_TYPE: dict[str, list[type[BaseFilter]]] = {

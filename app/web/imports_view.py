@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, current_app
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.security.access import current_access
 
 from .imports_api import ImportsApi
@@ -20,31 +20,31 @@ from .jobs import JOBS_VIEW
 from .labels import current_lang
 
 UI = {
-    "title": Text((("en", "Import"), ("zh", "导入"))),
-    "file": Text((("en", "CSV or XLSX file"), ("zh", "CSV 或 XLSX 文件"))),
-    "upload": Text((("en", "Upload"), ("zh", "上传"))),
-    "column": Text((("en", "Column in the file"), ("zh", "文件中的列"))),
-    "field": Text((("en", "Field"), ("zh", "字段"))),
-    "ignore": Text((("en", "(ignore)"), ("zh", "（忽略）"))),
-    "mode": Text((("en", "Mode"), ("zh", "模式"))),
-    "create": Text((("en", "Create new records"), ("zh", "仅新建"))),
-    "update": Text((("en", "Update by key"), ("zh", "按匹配键更新"))),
-    "upsert": Text((("en", "Update or create"), ("zh", "更新或新建"))),
-    "keys": Text((("en", "Match keys"), ("zh", "匹配键"))),
-    "preview": Text((("en", "Preview"), ("zh", "预览"))),
-    "run": Text((("en", "Import"), ("zh", "开始导入"))),
-    "cancel": Text((("en", "Cancel"), ("zh", "取消"))),
-    "row": Text((("en", "Row"), ("zh", "行"))),
-    "outcome": Text((("en", "Outcome"), ("zh", "结果"))),
-    "errors": Text((("en", "Errors so far"), ("zh", "已发现错误"))),
-    "report": Text((("en", "Download the error report"), ("zh", "下载错误报告"))),
-    "revert": Text((("en", "Revert this import"), ("zh", "撤销此次导入"))),
-    "jobs": Text((("en", "All jobs"), ("zh", "全部任务"))),
-    "created": Text((("en", "created"), ("zh", "新建"))),
-    "updated": Text((("en", "updated"), ("zh", "更新"))),
-    "unchanged": Text((("en", "unchanged"), ("zh", "未变"))),
-    "duplicate": Text((("en", "duplicate"), ("zh", "重复"))),
-    "rejected": Text((("en", "rejected"), ("zh", "拒绝"))),
+    "title": _t("Import"),
+    "file": _t("CSV or XLSX file"),
+    "upload": _t("Upload"),
+    "column": _t("Column in the file"),
+    "field": _t("Field"),
+    "ignore": _t("(ignore)"),
+    "mode": _t("Mode"),
+    "create": _t("Create new records"),
+    "update": _t("Update by key"),
+    "upsert": _t("Update or create"),
+    "keys": _t("Match keys"),
+    "preview": _t("Preview"),
+    "run": _t("Import", "button"),
+    "cancel": _t("Cancel"),
+    "row": _t("Row"),
+    "outcome": _t("Outcome"),
+    "errors": _t("Errors so far"),
+    "report": _t("Download the error report"),
+    "revert": _t("Revert this import"),
+    "jobs": _t("All jobs"),
+    "created": _t("created"),
+    "updated": _t("updated"),
+    "unchanged": _t("unchanged"),
+    "duplicate": _t("duplicate"),
+    "rejected": _t("rejected"),
 }
 
 

@@ -18,9 +18,9 @@ from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.i18n import _t
 from app.jobs import JobRow, JobStore, cancel, job_store, retry
 from app.jobs.queue import stale_seconds
-from app.metadata.spec import Text
 from app.models.actor import acting_user_id
 from app.security.access import current_access
 
@@ -28,20 +28,19 @@ from .labels import current_lang, lazy
 from .report_export import XLSX_MIME
 
 JOBS_VIEW = "jobs"
-TITLE = Text((("en", "Jobs"), ("zh", "后台任务")))
+TITLE = _t("Jobs")
 UI = {
-    "title": TITLE, "state": Text((("en", "State"), ("zh", "状态"))),
-    "job": Text((("en", "Job"), ("zh", "任务"))), "progress": Text((("en", "Progress"), ("zh", "进度"))),
-    "result": Text((("en", "Result"), ("zh", "结果"))), "created": Text((("en", "Started"), ("zh", "创建时间"))),
-    "retry": Text((("en", "Retry"), ("zh", "重试"))), "cancel": Text((("en", "Cancel"), ("zh", "取消"))),
-    "none": Text((("en", "No jobs yet."), ("zh", "暂无任务。"))), "user": Text((("en", "User"), ("zh", "用户"))),
-    "queued": Text((("en", "queued"), ("zh", "排队中"))), "running": Text((("en", "running"), ("zh", "运行中"))),
-    "done": Text((("en", "done"), ("zh", "已完成"))), "failed": Text((("en", "failed"), ("zh", "失败"))),
-    "cancelled": Text((("en", "cancelled"), ("zh", "已取消"))),
-    "retried": Text((("en", "Job queued again."), ("zh", "任务已重新排队。"))),
-    "not_retried": Text((("en", "Only a failed, cancelled or stalled job can be retried."),
-                         ("zh", "只有失败、已取消或停滞的任务可以重试。"))),
-    "cancel_asked": Text((("en", "Cancel requested."), ("zh", "已请求取消。"))),
+    "title": TITLE, "state": _t("State"),
+    "job": _t("Job"), "progress": _t("Progress"),
+    "result": _t("Result"), "created": _t("Started"),
+    "retry": _t("Retry"), "cancel": _t("Cancel"),
+    "none": _t("No jobs yet."), "user": _t("User"),
+    "queued": _t("queued"), "running": _t("running"),
+    "done": _t("done"), "failed": _t("failed"),
+    "cancelled": _t("cancelled"),
+    "retried": _t("Job queued again."),
+    "not_retried": _t("Only a failed, cancelled or stalled job can be retried."),
+    "cancel_asked": _t("Cancel requested."),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from flask import has_request_context
 from flask_babel import LazyString, get_locale
 
+from app.i18n import _t
 from app.metadata.spec import Text
 
 
@@ -32,12 +33,12 @@ def lazy_format(template: Text, **parts: Text) -> LazyString:
 
 
 UI = {
-    "list": Text((("en", "{entity}"), ("zh", "{entity}"))),
-    "add": Text((("en", "Add {entity}"), ("zh", "新建{entity}"))),
-    "edit": Text((("en", "Edit {entity}"), ("zh", "编辑{entity}"))),
-    "show": Text((("en", "{entity}"), ("zh", "{entity}详情"))),
-    "search": Text((("en", "Search"), ("zh", "搜索"))),
-    "saved": Text((("en", "Saved."), ("zh", "已保存。"))),
-    "deleted": Text((("en", "Deleted."), ("zh", "已删除。"))),
-    "fix_errors": Text((("en", "Please correct the highlighted fields."), ("zh", "请修正标出的字段。"))),
+    "list": _t("{entity}"),
+    "add": _t("Add {entity}"),
+    "edit": _t("Edit {entity}"),
+    "show": _t("{entity}", "record page"),
+    "search": _t("Search"),
+    "saved": _t("Saved."),
+    "deleted": _t("Deleted."),
+    "fix_errors": _t("Please correct the highlighted fields."),
 }

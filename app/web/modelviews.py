@@ -14,7 +14,8 @@ from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.widgets import ListWidget
 
-from app.metadata.spec import EntitySpec, Text
+from app.i18n import _t
+from app.metadata.spec import EntitySpec
 from app.models import ModelSet
 from app.records.commands import (
     CommandError,
@@ -49,9 +50,8 @@ from .record_page import RecordPageMixin, convertible
 from .rowscope import row_scope
 from .versioning import form_version, request_version, show_stale
 
-_SYSTEM = Text((("en", "Record"), ("zh", "记录信息")))
-EXPORT_QUEUED = Text((("en", "A large export: it runs in the background; download it here when done."),
-                      ("zh", "数据量较大，导出在后台进行；完成后在此下载。")))
+_SYSTEM = _t("Record", "section")
+EXPORT_QUEUED = _t("A large export: it runs in the background; download it here when done.")
 
 # Every permission an entity has: four words, shared by screens and the API.
 ENTITY_PERMISSIONS = ["can_read", "can_create", "can_write", "can_delete", "can_export", "can_import"]

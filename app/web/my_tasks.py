@@ -18,7 +18,7 @@ from flask import current_app, g
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
 from app.automations.reminders import ReminderSpec, open_tasks
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.models.events import utcnow
 from app.security.access import current_access
 from app.security.scoped import Records
@@ -28,13 +28,13 @@ from .labels import current_lang, lazy
 VIEW = "my_tasks"
 GROUPS = ("overdue", "today", "week", "later")
 LIMIT = 200
-TITLE = Text((("en", "My tasks"), ("zh", "我的任务")))
-UI = {k: Text(v) for k, v in {
-    "title": (("en", "My tasks"), ("zh", "我的任务")), "overdue": (("en", "Overdue"), ("zh", "已逾期")),
-    "today": (("en", "Today"), ("zh", "今天")), "week": (("en", "This week"), ("zh", "本周")),
-    "later": (("en", "Later"), ("zh", "以后")), "none": (("en", "Nothing to do."), ("zh", "暂无待办任务。")),
-    "due": (("en", "Due"), ("zh", "截止时间")), "all": (("en", "All my tasks"), ("zh", "查看全部任务")),
-}.items()}
+TITLE = _t("My tasks")
+UI = {
+    "title": _t("My tasks"), "overdue": _t("Overdue"),
+    "today": _t("Today"), "week": _t("This week"),
+    "later": _t("Later"), "none": _t("Nothing to do."),
+    "due": _t("Due"), "all": _t("All my tasks"),
+}
 
 
 def bounds(now: dt.datetime, timezone: str) -> tuple[dt.datetime, dt.datetime, dt.datetime]:

@@ -19,7 +19,7 @@ from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
@@ -27,12 +27,12 @@ from .labels import current_lang
 
 VIEW = "notifications"
 LIMIT = 100
-UI = {k: Text(v) for k, v in {
-    "title": (("en", "Notifications"), ("zh", "通知")), "none": (("en", "No notifications."), ("zh", "暂无通知。")),
-    "read_all": (("en", "Mark all read"), ("zh", "全部标为已读")), "read": (("en", "Mark read"), ("zh", "标为已读")),
-    "open": (("en", "Open"), ("zh", "打开")), "unread": (("en", "unread"), ("zh", "未读")),
-    "reminder": (("en", "Reminder"), ("zh", "提醒")), "notify": (("en", "Notice"), ("zh", "通知")),
-}.items()}
+UI = {
+    "title": _t("Notifications"), "none": _t("No notifications."),
+    "read_all": _t("Mark all read"), "read": _t("Mark read"),
+    "open": _t("Open"), "unread": _t("unread"),
+    "reminder": _t("Reminder"), "notify": _t("Notice"),
+}
 
 
 def _table() -> sa.Table:

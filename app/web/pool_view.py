@@ -13,7 +13,7 @@ from flask import abort, current_app, flash, redirect
 from flask_appbuilder import expose, has_access
 
 from app.automations.claim import claim, claims_today, may_claim, pool_of, pool_records, say
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.models.events import utcnow
 from app.records.commands import CommandError, RecordNotFound, ValidationFailed
 
@@ -21,10 +21,10 @@ from .labels import current_lang
 from .pool_api import pool_row
 
 POOL_VIEW_PERMISSIONS = {"pool": "read", "claim": "read"}
-UI = {k: Text(v) for k, v in {
-    "claim": (("en", "Claim"), ("zh", "领取")), "none": (("en", "The pool is empty."), ("zh", "公海中暂无记录。")),
-    "today": (("en", "Claimed today: {n} of {limit}"), ("zh", "今日已领取：{n} / {limit}")),
-}.items()}
+UI = {
+    "claim": _t("Claim"), "none": _t("The pool is empty."),
+    "today": _t("Claimed today: {n} of {limit}"),
+}
 
 
 class PoolViewMixin:

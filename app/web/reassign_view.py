@@ -18,14 +18,15 @@ from flask_appbuilder import expose, has_access
 from flask_appbuilder.actions import action
 from flask_babel import LazyString
 
+from app.i18n import _t
 from app.records.commands import CommandError, RecordNotFound, ValidationFailed
 from app.records.reassign import ReassignRecords
 
 from .labels import current_lang
 
-DONE = {"en": "Owner changed.", "zh": "负责人已变更。"}
-NONE_TICKED = {"en": "Tick the records to reassign.", "zh": "请勾选要转交的记录。"}
-REASSIGN_TEXT = {"en": "Reassign", "zh": "转交负责人"}
+DONE = _t("Owner changed.")
+NONE_TICKED = _t("Tick the records to reassign.")
+REASSIGN_TEXT = _t("Reassign")
 # Method names FAB maps onto the entity's permission words (see VIEW_METHOD_PERMISSIONS).
 REASSIGN_METHOD_PERMISSIONS = {"reassign": "write", "reassign_ticked": "write", "action_post": "write"}
 

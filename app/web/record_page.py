@@ -15,16 +15,17 @@ from typing import Any
 from flask import current_app, g, redirect, request
 
 from app.clock import to_local
-from app.metadata.spec import EntitySpec, PipelineSpec, Text
+from app.i18n import _t
+from app.metadata.spec import EntitySpec, PipelineSpec
 
 from .labels import current_lang
 
 _T = {
-    "edit": Text((("en", "Edit"), ("zh", "编辑"))),
-    "delete": Text((("en", "Delete"), ("zh", "删除"))),
-    "confirm": Text((("en", "Delete this record? This cannot be undone."), ("zh", "确定删除这条记录？删除后无法恢复。"))),
-    "needs": Text((("en", "needs"), ("zh", "需要填写"))),
-    "current": Text((("en", "current stage"), ("zh", "当前阶段"))),
+    "edit": _t("Edit"),
+    "delete": _t("Delete"),
+    "confirm": _t("Delete this record? This cannot be undone."),
+    "needs": _t("needs"),
+    "current": _t("current stage"),
 }
 
 

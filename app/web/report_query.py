@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 from app.charts.dates import bucket_expr, bucket_label, bucket_start, resolve_range
 from app.charts.measures import aggregate_sql
 from app.clock import day_bounds_utc
+from app.i18n import _t
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Text
 from app.security.access import Access
 from app.security.scoped import Records, restricted_title
@@ -28,16 +29,16 @@ from app.security.scoped import Records, restricted_title
 from .report_definition import ReportDefinition
 
 BATCH = 1000
-EMPTY = Text((("en", "(empty)"), ("zh", "（空）")))
-YES_NO = (Text((("en", "Yes"), ("zh", "是"))), Text((("en", "No"), ("zh", "否"))))
+EMPTY = _t("(empty)")
+YES_NO = (_t("Yes"), _t("No"))
 MEASURE_LABELS = {
-    "count": Text((("en", "Count"), ("zh", "数量"))),
-    "sum": Text((("en", "Sum of {f}"), ("zh", "{f}合计"))),
-    "avg": Text((("en", "Average {f}"), ("zh", "平均{f}"))),
-    "min": Text((("en", "Min {f}"), ("zh", "最小{f}"))),
-    "max": Text((("en", "Max {f}"), ("zh", "最大{f}"))),
-    "median": Text((("en", "Median {f}"), ("zh", "{f}中位数"))),
-    "count_distinct": Text((("en", "Distinct {f}"), ("zh", "{f}去重计数"))),
+    "count": _t("Count"),
+    "sum": _t("Sum of {f}"),
+    "avg": _t("Average {f}"),
+    "min": _t("Min {f}"),
+    "max": _t("Max {f}"),
+    "median": _t("Median {f}"),
+    "count_distinct": _t("Distinct {f}"),
 }
 
 

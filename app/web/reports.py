@@ -23,6 +23,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.clock import crm_today
 from app.metadata.spec import Text
+from app.i18n import _t
 from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
 
@@ -53,10 +54,10 @@ from .report_store import (
 
 PAGE_ROWS = 100
 API_MAX_ROWS = 1000
-TITLE = Text((("en", "Reports"), ("zh", "报表")))
-ANALYTICS_LABEL = Text((("en", "Analytics"), ("zh", "分析")))
-SAVED = Text((("en", "Report saved."), ("zh", "报表已保存。")))
-DELETED = Text((("en", "Report deleted."), ("zh", "报表已删除。")))
+TITLE = _t("Reports")
+ANALYTICS_LABEL = _t("Analytics")
+SAVED = _t("Report saved.")
+DELETED = _t("Report deleted.")
 
 
 def _state() -> Any:

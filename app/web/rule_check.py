@@ -13,24 +13,25 @@ from flask import abort, current_app, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
 from app.automations.whatif import KINDS, which_rules
-from app.metadata.spec import Text
+from app.automations.words import ACTIONS, TRIGGERS, word
+from app.i18n import _t, in_lang
 from app.security.access import current_access
 from app.security.scoped import Records
 
 from .automation_log import VIEW
 from .labels import current_lang
 
-HIDDEN = ("user_ids", "record_id")
-UI = {k: Text(v) for k, v in {
-    "title": (("en", "Which rules would fire"), ("zh", "哪些规则会触发")),
-    "kind": (("en", "Judge against"), ("zh", "按此判断")), "go": (("en", "Show"), ("zh", "查看")),
-    "last": (("en", "its last change"), ("zh", "最近一次变更")), "created": (("en", "as if just created"), ("zh", "假设刚创建")),
-    "deleted": (("en", "as if deleted"), ("zh", "假设被删除")), "time": (("en", "time rules, now"), ("zh", "定时规则（现在）")),
-    "fires": (("en", "would fire"), ("zh", "会触发")), "skipped": (("en", "skipped"), ("zh", "跳过")),
-    "none": (("en", "No rule of this kind watches this entity."), ("zh", "没有此类规则监视该对象。")),
-    "note": (("en", "Nothing is done: this is what the rules would do."), ("zh", "不会执行任何操作：仅显示规则将做什么。")),
-    "back": (("en", "Back to the record"), ("zh", "返回记录")),
-}.items()}
+HIDDEN = ("user_ids", "record_id", "label")
+UI = {
+    "title": _t("Which rules would fire"),
+    "kind": _t("Judge against"), "go": _t("Show"),
+    "last": _t("its last change"), "created": _t("as if just created"),
+    "deleted": _t("as if deleted"), "time": _t("time rules, now"),
+    "fires": _t("would fire"), "skipped": _t("skipped"),
+    "none": _t("No rule of this kind watches this entity."),
+    "note": _t("Nothing is done: this is what the rules would do."),
+    "back": _t("Back to the record"),
+}
 
 
 class RuleCheckView(BaseView):
@@ -56,6 +57,10 @@ class RuleCheckView(BaseView):
                             "") or f"#{pk}")
         verdicts = which_rules(current_app, entity, found, kind)
         for verdict in verdicts:  # each planned action as readable JSON (ids the plan carries left out)
+            verdict["reason"] = in_lang(verdict.get("reason"), lang)
+            verdict["trigger"] = word(TRIGGERS, verdict.get("trigger"), lang)
+            for action in verdict.get("actions", []):
+                action["label"] = word(ACTIONS, action.get("action"), lang)
             verdict["shown"] = [json.dumps({k: v for k, v in a.items() if k not in HIDDEN}, ensure_ascii=False,
                                            default=str) for a in verdict.get("actions", [])]
         return self.render_template("crm/rule_check.html", entity=state.spec.entity(entity), pk=pk, title=title,

@@ -14,7 +14,7 @@ from flask import current_app, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_appbuilder.api import BaseApi, protect, safe
 
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.security.access import current_access
 
 from .labels import current_lang
@@ -22,11 +22,11 @@ from .search import MAX_PER_ENTITY, PER_ENTITY, search
 
 PAGE_PER_ENTITY = 20
 UI = {
-    "title": Text((("en", "Search"), ("zh", "搜索"))),
-    "results_for": Text((("en", "Results for “{q}”"), ("zh", "“{q}”的搜索结果"))),
-    "nothing": Text((("en", "Nothing found that you may read."), ("zh", "没有找到您有权查看的记录。"))),
-    "more": Text((("en", "More in the list"), ("zh", "在列表中查看更多"))),
-    "placeholder": Text((("en", "Search all records"), ("zh", "搜索全部记录"))),
+    "title": _t("Search"),
+    "results_for": _t("Results for “{q}”"),
+    "nothing": _t("Nothing found that you may read."),
+    "more": _t("More in the list"),
+    "placeholder": _t("Search all records"),
 }
 SEARCH_PERMISSION = "global_search"
 

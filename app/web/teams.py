@@ -7,13 +7,18 @@ from typing import Any
 from flask_appbuilder import AppBuilder, ModelView
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 
-from app.metadata.spec import Text
+from app.i18n import _t
 from app.models import ModelSet
 
 from .labels import lazy
 
-LABELS = {"name": Text((("en", "Team"), ("zh", "团队"))), "manager": Text((("en", "Manager"), ("zh", "经理"))),
-          "members": Text((("en", "Members"), ("zh", "成员")))}
+LABELS = {"name": _t("Team"), "manager": _t("Manager"),
+          "members": _t("Members")}
+
+
+def names(values: Any) -> str:
+    """Members as their names, not a Python list."""
+    return ", ".join(str(v) for v in values or ())
 
 
 def register_teams(appbuilder: AppBuilder, models: ModelSet) -> None:
@@ -29,8 +34,10 @@ def register_teams(appbuilder: AppBuilder, models: ModelSet) -> None:
         "edit_columns": ["name", "manager", "members"],
         "show_columns": ["name", "manager", "members"],
         "label_columns": {k: lazy(v) for k, v in LABELS.items()},
-        "list_title": lazy(Text((("en", "Teams"), ("zh", "团队")))),
+        "list_title": lazy(_t("Teams")),
+        "add_title": lazy(_t("Add team")), "edit_title": lazy(_t("Edit team")), "show_title": lazy(_t("Team")),
+        "formatters_columns": {"members": names},
     }
     view = type("TeamView", (ModelView,), attrs)
-    appbuilder.add_view(view, "teams", label=lazy(Text((("en", "Teams"), ("zh", "团队")))),
+    appbuilder.add_view(view, "teams", label=lazy(_t("Teams")),
                         icon="fa-users", category="Security")

@@ -12,14 +12,14 @@ from typing import Any
 
 from flask import abort, flash, request
 
+from app.i18n import _t
 from app.records.commands import StaleVersion
 from app.records.messages import msg
 from app.records.versions import VersionInvalid, parse_version
 
 from .labels import current_lang
 
-STALE_FIELD = {"en": "Changed by someone else since you opened the form; now: {value}",
-               "zh": "您打开表单后已被他人修改，当前值：{value}"}
+STALE_FIELD = _t("Changed by someone else since you opened the form; now: {value}")
 
 
 class BadVersion(Exception):

@@ -11,6 +11,12 @@
   var ui = JSON.parse(uiBlock.textContent || "{}");
   var config = {displaylogo: false, responsive: true,
                 modeBarButtonsToRemove: ["sendDataToCloud", "lasso2d", "select2d"]};
+  var words = document.getElementById("crm-plotly-locale");  // the mode bar in the page's language
+  if (words) {
+    var locale = JSON.parse(words.textContent || "{}");
+    config.locale = locale.locale;
+    config.locales = {}; config.locales[locale.locale] = {dictionary: locale.dictionary || {}};
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);

@@ -170,5 +170,12 @@
   var target = document.getElementById("report-chart");
   if (!data || !target || typeof window.Plotly === "undefined") { return; }
   var figure = JSON.parse(data.textContent);  // drawn by app.charts.figures, like dashboard charts
-  window.Plotly.newPlot(target, figure.data, figure.layout || {}, { displaylogo: false, responsive: true });
+  var config = { displaylogo: false, responsive: true };
+  var words = document.getElementById("crm-plotly-locale");  // the mode bar in the page's language
+  if (words) {
+    var locale = JSON.parse(words.textContent || "{}");
+    config.locale = locale.locale;
+    config.locales = {}; config.locales[locale.locale] = { dictionary: locale.dictionary || {} };
+  }
+  window.Plotly.newPlot(target, figure.data, figure.layout || {}, config);
 }());

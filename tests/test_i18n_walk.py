@@ -1,0 +1,48 @@
+"""No English left on a zh page (issue 17): every page reachable from the home page, as admin
+and as a sales rep, in Chinese, text nodes and tooltips compared with what may stay English."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from app.demo.loader import load_demo
+from app.demo.users import DEMO_PASSWORD, create_demo_users
+from tests.conftest import ROOT, STARTER, login
+from tests.zh_walk import catalog_texts, data_values, english_left, metadata_codes, metadata_texts, walk
+
+EXTRA = ("/no-such-page", "/crm/my-tasks/", "/crm/notifications/", "/crm/jobs/", "/crm/search/?q=王",
+         "/crm/settings/", "/crm/reports/", "/crm/access/")
+
+
+def _seed(app: Any) -> list[str]:
+    with app.app_context():
+        state = app.extensions["crm"]
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=3)
+        state.db.session.remove()
+        texts = {*data_values(state.db.engine), *catalog_texts(), *metadata_texts(state.spec)}
+        return sorted(texts, key=len, reverse=True)
+
+
+def _report(problems: dict[str, list[str]]) -> str:
+    return "\n".join(f"{url}: {texts[:12]}" for url, texts in sorted(problems.items()))
+
+
+@pytest.mark.parametrize("username,password", [("admin", None), ("sales_rep", DEMO_PASSWORD)])
+def test_no_english_left_on_a_zh_page(app, username, password):
+    data = _seed(app)
+    client = login(app.test_client(), username, *([password] if password else []))
+    client.post("/lang/zh")
+    problems = walk(client, ["/", *EXTRA], data, metadata_codes(STARTER, ROOT / "docs" / "metadata.md"))
+    assert not problems, "English left on zh pages:\n" + _report(problems)
+
+
+def test_the_walk_sees_english_and_lets_chinese_data_and_codes_pass():
+    data = sorted({"王伟", "Acme Ltd", *catalog_texts()}, key=len, reverse=True)
+    assert english_left("Add team", data) == ["Add", "team"]
+    assert english_left("确定", data) == [] and english_left("Acme Ltd · 王伟 · wang@example.cn", data) == []
+    assert english_left("条件 `region == 'north'` 的结果为 `False`", data) == []
+    assert english_left("Stage: 初步接触 (prospecting)", data) == ["Stage", "prospecting"]  # internal codes too
+    assert english_left("autonumber", data, frozenset({"autonumber"})) == []  # settings editor only
