@@ -17,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.i18n import _t
+
 from .commands import (
     CommandError,
     DeleteRecord,
@@ -37,14 +39,13 @@ BULK_VERBS = {"update": "mass_update", "reassign": "reassign", "delete": "mass_d
 CHUNK = 500  # rows read per SELECT
 
 TEXT: dict[str, dict[str, str]] = {
-    "not_found": {"en": "Not found, or not yours to see.", "zh": "记录不存在，或您无权查看。"},
-    "out_of_scope": {"en": "Outside the records you may {action} in bulk.",
-                     "zh": "不在您可批量{action}的记录范围内。"},
-    "no_fields": {"en": "Choose a field and its value.", "zh": "请选择字段并填写值。"},
-    "no_rows": {"en": "Tick the records first.", "zh": "请先勾选记录。"},
-    "verb_update": {"en": "update", "zh": "修改"},
-    "verb_reassign": {"en": "reassign", "zh": "转交"},
-    "verb_delete": {"en": "delete", "zh": "删除"},
+    "not_found": _t("Not found, or not yours to see."),
+    "out_of_scope": _t("Outside the records you may {action} in bulk."),
+    "no_fields": _t("Choose a field and its value."),
+    "no_rows": _t("Tick the records first."),
+    "verb_update": _t("update"),
+    "verb_reassign": _t("reassign"),
+    "verb_delete": _t("delete"),
 }
 
 

@@ -56,7 +56,8 @@ class CrmUserGroupModelView(UserGroupModelView):
 
 class CrmUserStatsChartView(UserStatsChartView):
     class_permission_name = "UserStatsChartView"
-    label_columns = {**UserModelView.label_columns, **UserStatsChartView.label_columns}
+    label_columns = {**UserModelView.label_columns, **UserStatsChartView.label_columns,
+                     "login_count": lazy_gettext("Login count"), "fail_login_count": lazy_gettext("Failed login count")}
     definitions = [
         {"label": lazy_gettext("Login count"), "group": "username", "series": ["login_count"]},
         {"label": lazy_gettext("Failed login count"), "group": "username", "series": ["fail_login_count"]},

@@ -15,6 +15,7 @@ from flask_appbuilder.api import expose, safe
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.i18n import _t
 from app.records.bulk import BULK_ACTIONS
 from app.records.commands import FieldsRefused, Forbidden, ValidationFailed
 
@@ -23,13 +24,11 @@ from .filtering import FilterError
 
 BULK_METHOD_PERMISSIONS = {"bulk": "read"}
 TEXT: dict[str, dict[str, str]] = {
-    "body": {"en": "The request body must be a JSON object.", "zh": "请求体必须是 JSON 对象。"},
-    "action": {"en": "action is one of: update, reassign, delete.", "zh": "action 须为 update、reassign 或 delete。"},
-    "ids": {"en": "Give ids (a list of numbers) or all: true with filters.",
-            "zh": "请提供 ids（数字列表），或 all: true 及筛选条件。"},
-    "too_many": {"en": "{count} records match; at most {limit} at once: narrow the filter.",
-                 "zh": "共 {count} 条记录匹配，一次最多 {limit} 条：请缩小筛选范围。"},
-    "values": {"en": "values maps field names to new values.", "zh": "values 须为“字段名: 新值”的对象。"},
+    "body": _t("The request body must be a JSON object."),
+    "action": _t("action is one of: update, reassign, delete."),
+    "ids": _t("Give ids (a list of numbers) or all: true with filters."),
+    "too_many": _t("{count} records match; at most {limit} at once: narrow the filter."),
+    "values": _t("values maps field names to new values."),
 }
 
 

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import current_app
 
+from app.i18n import _t
 from app.jobs import JobContext, enqueue, job_handler
 from app.jobs.acting import record_context
-from app.metadata.spec import EntitySpec, Text
+from app.metadata.spec import EntitySpec
 from app.models.actor import acting_user_id
 from app.records.bulk import BulkOutcome, BulkRecords
 from app.records.payload import values_from_payload
@@ -23,9 +24,9 @@ from .labels import current_lang
 
 BULK_KIND = "bulk"
 MAX_FAILURES_KEPT = 1000  # a job's result keeps the first failures; the count says how many in all
-TITLE = {"update": Text((("en", "Bulk update"), ("zh", "批量修改"))),
-         "reassign": Text((("en", "Bulk reassign"), ("zh", "批量转交"))),
-         "delete": Text((("en", "Bulk delete"), ("zh", "批量删除")))}
+TITLE = {"update": _t("Bulk update"),
+         "reassign": _t("Bulk reassign"),
+         "delete": _t("Bulk delete")}
 
 
 def job_threshold() -> int:

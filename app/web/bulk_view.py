@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, request
 from flask_appbuilder.actions import action
 from flask_babel import LazyString
 
+from app.i18n import _t
 from app.records.commands import FieldsRefused, Forbidden, ValidationFailed
 
 from .bulk_api import TooMany, matching_ids, say
@@ -32,24 +33,23 @@ BULK_VIEW_PERMISSIONS = {"bulk_update_ticked": "read", "bulk_delete_ticked": "re
 BULK_TYPES = ("string", "text", "integer", "decimal", "money", "percent", "date", "datetime", "email", "phone",
               "url", "choice", "boolean")
 UI: dict[str, dict[str, str]] = {
-    "update": {"en": "Update a field", "zh": "批量修改字段"},
-    "delete": {"en": "Delete", "zh": "批量删除"},
-    "export": {"en": "Export ticked (Excel)", "zh": "导出所选（Excel）"},
-    "confirm_delete": {"en": "Delete the ticked records?", "zh": "确定删除所选记录？"},
-    "field": {"en": "Field", "zh": "字段"},
-    "value": {"en": "New value", "zh": "新值"},
-    "all": {"en": "All {count} records matching the filter", "zh": "全部 {count} 条符合筛选条件的记录"},
-    "queued": {"en": "Many records: the work runs in the background; see its progress here.",
-               "zh": "记录较多，正在后台处理；可在此查看进度。"},
-    "done": {"en": "{done} changed, {failed} not changed.", "zh": "已处理 {done} 条，{failed} 条未处理。"},
-    "deleted": {"en": "{done} deleted, {failed} not deleted.", "zh": "已删除 {done} 条，{failed} 条未删除。"},
-    "failures": {"en": "Not changed", "zh": "未处理的记录"},
-    "record": {"en": "Record", "zh": "记录"},
-    "reason": {"en": "Reason", "zh": "原因"},
-    "back": {"en": "Back to the list", "zh": "返回列表"},
-    "hidden_record": {"en": "(a record you cannot see)", "zh": "（您无权查看的记录）"},
-    "yes": {"en": "Yes", "zh": "是"},
-    "no": {"en": "No", "zh": "否"},
+    "update": _t("Update a field"),
+    "delete": _t("Delete", "bulk"),
+    "export": _t("Export ticked (Excel)"),
+    "confirm_delete": _t("Delete the ticked records?"),
+    "field": _t("Field"),
+    "value": _t("New value"),
+    "all": _t("All {count} records matching the filter"),
+    "queued": _t("Many records: the work runs in the background; see its progress here."),
+    "done": _t("{done} changed, {failed} not changed."),
+    "deleted": _t("{done} deleted, {failed} not deleted."),
+    "failures": _t("Not changed"),
+    "record": _t("Record"),
+    "reason": _t("Reason"),
+    "back": _t("Back to the list"),
+    "hidden_record": _t("(a record you cannot see)"),
+    "yes": _t("Yes"),
+    "no": _t("No"),
 }
 RESULT_KEYS = ("failures", "record", "reason", "back", "hidden_record")
 

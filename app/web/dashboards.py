@@ -62,9 +62,8 @@ UI = {
     "dashboards": _t("Dashboards"),
     "broken": _t("Chart '{chart}' cannot be computed: {error}. Fix it in dashboards.yaml."),
     "analytics": _t("Pipeline analytics"),
-    "loading": Text((("en", "Loading…"), ("zh", "加载中…"))),
-    "failed": Text((("en", "This chart could not be loaded. Reload the page to try again."),
-                    ("zh", "图表加载失败，请刷新页面重试。"))),
+    "loading": _t("Loading…"),
+    "failed": _t("This chart could not be loaded. Reload the page to try again."),
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 
+from app.i18n import _t
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.security.access import Access
 
@@ -24,12 +25,11 @@ MAX_NAME = 200
 MAX_QUERY = 4000
 FILTER_ARG = "_flt_"  # FAB's filter arguments: _flt_<operator index>_<column>
 TEXT: dict[str, dict[str, str]] = {
-    "name": {"en": "Give the view a name (at most 200 characters).", "zh": "请填写视图名称（最多 200 个字符）。"},
-    "columns": {"en": "Choose columns among the fields you may read: {allowed}.",
-                "zh": "请在您可查看的字段中选择列：{allowed}。"},
-    "roles": {"en": "Share with roles of this CRM: {allowed}.", "zh": "只能共享给本系统的角色：{allowed}。"},
-    "query": {"en": "The list's query string (at most 4000 characters).", "zh": "列表的查询字符串（最多 4000 个字符）。"},
-    "view": {"en": "No such view.", "zh": "视图不存在。"},
+    "name": _t("Give the view a name (at most 200 characters)."),
+    "columns": _t("Choose columns among the fields you may read: {allowed}."),
+    "roles": _t("Share with roles of this CRM: {allowed}."),
+    "query": _t("The list's query string (at most 4000 characters)."),
+    "view": _t("No such view."),
 }
 
 

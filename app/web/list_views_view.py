@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import current_app, g, redirect, request
 
+from app.i18n import _t
 from app.security.authcache import AuthCache
 
 from .datamodel import CrmInterface, eager_for
@@ -20,19 +21,19 @@ from .labels import current_lang
 from .list_views import checked_query, read_pref, readable_columns, visible_views
 
 UI: dict[str, dict[str, str]] = {
-    "views": {"en": "Views", "zh": "视图"},
-    "standard": {"en": "Standard list", "zh": "标准列表"},
-    "save": {"en": "Save this view…", "zh": "保存当前视图…"},
-    "name": {"en": "View name", "zh": "视图名称"},
-    "share": {"en": "Share with roles", "zh": "共享给角色"},
-    "default": {"en": "Open this view by default", "zh": "设为默认视图"},
-    "columns": {"en": "Columns", "zh": "列"},
-    "apply": {"en": "Apply", "zh": "应用"},
-    "reset": {"en": "Standard columns", "zh": "恢复默认列"},
-    "up": {"en": "Move up", "zh": "上移"},
-    "down": {"en": "Move down", "zh": "下移"},
-    "saved": {"en": "View saved.", "zh": "视图已保存。"},
-    "delete": {"en": "Delete this view", "zh": "删除此视图"},
+    "views": _t("Views"),
+    "standard": _t("Standard list"),
+    "save": _t("Save this view…"),
+    "name": _t("View name"),
+    "share": _t("Share with roles"),
+    "default": _t("Open this view by default"),
+    "columns": _t("Columns"),
+    "apply": _t("Apply"),
+    "reset": _t("Standard columns"),
+    "up": _t("Move up"),
+    "down": _t("Move down"),
+    "saved": _t("View saved."),
+    "delete": _t("Delete this view"),
 }
 
 

@@ -12,12 +12,13 @@ from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
 
 import sqlalchemy as sa
+from babel.dates import get_timezone_location
 from flask import current_app, flash, g, redirect, request, session
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 from flask_login import user_logged_in
 
 from app.clock import USER_ZONE_KEY, crm_zone, utc_now
-from app.metadata.spec import Text
+from app.i18n import _t
 
 from .labels import current_lang
 
@@ -25,21 +26,40 @@ VIEW = "my_settings"
 COMMON_ZONES = ("Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "Asia/Tokyo",
                 "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago",
                 "America/Los_Angeles", "UTC")
+GEOGRAPHIC = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/", "Europe/", "Indian/",
+              "Pacific/")
 
 
-def _t(en: str, zh: str) -> Text:
-    return Text((("en", en), ("zh", zh)))
+def zone_label(zone: str, lang: str, now: dt.datetime) -> str:
+    """A zone as people read it, in their language, with its offset now: 中国（上海）时间 (UTC+08:00)."""
+    offset = now.astimezone(ZoneInfo(zone)).strftime("%z")
+    utc = f"UTC{offset[:3]}:{offset[3:]}" if offset not in ("+0000", "") else "UTC"
+    if zone == "UTC":
+        return utc
+    try:
+        return f"{get_timezone_location(zone, locale=lang.replace('-', '_'))} ({utc})"
+    except (LookupError, ValueError):
+        return f"{zone} ({utc})"
+
+
+def zone_options(lang: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(common, all others) as (zone id, label); the others are the geographic zones (no aliases
+    such as US/Eastern or Etc/GMT+5), by offset then name."""
+    now = dt.datetime.now(dt.UTC)
+    common = [(z, zone_label(z, lang, now)) for z in COMMON_ZONES]
+    others = [(z, zone_label(z, lang, now)) for z in available_timezones()
+              if z.startswith(GEOGRAPHIC) and z not in COMMON_ZONES]
+    return common, sorted(others, key=lambda o: (now.astimezone(ZoneInfo(o[0])).utcoffset(), o[1]))
 
 
 UI = {
-    "title": _t("My settings", "个人设置"), "zone": _t("Time zone", "时区"),
-    "crm_default": _t("The CRM's time zone ({zone})", "CRM 默认时区（{zone}）"),
-    "help": _t("Dates and times are shown and typed in this zone; “today” and date ranges start at its midnight.",
-               "日期和时间按此时区显示和输入；“今天”和时间范围从此时区的零点算起。"),
-    "now": _t("Now in this zone: {now}", "此时区当前时间：{now}"), "save": _t("Save", "保存"),
-    "saved": _t("Settings saved.", "设置已保存。"),
-    "unknown": _t("Unknown time zone “{zone}”.", "未知时区“{zone}”。"),
-    "common": _t("Common", "常用"), "all": _t("All zones", "全部时区"),
+    "title": _t("My settings"), "zone": _t("Time zone"),
+    "crm_default": _t("The CRM's time zone ({zone})"),
+    "help": _t("Dates and times are shown and typed in this zone; “today” and date ranges start at its midnight."),
+    "now": _t("Now in this zone: {now}"), "save": _t("Save"),
+    "saved": _t("Settings saved."),
+    "unknown": _t("Unknown time zone “{zone}”."),
+    "common": _t("Common"), "all": _t("All zones"),
 }
 
 
@@ -88,10 +108,11 @@ class MySettingsView(BaseView):
         own = session.get(USER_ZONE_KEY, "") if chosen is None else chosen
         now = utc_now().replace(tzinfo=dt.UTC).astimezone(crm_zone())
         ui = {k: v.get(lang) for k, v in UI.items()}
-        ui["crm_default"] = ui["crm_default"].format(zone=spec_zone)
-        ui["now"] = ui["now"].format(now=now.strftime("%Y-%m-%d %H:%M %Z"))
+        ui["crm_default"] = ui["crm_default"].format(zone=zone_label(spec_zone, lang, now))
+        offset = now.strftime("%z")
+        ui["now"] = ui["now"].format(now=f"{now:%Y-%m-%d %H:%M} (UTC{offset[:3]}:{offset[3:]})")
         html = self.render_template("crm/my_settings.html", ui=ui, title=ui["title"], own=own, error=error,
-                                    common=COMMON_ZONES, zones=sorted(available_timezones()))
+                                    zones=zone_options(lang))
         return html, status
 
     @expose("/", methods=["GET"])

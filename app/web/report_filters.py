@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from app.i18n import _t
 from app.metadata.dashboards import is_relative_range
-from app.metadata.spec import Condition, FieldSpec, Text
+from app.metadata.spec import Condition, FieldSpec
 from app.records.parse import FieldValueError, parse_value
 
 NUMERIC = ("integer", "decimal", "money", "percent")
@@ -30,38 +31,31 @@ OPS_BY_KIND = {
 ALL_OPS = ("eq", "ne", "in", "not_in", "gt", "gte", "lt", "lte", "between", "relative", "empty")
 
 
-def _t(en: str, zh: str) -> Text:
-    return Text((("en", en), ("zh", zh)))
-
-
-OP_LABELS = {op: _t(en, zh) for op, (en, zh) in {
-    "eq": ("is", "等于"), "ne": ("is not", "不等于"), "in": ("is any of", "属于其中之一"),
-    "not_in": ("is none of", "不属于其中任何一个"), "gt": ("greater than / after", "大于 / 晚于"),
-    "gte": ("at least / on or after", "大于等于 / 不早于"), "lt": ("less than / before", "小于 / 早于"),
-    "lte": ("at most / on or before", "小于等于 / 不晚于"), "between": ("between", "介于"),
-    "relative": ("within", "时间范围"), "empty": ("is empty", "为空"),
-}.items()}
+OP_LABELS = {
+    "eq": _t("is"), "ne": _t("is not"), "in": _t("is any of"), "not_in": _t("is none of"),
+    "gt": _t("greater than / after"), "gte": _t("at least / on or after"), "lt": _t("less than / before"),
+    "lte": _t("at most / on or before"), "between": _t("between"), "relative": _t("within"),
+    "empty": _t("is empty"),
+}
 # the same operators worded for dates, where "after" reads better than "greater than"
-DATE_OP_LABELS = {"gt": _t("after", "晚于"), "gte": _t("on or after", "不早于"), "lt": _t("before", "早于"),
-                  "lte": _t("on or before", "不晚于"), "eq": _t("on", "当天"), "ne": _t("not on", "不在当天")}
-NUMBER_OP_LABELS = {"gt": _t("greater than", "大于"), "gte": _t("at least", "大于等于"),
-                    "lt": _t("less than", "小于"), "lte": _t("at most", "小于等于")}
+DATE_OP_LABELS = {"gt": _t("after"), "gte": _t("on or after"), "lt": _t("before"),
+                  "lte": _t("on or before"), "eq": _t("on"), "ne": _t("not on")}
+NUMBER_OP_LABELS = {"gt": _t("greater than"), "gte": _t("at least"),
+                    "lt": _t("less than"), "lte": _t("at most")}
 MESSAGES = {
-    "field": _t("choose a field", "请选择字段"),
-    "columns": _t("choose at least one column", "请至少选择一列"),
-    "operator": _t("unknown operator '{op}' for this field (operators: {ops})",
-                   "此字段不支持运算符“{op}”（可用：{ops}）"),
-    "cannot_filter": _t("a {type} field cannot be filtered on", "{type} 类型的字段不能用于筛选"),
-    "empty": _t("is empty takes yes or no", "“为空”只能选择是或否"),
-    "relative": _t("unknown relative range '{value}' (this_month, last_quarter, last_30_days...)",
-                   "“{value}”不是时间范围（本月、上季度、最近 30 天……）"),
-    "relative_dates": _t("relative ranges are for date fields", "时间范围只适用于日期字段"),
-    "list": _t("{op} takes one or more values", "“{op}”需要一个或多个值"),
-    "two": _t("between takes two values: from, to", "“介于”需要两个值：起、止"),
-    "one": _t("{op} takes one value", "“{op}”只能有一个值"),
-    "required": _t("a value is required (use is empty for blanks)", "请填写值（空值请用“为空”）"),
-    "choice": _t("'{value}' is not one of its choices ({known})", "“{value}”不在可选值中（{known}）"),
-    "bad": _t("'{value}': {reason}", "“{value}”：{reason}"),
+    "field": _t("choose a field"),
+    "columns": _t("choose at least one column"),
+    "operator": _t("unknown operator '{op}' for this field (operators: {ops})"),
+    "cannot_filter": _t("a {type} field cannot be filtered on"),
+    "empty": _t("is empty takes yes or no"),
+    "relative": _t("unknown relative range '{value}' (this_month, last_quarter, last_30_days...)"),
+    "relative_dates": _t("relative ranges are for date fields"),
+    "list": _t("{op} takes one or more values"),
+    "two": _t("between takes two values: from, to"),
+    "one": _t("{op} takes one value"),
+    "required": _t("a value is required (use is empty for blanks)"),
+    "choice": _t("'{value}' is not one of its choices ({known})"),
+    "bad": _t("'{value}': {reason}"),
 }
 
 

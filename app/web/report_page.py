@@ -18,7 +18,7 @@ from plotly.utils import PlotlyJSONEncoder
 
 from app.charts.figures import figure
 from app.charts.result import ChartResult, Point
-from app.i18n import _t, translate
+from app.i18n import _t
 from app.metadata.definitions import DATE_BUCKETS
 from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
@@ -40,39 +40,30 @@ from .report_query import Table
 from .report_shown import shown, total_row
 from .report_store import SavedReport, may_change
 
-
-
-def t(en: str, zh: str) -> Text:
-    return Text((("en", en), ("zh", zh)))
-
-
 UI = {
-    "title": t("Reports", "报表"), "entity": t("Entity", "对象"), "choose": t("Choose…", "请选择…"),
-    "columns": t("Columns", "列"), "filters": t("Filters", "筛选"), "add_filter": t("Add filter", "添加筛选"),
-    "field": t("Field", "字段"), "op": t("Operator", "运算符"), "value": t("Value", "值"),
-    "group": t("Group by", "分组"), "none": t("(none)", "（无）"), "measure": t("Measure", "度量"),
-    "kind": t("Chart", "图表"), "run": t("Run report", "运行报表"), "save": t("Save", "保存"),
-    "save_as": t("Save as new", "另存为"), "name": t("Report name", "报表名称"),
-    "share": t("Share with roles", "共享给角色"), "private": t("Private unless a role is ticked.",
-                                                                "未勾选角色时仅自己可见。"),
-    "saved": t("Saved reports", "已保存的报表"), "no_saved": t("No saved reports yet.", "还没有保存的报表。"),
-    "delete": t("Delete", "删除"), "export_csv": t("Export CSV", "导出 CSV"),
-    "export_xlsx": t("Export Excel", "导出 Excel"), "rows": t("rows", "行"),
-    "first_rows": t("Showing the first {n} of {total} rows.", "显示前 {n} 行，共 {total} 行。"),
-    "no_rows": t("No records match.", "没有符合条件的记录。"), "share_link": t("Link to this report", "报表链接"),
-    "shared": t("shared", "已共享"), "mine": t("mine", "我的"), "remove": t("Remove", "移除"),
-    "relative_hint": t("Choose values from the lists; several values of “is any of” are kept together.",
-                        "从列表中选择值；“属于其中之一”可选多个值。"),
-    "list_hint": t("Typed values may be labels: a choice's name, a date as 2026-01-31.",
-                    "也可直接输入：选项名称，日期如 2026-01-31。"),
-    "total": t("Total", "合计"), "count": t("Count", "数量"), "yes": t("Yes", "是"), "no": t("No", "否"),
-    "from": t("from", "起"), "to": t("to", "止"), "search": t("Search…", "搜索…"),
+    "title": _t("Reports"), "entity": _t("Entity"), "choose": _t("Choose…"),
+    "columns": _t("Columns"), "filters": _t("Filters"), "add_filter": _t("Add filter"),
+    "field": _t("Field"), "op": _t("Operator"), "value": _t("Value"),
+    "group": _t("Group by"), "none": _t("(none)"), "measure": _t("Measure"),
+    "kind": _t("Chart"), "run": _t("Run report"), "save": _t("Save"),
+    "save_as": _t("Save as new"), "name": _t("Report name"),
+    "share": _t("Share with roles"), "private": _t("Private unless a role is ticked."),
+    "saved": _t("Saved reports"), "no_saved": _t("No saved reports yet."),
+    "delete": _t("Delete"), "export_csv": _t("Export CSV"),
+    "export_xlsx": _t("Export Excel"), "rows": _t("rows"),
+    "first_rows": _t("Showing the first {n} of {total} rows."),
+    "no_rows": _t("No records match."), "share_link": _t("Link to this report"),
+    "shared": _t("shared"), "mine": _t("mine"), "remove": _t("Remove"),
+    "relative_hint": _t("Choose values from the lists; several values of “is any of” are kept together."),
+    "list_hint": _t("Typed values may be labels: a choice's name, a date as 2026-01-31."),
+    "total": _t("Total"), "count": _t("Count"), "yes": _t("Yes"), "no": _t("No"),
+    "from": _t("from"), "to": _t("to"), "search": _t("Search…"),
 }
-KINDS = {"bar": t("Bar", "柱状图"), "line": t("Line", "折线图"), "pie": t("Pie", "饼图"), "table": t("Table", "表格")}
-FUNCS = {"sum": t("Sum of {f}", "{f}合计"), "avg": t("Average {f}", "平均{f}"), "min": t("Min {f}", "最小{f}"),
-         "max": t("Max {f}", "最大{f}")}
-BUCKETS = {"day": t("day", "日"), "week": t("week", "周"), "month": t("month", "月"),
-           "quarter": t("quarter", "季度"), "year": t("year", "年")}
+KINDS = {"bar": _t("Bar"), "line": _t("Line"), "pie": _t("Pie"), "table": _t("Table")}
+FUNCS = {"sum": _t("Sum of {f}"), "avg": _t("Average {f}"), "min": _t("Min {f}"),
+         "max": _t("Max {f}")}
+BUCKETS = {"day": _t("day"), "week": _t("week"), "month": _t("month"),
+           "quarter": _t("quarter"), "year": _t("year")}
 
 
 def _visible(entity: EntitySpec, access: Access) -> list[Any]:

@@ -7,12 +7,13 @@ from decimal import Decimal
 from typing import Any
 
 from app.fieldtypes.registry import field_type
-from app.metadata.spec import CrmSpec, Text
+from app.i18n import _t
+from app.metadata.spec import CrmSpec
 
 from .report_export import text
 from .report_query import Column, Table
 
-RECORDS = Text((("en", "{n} records"), ("zh", "{n} 条记录")))
+RECORDS = _t("{n} records")
 
 
 def shown(column: Column, value: Any, spec: CrmSpec, lang: str) -> str:

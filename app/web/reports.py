@@ -22,7 +22,6 @@ from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.clock import crm_today
-from app.metadata.spec import Text
 from app.i18n import _t
 from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
