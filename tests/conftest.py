@@ -27,7 +27,7 @@ from tests import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "metadata"
-DB_ENV = "CRM_TEST_DATABASE_URL"
+DB_ENV = parallel.DB_ENV
 ADMIN_PASSWORD = "admin-pass-1"
 
 

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.jobs_support import DEFAULT_REDIS, REDIS_ENV
+
 DB_ENV = "CRM_TEST_DATABASE_URL"
-REDIS_ENV = "CRM_TEST_REDIS_URL"
-DEFAULT_REDIS = "redis://127.0.0.1:6379/3"
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
 RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID", "")
 
@@ -48,10 +48,14 @@ def _recreate(url: str) -> None:
 
 
 def drop_database(url: str) -> None:
+    """Drop the worker's database and the ones tests made beside it (`<name>_restore`: ops_support.py)."""
     name = make_url(url).database
     engine = _admin_engine(url)
     with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        beside = conn.execute(sa.text("SELECT datname FROM pg_database WHERE starts_with(datname, :prefix)"),
+                              {"prefix": f"{name}_"}).scalars().all()
+        for database in [name, *beside]:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
     engine.dispose()
 
 
