@@ -39,11 +39,10 @@ def _admin_engine(url: str) -> sa.Engine:
 
 
 def _recreate(url: str) -> None:
-    name = make_url(url).database
+    drop_database(url)  # with what an earlier run left beside it
     engine = _admin_engine(url)
     with engine.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        conn.execute(sa.text(f'CREATE DATABASE "{make_url(url).database}"'))
     engine.dispose()
 
 
