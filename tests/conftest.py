@@ -2,6 +2,8 @@
 
 CRM_TEST_DATABASE_URL unset → a SQLite file per test. Set it to a PostgreSQL
 URL (a throwaway database: every test drops and recreates its public schema).
+On pytest-xdist workers (`make test`) each worker has `<that database>_gw<N>` and its
+own Redis db instead (tests/parallel.py).
 """
 
 from __future__ import annotations
