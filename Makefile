@@ -5,6 +5,8 @@ FLASK := $(VENV)/bin/flask --app run.py
 HOST ?= 127.0.0.1
 PORT ?= 5000
 DEMO_SIZE ?= 200
+# test processes (pytest-xdist); each file runs whole on one, so module fixtures are built once
+TEST_WORKERS ?= 2
 
 .PHONY: run test test-pg lint install browser translations
 
@@ -39,9 +41,10 @@ browser:
 	  apt-get update -q && apt-get install -y -q $$missing; \
 	else echo "not installed:$$missing (browser tests will be skipped, or Chinese shows as boxes)"; fi
 
-## test: the whole suite (SQLite unless CRM_TEST_DATABASE_URL names a PostgreSQL database)
+## test: the whole suite (SQLite unless CRM_TEST_DATABASE_URL names a PostgreSQL database), on
+## TEST_WORKERS processes (0: one process, as plain `pytest`)
 test: install browser
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 lint: install
 	$(VENV)/bin/ruff check app tests bench

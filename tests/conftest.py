@@ -2,6 +2,8 @@
 
 CRM_TEST_DATABASE_URL unset → a SQLite file per test. Set it to a PostgreSQL
 URL (a throwaway database: every test drops and recreates its public schema).
+On pytest-xdist workers (`make test`) each worker has `<that database>_gw<N>` and its
+own Redis db instead (tests/parallel.py).
 """
 
 from __future__ import annotations
@@ -23,17 +25,38 @@ import sqlalchemy as sa
 from app import create_app
 from app.security.sync import sync_permissions
 from app.security.users import ensure_admin
+from tests import parallel
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "metadata"
-DB_ENV = "CRM_TEST_DATABASE_URL"
+DB_ENV = parallel.DB_ENV
 ADMIN_PASSWORD = "admin-pass-1"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist each worker gets its own PostgreSQL database and Redis db (tests/parallel.py)."""
+    config.crm_worker_database = parallel.isolate_worker()  # type: ignore[attr-defined]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    url = getattr(config, "crm_worker_database", None)
+    if url:
+        parallel.drop_database(url)
+
+
+@pytest.fixture(autouse=True)
+def _serial_tests_run_alone(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test marked `serial` (a time bound, several servers) has the machine's workers to itself."""
+    with parallel.turn(request.node.get_closest_marker("serial") is not None):
+        yield
 
 
 @pytest.fixture(autouse=True, scope="session")
 def _revisions_never_in_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """An app built without CRM_MIGRATIONS_DIR writes its revision to a temp folder, not migrations/."""
-    folders = {"CRM_MIGRATIONS_DIR": "revisions", "CRM_METADATA_CACHE_DIR": "metadata_versions"}
+    """An app built without CRM_MIGRATIONS_DIR writes its revision to a temp folder, not migrations/;
+    one without CRM_FILES_DIR its files to a temp folder too (test workers must not share them)."""
+    folders = {"CRM_MIGRATIONS_DIR": "revisions", "CRM_METADATA_CACHE_DIR": "metadata_versions",
+               "CRM_FILES_DIR": "files"}
     previous = {key: os.environ.get(key) for key in folders}
     for key, name in folders.items():  # metadata versions' cache folders too (app/metaversions/)
         os.environ[key] = str(tmp_path_factory.mktemp(name))

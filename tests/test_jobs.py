@@ -146,6 +146,7 @@ def test_rq_worker_process_runs_the_job(jobs_app: Any, tmp_path: Path) -> None:
     assert row.state == "done" and row.result["counted"] == 5, output.decode(errors="replace")
 
 
+@pytest.mark.serial  # a 20 s bound on a process's exit: not beside another test worker
 def test_a_worker_stops_promptly_on_sigterm(jobs_app: Any, tmp_path: Path) -> None:
     """rq listens on a pub/sub thread polling every 60 s and redis-py 8 joins it on stop without
     a bound, so a SIGTERM'd worker could take up to a minute to exit (seen once in a suite run,

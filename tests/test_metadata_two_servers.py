@@ -86,6 +86,7 @@ def _wait_up(browser: Browser, server: subprocess.Popen, log: Path) -> None:
     raise AssertionError("server did not start: " + log.read_text(errors="replace"))
 
 
+@pytest.mark.serial  # four gunicorn workers and a 5 s bound: not beside another test worker
 def test_a_change_applied_by_one_process_is_served_by_two_servers_within_5_s(make_app, tmp_path):
     meta = write_tree(tmp_path / "meta", {"deal": DEAL})
     app = make_app(meta)  # the database, the first version, the admin

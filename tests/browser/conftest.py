@@ -1,8 +1,12 @@
 """Browser fixtures: the real app served over HTTP, driven by headless Chromium.
 
 `live_server` builds the app with real CSRF (as in production), loads a little
-demo data and serves it from a background thread on a free local port.
-`page` is a logged-in admin page whose every request to a host other than
+demo data and serves it from a background thread on a free local port. Each test
+gets its own app and database; the demo database is built once per worker and
+copied for each test on SQLite (a file copy instead of migrations and inserts).
+One Chromium serves the whole session, a fresh context (cookies, storage) per page.
+`page` is a logged-in admin page (it starts blank: go where the test starts)
+whose every request to a host other than
 127.0.0.1/localhost is aborted and recorded: the product must work offline,
 so any CDN or third-party request fails the test at teardown. Server errors
 (HTTP 5xx), uncaught JavaScript errors and Content-Security-Policy violations
@@ -12,17 +16,21 @@ a screen.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import shutil
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import ADMIN_PASSWORD
+from tests.conftest import ADMIN_PASSWORD, csrf_token
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -32,16 +40,47 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TIMEOUT_MS = 60_000
 
 
+DEMO_SIZE = 20
+
+
+@pytest.fixture(scope="session")
+def demo_snapshot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Where this worker keeps the demo database once built (SQLite): the file and its revisions."""
+    return {"folder": tmp_path_factory.mktemp("demo-snapshot"), "day": None}
+
+
 @pytest.fixture
-def live_app(make_app: Callable[..., Any]) -> Any:
+def live_app(make_app: Callable[..., Any], database_url: str, tmp_path: Path,
+             demo_snapshot: dict[str, Any]) -> Any:
+    """The starter CRM with real CSRF and demo data: built and filled once per worker, copied per test."""
     from app.demo.loader import load_demo
 
+    folder: Path = demo_snapshot["folder"]
+    target = sqlite_file(database_url)
+    revisions = tmp_path / "migrations"  # make_app's CRM_MIGRATIONS_DIR
+    if target is not None and demo_snapshot["day"] == dt.date.today():
+        shutil.copyfile(folder / "crm.db", target)
+        shutil.copytree(folder / "migrations", revisions, dirs_exist_ok=True)
+        return make_app(WTF_CSRF_ENABLED=True)  # its schema check reads one row: nothing to build
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():
         state = app.extensions["crm"]
-        load_demo(state.db.session, state.models, size=20)
+        load_demo(state.db.session, state.models, size=DEMO_SIZE)
         state.db.session.remove()
+    if target is not None:
+        with sqlite3.connect(target) as source, sqlite3.connect(folder / "crm.db") as copy:
+            source.backup(copy)
+        shutil.copytree(revisions, folder / "migrations", dirs_exist_ok=True)
+        demo_snapshot["day"] = dt.date.today()  # the demo's dates are relative to its day
     return app
+
+
+def sqlite_file(url: str) -> Path | None:
+    return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
+
+
+# base URL -> app, for the servers live_server runs: a page logs in through that app's login view
+SERVED: dict[str, Any] = {}
 
 
 @pytest.fixture
@@ -49,16 +88,19 @@ def live_server(live_app: Any) -> Iterator[str]:
     server = make_server("127.0.0.1", 0, live_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="crm-live-server", daemon=True)
     thread.start()
+    base_url = f"http://127.0.0.1:{server.server_port}"
+    SERVED[base_url] = live_app
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield base_url
     finally:
+        SERVED.pop(base_url, None)
         server.shutdown()
         thread.join(timeout=10)
         server.server_close()
         assert not thread.is_alive(), "live server thread did not stop"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     from playwright.sync_api import expect, sync_playwright
 
@@ -129,6 +171,7 @@ class PageGuard:
 
 
 def login_admin(page: Any, base_url: str, username: str = "admin", password: str = ADMIN_PASSWORD) -> None:
+    """Log in through the form, as a person does (the home page loads after it)."""
     page.goto(f"{base_url}/login/", wait_until="domcontentloaded")
     page.fill("#username", username)
     page.fill("#password", password)
@@ -142,20 +185,55 @@ def page_guard() -> PageGuard:
     return PageGuard()
 
 
+_USER_AGENTS: dict[int, str] = {}
+
+
+def user_agent(browser: Any) -> str:
+    """The browser's User-Agent: the login is made with it, so the session is the browser's own."""
+    if id(browser) not in _USER_AGENTS:
+        context = browser.new_context()
+        _USER_AGENTS[id(browser)] = context.new_page().evaluate("navigator.userAgent")
+        context.close()
+    return _USER_AGENTS[id(browser)]
+
+
+def login_cookies(app: Any, base_url: str, agent: str, username: str, password: str) -> list[dict[str, Any]]:
+    """Log in through the app's own login form (real CSRF, real password check) from 127.0.0.1 with
+    the browser's User-Agent, and return the cookies the browser would have been given."""
+    client = app.test_client()
+    client.environ_base.update({"REMOTE_ADDR": "127.0.0.1", "HTTP_USER_AGENT": agent})
+    token = csrf_token(client.get("/login/").get_data(as_text=True))
+    answer = client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+    assert answer.status_code == 302 and "/login" not in answer.headers["Location"], \
+        f"login as {username} failed ({answer.status_code})"
+    session = client.get_cookie("session")
+    assert session is not None, "the login set no session cookie"
+    return [{"name": session.key, "value": session.value, "url": base_url, "httpOnly": True, "sameSite": "Lax"}]
+
+
 @contextmanager
 def guarded_page(browser: Any, base_url: str, guard: PageGuard, username: str = "admin",
-                 password: str = ADMIN_PASSWORD) -> Iterator[Any]:
-    """A logged-in page whose off-machine requests, 5xx answers and JS errors fail the test."""
+                 password: str = ADMIN_PASSWORD, form_login: bool = False) -> Iterator[Any]:
+    """A logged-in page whose off-machine requests, 5xx answers and JS errors fail the test.
+
+    On a live_server the login is posted to its app directly and the page starts blank
+    (a login in the browser and the home page after it cost seconds per test); with
+    `form_login`, or on any other server, the page logs in through the form
+    (tests/browser/test_login.py)."""
+    app = None if form_login else SERVED.get(base_url)
     context = browser.new_context(base_url=base_url, locale="en-US")
     context.set_default_timeout(TIMEOUT_MS)
     context.route(EXTERNAL_URL, guard.route)
     context.on("request", guard.request)
     context.on("response", guard.response)
-    pg = context.new_page()
-    pg.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
-    pg.on("console", guard.console)
     try:
-        login_admin(pg, base_url, username, password)
+        if app is not None:
+            context.add_cookies(login_cookies(app, base_url, user_agent(browser), username, password))
+        pg = context.new_page()
+        pg.on("pageerror", lambda exc: guard.page_errors.append(str(exc)))
+        pg.on("console", guard.console)
+        if app is None:
+            login_admin(pg, base_url, username, password)
         yield pg
     finally:
         context.close()
