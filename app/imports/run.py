@@ -288,7 +288,9 @@ def run_import(job: JobContext) -> dict[str, Any]:
     root = Path(job.app.config["CRM_FILES_DIR"])
     source = SourceFile(root / payload["file"], payload["kind"], payload.get("encoding"))
     log = import_tables(job.app)
-    counts = Importer(ctx, plan, log, job.job_id, lang).run(source, job)
+    importer = Importer(ctx, plan, log, job.job_id, lang)
+    importer.direct = importer.direct and job.app.config.get("CRM_IMPORT_WRITE", "direct") == "direct"
+    counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)
     ctx.session.rollback()
