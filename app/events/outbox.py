@@ -39,7 +39,8 @@ def _field_value(entity: EntitySpec, target: Any, name: str) -> Any:
     f = entity.field(name)
     if f.type == "links":
         return sorted(item.id for item in getattr(target, f.name, None) or [])
-    return field_json(f, getattr(target, f.column_name, None))
+    value = getattr(target, f.column_name, None)
+    return None if value is None else field_json(f, value)
 
 
 def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
