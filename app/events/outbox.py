@@ -39,7 +39,8 @@ def _field_value(entity: EntitySpec, target: Any, name: str) -> Any:
     f = entity.field(name)
     if f.type == "links":
         return sorted(item.id for item in getattr(target, f.name, None) or [])
-    return field_json(f, getattr(target, f.column_name, None))
+    value = getattr(target, f.column_name, None)
+    return None if value is None else field_json(f, value)
 
 
 def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
@@ -79,12 +80,29 @@ def _all_values(entity: EntitySpec, target: Any, new: bool) -> dict[str, list[An
     return result
 
 
+def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, list[Any]]) -> dict[str, Any]:
+    """The outbox row of one change, as the acting user or automation made it."""
+    who = acting()
+    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
+                actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
+                created_on=utcnow())
+
+
+def created_event(entity: EntitySpec, target: Any) -> dict[str, Any]:
+    """The `created` event of a new record (`target`: a record or anything with its attributes)."""
+    return event_row(entity, target.id, "created", _all_values(entity, target, new=True))
+
+
+def mark_written(session: Any) -> None:
+    """Events were written outside a flush (the import's write without the ORM): the commit
+    wakes the dispatcher as after a flush that wrote them."""
+    raw = session() if callable(session) else session
+    raw.info[PENDING_KEY] = True
+
+
 def _write(connection: sa.Connection, table: sa.Table, entity: EntitySpec, target: Any, kind: str,
            changes: dict[str, list[Any]]) -> None:
-    who = acting()
-    row = dict(entity=entity.name, record_id=target.id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
-               actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
-               created_on=utcnow())
+    row = event_row(entity, target.id, kind, changes)
     session = object_session(target)
     buffer = session.info.get(BUFFER_KEY) if session is not None else None
     if buffer is not None:  # a batch import: written at the end of this flush, one statement

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from app.records.commands import CreateRecord, UpdateRecord
 from app.records.stages import set_stage
 
+from .direct import PendingRecord
+
 PLAIN = ("string", "email", "phone", "url", "integer", "decimal", "money", "percent", "date", "datetime",
          "boolean", "choice", "link", "user", "autonumber", "text")
 
@@ -142,9 +144,10 @@ class BatchCreate(CreateRecord):
     """CreateRecord that judges links, unique values and assignees by the batch's answers and
     leaves the write to the batch's flush (stage history written by the batch after it)."""
 
-    def __init__(self, ctx: Any, entity: str, values: dict[str, Any], numbers: dict[str, str], batch: Batch):
+    def __init__(self, ctx: Any, entity: str, values: dict[str, Any], numbers: dict[str, str], batch: Batch,
+                 direct: bool = False):
         super().__init__(ctx, entity, values)
-        self.numbers, self.batch = numbers, batch
+        self.numbers, self.batch, self.direct = numbers, batch, direct
 
     def _reference_errors(self, f: Any) -> list[str]:
         return batch_reference_errors(self, f)
@@ -163,16 +166,18 @@ class BatchCreate(CreateRecord):
             setattr(record, name, value)
 
     def build(self) -> tuple[Any, list[tuple[Any, str | None, str]]]:
-        """Validate, then a new record in the session (unflushed), and its stage moves."""
+        """Validate, then a new record in the session (unflushed), or (`direct`) a PendingRecord
+        the batch writes without the ORM (direct.py), and its stage moves."""
         self.validate()
         moves = self._stage_moves()
-        record = self.model()
+        record = PendingRecord() if self.direct else self.model()
         self._assign(record)
         record.owner_id = self.owner_id if self.owner_id is not None else self.ctx.user_id
-        self.ctx.session.add(record)
+        if not self.direct:
+            self.ctx.session.add(record)
         for pipeline, source, target in moves:
             set_stage(pipeline, record, source, target, self.values)
-        if self.ctx.hooks is not None:
+        if self.ctx.hooks is not None and not self.direct:
             self.ctx.hooks.crm_before_insert(entity=self.entity, record=record, session=self.ctx.session)
         return record, moves
 

@@ -91,6 +91,7 @@ class RowJudge:
         self.seen: dict[tuple[str, ...], dict[bytes, int]] = defaultdict(dict)
         self.dry = False  # preview: validate each row as the command would, write nothing
         self.batch: Batch | None = None
+        self.direct = False  # a batch's new records written without the ORM (direct.py)
 
     # -- how rows are told apart ---------------------------------------------------------
     def _keysets(self) -> list[tuple[str, ...]]:
@@ -213,7 +214,8 @@ class RowJudge:
     def _create(self, values: dict[str, Any]) -> Outcome:
         numbers = {n: values.pop(n) for n in list(values) if self.entity.field(n).type == "autonumber"}
         if self.batch is not None:
-            record, moves = BatchCreate(self.ctx, self.entity.name, values, numbers, self.batch).build()
+            record, moves = BatchCreate(self.ctx, self.entity.name, values, numbers, self.batch,
+                                        self.direct).build()
             return Outcome("created", record=record, moves=moves)
         command = KeepNumbersCreate(self.ctx, self.entity.name, values, numbers)
         command.autocommit = False

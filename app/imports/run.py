@@ -28,6 +28,7 @@ from app.models.events import utcnow
 from app.records.commands import CommandError, FieldErrors, Forbidden, RecordContext
 
 from .batch import Batch, prefetch_keys, prefetch_links, prefetch_taken
+from .direct import direct_write_ok, insert_rows, write_created
 from .files import SourceFile, count_rows, iter_rows
 from .judge import Outcome, RowJudge, as_json
 from .mapping import ImportPlan, check_plan
@@ -49,6 +50,7 @@ class Importer(RowJudge):
         super().__init__(ctx, plan, lang)
         self.log, self.job_id = log, job_id
         self.batched = True  # False: every batch row by row (the path a refused batch replays on)
+        self.direct = direct_write_ok(ctx, self.entity, self.model, self.column_of)
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -142,16 +144,18 @@ class Importer(RowJudge):
             with buffered_events(session):
                 with session.no_autoflush:
                     outcomes = self._judge_batch(batch)
-                    number_batch(self.ctx, self.entity, [o.record for o in outcomes if o.outcome == "created"])
+                    created = [o for o in outcomes if o.outcome == "created"]
+                    number_batch(self.ctx, self.entity, [o.record for o in created])
                 session.flush()
-            self._history([o for o in outcomes if o.outcome == "created"])
+            if self.direct:
+                write_created(self.ctx, self.entity, self.model, [o.record for o in created])
+            self._history(created)
             lines = []
             for (row, _), outcome in zip(batch, outcomes, strict=True):
                 if outcome.record is not None:
                     outcome.record_id, outcome.version = outcome.record.id, outcome.record.version
                 lines.append(self._line(row, outcome))
-            if lines:
-                session.execute(sa.insert(self.log), lines)
+            insert_rows(session, self.log, lines)
             session.commit()
         except (SQLAlchemyError, CommandError) as exc:
             logger.warning("import %s: batch of rows %s-%s replayed row by row: %s", self.job_id, batch[0][0],
@@ -170,8 +174,7 @@ class Importer(RowJudge):
         rows = [{"entity": self.entity.name, "record_id": o.record.id, "pipeline": pipeline.name,
                  "from_stage": None, "to_stage": target, "moved_by_id": self.ctx.user_id, "moved_on": now,
                  "seconds_in_from": None} for o in created for pipeline, _, target in o.moves or ()]
-        if rows:
-            self.ctx.session.execute(sa.insert(history), rows)
+        insert_rows(self.ctx.session, history, rows)
 
     def run_rows(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
         """Rows and their log lines in one transaction (one commit per batch, so a worker killed
@@ -285,7 +288,9 @@ def run_import(job: JobContext) -> dict[str, Any]:
     root = Path(job.app.config["CRM_FILES_DIR"])
     source = SourceFile(root / payload["file"], payload["kind"], payload.get("encoding"))
     log = import_tables(job.app)
-    counts = Importer(ctx, plan, log, job.job_id, lang).run(source, job)
+    importer = Importer(ctx, plan, log, job.job_id, lang)
+    importer.direct = importer.direct and job.app.config.get("CRM_IMPORT_WRITE", "direct") == "direct"
+    counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)
     ctx.session.rollback()

@@ -132,20 +132,20 @@ class FieldSpec:
     visible_if: str | None = None
     read_only_if: str | None = None
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def is_computed(self) -> bool:
         return self.computed is not None
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def has_column(self) -> bool:
         """Stored in a table column (computed fields only when `stored`)."""
         return not self.is_many and (self.computed is None or self.computed.stored)
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def is_link(self) -> bool:
         return self.type in ("link", "user")
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def is_many(self) -> bool:
         return self.type == "links"
 
@@ -155,12 +155,12 @@ class FieldSpec:
         assert self.to is not None, f"{self.name} is not a link"
         return self.to
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def column_name(self) -> str:
         """Database column: links and users store the target's id."""
         return f"{self.name}_id" if self.is_link else self.name
 
-    @property
+    @cached_property  # read per value on every write: computed once
     def editable(self) -> bool:
         return not (self.read_only or self.system or self.type == "autonumber" or self.is_computed)
 
@@ -296,7 +296,7 @@ class EntitySpec:
     def field(self, name: str) -> FieldSpec:
         return self.field_map[name]
 
-    @property
+    @cached_property  # read per row on every write: computed once
     def declared_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if not f.system)
 

@@ -40,20 +40,24 @@ def next_number(connection: sa.Connection, counter: sa.Table, entity: str, field
     return int(number)
 
 
+def stamp_new(target: Any, now: dt.datetime, actor: int | None) -> None:
+    """The stamps of a new record (the insert hook's, and the import's write without the ORM)."""
+    target.created_on = target.created_on or now
+    target.changed_on = target.changed_on or now
+    if target.created_by_id is None:
+        target.created_by_id = actor
+    if target.changed_by_id is None:
+        target.changed_by_id = actor
+    if target.owner_id is None:
+        target.owner_id = actor
+
+
 def install_record_events(cls: type, entity: EntitySpec, counter: sa.Table) -> None:
     autonumbers = [f for f in entity.fields if f.type == "autonumber"]
 
     @event.listens_for(cls, "before_insert")
     def before_insert(mapper: Any, connection: sa.Connection, target: Any) -> None:
-        now, actor = utcnow(), acting_user_id()
-        target.created_on = target.created_on or now
-        target.changed_on = target.changed_on or now
-        if target.created_by_id is None:
-            target.created_by_id = actor
-        if target.changed_by_id is None:
-            target.changed_by_id = actor
-        if target.owner_id is None:
-            target.owner_id = actor
+        stamp_new(target, utcnow(), acting_user_id())
         for f in autonumbers:
             if not getattr(target, f.name):
                 number = next_number(connection, counter, entity.name, f.name)

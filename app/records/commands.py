@@ -8,6 +8,7 @@ web layer maps them to field errors (422), 404 and 409.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -253,7 +254,7 @@ class _RecordCommand:
     def _record_pipelines(self) -> list[tuple[Any, str | None, str | None]]:
         """(pipeline, current stage, stage after this change) for each stage field of the record."""
         state = record_state(self.entity, self.record, self.values)
-        probe = type("Probe", (), state)
+        probe = SimpleNamespace(**state)
         result = []
         for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
             if pipeline is not None:
