@@ -280,7 +280,9 @@ def test_delete_from_list_and_restricted_delete_is_refused(page: Any) -> None:
 # --- 5. language ---------------------------------------------------------------------
 
 def switch_language(page: Any, name: str) -> None:
-    """Use the flag menu in the navbar, as a user would."""
+    """Use the flag menu in the navbar, as a user would (from home when no page is open yet)."""
+    if page.url in ("", "about:blank"):
+        go(page, "/")
     page.locator(".navbar a.dropdown-toggle:has(i.flag)").click()
     click_and_wait(page, page.locator(".navbar .dropdown-menu button.crm-menu-button", has_text=name))
 
