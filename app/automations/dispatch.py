@@ -33,7 +33,7 @@ TITLE = Text((("en", "Deliver record changes (automations, hooks, e-mail, webhoo
 TICK_TITLE = Text((("en", "Run the time-triggered automations"), ("zh", "运行定时自动化")))
 
 
-@job_handler(OUTBOX_KIND)
+@job_handler(OUTBOX_KIND, resumable=True)  # delivered events are marked
 def run_outbox(ctx: JobContext) -> dict[str, Any]:
     return drain(ctx.app)
 
