@@ -77,7 +77,8 @@ def rq_states(app: Flask, job_ids: list[int]) -> dict[int, tuple[str | None, str
             continue
         status = str(job.get_status(refresh=False).value)
         if status == "started":
-            alive = bool(job.worker_name) and connection.exists(Worker.redis_worker_namespace_prefix + job.worker_name)
+            name = job.worker_name or ""
+            alive = bool(name) and bool(connection.exists(Worker.redis_worker_namespace_prefix + name))
             started = _naive(job.started_at)
             if not alive:
                 out[job_id] = ("lost", f"worker {job.worker_name or '?'} that took it is gone")
