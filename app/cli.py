@@ -334,6 +334,19 @@ def jobs_requeue_command() -> None:
             click.echo(f"job {row.id} ({row.kind}): {store.get(row.id).state}")  # type: ignore[union-attr]
 
 
+@jobs_group.command("sweep")
+def jobs_sweep_command() -> None:
+    """Find jobs a killed worker or a Redis loss left queued or running: queue them again (their
+    handler never ran, or their kind resumes) or fail them saying why. The automations tick and
+    every rq worker (rq's maintenance, every 10 minutes) run this too."""
+    from app.jobs.sweep import sweep
+
+    counts = sweep(current_app._get_current_object(), foreground=True)  # type: ignore[attr-defined]
+    for job in counts["jobs"]:
+        click.echo(f"job {job['id']} ({job['kind']}): {job['action']}: {job['reason']}")
+    click.echo(f"requeued {counts['requeued']}, failed {counts['failed']}, superseded {counts['superseded']}")
+
+
 @crm.group("files")
 def files_group() -> None:
     """Files under CRM_FILES_DIR: uploads, error reports, exports."""

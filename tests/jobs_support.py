@@ -77,3 +77,20 @@ def start_worker(config: Path, burst: bool = False) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "flask", "--app", str(ROOT / "run.py"), "crm", "worker"]
     return subprocess.Popen([*args, "--burst"] if burst else args, cwd=str(ROOT), env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def kill_worker_mid_job(app: Any, tmp: Path, job_id: int, done: int = 60) -> Path:
+    """Start a worker (outbox dispatch off: an import's thousands of events stay in the outbox,
+    delivered by tests of their own), SIGKILL it once job `job_id` has done `done` rows; its config."""
+    import signal
+
+    config = worker_config(tmp, app)
+    with config.open("a", encoding="utf-8") as extra:
+        extra.write("CRM_OUTBOX_DISPATCH = 'off'\n")
+    worker = start_worker(config)
+    try:
+        wait_for(lambda: job_state(app, job_id).done >= done, what="the job to get going")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+    return config

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import signal
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import login
-from tests.jobs_support import job_state, start_worker, test_redis_url, wait_for, wait_job, worker_config
+from tests.jobs_support import (
+    job_state,
+    kill_worker_mid_job,
+    start_worker,
+    test_redis_url,
+    wait_for,
+    wait_job,
+)
 from tests.test_import_api import run_import, upload
 
 
@@ -125,15 +131,7 @@ def test_worker_killed_mid_import_then_retry_finishes_nothing_lost_or_doubled(ma
     data = ("姓名,邮箱,评分\n" + "".join(f"客户{i:04d} 𩸽,c{i}@example.cn,{i % 100}\n" for i in range(rows))).encode()
     token = upload(client, "lead", data, "many.csv").get_json()["upload"]
     job_id = client.post("/api/v1/imports/lead/run", json={"upload": token}).get_json()["job_id"]
-    config = worker_config(tmp_path, app)
-    with config.open("a", encoding="utf-8") as extra:  # this test is about the import: its 4,000 events
-        extra.write("CRM_OUTBOX_DISPATCH = 'off'\n")  # stay in the outbox (delivered by tests of their own)
-    worker = start_worker(config)
-    try:
-        wait_for(lambda: job_state(app, job_id).done >= 60, what="the import to get going")
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
+    config = kill_worker_mid_job(app, tmp_path, job_id)
     killed = job_state(app, job_id)
     assert killed.state == "running" and killed.done < rows  # the worker died mid-file
     lost = wait_for(lambda: (body if (body := client.get(f"/api/v1/jobs/{job_id}").get_json())["state"] == "failed"

@@ -58,7 +58,7 @@ def tick_command(queue: bool) -> None:
 
         click.echo(f"queued job {enqueue(TICK_KIND, {}, user_id=None, title=TICK_TITLE)}")
         return
-    counts = tick(app)
+    counts = tick(app, foreground=True)
     click.echo(", ".join(f"{k}: {v}" for k, v in counts.items() if v) or "nothing due")
 
 

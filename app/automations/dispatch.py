@@ -32,7 +32,7 @@ TITLE = _t("Deliver record changes (automations, hooks, e-mail, webhooks)")
 TICK_TITLE = _t("Run the time-triggered automations")
 
 
-@job_handler(OUTBOX_KIND)
+@job_handler(OUTBOX_KIND, resumable=True)  # delivered events are marked
 def run_outbox(ctx: JobContext) -> dict[str, Any]:
     return drain(ctx.app)
 

@@ -26,6 +26,7 @@ from app.events.context import acting_automation
 from app.events.read import Change
 from app.jobs import JobContext, job_handler
 from app.jobs.cleanup import clean_files
+from app.jobs.sweep import sweep
 from app.models.events import utcnow
 
 from .actions import IN_TRANSACTION, carry_out, plan_action
@@ -134,17 +135,24 @@ def _moment(value: Any) -> dt.datetime:
     return dt.datetime.combine(value, dt.time())
 
 
-def tick(app: Any, now: dt.datetime | None = None) -> dict[str, int]:
-    """Run the time-triggered rules whose moment has come by `now` (UTC, naive; default: now)."""
+def tick(app: Any, now: dt.datetime | None = None, foreground: bool = False) -> dict[str, int]:
+    """Run the time-triggered rules whose moment has come by `now` (UTC, naive; default: now),
+    then the housekeeping: old files, lost jobs (`foreground`: a CLI run, see app/jobs/sweep)."""
     with app.app_context():
         try:
             counts = Ticker(app, now=now or utcnow()).tick()
         finally:
             app.extensions["crm"].db.session.remove()
         clean_files(app)  # uploads and job files past CRM_FILES_KEEP_DAYS (real time, never `now`)
+    try:
+        swept = sweep(app, foreground=foreground)  # real time too
+    except Exception:  # noqa: BLE001 - Redis away: the rules ran; the next tick sweeps
+        log.exception("jobs sweep failed")
+    else:
+        counts.update({f"jobs_{k}": v for k, v in swept.items() if k != "jobs" and v})
     return counts
 
 
-@job_handler(TICK_KIND)
+@job_handler(TICK_KIND, resumable=True)  # a due moment fires once (crm_counter)
 def run_tick(ctx: JobContext) -> dict[str, Any]:
     return tick(ctx.app)

@@ -5,7 +5,8 @@ GB18030 (a superset of GBK, as Chinese Excel saves); CRLF and quoted fields with
 line breaks are read as one record; 4-byte characters come through exact. Rows are
 numbered as a spreadsheet shows them (the header is row 1, blank lines count), so
 an error names the row the user sees. Bad files raise `BadFile` (a 4xx), before
-any job starts.
+any job starts. pandas (with numpy, ~60 MB of a process) is imported when a file is
+read, not when the app is built: a web worker that never reads an upload never loads it.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from .messages import text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXTENSIONS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 ZIP_MAGIC = b"PK\x03\x04"
@@ -110,9 +112,16 @@ def _data_like(cell: str) -> bool:
         return False
 
 
+def _pandas() -> Any:
+    import pandas
+
+    return pandas
+
+
 def _frames(source: SourceFile, width: int, limit: int | None = None) -> Iterator[pd.DataFrame]:
     """The file as data frames of text (object) cells, header excluded, blank lines kept.
     CSV rows may be up to SPARE_COLUMNS cells wider than the header: reported, not fatal."""
+    pd = _pandas()
     try:
         if source.kind == "xlsx":
             frame = pd.read_excel(source.path, sheet_name=0, header=None, dtype=object, nrows=limit and limit + 1,
@@ -133,6 +142,7 @@ def _frames(source: SourceFile, width: int, limit: int | None = None) -> Iterato
 
 def headers(source: SourceFile, lang: str | None = None) -> list[str]:
     """The column names of the first row, trimmed."""
+    pd = _pandas()
     try:
         if source.kind == "xlsx":
             frame = pd.read_excel(source.path, sheet_name=0, header=None, dtype=object, nrows=1, engine="openpyxl")
@@ -183,6 +193,7 @@ def count_rows(source: SourceFile) -> int:
 def _cell(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    pd = _pandas()
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if value is pd.NaT:

@@ -79,7 +79,7 @@ def revert_line(ctx: Any, entity: Any, model: Any, log: sa.Table, line: Any) -> 
     return None
 
 
-@job_handler(REVERT_KIND)
+@job_handler(REVERT_KIND, resumable=True)  # reverted rows are marked
 def run_revert(job: JobContext) -> dict[str, Any]:
     """The revert job: payload {import_job, lang}."""
     lang = job.payload.get("lang")

@@ -274,7 +274,7 @@ def import_tables(app: Flask) -> sa.Table:
     return app.extensions["crm"].models.core["crm_import_row"]
 
 
-@job_handler(IMPORT_KIND)
+@job_handler(IMPORT_KIND, resumable=True)  # rows logged in crm_import_row are skipped
 def run_import(job: JobContext) -> dict[str, Any]:
     """The import job: payload {plan, file, kind, encoding, lang} (see app/web/imports_api.py)."""
     payload = job.payload

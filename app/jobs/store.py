@@ -170,6 +170,22 @@ class JobStore:
         return self._update(job_id, self.table.c.state == row.state, state="queued", error=None,
                             finished_on=None, cancel_requested=False)
 
+    def requeue_lost(self, row: JobRow, stale_seconds: float, now: dt.datetime | None = None) -> bool:
+        """A running job still as the sweep read it (no sign of life since): queued again."""
+        if not row.stale(stale_seconds, now):
+            return False
+        return self._update(row.id, sa.and_(self.table.c.state == "running", self._same_beat(row)), state="queued",
+                            error=None, finished_on=None, cancel_requested=False)
+
+    def give_up(self, row: JobRow, state: str, reason: str) -> bool:
+        """A lost job, still in the state (and heartbeat) the sweep read: failed or cancelled, saying why."""
+        return self._update(row.id, sa.and_(self.table.c.state == row.state, self._same_beat(row)), state=state,
+                            finished_on=utcnow(), error=reason[:2000])
+
+    def _same_beat(self, row: JobRow) -> Any:
+        column = self.table.c.heartbeat_on
+        return column.is_(None) if row.heartbeat_on is None else column == row.heartbeat_on
+
     def mark_lost(self, job_id: int, stale_seconds: float) -> bool:
         """A running job whose worker died: failed, saying so (it can be retried)."""
         row = self.get(job_id)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 from .queue import QUEUE_NAME, redis_connection
 from .runner import use_app
+
+log = logging.getLogger(__name__)
 
 
 def run_worker(app: Flask, burst: bool = False, name: str | None = None) -> bool:
@@ -40,4 +44,17 @@ def _worker_class(base: type) -> type:
             sleep_time=PUBSUB_POLL_SECONDS, daemon=True,
             exception_handler=self._pubsub_exception_handler)  # type: ignore[attr-defined]
 
-    return type("CrmWorker", (base,), {"subscribe": subscribe})
+    def run_maintenance_tasks(self: object) -> None:
+        """rq's own housekeeping (at start, then every 10 minutes), then the jobs sweep: jobs a
+        killed worker left queued or running are queued again or failed (app/jobs/sweep.py)."""
+        base.run_maintenance_tasks(self)  # type: ignore[attr-defined]
+        from .runner import _worker_app
+        from .sweep import sweep
+
+        if _worker_app is not None:
+            try:
+                sweep(_worker_app)
+            except Exception:  # noqa: BLE001 - housekeeping never stops the worker
+                log.exception("jobs sweep failed")
+
+    return type("CrmWorker", (base,), {"subscribe": subscribe, "run_maintenance_tasks": run_maintenance_tasks})

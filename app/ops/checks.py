@@ -145,3 +145,31 @@ def _mtime(path: Path) -> float:
         return path.stat().st_mtime
     except OSError:
         return 0.0
+
+
+JOBS_CHECK_SECONDS = 15.0  # a load balancer polls often: crm_job and Redis are read at most this often
+_jobs_seen: dict[int, tuple[float, dict[str, int]]] = {}
+
+
+def jobs_check(app: Flask, required: bool) -> Check:
+    """Jobs a killed worker or a Redis loss left queued or running (what `flask crm jobs sweep`
+    would act on: app/jobs/sweep.py). Counted always; a problem only when asked (`?jobs=1`):
+    the sweep runs every minute (tick) and at each worker's maintenance, so a count that stays
+    above 0 says no sweep runs."""
+    from app.jobs.sweep import find_lost
+
+    seen = _jobs_seen.get(id(app))
+    if seen is None or time.monotonic() - seen[0] > JOBS_CHECK_SECONDS:
+        try:
+            lost = find_lost(app)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("health: jobs check failed: %s", exc)
+            return Check(not required, "jobs unknown (crm_job or Redis unreadable)" if required else "")
+        counts = {"stuck": len(lost), "stuck_queued": sum(1 for item in lost if item.job.state == "queued"),
+                  "stuck_running": sum(1 for item in lost if item.job.state == "running")}
+        _jobs_seen.clear()  # one app per process in force; a replaced one is not kept alive by its id
+        seen = _jobs_seen[id(app)] = (time.monotonic(), counts)
+    check = Check(not (required and seen[1]["stuck"]), detail=dict(seen[1]))
+    if not check.ok:
+        check.problem = f"{seen[1]['stuck']} job(s) stuck: run `flask crm jobs sweep` (is the tick running?)"
+    return check

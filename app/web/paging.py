@@ -20,6 +20,8 @@ from .jsonbody import text_fault
 MAX_ID = 2**31 - 1  # ids are `integer` columns on PostgreSQL
 MAX_PAGE = 10_000_000
 MAX_UI_PAGE_SIZE = 1000
+MAX_OFFSET = 100_000  # rows a list pages through: OFFSET reads and drops every row before the page
+UI_DEFAULT_PAGE_SIZE = 25
 UI_PAGE_ARG = re.compile(r"^(page|psize)_")
 
 
@@ -53,11 +55,34 @@ def checked_page(page: Any, page_size: Any, max_page_size: int) -> tuple[int, in
         raise PageError(f"page must be a whole number from 0 to {MAX_PAGE}")
     if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= max_page_size:
         raise PageError(f"page_size must be a whole number from 1 to {max_page_size}")
+    if page * page_size > MAX_OFFSET:
+        raise PageError(too_deep(page_size))
     return page, page_size
 
 
+def too_deep(page_size: int) -> str:
+    """A page past the first MAX_OFFSET rows: its OFFSET would read (and drop) them all, a
+    full scan on a big table at the asker's will; filters and sorting reach any record."""
+    return (f"page is past the first {MAX_OFFSET:,} records a list pages through (at most page "
+            f"{MAX_OFFSET // page_size} with {page_size} a page): filter or sort to reach the others")
+
+
 def _ui_page_problem() -> str | None:
-    """FAB's screens read `page_<View>` and `psize_<View>` with a bare int(): check them first."""
+    """FAB's screens read `page_<View>` and `psize_<View>` with a bare int(): check them first,
+    then that the page is within the first MAX_OFFSET rows."""
+    return _ui_arg_problem() or _ui_depth_problem()
+
+
+def _ui_depth_problem() -> str | None:
+    for name, value in request.args.items():
+        if name.startswith("page_"):
+            size = int(request.args.get("psize_" + name[5:], UI_DEFAULT_PAGE_SIZE))
+            if abs(int(value)) * size > MAX_OFFSET:
+                return f"{name}: {too_deep(size)}"
+    return None
+
+
+def _ui_arg_problem() -> str | None:
     for name, value in request.args.items():
         match = UI_PAGE_ARG.match(name)
         if not match:

@@ -24,12 +24,15 @@ from .openapi import register_openapi
 from .reports import register_reports
 from .rule_check import register_rule_check
 from .search_views import register_search
+from .searchbar import CachedSearchWidget
 from .teams import register_teams
 
 
 def register_entities(appbuilder: AppBuilder, models: ModelSet, api_prefix: str) -> dict[str, Any]:
     spec = models.spec
     views = {e.name: build_model_view(e, models, api_prefix) for e in spec.entities}
+    for view in views.values():
+        view.search_widget = CachedSearchWidget  # the filter bar's inputs once per version (searchbar.py)
     for entity in spec.entities:
         related = []
         for source, f in spec.links_to(entity.name):
