@@ -17,6 +17,7 @@ from flask_appbuilder.models.sqla import filters as sqla_filters
 from flask_appbuilder.models.sqla.filters import get_field_setup_query
 
 from app.fieldtypes import field_type
+from app.i18n import translate
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.records.parse import FieldValueError
 from app.security.access import current_access
@@ -30,15 +31,16 @@ TEXT_MATCH_OPS = ("sw", "ew", "ct", "nsw", "new", "nct")
 
 
 class FilterError(ValueError):
-    """A filter the request asked for that cannot be applied (str: English, for the API)."""
+    """A filter the request asked for that cannot be applied: str() the English (the API's),
+    `text(lang)` the catalog's translation for a screen (labels in `shown` where they differ)."""
 
-    def __init__(self, en: str, zh: str | None = None):
-        super().__init__(en)
-        self.zh = zh
+    def __init__(self, msgid: str, shown: dict[str, Any] | None = None, **params: Any):
+        super().__init__(msgid.format(**params))
+        self.msgid, self.shown = msgid, {**params, **(shown or {})}
 
     def text(self, lang: str) -> str:
-        """What a screen says, in the user's language when there is a translation."""
-        return self.zh if lang == "zh" and self.zh else str(self)
+        """What a screen says, in the user's language."""
+        return translate(self.msgid, lang, **self.shown)
 
 
 def filter_classes(filters: Filters, column: str) -> list[type[BaseFilter]]:
@@ -50,11 +52,13 @@ def add_checked_filter(filters: Filters, entity: EntitySpec, column: str, opr: s
     available = filter_classes(filters, column)
     if not available:
         allowed = ", ".join(sorted(filters.get_search_filters()))
-        raise FilterError(f"Filter column '{column}' cannot be filtered on; filterable: {allowed}")
+        raise FilterError("Filter column '{column}' cannot be filtered on; filterable: {allowed}",
+                          column=column, allowed=allowed)
     match = next((f for f in available if f.arg_name == opr), None)
     if match is None:
         ops = ", ".join(f.arg_name for f in available)
-        raise FilterError(f"Filter operation '{opr}' is not allowed on column '{column}'; allowed: {ops}")
+        raise FilterError("Filter operation '{opr}' is not allowed on column '{column}'; allowed: {ops}",
+                          opr=opr, column=column, ops=ops)
     filters.add_filter(column, match, typed_filter_value(entity, column, opr, value))
 
 
@@ -66,14 +70,15 @@ def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) ->
         try:
             return parse_value(f, opr, value, current_lang())
         except FilterValueError as exc:
-            raise FilterError(f"Filter value for '{column}': {exc}",
-                              f"筛选条件“{f.label.get('zh') or column}”：{exc.zh}") from None
+            lang = current_lang()
+            raise FilterError("Filter value for '{column}': {reason}", column=column, reason=str(exc),
+                              shown={"column": f.label.get(lang) or column, "reason": exc.text(lang)}) from None
     if opr in MULTI_VALUE_OPS:
         items = value if isinstance(value, list) else [value]
         return [_typed(f, item, column) for item in items]
     if opr in TEXT_MATCH_OPS:
         if not isinstance(value, str):
-            raise FilterError(f"Filter value for '{column}' must be text")
+            raise FilterError("Filter value for '{column}' must be text", column=column)
         return value
     return _typed(f, value, column)
 
@@ -85,7 +90,8 @@ def _typed(f: FieldSpec, value: Any, column: str) -> Any:
     try:
         return field_type(f.type).filter_value(f, value, current_lang())
     except FieldValueError as exc:
-        raise FilterError(f"Filter value {value!r} for '{column}': {exc}") from None
+        raise FilterError("Filter value '{value}' for '{column}': {reason}", value=value, column=column,
+                          reason=str(exc)) from None
 
 
 def _escape_like(text: str) -> str:

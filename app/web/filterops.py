@@ -22,7 +22,7 @@ from flask_appbuilder.models.sqla.filters import get_field_setup_query
 
 from app.charts.dates import UnknownRange, resolve_range
 from app.clock import crm_today, day_bounds_utc, to_utc
-from app.i18n import _t
+from app.i18n import _t, translate
 from app.metadata.spec import FieldSpec, Text
 
 from .labels import lazy
@@ -46,11 +46,15 @@ RANGE_LABELS = {
 
 class FilterValueError(ValueError):
     """A filter value this operator cannot use (said to the user, a 400 on the API).
-    str() is the English (the API's); `zh` the same for a Chinese screen."""
+    str() is the English (the API's, with internal values); `text(lang)` the catalog's
+    translation for a screen, with `shown` parameters (labels) where they differ."""
 
-    def __init__(self, en: str, zh: str):
-        super().__init__(en)
-        self.zh = zh
+    def __init__(self, msgid: str, shown: dict[str, Any] | None = None, **params: Any):
+        super().__init__(msgid.format(**params))
+        self.msgid, self.params, self.shown = msgid, params, {**params, **(shown or {})}
+
+    def text(self, lang: str) -> str:
+        return translate(self.msgid, lang, **self.shown)
 
 
 @dataclass(frozen=True)
@@ -122,7 +126,7 @@ def parse_value(f: FieldSpec, opr: str, value: Any, lang: str) -> Any:
     if f.type in ("choice", "multichoice"):
         values = [_choice(f, v, lang) for v in _items(value)]
         if not values:
-            raise FilterValueError("choose at least one value", "请至少选择一个值")
+            raise FilterValueError("choose at least one value")
         if opr in ("eq", "neq"):
             return values[0]
         # FAB applies each item of a list separately (AND) unless the operator is in/not_in
@@ -153,8 +157,10 @@ def _choice(f: FieldSpec, value: Any, lang: str) -> str:
     for c in f.choices:
         if text == c.value or text.casefold() == (c.label.get(lang) or "").casefold():
             return c.value
-    raise FilterValueError(f"{text!r} is not one of the choices ({', '.join(c.value for c in f.choices)})",
-                           f"“{text}”不在可选值中（{'、'.join(c.label.get('zh') or c.value for c in f.choices)}）")
+    raise FilterValueError("'{text}' is not one of the choices ({choices})", text=text,
+                           choices=", ".join(c.value for c in f.choices),
+                           shown={"choices": translate(", ", lang, "list").join(c.label.get(lang) or c.value
+                                                                        for c in f.choices)})
 
 
 def _span(f: FieldSpec, opr: str, value: Any) -> Span:
@@ -164,14 +170,13 @@ def _span(f: FieldSpec, opr: str, value: Any) -> Span:
         try:
             start, end = resolve_range(str(name), crm_today())
         except UnknownRange:
-            raise FilterValueError(f"{name!r} is not a relative range ({', '.join(RELATIVE)}, last_N_days)",
-                                   f"“{name}”不是时间范围（今天、本周、本月、最近 30 天……）") from None
+            raise FilterValueError("'{name}' is not a relative range ({ranges}, last_N_days)", name=name,
+                                   ranges=", ".join(RELATIVE)) from None
         return _days(start, end, is_datetime)
     if opr == "between":
         ends = value if isinstance(value, list) else str(value).split("..")
         if len(ends) != 2:
-            raise FilterValueError("between takes two dates, e.g. 2026-01-01..2026-01-31",
-                                   "“介于”需要两个日期，例如 2026-01-01..2026-01-31")
+            raise FilterValueError("between takes two dates, e.g. 2026-01-01..2026-01-31")
         first, last = (_moment(str(v), is_datetime) for v in ends)
         return Span(first.lo, last.hi)
     if isinstance(value, list) and len(value) == 1:
@@ -191,8 +196,9 @@ def _moment(text: str, is_datetime: bool) -> Span:
             return Span(moment, moment, exact=True)
     except ValueError:
         pass
-    raise FilterValueError(f"{text!r} is not a date (2026-01-31)" + (" or a date and time" if is_datetime else ""),
-                           f"“{text}”不是有效日期（格式 2026-01-31）")
+    if is_datetime:
+        raise FilterValueError("'{text}' is not a date (2026-01-31) or a date and time", text=text)
+    raise FilterValueError("'{text}' is not a date (2026-01-31)", text=text)
 
 
 def _days(start: dt.date, end: dt.date, is_datetime: bool) -> Span:
