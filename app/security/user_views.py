@@ -56,12 +56,17 @@ class CrmUserGroupModelView(UserGroupModelView):
 
 class CrmUserStatsChartView(UserStatsChartView):
     class_permission_name = "UserStatsChartView"
-    label_columns = {**UserModelView.label_columns, **UserStatsChartView.label_columns,
-                     "login_count": lazy_gettext("Login count"), "fail_login_count": lazy_gettext("Failed login count")}
+    label_columns = {**UserModelView.label_columns, **UserStatsChartView.label_columns}
     definitions = [
         {"label": lazy_gettext("Login count"), "group": "username", "series": ["login_count"]},
         {"label": lazy_gettext("Failed login count"), "group": "username", "series": ["fail_login_count"]},
     ]
+
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)  # FAB's chart view names each series by prettifying it ("Login Count")
+        self.label_columns = {**self.label_columns, "login_count": lazy_gettext("Login count"),
+                              "fail_login_count": lazy_gettext("Failed login count")}
 
 
 class CrmPermissionViewModelView(PermissionViewModelView):
