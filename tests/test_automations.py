@@ -201,7 +201,7 @@ def test_a_webhook_receiver_that_is_down_never_undoes_the_change_and_fails_after
     assert totals["retrying"] == 4 and totals["failed"] == 2
     page = client.get("/crm/automations/").data.decode()  # the run log, for Admin
     assert 'data-state="failed"' in page and "attempt 3/3" in page and "CRM_SMTP_HOST" in page
-    assert f"deal #{pk}" in page and "won_news" in page
+    assert f'/crm/deal/show/{pk}">' in page and f"#{pk}</a>" in page and "won_news" in page  # the record, linked
 
 
 def test_a_failed_delivery_is_retried_until_the_receiver_answers(make_app, tmp_path):

@@ -31,6 +31,16 @@ def test_api_login_is_limited_too(app):
     assert attacker.post("/api/v1/security/login", json={**body, "password": ADMIN_PASSWORD}).status_code == 429
 
 
+def test_api_login_without_a_provider_is_a_400_naming_it(app):
+    """FAB's schema has `provider` optional and its view reads it unconditionally: that was a 500."""
+    client = own_address(app.test_client())
+    missing = client.post("/api/v1/security/login", json={"username": "王𩸽", "password": "guess"})
+    assert missing.status_code == 400 and "provider" in missing.json["message"], missing.data
+    good = client.post("/api/v1/security/login", json={"username": "admin", "password": ADMIN_PASSWORD,
+                                                        "provider": "db"})
+    assert good.status_code == 200 and good.json["access_token"]
+
+
 def test_rate_limit_storage_follows_redis_url(make_app):
     assert make_app().config["RATELIMIT_STORAGE_URI"] == "memory://"
     redis = make_app(REDIS_URL="redis://127.0.0.1:6379/0")

@@ -26,6 +26,7 @@ from app.security.session_views import CrmAuthDBView, replace_locale_view
 from .access import user_grants
 from .authcache import RoleRef
 from .jwt_answers import install_jwt_answers
+from .login_api import CrmSecurityApi
 from .passwords import refuse_weak_password
 from .user_views import (
     CrmPermissionViewModelView,
@@ -40,6 +41,7 @@ class CrmSecurityManager(SecurityManager):
     """Row, field and team rules (roles.yaml) attach here."""
 
     authdbview = CrmAuthDBView  # logout by POST
+    security_api = CrmSecurityApi  # a login body without `provider`: 400, not FAB's 500
     userdbmodelview = CrmUserDBModelView  # values and labels in the user's language
     rolemodelview = CrmRoleModelView
     groupmodelview = CrmUserGroupModelView
