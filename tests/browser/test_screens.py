@@ -306,11 +306,11 @@ def test_switching_to_chinese_shows_metadata_and_fab_labels(page: Any) -> None:
     zh_stages = {"初步接触", "需求分析", "方案提供", "谈判", "成交", "输单", "待续约", "已报价"}
     assert stages and all(t in zh_stages for t in stages), stages
     # ... and FAB's own strings from its zh catalogue.
-    expect(page.locator(".crm-count")).to_contain_text("记录数目")
+    expect(page.locator("div.well", has_text="记录数目")).to_have_count(1)
     expect(page.locator(".navbar")).to_contain_text("用户权限")
     expect(page.locator("#crm-q")).to_have_attribute("placeholder", re.compile("^搜索"))
 
     switch_language(page, "English")
     assert "/crm/opportunity/list/" in page.url
     expect(headers.filter(has_text="Opportunity name")).to_have_count(1)
-    expect(page.locator(".crm-count")).to_contain_text("Record Count")
+    expect(page.locator("div.well", has_text="Record Count")).to_have_count(1)
