@@ -154,8 +154,8 @@ def test_worker_killed_mid_import_then_retry_finishes_nothing_lost_or_doubled(ma
 
 def test_cancel_stops_an_import_and_retry_finishes_it(import_app: Any) -> None:
     client = login(import_app.test_client())
-    rows = 1500
-    data = ("姓名,邮箱\n" + "".join(f"取消{i:04d},x{i}@example.cn\n" for i in range(rows))).encode()
+    rows = 8000  # batches grow to 0.5 s of work (up to 1,000 rows): a small file could finish before the cancel
+    data = ("姓名,邮箱\n" + "".join(f"取消{i:05d},x{i}@example.cn\n" for i in range(rows))).encode()
     token = upload(client, "lead", data, "cancel.csv").get_json()["upload"]
     job_id = client.post("/api/v1/imports/lead/run", json={"upload": token}).get_json()["job_id"]
     wait_for(lambda: job_state(import_app, job_id).done >= 20, what="the import to get going")

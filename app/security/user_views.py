@@ -62,11 +62,14 @@ class CrmUserStatsChartView(UserStatsChartView):
         {"label": lazy_gettext("Failed login count"), "group": "username", "series": ["fail_login_count"]},
     ]
 
-
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)  # FAB's chart view names each series by prettifying it ("Login Count")
-        self.label_columns = {**self.label_columns, "login_count": lazy_gettext("Login count"),
-                              "fail_login_count": lazy_gettext("Failed login count")}
+        # FAB's chart view renames each series by prettifying it ("Login Count") in the dict it is
+        # given: the class's, shared by every app of the process (the next app's search form read
+        # the prettified names). Each instance gets its own dict, and the catalog's names back.
+        own = {"login_count": lazy_gettext("Login count"), "fail_login_count": lazy_gettext("Failed login count")}
+        self.label_columns = {**type(self).label_columns, **own}
+        super().__init__(**kwargs)
+        self.label_columns.update(own)
 
 
 class CrmPermissionViewModelView(PermissionViewModelView):
