@@ -153,6 +153,21 @@ def test_a_viewer_in_another_time_zone_gets_their_own_answer(make_app: Any) -> N
     assert _chart_statements(app, admin)[0] >= 1
 
 
+def test_an_import_shows_on_the_next_chart(world: Any) -> None:
+    """The import's direct write (COPY on PostgreSQL, unseen by SQLAlchemy's cursor events) still
+    makes the charts reading its table stale at commit."""
+    from tests.test_import_api import run_import
+
+    admin = _client(world, "admin")
+    before = _chart_total(admin)
+    assert _chart_statements(world, admin)[0] == 0  # cached
+    with world.app_context():
+        account = world.extensions["crm"].db.session.execute(sa.text("SELECT name FROM account LIMIT 1")).scalar()
+    deals = f"商机名称,客户,金额,预计成交日期\n导入商机𩸽,{account},123456,2026-12-31\n".encode()
+    assert run_import(world, admin, "opportunity", deals, "d.csv").result["counts"]["created"] == 1
+    assert _chart_total(admin) == pytest.approx(before + 123456) == pytest.approx(_open_total(world))
+
+
 def test_no_cache_when_the_setting_is_zero(make_app: Any) -> None:
     app = make_app(CRM_CHART_CACHE_SECONDS=0)
     client = _client(app, "admin")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.events.outbox import created_event, mark_written
 from app.models.actor import acting_user_id
-from app.models.events import stamp_new, utcnow
+from app.models.events import TABLES_WRITTEN, stamp_new, utcnow
 
 OWN_LISTENERS = {"before_insert": 1, "after_insert": 1}  # stamps/autonumbers, the outbox event
 
@@ -129,6 +129,7 @@ def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
             raw.cursor().copy_expert(statement, text)
         except dialect.loaded_dbapi.Error as exc:  # a refused batch: replayed row by row
             raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
+    connection.info.setdefault(TABLES_WRITTEN, set()).add(table.name)  # COPY bypasses the cursor events
 
 
 def _copy_text(value: Any) -> str:

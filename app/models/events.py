@@ -17,6 +17,11 @@ from app.metadata.spec import EntitySpec
 
 from .actor import acting_user_id
 
+# Tables a transaction wrote by statements SQLAlchemy's cursor events never see (COPY on a raw
+# cursor, app/imports/direct.py), kept in the connection's `info`: whoever watches writes (the
+# chart cache) reads it at commit as it reads the INSERT/UPDATE/DELETE it saw.
+TABLES_WRITTEN = "crm_tables_written"
+
 _PLACEHOLDER = re.compile(r"\{(0+)\}")
 
 

@@ -38,7 +38,7 @@ BULK_ACTIONS = ("update", "reassign", "delete")
 BULK_VERBS = {"update": "mass_update", "reassign": "reassign", "delete": "mass_delete"}
 CHUNK = 500  # rows read per SELECT
 
-TEXT: dict[str, dict[str, str]] = {
+TEXT = {
     "not_found": _t("Not found, or not yours to see."),
     "out_of_scope": _t("Outside the records you may {action} in bulk."),
     "no_fields": _t("Choose a field and its value."),
@@ -50,8 +50,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def text(key: str, lang: str | None, **params: Any) -> str:
-    table = TEXT[key]
-    return (table.get(lang or "en") or table["en"]).format(**params)
+    """The catalog's text in `lang` (English when None), placeholders filled."""
+    return TEXT[key].get(lang or "en").format(**params)
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .bulk_job import bulk_command, job_threshold, kept, max_rows, start_bulk
 from .filtering import FilterError
 
 BULK_METHOD_PERMISSIONS = {"bulk": "read"}
-TEXT: dict[str, dict[str, str]] = {
+TEXT = {
     "body": _t("The request body must be a JSON object."),
     "action": _t("action is one of: update, reassign, delete."),
     "ids": _t("Give ids (a list of numbers) or all: true with filters."),
@@ -33,8 +33,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def say(key: str, lang: str | None, **params: Any) -> str:
-    table = TEXT[key]
-    return (table.get(lang or "en") or table["en"]).format(**params)
+    """The catalog's text in `lang` (English when None), placeholders filled."""
+    return TEXT[key].get(lang or "en").format(**params)
 
 
 class TooMany(ValueError):

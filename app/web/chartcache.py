@@ -38,10 +38,12 @@ import sqlalchemy as sa
 from flask import Flask
 from redis import Redis
 
+from app.models.events import TABLES_WRITTEN
+
 log = logging.getLogger(__name__)
 _WRITE = re.compile(r"^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)", re.IGNORECASE)
 _READING: ContextVar[set[str] | None] = ContextVar("crm_chart_reading", default=None)
-_DIRTY = "crm_chart_tables_written"
+_DIRTY = TABLES_WRITTEN  # shared with writers SQLAlchemy does not see (app/models/events.py)
 EXTENSION = "crm_chart_cache"
 
 

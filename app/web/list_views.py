@@ -9,7 +9,6 @@ columns the column chooser picked (the user's current columns when no view is op
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import sqlalchemy as sa
 
+from app.clock import utc_now
 from app.i18n import _t
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.security.access import Access
@@ -82,10 +82,6 @@ def checked_query(query: str, entity: EntitySpec, access: Access) -> str:
                 continue
         kept.append((key, value))
     return urlencode(kept)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
 
 def _loads(text: str | None, default: Any) -> Any:
@@ -166,7 +162,7 @@ def save_view(session: Any, table: sa.Table, entity: str, name: str, columns: li
               roles: list[str], owner_id: int, view: ListView | None = None) -> int:
     values = {"entity": entity, "name": name, "shared_roles": json.dumps(roles, ensure_ascii=False),
               "definition": json.dumps({"columns": columns, "query": query}, ensure_ascii=False),
-              "changed_on": _now()}
+              "changed_on": utc_now()}
     if view is not None:
         session.execute(sa.update(table).where(table.c.id == view.id).values(**values))
         session.commit()
