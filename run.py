@@ -9,9 +9,11 @@ import sys
 
 from app import InsecureSecretKey, MetadataError, SchemaPending, create_app
 from app.metaversions.live import install
+from app.ops.heap import freeze_built_heap
 
 try:
     app = create_app()
 except (MetadataError, SchemaPending, InsecureSecretKey) as exc:  # refuse to start, saying why
     sys.exit(str(exc))
 install(app)
+freeze_built_heap()  # the built app is never garbage: out of the collector's scans

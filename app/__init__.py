@@ -38,6 +38,7 @@ from app.security.headers import install_security_headers
 from app.security.manager import CrmSecurityManager
 from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
+from app.security.userrows import user_row_cache
 from app.settings import load_settings
 from app.web.assets import register_assets
 from app.web.chartcache import install_chart_cache
@@ -73,6 +74,8 @@ class CrmState:
     auth_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
     # the top bar's unread notification counts, per user, cleared by any write to crm_notification
     notice_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
+    # the signed-in users' rows (FAB's user loader), cleared by any write to ab_user: userrows.py
+    user_cache: AuthCache = field(default_factory=lambda: AuthCache(0))
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
@@ -132,10 +135,10 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         appbuilder.init_app(app, db.session)
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
         ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
-        auth_cache, notice_cache = request_caches(app, db.engine)
+        auth_cache, notice_cache, user_cache = request_caches(app, db.engine)
         install_chart_cache(app, db.engine, models)  # charts' answers, stale on a write to what they read
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
-                                         notice_cache)
+                                         notice_cache, user_cache)
         app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version
         app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
@@ -144,15 +147,16 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     return app
 
 
-def request_caches(app: Flask, engine: sa.Engine) -> tuple[AuthCache, AuthCache]:
-    """Who may do what, and the unread notification counts: cached per app, each cleared by
-    writes to its tables (through Redis for every process when REDIS_URL is set)."""
+def request_caches(app: Flask, engine: sa.Engine) -> tuple[AuthCache, AuthCache, AuthCache]:
+    """Who may do what, the unread notification counts and the signed-in users' rows: cached
+    per app, each cleared by writes to its tables (through Redis for every process when
+    REDIS_URL is set)."""
     ttl, redis_url = float(app.config["CRM_ACCESS_CACHE_SECONDS"]), app.config.get("REDIS_URL") or ""
     access = AuthCache(ttl, redis_url)
     notices = AuthCache(ttl, redis_url, tables=("crm_notification",), redis_key="crm:notification-generation")
     access.watch(engine)
     notices.watch(engine)
-    return access, notices
+    return access, notices, user_row_cache(ttl, redis_url, engine)
 
 
 def trust_proxies(app: Flask) -> None:

@@ -146,9 +146,9 @@ def test_a_team_change_widens_the_managers_scope_at_once(crm: Any) -> None:
     assert manager.get(f"/api/v1/opportunity/{outsider}").status_code == 200
 
 
-def test_redis_carries_a_change_to_another_process(make_app: Any) -> None:
-    """Two apps on one database stand for two worker processes: a role change made through one
-    is obeyed by the other's warm cache at once (the Redis generation)."""
+def two_workers(make_app: Any) -> tuple[Any, Any, list[str]]:
+    """Two apps on one database and Redis, standing for two worker processes: the first, a
+    Sales Rep's client of the second, and the statements of the client's warm request."""
     redis_url = test_redis_url()
     first = make_app(REDIS_URL=redis_url, CRM_ACCESS_CACHE_SECONDS=3600)
     with first.app_context():
@@ -159,6 +159,13 @@ def test_redis_carries_a_change_to_another_process(make_app: Any) -> None:
     assert rep.get("/api/v1/opportunity/").status_code == 200
     with count_queries(second) as statements:
         assert rep.get("/api/v1/opportunity/").status_code == 200
+    return first, rep, statements
+
+
+def test_redis_carries_a_change_to_another_process(make_app: Any) -> None:
+    """A role change made through one worker is obeyed by the other's warm cache at once
+    (the Redis generation)."""
+    first, rep, statements = two_workers(make_app)
     assert not any(AUTH_TABLES.search(s) for s in statements)  # warm
     with first.app_context():
         sm = first.extensions["crm"].appbuilder.sm

@@ -13,8 +13,8 @@ its own cache and never reads this one) under a *generation*:
 - without Redis other processes see a change within `CRM_ACCESS_CACHE_SECONDS` (entries
   expire); 0 turns the cache off.
 
-The user row itself is still read per request (FAB's user loader), so a deactivated or
-deleted user is refused at once whatever the cache holds.
+The user row (FAB's user loader) is cached alike, by its own generation over `ab_user`
+(app/security/userrows.py).
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from .user_views import (
     CrmUserGroupModelView,
     CrmUserStatsChartView,
 )
+from .userrows import cached_user
 
 
 class CrmSecurityManager(SecurityManager):
@@ -72,6 +73,13 @@ class CrmSecurityManager(SecurityManager):
     def create_jwt_manager(self, app: Any) -> Any:
         """FAB's JWT manager, answering 401 to bad tokens (see jwt_answers)."""
         return install_jwt_answers(super().create_jwt_manager(app))
+
+    def get_user_by_id(self, pk: Any) -> Any:
+        """The user row from the app's user-row cache (userrows.py): no SQL on a warm cache."""
+        state = current_app.extensions.get("crm")
+        if state is None:  # building the app: no cache yet
+            return super().get_user_by_id(pk)
+        return cached_user(state.user_cache, self.session, self.user_model, int(pk))
 
     def _access_cache(self) -> Any:
         return current_app.extensions["crm"].auth_cache
