@@ -202,3 +202,15 @@ def test_an_entity_without_list_filters_has_a_list_screen(make_app, tmp_path):
     assert client.post("/api/v1/memo/", json={"name": "没有筛选的备忘"}).status_code == 201
     page = client.get("/crm/memo/list/")
     assert page.status_code == 200 and "没有筛选的备忘" in page.get_data(as_text=True)
+
+
+def test_a_form_section_with_nothing_to_enter_is_not_drawn(client):
+    # The starter opportunity's computed fields (weighted amount, days to close, industry) fall
+    # into an automatic "More" section: shown on the record, but the forms drew it as an empty box.
+    record = client.post("/api/v1/account/", json={"name": "表单分区"}).json["id"]
+    deal = client.post("/api/v1/opportunity/", json={"name": "分区商机", "account": record}).json["id"]
+    for path in ("/crm/opportunity/add", f"/crm/opportunity/edit/{deal}"):
+        html = client.get(path).data.decode()
+        assert "Progress" in html, path
+        assert ">More<" not in html.replace(" ", "").replace("\n", ""), path
+    assert ">More<" in client.get(f"/crm/opportunity/show/{deal}").data.decode().replace(" ", "").replace("\n", "")

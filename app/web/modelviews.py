@@ -132,8 +132,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
     def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, actions: Any = None,
                          show_fieldsets: Any = None) -> Any:
         hidden = self._access().hidden_fields(self.entity)
-        fieldsets = [(title, {**spec, "fields": [f for f in spec["fields"] if f not in hidden]})
-                     for title, spec in (show_fieldsets or self.show_fieldsets)]
+        fieldsets = visible_sections(show_fieldsets or self.show_fieldsets, hidden)
         columns = [c for c in self.show_columns if c not in hidden]
         widgets = widgets or {}
         widgets["show"] = self.show_widget(
@@ -159,12 +158,20 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         return access.is_admin or access.scope(self.entity.name, "reassign") != "no"
 
     def _get_add_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
-        hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_add_widget(self._ruled_form(form, True), [*(exclude_cols or []), *hidden], widgets)
+        excluded = [*(exclude_cols or []), *self._access().hidden_fields(self.entity)]
+        widgets = widgets or {}
+        widgets["add"] = self.add_widget(form=self._ruled_form(form, True), include_cols=self.add_columns,
+                                         exclude_cols=excluded,
+                                         fieldsets=visible_sections(self.add_fieldsets, excluded))
+        return widgets
 
     def _get_edit_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
-        hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_edit_widget(self._ruled_form(form, False), [*(exclude_cols or []), *hidden], widgets)
+        excluded = [*(exclude_cols or []), *self._access().hidden_fields(self.entity)]
+        widgets = widgets or {}
+        widgets["edit"] = self.edit_widget(form=self._ruled_form(form, False), include_cols=self.edit_columns,
+                                           exclude_cols=excluded,
+                                           fieldsets=visible_sections(self.edit_fieldsets, excluded))
+        return widgets
 
     def _form_values(self, form: Any, create: bool = False) -> dict[str, Any]:
         values = form_values(form, self.entity)
@@ -383,6 +390,17 @@ def _not_routed(self: Any, *args: Any, **kwargs: Any) -> None:
 
 for _name in LEGACY_ROUTES:  # a plain method has no @expose, so FAB adds no URL for it
     setattr(RecordModelView, _name, _not_routed)
+
+
+def visible_sections(fieldsets: Any, hidden: Any) -> list[Any]:
+    """The form's sections without the fields this viewer does not get; a section left with none
+    (computed fields only on a form, every field hidden from the role) is not drawn as an empty box."""
+    kept = []
+    for title, section in fieldsets:
+        fields = [name for name in section["fields"] if name not in hidden]
+        if fields:
+            kept.append((title, {**section, "fields": fields}))
+    return kept
 
 
 def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> type[RecordModelView]:
