@@ -404,7 +404,11 @@ def test_save_share_and_open_as_another_role_drops_hidden_columns(world: World) 
     html = agent.get(f"/crm/reports/{report_id}").get_data(as_text=True)
     won = [d for d in world.deals if d["stage"] == "won"]
     assert all(d["name"] in html for d in won)
-    assert "column &#39;amount&#39; left out" in html or "column 'amount' left out" in html
+    assert "Left out: you may not see Amount" in html
+    agent.post("/lang/zh", headers={"X-CSRFToken": agent.csrf})
+    zh = agent.get(f"/crm/reports/{report_id}").get_data(as_text=True)
+    assert "已隐藏：您无权查看 金额" in zh and "left out" not in zh  # the note was English on every page
+    agent.post("/lang/en", headers={"X-CSRFToken": agent.csrf})
     for d in won:
         assert f"{d['amount']:.2f}" not in html and f"{d['amount']:,.2f}" not in html
     data = agent.get(f"/api/v1/reports/{report_id}/data").get_json()
