@@ -214,3 +214,12 @@ def test_a_form_section_with_nothing_to_enter_is_not_drawn(client):
         assert "Progress" in html, path
         assert ">More<" not in html.replace(" ", "").replace("\n", ""), path
     assert ">More<" in client.get(f"/crm/opportunity/show/{deal}").data.decode().replace(" ", "").replace("\n", "")
+
+
+def test_an_empty_value_shows_as_nothing_on_the_list_and_the_record(client):
+    # A lead imported without a company showed "None" in the list's Company column and on its page.
+    lead = client.post("/api/v1/lead/", json={"name": "无公司线索"}).json["id"]
+    listed = client.get("/crm/lead/list/?q=无公司线索").data.decode()
+    assert "无公司线索" in listed and ">None<" not in listed
+    shown = client.get(f"/crm/lead/show/{lead}").data.decode()
+    assert "无公司线索" in shown and "None" not in shown
