@@ -222,3 +222,13 @@ def test_job_titles_follow_the_reader_language_not_the_starter_language(import_a
     assert client.get(f"/api/v1/jobs/{revert_id}").get_json()["title"] == \
         f"Revert import #{job.id}: Import Leads: 标题.csv"
     assert "Import Leads: 标题.csv" in client.get("/crm/jobs/").get_data(as_text=True)
+
+
+def test_the_jobs_page_names_result_counts_and_files_in_the_users_language(import_app: Any) -> None:
+    # The page printed the result's keys: "created 1 rejected 1 errors" on the zh page.
+    client = login(import_app.test_client())
+    client.post("/lang/zh")
+    run_import(import_app, client, "lead", "姓名,邮箱\r\n结果词,a@example.cn\r\n坏行,not-an-email\r\n".encode(), "词.csv")
+    page = client.get("/crm/jobs/").get_data(as_text=True)
+    assert 'data-count="created">新建 1<' in page and 'data-count="rejected">拒绝 1<' in page
+    assert "错误报告</a>" in page and "> errors</a>" not in page
