@@ -158,19 +158,18 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         return access.is_admin or access.scope(self.entity.name, "reassign") != "no"
 
     def _get_add_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
-        excluded = [*(exclude_cols or []), *self._access().hidden_fields(self.entity)]
-        widgets = widgets or {}
-        widgets["add"] = self.add_widget(form=self._ruled_form(form, True), include_cols=self.add_columns,
-                                         exclude_cols=excluded,
-                                         fieldsets=visible_sections(self.add_fieldsets, excluded))
-        return widgets
+        return self._form_widget("add", form, exclude_cols, widgets)
 
     def _get_edit_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
+        return self._form_widget("edit", form, exclude_cols, widgets)
+
+    def _form_widget(self, kind: str, form: Any, exclude_cols: Any, widgets: Any) -> Any:
+        """FAB's add/edit widget without the role's hidden fields, nor the sections left empty."""
         excluded = [*(exclude_cols or []), *self._access().hidden_fields(self.entity)]
         widgets = widgets or {}
-        widgets["edit"] = self.edit_widget(form=self._ruled_form(form, False), include_cols=self.edit_columns,
-                                           exclude_cols=excluded,
-                                           fieldsets=visible_sections(self.edit_fieldsets, excluded))
+        widgets[kind] = getattr(self, f"{kind}_widget")(
+            form=self._ruled_form(form, kind == "add"), include_cols=getattr(self, f"{kind}_columns"),
+            exclude_cols=excluded, fieldsets=visible_sections(getattr(self, f"{kind}_fieldsets"), excluded))
         return widgets
 
     def _form_values(self, form: Any, create: bool = False) -> dict[str, Any]:
