@@ -221,7 +221,8 @@ def test_job_titles_follow_the_reader_language_not_the_starter_language(import_a
     assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "Import Leads: 标题.csv"
     assert client.get(f"/api/v1/jobs/{revert_id}").get_json()["title"] == \
         f"Revert import #{job.id}: Import Leads: 标题.csv"
-    assert "Import Leads: 标题.csv" in client.get("/crm/jobs/").get_data(as_text=True)
+    page = client.get("/crm/jobs/").get_data(as_text=True)
+    assert "Import Leads: 标题.csv" in page, page[page.find("jobs-table"):][:1500]
 
 
 def test_the_jobs_page_names_result_counts_and_files_in_the_users_language(import_app: Any) -> None:
