@@ -223,3 +223,16 @@ def test_an_empty_value_shows_as_nothing_on_the_list_and_the_record(client):
     assert "无公司线索" in listed and ">None<" not in listed
     shown = client.get(f"/crm/lead/show/{lead}").data.decode()
     assert "无公司线索" in shown and "None" not in shown
+
+
+def test_every_mistake_on_a_form_shows_at_once(client):
+    # A value that did not parse (amount "abc") hid the command's checks: the name too long, the
+    # missing account and the probability over 100 were only said after the amount was fixed.
+    before = client.get("/api/v1/opportunity/").json["count"]
+    html = client.post("/crm/opportunity/add", data={
+        "name": "长" * 300, "amount": "abc", "close_date": "2026-13-45", "probability": "500",
+        "stage": "prospecting", "deal_type": "new_business"}).data.decode()
+    for said in ("Not a number", "Not a date", "At most 200 characters", "This field is required",
+                 "Must be at most 100"):
+        assert said in html, said
+    assert client.get("/api/v1/opportunity/").json["count"] == before

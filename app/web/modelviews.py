@@ -258,8 +258,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             for f in self.entity.declared_fields:
                 if f.editable and f.default is not None and f.name in form:
                     form[f.name].process_data(default_for(f, self._ctx().user_id))
-        if request.method == "POST" and form.validate():
-            command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form, create=True))
+        errors = self._input_errors(form) if request.method == "POST" else None
+        if errors is not None:
+            values = {k: v for k, v in self._form_values(form, create=True).items() if k not in errors}
+            command = CreateRecord(self._ctx(), self.entity.name, values, errors)
             if self._run(command, form):
                 flash(str(UI["saved"].get(current_lang())), "success")
                 return None
@@ -278,8 +280,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             form = self.edit_form.refresh(request.form)
             if "owner" in form:  # read-only here: shown as stored, never taken from the post
                 form["owner"].process_data(item.owner)
-            if form.validate():
-                command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form),
+            errors = self._input_errors(form)
+            if errors is not None:
+                values = {k: v for k, v in self._form_values(form).items() if k not in errors}
+                command = UpdateRecord(self._ctx(), self.entity.name, item, values, errors,
                                        version=form_version(form))
                 if self._run(command, form):
                     flash(str(UI["saved"].get(current_lang())), "success")
@@ -292,6 +296,14 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             item, filters={}, orders=get_order_args(), pages=get_page_args(),
             page_sizes=get_page_size_args(), widgets=widgets)
 
+    def _input_errors(self, form: Any) -> dict[str, list[str]] | None:
+        """The form's errors by field (values that did not parse), for the command to report with its
+        own (required, ranges, gates), so every mistake shows at once and not in two rounds; None
+        when the post itself is bad (CSRF, the version): nothing is attempted."""
+        form.validate()
+        errors = {f.name: list(f.errors) for f in form if f.errors}
+        return None if any(name not in self.entity.field_map for name in errors) else errors
+
     def _run(self, command: Any, form: Any) -> bool:
         try:
             saved = command.run()
@@ -302,7 +314,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         except ValidationFailed as exc:
             for name, messages in exc.errors.items():
                 if name in form:
-                    form[name].errors = list(form[name].errors) + messages
+                    form[name].errors = list(dict.fromkeys([*form[name].errors, *messages]))
                 else:
                     flash(f"{name}: {' '.join(messages)}", "danger")
             flash(str(UI["fix_errors"].get(current_lang())), "danger")
