@@ -290,3 +290,15 @@ def test_token_authenticated_client_reads_and_writes(gadget_app):
     assert client.get(f"/api/v1/gadget/{created.json['id']}", headers=headers).json["result"]["name"] == "令牌"
     bad = client.post("/api/v1/security/login", json={"username": "admin", "password": "wrong", "provider": "db"})
     assert bad.status_code == 401
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_info_describes_a_field_without_help_as_empty_not_the_catalog_header(api, lang):
+    # FAB ran gettext("") for a field without a description: gettext answers "" with the
+    # catalog's header ("Project-Id-Version: ..."), which API clients showed as help text.
+    api.post(f"/lang/{lang}")
+    info = api.get("/api/v1/gadget/_info").json
+    for key in ("add_columns", "edit_columns"):
+        descriptions = {column["name"]: column["description"] for column in info[key]}
+        assert descriptions["name"] == "", (key, descriptions["name"][:80])
+        assert not any("Project-Id-Version" in text for text in descriptions.values()), key

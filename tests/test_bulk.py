@@ -118,6 +118,22 @@ def test_permission_matrix_for_the_bulk_verbs(world: Any, user: str, action: str
         assert set(remaining.values()) == {"下一步"}
 
 
+@pytest.mark.parametrize(("lang", "action", "said"), [
+    ("en", "update", "You may not bulk update this Opportunity."),
+    ("zh", "update", "您无权对此商机执行批量修改操作。"),
+    ("zh", "delete", "您无权对此商机执行批量删除操作。"),
+    ("zh", "reassign", "您无权对此商机执行转交操作。")])
+def test_a_refused_verb_is_said_in_the_users_words(world: Any, lang: str, action: str, said: str) -> None:
+    # The refusal named the roles.yaml key: "您无权对此商机执行mass_update操作。"
+    deals = make_deals(world, (f"措辞{lang}{action}", "sales_rep", 100))
+    rep = client_for(world, "sales_rep", lang)
+    payload: dict[str, Any] = {"action": action, "ids": list(deals.values())}
+    payload.update({"update": {"values": {"next_step": "x"}}, "reassign": {"owner": world["users"]["sales_rep2"]}}
+                   .get(action, {}))
+    answer = rep.post("/api/v1/opportunity/bulk", json=payload)
+    assert answer.status_code == 403 and answer.get_json()["message"] == said
+
+
 def test_a_field_the_role_may_not_write_is_refused_for_all_rows(world: Any) -> None:
     manager = client_for(world, "sales_manager")
     deals = make_deals(world, ("己只读", "sales_rep", 100))

@@ -204,3 +204,32 @@ def test_malformed_rows_are_reported_per_row_never_a_failed_job(import_app: Any)
     rows = client.get(f"/api/v1/imports/{job.id}/rows?outcome=rejected").get_json()["rows"]
     assert [(r["row"], r["column"]) for r in rows] == [(3, None), (6, "邮箱")]
     assert "4 cells" in rows[0]["reason"]
+
+
+def test_job_titles_follow_the_reader_language_not_the_starter_language(import_app: Any) -> None:
+    # The title was stored in the language of whoever started the job: a zh import read "导入 线索"
+    # on the English jobs page, and the other way round.
+    client = login(import_app.test_client())
+    client.post("/lang/zh")
+    job = run_import(import_app, client, "lead", "姓名,公司\r\n标题测试,某公司\r\n".encode(), "标题.csv")
+    assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "导入 线索: 标题.csv"
+    reverted = client.post(f"/api/v1/imports/{job.id}/revert")
+    assert reverted.status_code == 202, reverted.get_json()
+    revert_id = reverted.get_json()["job_id"]
+    wait_job(import_app, revert_id)
+    client.post("/lang/en")
+    assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "Import Leads: 标题.csv"
+    assert client.get(f"/api/v1/jobs/{revert_id}").get_json()["title"] == \
+        f"Revert import #{job.id}: Import Leads: 标题.csv"
+    page = client.get("/crm/jobs/").get_data(as_text=True)
+    assert "Import Leads: 标题.csv" in page, page[page.find("jobs-table"):][:1500]
+
+
+def test_the_jobs_page_names_result_counts_and_files_in_the_users_language(import_app: Any) -> None:
+    # The page printed the result's keys: "created 1 rejected 1 errors" on the zh page.
+    client = login(import_app.test_client())
+    client.post("/lang/zh")
+    run_import(import_app, client, "lead", "姓名,邮箱\r\n结果词,a@example.cn\r\n坏行,not-an-email\r\n".encode(), "词.csv")
+    page = client.get("/crm/jobs/").get_data(as_text=True)
+    assert 'data-count="created">新建 1<' in page and 'data-count="rejected">拒绝 1<' in page
+    assert "错误报告</a>" in page and "> errors</a>" not in page

@@ -202,3 +202,37 @@ def test_an_entity_without_list_filters_has_a_list_screen(make_app, tmp_path):
     assert client.post("/api/v1/memo/", json={"name": "没有筛选的备忘"}).status_code == 201
     page = client.get("/crm/memo/list/")
     assert page.status_code == 200 and "没有筛选的备忘" in page.get_data(as_text=True)
+
+
+def test_a_form_section_with_nothing_to_enter_is_not_drawn(client):
+    # The starter opportunity's computed fields (weighted amount, days to close, industry) fall
+    # into an automatic "More" section: shown on the record, but the forms drew it as an empty box.
+    record = client.post("/api/v1/account/", json={"name": "表单分区"}).json["id"]
+    deal = client.post("/api/v1/opportunity/", json={"name": "分区商机", "account": record}).json["id"]
+    for path in ("/crm/opportunity/add", f"/crm/opportunity/edit/{deal}"):
+        html = client.get(path).data.decode()
+        assert "Progress" in html, path
+        assert ">More<" not in html.replace(" ", "").replace("\n", ""), path
+    assert ">More<" in client.get(f"/crm/opportunity/show/{deal}").data.decode().replace(" ", "").replace("\n", "")
+
+
+def test_an_empty_value_shows_as_nothing_on_the_list_and_the_record(client):
+    # A lead imported without a company showed "None" in the list's Company column and on its page.
+    lead = client.post("/api/v1/lead/", json={"name": "无公司线索"}).json["id"]
+    listed = client.get("/crm/lead/list/?q=无公司线索").data.decode()
+    assert "无公司线索" in listed and ">None<" not in listed
+    shown = client.get(f"/crm/lead/show/{lead}").data.decode()
+    assert "无公司线索" in shown and "None" not in shown
+
+
+def test_every_mistake_on_a_form_shows_at_once(client):
+    # A value that did not parse (amount "abc") hid the command's checks: the name too long, the
+    # missing account and the probability over 100 were only said after the amount was fixed.
+    before = client.get("/api/v1/opportunity/").json["count"]
+    html = client.post("/crm/opportunity/add", data={
+        "name": "长" * 300, "amount": "abc", "close_date": "2026-13-45", "probability": "500",
+        "stage": "prospecting", "deal_type": "new_business"}).data.decode()
+    for said in ("Not a number", "Not a date", "At most 200 characters", "This field is required",
+                 "Must be at most 100"):
+        assert said in html, said
+    assert client.get("/api/v1/opportunity/").json["count"] == before

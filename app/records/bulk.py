@@ -29,7 +29,7 @@ from .commands import (
     UpdateRecord,
     ValidationFailed,
 )
-from .messages import msg
+from .messages import forbidden_text, msg
 from .parse import is_record_id
 from .reassign import ReassignRecords, owner_errors
 
@@ -103,8 +103,7 @@ class BulkRecords:
         self.owner = owner
 
     def _forbidden(self) -> Forbidden:
-        return Forbidden(msg("forbidden", self.ctx.lang, action=BULK_VERBS[self.action],
-                             entity=self.entity.label.get(self.ctx.lang)))
+        return Forbidden(forbidden_text(BULK_VERBS[self.action], self.entity.label, self.ctx.lang))
 
     def validate(self) -> None:
         """What holds for every row is judged once: the verb, the field and value, the owner."""

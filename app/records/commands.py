@@ -23,7 +23,7 @@ from app.models.actor import acting_user_id
 
 from .assignees import assignee_errors
 from .conditions import condition_errors, lock_message
-from .messages import msg
+from .messages import forbidden_text, msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
 from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
@@ -173,8 +173,7 @@ class _RecordCommand:
     def _require(self, action: str, record: Any = None) -> None:
         access = self.ctx.access
         if access is not None and not access.allows(self.entity.name, action, record):
-            raise Forbidden(msg("forbidden", self.ctx.lang, action=action,
-                                entity=self.entity.label.get(self.ctx.lang)))
+            raise Forbidden(forbidden_text(action, self.entity.label, self.ctx.lang))
 
     def _check(self, fields: list[FieldSpec]) -> dict[str, list[str]]:
         self._refuse_fields()
@@ -406,8 +405,7 @@ class DeleteRecord:
     def validate(self) -> None:
         access = self.ctx.access
         if access is not None and not access.allows(self.entity.name, "delete", self.record):
-            raise Forbidden(msg("forbidden", self.ctx.lang, action="delete",
-                                entity=self.entity.label.get(self.ctx.lang)))
+            raise Forbidden(forbidden_text("delete", self.entity.label, self.ctx.lang))
         check_version(self.ctx, self.entity, self.record, self.expected_version)
         spec = self.ctx.models.spec
         for source, f in spec.links_to(self.entity.name):

@@ -58,6 +58,22 @@ def msg(key: str, lang: str | None = None, **params: Any) -> str:
     return translate(MESSAGES[key].msgid, lang, **params)
 
 
+# The action in "You may not {action} this {entity}": the user's words, not the roles.yaml key
+# (a zh refusal read "您无权对此商机执行mass_update操作").
+ACTIONS = {
+    "read": _t("read", "may not"), "create": _t("create", "may not"), "update": _t("change", "may not"),
+    "delete": _t("delete", "may not"), "mass_update": _t("bulk update", "may not"),
+    "mass_delete": _t("bulk delete", "may not"), "reassign": _t("reassign", "may not"),
+    "export": _t("export", "may not"), "import": _t("import", "may not"),
+}
+
+
+def forbidden_text(action: str, entity: Any, lang: str | None = None) -> str:
+    """"You may not <action> this <entity>." in `lang`, `entity` being the entity's label."""
+    word = ACTIONS[action].get(lang) if action in ACTIONS else action
+    return msg("forbidden", lang, action=word, entity=entity.get(lang))
+
+
 def labelled(value: str, label: Any, lang: str | None = None) -> str:
     """A value as a message names it: the label the user reads, the value beside it when it
     differs (what the API and imports send): `初步接触 (prospecting)`, `展会`."""

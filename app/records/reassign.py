@@ -27,7 +27,7 @@ from .commands import (
     check_version,
     lost_race,
 )
-from .messages import msg
+from .messages import forbidden_text, msg
 from .parse import is_record_id
 from .scopes_text import scope_kinds
 
@@ -66,8 +66,7 @@ class ReassignRecords:
         self.autocommit = True  # an automation commits with the rest of its rule's writes
 
     def _forbidden(self) -> Forbidden:
-        return Forbidden(msg("forbidden", self.ctx.lang, action="reassign",
-                             entity=self.entity.label.get(self.ctx.lang)))
+        return Forbidden(forbidden_text("reassign", self.entity.label, self.ctx.lang))
 
     def validate(self) -> None:
         access = self.ctx.access

@@ -108,6 +108,16 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
     def _description_columns_json(self, cols: list[str] | None = None) -> dict[str, Any]:
         return {k: str(v) for k, v in self.description_columns.items() if k in (cols or [])}
 
+    def _get_field_info(self, field: Any, filter_rel_field: dict[str, Any], page: int | None = None,
+                        page_size: int | None = None) -> dict[str, Any]:
+        # FAB passes the label and help through gettext; gettext("") is the catalog's header
+        # ("Project-Id-Version: ..."), which _info then gave as the help of every field without
+        # one. Ours are already translated (lazy per language): shown as they are.
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        info["label"] = str(self.label_columns.get(field.name, ""))
+        info["description"] = str(self.description_columns.get(field.name, ""))
+        return info
+
     def _access(self) -> Access:
         return current_access()
 

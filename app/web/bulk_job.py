@@ -20,7 +20,7 @@ from app.models.actor import acting_user_id
 from app.records.bulk import BulkOutcome, BulkRecords
 from app.records.payload import values_from_payload
 
-from .labels import current_lang
+from .labels import current_lang, in_each_language
 
 BULK_KIND = "bulk"
 MAX_FAILURES_KEPT = 1000  # a job's result keeps the first failures; the count says how many in all
@@ -53,7 +53,7 @@ def start_bulk(entity: EntitySpec, action: str, ids: list[int], raw_values: dict
     lang = current_lang()
     payload = {"entity": entity.name, "action": action, "ids": ids, "values": raw_values or {},
                "owner": owner, "lang": lang}
-    title = f"{TITLE[action].get(lang)} {entity.plural.get(lang)} ({len(ids)})"
+    title = in_each_language(lambda lang: f"{TITLE[action].get(lang)} {entity.plural.get(lang)} ({len(ids)})")
     return enqueue(BULK_KIND, payload, user_id=acting_user_id(), title=title)
 
 

@@ -30,12 +30,13 @@ def formatter_for(f: FieldSpec, spec: CrmSpec) -> Callable[[Any], Any] | None:
 
 
 def formatters(entity: EntitySpec, spec: CrmSpec) -> dict[str, Callable[[Any], Any]]:
-    result = {}
-    for f in entity.fields:
-        fmt = formatter_for(f, spec)
-        if fmt is not None:
-            result[f.name] = fmt
-    return result
+    """A formatter for every field: a type without its own shows the value as it is, and an
+    empty value as nothing (FAB's templates printed Python's None: "None" in a blank company)."""
+    return {f.name: formatter_for(f, spec) or _as_is for f in entity.fields}
+
+
+def _as_is(value: Any) -> Any:
+    return "" if value is None else value
 
 
 def json_value(f: FieldSpec, value: Any) -> Any:

@@ -23,7 +23,7 @@ from .export import csv_chunks, export_columns
 from .export_xlsx import write_xlsx
 from .filtering import add_checked_filter, search_filter_for
 from .filterops import plain_value
-from .labels import current_lang
+from .labels import current_lang, in_each_language
 
 EXPORT_KIND = "export"
 DEFAULT_THRESHOLD = 10_000
@@ -53,7 +53,8 @@ def start_export(entity: Any, filters: Any, order: tuple[str, str], fmt: str = "
     lang = current_lang()
     payload = {"entity": entity.name, "filters": json.loads(json.dumps(items, default=str)), "order": list(order),
                "lang": lang, "format": fmt}
-    return enqueue(EXPORT_KIND, payload, user_id=acting_user_id(), title=f"{TITLE.get(lang)} {entity.plural.get(lang)}")
+    return enqueue(EXPORT_KIND, payload, user_id=acting_user_id(), title=in_each_language(
+        lambda lang: f"{TITLE.get(lang)} {entity.plural.get(lang)}"))
 
 
 @job_handler(EXPORT_KIND)

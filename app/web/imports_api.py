@@ -42,7 +42,7 @@ from app.security.access import current_access
 from .context import request_record_context
 from .jobs import visible_job
 from .jsonbody import BadJson, json_body
-from .labels import current_lang
+from .labels import current_lang, in_each_language
 
 MAX_BYTES = 50 * 1024 * 1024
 PREVIEW_ROWS = 20
@@ -232,7 +232,8 @@ class ImportsApi(BaseApi):
             spec = importing_entity(entity)
             plan, upload = plan_from_body(spec, json_body())
             lang = current_lang()
-            title = f"{text('import_title', lang)} {spec.plural.get(lang)}: {upload.file_name}"
+            title = in_each_language(lambda lang: f"{text('import_title', lang)} {spec.plural.get(lang)}: "
+                                                  f"{upload.file_name}")
             job_id = enqueue(IMPORT_KIND, {"plan": plan.as_json(), "file": upload.file, "kind": upload.kind,
                                            "encoding": upload.encoding, "lang": lang, "file_name": upload.file_name},
                              user_id=acting_user_id(), title=title)
@@ -301,7 +302,8 @@ class ImportsApi(BaseApi):
                 raise ImportRefused(409, refusal)
             lang = current_lang()
             revert_id = enqueue(REVERT_KIND, {"import_job": job_id, "lang": lang}, user_id=acting_user_id(),
-                                title=f"{text('revert_title', lang)} #{job_id}: {row.title_text(lang)}")
+                                title=in_each_language(lambda lang: f"{text('revert_title', lang)} #{job_id}: "
+                                                                    f"{row.title_text(lang)}"))
             return self.response(202, job_id=revert_id,
                                  job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{revert_id}")
         return self._answer(start)

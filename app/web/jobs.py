@@ -42,6 +42,14 @@ UI = {
     "not_retried": _t("Only a failed, cancelled or stalled job can be retried."),
     "cancel_asked": _t("Cancel requested."),
 }
+# What a job's result counts and the files it made are called on the page (import, revert, export);
+# the keys are the result's, which the page printed as they are ("created 3" on a zh page).
+RESULT_WORDS = {
+    "created": _t("created"), "updated": _t("updated"), "unchanged": _t("unchanged"),
+    "duplicate": _t("duplicate"), "rejected": _t("rejected"), "deleted": _t("deleted"),
+    "restored": _t("restored"), "refused": _t("refused"),
+    "errors": _t("Error report"), "export": _t("Export"),
+}
 
 
 def visible_job(job_id: int) -> JobRow | None:
@@ -105,6 +113,7 @@ class JobsView(BaseView):
                 job["user"] = names.get(job["user_id"], "")
         return self.render_template("crm/jobs.html", jobs=jobs, admin=admin,
                                     ui={k: v.get(lang) for k, v in UI.items()},
+                                    words={k: v.get(lang) for k, v in RESULT_WORDS.items()},
                                     api=current_app.config["CRM_API_PREFIX"] + "/jobs/")
 
     @expose("/<int:job_id>/file/<name>")

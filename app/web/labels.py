@@ -6,7 +6,9 @@ string evaluated at render time lets one built app speak en and zh.
 
 from __future__ import annotations
 
-from flask import has_request_context
+from collections.abc import Callable
+
+from flask import current_app, has_request_context
 from flask_babel import LazyString, get_locale
 
 from app.i18n import _t
@@ -18,6 +20,13 @@ def current_lang() -> str:
         return "en"
     locale = get_locale()
     return locale.language if locale is not None else "en"
+
+
+def in_each_language(render: Callable[[str], str]) -> Text:
+    """A text made in every language the CRM speaks: a job's title is stored once and read later
+    in whichever language the reader uses (made in the starter's only, a zh import read zh in en)."""
+    languages = current_app.extensions["crm"].spec.languages or ("en",)
+    return Text(tuple((lang, render(lang)) for lang in languages))
 
 
 def lazy(text: Text) -> LazyString:

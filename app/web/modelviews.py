@@ -132,8 +132,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
     def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, actions: Any = None,
                          show_fieldsets: Any = None) -> Any:
         hidden = self._access().hidden_fields(self.entity)
-        fieldsets = [(title, {**spec, "fields": [f for f in spec["fields"] if f not in hidden]})
-                     for title, spec in (show_fieldsets or self.show_fieldsets)]
+        fieldsets = visible_sections(show_fieldsets or self.show_fieldsets, hidden)
         columns = [c for c in self.show_columns if c not in hidden]
         widgets = widgets or {}
         widgets["show"] = self.show_widget(
@@ -159,12 +158,19 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         return access.is_admin or access.scope(self.entity.name, "reassign") != "no"
 
     def _get_add_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
-        hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_add_widget(self._ruled_form(form, True), [*(exclude_cols or []), *hidden], widgets)
+        return self._form_widget("add", form, exclude_cols, widgets)
 
     def _get_edit_widget(self, form: Any, exclude_cols: Any = None, widgets: Any = None) -> Any:
-        hidden = list(self._access().hidden_fields(self.entity))
-        return super()._get_edit_widget(self._ruled_form(form, False), [*(exclude_cols or []), *hidden], widgets)
+        return self._form_widget("edit", form, exclude_cols, widgets)
+
+    def _form_widget(self, kind: str, form: Any, exclude_cols: Any, widgets: Any) -> Any:
+        """FAB's add/edit widget without the role's hidden fields, nor the sections left empty."""
+        excluded = [*(exclude_cols or []), *self._access().hidden_fields(self.entity)]
+        widgets = widgets or {}
+        widgets[kind] = getattr(self, f"{kind}_widget")(
+            form=self._ruled_form(form, kind == "add"), include_cols=getattr(self, f"{kind}_columns"),
+            exclude_cols=excluded, fieldsets=visible_sections(getattr(self, f"{kind}_fieldsets"), excluded))
+        return widgets
 
     def _form_values(self, form: Any, create: bool = False) -> dict[str, Any]:
         values = form_values(form, self.entity)
@@ -252,8 +258,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             for f in self.entity.declared_fields:
                 if f.editable and f.default is not None and f.name in form:
                     form[f.name].process_data(default_for(f, self._ctx().user_id))
-        if request.method == "POST" and form.validate():
-            command = CreateRecord(self._ctx(), self.entity.name, self._form_values(form, create=True))
+        errors = self._input_errors(form) if request.method == "POST" else None
+        if errors is not None:
+            values = {k: v for k, v in self._form_values(form, create=True).items() if k not in errors}
+            command = CreateRecord(self._ctx(), self.entity.name, values, errors)
             if self._run(command, form):
                 flash(str(UI["saved"].get(current_lang())), "success")
                 return None
@@ -272,8 +280,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             form = self.edit_form.refresh(request.form)
             if "owner" in form:  # read-only here: shown as stored, never taken from the post
                 form["owner"].process_data(item.owner)
-            if form.validate():
-                command = UpdateRecord(self._ctx(), self.entity.name, item, self._form_values(form),
+            errors = self._input_errors(form)
+            if errors is not None:
+                values = {k: v for k, v in self._form_values(form).items() if k not in errors}
+                command = UpdateRecord(self._ctx(), self.entity.name, item, values, errors,
                                        version=form_version(form))
                 if self._run(command, form):
                     flash(str(UI["saved"].get(current_lang())), "success")
@@ -286,6 +296,14 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             item, filters={}, orders=get_order_args(), pages=get_page_args(),
             page_sizes=get_page_size_args(), widgets=widgets)
 
+    def _input_errors(self, form: Any) -> dict[str, list[str]] | None:
+        """The form's errors by field (values that did not parse), for the command to report with its
+        own (required, ranges, gates), so every mistake shows at once and not in two rounds; None
+        when the post itself is bad (CSRF, the version): nothing is attempted."""
+        form.validate()
+        errors = {f.name: list(f.errors) for f in form if f.errors}
+        return None if any(name not in self.entity.field_map for name in errors) else errors
+
     def _run(self, command: Any, form: Any) -> bool:
         try:
             saved = command.run()
@@ -296,7 +314,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         except ValidationFailed as exc:
             for name, messages in exc.errors.items():
                 if name in form:
-                    form[name].errors = list(form[name].errors) + messages
+                    form[name].errors = list(dict.fromkeys([*form[name].errors, *messages]))
                 else:
                     flash(f"{name}: {' '.join(messages)}", "danger")
             flash(str(UI["fix_errors"].get(current_lang())), "danger")
@@ -383,6 +401,17 @@ def _not_routed(self: Any, *args: Any, **kwargs: Any) -> None:
 
 for _name in LEGACY_ROUTES:  # a plain method has no @expose, so FAB adds no URL for it
     setattr(RecordModelView, _name, _not_routed)
+
+
+def visible_sections(fieldsets: Any, hidden: Any) -> list[Any]:
+    """The form's sections without the fields this viewer does not get; a section left with none
+    (computed fields only on a form, every field hidden from the role) is not drawn as an empty box."""
+    kept = []
+    for title, section in fieldsets:
+        fields = [name for name in section["fields"] if name not in hidden]
+        if fields:
+            kept.append((title, {**section, "fields": fields}))
+    return kept
 
 
 def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> type[RecordModelView]:

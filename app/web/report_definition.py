@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from app.i18n import _t
 from app.metadata.definitions import DATE_BUCKETS, MEASURES
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
 from app.security.access import Access
@@ -113,6 +114,10 @@ def args_from_definition(definition: ReportDefinition) -> list[tuple[str, str]]:
     return pairs
 
 
+# what a viewer of a shared report reads in place of a column, filter or grouping they may not see
+LEFT_OUT = _t("Left out: you may not see {field}")
+
+
 class _Check:
     """Resolves paths of one entity for one viewer; strict raises, lenient collects notes."""
 
@@ -161,8 +166,17 @@ class _Check:
             return True
         if self.strict:
             raise ReportError(f"{what} '{path}': you may not see this field", 400)
-        self.notes.append(f"{what} '{path}' left out: you may not see this field")
+        self.notes.append(LEFT_OUT.get(self.lang).format(field=self.label(path)))
         return False
+
+    def label(self, path: str) -> str:
+        """The path as the viewer reads it: the field's label, `Account / Industry` for a link's."""
+        head, _, tail = path.partition(".")
+        f = self.entity.field_map[head]
+        if not tail:
+            return f.label.get(self.lang)
+        g = self.spec.entity(f.target).field_map.get(tail) if f.type == "link" else None
+        return f"{f.label.get(self.lang)} / {g.label.get(self.lang) if g is not None else tail}"
 
 
 def parse_definition(raw: Any, spec: CrmSpec, access: Access, strict: bool = True,

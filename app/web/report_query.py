@@ -206,7 +206,10 @@ def _conditions(conditions: tuple[Condition, ...], joins: _Joins, today: dt.date
 def _scoped(stmt: Any, definition: ReportDefinition, joins: _Joins, access: Access, action: str,
             today: dt.date) -> Any:
     clauses = _conditions(definition.filters, joins, today)
-    stmt = Records(access, joins.models, definition.entity).where(joins.apply(stmt, access), action)
+    # FROM the entity itself: a report whose every column or group is a linked field (account.industry)
+    # would otherwise start FROM the joined alias and fail to join it ("Don't know how to join")
+    stmt = Records(access, joins.models, definition.entity).where(joins.apply(stmt.select_from(joins.model), access),
+                                                                  action)
     return stmt.where(*clauses) if clauses else stmt
 
 

@@ -72,3 +72,22 @@ def test_upload_map_preview_run_progress_and_error_report(page: Any, live_app: A
         count = state.db.session.scalar(sa.select(sa.func.count()).select_from(lead))
         state.db.session.remove()
     assert count == ROWS - len(BAD)
+
+
+def test_a_finished_clean_import_offers_neither_cancel_nor_an_error_report(page: Any) -> None:
+    # `hidden` lost to Bootstrap's `.btn {display: inline-block}`: a finished job still showed
+    # Cancel, and a file without a bad row a "Download error report" button.
+    page.goto("/crm/imports/lead/")
+    clean = "姓名,邮箱\r\n干净线索甲,a@example.cn\r\n干净线索乙,b@example.cn\r\n".encode()
+    page.set_input_files("#import-file", files=[{"name": "clean.csv", "mimeType": "text/csv", "buffer": clean}])
+    page.click("#import-upload-button")
+    expect(page.locator("#import-mapping")).to_be_visible()
+    expect(page.locator("#import-cancel")).to_be_hidden()
+    page.click("#import-preview-button")
+    expect(page.locator(".import-preview-row")).to_have_count(2)
+    page.click("#import-run-button")
+    expect(page.locator("#import-progress")).to_have_attribute("data-state", "done")
+    expect(page.locator(".import-count[data-outcome='created'] strong")).to_have_text("2")
+    expect(page.locator("#import-cancel")).to_be_hidden()
+    expect(page.locator("#import-report")).to_be_hidden()
+    expect(page.locator("#import-revert")).to_be_visible()
