@@ -131,7 +131,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
                                 indexview=HomeView, base_template="crm/base.html")
         appbuilder.init_app(app, db.session)
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
-        ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
+        if ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"])):
+            gc.collect()  # the schema work's cycles (Alembic's comparison, revisions), before the views pile on
         auth_cache, notice_cache = request_caches(app, db.engine)
         install_chart_cache(app, db.engine, models)  # charts' answers, stale on a write to what they read
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
