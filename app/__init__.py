@@ -29,7 +29,7 @@ from app.metaversions.startup import load_source_spec, metadata_source, record_s
 from app.models import ModelSet, build_models
 from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
-from app.schema.startup import SchemaPending, ensure_schema
+from app.schema.startup import SchemaPending, ensure_schema, run_by_crm_command
 from app.security.access import RoleBook
 from app.security.authcache import AuthCache
 from app.security.csrf import install_csrf
@@ -47,6 +47,8 @@ from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.menucache import install_menu_cache
 from app.web.paging import install_paging_guard
+from app.web.readtimeout import SETTING as TIMEOUT
+from app.web.readtimeout import bound_engine_options, install_read_timeout, unbounded
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
@@ -97,6 +99,7 @@ def _collector_paused() -> Iterator[None]:
 def _create_app(overrides: dict[str, Any] | None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
+    bound_engine_options(settings, web=not run_by_crm_command())  # web reads: a statement timeout
     plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
     source = metadata_source(settings)  # the version in force, or the files (app/metaversions/startup.py)
     spec = load_source_spec(source)  # raises MetadataError: no partial start
@@ -125,8 +128,9 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     install_menu_cache(app)  # the navbar menu rendered once per role set and language
     db = get_sqla_class()()
     db.init_app(app)
-    with app.app_context():
+    with app.app_context(), unbounded():  # start-up work (FAB's tables, schema): no web statement timeout
         _enforce_sqlite_foreign_keys(db.engine)
+        install_read_timeout(app, db.engine)  # web reads bounded, jobs and schema work lifted (readtimeout.py)
         appbuilder = AppBuilder(update_perms=False, security_manager_class=CrmSecurityManager,
                                 indexview=HomeView, base_template="crm/base.html")
         appbuilder.init_app(app, db.session)
@@ -137,7 +141,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         install_chart_cache(app, db.engine, models)  # charts' answers, stale on a write to what they read
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
                                          notice_cache)
-        app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version
+        # to build the app again on a new version (unbounded again when this one is: a worker's)
+        app.extensions["crm_overrides"] = {**(overrides or {}), **({} if app.config[TIMEOUT] else {TIMEOUT: 0})}
         app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
