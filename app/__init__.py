@@ -27,9 +27,11 @@ from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.metaversions.startup import load_source_spec, metadata_source, record_source
 from app.models import ModelSet, build_models
+from app.models.statement_timeout import SETTING as TIMEOUT
+from app.models.statement_timeout import bound_engine_options, unbounded
 from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
-from app.schema.startup import SchemaPending, ensure_schema
+from app.schema.startup import SchemaPending, ensure_schema, run_by_crm_command
 from app.security.access import RoleBook
 from app.security.authcache import AuthCache
 from app.security.csrf import install_csrf
@@ -48,6 +50,7 @@ from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.menucache import install_menu_cache
 from app.web.paging import install_paging_guard
+from app.web.readtimeout import install_read_timeout
 from app.web.register import register_entities
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
@@ -100,6 +103,7 @@ def _collector_paused() -> Iterator[None]:
 def _create_app(overrides: dict[str, Any] | None) -> Flask:
     settings = load_settings(overrides)
     settings["SECRET_KEY"] = resolve_secret_key(settings)
+    bound_engine_options(settings, web=not run_by_crm_command())  # web reads: a statement timeout
     plugins = load_plugins(settings)  # first: plugins' field types are registered before the metadata is read
     source = metadata_source(settings)  # the version in force, or the files (app/metaversions/startup.py)
     spec = load_source_spec(source)  # raises MetadataError: no partial start
@@ -128,18 +132,21 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     install_menu_cache(app)  # the navbar menu rendered once per role set and language
     db = get_sqla_class()()
     db.init_app(app)
-    with app.app_context():
+    with app.app_context(), unbounded():  # start-up work (FAB's tables, schema): no web statement timeout
         _enforce_sqlite_foreign_keys(db.engine)
+        install_read_timeout(app, db.engine)  # web reads bounded, jobs and schema work lifted (readtimeout.py)
         appbuilder = AppBuilder(update_perms=False, security_manager_class=CrmSecurityManager,
                                 indexview=HomeView, base_template="crm/base.html")
         appbuilder.init_app(app, db.session)
         mode = app.config["CRM_SCHEMA_MODE"] if app.config["CRM_AUTO_CREATE_SCHEMA"] else "off"
-        ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"]))
+        if ensure_schema(db.engine, models, mode, Path(app.config["CRM_MIGRATIONS_DIR"])):
+            gc.collect()  # the schema work's cycles (Alembic's comparison, revisions), before the views pile on
         auth_cache, notice_cache, user_cache = request_caches(app, db.engine)
         install_chart_cache(app, db.engine, models)  # charts' answers, stale on a write to what they read
         app.extensions["crm"] = CrmState(spec, models, db, appbuilder, plugins, RoleBook(spec), auth_cache,
                                          notice_cache, user_cache)
-        app.extensions["crm_overrides"] = dict(overrides or {})  # to build the app again on a new version
+        # to build the app again on a new version (unbounded again when this one is: a worker's)
+        app.extensions["crm_overrides"] = {**(overrides or {}), **({} if app.config[TIMEOUT] else {TIMEOUT: 0})}
         app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])

@@ -50,6 +50,10 @@ DEFAULTS: dict[str, Any] = {
     # Lists count at most this many records ("10,000+" past it; the API's count_exact is false);
     # 0: always count exactly (a full count(*) per page on big tables). app/web/counting.py.
     "CRM_LIST_COUNT_CAP": 10_000,
+    # PostgreSQL cancels a web process's statement after this many milliseconds (a filter that scans
+    # a big table answers 503 naming it, never a multi-second request); `flask crm` commands, rq
+    # workers and jobs run without it; 0: no timeout. SQLite: ignored. app/web/readtimeout.py.
+    "CRM_WEB_STATEMENT_TIMEOUT_MS": 5000,
     # Seconds a user's roles, grants and team members are kept in memory (app/security/authcache.py);
     # a change through this process (or any, with REDIS_URL) clears them at once. 0: no cache.
     "CRM_ACCESS_CACHE_SECONDS": 60,
@@ -124,7 +128,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS",
-            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS")
+            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 
@@ -141,7 +145,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
                 value = value.lower() in ("1", "true", "yes", "on")
             settings[key] = value
     settings.update(overrides or {})
-    for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS", "CRM_LIST_COUNT_CAP", "CRM_GZIP_MIN_BYTES"):
+    for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS", "CRM_LIST_COUNT_CAP", "CRM_GZIP_MIN_BYTES",
+                "CRM_WEB_STATEMENT_TIMEOUT_MS"):
         settings[key] = int(settings.get(key) or 0)
     settings["CRM_ACCESS_CACHE_SECONDS"] = float(settings.get("CRM_ACCESS_CACHE_SECONDS") or 0)
     settings["CRM_CHART_CACHE_SECONDS"] = float(settings.get("CRM_CHART_CACHE_SECONDS") or 0)

@@ -70,7 +70,8 @@ def build(tmp: Path, db: str | None, count: int) -> Any:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "CRM_METADATA_DIR": str(meta), "TESTING": True,
                       "CRM_MIGRATIONS_DIR": str(tmp / f"mig{count}"), "CRM_OUTBOX_DISPATCH": "off",
                       "SECRET_KEY": "bench-secret-0123456789-0123456789-0123456789", "WTF_CSRF_ENABLED": False,
-                      "AUTH_RATE_LIMITED": False, "RATELIMIT_ENABLED": False})
+                      "AUTH_RATE_LIMITED": False, "RATELIMIT_ENABLED": False,
+                      "CRM_WEB_STATEMENT_TIMEOUT_MS": 0})  # bulk loads through this app
     with app.app_context():
         sync_permissions(app.extensions["crm"].appbuilder)
         ensure_admin(app.extensions["crm"].appbuilder, PASSWORD)

@@ -8,7 +8,9 @@
    load, CPU time much less). Targets: starter <= 1 s, 50 x 30 <= 2 s.
 2. A web worker's resident memory with the 50 x 30 app: a fresh process builds it, logs in and
    opens every entity's list page and API list once (templates compiled, caches warm), then
-   reads VmRSS/VmHWM from /proc. Target: <= 200 MB.
+   reads VmRSS/VmHWM from /proc. Twice: first on an empty database (that process also creates
+   the schema: Alembic's comparison and revisions), then on the applied schema, as a web worker
+   boots in production (`crm apply` at deploy). Target: <= 200 MB for the worker.
 """
 
 from __future__ import annotations
@@ -72,10 +74,13 @@ def main() -> None:
         verdict = " / ".join("PASS" if t <= TARGETS[name] else "FAIL" for t in (wall, cpu))
         print(f"| {name} | {cold:.2f} s | {wall:.2f} s | {cpu:.2f} s | <= {TARGETS[name]:.0f} s warm | {verdict} |",
               flush=True)
-    memory = worker_memory(big, tmp)
-    verdict = "PASS" if memory["VmHWM"] <= RSS_TARGET_MB else "FAIL"
-    print(f"\nWorker with 50 entities x 30 fields, every list page and API list served once: RSS "
-          f"{memory['VmRSS']} MB, peak {memory['VmHWM']} MB (target <= {RSS_TARGET_MB} MB: {verdict})")
+    first = worker_memory(big, tmp)  # an empty rss.db: this process creates the schema
+    worker = worker_memory(big, tmp)  # the schema in place: a web worker's boot
+    verdict = " / ".join("PASS" if worker[k] <= RSS_TARGET_MB else "FAIL" for k in ("VmRSS", "VmHWM"))
+    print(f"\nWith 50 entities x 30 fields, every list page and API list served once (RSS / peak):\n"
+          f"- web worker, schema in place: {worker['VmRSS']} MB / {worker['VmHWM']} MB "
+          f"(target <= {RSS_TARGET_MB} MB: {verdict})\n"
+          f"- first start, creating the schema: {first['VmRSS']} MB / {first['VmHWM']} MB")
 
 
 if __name__ == "__main__":

@@ -125,6 +125,8 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "SECRET_KEY": "test-secret-only-for-the-test-suite-0123456789",
         # automations: no outbox job thread outliving a test; tests of the outbox drive it or ask for "auto"
         "CRM_OUTBOX_DISPATCH": "off",
+        # no statement timeout on a loaded test machine, unless a test (or the environment) asks
+        "CRM_WEB_STATEMENT_TIMEOUT_MS": int(os.environ.get("CRM_WEB_STATEMENT_TIMEOUT_MS", 0)),
     }
     settings.update(overrides)
     app = create_app(settings)

@@ -257,3 +257,31 @@ def test_the_cached_menu_follows_roles_language_and_role_changes(crm: Any) -> No
         user.roles = [sm.find_role("Sales Rep")]
         sm.update_user(user)
     assert "/crm/opportunity/list/" in _menu(marketing.get("/crm/account/list/").data.decode())
+
+
+WORKER_MODULES = """
+import json, sys
+from app import create_app
+app = create_app(json.loads(sys.argv[1]))
+print(json.dumps(sorted(m for m in ("alembic", "mako", "plotly.utils", "narwhals", "xlsxwriter", "redis")
+                        if m in sys.modules)))
+"""
+
+
+def test_a_worker_on_a_current_schema_leaves_the_heavy_libraries_unloaded(make_app: Any, tmp_path: Any) -> None:
+    """Issue 18 (memory): Alembic with mako (schema work), plotly's encoder with narwhals (the
+    first chart), xlsxwriter (the first export) and redis (REDIS_URL unset) are ~25 MB of a
+    worker's RSS; a worker on an applied schema loads them on first use, not at build."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    app = make_app()  # creates the schema: the worker below boots on it
+    keys = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_PLUGINS_DIR", "CRM_MIGRATIONS_DIR",
+            "SECRET_KEY", "TESTING", "CRM_OUTBOX_DISPATCH")
+    settings = {k: app.config[k] for k in keys}
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    out = subprocess.run([sys.executable, "-c", WORKER_MODULES, json.dumps(settings)], env=env,
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -9,6 +9,7 @@ from the choices (and stages) a chart groups by, as the engine put them in
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,15 @@ NO_VALUE = "—"
 
 # Analyses whose values are fractions (0-1), shown as percentages.
 RATE_ANALYSES = ("win_rate",)
+
+
+def figure_json(value: Any, **dumps: Any) -> str:
+    """JSON by plotly's encoder (its numpy and date values), imported on the first chart drawn:
+    plotly.utils pulls in narwhals and plotly's validators, ~5 MB a worker that never draws a
+    chart need not hold."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    return json.dumps(value, cls=PlotlyJSONEncoder, **dumps)
 
 
 def figure(result: ChartResult, lang: str) -> dict | None:

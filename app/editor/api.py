@@ -14,7 +14,6 @@ from flask import current_app
 from flask_appbuilder.api import BaseApi, expose
 
 from app.metaversions import store
-from app.metaversions.apply import apply_files
 from app.web.jsonbody import BadJson, json_body
 
 from . import gate
@@ -82,6 +81,8 @@ class SettingsApi(BaseApi):
         base_id = body.get("base_id")
         if base_id is not None and not isinstance(base_id, int):
             return self.response_400(message={"base_id": ["the id of the version the files were edited from"]})
+        from app.metaversions.apply import apply_files  # Alembic: loaded by the first save only
+
         result = apply_files(current_app._get_current_object(), files, base_id=base_id, author=gate.author(),
                              message=str(body.get("message") or "api"), source="web",
                              allow_destructive=body.get("allow_destructive") is True,

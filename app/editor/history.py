@@ -10,7 +10,6 @@ from flask_appbuilder import expose
 
 from app.metaversions import store
 from app.metaversions.files import unified_diff
-from app.metaversions.rollback import rollback_to
 from app.security.settings import HISTORY_VIEW
 from app.web.labels import current_lang
 
@@ -56,6 +55,8 @@ class HistoryView(SettingsPage):
                                 if (request.form.get("base_id") or "").isdigit() and
                                 store.get(engine, int(request.form["base_id"])) else {}, current.files)
             return self.page("conflict", diff=diff, back="/crm/settings/history/", base_id=current.id), 409
+        from app.metaversions.rollback import rollback_to  # Alembic: loaded by the first rollback only
+
         result = rollback_to(current_app._get_current_object(), version_id, author=gate.author(),
                              allow_destructive=request.form.get("confirm") == "on", dry_run=not apply)
         if apply and result.version_id is not None:

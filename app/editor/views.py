@@ -16,7 +16,6 @@ from flask_appbuilder import AppBuilder, expose
 from app.metadata.definitions import FIELD_TYPES
 from app.metadata.roles import ACTIONS as ROLE_ACTIONS
 from app.metaversions import store
-from app.metaversions.apply import apply_files
 from app.metaversions.files import unified_diff
 from app.security.settings import SETTINGS_CATEGORY, SETTINGS_VIEW
 from app.web.labels import current_lang, lazy
@@ -104,6 +103,8 @@ class SettingsView(SettingsPage):
         except ye.EditError as exc:
             return self._back(form, {"": [_Note(str(exc))]})
         apply = form.get("apply") == "1"
+        from app.metaversions.apply import apply_files  # Alembic: loaded by the first save only
+
         result = apply_files(current_app._get_current_object(), new, base_id=posted_base or base_id,
                              author=gate.author(), message=form.get("message", "").strip() or _summary(form),
                              source="web", allow_destructive=form.get("confirm") == "on", dry_run=not apply)
@@ -185,4 +186,3 @@ def register_settings(appbuilder: AppBuilder) -> None:
     appbuilder.add_view(HistoryView, "metadata_history", label=lazy(UI["history"]), icon="fa-history",
                         category=SETTINGS_CATEGORY)
     appbuilder.add_api(SettingsApi)
-

@@ -33,7 +33,7 @@ def run_job(job_id: int) -> None:
     if _worker_app is None:
         from app import create_app
 
-        _worker_app = create_app()
+        _worker_app = create_app({"CRM_WEB_STATEMENT_TIMEOUT_MS": 0})  # a worker's reads are not bounded
     _worker_app = _follow(_worker_app, keep=True)
     execute(_worker_app, job_id)
 
@@ -52,9 +52,12 @@ def _follow(app: Flask, keep: bool = False) -> Flask:
 
 
 def execute(app: Flask, job_id: int) -> None:
+    from app.models.statement_timeout import unbounded
+
     given, app = app, _follow(app)
     try:
-        _execute(app, job_id)
+        with unbounded():  # a job in a web process (no REDIS_URL): long by nature, no statement timeout
+            _execute(app, job_id)
     finally:
         if app is not given and not _served(app):
             from app.metaversions.apply import dispose

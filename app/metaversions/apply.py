@@ -25,6 +25,7 @@ from app.metadata.loader import load_metadata
 from app.metadata.problems import Problem
 from app.metadata.spec import CrmSpec
 from app.models import build_models
+from app.models.statement_timeout import unbounded
 from app.schema.apply import PlanRefused, apply_plan
 from app.schema.plan import Change, Plan, make_plan
 
@@ -154,8 +155,9 @@ def conflict_with(engine: sa.Engine, base_id: int | None,
 def apply_files(app: Flask, files: dict[str, str], *, base_id: int | None, author: str, message: str,
                 source: str = "web", allow_destructive: bool = False, dry_run: bool = False,
                 write_back: bool = True) -> ApplyResult:
-    """Check, plan and (unless dry_run) apply `files` as the version after `base_id`."""
-    with app.app_context():
+    """Check, plan and (unless dry_run) apply `files` as the version after `base_id`.
+    Schema work: without the web processes' statement timeout (app/web/readtimeout.py)."""
+    with app.app_context(), unbounded():
         return _apply_files(app, files, base_id=base_id, author=author, message=message, source=source,
                             allow_destructive=allow_destructive, dry_run=dry_run, write_back=write_back)
 

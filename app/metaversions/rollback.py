@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from app.models import build_models
+from app.models.statement_timeout import unbounded
 from app.schema.apply import PlanRefused, apply_plan, is_metadata_revision, script_directory
 from app.schema.plan import Change, make_plan
 from app.schema.rollback import RollbackRefused, rollback
@@ -39,7 +40,7 @@ from .revisions import metadata_head
 
 def rollback_to(app: Flask, version_id: int, *, author: str, allow_destructive: bool = False,
                 dry_run: bool = False, write_back: bool = True) -> ApplyResult:
-    with app.app_context():
+    with app.app_context(), unbounded():  # schema work: no web statement timeout (app/web/readtimeout.py)
         engine = app.extensions["crm"].db.engine
         target = store.get(engine, version_id)
         if target is None:

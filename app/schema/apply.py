@@ -29,11 +29,11 @@ from app.metadata.problems import MetadataError, Problem
 from app.models import ModelSet
 from app.models.bootstrap import record_version
 
+from . import CORE_VERSIONS
 from .plan import Plan, make_plan
 from .revision import build_steps, render
 
 ROOT = Path(__file__).resolve().parents[2]
-CORE_VERSIONS = Path(__file__).resolve().parent / "core_versions"
 
 
 class PlanRefused(Exception):

@@ -18,8 +18,7 @@ import sqlalchemy as sa
 from app.models import ModelSet
 from app.models.bootstrap import record_version
 
-from .apply import CORE_VERSIONS, apply_plan, pending_revisions, upgrade_history
-from .plan import make_plan
+from . import CORE_VERSIONS
 from .quickcheck import nothing_changed
 
 log = logging.getLogger(__name__)
@@ -50,6 +49,10 @@ def ensure_schema(engine: sa.Engine, models: ModelSet, mode: str, versions: Path
         return []  # `crm init`, `crm apply` and `crm rollback` own the schema from the command line
     if nothing_changed(engine, models, [CORE_VERSIONS, versions]):
         return []  # one row read: built from this digest, at the heads the files name (quickcheck.py)
+    # Alembic only now: ~110 modules (with mako and pygments) a worker on a current schema never uses
+    from .apply import apply_plan, pending_revisions, upgrade_history
+    from .plan import make_plan
+
     if mode == "check":
         pending = pending_revisions(engine, versions)
         with engine.connect() as conn:

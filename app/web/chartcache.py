@@ -36,7 +36,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from redis import Redis
 
 from app.models.events import TABLES_WRITTEN
 
@@ -79,8 +78,7 @@ class ChartCache:
         self._entries: dict[str, tuple[float, dict[str, int], str]] = {}
         self._counters: dict[str, int] = {}
         # connects at first use; a Redis down then answers from the database (never an error)
-        self._redis = Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5) \
-            if redis_url and ttl > 0 else None
+        self._redis = _connect(redis_url) if redis_url and ttl > 0 else None
 
     @property
     def enabled(self) -> bool:
@@ -218,3 +216,11 @@ def install_chart_cache(app: Flask, engine: sa.Engine, models: Any) -> ChartCach
 def spec_digest(spec: Any) -> str:
     """A digest of the metadata an app was built from (part of every key, with the version id)."""
     return hashlib.sha256(repr(spec).encode()).hexdigest()[:16]
+
+
+def _connect(redis_url: str) -> Any:
+    """The Redis client, imported only when REDIS_URL is set (like authcache.py): the redis
+    package is ~65 modules, 8 MB a worker without Redis need not hold."""
+    from redis import Redis
+
+    return Redis.from_url(redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)

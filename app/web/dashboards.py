@@ -13,16 +13,14 @@ never the value.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
 from flask import Response, abort, current_app, redirect
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from plotly.utils import PlotlyJSONEncoder
 
-from app.charts.figures import figure, kpi_text, table
+from app.charts.figures import figure, figure_json, kpi_text, table
 from app.charts.query import ChartQueryError, chart_filters, period_filters
 from app.charts.result import ChartContext, ChartResult
 from app.charts.run import run_chart
@@ -262,7 +260,7 @@ def _plain(value: Any) -> Any:
 
 def _json(value: Any) -> str:
     """JSON for a <script type="application/json"> block: no '</' can end the element early."""
-    text = json.dumps(value, cls=PlotlyJSONEncoder, ensure_ascii=False)
+    text = figure_json(value, ensure_ascii=False)
     return text.replace("</", "<\\/")
 
 

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import IO, Any
 
-import xlsxwriter
 from flask import Response, send_file
 from sqlalchemy.orm import selectinload
 
@@ -35,6 +34,8 @@ def write_xlsx(query: Any, columns: list[FieldSpec], lang: str, target: str | IO
     (at most Excel's 1,048,575). `progress(rows)` is told every PROGRESS_EVERY rows; `stop()` ends early."""
     model = query.column_descriptions[0]["entity"]
     loads = [selectinload(getattr(model, f.name)) for f in columns if f.type in ("link", "links", "user")]
+    import xlsxwriter  # on the first XLSX export: 42 modules a worker otherwise never uses
+
     book = xlsxwriter.Workbook(target, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False, "strings_to_numbers": False,
                                         "tmpdir": tempfile.gettempdir()})

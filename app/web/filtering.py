@@ -77,6 +77,8 @@ def typed_filter_value(entity: EntitySpec, column: str, opr: str, value: Any) ->
         items = value if isinstance(value, list) else [value]
         return [_typed(f, item, column) for item in items]
     if opr in TEXT_MATCH_OPS:
+        if isinstance(value, list) and len(value) == 1:  # a screen's _flt_ argument: FAB passes getlist()
+            value = value[0]
         if not isinstance(value, str):
             raise FilterError("Filter value for '{column}' must be text", column=column)
         return value

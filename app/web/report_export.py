@@ -18,7 +18,6 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-import xlsxwriter
 from flask import Response, send_file, stream_with_context
 
 from .export import cell, neutralised
@@ -69,6 +68,8 @@ def xlsx_response(columns: list[Column], rows: Iterable[tuple[Any, ...]], filena
                   sheet: str) -> Response:
     """Write rows to an XLSX temp file in constant memory, then send it (the file goes when closed)."""
     handle = tempfile.TemporaryFile(suffix=".xlsx")
+    import xlsxwriter  # on the first XLSX export: 42 modules a worker otherwise never uses
+
     book = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_formulas": False,
                                         "strings_to_urls": False, "strings_to_numbers": False,
                                         "tmpdir": tempfile.gettempdir()})

@@ -14,9 +14,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
-from plotly.utils import PlotlyJSONEncoder
-
-from app.charts.figures import figure
+from app.charts.figures import figure, figure_json
 from app.charts.result import ChartResult, Point
 from app.i18n import _t
 from app.metadata.definitions import DATE_BUCKETS
@@ -163,7 +161,7 @@ def _chart(definition: ReportDefinition | None, table: Table | None, spec: CrmSp
     chart = ChartSpec("report", Text.of("report"), definition.kind, definition.entity, definition.measure, group)
     drawn = figure(ChartResult(chart, table.columns[1].heading, points), lang)
     # plotly's own encoder turns its numpy/date values into JSON; back to plain data for the template
-    return json.loads(json.dumps(drawn, cls=PlotlyJSONEncoder)) if drawn is not None else None
+    return json.loads(figure_json(drawn)) if drawn is not None else None
 
 
 def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | None, report: SavedReport | None,
