@@ -28,6 +28,7 @@ from app.models.events import utcnow
 from app.records.commands import CommandError, FieldErrors, Forbidden, RecordContext
 
 from .batch import Batch, prefetch_keys, prefetch_links, prefetch_taken
+from .columns import read_rows
 from .direct import direct_write_ok, insert_rows, write_created
 from .files import SourceFile, count_rows, iter_rows
 from .judge import Outcome, RowJudge, as_json
@@ -51,6 +52,7 @@ class Importer(RowJudge):
         self.log, self.job_id = log, job_id
         self.batched = True  # False: every batch row by row (the path a refused batch replays on)
         self.direct = direct_write_ok(ctx, self.entity, self.model, self.column_of)
+        self.columnar = True  # a batch's cells read a column at a time (columns.py); False: cell by cell
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -119,9 +121,10 @@ class Importer(RowJudge):
         records wait in the session for the flush."""
         lookups = self.batch = Batch()
         prefetch_links(self, batch, lookups)
-        results = [(row, cells, self.prepare(row, cells)) for row, cells in batch]
-        prepared = [{"values": r[0], "norm": r[1], "judging": self._judging(r[1])}
-                    for _, _, r in results if not isinstance(r, Outcome)]
+        reads = read_rows(self.reader, [cells for _, cells in batch]) if self.columnar else [None] * len(batch)
+        results = [(row, cells, self.prepare(row, cells, read)) for (row, cells), read in zip(batch, reads, strict=True)]
+        results = [(row, cells, r if isinstance(r, Outcome) else (*r, self.keys(r[1]))) for row, cells, r in results]
+        prepared = [{"values": r[0], "norm": r[1], "keys": r[2]} for _, _, r in results if not isinstance(r, Outcome)]
         prefetch_keys(self, prepared, lookups)
         prefetch_taken(self, prepared, lookups)
         outcomes = []
@@ -290,6 +293,7 @@ def run_import(job: JobContext) -> dict[str, Any]:
     log = import_tables(job.app)
     importer = Importer(ctx, plan, log, job.job_id, lang)
     importer.direct = importer.direct and job.app.config.get("CRM_IMPORT_WRITE", "direct") == "direct"
+    importer.columnar = job.app.config.get("CRM_IMPORT_READ", "columns") == "columns"
     counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)
