@@ -53,6 +53,7 @@ class Importer(RowJudge):
         self.batched = True  # False: every batch row by row (the path a refused batch replays on)
         self.direct = direct_write_ok(ctx, self.entity, self.model, self.column_of)
         self.columnar = True  # a batch's cells read a column at a time (columns.py); False: cell by cell
+        self.statistics = TableStatistics(ctx.session, self.model.__table__)
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -261,6 +262,7 @@ class Importer(RowJudge):
                 took = max(time.monotonic() - started, 1e-3)
                 size = max(BATCH_ROWS[0], min(BATCH_ROWS[1], int(len(batch) * BATCH_SECONDS / took)))
                 batch = []
+                self.statistics.grown(counts["created"])
                 if job is not None:
                     job.progress(seen, total, **counts)
                     if job.cancelled():
@@ -271,6 +273,33 @@ class Importer(RowJudge):
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
+
+
+class TableStatistics:
+    """ANALYZE the entity's table (PostgreSQL) each time the import has doubled the rows it created,
+    from `CRM_IMPORT_ANALYZE_ROWS` on (0: never). The batches' duplicate and link checks are planned from the table's
+    statistics; a table filled faster than autovacuum looks at it (or with autovacuum off) keeps
+    those of an empty table, and PostgreSQL then picks plans whose cost grows with the table
+    (measured: 1,290 rows/s at 100,000 records fell to 480 at 500,000, back to 840 after one
+    ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction."""
+
+    def __init__(self, session: Any, table: sa.Table, first: int = 20_000):
+        self.session, self.table = session, table
+        self.next = first
+
+    def grown(self, created: int) -> None:
+        if not self.next or created < self.next:
+            return
+        self.next = created * 2
+        engine = self.session.get_bind()
+        if engine.dialect.name != "postgresql":
+            return
+        try:
+            with engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    f"ANALYZE {engine.dialect.identifier_preparer.format_table(self.table)}")
+        except SQLAlchemyError as exc:  # not the table's owner, say: the import goes on, slower
+            logger.warning("import: ANALYZE %s refused: %s", self.table.name, str(exc).splitlines()[0][:300])
 
 
 def import_tables(app: Flask) -> sa.Table:
@@ -294,6 +323,7 @@ def run_import(job: JobContext) -> dict[str, Any]:
     importer = Importer(ctx, plan, log, job.job_id, lang)
     importer.direct = importer.direct and job.app.config.get("CRM_IMPORT_WRITE", "direct") == "direct"
     importer.columnar = job.app.config.get("CRM_IMPORT_READ", "columns") == "columns"
+    importer.statistics.next = int(job.app.config.get("CRM_IMPORT_ANALYZE_ROWS", 20_000))
     counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)
