@@ -280,8 +280,8 @@ class TableStatistics:
     from `CRM_IMPORT_ANALYZE_ROWS` on (0: never). The batches' duplicate and link checks are planned from the table's
     statistics; a table filled faster than autovacuum looks at it (or with autovacuum off) keeps
     those of an empty table, and PostgreSQL then picks plans whose cost grows with the table
-    (measured: 1,290 rows/s at 100,000 records fell to 480 at 500,000, back to 840 after one
-    ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction."""
+    (measured: 1,230 rows/s at 100,000 records fell to 480 at 480,000, back to 800-840 after
+    one ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction."""
 
     def __init__(self, session: Any, table: sa.Table, first: int = 20_000):
         self.session, self.table = session, table
