@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_MAX_BYTES": 50 * 1024 * 1024,
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_IMPORT_WRITE": "direct",  # direct: new records without the ORM (app/imports/direct.py); orm: through it
+    "CRM_IMPORT_READ": "columns",  # columns: a batch's plain cells read a column at a time (app/imports/columns.py); cells: one by one
+    "CRM_IMPORT_ANALYZE_ROWS": 20_000,  # PostgreSQL: ANALYZE the table each time an import doubles this many new rows
     "CRM_EXPORT_JOB_ROWS": 10_000,
     # Bulk work on lists (docs/metadata.md#bulk-work): above this many records it runs as a job;
     # "all matching the filter" takes at most CRM_BULK_MAX_ROWS records (more: narrow the filter).

@@ -1,4 +1,5 @@
-"""The import's write without the ORM (app/imports/direct.py) against the write through it.
+"""The import's write without the ORM (app/imports/direct.py) against the write through it, and
+its cells read a column at a time (app/imports/columns.py) against cell by cell.
 
 Two entities with the same fields get the same file, one with `CRM_IMPORT_WRITE=direct`,
 one with `orm`: their records, outbox events, stage history and log lines must be the
@@ -87,8 +88,9 @@ def twin_app(make_app: Any, tmp_path: Path) -> Any:
     return app
 
 
-def _import(app: Any, entity: str, data: bytes, write: str, **body: Any) -> Any:
+def _import(app: Any, entity: str, data: bytes, write: str, read: str = "columns", **body: Any) -> Any:
     app.config["CRM_IMPORT_WRITE"] = write
+    app.config["CRM_IMPORT_READ"] = read
     client = login(app.test_client())
     return run_import(app, client, entity, data, "交易.csv", **body)
 
@@ -170,3 +172,24 @@ def test_direct_write_statements_per_batch_are_bounded(twin_app: Any) -> None:
         assert state.db.session.scalar(sa.select(sa.func.count()).select_from(event).where(
             event.c.entity == "deal_a")) == 1 + 899  # the fixture's record, then the file's
         state.db.session.remove()
+
+
+def test_cells_read_by_column_and_by_cell_leave_the_same_records_events_and_errors(twin_app: Any) -> None:
+    """The same file, its cells read a column at a time (`CRM_IMPORT_READ=columns`) into one entity
+    and cell by cell into the other: the same records, events, stage history, log lines and
+    messages; a company cell of spaces is a rejected row (required), not a failed job."""
+    extra = ("寅 空公司,  ,yin@example.cn,\"1,234.5\",2026年7月8日,RENEWAL,,,,\r\n"
+             "卯,上海公司,mao@example.cn,¥12.345,2026/2/30,其他,,,,\r\n"           # rejected: no such date
+             "辰,上海公司,chen@example.cn,１２,2026/2/28,新业务,,,,\r\n")        # full-width digits
+    data = (HEADER + ROWS + extra).encode("utf-8")
+    columns = _import(twin_app, "deal_a", data, "direct", "columns")
+    cells = _import(twin_app, "deal_b", data, "direct", "cells")
+    assert columns.state == cells.state == "done"
+    assert columns.result["counts"] == cells.result["counts"] == {
+        "created": 4, "updated": 0, "unchanged": 0, "duplicate": 2, "rejected": 9}
+    a, b = _snapshot(twin_app, "deal_a", columns.id), _snapshot(twin_app, "deal_b", cells.id)
+    assert a == b
+    by_row = {line[0]: line for line in a["lines"]}
+    assert by_row[14][1] == "rejected" and by_row[14][4] == "公司"  # the company of spaces: required
+    assert by_row[15][1] == "rejected" and by_row[15][4] == "成交日期"
+    assert [r["amount"] for r in a["records"] if r["name"] == "辰"] == [12]

@@ -55,7 +55,9 @@ class CellReader:
     def value(self, f: FieldSpec, raw: Any) -> Any:
         if f.type in ("link", "links"):
             ids = [self._target(f, name) for name in self.link_names(f, raw)]
-            return ids[0] if f.type == "link" else ids
+            if f.type == "link":
+                return ids[0] if ids else None  # a cell of spaces: no link (it was an IndexError)
+            return ids
         if f.type == "user":
             return self._user(cell_text(raw).strip())
         if f.type in ("date", "datetime"):

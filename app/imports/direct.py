@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -112,15 +113,10 @@ def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     dialect = connection.dialect
     for keys, group in groups.items():
         columns = [table.c[k] for k in keys]
-        processors = [c.type.bind_processor(dialect) for c in columns]
+        cells = [_cell_writer(c.type.bind_processor(dialect)) for c in columns]
         text = io.StringIO()
-        for row in group:
-            cells = []
-            for key, process in zip(keys, processors, strict=True):
-                value = row[key]
-                cells.append(_copy_text(process(value) if process is not None and value is not None else value))
-            text.write("\t".join(cells))
-            text.write("\n")
+        text.writelines("\t".join([cell(row[key]) for key, cell in zip(keys, cells, strict=True)]) + "\n"
+                        for row in group)
         text.seek(0)
         names = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
         statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
@@ -132,15 +128,35 @@ def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     connection.info.setdefault(TABLES_WRITTEN, set()).add(table.name)  # COPY bypasses the cursor events
 
 
+def _cell_writer(process: Callable[[Any], Any] | None) -> Callable[[Any], str]:
+    """A column's values to COPY text: its type's bind processor (JSON, ...) first, when it has one."""
+    if process is None:
+        return _copy_text
+    return lambda value: _copy_text(None if value is None else process(value))
+
+
+def _escaped(text: str) -> str:
+    if ESCAPES.search(text) is None:
+        return text
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+ESCAPES = re.compile(r"[\\\t\n\r]")
+COPY_TEXT: dict[type, Callable[[Any], str]] = {  # by exact type: the cell's formatting without a chain of tests
+    str: _escaped, int: str, Decimal: str, float: str, bool: lambda v: "t" if v else "f",
+    dt.datetime: lambda v: v.isoformat(sep=" "), dt.date: dt.date.isoformat, type(None): lambda _: "\\N",
+}
+
+
 def _copy_text(value: Any) -> str:
     """One value in COPY's text format."""
-    if value is None:
-        return "\\N"
+    write = COPY_TEXT.get(type(value))
+    if write is not None:
+        return write(value)
     if isinstance(value, bool):
         return "t" if value else "f"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ")
     if isinstance(value, (dt.date, Decimal, int, float)):
         return str(value) if not isinstance(value, dt.date) else value.isoformat()
-    text = str(value)
-    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
+    return _escaped(str(value))

@@ -12,6 +12,7 @@ read, not when the app is built: a web worker that never reads an upload never l
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
 import math
 from collections.abc import Iterator
@@ -187,7 +188,18 @@ def _trimmed(frame: pd.DataFrame, width: int) -> pd.DataFrame:
 
 
 def count_rows(source: SourceFile) -> int:
-    return sum(1 for _ in iter_rows(source))
+    """The rows `iter_rows` yields (the progress bar's total). A CSV is counted with the csv
+    module (records with a non-blank cell, the header aside): reading it through pandas a second
+    time cost about a tenth of an import's time."""
+    if source.kind == "xlsx":
+        return sum(1 for _ in iter_rows(source))
+    try:
+        with source.path.open(encoding=source.encoding, newline="") as stream:
+            records = csv.reader(stream)
+            next(records, None)
+            return sum(1 for cells in records if any(cells))
+    except (csv.Error, UnicodeDecodeError):  # a cell past the csv module's size limit, say
+        return sum(1 for _ in iter_rows(source))
 
 
 def _cell(value: Any) -> Any:

@@ -114,6 +114,14 @@ class RowJudge:
             names = [filled] if filled else []
         return names
 
+    def keys(self, values: dict[str, Any]) -> list[tuple[tuple[str, ...], Any, bytes]]:
+        """(key set, key, digest) of each key set the row is judged on: worked out once a row."""
+        result = []
+        for names in self._judging(values):
+            key = self._key(names, values)
+            result.append((names, key, digest(key)))
+        return result
+
     def _key(self, names: tuple[str, ...], values: dict[str, Any]) -> Any:
         key = []
         for name in names:
@@ -157,16 +165,17 @@ class RowJudge:
         if not errors and not normalise_values(self.entity, values, self.lang):
             self._see(values, row)
 
-    def _see(self, values: dict[str, Any], row: int) -> None:
-        for names in self._judging(values):
-            self.seen[names].setdefault(digest(self._key(names, values)), row)
+    def _see(self, values: dict[str, Any], row: int, keys: Any = None) -> None:
+        for names, _, key_digest in self.keys(values) if keys is None else keys:
+            self.seen[names].setdefault(key_digest, row)
 
-    def prepare(self, row: int, cells: list[Any]) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:
-        """The row's values as typed and as normalised, or its rejection."""
+    def prepare(self, row: int, cells: list[Any], read: Any = None) -> Outcome | tuple[dict[str, Any], dict[str, Any]]:
+        """The row's values as typed and as normalised, or its rejection. `read`: the row's
+        `reader.read(cells)` when the caller read it already (a batch, a column at a time)."""
         if len(cells) > len(self.plan.columns):  # an unquoted separator, most likely
             return Outcome("rejected", column="", data={"cells": [as_json(c) for c in cells]},
                            reason=text("too_many_cells", self.lang, n=len(cells), m=len(self.plan.columns)))
-        values, errors = self.reader.read(cells)
+        values, errors = self.reader.read(cells) if read is None else read
         if errors:
             return self._rejected(errors, cells)
         norm = dict(values)
@@ -181,10 +190,12 @@ class RowJudge:
             return prepared
         return self.decide(row, *prepared)
 
-    def decide(self, row: int, values: dict[str, Any], norm: dict[str, Any]) -> Outcome:
-        """Duplicate, rejected (no match, several), or written: created or updated."""
-        for names in self._judging(norm):
-            earlier = self.seen[names].get(digest(self._key(names, norm)))
+    def decide(self, row: int, values: dict[str, Any], norm: dict[str, Any], row_keys: Any = None) -> Outcome:
+        """Duplicate, rejected (no match, several), or written: created or updated. `row_keys`: the
+        row's `keys(norm)` when the caller has them already."""
+        row_keys = self.keys(norm) if row_keys is None else row_keys
+        for names, _, key_digest in row_keys:
+            earlier = self.seen[names].get(key_digest)
             if earlier is not None:
                 return Outcome("duplicate", column=self.column_of.get(names[0]),
                                reason=text("duplicate_row", self.lang, row=earlier))
@@ -201,14 +212,14 @@ class RowJudge:
                                reason=text("no_match", self.lang, keys=label))
             record = self.ctx.session.get(self.model, ids[0]) if ids else None
         else:
-            for names in self._judging(norm):
+            for names, _, _ in row_keys:
                 ids = self._matches(names, norm)
                 if ids:
-                    self._see(norm, row)
+                    self._see(norm, row, row_keys)
                     return Outcome("duplicate", record_id=ids[0], column=self.column_of.get(names[0]),
                                    reason=text("duplicate_record", self.lang, id=ids[0]))
         outcome = self._create(values) if record is None else self._update(record, values, norm)
-        self._see(norm, row)
+        self._see(norm, row, row_keys)
         return outcome
 
     def _create(self, values: dict[str, Any]) -> Outcome:

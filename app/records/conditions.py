@@ -27,6 +27,12 @@ def _tree(text: str) -> Node:
     return parse(text)  # checked at load: never fails here
 
 
+@lru_cache(maxsize=1024)
+def _names(text: str) -> frozenset[str]:
+    """The fields a rule reads (their first step: `account.tier` reads `account`)."""
+    return frozenset(f.path[0] for f in fields_of(_tree(text)))
+
+
 def holds(text: str | None, record: dict[str, Any], timezone: str) -> bool | None:
     """True, False, or None when the condition cannot be decided (an empty operand)."""
     if text is None:
@@ -80,7 +86,7 @@ def condition_errors(ctx: Any, entity: EntitySpec, record: Any, values: dict[str
         elif holds(f.required_if, after, timezone) and is_empty(after.get(f.name)):
             errors[f.name] = [msg("required", lang)]
     for rule in entity.rules:
-        if {f.path[0] for f in fields_of(_tree(rule.rule))} & hidden or set(rule.fields) & hidden:
+        if _names(rule.rule) & hidden or set(rule.fields) & hidden:
             continue  # never refuse a write over a value the user cannot see
         if holds(rule.rule, after, timezone) is False:
             for name in rule.fields or ("_schema",):

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -133,12 +134,19 @@ PARTS = re.compile(r"^(?P<pre>[^\d+\-.]*?)\s*(?P<sign>[+-]?)\s*(?P<pre2>[^\d+\-.
 
 def _strip_own(text: str, own: tuple[str, ...]) -> str:
     text = text.strip()
-    for sign in sorted(own, key=len, reverse=True):
-        if text.upper().startswith(sign.upper()):
+    upper = text.upper()
+    for sign in _longest_first(own):
+        if upper.startswith(sign):
             return text[len(sign):].strip()
-        if text.upper().endswith(sign.upper()):
+        if upper.endswith(sign):
             return text[: len(text) - len(sign)].strip()
     return text
+
+
+@lru_cache(maxsize=64)
+def _longest_first(signs: tuple[str, ...]) -> tuple[str, ...]:
+    """A currency's signs upper-cased, longest first (US$ before $): sorted once, not a cell."""
+    return tuple(sign.upper() for sign in sorted(signs, key=len, reverse=True))
 
 
 def money_text(field: FieldSpec, raw: str, lang: str | None = None) -> str:

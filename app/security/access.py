@@ -137,7 +137,10 @@ class Access:
         return self._cache[key]
 
     def hidden_fields(self, entity: EntitySpec) -> set[str]:
-        return {f.name for f in entity.fields if self.field_mode(entity, f.name) == "hidden"}
+        key = ("hidden", entity.name)  # asked on every write (conditions): once per entity
+        if key not in self._cache:
+            self._cache[key] = frozenset(f.name for f in entity.fields if self.field_mode(entity, f.name) == "hidden")
+        return set(self._cache[key])
 
     def writable(self, entity: EntitySpec, name: str) -> bool:
         return self.field_mode(entity, name) == "write"
