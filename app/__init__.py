@@ -45,7 +45,7 @@ from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
-from app.web.menucache import install_menu_cache
+from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.register import register_entities
 
@@ -140,6 +140,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
+        install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
 
