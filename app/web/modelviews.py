@@ -116,7 +116,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
                                        order_direction, page=page, page_size=page_size or self.page_size)
         access, name = self._access(), self.entity.name
         may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
-        pks, values = self.datamodel.get_keys(items), self.datamodel.get_values(items, columns)
+        pks, values = self.datamodel.get_keys(items), list(self.datamodel.get_values(items, columns))
         rows = PageRows(columns=columns, formatters=self.formatters_columns, route=self.route_base, pks=pks,
                         values=values, rights={item.id: (item.id in may_update, item.id in may_delete)
                                                for item in items},
