@@ -48,7 +48,8 @@ from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
-from app.web.menucache import install_menu_cache
+from app.web.listlinks import install_list_links
+from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.readtimeout import install_read_timeout
 from app.web.register import register_entities
@@ -150,6 +151,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         app.extensions["crm_version"] = record_source(app, source)  # the metadata version this app serves
         install_outbox_delivery(app)  # automations: after a commit that wrote events, deliver them
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
+        install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
+        install_list_links(app)  # a list's page and sort links from one base path per request
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     return app
 

@@ -4,15 +4,35 @@ CRM's clock (issue 17). Exports and the API stay machine-readable."""
 from __future__ import annotations
 
 import datetime as dt
+import random
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from app.i18n.formats import moment, money
+import pytest
+from babel.numbers import format_currency
+
+from app.i18n.formats import locale_of, moment, money
 
 
 def test_money_in_the_crm_currency_and_the_users_locale():
     assert money("1234567.5", "CNY", "zh") == "¥1,234,567.50"
     assert money("1234567.5", "CNY", "en") == "CN¥1,234,567.50"  # CLDR: a yuan is not a yen in English
     assert money("-5", "USD", "zh") == "-US$5.00" and money(12, "EUR", "en") == "€12.00"
+
+
+@pytest.mark.parametrize("lang", ["zh", "en", "ja", "de", "fr", "ar", "hi", "de_CH"])
+@pytest.mark.parametrize("currency", ["CNY", "USD", "EUR", "JPY", "KWD", "CHF"])
+def test_money_reads_as_babel_writes_it(lang, currency):
+    """The list's fast money path (one pattern per currency and language) is Babel's text,
+    rounding (half to even), signs, zero, negative zero, many digits, whole numbers."""
+    rng = random.Random(f"{lang}{currency}")
+    values = [Decimal(0), Decimal("-0"), Decimal("0.005"), Decimal("0.015"), Decimal("-0.005"), Decimal("2.5"),
+              Decimal("999.995"), Decimal("1234567.125"), Decimal("-1234567.135"), Decimal("1E+3"),
+              Decimal("123456789012345.67"), 12, -7, 0.1, "42.42"]
+    values += [Decimal(rng.randint(-10**12, 10**12)).scaleb(-rng.randint(0, 5)) for _ in range(300)]
+    for value in values:
+        amount = value if isinstance(value, Decimal) else Decimal(value)
+        assert money(value, currency, lang) == format_currency(amount, currency, locale=locale_of(lang)), value
 
 
 def test_a_stored_moment_shows_on_the_crm_clock():

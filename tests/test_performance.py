@@ -285,3 +285,19 @@ def test_a_worker_on_a_current_schema_leaves_the_heavy_libraries_unloaded(make_a
     out = subprocess.run([sys.executable, "-c", WORKER_MODULES, json.dumps(settings)], env=env,
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_the_lists_add_and_edit_buttons_follow_a_permission_change_at_once(crm: Any) -> None:
+    """The CRUD buttons' permissions are kept per role set (app/web/menucache.py): a role that
+    loses `can_create` and `can_write` on accounts loses the add and edit buttons on its next page."""
+    rep = login(crm.test_client(), "sales_rep", DEMO_PASSWORD)
+    html = rep.get("/crm/account/list/").data.decode()
+    assert "/crm/account/add" in html and "/crm/account/edit/" in html
+    with crm.app_context():
+        sm = crm.extensions["crm"].appbuilder.sm
+        role = sm.find_role("Sales Rep")
+        for permission in ("can_create", "can_write"):
+            sm.del_permission_role(role, sm.find_permission_view_menu(permission, "account"))
+    html = rep.get("/crm/account/list/").data.decode()
+    assert "/crm/account/show/" in html
+    assert "/crm/account/add" not in html and "/crm/account/edit/" not in html

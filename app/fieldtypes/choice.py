@@ -55,15 +55,26 @@ class ChoiceType(FieldType):
         return field.choice_label(value, lang)
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
+        """A coloured label in the page's language; each (language, value)'s HTML is made once
+        (a list shows the same few choices on every row; the field is fixed for the app's life)."""
         from app.web.labels import current_lang
+
+        colors = {c.value: c.color for c in field.choices}
+        made: dict[tuple[str, Any], Markup] = {}
 
         def choice(value: Any) -> Any:
             if value is None:
                 return ""
-            color = next((c.color for c in field.choices if c.value == value), None)
-            style = f' style="background:{escape(color)}"' if color else ""
-            return Markup('<span class="label label-default crm-choice"{}>{}</span>').format(
-                Markup(style), field.choice_label(value, current_lang()))
+            key = (current_lang(), value)
+            html = made.get(key)
+            if html is None:
+                color = colors.get(value)
+                style = f' style="background:{escape(color)}"' if color else ""
+                html = Markup('<span class="label label-default crm-choice"{}>{}</span>').format(
+                    Markup(style), field.choice_label(value, key[0]))
+                if value in colors:  # a stored value no longer among the choices is not kept
+                    made[key] = html
+            return html
         return choice
 
     def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from app.fieldtypes import field_type
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
@@ -21,7 +21,7 @@ def record_link(entity: str, item: Any) -> Markup:
     """A linked record as a link to its page (restricted when the user may not read it)."""
     if not may_read(item):  # the id stays, the title and the way to it do not
         return restricted_markup(item)
-    return Markup('<a href="{}">{}</a>').format(view_url(entity, item.id), str(item))
+    return Markup(f'<a href="{escape(view_url(entity, item.id))}">{escape(str(item))}</a>')  # on every row
 
 
 def formatter_for(f: FieldSpec, spec: CrmSpec) -> Callable[[Any], Any] | None:

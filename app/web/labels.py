@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, has_request_context
+from flask import current_app
+from flask.globals import _cv_app, _cv_request
 from flask_babel import LazyString, get_locale
 
 from app.i18n import _t
@@ -16,9 +17,13 @@ from app.metadata.spec import Text
 
 
 def current_lang() -> str:
-    if not has_request_context():
+    """The request's UI language ("en" outside a request). Asked per cell of a list (money,
+    choices, lazy labels): the locale Flask-Babel already chose for this request is read where
+    it keeps it, without its three context lookups; when it has none yet, it chooses."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None or _cv_request.get(None) is None:
         return "en"
-    locale = get_locale()
+    locale = getattr(getattr(app_ctx.g, "_flask_babel", None), "babel_locale", None) or get_locale()
     return locale.language if locale is not None else "en"
 
 

@@ -44,6 +44,7 @@ from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .list_views_view import ListViewsMixin
+from .listrows import PageRows
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
@@ -115,15 +116,17 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
                                        order_direction, page=page, page_size=page_size or self.page_size)
         access, name = self._access(), self.entity.name
         may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
-        rights = {item.id: (item.id in may_update, item.id in may_delete) for item in items}
+        pks, values = self.datamodel.get_keys(items), list(self.datamodel.get_values(items, columns))
+        rows = PageRows(columns=columns, formatters=self.formatters_columns, route=self.route_base, pks=pks,
+                        values=values, rights={item.id: (item.id in may_update, item.id in may_delete)
+                                               for item in items},
+                        versions={item.id: item.version for item in items})
         widgets["list"] = self.list_widget(
-            crm_row_rights=rights, crm_row_versions={item.id: item.version for item in items},
-            crm_route=self.route_base,
-            label_columns=self.label_columns, include_columns=columns,
-            value_columns=self.datamodel.get_values(items, columns),
+            crm_rows=rows, crm_route=self.route_base,
+            label_columns=self.label_columns, include_columns=columns, value_columns=values,
             order_columns=[c for c in self.orderable(columns) if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
-            count=count, pks=self.datamodel.get_keys(items), actions=self.list_actions() if offer_actions else {},
+            count=count, pks=pks, actions=self.list_actions() if offer_actions else {},
             crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
             **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
