@@ -16,7 +16,7 @@ from flask_appbuilder.utils.base import get_column_root_relation, is_column_dott
 from sqlalchemy.orm import joinedload, selectinload
 
 from .counting import ListCount, capped_count, count_cap, page_count
-from .filtering import EscapingFilterConverter
+from .filtering import EscapingFilterConverter, LinkedTo
 
 
 class LightFilters(Filters):
@@ -47,6 +47,7 @@ class LightFilters(Filters):
 
 class CrmInterface(SQLAInterface):
     filter_converter_class = EscapingFilterConverter
+    FilterRelationManyToManyEqual = LinkedTo  # a record page's to-many related lists (FAB's name)
 
     def __init__(self, obj: Any, eager: dict[str, set[str]] | None = None, session: Any = None):
         super().__init__(obj, session=session)

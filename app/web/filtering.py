@@ -168,9 +168,28 @@ ESCAPED_TEXT_FILTERS: dict[type[BaseFilter], type[BaseFilter]] = {
 }
 
 
+class LinkedTo(sqla_filters.FilterRelationManyToManyEqual):
+    """FAB's 'relation as many' filter (a contact's related list of campaigns) as an EXISTS on the
+    link table. FAB's `contains()` put the link table in the FROM and its join in the WHERE, where
+    a row scope of `false` (no campaign read) folded it away: a cartesian product in the SQL
+    (only `WHERE false` kept it empty). It also loaded the related record first, and dropped the
+    filter (the whole table) when that record was gone."""
+
+    def apply(self, query: Any, value: Any) -> Any:
+        query, field = get_field_setup_query(query, self.model, self.column_name)
+        target = field.property.mapper.class_
+        for item in value if isinstance(value, list) else [value]:
+            query = query.filter(field.any(target.id == item))
+        return query
+
+
+LINK_FILTERS: dict[type[BaseFilter], type[BaseFilter]] = {sqla_filters.FilterRelationManyToManyEqual: LinkedTo}
+
+
 class EscapingFilterConverter(sqla_filters.SQLAFilterConverter):
     """FAB's column → filters table with the LIKE filters escaping their value (`ct` of '50%'),
-    and a field's own operators where its type has them (app/web/filterops.py)."""
+    the to-many relation filter as an EXISTS (`LinkedTo`), and a field's own operators where its
+    type has them (app/web/filterops.py)."""
 
     def convert(self, col_name: str) -> Any:
         entity = getattr(self.datamodel.obj, "__entity__", None)
@@ -180,6 +199,6 @@ class EscapingFilterConverter(sqla_filters.SQLAFilterConverter):
         return super().convert(col_name)
 
     conversion_table = tuple(
-        (kind, [ESCAPED_TEXT_FILTERS.get(f, f) for f in classes])
+        (kind, [LINK_FILTERS.get(f, ESCAPED_TEXT_FILTERS.get(f, f)) for f in classes])
         for kind, classes in sqla_filters.SQLAFilterConverter.conversion_table
     )
