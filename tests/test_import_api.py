@@ -256,3 +256,14 @@ def test_a_row_reports_every_mistake_at_once(import_app: Any) -> None:
         stored = import_app.extensions["crm"].db.session.scalar(
             sa.select(log.c.data).where(log.c.job_id == job.id, log.c.outcome == "rejected"))
     assert set(json.loads(stored)["errors"]) == {"姓名", "手机", "来源", "评分"}, stored
+
+
+def test_an_update_row_reports_every_mistake_of_the_cells_it_fills(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    assert client.post("/api/v1/lead/", json={"name": "更新线索", "email": "up@example.cn"}).status_code == 201
+    data = "邮箱,手机,来源,评分\nup@example.cn,12ab,火星,500\n".encode()
+    token = upload(client, "lead", data, "update.csv").get_json()["upload"]
+    # update: only the cells the row fills are judged (required fields are the matched record's)
+    answer = client.post("/api/v1/imports/lead/preview", json={"upload": token, "mode": "update", "keys": ["email"]})
+    rows = answer.get_json()["rows"]
+    assert rows[0]["outcome"] == "rejected" and set(rows[0]["errors"]) == {"手机", "来源", "评分"}, rows
