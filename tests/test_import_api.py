@@ -233,3 +233,37 @@ def test_the_jobs_page_names_result_counts_and_files_in_the_users_language(impor
     page = client.get("/crm/jobs/").get_data(as_text=True)
     assert 'data-count="created">新建 1<' in page and 'data-count="rejected">拒绝 1<' in page
     assert "错误报告</a>" in page and "> errors</a>" not in page
+
+
+def test_a_row_reports_every_mistake_at_once(import_app: Any) -> None:
+    # A bad phone number hid the unknown source and the missing name: only the phone was reported,
+    # the rest after it was fixed (the choice and required checks ran after the cells were read).
+    client = login(import_app.test_client())
+    data = "姓名,手机,来源,评分\n,12ab,火星,500\n".encode()
+    token = upload(client, "lead", data, "all-at-once.csv").get_json()["upload"]
+    rows = client.post("/api/v1/imports/lead/preview", json={"upload": token}).get_json()["rows"]
+    assert rows[0]["outcome"] == "rejected" and set(rows[0]["errors"]) == {"姓名", "手机", "来源", "评分"}, rows
+    job = run_import(import_app, client, "lead", data, "all-at-once.csv")  # a batch: cells a column at a time
+    assert job.result["counts"]["rejected"] == 1
+    with import_app.app_context():
+        import json
+
+        import sqlalchemy as sa
+
+        from app.imports.run import import_tables
+
+        log = import_tables(import_app)
+        stored = import_app.extensions["crm"].db.session.scalar(
+            sa.select(log.c.data).where(log.c.job_id == job.id, log.c.outcome == "rejected"))
+    assert set(json.loads(stored)["errors"]) == {"姓名", "手机", "来源", "评分"}, stored
+
+
+def test_an_update_row_reports_every_mistake_of_the_cells_it_fills(import_app: Any) -> None:
+    client = login(import_app.test_client())
+    assert client.post("/api/v1/lead/", json={"name": "更新线索", "email": "up@example.cn"}).status_code == 201
+    data = "邮箱,手机,来源,评分\nup@example.cn,12ab,火星,500\n".encode()
+    token = upload(client, "lead", data, "update.csv").get_json()["upload"]
+    # update: only the cells the row fills are judged (required fields are the matched record's)
+    answer = client.post("/api/v1/imports/lead/preview", json={"upload": token, "mode": "update", "keys": ["email"]})
+    rows = answer.get_json()["rows"]
+    assert rows[0]["outcome"] == "rejected" and set(rows[0]["errors"]) == {"手机", "来源", "评分"}, rows

@@ -199,3 +199,17 @@ def test_several_rq_workers_share_the_queue_each_job_runs_once(jobs_app: Any, tm
     rows = [job_state(app, i) for i in ids]
     assert all(r.state == "done" and r.attempts == 1 and r.result["counted"] == 30 for r in rows), \
         [(r.state, r.attempts, r.error) for r in rows]
+
+
+def test_the_jobs_page_names_the_state_in_the_users_language(jobs_app: Any) -> None:
+    # The state showed as its lowercase English key ("done") on the page, in either language.
+    app = jobs_app()
+    job_id = _enqueue(app, "test_count", {"n": 2})
+    wait_job(app, job_id)
+    client = login(app.test_client())
+    for lang, said in (("en", "Done"), ("zh", "完成")):
+        client.post(f"/lang/{lang}")
+        page = client.get("/crm/jobs/").get_data(as_text=True)
+        assert f'<td class="job-state">{said}</td>' in page, page[page.find("job-state"):][:200]
+        assert client.get(f"/api/v1/jobs/{job_id}").get_json()["state_label"] == said
+    assert client.get(f"/api/v1/jobs/{job_id}").get_json()["state"] == "done"

@@ -155,3 +155,23 @@ def test_chosen_link_columns_are_loaded_with_the_page_not_per_row(world: Any) ->
         session.commit()
         session.remove()
     assert statements() == before
+
+
+def test_a_filter_value_the_list_cannot_read_is_refused_naming_its_row(world: Any) -> None:
+    # `amount gt abc` was saved (201) and the list then dropped the filter with a warning.
+    from app.web.dashboards import list_view
+
+    with world["app"].app_context():
+        screen = list_view("opportunity")
+        ops = [f.arg_name for f in screen.datamodel.get_filters(screen.search_columns).get_search_filters()["amount"]]
+    gt = ops.index("gt")
+    for lang, said in (("en", "Filter 2: "), ("zh", "第 2 个筛选：")):
+        rep = client_for(world, "sales_rep", lang)
+        bad = rep.post(API, json={"name": "坏筛选", "columns": ["name"],
+                                  "query": f"_flt_{gt}_amount=100&_flt_{gt + 1}_amount=abc"})
+        assert bad.status_code == 422, bad.get_data(as_text=True)
+        (message,) = bad.get_json()["message"]["query"]
+        assert message.startswith(said) and "abc" in message, message
+    good = client_for(world, "sales_rep").post(API, json={"name": "好筛选", "columns": ["name"],
+                                                          "query": f"_flt_{gt}_amount=100"})
+    assert good.status_code == 201

@@ -795,3 +795,29 @@ def test_a_datetime_filtered_by_a_day_takes_that_whole_day_in_the_viewers_zone(w
     assert names("lt", shanghai.isoformat()) == 0
     assert names("between", [(shanghai - dt.timedelta(days=1)).isoformat(), shanghai.isoformat()]) == len(world.deals)
     assert names("relative", "today") == len(world.deals)
+
+
+def test_definition_errors_are_in_the_viewers_language_on_the_page(world: World) -> None:
+    # The group, measure, column, kind and entity messages were English f-strings in a Chinese
+    # session; the API keeps its English wording.
+    client = world.client()
+    client.post("/lang/zh", data={"csrf_token": client.csrf})
+    for query, said in (("entity=opportunity&group=amount", "分组“amount”：money 字段不能用于分组"),
+                        ("entity=opportunity&group=stage&measure=sum(name)", "度量“sum(name)”：name 是 string 字段"),
+                        ("entity=opportunity&columns=account.revenue", "列“account.revenue”：account 没有字段“revenue”"),
+                        ("entity=opportunity&group=stage&kind=donut", "图表类型“donut”未知"),
+                        ("entity=nope", "实体“nope”：不存在")):
+        page = client.get(f"/crm/reports/?{query}").get_data(as_text=True)
+        assert said in page, (query, page[page.find("report-error") - 100:][:400])
+    api = run(client, {"entity": "opportunity", "group": "amount", "measure": "count"})
+    assert api.get_json()["message"] == "group 'amount': a money field cannot group a report"
+
+
+def test_bulk_filter_errors_are_in_the_users_language(world: World) -> None:
+    client = world.client()
+    client.post("/lang/zh", data={"csrf_token": client.csrf})
+    bad = client.post("/api/v1/opportunity/bulk", headers={"X-CSRFToken": client.csrf}, json={
+        "action": "update", "all": True, "filters": [{"col": "nope", "opr": "eq", "value": "x"}],
+        "values": {"next_step": "x"}})
+    assert bad.status_code == 400 and bad.get_json()["message"]["filters"][0].startswith("“nope”不能用于筛选"), \
+        bad.get_json()

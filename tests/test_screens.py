@@ -236,3 +236,12 @@ def test_every_mistake_on_a_form_shows_at_once(client):
                  "Must be at most 100"):
         assert said in html, said
     assert client.get("/api/v1/opportunity/").json["count"] == before
+
+
+def test_every_page_has_a_favicon(client):
+    # Browsers asked for /favicon.ico on every page and got a 404.
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert '<link rel="icon" href="/favicon.ico"' in client.get("/crm/lead/list/").get_data(as_text=True)
+    assert client.get("/favicon.ico", headers={"If-None-Match": icon.headers["ETag"]}).status_code == 304

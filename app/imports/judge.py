@@ -18,8 +18,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.records.commands import RecordContext, UpdateRecord
+from app.records.commands import CreateRecord, FieldErrors, Forbidden, RecordContext, UpdateRecord
 from app.records.normalise import normalise_values
+from app.records.rules import check_value
 
 from .batch import Batch, BatchCreate, BatchUpdate, canon, key_of
 from .cells import CellReader
@@ -176,13 +177,35 @@ class RowJudge:
             return Outcome("rejected", column="", data={"cells": [as_json(c) for c in cells]},
                            reason=text("too_many_cells", self.lang, n=len(cells), m=len(self.plan.columns)))
         values, errors = self.reader.read(cells) if read is None else read
+        norm = {k: v for k, v in values.items() if k not in errors}
+        errors = {**errors, **normalise_values(self.entity, norm, self.lang)}
         if errors:
-            return self._rejected(errors, cells)
-        norm = dict(values)
-        errors = normalise_values(self.entity, norm, self.lang)
-        if errors:
-            return self._rejected(errors, cells)
+            return self._rejected(self._every_error(values, norm, errors), cells)
         return values, norm
+
+    def _every_error(self, values: dict[str, Any], norm: dict[str, Any],
+                     errors: dict[str, list[str]]) -> dict[str, list[str]]:
+        """A row's cells that did not read, with what the record command says of the rest (a
+        choice it does not know, a required field left blank, a range): given to it as input
+        errors, as a form does, so every mistake of the row is reported at once and not one round
+        at a time. Nothing is written. An update judges only the cells it fills (the required
+        fields and unique values are the matched record's business, known later)."""
+        values = {k: v for k, v in values.items() if k not in errors and self.entity.field(k).type != "autonumber"}
+        command = CreateRecord(self.ctx, self.entity.name, values, errors)
+        try:
+            if self.plan.mode == "create":
+                command.validate()
+                return errors
+            found = {**errors}
+            for f in (f for f in self.entity.declared_fields if f.name in values):
+                problems = check_value(f, norm.get(f.name), self.lang)
+                if problems and f.name not in found:
+                    found[f.name] = problems
+            return found
+        except FieldErrors as exc:
+            return {**exc.errors, **errors}
+        except Forbidden:
+            return errors
 
     def process(self, row: int, cells: list[Any]) -> Outcome:
         prepared = self.prepare(row, cells)

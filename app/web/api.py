@@ -84,7 +84,15 @@ PICKER_PAGE_SIZE = 20
 
 
 class InvalidFilter(FABException):
-    pass
+    """A filter the API refuses: str() the English (the list API's wording); `text(lang)` the
+    message in the user's language (the bulk endpoint answers in it)."""
+
+    def __init__(self, message: str, cause: FilterError | None = None):
+        super().__init__(message)
+        self.cause = cause
+
+    def text(self, lang: str) -> str:
+        return self.cause.text(lang) if self.cause is not None else str(self)
 
 
 class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, PoolEndpoints, BulkEndpoint,
@@ -181,7 +189,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
             try:
                 add_checked_filter(filters, self.entity, item["col"], item["opr"], item["value"])
             except FilterError as exc:
-                raise InvalidFilter(str(exc)) from None
+                raise InvalidFilter(str(exc), exc) from None
         return filters.get_joined_filters(self._base_filters)
 
     def _handle_order_args(self, rison_args: dict[str, Any]) -> tuple[str, str]:

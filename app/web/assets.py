@@ -1,4 +1,5 @@
-"""Static assets: plotly.js served from the plotly wheel, and static URLs built once.
+"""Static assets: plotly.js served from the plotly wheel, the favicon at /favicon.ico (browsers
+ask for it on every page whatever the page links), and static URLs built once.
 
 No CDN: many users sit behind firewalls. The URL carries the plotly version,
 so the file can be cached for a year and a new plotly is a new URL.
@@ -22,6 +23,8 @@ from flask import Blueprint, Flask, current_app, has_request_context, request, s
 from .plotly_locale import install_plotly_locale
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+FAVICON = Path(__file__).parent / "static" / "crm" / "favicon.ico"
+ONE_DAY = 24 * 3600
 ONE_YEAR = 365 * 24 * 3600
 assets = Blueprint("crm_assets", __name__)
 STATIC_URLS_KEPT = 1000  # static files a template names; past this, built each time
@@ -38,6 +41,11 @@ def plotly_js(version: str):  # type: ignore[no-untyped-def]
     response = send_file(PLOTLY_JS, mimetype="text/javascript", max_age=ONE_YEAR, conditional=True)
     response.headers["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
     return response
+
+
+@assets.route("/favicon.ico")
+def favicon():  # type: ignore[no-untyped-def]
+    return send_file(FAVICON, mimetype="image/vnd.microsoft.icon", max_age=ONE_DAY, conditional=True)
 
 
 def template_url_for(endpoint: str, **values: Any) -> str:

@@ -98,7 +98,8 @@ class BulkEndpoint:
         try:
             ids = self._bulk_ids(body)
         except (FABException, FilterError) as exc:
-            return self.response_400(message={"filters": [str(exc)]})  # type: ignore[attr-defined]
+            said = exc.text(lang) if hasattr(exc, "text") else str(exc)  # FilterError, InvalidFilter
+            return self.response_400(message={"filters": [said]})  # type: ignore[attr-defined]
         except TooMany as exc:
             return self.response_400(message={"all": [say("too_many", lang, count=exc.count,  # type: ignore[attr-defined]
                                                           limit=exc.limit)]})

@@ -35,9 +35,10 @@ UI = {
     "result": _t("Result"), "created": _t("Started"),
     "retry": _t("Retry"), "cancel": _t("Cancel"),
     "none": _t("No jobs yet."), "user": _t("User"),
-    "queued": _t("queued"), "running": _t("running"),
-    "done": _t("done"), "failed": _t("failed"),
-    "cancelled": _t("cancelled"),
+    # a job's state as the page says it (the API's `state` stays the lowercase key)
+    "queued": _t("Queued", "job state"), "running": _t("Running", "job state"),
+    "done": _t("Done", "job state"), "failed": _t("Failed", "job state"),
+    "cancelled": _t("Cancelled", "job state"),
     "retried": _t("Job queued again."),
     "not_retried": _t("Only a failed, cancelled or stalled job can be retried."),
     "cancel_asked": _t("Cancel requested."),

@@ -21,6 +21,8 @@ from app.i18n import _t
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.security.access import Access
 
+from .filtering import FilterError, typed_filter_value
+
 MAX_NAME = 200
 MAX_QUERY = 4000
 FILTER_ARG = "_flt_"  # FAB's filter arguments: _flt_<operator index>_<column>
@@ -30,6 +32,7 @@ TEXT: dict[str, dict[str, str]] = {
     "roles": _t("Share with roles of this CRM: {allowed}."),
     "query": _t("The list's query string (at most 4000 characters)."),
     "view": _t("No such view."),
+    "filter": _t("Filter {n}: {problem}"),
 }
 
 
@@ -127,9 +130,33 @@ def find_view(session: Any, table: sa.Table, entity: str, view_id: Any, viewer: 
     return view if view is not None and _may_see(view, viewer) else None
 
 
+def filter_problems(query: str, entity: EntitySpec, search_filters: dict[str, list[Any]],
+                    lang: str | None) -> list[str]:
+    """What is wrong with the query's filter rows (`amount gt abc`), each named by its row
+    (1, 2, … in the query's order), read as the list screen reads them: the operator by its
+    index among the column's filters, the values as `getlist` gives them, typed by the field."""
+    rows: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key.startswith(FILTER_ARG):
+            rows.setdefault(key, []).append(value)
+    problems = []
+    for n, (key, values) in enumerate(rows.items(), start=1):
+        index, _, column = key[len(FILTER_ARG):].partition("_")
+        available = search_filters.get(column, [])
+        if not index.isdigit() or int(index) >= len(available):
+            continue  # the screen ignores it (an unknown column or operator): nothing to refuse
+        try:
+            typed_filter_value(entity, column, available[int(index)].arg_name, values)
+        except FilterError as exc:
+            problems.append(say("filter", lang, n=n, problem=exc.text(lang or "en")))
+    return problems
+
+
 def checked_view(body: dict[str, Any], entity: EntitySpec, spec: CrmSpec, access: Access,
-                 lang: str | None) -> tuple[str, list[str], str, list[str]]:
-    """(name, columns, query, shared roles) from a request body, or ViewError by field."""
+                 lang: str | None, search_filters: dict[str, list[Any]] | None = None
+                 ) -> tuple[str, list[str], str, list[str]]:
+    """(name, columns, query, shared roles) from a request body, or ViewError by field; with the
+    list's `search_filters`, a filter value the list could not read is an error of `query`."""
     errors: dict[str, list[str]] = {}
     name = body.get("name")
     if not isinstance(name, str) or not name.strip() or len(name.strip()) > MAX_NAME:
@@ -139,6 +166,10 @@ def checked_view(body: dict[str, Any], entity: EntitySpec, spec: CrmSpec, access
     if not isinstance(query, str) or len(query) > MAX_QUERY:
         errors["query"] = [say("query", lang)]
         query = ""
+    elif search_filters is not None:
+        problems = filter_problems(query.lstrip("?"), entity, search_filters, lang)
+        if problems:
+            errors["query"] = problems
     roles = body.get("shared_roles", [])
     if not isinstance(roles, list) or not all(isinstance(r, str) and r in spec.role_map for r in roles):
         errors["shared_roles"] = [say("roles", lang, allowed=", ".join(spec.role_map))]

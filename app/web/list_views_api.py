@@ -15,6 +15,7 @@ from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.security.access import current_access
 
+from .dashboards import list_view
 from .labels import current_lang
 from .list_views import (
     ViewError,
@@ -134,7 +135,9 @@ class ListViewsApi(BaseApi):
             if not may_change(view, access):
                 return self.response(403, message="Only the view's owner may change it.")
         try:
-            name, columns, query, roles = checked_view(body, spec, state.spec, access, current_lang())
+            screen = list_view(spec.name)
+            search = screen.datamodel.get_filters(screen.search_columns).get_search_filters() if screen else None
+            name, columns, query, roles = checked_view(body, spec, state.spec, access, current_lang(), search)
         except ViewError as exc:
             return self.response_422(message=exc.errors)
         saved = save_view(session, table, spec.name, name, columns, query, roles,

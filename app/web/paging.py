@@ -4,7 +4,8 @@ A record id or page number past what the database stores (PostgreSQL
 `integer` ids, SQLite's 64-bit OFFSET) made the driver raise and the request
 answer 500. Ids beyond the column's range cannot name a record: the URL does
 not match (404). Pages and page sizes out of range are a 400 naming the argument,
-and so is an argument holding text no database stores (a NUL on PostgreSQL).
+and so is an argument holding text no database stores (a NUL on PostgreSQL): on a
+screen the CRM's error page in the user's language, JSON (English) for the API.
 """
 
 from __future__ import annotations
@@ -13,9 +14,14 @@ import re
 from typing import Any
 
 from flask import Flask, jsonify, request
+from werkzeug.exceptions import BadRequest
 from werkzeug.routing import IntegerConverter
 
+from app.i18n import Phrase
+
+from .errors import error_answer, wants_json
 from .jsonbody import text_fault
+from .labels import current_lang
 
 MAX_ID = 2**31 - 1  # ids are `integer` columns on PostgreSQL
 MAX_PAGE = 10_000_000
@@ -60,29 +66,30 @@ def checked_page(page: Any, page_size: Any, max_page_size: int) -> tuple[int, in
     return page, page_size
 
 
-def too_deep(page_size: int) -> str:
+def too_deep(page_size: int) -> Phrase:
     """A page past the first MAX_OFFSET rows: its OFFSET would read (and drop) them all, a
     full scan on a big table at the asker's will; filters and sorting reach any record."""
-    return (f"page is past the first {MAX_OFFSET:,} records a list pages through (at most page "
-            f"{MAX_OFFSET // page_size} with {page_size} a page): filter or sort to reach the others")
+    return Phrase("page is past the first {rows} records a list pages through (at most page "
+                  "{last} with {size} a page): filter or sort to reach the others",
+                  rows=f"{MAX_OFFSET:,}", last=MAX_OFFSET // page_size, size=page_size)
 
 
-def _ui_page_problem() -> str | None:
+def _ui_page_problem() -> Phrase | None:
     """FAB's screens read `page_<View>` and `psize_<View>` with a bare int(): check them first,
     then that the page is within the first MAX_OFFSET rows."""
     return _ui_arg_problem() or _ui_depth_problem()
 
 
-def _ui_depth_problem() -> str | None:
+def _ui_depth_problem() -> Phrase | None:
     for name, value in request.args.items():
         if name.startswith("page_"):
             size = int(request.args.get("psize_" + name[5:], UI_DEFAULT_PAGE_SIZE))
             if abs(int(value)) * size > MAX_OFFSET:
-                return f"{name}: {too_deep(size)}"
+                return Phrase("{name}: {problem}", name=name, problem=too_deep(size))
     return None
 
 
-def _ui_arg_problem() -> str | None:
+def _ui_arg_problem() -> Phrase | None:
     for name, value in request.args.items():
         match = UI_PAGE_ARG.match(name)
         if not match:
@@ -92,7 +99,7 @@ def _ui_arg_problem() -> str | None:
         text = value.strip()
         if not (text.isascii() and text.lstrip("-").isdigit()) or len(text) > 9 \
                 or not low <= int(text) <= limit:
-            return f"{name} must be a whole number from {low} to {limit}"
+            return Phrase("{name} must be a whole number from {low} to {limit}", name=name, low=low, limit=limit)
     return None
 
 
@@ -122,4 +129,6 @@ def install_paging_guard(app: Flask) -> None:
         problem = _ui_page_problem() or _text_arg_problem()
         if problem is None:
             return None
-        return jsonify(message=problem), 400
+        if wants_json():
+            return jsonify(message=str(problem)), 400
+        return error_answer(BadRequest(problem.get(current_lang()) if isinstance(problem, Phrase) else problem))

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from app.i18n import _t
+from app.i18n import Phrase, _t, in_lang
 from app.metadata.definitions import DATE_BUCKETS, MEASURES
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Grouping, Measure, Text
 from app.security.access import Access
@@ -39,9 +39,14 @@ class ReportError(ValueError):
 
     def __init__(self, message: str, status: int = 400, index: int | None = None, detail: str = ""):
         super().__init__(message)
+        self.message = message  # a Phrase: English as str (the API's wording), `get(lang)` for screens
         self.status = status
         self.index, self.detail = index, detail  # a filter row's fault: shown next to that row
         self.control = "filters" if index is not None else ""
+
+    def get(self, lang: str | None) -> str:
+        """The message in the viewer's language (English for text that is not a Phrase)."""
+        return str(in_lang(self.message, lang))
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,9 @@ def args_from_definition(definition: ReportDefinition) -> list[tuple[str, str]]:
 
 # what a viewer of a shared report reads in place of a column, filter or grouping they may not see
 LEFT_OUT = _t("Left out: you may not see {field}")
+# the part of a definition a message is about (the English word is the API's wording)
+PARTS = {"column": _t("column", "report part"), "filter": _t("filter", "report part"),
+         "group": _t("group", "report part"), "measure": _t("measure", "report part")}
 
 
 class _Check:
@@ -127,29 +135,35 @@ class _Check:
 
     def resolve(self, path: str, what: str) -> FieldSpec:
         """The field a path names (a link's field for link.field); ReportError when unknown."""
+        part = PARTS.get(what, what)
         if not isinstance(path, str) or not path:
-            raise ReportError(f"{what}: a field name is required")
+            raise ReportError(Phrase("{what}: a field name is required", what=part))
         head, _, tail = path.partition(".")
         f = self.entity.field_map.get(head)
         if f is None:
-            raise ReportError(f"{what} '{path}': {self.entity.name} has no field '{head}'")
+            raise ReportError(Phrase("{what} '{path}': {entity} has no field '{field}'",
+                                     what=part, path=path, entity=self.entity.name, field=head))
         if not tail:
             return f
         if "." in tail:
-            raise ReportError(f"{what} '{path}': paths go one link deep (link.field)")
+            raise ReportError(Phrase("{what} '{path}': paths go one link deep (link.field)", what=part, path=path))
         if f.type == "user":
             if tail not in USER_FIELDS:
-                raise ReportError(f"{what} '{path}': users have no field '{tail}' ({', '.join(USER_FIELDS)})")
+                raise ReportError(Phrase("{what} '{path}': users have no field '{field}' ({known})", what=part,
+                                         path=path, field=tail, known=", ".join(USER_FIELDS)))
             return FieldSpec(tail, "string", Text.of(tail))
         if f.type != "link":
-            raise ReportError(f"{what} '{path}': '{head}' is a {f.type} field, not a link")
+            raise ReportError(Phrase("{what} '{path}': '{field}' is a {type} field, not a link",
+                                     what=part, path=path, field=head, type=f.type))
         target = self.spec.entity(f.target)
         g = target.field_map.get(tail)
         if g is None:
-            raise ReportError(f"{what} '{path}': {target.name} has no field '{tail}'")
+            raise ReportError(Phrase("{what} '{path}': {entity} has no field '{field}'",
+                                     what=part, path=path, entity=target.name, field=tail))
         if g.type in ("link", "user", "links"):
-            raise ReportError(f"{what} '{path}': '{tail}' is a {g.type} field; name one of its fields "
-                              f"on {target.name} instead")
+            raise ReportError(Phrase("{what} '{path}': '{field}' is a {type} field; name one of its fields "
+                                     "on {entity} instead", what=part, path=path, field=tail, type=g.type,
+                                     entity=target.name))
         return g
 
     def hidden(self, path: str) -> bool:
@@ -165,7 +179,8 @@ class _Check:
         if not self.hidden(path):
             return True
         if self.strict:
-            raise ReportError(f"{what} '{path}': you may not see this field", 400)
+            raise ReportError(Phrase("{what} '{path}': you may not see this field",
+                                     what=PARTS.get(what, what), path=path), 400)
         self.notes.append(LEFT_OUT.get(self.lang).format(field=self.label(path)))
         return False
 
@@ -183,17 +198,17 @@ def parse_definition(raw: Any, spec: CrmSpec, access: Access, strict: bool = Tru
                      lang: str = "en") -> ReportDefinition:
     """A checked definition from its JSON form; ReportError (400/403) names what is wrong."""
     if not isinstance(raw, dict):
-        raise ReportError("the report definition must be a JSON object")
+        raise ReportError(Phrase("the report definition must be a JSON object"))
     unknown = set(raw) - {"entity", "columns", "filters", "group", "measure", "kind"}
     if unknown:
-        raise ReportError(f"unknown report key(s): {', '.join(sorted(map(str, unknown)))}")
+        raise ReportError(Phrase("unknown report key(s): {keys}", keys=", ".join(sorted(map(str, unknown)))))
     name = raw.get("entity")
     if not name:
-        raise ReportError("entity: choose an entity")
+        raise ReportError(Phrase("entity: choose an entity"))
     if not isinstance(name, str) or name not in spec.entity_map:
-        raise ReportError(f"entity '{name}': no such entity")
+        raise ReportError(Phrase("entity '{name}': no such entity", name=name))
     if access.scope(name, "read") == "no":
-        raise ReportError(f"entity '{name}': you may not read {name} records", 403)
+        raise ReportError(Phrase("entity '{name}': you may not read {name} records", name=name), 403)
     entity = spec.entity(name)
     check = _Check(spec, entity, access, strict, lang)
     columns = _columns(raw.get("columns"), check)
@@ -201,7 +216,7 @@ def parse_definition(raw: Any, spec: CrmSpec, access: Access, strict: bool = Tru
     group, measure, kind = _grouping(raw, check)
     if not columns and group is None:
         if strict:
-            error = ReportError("columns: choose at least one column you may see")
+            error = ReportError(Phrase("columns: choose at least one column you may see"))
             error.control, error.detail = "columns", MESSAGES["columns"].get(lang)
             raise error
         columns = ("id",)
@@ -220,9 +235,9 @@ def _columns(raw: Any, check: _Check) -> tuple[str, ...]:
     if raw is None:
         raw = []
     if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
-        raise ReportError("columns: a list of field names")
+        raise ReportError(Phrase("columns: a list of field names"))
     if len(raw) > MAX_COLUMNS:
-        raise ReportError(f"columns: at most {MAX_COLUMNS}")
+        raise ReportError(Phrase("columns: at most {n}", n=MAX_COLUMNS))
     result = []
     for path in dict.fromkeys(raw):
         if path == "id":
@@ -230,7 +245,8 @@ def _columns(raw: Any, check: _Check) -> tuple[str, ...]:
             continue
         f = check.resolve(path, "column")
         if f.type in NOT_COLUMNS:
-            raise ReportError(f"column '{path}': a {f.type} field holds many records; it cannot be a column")
+            raise ReportError(Phrase("column '{path}': a {type} field holds many records; it cannot be a column",
+                                     path=path, type=f.type))
         if check.visible(path, "column"):
             result.append(path)
     return tuple(result)
@@ -240,22 +256,23 @@ def _filters(raw: Any, check: _Check) -> tuple[Condition, ...]:
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(c, dict) for c in raw):
-        raise ReportError("filters: a list of {field, op, value}")
+        raise ReportError(Phrase("filters: a list of {shape}", shape="{field, op, value}"))
     if len(raw) > MAX_FILTERS:
-        raise ReportError(f"filters: at most {MAX_FILTERS}")
+        raise ReportError(Phrase("filters: at most {n}", n=MAX_FILTERS))
     result = []
     for index, item in enumerate(raw):
         path, op, value = item.get("field"), item.get("op", "eq"), item.get("value")
         try:
             f = check.resolve(path, "filter")
         except ReportError as exc:
-            raise ReportError(str(exc), 422, index, str(exc)) from None
+            raise ReportError(exc.message, 422, index, exc.get(check.lang)) from None
         if f.type in NOT_FILTERS:
             detail = MESSAGES["cannot_filter"].get(check.lang).format(type=f.type)
-            raise ReportError(f"filter '{path}': {detail}", 422, index, detail)
+            raise ReportError(Phrase("filter '{path}': {problem}", path=path, problem=Phrase(
+                "a {type} field cannot be filtered on", type=f.type)), 422, index, detail)
         if not check.visible(path, "filter"):
             # Rows picked by a value the viewer may not see would reveal it: show none.
-            raise ReportError(f"filter '{path}': this report filters on a field you may not see", 403)
+            raise ReportError(Phrase("filter '{path}': this report filters on a field you may not see", path=path), 403)
         try:
             result.append(typed_condition(index, path, f, op, value, check.lang))
         except FilterError as exc:
@@ -266,20 +283,20 @@ def _filters(raw: Any, check: _Check) -> tuple[Condition, ...]:
 def _grouping(raw: dict, check: _Check) -> tuple[Grouping | None, Measure, str]:
     group_raw, measure_raw, kind = raw.get("group"), raw.get("measure") or "count", raw.get("kind") or "table"
     if kind not in REPORT_KINDS:
-        raise ReportError(f"kind '{kind}': unknown chart kind ({', '.join(REPORT_KINDS)})")
+        raise ReportError(Phrase("kind '{kind}': unknown chart kind ({known})", kind=kind, known=", ".join(REPORT_KINDS)))
     if not group_raw:
         return None, Measure(), kind
     if not isinstance(group_raw, str):
-        raise ReportError("group: a field name, or date_field:bucket")
+        raise ReportError(Phrase("group: a field name, or date_field:bucket"))
     path, _, bucket = group_raw.partition(":")
     f = check.resolve(path.strip(), "group")
     if f.type in NOT_GROUPS:
-        raise ReportError(f"group '{path}': a {f.type} field cannot group a report")
+        raise ReportError(Phrase("group '{path}': a {type} field cannot group a report", path=path, type=f.type))
     if f.type in DATES and bucket not in DATE_BUCKETS:
-        raise ReportError(f"group '{group_raw}': a date groups by a bucket ({', '.join(DATE_BUCKETS)}), "
-                          f"e.g. {path}:month")
+        raise ReportError(Phrase("group '{group}': a date groups by a bucket ({known}), e.g. {path}:month",
+                                 group=group_raw, known=", ".join(DATE_BUCKETS), path=path))
     if bucket and f.type not in DATES:
-        raise ReportError(f"group '{group_raw}': only date fields take a bucket")
+        raise ReportError(Phrase("group '{group}': only date fields take a bucket", group=group_raw))
     measure = _measure(measure_raw, check)
     if not check.visible(path, "group"):
         return None, Measure(), "table"
@@ -291,19 +308,22 @@ def _grouping(raw: dict, check: _Check) -> tuple[Grouping | None, Measure, str]:
 def _measure(raw: Any, check: _Check) -> Measure | None:
     match = MEASURE_RE.match(raw) if isinstance(raw, str) else None
     if match is None or match.group(1) not in MEASURES or (match.group(1) == "count") != (match.group(2) is None):
-        raise ReportError(f"measure '{raw}': count, or sum/avg/min/max/median/count_distinct(field), "
-                          "e.g. sum(amount)")
+        raise ReportError(Phrase("measure '{measure}': count, or sum/avg/min/max/median/count_distinct(field), "
+                                 "e.g. sum(amount)", measure=raw))
     func, name = match.groups()
     if name is None:
         return Measure()
     f = check.entity.field_map.get(name)
     if f is None:
-        raise ReportError(f"measure '{raw}': {check.entity.name} has no field '{name}'")
+        raise ReportError(Phrase("measure '{measure}': {entity} has no field '{field}'",
+                                 measure=raw, entity=check.entity.name, field=name))
     if func == "count_distinct":
         if f.is_many or f.type in ("text", "multichoice") or not f.has_column:
-            raise ReportError(f"measure '{raw}': the distinct values of a {f.type} field cannot be counted")
+            raise ReportError(Phrase("measure '{measure}': the distinct values of a {type} field cannot be counted",
+                                     measure=raw, type=f.type))
     elif f.type not in NUMERIC:
-        raise ReportError(f"measure '{raw}': {name} is a {f.type} field; {func} needs a number")
+        raise ReportError(Phrase("measure '{measure}': {field} is a {type} field; {func} needs a number",
+                                 measure=raw, field=name, type=f.type, func=func))
     if not check.visible(name, "measure"):
         return None
     return Measure(func, name)

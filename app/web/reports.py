@@ -166,7 +166,7 @@ class ReportsView(BaseView):
                                entity or (definition.entity if definition else ""), raw=raw, titles=_titles,
                                errors=errors, api_prefix=current_app.config.get("CRM_API_PREFIX", "/api/v1"))
         context["crm_plotly_url"] = current_app.extensions.get("crm_plotly_url")
-        message = "" if error is None or errors else str(error)
+        message = "" if error is None or errors else error.get(current_lang())
         html = self.render_template("crm/reports.html", error=message, **context)
         return html, 200 if error is None or (report is not None and error.status == 403) else error.status
 
