@@ -14,6 +14,7 @@ import re
 import shutil
 import tempfile
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +50,17 @@ def _serial_tests_run_alone(request: pytest.FixtureRequest) -> Iterator[None]:
     """A test marked `serial` (a time bound, several servers) has the machine's workers to itself."""
     with parallel.turn(request.node.get_closest_marker("serial") is not None):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _no_app_build_outlives_its_test() -> Iterator[None]:
+    """A metadata version's build thread (app/metaversions/live.py) a test started ends in that test:
+    left running, it creates FAB's tables in the next test's emptied database while that test's
+    app does the same (PostgreSQL: `CREATE SEQUENCE ab_permission_id_seq`, duplicate key)."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name.startswith("crm-build-"):
+            thread.join(timeout=120)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -270,6 +270,7 @@ class Importer(RowJudge):
         else:
             for outcome in self.run_batch(batch):
                 counts[outcome] += 1
+            self.statistics.grown(counts["created"])  # the last batch (often the whole file once batches grow)
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
