@@ -65,6 +65,16 @@ def test_clean_removes_old_files_but_never_a_running_jobs(make_app: Any, tmp_pat
     assert answer.status_code in (400, 404)  # the upload is gone: said so, never a 500
 
 
+def _why_left(app: Any, root: Path, left: set[str], counts: dict[str, Any]) -> str:
+    """What a failure needs to be understood: each file's age, the jobs that keep files, the tick's counts."""
+    from app.jobs import job_store
+
+    ages = {name: round((time.time() - (root / name).stat().st_mtime) / DAY, 3) for name in sorted(left)}
+    with app.app_context():
+        jobs = [(j.id, j.kind, j.state, j.payload) for j in job_store(app).in_states("queued", "running")]
+    return f"ages in days {ages}; queued/running jobs {jobs}; tick {counts}"
+
+
 def test_the_tick_and_the_command_clean_and_zero_keeps_everything(make_app: Any, tmp_path: Path) -> None:
     from app.automations.tick import tick
     from app.cli import crm
@@ -74,8 +84,10 @@ def test_the_tick_and_the_command_clean_and_zero_keeps_everything(make_app: Any,
     tick(app)
     assert _files(root) == before  # 0: nothing is removed
     app.config["CRM_FILES_KEEP_DAYS"] = 7
-    tick(app)
-    assert not any(idle["upload"] in name for name in _files(root))
+    counts = tick(app)
+    left = _files(root)
+    assert not any(idle["upload"] in name for name in left), _why_left(app, root, left, counts)
+    assert counts.get("files_removed") == 4 and counts.get("files_kept_in_use") == 3, counts
     app2, root2, _, idle2 = _setup(make_app, tmp_path / "b", CRM_FILES_KEEP_DAYS=10)
     result = app2.test_cli_runner().invoke(crm, ["files", "clean"])
     assert result.exit_code == 0 and "removed 0 file(s)" in result.output  # 8 days < 10

@@ -143,7 +143,8 @@ def tick(app: Any, now: dt.datetime | None = None, foreground: bool = False) -> 
             counts = Ticker(app, now=now or utcnow()).tick()
         finally:
             app.extensions["crm"].db.session.remove()
-        clean_files(app)  # uploads and job files past CRM_FILES_KEEP_DAYS (real time, never `now`)
+        cleaned = clean_files(app)  # uploads and job files past CRM_FILES_KEEP_DAYS (real time, never `now`)
+    counts.update({f"files_{k}": v for k, v in cleaned.items() if v})
     try:
         swept = sweep(app, foreground=foreground)  # real time too
     except Exception:  # noqa: BLE001 - Redis away: the rules ran; the next tick sweeps
