@@ -95,9 +95,9 @@ def render_layout(template: str, context: dict[str, Any]) -> Layout:
 
 def layout_key(template: str) -> tuple[Any, ...] | None:
     """What the layout depends on, or None when it must not be kept (no access cache; an API key's
-    user, whose permission checks bypass the access cache)."""
+    user, whose permission checks bypass the access cache; debug mode, where templates are edited)."""
     auth_cache = current_app.extensions["crm"].auth_cache
-    if not auth_cache.enabled or getattr(g, "_api_key_user", False):
+    if not auth_cache.enabled or getattr(g, "_api_key_user", False) or current_app.debug:
         return None
     return (template, current_lang(), session.get("locale"), *role_key(), auth_cache.generation())
 
