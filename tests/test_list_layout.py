@@ -69,12 +69,14 @@ def states(entity: Any, view: str) -> list[tuple[str, dict[str, Any]]]:
     order = next((c for c in entity.list.columns if "." not in c and entity.field(c).type not in ("links",
                                                                                                   "multichoice")), "id")
     column = entity.list.filters[0] if entity.list.filters else "id"
+    field = entity.field_map.get(column)
+    value = field.choices[0].value if field is not None and field.choices else "a"  # an active filter
     return [
         (base, {}),
         (f"{base}?page_{view}=1", {}),
         (f"{base}?_oc_{view}={order}&_od_{view}=asc", {}),
         (f"{base}?_oc_{view}={order}&_od_{view}=desc&psize_{view}=10", {}),
-        (f"{base}?_flt_0_{column}=a", {}),
+        (f"{base}?_flt_0_{column}={value}", {}),
         (f"{base}?q=a", {}),
         (f"{base}?q=%E6%B2%A1%E6%9C%89%E8%BF%99%E6%9D%A1zz", {}),  # 没有这条: nothing found
         (base, {"lang": "zh"}),
@@ -122,6 +124,14 @@ def test_two_users_of_one_role_share_the_layout_not_their_names(crm: Any) -> Non
     html = same_page(other, "/crm/lead/list/?q=%E5%AE%81&x=%22%3E")  # the language switch's `next` too
     assert "&lt;i&gt;李&lt;/i&gt; 四 &amp; 五" in html and "<i>李</i>" not in html
     assert 'name="next" value="/crm/lead/list/?q=%E5%AE%81&amp;x=%22%3E"' in html
+
+
+def test_the_kept_filter_bar_takes_each_requests_filters(crm: Any) -> None:
+    client = login(crm.test_client())
+    for stage, other in (("proposal", "negotiation"), ("negotiation", "proposal")):
+        html = same_page(client, f"/crm/opportunity/list/?_flt_0_stage={stage}")
+        script = html[html.index("new AdminFilters("):]
+        assert f'"{stage}"' in script and f'"{other}"' not in script[:script.index("</script>")]
 
 
 def _revoke(app: Any, role: str, permission: str, view: str) -> None:

@@ -24,7 +24,8 @@ tests/test_list_layout.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g, request, session
@@ -73,24 +74,36 @@ def _mark(name: str) -> Markup:
     return Markup(MARK.format(name))
 
 
-def render_layout(template: str, context: dict[str, Any]) -> Layout:
-    """The page with marks for what is per request. The nonce and CSRF token are read from `g` by
-    every template (imported macros see no context), so their marks are put there for the render."""
+@contextmanager
+def marks_in_g() -> Iterator[None]:
+    """The nonce and CSRF token marks where every template reads them (`g`: imported macros see
+    no context), for one render; the request's own values are put back after it."""
     csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     saved = {key: g.get(key, _MISSING) for key in (NONCE_KEY, csrf_key)}
     setattr(g, NONCE_KEY, MARK.format("nonce"))
     setattr(g, csrf_key, MARK.format("csrf"))
-    marks = {"crm_slot": _mark, "crm_next_path": lambda: _mark("next"), "crm_user_name": lambda: _mark("user"),
-             "crm_bell": lambda *_: _mark("bell")}
     try:
-        html = current_app.jinja_env.get_template(template).render({**context, **marks})
+        yield
     finally:
         for key, value in saved.items():
             if value is _MISSING:
                 g.pop(key, None)
             else:
                 setattr(g, key, value)
-    return Layout(html)
+
+
+def render_layout(template: str, context: dict[str, Any]) -> Layout:
+    """The page with marks for what is per request."""
+    marks = {"crm_slot": _mark, "crm_next_path": lambda: _mark("next"), "crm_user_name": lambda: _mark("user"),
+             "crm_bell": lambda *_: _mark("bell")}
+    with marks_in_g():
+        return Layout(current_app.jinja_env.get_template(template).render({**context, **marks}))
+
+
+def request_value(name: str) -> str:
+    """A mark's value that every request has of its own: the nonce, the CSRF token."""
+    globals_ = current_app.jinja_env.globals
+    return str(escape(globals_["csp_nonce" if name == "nonce" else "csrf_token"]()))  # type: ignore[operator]
 
 
 def layout_key(template: str) -> tuple[Any, ...] | None:
@@ -119,10 +132,8 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
             kept[key] = layout
 
     def value(name: str) -> str:
-        if name == "nonce":
-            return str(escape(env.globals["csp_nonce"]()))
-        if name == "csrf":
-            return str(escape(env.globals["csrf_token"]()))
+        if name in ("nonce", "csrf"):
+            return request_value(name)
         if name == "next":
             return str(escape(next_path()))
         if name == "user":
