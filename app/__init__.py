@@ -48,6 +48,7 @@ from app.web.compress import install_compression
 from app.web.errors import install_error_pages
 from app.web.home import HomeView
 from app.web.labels import lazy
+from app.web.listlayout import install_list_layout
 from app.web.listlinks import install_list_links
 from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
@@ -131,6 +132,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     install_ops(app)  # request ids + JSON request log, /health, /metrics (app/ops)
     install_compression(app)  # gzip for big HTML/JSON answers when the client accepts it
     install_menu_cache(app)  # the navbar menu rendered once per role set and language
+    install_list_layout(app)  # the list screen's layout kept per role set and language (listlayout.py)
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context(), unbounded():  # start-up work (FAB's tables, schema): no web statement timeout

@@ -59,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a user's roles, grants and team members are kept in memory (app/security/authcache.py);
     # a change through this process (or any, with REDIS_URL) clears them at once. 0: no cache.
     "CRM_ACCESS_CACHE_SECONDS": 60,
+    # `cached`: the list screen's layout (head, navbar, menu, footer, scripts) rendered once per role
+    # set, language and access generation, the list per request (app/web/listlayout.py); `fab`: the
+    # whole page through FAB's templates on every request (the same HTML, kept for comparison).
+    "CRM_LIST_LAYOUT": "cached",
     # Seconds a chart's answer is kept (app/web/chartcache.py), per chart, role scope, language and
     # metadata version; a write to a table the chart read makes it stale at once. 0: no cache.
     "CRM_CHART_CACHE_SECONDS": 60,
@@ -129,7 +133,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_PASSWORD", "CRM_MAIL_FROM", "CRM_WEBHOOK_SECRET", "CRM_OUTBOX_DISPATCH", "CRM_TRUSTED_PROXIES",
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
-            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS",
+            "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
             "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, redirect, request
+from flask import abort, current_app, flash, g, redirect, request
 from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_appbuilder.widgets import ListWidget
@@ -44,6 +44,7 @@ from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, lazy, lazy_format
 from .list_views_view import ListViewsMixin
+from .listlayout import list_layout_cached, render_list_page
 from .listrows import PageRows
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
@@ -252,6 +253,11 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             extras = {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"]),
                       **self.record_page_extras(kwargs["pk"])}
             kwargs.update(extras)  # the record's own title replaces FAB's "Opportunity"
+        if template == self.list_template and list_layout_cached():
+            # FAB's BaseView.render_template's arguments; the layout kept, the list per request
+            return render_list_page(template, {**kwargs, "base_template": self.appbuilder.base_template,
+                                               "appbuilder": self.appbuilder, "current_app": current_app,
+                                               **self.extra_args})
         return super().render_template(template, **kwargs)
 
     # -- writes --------------------------------------------------------

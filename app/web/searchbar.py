@@ -4,7 +4,9 @@ FAB's SearchWidget renders, on every list page, the input of every filterable co
 templates its JavaScript clones when a filter is added) and the translated names of every
 filter operator: a fifth of a list page's rendering, for HTML that changes only with the
 app (metadata version), the language and the columns this user may filter on. Those are
-cached per that key; the active filters and the CSP nonce stay per request.
+cached per that key; the active filters and the CSP nonce stay per request. With the kept list
+layout (`CRM_LIST_LAYOUT=cached`, app/web/listlayout.py) the bar's whole HTML is kept the same way,
+with marks where the request's filters and nonce go.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ from typing import Any
 from flask import current_app
 from flask_appbuilder._compat import as_unicode
 from flask_appbuilder.widgets import RenderTemplateWidget, SearchWidget
+from jinja2.utils import htmlsafe_json_dumps
 
 from .labels import current_lang
+from .listlayout import MARK, Layout, list_layout_cached, marks_in_g, request_value
 
 MAX_KEYS = 512  # apps x languages x column sets: a bound, not a size anyone reaches
+ACTIVE = "crm-mark-active-filters"  # rendered as a JSON string, then replaced by the request's filters
+_html: dict[tuple[Any, ...], Layout] = {}  # the whole bar (CRM_LIST_LAYOUT=cached)
 _parts: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]] = {}
 
 
@@ -39,5 +45,18 @@ class CachedSearchWidget(SearchWidget):
                 _parts.clear()
             _parts[key] = parts
         kwargs["label_columns"], kwargs["form_fields"], kwargs["search_filters"] = parts
-        kwargs["active_filters"] = self.filters.get_filters_values_tojson()
-        return RenderTemplateWidget.__call__(self, **kwargs)
+        active = self.filters.get_filters_values_tojson()
+        if not list_layout_cached():
+            return RenderTemplateWidget.__call__(self, **{**kwargs, "active_filters": active})
+        html = _html.get(key)
+        if html is None:  # the bar's HTML with marks for the request's filters and nonce
+            with marks_in_g():
+                marked = RenderTemplateWidget.__call__(self, **{**kwargs, "active_filters": ACTIVE})
+            html = Layout(marked.replace(f'"{ACTIVE}"', MARK.format("active")))
+            if len(_html) >= MAX_KEYS:
+                _html.clear()
+            _html[key] = html
+        policies = app.jinja_env.policies  # what the template's `tojson` filter reads
+        return html.fill(lambda name: str(htmlsafe_json_dumps(
+            active, dumps=policies["json.dumps_function"], **policies["json.dumps_kwargs"]))
+            if name == "active" else request_value(name))

@@ -1,0 +1,157 @@
+"""The list screen's page: its layout kept per role set and language, only the list made per request.
+
+FAB draws a list page through three layout templates (init, base, baselayout: the html head and
+its asset links, the navbar with the menu, the user menu and the language switch, the footer, the
+scripts) around the list, for HTML that changes only with the app (its metadata version), the
+language, the user's roles and whether one is signed in. Here that layout is rendered once per
+such key, with marks where a request's own values go, and kept (bounded, per app); a request
+fills the marks in:
+
+- the CSP nonce and the CSRF token, the language switch's `next` path, the user's display name
+  and the notification bell (from functions the templates call: `crm_next_path`, `crm_user_name`,
+  `crm_bell`, so FAB's way and this one read the same templates);
+- the flash messages, the content (search row, filter bar, list widget) and the list's scripts,
+  rendered per request (crm/list_content.html: FAB's content block, crm/list_scripts.html).
+
+Never stale: the key carries the access cache's generation (app/security/authcache.py: any write
+to roles, grants, users' roles or teams bumps it, in every process through Redis), so a cached
+menu or button is never older than the access cache's own answers, and with that cache off
+(`CRM_ACCESS_CACHE_SECONDS=0`) nothing is kept. A new metadata version is a new app with its own
+layouts. `CRM_LIST_LAYOUT=fab` renders FAB's way (the two are compared in
+tests/test_list_layout.py).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, current_app, g, request, session
+from markupsafe import Markup, escape
+
+from .labels import current_lang
+from .menucache import role_key
+
+MARK = "\ue000{}\ue001"  # private-use characters: no escaping touches them, no text has them
+_MARKED = re.compile("\ue000([a-z]+)\ue001")
+MAX_LAYOUTS = 256  # role sets x languages x list templates; past it the kept ones are dropped
+NONCE_KEY = "crm_csp_nonce"  # where app/security/headers.py keeps the request's nonce
+_MISSING = object()
+
+
+def next_path() -> str:
+    """Where the language switch returns to: this page, with its query."""
+    return request.full_path if request.query_string else request.path
+
+
+def user_name() -> str:
+    return str(g.user.get_full_name())
+
+
+def bell(count: Callable[[], int], label: str) -> Markup:
+    """The notification bell with this user's unread count (crm/bell.html)."""
+    return Markup(current_app.jinja_env.get_template("crm/bell.html").module.bell(count(), label))  # type: ignore[attr-defined]
+
+
+class Layout:
+    """A rendered page with marks: the text between them and the name of each mark."""
+
+    def __init__(self, html: str) -> None:
+        pieces = _MARKED.split(html)
+        self.texts, self.names = pieces[0::2], pieces[1::2]
+
+    def fill(self, value: Callable[[str], str]) -> str:
+        out = [self.texts[0]]
+        for name, text in zip(self.names, self.texts[1:], strict=True):
+            out.append(value(name))
+            out.append(text)
+        return "".join(out)
+
+
+def _mark(name: str) -> Markup:
+    return Markup(MARK.format(name))
+
+
+@contextmanager
+def marks_in_g() -> Iterator[None]:
+    """The nonce and CSRF token marks where every template reads them (`g`: imported macros see
+    no context), for one render; the request's own values are put back after it."""
+    csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    saved = {key: g.get(key, _MISSING) for key in (NONCE_KEY, csrf_key)}
+    setattr(g, NONCE_KEY, MARK.format("nonce"))
+    setattr(g, csrf_key, MARK.format("csrf"))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is _MISSING:
+                g.pop(key, None)
+            else:
+                setattr(g, key, value)
+
+
+def render_layout(template: str, context: dict[str, Any]) -> Layout:
+    """The page with marks for what is per request."""
+    marks = {"crm_slot": _mark, "crm_next_path": lambda: _mark("next"), "crm_user_name": lambda: _mark("user"),
+             "crm_bell": lambda *_: _mark("bell")}
+    with marks_in_g():
+        return Layout(current_app.jinja_env.get_template(template).render({**context, **marks}))
+
+
+def request_value(name: str) -> str:
+    """A mark's value that every request has of its own: the nonce, the CSRF token."""
+    globals_ = current_app.jinja_env.globals
+    return str(escape(globals_["csp_nonce" if name == "nonce" else "csrf_token"]()))  # type: ignore[operator]
+
+
+def layout_key(template: str) -> tuple[Any, ...] | None:
+    """What the layout depends on, or None when it must not be kept (no access cache; an API key's
+    user, whose permission checks bypass the access cache; debug mode, where templates are edited)."""
+    auth_cache = current_app.extensions["crm"].auth_cache
+    if not auth_cache.enabled or getattr(g, "_api_key_user", False) or current_app.debug:
+        return None
+    return (template, current_lang(), session.get("locale"), *role_key(), auth_cache.generation())
+
+
+def render_list_page(template: str, context: dict[str, Any]) -> str:
+    """The list page: the kept layout with this request's parts, in the page's order (the flash
+    messages are read before the content is rendered, as FAB's layout does)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    env = app.jinja_env
+    app.update_template_context(context)
+    key = layout_key(template)
+    kept: dict[Any, Layout] = app.extensions.setdefault("crm_list_layouts", {})
+    layout = kept.get(key) if key is not None else None
+    if layout is None:
+        layout = render_layout(template, context)
+        if key is not None:
+            if len(kept) >= MAX_LAYOUTS:
+                kept.clear()
+            kept[key] = layout
+
+    def value(name: str) -> str:
+        if name in ("nonce", "csrf"):
+            return request_value(name)
+        if name == "next":
+            return str(escape(next_path()))
+        if name == "user":
+            return str(escape(user_name()))
+        if name == "bell":
+            return bell(context["crm_unread"], context["crm_notifications_label"])
+        return env.get_template(PARTS[name]).render(context)
+
+    return layout.fill(value)
+
+
+PARTS = {"messages": "appbuilder/flash.html", "content": "crm/list_content.html", "scripts": "crm/list_scripts.html"}
+
+
+def list_layout_cached() -> bool:
+    return current_app.config.get("CRM_LIST_LAYOUT", "cached") != "fab"
+
+
+def install_list_layout(app: Flask) -> None:
+    """The functions the layout templates call for what changes per request (FAB's way uses them too)."""
+    app.jinja_env.globals.update(crm_next_path=next_path, crm_user_name=user_name, crm_bell=bell)
