@@ -36,7 +36,7 @@ from app.metadata.spec import EntitySpec
 from app.security.scoped import RESTRICTED
 from app.security.scopes import scope_clause
 
-from .counting import ListCount, capped_count, count_cap, page_count
+from .counting import ListCount, count_cap, page_count
 from .fieldrules import hidden_keys
 from .labels import current_lang
 from .schemas import weighted
@@ -44,20 +44,37 @@ from .schemas import weighted
 # A step of a plan: (JSON key, kind, data). kind "value": a mapped column serialized by its field;
 # "link": a link or user field ({id, title}); "object": a Function field computed from the row.
 Step = tuple[str, str, Any]
+PAGES_KEPT = 256  # page statements kept per schema (one per request shape)
 
 
-def _plan(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
-    """How each of the schema's fields is read from a row, or None when one is not covered.
-    Worked out once per schema (kept on it)."""
+class Plan:
+    """How each of a schema's fields is read from a row; the link targets' aliases and join
+    conditions made once (building them per request was a third of the reader's CPU), and the
+    page statements already built, per request shape."""
+
+    def __init__(self, model: Any, steps: list[Step]):
+        self.model, self.steps = model, steps
+        self.links: dict[str, tuple[Any, Any]] = {}  # key -> (alias, join condition)
+        for key, kind, data in steps:
+            if kind == "link":
+                fk, target, _ = data
+                alias = aliased(target, name=f"link_{key}")
+                self.links[key] = (alias, fk == alias.id)
+        self.pages: dict[Any, PageStatements] = {}
+
+
+def _plan(entity: EntitySpec, schema: Schema, model: Any) -> Plan | None:
+    """The schema's plan, or None when one of its fields is not covered (kept on the schema)."""
     cached = schema.__dict__.get("_crm_list_plan", False)
     if cached is not False:
         return cached  # type: ignore[no-any-return]
-    plan = _make_plan(entity, schema, model)
+    steps = _steps(entity, schema, model)
+    plan = Plan(model, steps) if steps is not None else None
     schema.__dict__["_crm_list_plan"] = plan
     return plan
 
 
-def _make_plan(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
+def _steps(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
     from .dumping import _compile  # the same shortcut rules: no hooks, no `many`
     if _compile(schema) == schema.dump:
         return None
@@ -94,20 +111,51 @@ def _make_plan(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | N
     return steps
 
 
-def _link_columns(access: Any, target: Any, target_entity: EntitySpec | None, alias: Any) -> list[Any]:
-    """The target's id, its title columns and (records only) 1/0: may the user read it."""
-    if target_entity is None:  # a user: its name, readable by everyone who sees the link
-        return [alias.id, alias.first_name, alias.last_name, alias.username]
-    title = target_entity.title_field
-    columns = [alias.id, getattr(alias, title)]
+def _readable(access: Any, target_entity: EntitySpec | None, alias: Any) -> tuple[Any, Any]:
+    """(cache key part, column): 1/0, may the user read the linked record. A constant when the
+    scope decides for every record (all, no, users), else the target's scope as SQL."""
+    if target_entity is None:  # a user: readable by everyone who sees the link
+        return "user", None
     scope = access.scope(target_entity.name, "read")
     if scope == "no" or access.user_id is None:
-        readable: Any = sa.literal(1 if scope == "all" else 0, sa.Integer())
-    else:
-        clause = None if scope == "all" else scope_clause(access, scope, alias)
-        readable = sa.literal(1, sa.Integer()) if clause is None else \
-            sa.case((clause, sa.literal(1, sa.Integer())), else_=sa.literal(0, sa.Integer()))
-    return [*columns, readable]
+        return scope == "all", sa.literal(1 if scope == "all" else 0, sa.Integer())
+    clause = None if scope == "all" else scope_clause(access, scope, alias)
+    if clause is None:
+        return True, sa.literal(1, sa.Integer())
+    return None, sa.case((clause, sa.literal(1, sa.Integer())), else_=sa.literal(0, sa.Integer()))
+
+
+def _row_select(plan: Plan, hidden: frozenset[str], flags: dict[str, Any]) -> tuple[Any, list[Any], dict[str, int]]:
+    """The SELECT of a page's rows (without its page), its readers and where each value is."""
+    model = plan.model
+    columns: list[Any] = [model.id]
+    readers: list[tuple[str, str, Any]] = []
+    extra: dict[str, int] = {}
+    for name, kind, data in plan.steps:
+        if name in hidden:
+            continue
+        if kind == "link":
+            alias = plan.links[name][0]
+            target_entity = data[2]
+            readers.append((name, "link", (len(columns), target_entity)))
+            if target_entity is None:
+                columns += [alias.id, alias.first_name, alias.last_name, alias.username]
+            else:
+                columns += [alias.id, getattr(alias, target_entity.title_field), flags[name]]
+        elif kind == "value":
+            readers.append((name, "value", (len(columns), data)))
+            columns.append(getattr(model, name))
+        else:  # computed from the row object: its own column too when it has one (multichoice)
+            readers.append((name, "object", data))
+            if name in model.__mapper__.column_attrs:
+                extra[name] = len(columns)
+                columns.append(getattr(model, name))
+    stmt = sa.select(*columns).select_from(model)
+    for name in flags:
+        alias, condition = plan.links[name]
+        stmt = stmt.outerjoin(alias, condition)
+    values_at = {**{k: data[0] for k, kind, data in readers if kind == "value"}, **extra}
+    return stmt, readers, values_at
 
 
 def _link_reader(target_entity: EntitySpec | None, at: int, restricted: str) -> Callable[[Any], Any]:
@@ -131,66 +179,79 @@ def _link_reader(target_entity: EntitySpec | None, at: int, restricted: str) -> 
     return record
 
 
+class PageStatements:
+    """A page's two statements for one shape of request (filters, scope, order, columns), built
+    once and run with each request's values: the SELECT of the rows (ids cut in a subquery,
+    joined to their rows and links, sorted again) and the capped count. `binds` are the
+    shape's bound parameters in the order SQLAlchemy's cache key lists them, so a request of
+    the same shape names its own values by position (what SQLAlchemy's statement cache does,
+    without building and walking the whole statement again per request)."""
+
+    def __init__(self, rows: Any, count: Any, binds: list[Any], readers: list[Any], values_at: dict[str, int]):
+        self.rows, self.count, self.binds, self.readers, self.values_at = rows, count, binds, readers, values_at
+
+
+def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
+    """Each shown link's readable column (a constant or the target's scope as SQL)."""
+    return {key: _readable(access, data[2], plan.links[key][0])[1] for key, kind, data in plan.steps
+            if kind == "link" and key not in hidden}
+
+
+def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flags: dict[str, Any],
+                     hidden: frozenset[str], order_column: str, order_direction: str, cap: int) -> PageStatements:
+    model = plan.model
+    stmt, readers, values_at = _row_select(plan, hidden, flags)
+    ids = SQLAInterface.apply_order_by(datamodel, filtered, order_column, order_direction, add_pk=True)
+    page_ids = ids.offset(sa.bindparam("crm_offset", type_=sa.Integer())).limit(
+        sa.bindparam("crm_limit", type_=sa.Integer())).subquery()
+    rows = SQLAInterface.apply_order_by(datamodel, stmt.join(page_ids, page_ids.c.id == model.id),
+                                        order_column, order_direction, add_pk=True)
+    counted = filtered.limit(sa.bindparam("crm_cap", type_=sa.Integer())) if cap > 0 else filtered
+    count = sa.select(sa.func.count()).select_from(counted.subquery())
+    return PageStatements(rows, count, list(probe.bindparams), readers, values_at)
+
+
 def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, order_column: str,
               order_direction: str, page: int, page_size: int,
               access: Any) -> tuple[ListCount, list[Any], list[dict[str, Any]]] | None:
     """(count, ids, result) of a list page as the API returns them, or None when the schema
-    has a field this reader does not cover (the caller then reads through the ORM)."""
+    has a field this reader does not cover, the order is on a linked column or a filter
+    reads through a link (the caller then reads through the ORM)."""
     model = datamodel.obj
     plan = _plan(entity, schema, model)
-    if plan is None:
+    inner = datamodel.get_inner_filters(filters)
+    if plan is None or not order_column or is_column_dotted(order_column) \
+            or any(is_column_dotted(f.column_name) for f in inner.filters):
         return None
     hidden = hidden_keys(entity, access)
-    steps = [s for s in plan if s[0] not in hidden]
-    session = datamodel.session
+    flags = _flags(plan, access, hidden)
+    filtered = inner.apply_all(sa.select(model.id))  # FAB's filters and the row scope, as on the ORM path
+    cap = count_cap()
+    probe = filtered.add_columns(*[c for c in flags.values() if c is not None])._generate_cache_key()  # the shape, and its values
+    key = (probe.key, order_column, order_direction, hidden, cap > 0)
+    statements = plan.pages.get(key)
+    if statements is None:
+        statements = _page_statements(datamodel, plan, probe, filtered, flags, hidden, order_column,
+                                      order_direction, cap)
+        if len(plan.pages) >= PAGES_KEPT:
+            plan.pages.clear()
+        plan.pages[key] = statements
+    params = {b.key: v.effective_value for b, v in zip(statements.binds, probe.bindparams, strict=True)}
     offset = (page or 0) * page_size
-    ids_query = SQLAInterface.apply_all(datamodel, session.query(model), filters, order_column, order_direction)
-    ids_query = ids_query.offset(offset).limit(page_size + 1)  # one more: is there a next page?
+    params.update(crm_offset=offset, crm_limit=page_size + 1, crm_cap=cap + 1)  # one more: a next page?
+    connection = datamodel.session.connection()  # plain rows: no ORM result set-up
+    rows = connection.execute(statements.rows, params).all()
 
-    columns: list[Any] = [model.id]
-    joins: list[tuple[Any, Any]] = []
-    readers: list[tuple[str, str, Any]] = []
-    extra: dict[str, int] = {}
     restricted = RESTRICTED.get(current_lang())
-    for key, kind, data in steps:
-        if kind == "link":
-            fk, target, target_entity = data
-            alias = aliased(target, name=f"link_{key}")
-            readers.append((key, "link", _link_reader(target_entity, len(columns), restricted)))
-            columns += _link_columns(access, target, target_entity, alias)
-            joins.append((alias, fk == alias.id))
-        elif kind == "value":
-            readers.append((key, "value", (len(columns), data)))
-            columns.append(getattr(model, key))
-        else:  # computed from the row object: its own column too when it has one (multichoice)
-            readers.append((key, "object", data))
-            if key in model.__mapper__.column_attrs:
-                extra[key] = len(columns)
-                columns.append(getattr(model, key))
-    values_at = {**{key: data[0] for key, kind, data in readers if kind == "value"}, **extra}
-
-    stmt = sa.select(*columns).select_from(model)
-    sorted_in_sql = bool(order_column) and not is_column_dotted(order_column)
-    if sorted_in_sql:  # the page's ids and their rows in one statement, sorted again the same way
-        page_ids = ids_query.with_entities(model.id).subquery()
-        stmt = stmt.join(page_ids, page_ids.c.id == model.id)
-    for alias, condition in joins:
-        stmt = stmt.outerjoin(alias, condition)
-    if sorted_in_sql:
-        rows = session.execute(SQLAInterface.apply_order_by(datamodel, stmt, order_column, order_direction,
-                                                            add_pk=True)).all()
-    else:
-        ids = [row[0] for row in ids_query.with_entities(model.id)]
-        by_id = {row[0]: row for row in session.execute(stmt.where(model.id.in_(ids))).all()} if ids else {}
-        rows = [by_id[i] for i in ids if i in by_id]
-
+    readers = [(k, kind, _link_reader(data[1], data[0], restricted) if kind == "link" else data)
+               for k, kind, data in statements.readers]
     has_next, rows = len(rows) > page_size, rows[:page_size]
-    result = [_dump(row, readers, values_at) for row in rows]
+    result = [_dump(row, readers, statements.values_at) for row in rows]
     ids_out = [row[0] for row in rows]
     if not has_next and (rows or not offset):  # the last page: the total is known, no count
         return ListCount(offset + len(rows)), ids_out, result
-    base = ids_query.with_entities(model.id).offset(None).limit(None)
-    counted = capped_count(session, base, count_cap())
+    value = connection.execute(statements.count, params).scalar_one()
+    counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
     return page_count(counted, offset, len(rows), has_next), ids_out, result
 
 
