@@ -21,7 +21,7 @@ from tests.alltypes import alltypes_tree
 from tests.conftest import login
 
 demo_app = test_performance.crm  # an app with demo users and 40 records of each entity
-ROLES = ["admin", "sales_rep", "sales_manager", "support_agent", "pre_sales_engineer", "marketing"]
+ROLES = ["admin", "sales_rep", "sales_rep2", "sales_manager", "support_agent", "pre_sales_engineer", "marketing"]
 
 
 def _get(client: Any, url: str, read: str) -> Any:
@@ -182,6 +182,26 @@ def test_a_rep_sees_only_own_rows_on_the_fast_path(demo_app: Any, clients: dict[
     one = _get(rep, _url("opportunity", {"filters": [{"col": "name", "opr": "eq", "value": other["name"]}]}),
                "core").json
     assert other["id"] not in one["ids"]
+
+
+def test_two_reps_share_a_statement_shape_but_not_their_rows(demo_app: Any, clients: dict[str, Any]) -> None:
+    """Two users of one role run the same kept statements (one request shape) with their own
+    values: each sees only their own records, alternately, page after page."""
+    from app.web.listread import _plan
+    api = _api(demo_app, "opportunity")
+    plan = _plan(api.entity, api.list_model_schema, api.datamodel.obj)
+    owners: dict[str, set[int]] = {}
+    for _ in range(2):
+        for user in ("sales_rep", "sales_rep2"):
+            for page in (0, 1):
+                body = _get(clients[user], _url("opportunity", {"page": page, "page_size": 4}), "core").json
+                assert body["result"] or page, user
+                owners.setdefault(user, set()).update(r["owner"]["id"] for r in body["result"])
+    assert len(owners["sales_rep"]) == 1 and len(owners["sales_rep2"]) == 1, owners  # each their own
+    shapes = len(plan.pages)
+    assert owners["sales_rep"] and owners["sales_rep2"] and not owners["sales_rep"] & owners["sales_rep2"]
+    _get(clients["sales_rep2"], _url("opportunity", {"page": 2, "page_size": 4}), "core")
+    assert len(plan.pages) == shapes  # the same shape: no new statements
 
 
 def test_hidden_fields_never_leave_on_the_fast_path(demo_app: Any, clients: dict[str, Any]) -> None:

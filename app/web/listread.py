@@ -111,18 +111,20 @@ def _steps(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
     return steps
 
 
-def _readable(access: Any, target_entity: EntitySpec | None, alias: Any) -> tuple[Any, Any]:
-    """(cache key part, column): 1/0, may the user read the linked record. A constant when the
-    scope decides for every record (all, no, users), else the target's scope as SQL."""
-    if target_entity is None:  # a user: readable by everyone who sees the link
-        return "user", None
+READABLE = sa.literal_column("1", sa.Integer())  # constants, not bound values: no work per request
+UNREADABLE = sa.literal_column("0", sa.Integer())
+
+
+def _readable(access: Any, target_entity: EntitySpec | None, alias: Any) -> Any:
+    """1/0 per row, may the user read the linked record: a constant when the scope decides for
+    every record (all, no), else the target's scope as SQL. None for users (everyone reads them)."""
+    if target_entity is None:
+        return None
     scope = access.scope(target_entity.name, "read")
     if scope == "no" or access.user_id is None:
-        return scope == "all", sa.literal(1 if scope == "all" else 0, sa.Integer())
+        return READABLE if scope == "all" else UNREADABLE
     clause = None if scope == "all" else scope_clause(access, scope, alias)
-    if clause is None:
-        return True, sa.literal(1, sa.Integer())
-    return None, sa.case((clause, sa.literal(1, sa.Integer())), else_=sa.literal(0, sa.Integer()))
+    return READABLE if clause is None else sa.case((clause, READABLE), else_=UNREADABLE)
 
 
 def _row_select(plan: Plan, hidden: frozenset[str], flags: dict[str, Any]) -> tuple[Any, list[Any], dict[str, int]]:
@@ -193,7 +195,7 @@ class PageStatements:
 
 def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
     """Each shown link's readable column (a constant or the target's scope as SQL)."""
-    return {key: _readable(access, data[2], plan.links[key][0])[1] for key, kind, data in plan.steps
+    return {key: _readable(access, data[2], plan.links[key][0]) for key, kind, data in plan.steps
             if kind == "link" and key not in hidden}
 
 
@@ -225,7 +227,10 @@ def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, 
         return None
     hidden = hidden_keys(entity, access)
     flags = _flags(plan, access, hidden)
-    filtered = inner.apply_all(sa.select(model.id))  # FAB's filters and the row scope, as on the ORM path
+    try:  # FAB's filters and the row scope, as on the ORM path, on a SELECT of ids
+        filtered = inner.apply_all(sa.select(model.id))
+    except (AttributeError, TypeError, NotImplementedError, sa.exc.ArgumentError, sa.exc.InvalidRequestError):
+        return None  # a filter (a plugin's) that needs an ORM Query: the ORM path applies it
     cap = count_cap()
     probe = filtered.add_columns(*[c for c in flags.values() if c is not None])._generate_cache_key()  # the shape, and its values
     key = (probe.key, order_column, order_direction, hidden, cap > 0)
