@@ -246,7 +246,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         cache = self.__dict__.setdefault("_selected_schemas", {})
         if key not in cache:
             if len(cache) >= SELECTED_SCHEMAS:
-                cache.pop(next(iter(cache)))
+                cache.clear()  # (one atomic step: another request thread may be reading it)
             cache[key] = output_schema(self.entity, list(key), "Selected")
         return cache[key]
 

@@ -14,6 +14,12 @@ marshmallow field's own `_serialize`, so money, dates, decimals and choices form
 as before. `tests/test_api_listread.py` compares both paths' JSON (setting
 `CRM_API_LIST_READ=orm` keeps the old one).
 
+Building those statements per request cost as much as the ORM records had (FAB's query, the
+subquery, SQLAlchemy's cache key of a new statement). So they are built once per request
+*shape* — the SQL structure of the filters and row scope (the cache key of a small SELECT of
+ids carrying them), the order, the hidden fields — and kept on the schema's plan; a request
+only builds that small SELECT and runs the kept statements with its own bound values.
+
 A schema with a field this reader does not know how to read (to-many links, a plugin's
 computed `Function` field, a dotted attribute) is not covered: `read_page` answers None and
 the caller uses the ORM path. The HTML list can use `read_page`'s rows later; it is wired to
@@ -232,7 +238,10 @@ def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, 
     except (AttributeError, TypeError, NotImplementedError, sa.exc.ArgumentError, sa.exc.InvalidRequestError):
         return None  # a filter (a plugin's) that needs an ORM Query: the ORM path applies it
     cap = count_cap()
-    probe = filtered.add_columns(*[c for c in flags.values() if c is not None])._generate_cache_key()  # the shape, and its values
+    # The request's shape (the filters' and scopes' SQL structure) and its values, in one cache key.
+    probe = filtered.add_columns(*[c for c in flags.values() if c is not None])._generate_cache_key()
+    if probe is None:  # an element SQLAlchemy cannot cache (a plugin's): no shape to keep
+        return None
     key = (probe.key, order_column, order_direction, hidden, cap > 0)
     statements = plan.pages.get(key)
     if statements is None:
