@@ -52,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     # Lists count at most this many records ("10,000+" past it; the API's count_exact is false);
     # 0: always count exactly (a full count(*) per page on big tables). app/web/counting.py.
     "CRM_LIST_COUNT_CAP": 10_000,
+    # core: the API list reads its page as plain rows and writes the JSON itself (app/web/listread.py);
+    # orm: through ORM records and the marshmallow schema (the reference path; same JSON).
+    "CRM_API_LIST_READ": "core",
     # PostgreSQL cancels a web process's statement after this many milliseconds (a filter that scans
     # a big table answers 503 naming it, never a multi-second request); `flask crm` commands, rq
     # workers and jobs run without it; 0: no timeout. SQLite: ignored. app/web/readtimeout.py.
@@ -134,7 +137,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
-            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS")
+            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 

@@ -61,6 +61,7 @@ from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
+from .listread import read_page
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
@@ -81,6 +82,7 @@ API_METHOD_PERMISSIONS = {
     **BULK_METHOD_PERMISSIONS,
 }
 PICKER_PAGE_SIZE = 20
+SELECTED_SCHEMAS = 64
 
 
 class InvalidFilter(FABException):
@@ -219,17 +221,34 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         except (FABException, PageError) as exc:
             return self.response_400(message=str(exc))
         wanted = [c for c in args.get("columns", []) if c in self.show_columns]
-        datamodel = self.datamodel if not wanted else CrmInterface(
-            self.datamodel.obj, eager_for(self.entity, wanted), session=self.datamodel.session)
-        count, items = datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
-        schema = self.list_model_schema if not wanted else output_schema(
-            self.entity, [c for c in wanted if c != "id"], "Selected")
-        response: dict[str, Any] = {API_RESULT_RES_KEY: self._dump(schema, items, many=True),
-                                    "ids": [i.id for i in items], "count": int(count),
+        schema = self.list_model_schema if not wanted else self._selected_schema(wanted)
+        read = None
+        if current_app.config.get("CRM_API_LIST_READ", "core") == "core":  # rows as tuples (listread.py)
+            read = read_page(self.datamodel, self.entity, schema, joined, order_column, order_direction,
+                             page, page_size, self._access())
+        if read is not None:
+            count, ids, result = read
+        else:  # the ORM path: records, then the compiled dump
+            datamodel = self.datamodel if not wanted else CrmInterface(
+                self.datamodel.obj, eager_for(self.entity, wanted), session=self.datamodel.session)
+            count, items = datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
+            result, ids = self._dump(schema, items, many=True), [i.id for i in items]
+        response: dict[str, Any] = {API_RESULT_RES_KEY: result, "ids": ids, "count": int(count),
                                     "count_exact": getattr(count, "exact", True)}
         self.set_response_key_mappings(response, self.get_list, args)
         self._strip_labels(response)
         return self.response(200, **response)
+
+    def _selected_schema(self, wanted: list[str]) -> Any:
+        """The schema of the `columns` a request names, made once per column set (at most
+        SELECTED_SCHEMAS kept per API: a schema is a class, and its compiled forms hang on it)."""
+        key = tuple(c for c in wanted if c != "id")
+        cache = self.__dict__.setdefault("_selected_schemas", {})
+        if key not in cache:
+            if len(cache) >= SELECTED_SCHEMAS:
+                cache.clear()  # (one atomic step: another request thread may be reading it)
+            cache[key] = output_schema(self.entity, list(key), "Selected")
+        return cache[key]
 
     def _strip_labels(self, response: dict[str, Any]) -> None:
         """FAB's label/description/column maps would name hidden fields: cut them too."""
