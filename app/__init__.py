@@ -33,7 +33,7 @@ from app.ops import install_ops
 from app.plugins.manager import PluginHost, load_plugins
 from app.schema.startup import SchemaPending, ensure_schema, run_by_crm_command
 from app.security.access import RoleBook
-from app.security.authcache import AuthCache
+from app.security.authcache import AuthCache, Generations
 from app.security.csrf import install_csrf
 from app.security.fablog import quiet_fab_warnings
 from app.security.headers import install_security_headers
@@ -164,11 +164,13 @@ def request_caches(app: Flask, engine: sa.Engine) -> tuple[AuthCache, AuthCache,
     per app, each cleared by writes to its tables (through Redis for every process when
     REDIS_URL is set)."""
     ttl, redis_url = float(app.config["CRM_ACCESS_CACHE_SECONDS"]), app.config.get("REDIS_URL") or ""
-    access = AuthCache(ttl, redis_url)
-    notices = AuthCache(ttl, redis_url, tables=("crm_notification",), redis_key="crm:notification-generation")
+    generations = Generations(redis_url if ttl > 0 else "")  # their Redis counters: one MGET a request
+    access = AuthCache(ttl, redis_url, generations=generations)
+    notices = AuthCache(ttl, redis_url, tables=("crm_notification",), redis_key="crm:notification-generation",
+                        generations=generations)
     access.watch(engine)
     notices.watch(engine)
-    return access, notices, user_row_cache(ttl, redis_url, engine)
+    return access, notices, user_row_cache(ttl, redis_url, engine, generations)
 
 
 def trust_proxies(app: Flask) -> None:

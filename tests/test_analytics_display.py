@@ -4,6 +4,7 @@ own pipeline's records (New business counted the renewals too)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Any
 
@@ -86,3 +87,19 @@ def test_money_kpis_carry_the_currency(deals: Any, lang: str, shown: str) -> Non
     count = ChartSpec("n", Text((("en", "Deals"),)), "kpi", "opportunity")
     with app.test_request_context():
         assert re.fullmatch(r"\d+", kpi_text(_run(app, count), lang)[0])  # a count has no currency
+
+
+@pytest.mark.parametrize(("label", "lang", "title"), [
+    ({"en": "Service", "zh": "服务流程"}, "zh", "服务流程分析"),  # the label already says 流程
+    ({"en": "Service", "zh": "服务流程"}, "en", "Service pipeline analytics"),
+    ({"en": "New business", "zh": "新业务"}, "zh", "新业务流程分析"),
+    ({"en": "Sales pipeline", "zh": "销售"}, "en", "Sales pipeline analytics"),  # ... and 'pipeline'
+    ({"en": "Sales Pipeline", "zh": "销售"}, "en", "Sales Pipeline analytics"),
+])
+def test_a_pipeline_page_title_does_not_repeat_the_word_pipeline(app: Any, label: dict[str, str], lang: str,
+                                                                  title: str) -> None:
+    """The ticket pipeline (服务流程) was titled 服务流程流程分析."""
+    entity = app.extensions["crm"].spec.entity("ticket")
+    flow = entity.pipelines[0]
+    renamed = dataclasses.replace(flow, label=Text(tuple(label.items())))
+    assert pipeline_charts(entity, renamed).label.get(lang) == title

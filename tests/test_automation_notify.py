@@ -106,13 +106,13 @@ def test_notify_tells_the_owner_a_user_field_fixed_users_and_a_role_in_each_lang
     for name in ("li", "zhao", "wang", "boss"):
         got = as_user(app, name).get("/api/v1/notifications/").json
         assert got["unread"] == 1, name
-        assert got["result"][0]["message"] == "Deal 比亚迪 won: 8800.00"
+        assert got["result"][0]["message"] == "Deal 比亚迪 won: CN¥8,800.00"
         assert got["result"][0]["url"] == f"/crm/deal/show/{pk}"
     qian = as_user(app, "qian")  # a Sales Rep not on the deal: told nothing
     assert qian.get("/api/v1/notifications/").json == {"unread": 0, "result": []}
     zh = as_user(app, "zhao")
     zh.post("/lang/zh", data={"csrf_token": csrf_token(zh.get("/crm/notifications/").text)})
-    assert zh.get("/api/v1/notifications/").json["result"][0]["message"] == "商机 比亚迪 已赢单：8800.00"
+    assert zh.get("/api/v1/notifications/").json["result"][0]["message"] == "商机 比亚迪 已赢单：¥8,800.00"
 
 
 def test_an_rq_worker_runs_the_notify_rule_once(make_app, tmp_path):
@@ -124,7 +124,7 @@ def test_an_rq_worker_runs_the_notify_rule_once(make_app, tmp_path):
     worker = start_worker(worker_config(tmp_path, app), burst=True)
     output, _ = worker.communicate(timeout=120)
     assert worker.returncode == 0, output.decode(errors="replace")
-    assert [n["message"] for n in li.get("/api/v1/notifications/").json["result"]] == ["Deal 队列通知 won: 100.00"]
+    assert [n["message"] for n in li.get("/api/v1/notifications/").json["result"]] == ["Deal 队列通知 won: CN¥100.00"]
     drain(app)  # nothing left: delivered once
     assert li.get("/api/v1/notifications/").json["unread"] == 1
 

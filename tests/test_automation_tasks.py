@@ -170,7 +170,7 @@ def test_which_rules_would_fire_for_a_record_without_doing_it(make_app, tmp_path
     assert 'data-rule="won_notify" data-fires="no"' in page and "does not match trigger stage changed" in page
     li.post(f"/api/v1/deal/{pk}/move", json={"stage": "won"})
     page = admin.get(f"/crm/automations/record/deal/{pk}?kind=last").text
-    assert 'data-rule="won_notify" data-fires="yes"' in page and "Deal 宁德时代 won: 500.00" in page
+    assert 'data-rule="won_notify" data-fires="yes"' in page and "Deal 宁德时代 won: CN¥500.00" in page
     assert as_user(app, "li").get("/api/v1/notifications/").json["unread"] == 0  # nothing was done
     created = admin.get(f"/crm/automations/record/deal/{pk}?kind=created").text  # created in stage won: moves it
     assert 'data-rule="won_notify" data-fires="yes"' in created

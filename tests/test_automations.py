@@ -34,7 +34,7 @@ fields:
 pipelines:
   - name: sales
     field: stage
-    stages: [{name: new}, {name: won}, {name: lost}]
+    stages: [{name: new}, {name: won, label: {en: Won, zh: 成交}}, {name: lost}]
 """
 TASK = """
 label: {en: Task, zh: 任务}
@@ -147,7 +147,7 @@ rules:
       - email:
           to: contact_email
           subject: {{en: "Won {{{{ name }}}}", zh: "赢单：{{{{ name }}}}"}}
-          body: {{en: "Amount {{{{ amount }}}}", zh: "金额 {{{{ amount }}}} 元"}}
+          body: {{en: "Amount {{{{ amount }}}}, {{{{ stage }}}}", zh: "金额 {{{{ amount }}}}，阶段 {{{{ new.stage }}}}，{{{{ amount * 2 }}}}"}}
           lang: zh
       - webhook:
           url: {url}
@@ -172,7 +172,8 @@ def test_stage_change_sends_mail_and_a_signed_webhook_and_delete_calls_its_webho
         assert len(messages) == 1
         sender, recipients, message = messages[0]
         assert recipients == ["li@byd.cn"] and message["Subject"] == "赢单：比亚迪"
-        assert "金额 8800.00 元" in message.get_content()
+        # a field shows as on its record page, in the mail's language; an expression as computed
+        assert "金额 ¥8,800.00，阶段 成交，17600.00" in message.get_content()
         call = receiver.calls[0]
         expected = "sha256=" + hmac.new(b"s3cret", call["raw"], hashlib.sha256).hexdigest()
         assert call["headers"]["x-crm-signature"] == expected

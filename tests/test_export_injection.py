@@ -23,6 +23,7 @@ SAFE = {"=HYPERLINK(\"http://x\",\"张三\")": "'=HYPERLINK(\"http://x\",\"张�
 
 def _rows(response: Any) -> list[list[str]]:
     assert response.status_code == 200, response.data[:300]
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"  # was "...; charset=utf-8; charset=utf-8"
     return list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
 
 

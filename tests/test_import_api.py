@@ -267,3 +267,32 @@ def test_an_update_row_reports_every_mistake_of_the_cells_it_fills(import_app: A
     answer = client.post("/api/v1/imports/lead/preview", json={"upload": token, "mode": "update", "keys": ["email"]})
     rows = answer.get_json()["rows"]
     assert rows[0]["outcome"] == "rejected" and set(rows[0]["errors"]) == {"手机", "来源", "评分"}, rows
+
+
+@pytest.mark.parametrize("column", ["状态", "阶段", "Status", "stage", "STATUS"])
+def test_the_stage_column_is_matched_by_the_words_people_use_for_it(import_app: Any, column: str) -> None:
+    """A lead file's 状态 column was left unmapped (the stage field is labelled 阶段): a pipeline's
+    stage field also answers to Stage/Status in every language, after every name and label."""
+    client = login(import_app.test_client())
+    answer = upload(client, "lead", f"姓名,{column}\r\n张三,已联系\r\n".encode(), "leads.csv")
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["mapping"] == {"姓名": "name", column: "status"}
+
+
+def test_a_field_labelled_status_keeps_its_column_over_the_stage_synonym(make_app: Any, tmp_path: Path) -> None:
+    from app.imports.mapping import auto_mapping
+    from tests.conftest import write_tree
+
+    root = write_tree(tmp_path / "meta", {"job": """
+label: {en: Job, zh: 任务}
+fields:
+  name: {type: string, required: true}
+  state: {type: string, label: {en: Status, zh: 状态}}
+pipelines:
+  - name: flow
+    field: stage
+    stages: [{name: open, label: {en: Open, zh: 打开}}, {name: done, label: {en: Done, zh: 完成}}]
+"""})
+    entity = make_app(root).extensions["crm"].spec.entity("job")
+    assert auto_mapping(entity, ["名称", "状态", "阶段"]) == {"状态": "state", "阶段": "stage"}
+    assert auto_mapping(entity, ["Status", "Stage"]) == {"Status": "state", "Stage": "stage"}

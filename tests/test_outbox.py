@@ -168,9 +168,9 @@ def test_history_names_who_changed_what_and_hides_hidden_fields(starter):
     assert not {c["field"] for c in hidden} & {"amount", "probability"}
     assert "7000" not in json.dumps(hidden) and "5000" not in json.dumps(hidden)
     page = agent.get(f"/crm/opportunity/show/{pk}").data.decode()
-    assert "crm-timeline" in page and "签约" in page and "7000" not in page
+    assert "crm-timeline" in page and "签约" in page and "7000" not in page and "7,000" not in page
     admin_page = admin.get(f"/crm/opportunity/show/{pk}").data.decode()
-    assert "7000.00" in admin_page and "crm-timeline-stage" in admin_page
+    assert "7,000.00" in admin_page and "crm-timeline-stage" in admin_page
 
 
 def test_history_of_a_record_outside_the_scope_is_a_404(starter):
@@ -178,3 +178,34 @@ def test_history_of_a_record_outside_the_scope_is_a_404(starter):
     pk = admin.post("/api/v1/lead/", json={"name": "李四", "company": "京东"}).json["id"]
     rep = login(starter.test_client(), "sales_rep", DEMO_PASSWORD)  # leads: own only
     assert rep.get(f"/api/v1/lead/{pk}/history").status_code == 404
+
+
+def test_history_shows_values_as_the_record_page_does(make_app, tmp_path):
+    """The history showed a percent as 25.00 where the record shows 25%: every type's text is its
+    record-page text (money with its currency, percent, choices' labels, links' titles, moments
+    on the CRM's clock), in the page's language."""
+    app = make_app(alltypes_tree(tmp_path / "meta"), CRM_OUTBOX_DISPATCH="off")
+    admin = login(app.test_client())
+    makers = [admin.post("/api/v1/maker/", json={"name": n}).json["id"] for n in ("华为", "小米")]
+    pk = admin.post("/api/v1/gadget/", json={"name": "手表", "price": "1280", "discount": "25", "color": "red",
+                                              "tags": ["new"], "maker": makers[0], "makers": [makers[0]],
+                                              "launched": "2026-03-01", "updated_at": "2026-03-01T02:30:00"}).json["id"]
+    changed = admin.put(f"/api/v1/gadget/{pk}", json={
+        "price": "2500.5", "discount": "12.5", "color": "blue", "tags": ["hot", "sale"], "maker": makers[1],
+        "makers": makers, "launched": "2026-04-02", "updated_at": "2026-04-02T10:00:00", "qty": 3})
+    assert changed.status_code == 200, changed.json
+    for lang, blue in (("zh", "蓝色"), ("en", "Blue")):
+        admin.post(f"/lang/{lang}")
+        edit = {c["field"]: (c["old_text"], c["new_text"])
+                for c in admin.get(f"/api/v1/gadget/{pk}/history").json["changes"] if c["kind"] == "updated"}
+        page = admin.get(f"/api/v1/gadget/{pk}").json["result"]
+        shown = admin.get(f"/crm/gadget/show/{pk}").data.decode()
+        assert edit["discount"] == ("25%", "12.5%"), lang
+        assert edit["price"][1] in shown and edit["price"][1].endswith("2,500.50"), (lang, edit["price"])
+        assert edit["color"] == ("Red", blue), lang
+        assert edit["tags"] == ("New", "Hot, Sale"), lang
+        assert edit["maker"] == ("华为", "小米"), lang
+        assert edit["makers"] == ("华为", "华为, 小米"), lang
+        assert edit["launched"] == ("2026-03-01", "2026-04-02"), lang
+        assert edit["qty"] == ("—", "3"), lang
+        assert page["discount"] == "12.50" and edit["updated_at"][1] in shown, lang

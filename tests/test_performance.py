@@ -6,7 +6,12 @@ Real database (SQLite or CRM_TEST_DATABASE_URL), real Redis for the cross-proces
 from __future__ import annotations
 
 import gzip
+import os
 import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -15,7 +20,7 @@ import sqlalchemy as sa
 from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from tests.conftest import count_queries, login, write_tree
-from tests.jobs_support import test_redis_url
+from tests.jobs_support import DEFAULT_REDIS, REDIS_ENV, test_redis_url
 
 ITEM = """
 label: {en: Item, zh: 物品}
@@ -146,6 +151,10 @@ def test_a_team_change_widens_the_managers_scope_at_once(crm: Any) -> None:
     assert manager.get(f"/api/v1/opportunity/{outsider}").status_code == 200
 
 
+def suite_redis_url() -> str:
+    return os.environ.get(REDIS_ENV, DEFAULT_REDIS)
+
+
 def two_workers(make_app: Any) -> tuple[Any, Any, list[str]]:
     """Two apps on one database and Redis, standing for two worker processes: the first, a
     Sales Rep's client of the second, and the statements of the client's warm request."""
@@ -173,6 +182,50 @@ def test_redis_carries_a_change_to_another_process(make_app: Any) -> None:
         user.roles = [sm.find_role("Marketing")]
         sm.update_user(user)
     assert rep.get("/api/v1/opportunity/").status_code == 403
+
+
+@contextmanager
+def redis_commands(url: str) -> Iterator[list[list[str]]]:
+    """The commands the Redis server receives for `url`'s database while the block runs (MONITOR:
+    what really crossed the wire, other databases' traffic left out)."""
+    from redis import Redis
+
+    server = Redis.from_url(url)
+    db, end = server.connection_pool.connection_kwargs.get("db", 0), f"crm-test-end-{uuid.uuid4().hex}"
+    seen: list[list[str]] = []
+    ready = threading.Event()
+
+    def listen() -> None:
+        with server.monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                words = command["command"].split(" ")
+                if end in command["command"]:
+                    return
+                if command.get("db") == db:
+                    seen.append(words)
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    ready.wait(5)
+    server.echo("crm-test-start")  # MONITOR is listening once its own connection answered
+    try:
+        yield seen
+    finally:
+        server.echo(end)
+        thread.join(10)
+
+
+def test_a_warm_request_reads_every_generation_in_one_redis_round_trip(make_app: Any) -> None:
+    """The access and the user-row generations (and the others of the app) are one MGET per
+    request, not a GET each."""
+    _, rep, _ = two_workers(make_app)
+    with redis_commands(suite_redis_url()) as seen:
+        assert rep.get("/api/v1/opportunity/").status_code == 200
+    reads = [words for words in seen if words[0].upper() in ("GET", "MGET") and "generation" in " ".join(words)]
+    assert len(reads) == 1 and reads[0][0].upper() == "MGET", seen
+    keys = " ".join(reads[0])
+    assert "crm:access-generation" in keys and "crm:user-generation" in keys
 
 
 def test_rows_buttons_follow_row_rules_without_a_query_per_row(crm: Any) -> None:

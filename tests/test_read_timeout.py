@@ -64,6 +64,30 @@ def test_an_api_filter_that_scans_the_table_is_a_503_naming_it(items: Any) -> No
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="the statement timeout is PostgreSQL's")
+def test_a_search_that_scans_the_table_is_a_503_too(items: Any) -> None:
+    """Not only the record APIs: every API of ours (CrmApi) answers a cancelled read with 503."""
+    app, client = items
+    answer = client.get("/api/v1/search?q=zzz-nothing")
+    assert answer.status_code == 503, answer.data
+    assert client.get("/api/v1/search?q=first").status_code in (200, 503)  # the worker's session is usable
+
+
+def test_every_api_of_ours_answers_timeouts_and_fab_is_left_as_it_is(bounded: Any) -> None:
+    """The 503 lives on our base class (app/web/crmapi.py), not in a patch of FAB's BaseApi."""
+    from flask_appbuilder.api import BaseApi
+
+    from app.web.crmapi import CrmApi
+
+    app, _ = bounded
+    assert "response_500" not in vars(BaseApi) or not getattr(BaseApi.response_500, "crm_read_timeout", False)
+    assert BaseApi.response_500.__qualname__ == "BaseApi.response_500"
+    ours = [type(v) for v in app.extensions["crm"].appbuilder.baseviews
+            if isinstance(v, BaseApi) and type(v).__module__.startswith(("app.", "plugins"))]
+    assert len(ours) > 10
+    assert [c.__name__ for c in ours if not issubclass(c, CrmApi)] == ["CrmSecurityApi"]  # FAB's login API, no reads
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="the statement timeout is PostgreSQL's")
 def test_a_list_screen_filter_that_scans_the_table_flashes_and_shows_the_list_without_it(items: Any) -> None:
     app, client = items
     answer = client.get("/crm/item/list/?_flt_2_name=zzz-nothing&psize_ItemView=5")

@@ -23,7 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from app import InsecureSecretKey, create_app
 from app.cli import crm
 from app.security.secret import DEFAULT_SECRET_KEY
-from tests.conftest import own_address
+from tests.conftest import login, own_address
 
 STRONG = "k" * 16 + "强密钥-strong-key-0123"  # over 32 bytes in UTF-8
 
@@ -154,3 +154,29 @@ def test_demo_if_empty_on_an_empty_database_brings_demo_users_with_the_demo_data
     result = app.test_cli_runner().invoke(crm, ["demo", "--if-empty", "--size", "5"])
     assert result.exit_code == 0 and "demo user 'sales_rep'" in result.output, result.output
     assert _can_log_in(app, "sales_rep", "demo1234")
+
+
+# --- the security screens in the user's language -------------------------------------------
+
+@pytest.mark.parametrize(("lang", "rep", "manager"), [("zh", "销售代表", "销售经理"), ("en", "Sales Rep", "Sales Manager")])
+def test_user_info_and_user_list_name_roles_by_their_label_in_the_page_language(app, lang, rep, manager):
+    """/users/userinfo/ showed 'Sales Rep' on a zh page: a role is shown by its roles.yaml label,
+    on the user's own page, the user list, and the roles pickers of its forms and search."""
+    with app.app_context():
+        sm = app.extensions["crm"].appbuilder.sm
+        sm.add_user("wangwu", "王", "五", "wangwu@example.cn", [sm.find_role("Sales Rep"), sm.find_role("Sales Manager")],
+                    password="Wangwu-pass-1")
+    client = own_address(app.test_client())
+    assert client.post("/login/", data={"username": "wangwu", "password": "Wangwu-pass-1"}).status_code == 302
+    client.post(f"/lang/{lang}")
+    info = client.get("/users/userinfo/")
+    assert info.status_code == 200 and f"{rep}, {manager}" in info.text
+    admin = login(app.test_client())
+    admin.post(f"/lang/{lang}")
+    listed = admin.get("/users/list/?_flt_0_username=wangwu").text
+    assert f"{rep}, {manager}" in listed
+    form = admin.get("/users/add").text
+    assert f">{rep}<" in form.replace("\\u003e", ">").replace("\\u003c", "<")
+    if lang == "zh":
+        for page in (info.text, listed, form):
+            assert "Sales Rep" not in page and "Sales Manager" not in page

@@ -5,10 +5,12 @@ e-mails and webhooks are rendered now and queued for delivery (see process.py)."
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from app.events.read import Change
-from app.metadata.spec import EntitySpec, FieldSpec
+from app.fieldtypes import field_type
+from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 from app.records.commands import CreateRecord, RecordContext, UpdateRecord
 
 from .checks import PLACEHOLDER
@@ -34,10 +36,44 @@ def values_for(entity: EntitySpec, action: ActionSpec, state: dict[str, Any], ti
     return {name: coerce(entity.field(name), value_of(text, state, timezone)) for name, text in action.values}
 
 
-def render(template: str, state: dict[str, Any], timezone: str) -> str:
+PATH = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$")
+AS_STORED = ("link", "links", "user", "boolean")  # shown as the expression gives them
+
+
+def field_at(spec: CrmSpec, entity: EntitySpec, path: str) -> FieldSpec | None:
+    """The field a placeholder names when it is a plain path (`amount`, `new.stage`,
+    `account.industry`), else None (an expression)."""
+    if not PATH.match(path):
+        return None
+    names = path.split(".")
+    if names[0] in ("old", "new") and len(names) > 1:
+        names = names[1:]
+    current = entity
+    for name in names[:-1]:
+        link = current.field_map.get(name)
+        if link is None or link.type != "link" or not link.to:
+            return None
+        current = spec.entity(link.to)
+    return current.field_map.get(names[-1])
+
+
+def render(template: str, state: dict[str, Any], timezone: str, lang: str = "en",
+           entity: EntitySpec | None = None, spec: CrmSpec | None = None) -> str:
+    """The template with each {{ expression }} filled. A placeholder naming a field of `entity`
+    reads as on the record page, in `lang` (¥8,800.00, 25%, a choice's label: 成交, not won);
+    any other expression as it computes (concat, arithmetic)."""
     def one(match: Any) -> str:
-        value = value_of(match.group(1).strip(), state, timezone)
-        return "" if value is None else str(value)
+        text = match.group(1).strip()
+        value = value_of(text, state, timezone)
+        if value is None:
+            return ""
+        f = field_at(spec, entity, text) if entity is not None and spec is not None else None
+        if f is not None and f.type not in AS_STORED:
+            try:
+                return field_type(f.type).card_text(f, value, spec, lang)
+            except (ArithmeticError, TypeError, ValueError, AttributeError):
+                return str(value)
+        return str(value)
 
     return PLACEHOLDER.sub(one, template)
 
@@ -53,13 +89,15 @@ def plan_action(ctx: RecordContext, rule: AutomationSpec, action: ActionSpec, ch
     if action.kind == "assign":  # who: picked when carried out (a round-robin turn is taken then)
         return {"action": "assign", "entity": rule.entity, "how": action.mode, "who": action.target,
                 **({"open": action.open} if action.open else {})}
+    entity, spec = ctx.entity(rule.entity), ctx.models.spec
     if action.kind == "notify":
-        return plan_notify(ctx, action.notify, state, timezone, render)
+        return plan_notify(ctx, action.notify, state, timezone,
+                           lambda text, values, zone, lang: render(text, values, zone, lang, entity, spec))
     if action.kind == "email":
         lang = action.lang or lang
         return {"action": "email", "to": value_of(action.to or "", state, timezone), "lang": lang,
-                "subject": render(action.subject.get(lang), state, timezone),
-                "body": render(action.body.get(lang), state, timezone)}
+                "subject": render(action.subject.get(lang), state, timezone, lang, entity, spec),
+                "body": render(action.body.get(lang), state, timezone, lang, entity, spec)}
     body = {key: _json_value(value_of(text, state, timezone)) for key, text in action.values}
     return {"action": "webhook", "url": action.url, "body": {
         "rule": rule.name, "event": change.id, "entity": change.entity, "record_id": change.record_id,

@@ -134,7 +134,7 @@ def plan_notify(ctx: Any, spec: NotifySpec, state: dict[str, Any], timezone: str
     people = recipients(ctx, spec, state)
     return {"action": "notify", "to": [login for _, login in people], "user_ids": [i for i, _ in people],
             "record_id": state.get("id"),
-            "message": {lang: render(text, state, timezone) for lang, text in spec.message.values}}
+            "message": {lang: render(text, state, timezone, lang) for lang, text in spec.message.values}}
 
 
 def carry_notify(ctx: Any, rule: str, entity: str, planned: dict[str, Any]) -> str:

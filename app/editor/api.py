@@ -11,15 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_appbuilder.api import BaseApi, expose
+from flask_appbuilder.api import expose
 
 from app.metaversions import store
+from app.web.crmapi import CrmApi
 from app.web.jsonbody import BadJson, json_body
 
 from . import gate
 
 
-class SettingsApi(BaseApi):
+class SettingsApi(CrmApi):
     resource_name = "settings"
     allow_browser_login = True
     openapi_spec_tag = "Settings"

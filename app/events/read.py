@@ -9,8 +9,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from app.fieldtypes import field_type
 from app.i18n import translate
-from app.metadata.spec import EntitySpec
+from app.metadata.spec import EntitySpec, FieldSpec
+from app.security.scoped import Records
 
 from .values import from_json
 
@@ -61,6 +63,8 @@ def field_history(session: Any, models: Any, entity: EntitySpec, record_id: int,
         .where(table.c.entity == entity.name, table.c.record_id == record_id)
         .order_by(table.c.id)).all()
     names = _user_names(session, user, entity, rows)
+    titles = _link_titles(session, models, entity, rows, access, lang)
+    shown = _Shown(models.spec, lang, names, titles)
     result = []
     for row in rows:
         full = f"{row.first_name or ''} {row.last_name or ''}".strip() or row.username
@@ -71,7 +75,7 @@ def field_history(session: Any, models: Any, entity: EntitySpec, record_id: int,
             result.append({
                 "event": row.id, "kind": row.kind, "on": row.created_on.isoformat(), "field": name,
                 "label": f.label.get(lang), "old": old, "new": new,
-                "old_text": _shown(f, old, lang, names), "new_text": _shown(f, new, lang, names),
+                "old_text": shown(f, old), "new_text": shown(f, new),
                 "by": row.automation and f"⚙ {row.automation}" or full, "by_username": row.username,
                 "automation": row.automation,
             })
@@ -93,14 +97,47 @@ def _user_names(session: Any, user: Any, entity: EntitySpec, rows: list[Any]) ->
     return {u.id: f"{u.first_name or ''} {u.last_name or ''}".strip() or u.username for u in found}
 
 
-def _shown(f: Any, value: Any, lang: str | None, names: dict[Any, str] | None = None) -> str:
-    if value is None or value == "" or value == []:
-        return "—"
-    if f.type == "user" and names is not None:  # people by name, as the history's "by" column
-        return names.get(value, str(value))
-    if f.choices:
-        values = value if isinstance(value, list) else [value]
-        return ", ".join(f.choice_label(str(v), lang) for v in values)
-    if isinstance(value, bool):
-        return translate("yes" if value else "no", lang)
-    return str(value)
+def _link_titles(session: Any, models: Any, entity: EntitySpec, rows: list[Any], access: Any,
+                 lang: str | None) -> dict[tuple[str, Any], str]:
+    """Titles of the records that link fields held in these events, one query per linked entity,
+    as `access` may see them (out of scope: `#12 (restricted)`, never the title)."""
+    links = {f.name: f.to for f in entity.field_map.values() if f.type in ("link", "links") and f.to}
+    wanted: dict[str, set[Any]] = {}
+    for row in rows:
+        for name, pair in json.loads(row.changes).items():
+            if name in links:
+                for value in pair:
+                    ids = value if isinstance(value, list) else [value]
+                    wanted.setdefault(links[name], set()).update(i for i in ids if isinstance(i, int))
+    titles: dict[tuple[str, Any], str] = {}
+    for target, ids in wanted.items():
+        found = Records(access, models, target).titles(session, ids, lang)
+        titles.update(((target, pk), title) for pk, title in found.items())
+    return titles
+
+
+@dataclass
+class _Shown:
+    """A stored value as the record page shows it, as plain text: each field type's own text
+    (¥1,280.00, 25%, a choice's label, a moment on the CRM's clock), people by name, links by title."""
+
+    spec: Any
+    lang: str | None
+    names: dict[Any, str]
+    titles: dict[tuple[str, Any], str]
+
+    def __call__(self, f: FieldSpec, value: Any) -> str:
+        if value is None or value == "" or value == []:
+            return "—"
+        if f.type == "user":  # people by name, as the history's "by" column
+            return self.names.get(value, str(value))
+        if f.type in ("link", "links"):
+            ids = value if isinstance(value, list) else [value]
+            return ", ".join(self.titles.get((f.to or "", pk), f"#{pk}") for pk in ids)
+        if isinstance(value, bool):
+            return translate("yes" if value else "no", self.lang)
+        try:
+            typed = from_json(f, value)
+            return field_type(f.type).card_text(f, typed, self.spec, self.lang or "en")
+        except (ArithmeticError, TypeError, ValueError):  # a value an older field type stored
+            return str(value)

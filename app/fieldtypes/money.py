@@ -31,7 +31,8 @@ class MoneyType(DecimalType):
         return super().parse(field, raw, lang)
 
     def card_text(self, field: Any, value: Any, spec: Any, lang: str) -> str:
-        return str(self.formatter(field, spec)(value))
+        from app.i18n.formats import money
+        return money(value, spec.currency, lang)  # `lang`: a mail or history is not always the page's
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.i18n.formats import money

@@ -1,8 +1,9 @@
 """Which column of the file fills which field, checked before any row is read.
 
 Columns are matched to fields on the field name and its labels in every language
-(`公司`, `Company`, `company` all find `company`); a mapping the user saved for the
-entity wins. `check_plan` refuses, by column, what the import may not do: a field the
+(`公司`, `Company`, `company` all find `company`), then on the words people use for a
+pipeline's stage field (`状态`, `阶段`, `Status`, `Stage` in every language) when no field
+has that name or label; a mapping the user saved for the entity wins. `check_plan` refuses, by column, what the import may not do: a field the
 user may not write, a required field with no column, a match key nobody can read.
 """
 
@@ -12,12 +13,15 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.i18n import _t, languages
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from .messages import text
 
 MODES = ("create", "update", "upsert")
 OWNER = "owner"
+# what a column of a pipeline's stage field is commonly headed, whatever the field's own label
+STAGE_WORDS = (_t("Stage"), _t("Status"))
 
 
 class MappingRefused(ValueError):
@@ -64,11 +68,16 @@ def importable(entity: EntitySpec) -> list[FieldSpec]:
 
 
 def auto_mapping(entity: EntitySpec, columns: list[str], saved: dict[str, str] | None = None) -> dict[str, str]:
-    """column -> field for each column whose name is a field's name or label (any language)."""
+    """column -> field for each column whose name is a field's name or label (any language), or
+    a word for the stage (Status, 状态...) and the entity has a pipeline's stage field."""
     names: dict[str, str] = {}
     for f in importable(entity):
         for candidate in (f.name, *(label for _, label in f.label.values)):
             names.setdefault(_norm(candidate), f.name)
+    for stage_field in dict.fromkeys(p.field for p in entity.pipelines):  # after every name and label
+        for word in STAGE_WORDS:
+            for lang in languages():
+                names.setdefault(_norm(word.get(lang)), stage_field)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for column in columns:

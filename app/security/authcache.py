@@ -9,7 +9,8 @@ its own cache and never reads this one) under a *generation*:
   roles or groups, teams and members) bumps the generation, at the statement and again at
   its commit (a request that read the old rows in between does not keep them);
 - with `REDIS_URL` the generation is also a Redis counter every process reads once per
-  request (a GET, no SQL), so a change made by one worker is seen by all at once;
+  request (no SQL), so a change made by one worker is seen by all at once; the caches of
+  one app share a `Generations` reader, so all their counters are one MGET per request;
 - without Redis other processes see a change within `CRM_ACCESS_CACHE_SECONDS` (entries
   expire); 0 turns the cache off.
 
@@ -60,20 +61,52 @@ def touches_access(statement: str, tables: tuple[str, ...] = WATCHED_TABLES) -> 
     return bool(match) and match.group(1).lower() in tables
 
 
+class Generations:
+    """The shared (Redis) generation counters of one app's caches, read together: the first
+    cache that asks in a request fetches every registered key with one MGET, the others
+    find theirs in the request's memo (the access and user-row caches are asked by every
+    request: two GETs became one round trip)."""
+
+    def __init__(self, redis_url: str = "") -> None:
+        self.redis = _redis_client(redis_url) if redis_url else None
+        self.keys: list[str] = []
+
+    def register(self, key: str) -> None:
+        if key not in self.keys:
+            self.keys.append(key)
+
+    def read(self, key: str) -> int:
+        """The shared counter of `key` as of this request (-1: Redis unreachable, unknown)."""
+        memo: dict[str, int] = g.setdefault("crm_shared_generations", {}) if has_request_context() else {}
+        if key not in memo:
+            keys = list(dict.fromkeys((key, *self.keys)))
+            try:
+                memo.update((k, int(v or 0)) for k, v in zip(keys, self.redis.mget(keys), strict=True))
+            except Exception:
+                memo.update((k, -1) for k in keys)  # entries made now must not match a later known value
+        return memo[key]
+
+
 class AuthCache:
     """Per-app cache of `UserGrants` and FAB grant sets, invalidated by generation.
 
     `tables` and `redis_key` make other generation caches of the same kind (the unread
-    notification counts watch `crm_notification`)."""
+    notification counts watch `crm_notification`); `generations` is the app's shared
+    reader of their Redis counters (one of its own when not given)."""
 
     def __init__(self, ttl: float, redis_url: str = "", tables: tuple[str, ...] = WATCHED_TABLES,
-                 redis_key: str = REDIS_KEY) -> None:
+                 redis_key: str = REDIS_KEY, generations: Generations | None = None) -> None:
         self.ttl = ttl
         self.tables, self.redis_key = tables, redis_key
         self.local = 0
         self._entries: dict[Any, tuple[tuple[int, int], float, Any]] = {}
         self._lock = threading.Lock()
-        self._redis = _redis_client(redis_url) if redis_url and ttl > 0 else None
+        if redis_url and ttl > 0:
+            self.generations: Generations | None = generations or Generations(redis_url)
+            self.generations.register(redis_key)
+        else:
+            self.generations = None
+        self._redis = self.generations.redis if self.generations is not None else None
 
     @property
     def enabled(self) -> bool:
@@ -96,11 +129,8 @@ class AuthCache:
         if self.redis_key in memo:
             return memo[self.redis_key]
         shared = 0
-        if self._redis is not None:
-            try:
-                shared = int(self._redis.get(self.redis_key) or 0)
-            except Exception:
-                shared = -1  # unknown: entries made now must not match a later known value
+        if self.generations is not None and self._redis is not None:
+            shared = self.generations.read(self.redis_key)
         memo[self.redis_key] = current = (self.local, shared)
         return current
 

@@ -22,15 +22,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
-from .authcache import AuthCache
+from .authcache import AuthCache, Generations
 
 USER_TABLES = ("ab_user",)
 REDIS_KEY = "crm:user-generation"
 
 
-def user_row_cache(ttl: float, redis_url: str, engine: sa.Engine) -> AuthCache:
-    """The per-app cache of user rows, cleared by any write to `ab_user`."""
-    cache = AuthCache(ttl, redis_url, tables=USER_TABLES, redis_key=REDIS_KEY)
+def user_row_cache(ttl: float, redis_url: str, engine: sa.Engine, generations: Generations | None = None) -> AuthCache:
+    """The per-app cache of user rows, cleared by any write to `ab_user` (its Redis counter read
+    with the app's others: `generations`)."""
+    cache = AuthCache(ttl, redis_url, tables=USER_TABLES, redis_key=REDIS_KEY, generations=generations)
     cache.watch(engine)
     return cache
 

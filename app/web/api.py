@@ -52,6 +52,7 @@ from app.security.access import Access, current_access
 from .board import BoardApiMixin
 from .bulk_api import BULK_METHOD_PERMISSIONS, BulkEndpoint
 from .context import request_record_context
+from .crmapi import CrmApi, CrmModelApi
 from .datamodel import CrmInterface, eager_for
 from .dumping import compiled
 from .export import csv_response, export_columns
@@ -98,7 +99,7 @@ class InvalidFilter(FABException):
 
 
 class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndpoint, PoolEndpoints, BulkEndpoint,
-                ModelRestApi):
+                CrmModelApi):
     """Behaviour every generated API shares; attributes come from the spec."""
 
     entity: EntitySpec
@@ -470,7 +471,7 @@ def build_api(entity: EntitySpec, models: ModelSet) -> type[RecordApi]:
     return type(f"{entity.class_name}Api", (RecordApi,), attrs)
 
 
-class UserDirectoryApi(BaseApi):
+class UserDirectoryApi(CrmApi):
     """User picker: names only, for user fields (owner, assignee...)."""
 
     resource_name = "user"

@@ -47,6 +47,9 @@ from .labels import current_lang, lazy
 ANALYTICS_LABEL = _t("Analytics")
 UI = {
     "pipeline_analytics": _t("{pipeline} pipeline analytics"),
+    # a label that already ends in the word ("Sales pipeline", 服务流程) is not followed by it again
+    "pipeline_word": _t("pipeline", "title"),
+    "named_pipeline_analytics": _t("{pipeline} analytics"),
     "no_data": _t("No data"),
     "no_dashboard": _t("No dashboard is set up for your roles."),
     "previous": _t("vs previous period"),
@@ -96,9 +99,18 @@ def pipeline_charts(entity: EntitySpec, pipeline: PipelineSpec) -> DashboardSpec
     if amount and date_field:
         charts.append(ChartSpec("forecast", UI["forecast"], "stacked_bar", entity.name, analysis="forecast",
                                 pipeline=pipeline.name, params=(("date", date_field),), width=6))
-    label = Text(tuple((lang, UI["pipeline_analytics"].get(lang).format(pipeline=pipeline.label.get(lang)))
-                       for lang in languages()))
-    return DashboardSpec(f"{entity.name}_{pipeline.name}", label, tuple(charts))
+    return DashboardSpec(f"{entity.name}_{pipeline.name}", pipeline_title(pipeline.label), tuple(charts))
+
+
+def pipeline_title(label: Text) -> Text:
+    """'{label} pipeline analytics' in each language, without saying 'pipeline' twice when the
+    label already ends in that language's word for it (服务流程 → 服务流程分析, not 服务流程流程分析)."""
+    def title(lang: str) -> str:
+        name = label.get(lang) or ""
+        word = UI["pipeline_word"].get(lang)
+        named = word and name.casefold().rstrip().endswith(word.casefold())
+        return UI["named_pipeline_analytics" if named else "pipeline_analytics"].get(lang).format(pipeline=name)
+    return Text(tuple((lang, title(lang)) for lang in languages()))
 
 
 class DashboardView(BaseView):

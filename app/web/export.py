@@ -85,4 +85,4 @@ def csv_response(entity: EntitySpec, query: Any, columns: list[FieldSpec], filen
     """Stream `query` (an ORM query of the entity's model) as CSV."""
     rows = csv_chunks(query, columns, current_lang())
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
-    return Response(stream_with_context(rows), mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(stream_with_context(rows), content_type="text/csv; charset=utf-8", headers=headers)

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, request
-from flask_appbuilder.api import BaseApi, expose, safe
+from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.imports.files import BadFile
@@ -40,6 +40,7 @@ from app.models.actor import acting_user_id
 from app.security.access import current_access
 
 from .context import request_record_context
+from .crmapi import CrmApi
 from .jobs import visible_job
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, in_each_language
@@ -121,7 +122,7 @@ def _saved(entity: str) -> dict[str, str]:
     return saved_mapping(_state().db.session, _state().models.core["crm_import_mapping"], entity, acting_user_id())
 
 
-class ImportsApi(BaseApi):
+class ImportsApi(CrmApi):
     resource_name = "imports"
     class_permission_name = "jobs"  # every signed-in user; the entity's import scope decides below
     base_permissions = ["can_read", "can_write"]

@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, request, send_file
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.i18n import _t
@@ -24,6 +24,7 @@ from app.jobs.queue import stale_seconds
 from app.models.actor import acting_user_id
 from app.security.access import current_access
 
+from .crmapi import CrmApi
 from .labels import current_lang, lazy
 from .report_export import XLSX_MIME
 
@@ -146,7 +147,7 @@ class JobsView(BaseView):
         return redirect(request.referrer or "/crm/jobs/")
 
 
-class JobsApi(BaseApi):
+class JobsApi(CrmApi):
     resource_name = "jobs"
     class_permission_name = JOBS_VIEW
     base_permissions = ["can_read", "can_write"]

@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app, request
-from flask_appbuilder.api import BaseApi, expose, safe
+from flask_appbuilder.api import expose, safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.security.access import current_access
 
+from .crmapi import CrmApi
 from .dashboards import list_view
 from .labels import current_lang
 from .list_views import (
@@ -39,7 +40,7 @@ def _state() -> Any:
     return current_app.extensions["crm"]
 
 
-class ListViewsApi(BaseApi):
+class ListViewsApi(CrmApi):
     resource_name = "listviews"
     class_permission_name = LIST_VIEWS
     base_permissions = ["can_read", "can_write"]

@@ -48,7 +48,8 @@ def views_cache(state: Any) -> AuthCache:
         if cache is None:
             config = current_app.config
             cache = AuthCache(float(config["CRM_ACCESS_CACHE_SECONDS"]), config.get("REDIS_URL") or "",
-                              tables=("crm_list_view", "crm_list_pref"), redis_key="crm:list-view-generation")
+                              tables=("crm_list_view", "crm_list_pref"), redis_key="crm:list-view-generation",
+                              generations=state.auth_cache.generations)  # read with the app's others
             cache.watch(state.db.engine)
             state.crm_views_cache = cache
         return cache

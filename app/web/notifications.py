@@ -15,14 +15,15 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import abort, current_app, g, redirect, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.i18n import _t
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
+from .crmapi import CrmApi
 from .labels import current_lang
 
 VIEW = "notifications"
@@ -124,7 +125,7 @@ class NotificationsView(BaseView):
         return redirect("/crm/notifications/")
 
 
-class NotificationsApi(BaseApi):
+class NotificationsApi(CrmApi):
     resource_name = "notifications"
     class_permission_name = VIEW
     base_permissions = ["can_read", "can_write"]

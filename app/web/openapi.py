@@ -18,10 +18,11 @@ from flask_appbuilder.api import BaseApi, expose, protect, safe
 from flask_appbuilder.api.manager import OpenApi, SwaggerView
 
 from .api import RecordApi
+from .crmapi import CrmApi
 from .openapi_contract import fix_contract
 
 
-class CachedOpenApi(BaseApi):
+class CachedOpenApi(CrmApi):
     """FAB's OpenApi endpoint (same URL, same permission), answering from a cache."""
 
     route_base = "/api"

@@ -12,22 +12,21 @@ or rollback) lifts the timeout on the connections it checks out (`SET statement_
 `RESET` when they go back to the pool: two statements per checkout, never per request).
 
 A cancelled statement answers 503 naming the filters of the request, its transaction rolled
-back: JSON on the API, a flash message on a filtered list (which is shown again without its
-filters), the error page elsewhere. Never a 500. SQLite has no such setting: unaffected.
+back: JSON on the API (app/web/crmapi.py, the base class of our APIs), a flash message on a
+filtered list (which is shown again without its filters), the error page elsewhere. Never a
+500. SQLite has no such setting: unaffected.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 from typing import Any
 from urllib.parse import urlencode
 
 import prison
 import sqlalchemy as sa
 from flask import Flask, current_app, flash, redirect, request
-from flask_appbuilder.api import BaseApi
 from werkzeug.exceptions import ServiceUnavailable
 
 from app.i18n import _t, translate
@@ -48,7 +47,6 @@ def install_read_timeout(app: Flask, engine: sa.Engine) -> None:
         return
     install_engine_timeout(engine)
     app.register_error_handler(sa.exc.OperationalError, _screen_answer)
-    _answer_api_timeouts()
 
 
 def request_filters() -> list[str]:
@@ -74,14 +72,14 @@ def timeout_message(lang: str | None) -> str:
     return translate(TOO_LONG.msgid, lang, seconds=seconds)
 
 
-def _rollback() -> None:
+def rollback_cancelled_read() -> None:
     current_app.extensions["crm"].db.session.rollback()  # the cancelled transaction is aborted
 
 
 def _screen_answer(exc: sa.exc.OperationalError) -> Any:
     if not is_timeout(exc):
         raise exc  # another database error: Flask's 500, as before
-    _rollback()
+    rollback_cancelled_read()
     log.warning("statement timeout on %s %s: %s", request.method, request.path, request_filters())
     lang = current_lang()
     if request.method == "GET" and not wants_json() and any(SCREEN_FILTER.match(k) for k in request.args):
@@ -89,20 +87,3 @@ def _screen_answer(exc: sa.exc.OperationalError) -> Any:
         kept = [(k, v) for k, v in request.args.items(multi=True) if not SCREEN_FILTER.match(k)]
         return redirect(request.path + (f"?{urlencode(kept)}" if kept else ""))
     return error_answer(ServiceUnavailable(timeout_message(lang)))
-
-
-def _answer_api_timeouts() -> None:
-    """FAB's APIs catch every exception (`@safe`) and answer 500: a timeout answers 503 instead."""
-    if getattr(BaseApi.response_500, "crm_read_timeout", False):
-        return
-    fab_500 = BaseApi.response_500
-
-    def response_500(self: BaseApi, message: str | None = None, **kwargs: Any) -> Any:
-        exc = sys.exc_info()[1]
-        if not is_timeout(exc) or not current_app.config.get(SETTING):
-            return fab_500(self, message, **kwargs)
-        _rollback()
-        return self.response(503, message=timeout_message(current_lang()), filters=request_filters())
-
-    response_500.crm_read_timeout = True  # type: ignore[attr-defined]
-    BaseApi.response_500 = response_500  # type: ignore[method-assign]

@@ -61,7 +61,7 @@ def csv_response(columns: list[Column], rows: Iterable[tuple[Any, ...]], filenam
             finish()
 
     headers = {"Content-Disposition": _attachment(filename)}
-    return Response(stream_with_context(chunks()), mimetype="text/csv; charset=utf-8", headers=headers)
+    return Response(stream_with_context(chunks()), content_type="text/csv; charset=utf-8", headers=headers)
 
 
 def xlsx_response(columns: list[Column], rows: Iterable[tuple[Any, ...]], filename: str, lang: str,

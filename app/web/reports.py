@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from flask_appbuilder.api import BaseApi, safe
 from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import safe
 from flask_appbuilder.security.decorators import permission_name, protect
 
 from app.clock import crm_today
@@ -26,6 +26,7 @@ from app.i18n import _t
 from app.security.access import Access, current_access
 from app.security.sync import ANALYTICS_CATEGORY, REPORTS_VIEW
 
+from .crmapi import CrmApi
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
 from .linktitles import picker_titles
@@ -264,7 +265,7 @@ class ReportsView(BaseView):
         return redirect(f"{self.route_base}/")
 
 
-class ReportsApi(BaseApi):
+class ReportsApi(CrmApi):
     """Saved reports the viewer may see, and a report's data as JSON (saved, or a JSON body)."""
 
     resource_name = "reports"

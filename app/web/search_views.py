@@ -12,11 +12,12 @@ from typing import Any
 
 from flask import current_app, request
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
-from flask_appbuilder.api import BaseApi, protect, safe
+from flask_appbuilder.api import protect, safe
 
 from app.i18n import _t
 from app.security.access import current_access
 
+from .crmapi import CrmApi
 from .labels import current_lang
 from .search import MAX_PER_ENTITY, PER_ENTITY, search
 
@@ -55,7 +56,7 @@ class SearchView(BaseView):
                                     title=ui["title"])
 
 
-class SearchApi(BaseApi):
+class SearchApi(CrmApi):
     """Global search as JSON, grouped by entity."""
 
     resource_name = "search"
