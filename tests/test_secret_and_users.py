@@ -180,3 +180,24 @@ def test_user_info_and_user_list_name_roles_by_their_label_in_the_page_language(
     if lang == "zh":
         for page in (info.text, listed, form):
             assert "Sales Rep" not in page and "Sales Manager" not in page
+
+
+def test_user_statistics_draw_with_the_apps_own_plotly_never_a_cdn(app):
+    """/crmuserstatschartview/chart/ loaded Google's chart loader from gstatic.com (FAB's widget): offline
+    or behind a firewall it never drew. It draws with plotly.js served by the app; a rep may not see it."""
+    with app.app_context():
+        sm = app.extensions["crm"].appbuilder.sm
+        sm.add_user("zhaoliu", "赵", "六", "zhaoliu@example.cn", [sm.find_role("Sales Rep")], password="Zhaoliu-pass-1")
+    admin = login(app.test_client())
+    admin.post("/lang/zh")
+    page = admin.get("/crmuserstatschartview/chart/")
+    assert page.status_code == 200, page.text[:300]
+    assert "google" not in page.text.lower() and "gstatic" not in page.text
+    plotly_src = re.search(r'<script src="([^"]*plotly[^"]*)"', page.text)
+    assert plotly_src and admin.get(plotly_src.group(1)).status_code == 200
+    data = re.search(r'id="CrmUserStatsChartView-data">(.*?)</script>', page.text, re.S)
+    assert data and '"admin"' in data.group(1) and "zhaoliu" in data.group(1)
+    rep = own_address(app.test_client())
+    assert rep.post("/login/", data={"username": "zhaoliu", "password": "Zhaoliu-pass-1"}).status_code == 302
+    denied = rep.get("/crmuserstatschartview/chart/")
+    assert denied.status_code in (302, 403) and "zhaoliu" not in denied.text

@@ -37,3 +37,11 @@ def test_swagger_ui_works_under_the_csp(page: Any) -> None:
     page.goto("/swagger/v1", wait_until="domcontentloaded")
     # Drawn by swagger-ui-bundle.js once /api/v1/_openapi answers (slow: several seconds, issue 11 item 11).
     expect(page.locator(".swagger-ui .information-container h2.title")).to_be_visible(timeout=90_000)
+
+
+def test_user_statistics_chart_draws_offline(page: Any) -> None:
+    """FAB's user statistics asked gstatic.com for Google's chart loader and never drew offline;
+    plotly.js from the app draws the bars (the page guard fails on any outside request)."""
+    page.goto("/crmuserstatschartview/chart/", wait_until="domcontentloaded")
+    expect(page.locator("#CrmUserStatsChartView .main-svg").first).to_be_attached()
+    expect(page.locator("#CrmUserStatsChartView .bars path").first).to_be_attached()
