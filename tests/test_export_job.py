@@ -195,3 +195,24 @@ def test_screen_xlsx_button_streams_below_and_queues_above_the_threshold(make_ap
     assert len(_sheet(streamed.data)) == count + 1
     api = login(small.test_client()).get("/api/v1/lead/export?format=xlsx")
     assert api.status_code == 200 and len(_sheet(api.data)) == count + 1
+
+
+def test_export_writes_the_columns_asked_for_and_refuses_an_unknown_one(make_app: Any, tmp_path: Path) -> None:
+    """`columns` in the export's q was ignored (every field came out, an unknown name too): it picks
+    the fields and their order, streamed and as a job; a name that is no field is a 400 naming it."""
+    app = _app(make_app, tmp_path, rows=1000)
+    client = login(app.test_client())
+    client.post("/lang/zh")
+    answer = client.get("/api/v1/opportunity/export", query_string={"q": "(columns:!(amount,name))"})
+    assert answer.status_code == 200, answer.data[:300]
+    rows = _rows(answer.data)
+    assert rows[0] == ["id", "金额", "商机名称"] and all(len(r) == 3 for r in rows), rows[0]
+    refused = client.get("/api/v1/opportunity/export", query_string={"q": "(columns:!(name,不存在))"})
+    assert refused.status_code == 400 and "不存在" in refused.get_json()["message"], refused.data[:300]
+    app.config["CRM_EXPORT_JOB_ROWS"] = 1
+    queued = client.get("/api/v1/opportunity/export", query_string={"q": "(columns:!(name,stage))"})
+    assert queued.status_code == 202, queued.data[:300]
+    job = wait_job(app, queued.get_json()["job_id"])
+    assert job.state == "done", job.error
+    rows = _rows(client.get(f"/crm/jobs/{job.id}/file/export").data)
+    assert rows[0] == ["id", "商机名称", "阶段"] and len(rows) > 2

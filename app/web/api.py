@@ -366,7 +366,8 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         get:
           description: >-
             Every record in the user's export scope matching the filters (same `q` as the
-            list), as CSV (or XLSX with `format=xlsx`) with the fields the user may see.
+            list), as CSV (or XLSX with `format=xlsx`) with the fields the user may see, or
+            those `columns` in `q` names, in that order (an unknown or hidden one is a 400).
           parameters:
           - in: query
             name: q
@@ -386,7 +387,13 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
               $ref: '#/components/responses/400'
         """
         args = kwargs.get("rison", {})
+        names = [str(name) for name in args.get("columns") or []]
         try:
+            fields = {f.name for f in self.entity.fields}
+            unknown = [name for name in names if name != "id" and name not in fields]
+            if unknown:
+                raise InvalidFilter(f"Unknown column(s): {', '.join(unknown)}")
+            self._refuse_hidden(names)  # a hidden field is refused in the same words as an unknown one
             filters = self.datamodel.get_filters(self.search_columns, self.search_filters)
             for item in args.get("filters", []):
                 self._refuse_hidden([str(item.get("col", ""))])
@@ -398,9 +405,9 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         query = self.datamodel.apply_all(self.datamodel.session.query(self.datamodel.obj), joined,
                                          order_column, order_direction)
         if too_big(query):  # above CRM_EXPORT_JOB_ROWS: a job writes the file (202, poll the job)
-            job_id = start_export(self.entity, filters, (order_column, order_direction), export_format())
+            job_id = start_export(self.entity, filters, (order_column, order_direction), export_format(), names)
             return self.response(202, job_id=job_id, job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{job_id}")
-        columns = export_columns(self.entity, self._access().hidden_fields(self.entity))
+        columns = export_columns(self.entity, self._access().hidden_fields(self.entity), names)
         if export_format() == "xlsx":
             return xlsx_response(self.entity, query, columns, f"{self.entity.name}.xlsx")
         return csv_response(self.entity, query, columns, f"{self.entity.name}.csv")

@@ -49,8 +49,13 @@ def _safe_cell(f: FieldSpec, value: Any, lang: str) -> str:
     return neutralised(value, cell(f, value, lang))
 
 
-def export_columns(entity: EntitySpec, hidden: set[str]) -> list[FieldSpec]:
-    return [f for f in entity.fields if f.name not in hidden]
+def export_columns(entity: EntitySpec, hidden: set[str], names: list[str] | None = None) -> list[FieldSpec]:
+    """The fields an export writes after the id: those the user may see, or the ones `names`
+    asks for in that order (names already checked against what the user may see)."""
+    visible = {f.name: f for f in entity.fields if f.name not in hidden}
+    if not names:
+        return list(visible.values())
+    return [visible[name] for name in dict.fromkeys(names) if name != "id" and name in visible]
 
 
 def csv_chunks(query: Any, columns: list[FieldSpec], lang: str,

@@ -46,13 +46,15 @@ def export_format() -> str:
     return "xlsx" if request.args.get("format", "").strip().lower() == "xlsx" else "csv"
 
 
-def start_export(entity: Any, filters: Any, order: tuple[str, str], fmt: str = "csv") -> int:
-    """Enqueue an export of `entity` with FAB `filters` (checked already) as the current user."""
+def start_export(entity: Any, filters: Any, order: tuple[str, str], fmt: str = "csv",
+                 columns: list[str] | None = None) -> int:
+    """Enqueue an export of `entity` with FAB `filters` (checked already) as the current user;
+    `columns`: the fields asked for (checked already), else every field the user may see."""
     items = [[flt.column_name, flt.arg_name, plain_value(value)]
              for flt, value in zip(filters.filters, filters.values, strict=True)]
     lang = current_lang()
     payload = {"entity": entity.name, "filters": json.loads(json.dumps(items, default=str)), "order": list(order),
-               "lang": lang, "format": fmt}
+               "lang": lang, "format": fmt, "columns": columns or None}
     return enqueue(EXPORT_KIND, payload, user_id=acting_user_id(), title=in_each_language(
         lambda lang: f"{TITLE.get(lang)} {entity.plural.get(lang)}"))
 
@@ -75,7 +77,11 @@ def run_export(job: JobContext) -> dict[str, Any]:
     order_column, order_direction = payload.get("order") or ("", "")
     query = datamodel.apply_all(session.query(model), filters, order_column, order_direction)
     query = access.records(state.models, entity.name).where(query, "export")
-    columns = export_columns(entity, access.hidden_fields(entity))
+    hidden = access.hidden_fields(entity)
+    refused = [name for name in payload.get("columns") or [] if name in hidden]
+    if refused:  # a field hidden from the user since the export was asked for
+        raise PermissionError(f"field(s) no longer visible: {', '.join(refused)}")
+    columns = export_columns(entity, hidden, payload.get("columns"))
     total = query.order_by(None).count()
     fmt = "xlsx" if payload.get("format") == "xlsx" else "csv"
     relative = Path("exports") / f"job-{job.job_id}-{entity.name}.{fmt}"
