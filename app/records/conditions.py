@@ -41,9 +41,27 @@ def holds(text: str | None, record: dict[str, Any], timezone: str) -> bool | Non
     return None if value is None else bool(value)
 
 
+def condition_reads(entity: EntitySpec) -> frozenset[str]:
+    """The fields the entity's conditions, `validate:` rules and lock read (their first step), and
+    those that have a condition. Kept on the entity as its cached properties are: computed once."""
+    reads = entity.__dict__.get(_READS)
+    if reads is None:
+        conditional = [f for f in entity.declared_fields if f.required_if or f.visible_if or f.read_only_if]
+        texts = [t for f in conditional for t in (f.required_if, f.visible_if, f.read_only_if) if t]
+        texts += [rule.rule for rule in entity.rules] + [t for t in (entity.locked_if,) if t]
+        reads = frozenset({f.name for f in conditional}.union(*(_names(t) for t in texts)) & entity.field_map.keys())
+        entity.__dict__[_READS] = reads
+    return reads
+
+
+_READS = "_crm_condition_reads"
+
+
 def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None) -> dict[str, Any]:
-    """The record's values for expressions; links as the linked records, so `account.tier` reads."""
-    state = record_state(entity, record, values or {})
+    """The record's values for expressions; links as the linked records, so `account.tier` reads.
+    Only the fields a condition or rule reads (`condition_reads`): nothing else is ever read."""
+    reads = condition_reads(entity)
+    state = record_state(entity, record, values or {}, reads)
     for f in entity.fields:
         if f.type == "link" and f.name in state:
             target = state[f.name]
