@@ -57,11 +57,12 @@ def condition_reads(entity: EntitySpec) -> frozenset[str]:
 _READS = "_crm_condition_reads"
 
 
-def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None) -> dict[str, Any]:
+def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None,
+         names: frozenset[str] | None = None) -> dict[str, Any]:
     """The record's values for expressions; links as the linked records, so `account.tier` reads.
-    Only the fields a condition or rule reads (`condition_reads`): nothing else is ever read."""
-    reads = condition_reads(entity)
-    state = record_state(entity, record, values or {}, reads)
+    `names`: only those fields (the rules' checks give `condition_reads`: nothing else is read
+    there; automations' expressions read any field)."""
+    state = record_state(entity, record, values or {}, names)
     for f in entity.fields:
         if f.type == "link" and f.name in state:
             target = state[f.name]
@@ -88,8 +89,9 @@ def condition_errors(ctx: Any, entity: EntitySpec, record: Any, values: dict[str
                      timezone: str) -> dict[str, list[str]]:
     """Errors of the field conditions and the `validate:` rules, by field (or `_schema`)."""
     lang, hidden = ctx.lang, _hidden(ctx, entity)
-    after = view(ctx, entity, record, values)
-    before = view(ctx, entity, record, None) if record is not None else None
+    reads = condition_reads(entity)
+    after = view(ctx, entity, record, values, reads)
+    before = view(ctx, entity, record, None, reads) if record is not None else None
     errors: dict[str, list[str]] = {}
     for f in entity.declared_fields:
         if f.name in hidden or not (f.required_if or f.visible_if or f.read_only_if):
@@ -119,7 +121,7 @@ def lock_message(ctx: Any, entity: EntitySpec, record: Any, timezone: str) -> st
     access = ctx.access
     if access is not None and (access.is_admin or set(access.roles) & set(entity.unlock_roles)):
         return None
-    if not holds(entity.locked_if, view(ctx, entity, record, None), timezone):
+    if not holds(entity.locked_if, view(ctx, entity, record, None, condition_reads(entity)), timezone):
         return None
     roles = ", ".join(entity.unlock_roles) or "Admin"
     return msg("locked", ctx.lang, entity=entity.label.get(ctx.lang), roles=roles)
