@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_PREVIEW_ROWS": 20,
     "CRM_IMPORT_WRITE": "direct",  # direct: new records without the ORM (app/imports/direct.py); orm: through it
     "CRM_IMPORT_READ": "columns",  # columns: a batch's plain cells read a column at a time (app/imports/columns.py); cells: one by one
+    "CRM_IMPORT_OVERLAP": "on",  # PostgreSQL create imports: a batch written (own connection) while the next is judged
     "CRM_IMPORT_ANALYZE_ROWS": 20_000,  # PostgreSQL: ANALYZE the table each time an import doubles this many new rows
     "CRM_EXPORT_JOB_ROWS": 10_000,
     # Bulk work on lists (docs/metadata.md#bulk-work): above this many records it runs as a job;

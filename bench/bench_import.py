@@ -169,6 +169,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000, help="opportunity rows (default 10000)")
     parser.add_argument("--db", default=DEFAULT_DB, help="PostgreSQL URL (emptied!)")
     parser.add_argument("--write", choices=("direct", "orm"), default="direct", help="CRM_IMPORT_WRITE")
+    parser.add_argument("--overlap", choices=("on", "off"), default="on",
+                        help="CRM_IMPORT_OVERLAP: a batch written while the next is judged")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     prepare_database(args.db)
@@ -176,7 +178,7 @@ def main() -> None:
         tmp = Path(folder)
         app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_FILES_DIR": str(tmp / "files"),
                           "CRM_OUTBOX_DISPATCH": "off",
-                          "CRM_IMPORT_WRITE": args.write})
+                          "CRM_IMPORT_WRITE": args.write, "CRM_IMPORT_OVERLAP": args.overlap})
         with app.app_context():
             sync_permissions(app.extensions["crm"].appbuilder)
             ensure_admin(app.extensions["crm"].appbuilder, "bench-admin-1")

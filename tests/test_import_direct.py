@@ -71,6 +71,22 @@ ROWS = (
 
 
 @pytest.fixture
+def plain_twin_app(make_app: Any, tmp_path: Path) -> Any:
+    """The twins without their autonumber (an entity with one is not overlapped, see overlap.py)."""
+    deal = DEAL.replace('  number: {type: autonumber, format: "D-{0000}", label: {en: Number, zh: 编号}}\n', "")
+    assert "autonumber" not in deal
+    tree = write_tree(tmp_path / "meta_plain", {"company": COMPANY, "deal_a": deal, "deal_b": deal})
+    app = make_app(tree, CRM_FILES_DIR=str(tmp_path / "files_plain"))
+    with app.app_context():
+        state = app.extensions["crm"]
+        company = state.models.model("company")
+        state.db.session.add_all([company(name="北京 𩸽 公司"), company(name="上海公司")])
+        state.db.session.commit()
+        state.db.session.remove()
+    return app
+
+
+@pytest.fixture
 def twin_app(make_app: Any, tmp_path: Path) -> Any:
     tree = write_tree(tmp_path / "meta", {"company": COMPANY, "deal_a": DEAL, "deal_b": DEAL})
     app = make_app(tree, CRM_FILES_DIR=str(tmp_path / "files"))
@@ -193,3 +209,84 @@ def test_cells_read_by_column_and_by_cell_leave_the_same_records_events_and_erro
     assert by_row[14][1] == "rejected" and by_row[14][4] == "公司"  # the company of spaces: required
     assert by_row[15][1] == "rejected" and by_row[15][4] == "成交日期"
     assert [r["amount"] for r in a["records"] if r["name"] == "辰"] == [12]
+
+
+def test_overlapped_and_one_after_the_other_writes_leave_the_same_records_events_and_errors(
+        plain_twin_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL: batches written while the next is judged (`CRM_IMPORT_OVERLAP=on`, app/imports/overlap.py)
+    into one entity, one after the other (`off`) into its twin: the same records (ids included), events,
+    stage history, log lines and counter. Batches of 20 rows, so a row of one batch repeats (the e-mail of)
+    a row of the batch before, judged while that batch was still being written."""
+    from app.imports import run as import_run
+
+    with plain_twin_app.app_context():
+        if plain_twin_app.extensions["crm"].db.engine.dialect.name != "postgresql":
+            pytest.skip("the overlap is PostgreSQL's (SQLite writes one after the other)")
+    monkeypatch.setattr(import_run, "BATCH_ROWS", (20, 20))
+    lines = [HEADER.strip()]
+    for i in range(130):
+        email = f"d{i}@example.cn" if i % 17 else f"d{i - 3}@example.cn"  # repeats a row 3 before (often the batch before)
+        amount = "13" if i % 23 == 0 else f'"¥{i},000.50"'  # 13: the rule refuses it
+        lines.append(f"交易 {i} 𩸽,{'上海公司' if i % 2 else '北京 𩸽 公司'},{email},{amount},2026/5/{i % 28 + 1},"
+                     f"{'续约' if i % 3 == 0 else ''},,,,")
+    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "on"
+    overlapped = _import(plain_twin_app, "deal_a", data, "direct")
+    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "off"
+    serial = _import(plain_twin_app, "deal_b", data, "direct")
+    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "on"
+    counts = overlapped.result["counts"]
+    assert counts == serial.result["counts"]
+    assert counts["duplicate"] >= 7 and counts["rejected"] >= 5 and counts["created"] > 100, counts
+    a, b = _snapshot(plain_twin_app, "deal_a", overlapped.id), _snapshot(plain_twin_app, "deal_b", serial.id)
+    assert a == b
+    assert [line[2] for line in a["lines"] if line[1] == "created"] == sorted(
+        line[2] for line in a["lines"] if line[1] == "created")  # batches committed in file order
+    again = _import(plain_twin_app, "deal_a", data, "direct")  # idempotent
+    assert again.result["counts"]["created"] == 0
+
+
+def test_overlap_applies_to_create_imports_on_postgresql_only(plain_twin_app: Any) -> None:
+    """Which imports write a batch while they judge the next: create mode, the direct write,
+    PostgreSQL, the setting not off."""
+    from app.imports.mapping import ImportPlan
+    from app.imports.overlap import overlap_ok
+    from app.imports.run import Importer, import_tables
+    from app.records.commands import RecordContext
+
+    with plain_twin_app.app_context():
+        state = plain_twin_app.extensions["crm"]
+        ctx = RecordContext(state.db.session, state.models, "en", user_id=1)
+        plan = {"entity": "deal_a", "mode": "create", "columns": ["名称"], "mapping": {"名称": "name"},
+                "keys": [], "link_keys": {}}
+        importer = Importer(ctx, ImportPlan.from_json(plan), import_tables(plain_twin_app), 0, "en")
+        postgresql = state.db.engine.dialect.name == "postgresql"
+        assert overlap_ok(importer, "on") is postgresql
+        assert overlap_ok(importer, "off") is False
+        upsert = Importer(ctx, ImportPlan.from_json({**plan, "mode": "upsert", "keys": ["name"]}),
+                          import_tables(plain_twin_app), 0, "en")
+        assert overlap_ok(upsert, "on") is False
+        importer.direct = False  # the ORM's write: its flush is the importing session's
+        assert overlap_ok(importer, "on") is False
+        state.db.session.remove()
+
+
+def test_overlap_leaves_out_entities_with_an_autonumber(twin_app: Any) -> None:
+    """An autonumber is given after the batch is judged: the next batch could not see it, so such an
+    entity's batches are written one after the other."""
+    from app.imports.mapping import ImportPlan
+    from app.imports.overlap import overlap_ok
+    from app.imports.run import Importer, import_tables
+    from app.records.commands import RecordContext
+
+    for app, expected in ((twin_app, False),):  # the same entity without one: the test above
+        with app.app_context():
+            state = app.extensions["crm"]
+            if state.db.engine.dialect.name != "postgresql":
+                pytest.skip("the overlap is PostgreSQL's")
+            ctx = RecordContext(state.db.session, state.models, "en", user_id=1)
+            plan = {"entity": "deal_a", "mode": "create", "columns": ["名称"], "mapping": {"名称": "name"},
+                    "keys": [], "link_keys": {}}
+            importer = Importer(ctx, ImportPlan.from_json(plan), import_tables(app), 0, "en")
+            assert overlap_ok(importer, "on") is expected
+            state.db.session.remove()

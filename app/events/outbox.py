@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
-from app.metadata.spec import EntitySpec
+from app.metadata.spec import EntitySpec, FieldSpec
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
@@ -35,8 +35,7 @@ def on_events_committed(listener: Callable[[Session], None]) -> None:
         _listeners.append(listener)
 
 
-def _field_value(entity: EntitySpec, target: Any, name: str) -> Any:
-    f = entity.field(name)
+def _field_value(f: FieldSpec, target: Any) -> Any:
     if f.type == "links":
         return sorted(item.id for item in getattr(target, f.name, None) or [])
     value = getattr(target, f.column_name, None)
@@ -71,12 +70,11 @@ def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
 
 
 def _all_values(entity: EntitySpec, target: Any, new: bool) -> dict[str, list[Any]]:
-    names = [f.name for f in entity.declared_fields if f.has_column or f.is_many] + ["owner"]
     result = {}
-    for name in names:
-        value = _field_value(entity, target, name)
-        if value not in (None, "", []):
-            result[name] = [None, value] if new else [value, None]
+    for f in entity.event_fields:
+        value = _field_value(f, target)
+        if value is not None and value != "" and value != []:
+            result[f.name] = [None, value] if new else [value, None]
     return result
 
 

@@ -12,13 +12,27 @@ from app.metadata.spec import FieldSpec
 
 def field_json(f: FieldSpec, value: Any) -> Any:
     """A value as JSON the way its column stores it (2500 given to a money field is "2500.00")."""
-    scale_of = getattr(field_type(f.type), "scale_of", None)  # the numeric types' own scale
-    if scale_of and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
+    quantum = _quantum(f)
+    if quantum is not None and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
         try:
-            return str(Decimal(str(value)).quantize(Decimal(1).scaleb(-scale_of(f))))
+            return str((value if isinstance(value, Decimal) else Decimal(str(value))).quantize(quantum))
         except ArithmeticError:
             return str(value)
     return to_json(value)
+
+
+def _quantum(f: FieldSpec) -> Decimal | None:
+    """The numeric types' own scale as a quantum (money: 0.01), None for the other types. Kept on
+    the field as its cached properties are (read for each value of every event): computed once."""
+    quantum = f.__dict__.get(_QUANTUM, _UNSET)
+    if quantum is _UNSET:
+        scale_of = getattr(field_type(f.type), "scale_of", None)
+        quantum = Decimal(1).scaleb(-scale_of(f)) if scale_of else None
+        f.__dict__[_QUANTUM] = quantum
+    return quantum
+
+
+_QUANTUM, _UNSET = "_crm_json_quantum", object()
 
 
 def to_json(value: Any) -> Any:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from app.records.commands import CreateRecord, UpdateRecord
+from app.records.conditions import condition_reads
 from app.records.stages import set_stage
 
 from .direct import PendingRecord
@@ -40,7 +41,8 @@ class Batch:
 
 def prefetch_links(importer: Any, rows: list[tuple[int, list[Any]]], batch: Batch) -> None:
     """Resolve every link name of the batch (one query a link column for names not seen yet)
-    and load the linked records (one query a link column), for the commands' checks."""
+    and load the linked records a condition or rule reads through (`account.tier`; one query a
+    link column), for the commands' checks."""
     reader, session, spec = importer.reader, importer.ctx.session, importer.ctx.models.spec
     for name, index in reader.columns.items():
         f = importer.entity.field(name)
@@ -54,7 +56,7 @@ def prefetch_links(importer: Any, rows: list[tuple[int, list[Any]]], batch: Batc
             names.update(reader.link_names(f, raw))
         ids = reader.prefetch_targets(f, names)
         batch.link_ids[name] = ids
-        if ids:
+        if ids and name in condition_reads(importer.entity):  # the records a condition or rule reads through
             model = importer.ctx.models.model(spec.entity(f.target).name)
             batch.held.extend(session.scalars(sa.select(model).where(model.id.in_(sorted(ids)))))
 

@@ -23,7 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from app.events.outbox import created_event, mark_written
+from app.events.outbox import created_event
 from app.models.actor import acting_user_id
 from app.models.events import TABLES_WRITTEN, stamp_new, utcnow
 
@@ -55,10 +55,14 @@ def direct_write_ok(ctx: Any, entity: Any, model: Any, mapped: Iterable[str]) ->
     return all(len(getattr(dispatch, kind)) == count for kind, count in OWN_LISTENERS.items())
 
 
-def write_created(ctx: Any, entity: Any, model: Any, records: list[PendingRecord]) -> None:
-    """Stamp, insert and announce (outbox) the batch's new records; each gets its id and version."""
+def created_rows(ctx: Any, entity: Any, model: Any,
+                 records: list[PendingRecord]) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+    """Stamp the batch's new records and give them their ids and version; the rows still to write,
+    (table, rows): the records (PostgreSQL: SQLite inserted them to learn their ids) and their
+    outbox events. Built in the importing thread (the stamps read the acting user), written by
+    `insert_rows` on whichever connection commits the batch."""
     if not records:
-        return
+        return []
     now, actor = utcnow(), acting_user_id()
     for record in records:
         stamp_new(record, now, actor)
@@ -67,10 +71,11 @@ def write_created(ctx: Any, entity: Any, model: Any, records: list[PendingRecord
     ids = _ids(ctx.session, table, [r.values() for r in records])
     for record, record_id in zip(records, ids, strict=True):
         record.id = record_id
+    writes = []
     if ids and _dialect(ctx.session) == "postgresql":
-        insert_rows(ctx.session, table, [r.values() for r in records])
-    insert_rows(ctx.session, ctx.models.core["crm_event"], [created_event(entity, r) for r in records])
-    mark_written(ctx.session)
+        writes.append((table, [r.values() for r in records]))
+    writes.append((ctx.models.core["crm_event"], [created_event(entity, r) for r in records]))
+    return writes
 
 
 def _dialect(session: Any) -> str:

@@ -29,12 +29,13 @@ from app.records.commands import CommandError, FieldErrors, Forbidden, RecordCon
 
 from .batch import Batch, prefetch_keys, prefetch_links, prefetch_taken
 from .columns import read_rows
-from .direct import direct_write_ok, insert_rows, write_created
+from .direct import created_rows, direct_write_ok
 from .files import SourceFile, count_rows, iter_rows
 from .judge import Outcome, RowJudge, as_json
 from .mapping import ImportPlan, check_plan
 from .messages import text
 from .numbers import number_batch
+from .overlap import OverlappedBatches, Staged, overlap_ok, write_staged
 from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
@@ -54,6 +55,7 @@ class Importer(RowJudge):
         self.direct = direct_write_ok(ctx, self.entity, self.model, self.column_of)
         self.columnar = True  # a batch's cells read a column at a time (columns.py); False: cell by cell
         self.statistics = TableStatistics(ctx.session, self.model.__table__)
+        self.overlap = False  # a batch written while the next is judged (overlap.py; run_import decides)
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -139,10 +141,9 @@ class Importer(RowJudge):
                 outcomes.append(self._failed(exc, cells))
         return outcomes
 
-    def run_together(self, batch: list[tuple[int, list[Any]]]) -> list[str] | None:
-        """Judge the batch, insert its new records in one flush (autonumbers taken as a block, events
-        and stage history in one statement each), its log lines with them, commit. None when the
-        database refused the batch: it is rolled back whole, to be replayed row by row."""
+    def stage(self, batch: list[tuple[int, list[Any]]]) -> Staged:
+        """Judge the batch and build everything it writes (its new records' ids taken, autonumbers
+        taken as a block, ORM changes flushed): what is left is `Staged.writes`, then the commit."""
         session = self.ctx.session
         try:
             with buffered_events(session):
@@ -151,34 +152,46 @@ class Importer(RowJudge):
                     created = [o for o in outcomes if o.outcome == "created"]
                     number_batch(self.ctx, self.entity, [o.record for o in created])
                 session.flush()
-            if self.direct:
-                write_created(self.ctx, self.entity, self.model, [o.record for o in created])
-            self._history(created)
+            records = [o.record for o in created]
+            writes = created_rows(self.ctx, self.entity, self.model, records) if self.direct else []
+            writes.append((self.ctx.models.core["crm_stage_history"], self._history(created)))
             lines = []
             for (row, _), outcome in zip(batch, outcomes, strict=True):
                 if outcome.record is not None:
                     outcome.record_id, outcome.version = outcome.record.id, outcome.record.version
                 lines.append(self._line(row, outcome))
-            insert_rows(session, self.log, lines)
-            session.commit()
-        except (SQLAlchemyError, CommandError) as exc:
-            logger.warning("import %s: batch of rows %s-%s replayed row by row: %s", self.job_id, batch[0][0],
-                     batch[-1][0], str(exc).splitlines()[0][:300])
-            session.rollback()
-            self._forget({row for row, _ in batch})
-            return None
+            writes.append((self.log, lines))
         finally:
             self.batch = None
-        return [o.outcome for o in outcomes]
+        return Staged(batch, [o.outcome for o in outcomes], writes, announce=bool(self.direct and records))
 
-    def _history(self, created: list[Outcome]) -> None:
+    def run_together(self, batch: list[tuple[int, list[Any]]]) -> list[str] | None:
+        """Judge the batch, insert its new records in one flush (autonumbers taken as a block, events
+        and stage history in one statement each), its log lines with them, commit. None when the
+        database refused the batch: it is rolled back whole, to be replayed row by row."""
+        session = self.ctx.session
+        try:
+            staged = self.stage(batch)
+            write_staged(session, staged)
+            session.commit()
+        except (SQLAlchemyError, CommandError) as exc:
+            self.refused(batch, exc)
+            return None
+        return staged.outcomes
+
+    def refused(self, batch: list[tuple[int, list[Any]]], exc: Exception) -> None:
+        """A batch the database refused: the session rolled back, what its rows made "seen" forgotten."""
+        logger.warning("import %s: batch of rows %s-%s replayed row by row: %s", self.job_id, batch[0][0],
+                       batch[-1][0], str(exc).splitlines()[0][:300])
+        self.ctx.session.rollback()
+        self._forget({row for row, _ in batch})
+
+    def _history(self, created: list[Outcome]) -> list[dict[str, Any]]:
         """The stage history rows of the batch's new records (entering their first stage)."""
-        history = self.ctx.models.core["crm_stage_history"]
         now = utcnow()
-        rows = [{"entity": self.entity.name, "record_id": o.record.id, "pipeline": pipeline.name,
+        return [{"entity": self.entity.name, "record_id": o.record.id, "pipeline": pipeline.name,
                  "from_stage": None, "to_stage": target, "moved_by_id": self.ctx.user_id, "moved_on": now,
                  "seconds_in_from": None} for o in created for pipeline, _, target in o.moves or ()]
-        insert_rows(self.ctx.session, history, rows)
 
     def run_rows(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
         """Rows and their log lines in one transaction (one commit per batch, so a worker killed
@@ -245,32 +258,43 @@ class Importer(RowJudge):
         for outcome in done.values():
             counts[outcome] += 1
         total = count_rows(source) if job is not None else None
+        overlapped = OverlappedBatches(self, self.ctx.session.get_bind()) if self.overlap else None
         seen = 0
         batch: list[tuple[int, list[Any]]] = []
         size = BATCH_ROWS[0]
-        for row, cells in iter_rows(source):
-            seen += 1
-            if row in done:
-                if done[row] != "rejected":
-                    self.remember(row, cells)
-                continue
-            batch.append((row, cells))
-            if len(batch) >= size:
-                started = time.monotonic()
-                for outcome in self.run_batch(batch):
+
+        def finished(batches: list[tuple[int, list[str]]]) -> None:
+            for reached, outcomes in batches:
+                for outcome in outcomes:
                     counts[outcome] += 1
-                took = max(time.monotonic() - started, 1e-3)
-                size = max(BATCH_ROWS[0], min(BATCH_ROWS[1], int(len(batch) * BATCH_SECONDS / took)))
-                batch = []
                 self.statistics.grown(counts["created"])
                 if job is not None:
-                    job.progress(seen, total, **counts)
-                    if job.cancelled():
+                    job.progress(reached, total, **counts)
+
+        try:
+            for row, cells in iter_rows(source):
+                seen += 1
+                if row in done:
+                    if done[row] != "rejected":
+                        self.remember(row, cells)
+                    continue
+                batch.append((row, cells))
+                if len(batch) >= size:
+                    started = time.monotonic()
+                    finished(overlapped.feed(batch, seen) if overlapped else [(seen, self.run_batch(batch))])
+                    took = max(time.monotonic() - started, 1e-3)
+                    size = max(BATCH_ROWS[0], min(BATCH_ROWS[1], int(len(batch) * BATCH_SECONDS / took)))
+                    batch = []
+                    if job is not None and job.cancelled():
                         break
-        else:
-            for outcome in self.run_batch(batch):
-                counts[outcome] += 1
-            self.statistics.grown(counts["created"])  # the last batch (often the whole file once batches grow)
+            else:
+                if batch:
+                    finished(overlapped.feed(batch, seen) if overlapped else [(seen, self.run_batch(batch))])
+            if overlapped:
+                finished(overlapped.drain())
+        finally:
+            if overlapped:
+                overlapped.close()
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
@@ -325,6 +349,7 @@ def run_import(job: JobContext) -> dict[str, Any]:
     importer.direct = importer.direct and job.app.config.get("CRM_IMPORT_WRITE", "direct") == "direct"
     importer.columnar = job.app.config.get("CRM_IMPORT_READ", "columns") == "columns"
     importer.statistics.next = int(job.app.config.get("CRM_IMPORT_ANALYZE_ROWS", 20_000))
+    importer.overlap = overlap_ok(importer, job.app.config.get("CRM_IMPORT_OVERLAP", "on"))
     counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)

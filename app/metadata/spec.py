@@ -300,6 +300,17 @@ class EntitySpec:
     def declared_fields(self) -> tuple[FieldSpec, ...]:
         return tuple(f for f in self.fields if not f.system)
 
+    @cached_property  # read per record on every write (its outbox event): computed once
+    def event_fields(self) -> tuple[FieldSpec, ...]:
+        """The fields a change event carries: each declared one stored in a column or as links, the owner."""
+        return (*(f for f in self.declared_fields if f.has_column or f.is_many), self.field("owner"))
+
+    @cached_property  # read several times per write (pipelines, stage moves): computed once
+    def pipeline_fields(self) -> frozenset[str]:
+        """The fields that say which pipeline a record follows and its stage: each pipeline's stage
+        field and `when` field."""
+        return frozenset(name for p in self.pipelines for name in (p.field, *(p.when or ())[:1]))
+
     @property
     def table_name(self) -> str:
         return self.name

@@ -182,10 +182,11 @@ class _RecordCommand:
         # canonical form first: the rules and the duplicate checks judge what will be stored
         errors.update(normalise_values(self.entity, self.values, lang, skip=errors))
         for f in fields:
-            if f.name in errors:
+            value = self.values.get(f.name)
+            if f.name in errors or (value is None and not f.required):  # nothing to check (a blank optional field)
                 continue
-            problems = check_value(f, self.values.get(f.name), lang)
-            if not problems and not is_empty(self.values.get(f.name)):
+            problems = check_value(f, value, lang)
+            if not problems and not is_empty(value):
                 problems = self._reference_errors(f) + self._unique_errors(f)
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
@@ -252,8 +253,8 @@ class _RecordCommand:
 
     def _record_pipelines(self) -> list[tuple[Any, str | None, str | None]]:
         """(pipeline, current stage, stage after this change) for each stage field of the record."""
-        state = record_state(self.entity, self.record, self.values)
-        probe = SimpleNamespace(**state)
+        state = record_state(self.entity, self.record, self.values, self.entity.pipeline_fields)
+        probe = SimpleNamespace(**state)  # all pipeline_for and the loop below read
         result = []
         for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
             if pipeline is not None:

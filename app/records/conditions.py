@@ -41,9 +41,28 @@ def holds(text: str | None, record: dict[str, Any], timezone: str) -> bool | Non
     return None if value is None else bool(value)
 
 
-def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None) -> dict[str, Any]:
-    """The record's values for expressions; links as the linked records, so `account.tier` reads."""
-    state = record_state(entity, record, values or {})
+def condition_reads(entity: EntitySpec) -> frozenset[str]:
+    """The fields the entity's conditions, `validate:` rules and lock read (their first step), and
+    those that have a condition. Kept on the entity as its cached properties are: computed once."""
+    reads = entity.__dict__.get(_READS)
+    if reads is None:
+        conditional = [f for f in entity.declared_fields if f.required_if or f.visible_if or f.read_only_if]
+        texts = [t for f in conditional for t in (f.required_if, f.visible_if, f.read_only_if) if t]
+        texts += [rule.rule for rule in entity.rules] + [t for t in (entity.locked_if,) if t]
+        reads = frozenset({f.name for f in conditional}.union(*(_names(t) for t in texts)) & entity.field_map.keys())
+        entity.__dict__[_READS] = reads
+    return reads
+
+
+_READS = "_crm_condition_reads"
+
+
+def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None,
+         names: frozenset[str] | None = None) -> dict[str, Any]:
+    """The record's values for expressions; links as the linked records, so `account.tier` reads.
+    `names`: only those fields (the rules' checks give `condition_reads`: nothing else is read
+    there; automations' expressions read any field)."""
+    state = record_state(entity, record, values or {}, names)
     for f in entity.fields:
         if f.type == "link" and f.name in state:
             target = state[f.name]
@@ -70,8 +89,9 @@ def condition_errors(ctx: Any, entity: EntitySpec, record: Any, values: dict[str
                      timezone: str) -> dict[str, list[str]]:
     """Errors of the field conditions and the `validate:` rules, by field (or `_schema`)."""
     lang, hidden = ctx.lang, _hidden(ctx, entity)
-    after = view(ctx, entity, record, values)
-    before = view(ctx, entity, record, None) if record is not None else None
+    reads = condition_reads(entity)
+    after = view(ctx, entity, record, values, reads)
+    before = view(ctx, entity, record, None, reads) if record is not None else None
     errors: dict[str, list[str]] = {}
     for f in entity.declared_fields:
         if f.name in hidden or not (f.required_if or f.visible_if or f.read_only_if):
@@ -101,7 +121,7 @@ def lock_message(ctx: Any, entity: EntitySpec, record: Any, timezone: str) -> st
     access = ctx.access
     if access is not None and (access.is_admin or set(access.roles) & set(entity.unlock_roles)):
         return None
-    if not holds(entity.locked_if, view(ctx, entity, record, None), timezone):
+    if not holds(entity.locked_if, view(ctx, entity, record, None, condition_reads(entity)), timezone):
         return None
     roles = ", ".join(entity.unlock_roles) or "Admin"
     return msg("locked", ctx.lang, entity=entity.label.get(ctx.lang), roles=roles)

@@ -10,6 +10,7 @@ it leaves. The clock is a parameter so time-in-stage can be tested exactly.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
 import sqlalchemy as sa
@@ -97,10 +98,12 @@ def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: s
     return {}
 
 
-def record_state(entity: EntitySpec, record: Any, values: dict[str, Any]) -> dict[str, Any]:
-    """The record's field values after `values` would be applied (ids for links)."""
+def record_state(entity: EntitySpec, record: Any, values: dict[str, Any],
+                 names: Collection[str] | None = None) -> dict[str, Any]:
+    """The record's field values after `values` would be applied (ids for links); only the fields
+    `names` when given (what the caller reads)."""
     state: dict[str, Any] = {}
-    for f in entity.fields:
+    for f in entity.fields if names is None else [entity.field_map[n] for n in names]:
         if f.name in values:
             state[f.name] = values[f.name]
         elif record is not None:

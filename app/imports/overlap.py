@@ -1,0 +1,155 @@
+"""A batch's write overlapped with the judging of the next one (PostgreSQL, create mode).
+
+An import spends its time in two places one after the other: the app's CPU judging a batch
+(the record commands) and PostgreSQL writing it (the COPYs of records, events, stage history
+and log lines, their indexes and foreign keys, the commit). psycopg2 releases the GIL while
+PostgreSQL works, so a writer thread with a connection of its own commits batch N while the
+importing thread judges batch N+1, and both cores work at once.
+
+What holds as before: a batch is one transaction (its records with their log lines); batches
+commit in file order (one writer, one batch in flight); a row of N+1 that repeats a row of N is
+a duplicate of that row either way (in-file duplicates are judged from memory before the
+database, batch.py); a batch the database refuses is replayed row by row, and the batch judged
+meanwhile (on the assumption that the refused one went in) is forgotten and judged again after
+the replay. Progress counts committed batches only, so a worker killed mid-file resumes from
+the log lines as before. Not overlapped: update and upsert (their changes go through the ORM
+on the importing session), SQLite, an entity the file links to itself (a row may name a
+record of the batch before, which must be committed to be found) and an entity with an
+autonumber (a batch's blank numbers are given after its rows are judged, so the next batch
+would judge its imported numbers against a counter and a table that do not show them yet).
+"""
+
+from __future__ import annotations
+
+import contextvars
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.events.outbox import mark_written
+from app.records.commands import CommandError
+
+from .direct import insert_rows
+
+
+@dataclass
+class Staged:
+    """A judged batch: its rows, their outcomes, and the (table, rows) left to write before its commit."""
+
+    batch: list[tuple[int, list[Any]]]
+    outcomes: list[str]
+    writes: list[tuple[sa.Table, list[dict[str, Any]]]]
+    announce: bool = False  # events written without the ORM: the commit wakes the outbox dispatcher
+    reached: int = 0  # the file's rows read when the batch was cut (progress, once it commits)
+    future: Future[None] | None = field(default=None, repr=False)
+
+
+def write_staged(session: Any, staged: Staged) -> None:
+    """The batch's rows into their tables in `session`'s transaction (the caller commits)."""
+    for table, rows in staged.writes:
+        insert_rows(session, table, rows)
+    if staged.announce:
+        mark_written(session)
+
+
+def overlap_ok(importer: Any, setting: Any) -> bool:
+    """Whether this import may write a batch while it judges the next (see the module's docstring)."""
+    if str(setting or "on").lower() in ("off", "0", "false", "no"):
+        return False
+    if not importer.direct or importer.plan.mode != "create":
+        return False
+    if importer.ctx.session.get_bind().dialect.name != "postgresql":
+        return False
+    entity = importer.entity
+    if any(f.type == "autonumber" for f in entity.fields):
+        return False
+    return not any(entity.field(n).type in ("link", "links") and entity.field(n).target == entity.name
+                   for n in importer.column_of if n in entity.field_map)
+
+
+class BatchWriter:
+    """One thread and one session of its own that write and commit staged batches, one at a time."""
+
+    def __init__(self, engine: sa.Engine):
+        self.session = Session(bind=engine)
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
+
+    def submit(self, staged: Staged) -> None:
+        # the importing thread's context (the app, the acting user) goes with the write: the
+        # commit's listeners (outbox dispatcher, chart cache) see what they would see there
+        context = contextvars.copy_context()
+        staged.future = self.executor.submit(context.run, self._write, staged)
+
+    def _write(self, staged: Staged) -> None:
+        try:
+            write_staged(self.session, staged)
+            self.session.commit()
+        except BaseException:
+            self.session.rollback()
+            raise
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        self.session.close()
+
+
+class OverlappedBatches:
+    """Feeds an Importer's batches through a BatchWriter: `feed` judges a batch while the one before
+    it is written and returns the batches that finished (committed, or replayed row by row)."""
+
+    def __init__(self, importer: Any, engine: sa.Engine):
+        self.importer = importer
+        self.writer = BatchWriter(engine)
+        self.in_flight: Staged | None = None
+
+    def feed(self, batch: list[tuple[int, list[Any]]], reached: int) -> list[tuple[int, list[str]]]:
+        """(rows reached, outcomes) of each batch finished by this call, in file order."""
+        importer, session = self.importer, self.importer.ctx.session
+        try:
+            staged: Staged | None = importer.stage(batch)
+            session.commit()  # the reads' snapshot (and an autonumber block) let go before the write
+        except (SQLAlchemyError, CommandError) as exc:
+            importer.refused(batch, exc)
+            staged = None
+        finished, replayed = self._finish()
+        if replayed and staged is not None:  # judged as if the refused batch had gone in: again
+            importer._forget({row for row, _ in batch})
+            staged = None
+            try:
+                staged = importer.stage(batch)
+                session.commit()
+            except (SQLAlchemyError, CommandError) as exc:
+                importer.refused(batch, exc)
+                staged = None
+        if staged is None:
+            finished.append((reached, importer.run_rows(batch)))
+            return finished
+        staged.reached = reached
+        self.writer.submit(staged)
+        self.in_flight = staged
+        return finished
+
+    def _finish(self) -> tuple[list[tuple[int, list[str]]], bool]:
+        """Wait for the batch in flight: its outcomes, or (refused) its rows replayed one by one."""
+        staged, self.in_flight = self.in_flight, None
+        if staged is None or staged.future is None:
+            return [], False
+        try:
+            staged.future.result()
+        except (SQLAlchemyError, CommandError) as exc:
+            self.importer.refused(staged.batch, exc)
+            return [(staged.reached, self.importer.run_rows(staged.batch))], True
+        return [(staged.reached, staged.outcomes)], False
+
+    def drain(self) -> list[tuple[int, list[str]]]:
+        """Finish the batch in flight (the end of the file, a cancel)."""
+        return self._finish()[0]
+
+    def close(self) -> None:
+        """Let the batch in flight end (committed or not) before the job does; its log lines say which."""
+        self.in_flight = None
+        self.writer.close()
