@@ -174,6 +174,11 @@ class Access:
         """The scoped query layer for `entity`, as this user reads it."""
         return Records(self, models, entity)
 
+    def scope_condition(self, entity: str, action: str, model: Any) -> Any:
+        """`action`'s scope on `entity` as a SQL condition on `model` (its model or an alias of it,
+        e.g. a link's join in a list read); None when the scope admits every row."""
+        return scope_clause(self, self.scope(entity, action), model)
+
     def allows(self, entity: str, action: str, record: Any = None) -> bool:
         """May the user do `action` on `record` (None: create, import: any scope but no means yes)?"""
         scope = self.scope(entity, action)

@@ -40,7 +40,6 @@ from sqlalchemy.orm import aliased
 
 from app.metadata.spec import EntitySpec
 from app.security.scoped import RESTRICTED
-from app.security.scopes import scope_clause
 
 from .counting import ListCount, count_cap, page_count
 from .fieldrules import hidden_keys
@@ -129,7 +128,7 @@ def _readable(access: Any, target_entity: EntitySpec | None, alias: Any) -> Any:
     scope = access.scope(target_entity.name, "read")
     if scope == "no" or access.user_id is None:
         return READABLE if scope == "all" else UNREADABLE
-    clause = None if scope == "all" else scope_clause(access, scope, alias)
+    clause = None if scope == "all" else access.scope_condition(target_entity.name, "read", alias)
     return READABLE if clause is None else sa.case((clause, READABLE), else_=UNREADABLE)
 
 
