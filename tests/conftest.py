@@ -185,6 +185,19 @@ def own_address(client: Any) -> Any:
     return client
 
 
+def with_demo(app: Any, size: int = 40) -> Any:
+    """`app` with the demo users and `size` demo records of each entity (committed)."""
+    from app.demo.loader import load_demo
+    from app.demo.users import create_demo_users
+
+    with app.app_context():
+        state = app.extensions["crm"]
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(state.db.session, state.models, size=size)
+        state.db.session.commit()
+    return app
+
+
 def login(client: Any, username: str = "admin", password: str = ADMIN_PASSWORD) -> Any:
     own_address(client)
     response = client.post("/login/", data={"username": username, "password": password})

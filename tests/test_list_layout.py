@@ -19,12 +19,11 @@ from typing import Any
 
 import pytest
 
-from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from app.metaversions import store
 from app.metaversions.apply import apply_files
 from app.metaversions.live import install
-from tests.conftest import ADMIN_PASSWORD, login, write_tree
+from tests.conftest import ADMIN_PASSWORD, login, with_demo, write_tree
 from tests.jobs_support import test_redis_url, wait_for
 from tests.test_metadata_versions import DEAL
 
@@ -86,13 +85,7 @@ def states(entity: Any, view: str) -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.fixture
 def crm(make_app: Any) -> Any:
-    app = make_app()
-    with app.app_context():
-        state = app.extensions["crm"]
-        create_demo_users(state.appbuilder, state.models)
-        load_demo(state.db.session, state.models, size=40)
-        state.db.session.commit()
-    return app
+    return with_demo(make_app())
 
 
 @pytest.mark.parametrize("username", list(USERS))

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.conftest import count_queries, login, write_tree
+from tests.conftest import count_queries, login, with_demo, write_tree
 from tests.jobs_support import DEFAULT_REDIS, REDIS_ENV, test_redis_url
 
 ITEM = """
@@ -82,13 +81,7 @@ def test_cap_zero_counts_exactly(make_app: Any, tmp_path: Any) -> None:
 # -- statements per request on a warm cache ---------------------------------------------------
 @pytest.fixture
 def crm(make_app: Any) -> Any:
-    app = make_app()
-    with app.app_context():
-        state = app.extensions["crm"]
-        create_demo_users(state.appbuilder, state.models)
-        load_demo(state.db.session, state.models, size=40)
-        state.db.session.commit()
-    return app
+    return with_demo(make_app())
 
 
 def _warm(client: Any, url: str) -> list[str]:
