@@ -74,7 +74,7 @@ def created_rows(ctx: Any, entity: Any, model: Any,
     writes = []
     if ids and _dialect(ctx.session) == "postgresql":
         writes.append((table, [r.values() for r in records]))
-    writes.append((ctx.models.core["crm_event"], [created_event(entity, r) for r in records]))
+    writes.append((ctx.models.core["crm_event"], [created_event(entity, r, vars(r).get) for r in records]))
     return writes
 
 
