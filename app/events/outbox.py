@@ -98,18 +98,26 @@ def _reader(target: Any) -> Callable[[str], Any]:
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) makes, made once
 
 
-def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, list[Any]]) -> dict[str, Any]:
-    """The outbox row of one change, as the acting user or automation made it."""
+def _stamp() -> dict[str, Any]:
+    """Who made the change (the acting user, or the automation and its depth) and when."""
     who = acting()
-    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=_ENCODE(changes),
-                actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
+    return dict(actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
                 created_on=utcnow())
 
 
-def created_event(entity: EntitySpec, target: Any, read: Callable[[str], Any] | None = None) -> dict[str, Any]:
-    """The `created` event of a new record (`target`: a record or anything with its attributes;
-    `read`: how to read an attribute of it, when not `getattr`)."""
-    return event_row(entity, target.id, "created", _all_values(entity, read or _reader(target), new=True))
+def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, list[Any]],
+              stamp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The outbox row of one change, as the acting user or automation made it (`stamp`: `_stamp()`
+    when the caller made it once for several changes of one write)."""
+    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=_ENCODE(changes), **(stamp or _stamp()))
+
+
+def created_events(entity: EntitySpec, targets: list[Any], read: Callable[[Any], Callable[[str], Any]]) -> list[dict[str, Any]]:
+    """The `created` event of each of a write's new records (an import batch's: anything with their
+    attributes), stamped once for the write as the records themselves are (`stamp_new`, one clock);
+    `read(target)`: how to read an attribute of it."""
+    stamp = _stamp()
+    return [event_row(entity, t.id, "created", _all_values(entity, read(t), new=True), stamp) for t in targets]
 
 
 def mark_written(session: Any) -> None:

@@ -45,7 +45,12 @@ def _scaled(quantum: Decimal) -> Callable[[Any], Any]:
 _WRITER = "_crm_json_writer"
 
 
+_AS_IS = frozenset({str, int, bool, float, type(None)})  # exact types JSON takes as they are
+
+
 def to_json(value: Any) -> Any:
+    if type(value) in _AS_IS:  # the common case, without the chain of tests below
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -6,7 +6,7 @@ unit of work and its per-object events cost about half of an import's time and i
 multi-row INSERT about 200 µs a row on PostgreSQL; here the batch's ids are taken from the
 sequence in one statement and the records, their outbox events, their stage history and the
 import's log lines each go in one COPY. What the ORM's insert hooks do is done here with the
-same functions (`stamp_new`, `created_event`, the version starting at 1). An entity whose
+same functions (`stamp_new`, `created_events`, the version starting at 1). An entity whose
 inserts need more than that (a stored formula, a many-to-many field, a plugin's
 `crm_before_insert` or a listener of its own on the model) keeps the ORM's write.
 """
@@ -25,7 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from app.events.outbox import created_event
+from app.events.outbox import created_events
 from app.models.actor import acting_user_id
 from app.models.events import TABLES_WRITTEN, stamp_new, utcnow
 
@@ -76,7 +76,7 @@ def created_rows(ctx: Any, entity: Any, model: Any,
     writes = []
     if ids and _dialect(ctx.session) == "postgresql":
         writes.append((table, [r.values() for r in records]))
-    writes.append((ctx.models.core["crm_event"], [created_event(entity, r, vars(r).get) for r in records]))
+    writes.append((ctx.models.core["crm_event"], created_events(entity, records, lambda r: vars(r).get)))
     return writes
 
 
