@@ -11,9 +11,10 @@ select2 and plotly set style attributes, and styles cannot run code.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Flask, Response, g, request
-from flask.sessions import SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 NONCE_BYTES = 16
 
@@ -25,19 +26,21 @@ def csp_nonce() -> str:
     return str(g.crm_csp_nonce)
 
 
+POLICY_HEAD = "default-src 'self'; script-src 'self' 'nonce-"
+POLICY_TAIL = "'; " + "; ".join((  # joined once: only the nonce differs per request
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
 def content_security_policy(nonce: str) -> str:
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return POLICY_HEAD + nonce + POLICY_TAIL
 
 
 def install_security_headers(app: Flask) -> None:
@@ -57,8 +60,25 @@ def install_security_headers(app: Flask) -> None:
     app.session_interface = HttpsAwareSessionInterface()
 
 
+class QuietSession(SecureCookieSession):
+    """A session not marked changed when a key is set to the value it already holds. FAB stores
+    its page history on every list view, so each list page signed and sent the same cookie
+    again (a Set-Cookie per page); now only a change does (the signature's age, which
+    PERMANENT_SESSION_LIFETIME bounds, is then that of the last change, not the last page)."""
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        if key in self:
+            old = dict.__getitem__(self, key)
+            if type(old) is type(value) and old == value:
+                self.accessed = True  # read as well as written: `Vary: Cookie` as before
+                return
+        super().__setitem__(key, value)
+
+
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over https (or the config says so)."""
+
+    session_class = QuietSession
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
