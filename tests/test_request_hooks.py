@@ -106,3 +106,19 @@ def test_a_remembered_q_answers_as_the_first_time(app: Any) -> None:
     for _ in range(2):
         bad = client.get("/api/v1/opportunity/?q=(page_size:'many')")
         assert bad.status_code == 400 and "Not a valid rison schema" in bad.get_json()["message"]
+
+
+def test_a_session_value_changed_in_place_and_set_back_is_saved() -> None:
+    """Flask's flash appends to the stored list and sets it back: that is a change."""
+    from app.security.headers import QuietSession
+
+    session = QuietSession({"_flashes": [("info", "one")], "page": ["/a"]})
+    session["page"] = ["/a"]  # equal, a separate value: nothing to save
+    assert not session.modified and session.accessed
+    flashes = session["_flashes"]
+    flashes.append(("info", "two"))
+    session["_flashes"] = flashes
+    assert session.modified
+    other = QuietSession({"n": 1})
+    other["n"] = True  # equal in Python, not the same value
+    assert other.modified and other["n"] is True

@@ -69,7 +69,9 @@ class QuietSession(SecureCookieSession):
     def __setitem__(self, key: str, value: Any) -> None:
         if key in self:
             old = dict.__getitem__(self, key)
-            if type(old) is type(value) and old == value:
+            # the same object set back may have been changed in place (Flask's flash appends to
+            # the stored list, then sets it): only an equal, separate value is no change
+            if old is not value and type(old) is type(value) and old == value:
                 self.accessed = True  # read as well as written: `Vary: Cookie` as before
                 return
         super().__setitem__(key, value)
