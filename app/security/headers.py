@@ -14,7 +14,7 @@ import secrets
 from typing import Any
 
 from flask import Flask, Response, g, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSessionInterface
 
 NONCE_BYTES = 16
 
@@ -60,27 +60,27 @@ def install_security_headers(app: Flask) -> None:
     app.session_interface = HttpsAwareSessionInterface()
 
 
-class QuietSession(SecureCookieSession):
-    """A session not marked changed when a key is set to the value it already holds. FAB stores
-    its page history on every list view, so each list page signed and sent the same cookie
-    again (a Set-Cookie per page); now only a change does (the signature's age, which
-    PERMANENT_SESSION_LIFETIME bounds, is then that of the last change, not the last page)."""
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key in self:
-            old = dict.__getitem__(self, key)
-            # the same object set back may have been changed in place (Flask's flash appends to
-            # the stored list, then sets it): only an equal, separate value is no change
-            if old is not value and type(old) is type(value) and old == value:
-                self.accessed = True  # read as well as written: `Vary: Cookie` as before
-                return
-        super().__setitem__(key, value)
-
-
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over https (or the config says so)."""
+    """The session cookie is Secure whenever the request came over https (or the config says so).
 
-    session_class = QuietSession
+    A session whose values were set again to what the cookie held is not sent back: FAB sets its
+    page history on every list view, so each list page signed and sent the same cookie again (a
+    Set-Cookie per page). What the cookie held is kept as the serializer's text at open and
+    compared at save; any difference (a flash appended in place included) is sent as before.
+    The signature's age, which PERMANENT_SESSION_LIFETIME bounds, is then that of the last
+    change; a permanent session with SESSION_REFRESH_EACH_REQUEST is still sent every time."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        session = super().open_session(app, request)
+        if session:
+            session.crm_loaded = self.serializer.dumps(dict(session))
+        return session
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        if session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return True
+        loaded = getattr(session, "crm_loaded", None)
+        return bool(session.modified) and (loaded is None or self.serializer.dumps(dict(session)) != loaded)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
