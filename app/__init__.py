@@ -46,6 +46,7 @@ from app.web.assets import register_assets
 from app.web.chartcache import install_chart_cache
 from app.web.compress import install_compression
 from app.web.errors import install_error_pages
+from app.web.frame import fuse_request_hooks
 from app.web.home import HomeView
 from app.web.labels import lazy
 from app.web.listlayout import install_list_layout
@@ -156,6 +157,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
         install_list_links(app)  # a list's page and sort links from one base path per request
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
+    fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app
 
 

@@ -44,6 +44,28 @@ def test_health_ok_without_login_and_cheap(app: Any) -> None:
     assert len(again) <= 2, again  # a load balancer may poll often
 
 
+def test_health_does_not_walk_alembic_history_per_call(app: Any, monkeypatch: Any) -> None:
+    """A load balancer polls /health often: the migrations answer is worked out once per state of
+    the revision folders and the database's heads, from the files' text (no Alembic history is
+    read when the database is current), and remembered. It walked the history on every call."""
+    from alembic.script import ScriptDirectory
+
+    used: list[str] = []
+    for name in ("__init__", "walk_revisions", "iterate_revisions", "get_revision"):
+        original = getattr(ScriptDirectory, name)
+
+        def counting(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            used.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(ScriptDirectory, name, counting)
+    for _ in range(2):
+        status, body = health(app)
+        assert status == 200, body
+        assert body["checks"]["migrations"] == {"ok": True, "core": core_head(), "pending": []}
+    assert used == []
+
+
 @contextmanager
 def database_down(url: str, sqlite_file: Path | None) -> Iterator[None]:
     """PostgreSQL refuses new connections and drops the open ones; SQLite's file is gone."""

@@ -90,12 +90,47 @@ def alive_workers(connection: Any, queue_name: str) -> int:
 
 
 def migrations_check(app: Flask, heads: set[str] | None) -> Check:
-    """Revisions in the history (core and metadata files) the database has not run."""
+    """Revisions in the history (core and metadata files) the database has not run.
+
+    Worked out once per process for each state of the revision folders (their mtimes: a new
+    file) and of the database's heads, then remembered: a load balancer polls often, and the
+    answer cannot change while neither does. In the usual case (the database at the heads the
+    files name) it comes from the files' text, without Alembic (app/schema/quickcheck.py)."""
     if heads is None:
         return Check(False, "migrations unknown (database unreachable)")
-    from app.schema.apply import is_metadata_revision
+    from app.schema import CORE_VERSIONS
 
-    script = _script(Path(app.config["CRM_MIGRATIONS_DIR"]))
+    versions = Path(app.config["CRM_MIGRATIONS_DIR"])
+    key = (str(versions), _mtime(versions), _mtime(CORE_VERSIONS), frozenset(heads))
+    answer = _answers.get(key)
+    if answer is None:
+        answer = _current_by_text([CORE_VERSIONS, versions], heads) or _by_history(versions, heads)
+        if len(_answers) >= ANSWERS_KEPT:
+            _answers.clear()  # (one atomic step: another request thread may be reading it)
+        _answers[key] = answer
+    return Check(answer.ok, answer.problem, dict(answer.detail))
+
+
+ANSWERS_KEPT = 16
+_answers: dict[tuple[str, float, float, frozenset[str]], Check] = {}
+
+
+def _current_by_text(folders: list[Path], heads: set[str]) -> Check | None:
+    """Nothing pending when the database stands at the files' heads (every revision leads to
+    one); None when it does not, or a file is unclear: Alembic's history decides then."""
+    from app.schema.quickcheck import file_revisions, heads_of
+
+    revisions = file_revisions(folders)
+    if revisions is None or heads_of(revisions) != heads:
+        return None
+    metadata = {r.revision for r in revisions if r.metadata}
+    return Check(True, detail={"core": next((h for h in heads if h not in metadata), None), "pending": []})
+
+
+def _by_history(versions: Path, heads: set[str]) -> Check:
+    from app.schema.apply import is_metadata_revision, script_directory
+
+    script = script_directory(versions)
     try:
         done: set[str] = set()
         for rev in heads:
@@ -124,20 +159,6 @@ def metadata_check(app: Flask, recorded: dict[str, Any] | None, db_ok: bool) -> 
     if not check.ok:
         check.problem = f"this process serves metadata version {serving}, the one in force is {in_force or 'none'}"
     return check
-
-
-_scripts: dict[tuple[str, float, float], Any] = {}
-
-
-def _script(versions: Path) -> Any:
-    """The Alembic history, read again only when a revision folder changes (a new file)."""
-    from app.schema.apply import CORE_VERSIONS, script_directory
-
-    key = (str(versions), _mtime(versions), _mtime(CORE_VERSIONS))
-    if key not in _scripts:
-        _scripts.clear()
-        _scripts[key] = script_directory(versions)
-    return _scripts[key]
 
 
 def _mtime(path: Path) -> float:

@@ -14,6 +14,7 @@ import datetime as dt
 import hmac
 import ipaddress
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -33,16 +34,25 @@ JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
 
 
 def install_request_metrics(app: Flask) -> None:
-    """Count every request by its route pattern (not its path: ids would explode the series)."""
+    """Count every request by its route pattern (not its path: ids would explode the series).
+    The labelled series are looked up once per label set (prometheus_client's `labels()` takes
+    a lock and builds the key each call) and kept: their number is bounded by the routes."""
+    counters: dict[tuple[str, str, int], Any] = {}
+    latencies: dict[tuple[str, str], Any] = {}
 
     def observe(response: Response) -> Response:
         started = g.get("request_started")
         endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        REQUESTS.labels(request.method, endpoint, str(response.status_code)).inc()
+        method, status = request.method, response.status_code
+        counter = counters.get((method, endpoint, status))
+        if counter is None:
+            counter = counters[(method, endpoint, status)] = REQUESTS.labels(method, endpoint, str(status))
+        counter.inc()
         if started is not None:
-            import time
-
-            LATENCY.labels(request.method, endpoint).observe(time.perf_counter() - started)
+            latency = latencies.get((method, endpoint))
+            if latency is None:
+                latency = latencies[(method, endpoint)] = LATENCY.labels(method, endpoint)
+            latency.observe(time.perf_counter() - started)
         return response
 
     app.after_request(observe)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -21,12 +22,19 @@ from app.models import ModelSet
 
 _REVISION = re.compile(r"^revision\s*=\s*(.+)$", re.MULTILINE)
 _DOWN = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+_DIGEST = re.compile(r"^metadata_digest\s*=", re.MULTILINE)
 
 
-def file_heads(folders: list[Path]) -> set[str] | None:
-    """Revisions no other revision follows, read from the files' text; None if any file is unclear."""
-    revisions: set[str] = set()
-    followed: set[str] = set()
+@dataclass(frozen=True)
+class FileRevision:
+    revision: str
+    parents: tuple[str, ...]
+    metadata: bool  # written by `crm apply` (it has a `metadata_digest`), not a core revision
+
+
+def file_revisions(folders: list[Path]) -> list[FileRevision] | None:
+    """The revisions the files name, read as text (no module run); None if any file is unclear."""
+    found: list[FileRevision] = []
     for folder in folders:
         for path in sorted(folder.glob("*.py")) if folder.is_dir() else []:
             text = path.read_text(encoding="utf-8")
@@ -39,9 +47,21 @@ def file_heads(folders: list[Path]) -> set[str] | None:
                 return None
             if not isinstance(revision, str):
                 return None
-            revisions.add(revision)
-            followed.update([parents] if isinstance(parents, str) else list(parents or ()))
-    return revisions - followed
+            parents = (parents,) if isinstance(parents, str) else tuple(parents or ())
+            found.append(FileRevision(revision, parents, _DIGEST.search(text) is not None))
+    return found
+
+
+def heads_of(revisions: list[FileRevision]) -> set[str]:
+    """Revisions no other revision follows."""
+    followed = {parent for r in revisions for parent in r.parents}
+    return {r.revision for r in revisions} - followed
+
+
+def file_heads(folders: list[Path]) -> set[str] | None:
+    """Revisions no other revision follows, read from the files' text; None if any file is unclear."""
+    revisions = file_revisions(folders)
+    return heads_of(revisions) if revisions is not None else None
 
 
 def nothing_changed(engine: sa.Engine, models: ModelSet, folders: list[Path]) -> bool:

@@ -137,10 +137,15 @@ class Access:
         return self._cache[key]
 
     def hidden_fields(self, entity: EntitySpec) -> set[str]:
+        return set(self._hidden(entity))
+
+    def _hidden(self, entity: EntitySpec) -> frozenset[str]:
         key = ("hidden", entity.name)  # asked on every write (conditions): once per entity
-        if key not in self._cache:
-            self._cache[key] = frozenset(f.name for f in entity.fields if self.field_mode(entity, f.name) == "hidden")
-        return set(self._cache[key])
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = frozenset(f.name for f in entity.fields
+                                                 if self.field_mode(entity, f.name) == "hidden")
+        return found  # type: ignore[no-any-return]
 
     def writable(self, entity: EntitySpec, name: str) -> bool:
         return self.field_mode(entity, name) == "write"
@@ -155,12 +160,12 @@ class Access:
     def path_hidden(self, spec: CrmSpec, entity: EntitySpec, path: str) -> bool:
         """Is a column or search path (`amount`, `account.annual_revenue`) hidden?"""
         head, _, tail = path.partition(".")
-        if head in self.hidden_fields(entity):
+        if head in self._hidden(entity):
             return True
         link = entity.field_map.get(head)
         if tail and link is not None and link.type == "link" and link.to:
             target = spec.entity(link.to)
-            return tail in target.field_map and tail in self.hidden_fields(target)
+            return tail in target.field_map and tail in self._hidden(target)
         return False
 
     @cached_property

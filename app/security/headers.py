@@ -11,6 +11,7 @@ select2 and plotly set style attributes, and styles cannot run code.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
@@ -25,19 +26,21 @@ def csp_nonce() -> str:
     return str(g.crm_csp_nonce)
 
 
+POLICY_HEAD = "default-src 'self'; script-src 'self' 'nonce-"
+POLICY_TAIL = "'; " + "; ".join((  # joined once: only the nonce differs per request
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+
+
 def content_security_policy(nonce: str) -> str:
-    return "; ".join((
-        "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob:",
-        "font-src 'self' data:",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return POLICY_HEAD + nonce + POLICY_TAIL
 
 
 def install_security_headers(app: Flask) -> None:
@@ -58,7 +61,26 @@ def install_security_headers(app: Flask) -> None:
 
 
 class HttpsAwareSessionInterface(SecureCookieSessionInterface):
-    """The session cookie is Secure whenever the request came over https (or the config says so)."""
+    """The session cookie is Secure whenever the request came over https (or the config says so).
+
+    A session whose values were set again to what the cookie held is not sent back: FAB sets its
+    page history on every list view, so each list page signed and sent the same cookie again (a
+    Set-Cookie per page). What the cookie held is kept as the serializer's text at open and
+    compared at save; any difference (a flash appended in place included) is sent as before.
+    The signature's age, which PERMANENT_SESSION_LIFETIME bounds, is then that of the last
+    change; a permanent session with SESSION_REFRESH_EACH_REQUEST is still sent every time."""
+
+    def open_session(self, app: Flask, request: Any) -> Any:
+        session = super().open_session(app, request)
+        if session:
+            session.crm_loaded = self.serializer.dumps(dict(session))
+        return session
+
+    def should_set_cookie(self, app: Flask, session: Any) -> bool:
+        if session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return True
+        loaded = getattr(session, "crm_loaded", None)
+        return bool(session.modified) and (loaded is None or self.serializer.dumps(dict(session)) != loaded)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure

@@ -65,10 +65,11 @@ def cached_user(cache: AuthCache, session: Any, model: Any, pk: int) -> Any | No
 
 
 def _attach(session: Any, model: Any, values: dict[str, Any]) -> Any:
-    """A new instance of `model` holding `values`, persistent in `session` as if just loaded."""
-    user = model()
-    for name, value in values.items():
-        setattr(user, name, value)
-    make_transient_to_detached(user)  # attribute history reset: clean, as if loaded
+    """A new instance of `model` holding `values`, persistent in `session` as if just loaded:
+    made without the constructor and the values put in its state as the ORM's loader does
+    (no attribute events per column, no history), then keyed and added."""
+    user = sa.inspect(model).class_manager.new_instance()
+    user.__dict__.update(values)
+    make_transient_to_detached(user)  # the identity key from the id; relationships load on first use
     session.add(user)
     return user

@@ -19,14 +19,15 @@ COMPRESSED_TYPES = ("text/html", "application/json", "text/csv", "text/plain", "
 
 
 def wants_gzip(response: Response, min_bytes: int) -> bool:
-    if min_bytes <= 0 or request.accept_encodings["gzip"] <= 0:
+    """The cheap checks first (size, type, status): parsing Accept-Encoding comes last."""
+    if min_bytes <= 0 or (response.content_length or 0) < min_bytes or response.mimetype not in COMPRESSED_TYPES:
         return False
     if response.direct_passthrough or response.is_streamed or response.status_code < 200 \
             or response.status_code in (204, 206, 304):
         return False
     if "Content-Encoding" in response.headers or "ETag" in response.headers:
         return False
-    return response.mimetype in COMPRESSED_TYPES and (response.content_length or 0) >= min_bytes
+    return request.accept_encodings["gzip"] > 0
 
 
 def install_compression(app: Flask) -> None:
