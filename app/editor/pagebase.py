@@ -16,5 +16,7 @@ from .text import words
 class SettingsPage(BaseView):
     def page(self, template: str, **values: Any) -> str:
         lang = current_lang()
-        return self.render_template(f"crm/settings/{template}.html", ui=words(lang), lang=lang,
+        ui = words(lang)
+        values.setdefault("title", ui["history" if template in ("history", "version") else "editor"])
+        return self.render_template(f"crm/settings/{template}.html", ui=ui, lang=lang,
                                     editable=gate.mode() == "edit", **values)

@@ -54,6 +54,7 @@ class AutomationLogView(BaseView):
         lang = current_lang()
         spec = current_app.extensions["crm"].spec
         return self.render_template("crm/automations.html", rules=spec.automations, log=run_log(), lang=lang,
+                                    title=UI["rules"].get(lang),
                                     ui={k: v.get(lang) for k, v in UI.items()},
                                     entity_label=lambda name: spec.entity(name).label.get(lang)
                                     if name in spec.entity_map else name or "",

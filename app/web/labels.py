@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Flask, current_app
 from flask.globals import _cv_app, _cv_request
 from flask_babel import LazyString, get_locale
+from markupsafe import Markup, escape
 
 from app.i18n import _t
 from app.metadata.spec import Text
@@ -44,6 +45,25 @@ def lazy_format(template: Text, **parts: Text) -> LazyString:
         lang = current_lang()
         return template.get(lang).format(**{k: v.get(lang) for k, v in parts.items()})
     return LazyString(render)
+
+
+LABEL_VALUE = _t("{label}: {value}")  # zh: {label}：{value}, the full-width colon of every zh label
+
+
+def label_value(label: object, value: object = "", lang: str | None = None) -> str:
+    """'Total: 12' / '合计：12': a label and its value with the language's own colon (a label
+    alone, for a value that follows in markup, with no value)."""
+    return LABEL_VALUE.get(lang or current_lang()).format(label=label, value=value)
+
+
+def label_markup(label: object, value: object = "") -> Markup:
+    """`label_value` for templates (`crm_colon`): both parts escaped, unless already markup."""
+    return Markup(label_value(escape(label), escape(value)))
+
+
+
+def install_label_colon(app: Flask) -> None:
+    app.add_template_global(label_markup, "crm_colon")
 
 
 UI = {
