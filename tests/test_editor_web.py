@@ -96,6 +96,7 @@ def test_plan_then_save_writes_only_the_new_lines(editor_app: Any, meta: Path) -
     assert plan.status_code == 200
     text = plan.data.decode()
     assert 'id="settings-plan"' in text and "add_column" in text and "+    label: {en: Region, zh: 区域}" in text
+    assert "<title>Plan - MetaCRM</title>" in text  # the tab names the page
     assert _base(editor_app) == base  # the plan applied nothing
     saved = client.post("/crm/settings/save", data=_add_region(editor_app, apply="1", message="区域字段"))
     assert saved.status_code == 302 and saved.headers["Location"].endswith("/crm/settings/entity/opportunity")

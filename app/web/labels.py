@@ -14,6 +14,7 @@ from flask_babel import LazyString, get_locale
 from markupsafe import Markup, escape
 
 from app.i18n import _t
+from app.i18n import label_value as i18n_label_value
 from app.metadata.spec import Text
 
 
@@ -47,13 +48,10 @@ def lazy_format(template: Text, **parts: Text) -> LazyString:
     return LazyString(render)
 
 
-LABEL_VALUE = _t("{label}: {value}")  # zh: {label}：{value}, the full-width colon of every zh label
-
-
 def label_value(label: object, value: object = "", lang: str | None = None) -> str:
-    """'Total: 12' / '合计：12': a label and its value with the language's own colon (a label
-    alone, for a value that follows in markup, with no value)."""
-    return LABEL_VALUE.get(lang or current_lang()).format(label=label, value=value)
+    """'Total: 12' / '合计：12' in the request's language (app.i18n.label_value; a label alone, for
+    a value that follows in markup, with no value)."""
+    return i18n_label_value(label, value, lang or current_lang())
 
 
 def label_markup(label: object, value: object = "") -> Markup:
