@@ -67,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     # set, language and access generation, the list per request (app/web/listlayout.py); `fab`: the
     # whole page through FAB's templates on every request (the same HTML, kept for comparison).
     "CRM_LIST_LAYOUT": "cached",
+    # core: the list screen reads its page as plain rows through the API list's reader and draws
+    # the cells from them (app/web/listrows.py); orm: through ORM records (the same HTML).
+    "CRM_LIST_READ": "core",
     # Seconds a chart's answer is kept (app/web/chartcache.py), per chart, role scope, language and
     # metadata version; a write to a table the chart read makes it stale at once. 0: no cache.
     "CRM_CHART_CACHE_SECONDS": 60,
@@ -138,7 +141,8 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_SMTP_TLS", "CRM_PLUGINS_DIR", "CRM_BASE_URL", "CRM_METRICS_TOKEN", "CRM_METRICS_ALLOW",
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
-            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ")
+            "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ",
+            "CRM_LIST_READ")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 

@@ -1,6 +1,7 @@
 """A metadata tree with every field type, used by the round-trip tests."""
 
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import write_tree
 
@@ -44,3 +45,18 @@ list:
 
 def alltypes_tree(root: Path) -> Path:
     return write_tree(root, {"maker": MAKER, "gadget": GADGET})
+
+
+def add_gadgets(admin: Any, maker_name: str = "华为", names: tuple[str, ...] = ("测试小工具 Alpha", "Beta", "空值"),
+                **first: Any) -> None:
+    """A maker and three gadgets through the API: the first with a value of every type (and
+    `first`), the second with its links only, the third with nothing but its name (NULLs)."""
+    maker = admin.post("/api/v1/maker/", json={"name": maker_name}).json["id"]
+    for i, name in enumerate(names):
+        payload = {"name": name, "maker": maker, "makers": [maker]} if i < 2 else {"name": name}
+        if i == 0:
+            payload.update(qty=12, weight="1.250", price="1999.90", discount="12.5", active=False,
+                           launched="2025-03-01", updated_at="2025-03-01T09:30:00", color="blue",
+                           tags=["hot", "new"], email="li.lei@example.cn", **first)
+        made = admin.post("/api/v1/gadget/", json=payload)
+        assert made.status_code == 201, made.json

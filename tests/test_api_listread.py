@@ -17,7 +17,7 @@ import pytest
 
 from app.demo.users import DEMO_PASSWORD
 from tests import test_performance
-from tests.alltypes import alltypes_tree
+from tests.alltypes import add_gadgets, alltypes_tree
 from tests.conftest import login
 
 demo_app = test_performance.crm  # an app with demo users and 40 records of each entity
@@ -223,15 +223,7 @@ def test_every_field_type_lists_the_same_json(make_app: Any, tmp_path: Any) -> N
     """The all-types entity (every field type; `makers` is to-many: the ORM path answers it)."""
     app = make_app(alltypes_tree(tmp_path / "meta"))
     admin = login(app.test_client())
-    maker = admin.post("/api/v1/maker/", json={"name": "华为"}).json["id"]
-    for i, name in enumerate(["测试小工具 Alpha", "Beta", "空值"]):
-        payload = {"name": name, "maker": maker, "makers": [maker]} if i < 2 else {"name": name}
-        if i == 0:
-            payload.update(qty=12, weight="1.250", price="1999.90", discount="12.5", active=False,
-                           launched="2025-03-01", updated_at="2025-03-01T09:30:00", color="blue",
-                           tags=["hot", "new"], email="li.lei@example.cn")
-        made = admin.post("/api/v1/gadget/", json=payload)
-        assert made.status_code == 201, made.json
+    add_gadgets(admin)
     api = _api(app, "gadget")
     singles = [f.name for f in api.entity.fields if f.type != "links"]
     for args in [{}, {"columns": singles}, {"columns": singles, "order_column": "price", "order_direction": "desc"},

@@ -111,8 +111,9 @@ def _import(app: Any, entity: str, data: bytes, write: str, read: str = "columns
     return run_import(app, client, entity, data, "交易.csv", **body)
 
 
-def _snapshot(app: Any, entity: str, job_id: int) -> dict[str, Any]:
-    """What an import left, with what legitimately differs (the clock, the entity's name) left out."""
+def _snapshot(app: Any, entity: str, job_id: int | None, raw_events: bool = False) -> dict[str, Any]:
+    """What an import left, with what legitimately differs (the clock, the entity's name) left out
+    (`raw_events`: the events' JSON as stored, not parsed; `job_id` None: no log lines)."""
     with app.app_context():
         state = app.extensions["crm"]
         session = state.db.session
@@ -121,7 +122,8 @@ def _snapshot(app: Any, entity: str, job_id: int) -> dict[str, Any]:
         records = [{k: v for k, v in row._mapping.items() if k not in skip}
                    for row in session.execute(sa.select(table).order_by(table.c.id))]
         event = state.models.core["crm_event"]
-        events = [(r.record_id, r.kind, json.loads(r.changes), r.actor_id, r.automation, r.depth)
+        events = [(r.record_id, r.kind, r.changes if raw_events else json.loads(r.changes), r.actor_id,
+                   r.automation, r.depth)
                   for r in session.execute(sa.select(event).where(event.c.entity == entity).order_by(event.c.id))]
         history = state.models.core["crm_stage_history"]
         moves = [(r.record_id, r.pipeline, r.from_stage, r.to_stage, r.moved_by_id, r.seconds_in_from)

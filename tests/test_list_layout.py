@@ -38,13 +38,17 @@ def normalised(html: str) -> str:
     return CSRF.sub(r'\1"CSRF"', NONCE.sub('nonce="NONCE"', html))
 
 
-def page(client: Any, url: str, layout: str, lang: str = "en", flash: str | None = None) -> str:
-    app = client.application
-    app.config["CRM_LIST_LAYOUT"] = layout
+def in_session(client: Any, lang: str, flash: str | None) -> None:
+    """The client's language, and a flash message waiting for its next page."""
     with client.session_transaction() as session:
         session["locale"] = lang
         if flash:
             session["_flashes"] = [("info", flash)]
+
+
+def page(client: Any, url: str, layout: str, lang: str = "en", flash: str | None = None) -> str:
+    client.application.config["CRM_LIST_LAYOUT"] = layout
+    in_session(client, lang, flash)
     response = client.get(url)
     assert response.status_code == 200, (url, response.status_code)
     return response.data.decode()

@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session
 
-from app.metadata.spec import EntitySpec, FieldSpec
+from app.metadata.spec import EntitySpec
 from app.models.actor import acting_user_id
 from app.models.events import utcnow
 
 from .context import acting
-from .values import field_json
+from .values import field_json, json_writer
 
 PENDING_KEY = "crm_events_written"
 BUFFER_KEY = "crm_events_buffer"
@@ -33,13 +33,6 @@ def on_events_committed(listener: Callable[[Session], None]) -> None:
     """Call `listener(session)` after each commit that wrote events (the dispatcher)."""
     if listener not in _listeners:
         _listeners.append(listener)
-
-
-def _field_value(f: FieldSpec, target: Any) -> Any:
-    if f.type == "links":
-        return sorted(item.id for item in getattr(target, f.name, None) or [])
-    value = getattr(target, f.column_name, None)
-    return None if value is None else field_json(f, value)
 
 
 def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
@@ -69,26 +62,62 @@ def _changed(entity: EntitySpec, target: Any) -> dict[str, list[Any]]:
     return result
 
 
-def _all_values(entity: EntitySpec, target: Any, new: bool) -> dict[str, list[Any]]:
+def _event_plan(entity: EntitySpec) -> tuple[tuple[str, str, bool, Callable[[Any], Any]], ...]:
+    """(field, attribute, is links, value to JSON) of each field an event carries: made once per
+    entity (kept on it as its cached properties are), read for every record written."""
+    plan = entity.__dict__.get(_PLAN)
+    if plan is None:
+        plan = tuple((f.name, f.name if f.type == "links" else f.column_name, f.type == "links", json_writer(f))
+                     for f in entity.event_fields)
+        entity.__dict__[_PLAN] = plan
+    return plan
+
+
+_PLAN = "_crm_event_plan"
+
+
+def _all_values(entity: EntitySpec, read: Callable[[str], Any], new: bool) -> dict[str, list[Any]]:
+    """{field: [None, value]} (new) or {field: [value, None]} of each field the record fills;
+    `read(attribute)` gives the record's attribute (None when it has none)."""
     result = {}
-    for f in entity.event_fields:
-        value = _field_value(f, target)
+    for name, key, links, write in _event_plan(entity):
+        value = read(key)
+        if links:
+            value = sorted(item.id for item in value or [])
+        elif value is not None:
+            value = write(value)
         if value is not None and value != "" and value != []:
-            result[f.name] = [None, value] if new else [value, None]
+            result[name] = [None, value] if new else [value, None]
     return result
 
 
-def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, list[Any]]) -> dict[str, Any]:
-    """The outbox row of one change, as the acting user or automation made it."""
+def _reader(target: Any) -> Callable[[str], Any]:
+    return lambda key: getattr(target, key, None)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode  # what json.dumps(..., ensure_ascii=False) makes, made once
+
+
+def _stamp() -> dict[str, Any]:
+    """Who made the change (the acting user, or the automation and its depth) and when."""
     who = acting()
-    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=json.dumps(changes, ensure_ascii=False),
-                actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
+    return dict(actor_id=None if who.rule else acting_user_id(), automation=who.rule, depth=who.depth,
                 created_on=utcnow())
 
 
-def created_event(entity: EntitySpec, target: Any) -> dict[str, Any]:
-    """The `created` event of a new record (`target`: a record or anything with its attributes)."""
-    return event_row(entity, target.id, "created", _all_values(entity, target, new=True))
+def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, list[Any]],
+              stamp: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The outbox row of one change, as the acting user or automation made it (`stamp`: `_stamp()`
+    when the caller made it once for several changes of one write)."""
+    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=_ENCODE(changes), **(stamp or _stamp()))
+
+
+def created_events(entity: EntitySpec, targets: list[Any], read: Callable[[Any], Callable[[str], Any]]) -> list[dict[str, Any]]:
+    """The `created` event of each of a write's new records (an import batch's: anything with their
+    attributes), stamped once for the write as the records themselves are (`stamp_new`, one clock);
+    `read(target)`: how to read an attribute of it."""
+    stamp = _stamp()
+    return [event_row(entity, t.id, "created", _all_values(entity, read(t), new=True), stamp) for t in targets]
 
 
 def mark_written(session: Any) -> None:
@@ -138,7 +167,7 @@ def _drain(session: Session, _context: Any) -> None:
 def install_outbox(cls: type, entity: EntitySpec, table: sa.Table) -> None:
     @event.listens_for(cls, "after_insert")
     def created(mapper: Any, connection: sa.Connection, target: Any) -> None:
-        _write(connection, table, entity, target, "created", _all_values(entity, target, new=True))
+        _write(connection, table, entity, target, "created", _all_values(entity, _reader(target), new=True))
 
     @event.listens_for(cls, "after_update")
     def updated(mapper: Any, connection: sa.Connection, target: Any) -> None:
@@ -148,7 +177,7 @@ def install_outbox(cls: type, entity: EntitySpec, table: sa.Table) -> None:
 
     @event.listens_for(cls, "after_delete")
     def deleted(mapper: Any, connection: sa.Connection, target: Any) -> None:
-        _write(connection, table, entity, target, "deleted", _all_values(entity, target, new=False))
+        _write(connection, table, entity, target, "deleted", _all_values(entity, _reader(target), new=False))
 
 
 def install_session_signal(session_class: Any) -> None:

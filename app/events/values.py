@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -12,30 +13,44 @@ from app.metadata.spec import FieldSpec
 
 def field_json(f: FieldSpec, value: Any) -> Any:
     """A value as JSON the way its column stores it (2500 given to a money field is "2500.00")."""
-    quantum = _quantum(f)
-    if quantum is not None and isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
-        try:
-            return str((value if isinstance(value, Decimal) else Decimal(str(value))).quantize(quantum))
-        except ArithmeticError:
-            return str(value)
-    return to_json(value)
+    return json_writer(f)(value)
 
 
-def _quantum(f: FieldSpec) -> Decimal | None:
-    """The numeric types' own scale as a quantum (money: 0.01), None for the other types. Kept on
-    the field as its cached properties are (read for each value of every event): computed once."""
-    quantum = f.__dict__.get(_QUANTUM, _UNSET)
-    if quantum is _UNSET:
+def json_writer(f: FieldSpec) -> Callable[[Any], Any]:
+    """`field_json` for one field as a function of the value alone, made once per field (kept on
+    the field as its cached properties are): an event is built for every record written, and an
+    import writes a million."""
+    writer = f.__dict__.get(_WRITER)
+    if writer is None:
         scale_of = getattr(field_type(f.type), "scale_of", None)
-        quantum = Decimal(1).scaleb(-scale_of(f)) if scale_of else None
-        f.__dict__[_QUANTUM] = quantum
-    return quantum
+        writer = _scaled(Decimal(1).scaleb(-scale_of(f))) if scale_of else to_json
+        f.__dict__[_WRITER] = writer
+    return writer
 
 
-_QUANTUM, _UNSET = "_crm_json_quantum", object()
+def _scaled(quantum: Decimal) -> Callable[[Any], Any]:
+    """The numeric types' own scale (money: 0.01) applied to a number or a number's text."""
+
+    def write(value: Any) -> Any:
+        if isinstance(value, int | float | Decimal | str) and not isinstance(value, bool):
+            try:
+                return str((value if isinstance(value, Decimal) else Decimal(str(value))).quantize(quantum))
+            except ArithmeticError:
+                return str(value)
+        return to_json(value)
+
+    return write
+
+
+_WRITER = "_crm_json_writer"
+
+
+_AS_IS = frozenset({str, int, bool, float, type(None)})  # exact types JSON takes as they are
 
 
 def to_json(value: Any) -> Any:
+    if type(value) in _AS_IS:  # the common case, without the chain of tests below
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Decimal):

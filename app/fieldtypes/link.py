@@ -59,8 +59,8 @@ class LinkType(RefType):
         return link_text(value)
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
-        from app.web.display import record_link
-        return lambda item: "" if item is None else record_link(field.to or "", item)
+        from app.web.display import RecordLink
+        return RecordLink(field.to or "")
 
 
 TYPE = LinkType()

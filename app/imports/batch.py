@@ -189,6 +189,8 @@ class BatchCreate(CreateRecord):
         return batch_reference_errors(self, f)
 
     def _unique_errors(self, f: Any) -> list[str]:
+        if not f.unique:  # the command's own answer for it, without asking
+            return []
         taken = self.batch.taken.get(f.name)
         if taken is None or self.record is not None:
             return super()._unique_errors(f)

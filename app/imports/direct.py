@@ -6,7 +6,7 @@ unit of work and its per-object events cost about half of an import's time and i
 multi-row INSERT about 200 µs a row on PostgreSQL; here the batch's ids are taken from the
 sequence in one statement and the records, their outbox events, their stage history and the
 import's log lines each go in one COPY. What the ORM's insert hooks do is done here with the
-same functions (`stamp_new`, `created_event`, the version starting at 1). An entity whose
+same functions (`stamp_new`, `created_events`, the version starting at 1). An entity whose
 inserts need more than that (a stored formula, a many-to-many field, a plugin's
 `crm_before_insert` or a listener of its own on the model) keeps the ORM's write.
 """
@@ -14,16 +14,18 @@ inserts need more than that (a stored formula, a many-to-many field, a plugin's
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
+import operator
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
-from app.events.outbox import created_event
+from app.events.outbox import created_events
 from app.models.actor import acting_user_id
 from app.models.events import TABLES_WRITTEN, stamp_new, utcnow
 
@@ -74,7 +76,7 @@ def created_rows(ctx: Any, entity: Any, model: Any,
     writes = []
     if ids and _dialect(ctx.session) == "postgresql":
         writes.append((table, [r.values() for r in records]))
-    writes.append((ctx.models.core["crm_event"], [created_event(entity, r) for r in records]))
+    writes.append((ctx.models.core["crm_event"], created_events(entity, records, lambda r: vars(r).get)))
     return writes
 
 
@@ -117,11 +119,11 @@ def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
     connection = session.connection()
     dialect = connection.dialect
     for keys, group in groups.items():
-        columns = [table.c[k] for k in keys]
-        cells = [_cell_writer(c.type.bind_processor(dialect)) for c in columns]
+        # the processors SQLAlchemy binds with (the dialect's own types: psycopg2 takes a Decimal as it is;
+        # the generic Numeric's processor would send it through a float, 18 digits inexact)
+        processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
         text = io.StringIO()
-        text.writelines("\t".join([cell(row[key]) for key, cell in zip(keys, cells, strict=True)]) + "\n"
-                        for row in group)
+        text.writelines(_copy_lines(keys, processors, group))
         text.seek(0)
         names = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
         statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
@@ -131,6 +133,24 @@ def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> No
         except dialect.loaded_dbapi.Error as exc:  # a refused batch: replayed row by row
             raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
     connection.info.setdefault(TABLES_WRITTEN, set()).add(table.name)  # COPY bypasses the cursor events
+
+
+def _copy_lines(keys: tuple[str, ...], processors: list[Any], rows: list[dict[str, Any]]) -> Iterator[str]:
+    """The rows' lines of COPY text. Without a bind processor (most columns) a cell costs a lookup
+    of its type's writer and the writer's call, no function of ours around them."""
+    if any(processors):
+        cells = [_cell_writer(process) for process in processors]
+        for row in rows:
+            yield "\t".join([cell(row[key]) for key, cell in zip(keys, cells, strict=True)]) + "\n"
+        return
+    values, writer = operator.itemgetter(*keys), COPY_TEXT.get
+    if len(keys) == 1:
+        for row in rows:
+            value = values(row)
+            yield writer(type(value), _copy_text)(value) + "\n"
+        return
+    for row in rows:
+        yield "\t".join([writer(type(value), _copy_text)(value) for value in values(row)]) + "\n"
 
 
 def _cell_writer(process: Callable[[Any], Any] | None) -> Callable[[Any], str]:
@@ -148,8 +168,9 @@ def _escaped(text: str) -> str:
 
 ESCAPES = re.compile(r"[\\\t\n\r]")
 COPY_TEXT: dict[type, Callable[[Any], str]] = {  # by exact type: the cell's formatting without a chain of tests
-    str: _escaped, int: str, Decimal: str, float: str, bool: lambda v: "t" if v else "f",
-    dt.datetime: lambda v: v.isoformat(sep=" "), dt.date: dt.date.isoformat, type(None): lambda _: "\\N",
+    str: _escaped, int: str, Decimal: str, float: str, bool: {True: "t", False: "f"}.__getitem__,
+    dt.datetime: functools.partial(dt.datetime.isoformat, sep=" "), dt.date: dt.date.isoformat,
+    type(None): "\\N".format,  # str.format ignores an argument its text does not name: always \N
 }
 
 

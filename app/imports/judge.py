@@ -90,6 +90,7 @@ class RowJudge:
         # key set -> digest of a key met earlier in the file -> its row (a digest, not the key: 16 bytes
         # a row however wide the key, so a million-row file's duplicates fit in memory)
         self.seen: dict[tuple[str, ...], dict[bytes, int]] = defaultdict(dict)
+        self._folds: dict[tuple[str, ...], tuple[bool, ...]] = {}  # key set -> its fields' unique_ignore_case
         self.dry = False  # preview: validate each row as the command would, write nothing
         self.batch: Batch | None = None
         self.direct = False  # a batch's new records written without the ORM (direct.py)
@@ -97,7 +98,7 @@ class RowJudge:
     # -- how rows are told apart ---------------------------------------------------------
     def _keysets(self) -> list[tuple[str, ...]]:
         """Update/upsert: the match keys. Create: each unique field, autonumber or set mapped (none:
-        a row is judged on all the columns it fills, see `_judging`)."""
+        a row is judged on all the columns it fills, see `keys`)."""
         if self.plan.keys:
             return [tuple(self.plan.keys)]
         mapped = [n for n in self.column_of if n != OWNER]
@@ -106,39 +107,41 @@ class RowJudge:
         sets += [tuple(s) for s in self.entity.unique if all(n in mapped for n in s)]
         return sets
 
-    def _judging(self, values: dict[str, Any]) -> list[tuple[str, ...]]:
-        """The key sets a row is judged on: those it fills; a create row that fills none (a blank
-        number or unique field) is judged on all its columns, so a re-run still creates nothing."""
-        names = [k for k in self.keysets if self._key(k, values) is not None]
-        if not names and not self.plan.keys:
-            filled = tuple(n for n in self.fallback if values.get(n) not in (None, "", []))
-            names = [filled] if filled else []
-        return names
-
     def keys(self, values: dict[str, Any]) -> list[tuple[tuple[str, ...], Any, bytes]]:
-        """(key set, key, digest) of each key set the row is judged on: worked out once a row."""
+        """(key set, key, digest) of each key set the row is judged on, worked out once a row: the
+        key sets it fills; a create row that fills none (a blank number or unique field) is judged on
+        all its columns, so a re-run still creates nothing."""
         result = []
-        for names in self._judging(values):
+        for names in self.keysets:
             key = self._key(names, values)
-            result.append((names, key, digest(key)))
+            if key is not None:
+                result.append((names, key, digest(key)))
+        if not result and not self.plan.keys:
+            filled = tuple(n for n in self.fallback if values.get(n) not in (None, "", []))
+            if filled:
+                key = self._key(filled, values)
+                result.append((filled, key, digest(key)))
         return result
 
     def _key(self, names: tuple[str, ...], values: dict[str, Any]) -> Any:
+        folds = self._folds.get(names)
+        if folds is None:  # which of the key's fields compare without case: once a key set
+            folds = self._folds[names] = tuple(self.entity.field(n).unique_ignore_case for n in names)
         key = []
-        for name in names:
+        for name, fold in zip(names, folds, strict=True):
             value = values.get(name)
             if value in (None, "", []):
                 return None
-            f = self.entity.field(name)
             value = tuple(sorted(value)) if isinstance(value, list) else value
-            key.append(value.casefold() if f.unique_ignore_case and isinstance(value, str) else value)
+            key.append(value.casefold() if fold and isinstance(value, str) else value)
         return tuple(key)
 
-    def _matches(self, names: tuple[str, ...], values: dict[str, Any]) -> list[int]:
+    def _matches(self, names: tuple[str, ...], values: dict[str, Any], key: Any = None) -> list[int]:
         """Up to two records of the user's scope holding the row's key `names` (the batch's answer
-        when it has one, else a query)."""
+        when it has one, else a query). `key`: the row's `_key(names, values)` when known."""
         if self.batch is not None and names in self.batch.keys:
-            return self.batch.keys[names].get(key_of(self, names, values), [])[:2]
+            found = key_of(self, names, values) if key is None else tuple(canon(v) for v in key)
+            return self.batch.keys[names].get(found, [])[:2]
         clauses = []
         for name in names:
             f = self.entity.field(name)
@@ -235,8 +238,8 @@ class RowJudge:
                                reason=text("no_match", self.lang, keys=label))
             record = self.ctx.session.get(self.model, ids[0]) if ids else None
         else:
-            for names, _, _ in row_keys:
-                ids = self._matches(names, norm)
+            for names, key, _ in row_keys:
+                ids = self._matches(names, norm, key)
                 if ids:
                     self._see(norm, row, row_keys)
                     return Outcome("duplicate", record_id=ids[0], column=self.column_of.get(names[0]),

@@ -26,7 +26,7 @@ from .conditions import condition_errors, lock_message
 from .messages import forbidden_text, msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
-from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, gate_reads, record_state
 from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
 
@@ -136,18 +136,21 @@ class _RecordCommand:
         self.expected_version: int | None = None  # the version the client read (None: no check)
         # Values the server filled in (metadata defaults, the first stage): never the user writing them.
         self.server_filled: set[str] = set()
+        self._pipelines: tuple[dict[str, Any], tuple[Any, ...]] | None = None  # last `_record_pipelines`
 
     def _refuse_fields(self) -> None:
         """Unknown, read-only and (for this user) hidden or read fields are refused outright."""
-        lang, access = self.ctx.lang, self.ctx.access
+        lang, access, field_map = self.ctx.lang, self.ctx.access, self.entity.field_map
+        hidden = access.hidden_fields(self.entity) if access is not None else ()
+        writable = access.writable_fields(self.entity) if access is not None else None
         refused: dict[str, list[str]] = {}
         for name in self.values:
             if name in self.server_filled:
                 continue
-            f = self.entity.field_map.get(name)
-            if f is None or (access is not None and access.field_mode(self.entity, name) == "hidden"):
+            f = field_map.get(name)
+            if f is None or name in hidden:
                 refused[name] = [msg("unknown_field", lang)]
-            elif not f.editable or (access is not None and not access.writable(self.entity, name)):
+            elif not f.editable or (writable is not None and name not in writable):
                 refused[name] = [msg("read_only", lang)]
         for name, messages in self.input_errors.items():
             if messages and messages[0] in (msg("unknown_field", lang), msg("read_only", lang)):
@@ -254,12 +257,15 @@ class _RecordCommand:
     def _record_pipelines(self) -> list[tuple[Any, str | None, str | None]]:
         """(pipeline, current stage, stage after this change) for each stage field of the record."""
         state = record_state(self.entity, self.record, self.values, self.entity.pipeline_fields)
+        if self.record is None and self._pipelines is not None and self._pipelines[0] == state:
+            return list(self._pipelines[1])  # a new record's answer depends on `state` alone
         probe = SimpleNamespace(**state)  # all pipeline_for and the loop below read
         result = []
         for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
             if pipeline is not None:
                 current = getattr(self.record, pipeline.field, None) if self.record is not None else None
                 result.append((pipeline, current, state.get(pipeline.field) or current))
+        self._pipelines = (state, tuple(result))
         return result
 
     def _default_stages(self) -> None:
@@ -283,7 +289,7 @@ class _RecordCommand:
         return moves
 
     def _gate_errors(self) -> dict[str, list[str]]:
-        state = record_state(self.entity, self.record, self.values)
+        state = record_state(self.entity, self.record, self.values, gate_reads(self.entity))
         errors: dict[str, list[str]] = {}
         for pipeline, source, target in self._stage_moves():
             for name, messages in gate_errors(self.ctx, self.entity, pipeline, source, target, state).items():
@@ -322,8 +328,9 @@ class CreateRecord(_RecordCommand):
                 self.values[f.name] = default_for(f, self.ctx.user_id)
                 self.server_filled.add(f.name)
         self._default_stages()
+        writable = self.ctx.access.writable_fields(self.entity) if self.ctx.access is not None else None
         editable = [f for f in self.entity.declared_fields if f.editable and (
-            f.name in self.values or self.ctx.access is None or self.ctx.access.writable(self.entity, f.name))]
+            f.name in self.values or writable is None or f.name in writable)]
         errors = self._check(editable)
         if not errors:
             errors = self._gate_errors()

@@ -44,17 +44,24 @@ def holds(text: str | None, record: dict[str, Any], timezone: str) -> bool | Non
 def condition_reads(entity: EntitySpec) -> frozenset[str]:
     """The fields the entity's conditions, `validate:` rules and lock read (their first step), and
     those that have a condition. Kept on the entity as its cached properties are: computed once."""
-    reads = entity.__dict__.get(_READS)
-    if reads is None:
-        conditional = [f for f in entity.declared_fields if f.required_if or f.visible_if or f.read_only_if]
+    return _plan(entity)[0]
+
+
+def _plan(entity: EntitySpec) -> tuple[frozenset[str], tuple[Any, ...], tuple[Any, ...]]:
+    """(`condition_reads`, the declared fields with a condition, the link fields): read on every
+    write of the entity, worked out once (kept on the entity)."""
+    plan = entity.__dict__.get(_PLAN)
+    if plan is None:
+        conditional = tuple(f for f in entity.declared_fields if f.required_if or f.visible_if or f.read_only_if)
         texts = [t for f in conditional for t in (f.required_if, f.visible_if, f.read_only_if) if t]
         texts += [rule.rule for rule in entity.rules] + [t for t in (entity.locked_if,) if t]
         reads = frozenset({f.name for f in conditional}.union(*(_names(t) for t in texts)) & entity.field_map.keys())
-        entity.__dict__[_READS] = reads
-    return reads
+        plan = (reads, conditional, tuple(f for f in entity.fields if f.type == "link"))
+        entity.__dict__[_PLAN] = plan
+    return plan
 
 
-_READS = "_crm_condition_reads"
+_PLAN = "_crm_condition_plan"
 
 
 def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | None,
@@ -63,8 +70,8 @@ def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | Non
     `names`: only those fields (the rules' checks give `condition_reads`: nothing else is read
     there; automations' expressions read any field)."""
     state = record_state(entity, record, values or {}, names)
-    for f in entity.fields:
-        if f.type == "link" and f.name in state:
+    for f in _plan(entity)[2]:
+        if f.name in state:
             target = state[f.name]
             if target is not None and not hasattr(target, "id"):
                 state[f.name] = ctx.session.get(ctx.models.model(f.target), target)
@@ -74,7 +81,7 @@ def view(ctx: Any, entity: EntitySpec, record: Any, values: dict[str, Any] | Non
 
 
 def _hidden(ctx: Any, entity: EntitySpec) -> set[str]:
-    return set(ctx.access.hidden_fields(entity)) if ctx.access is not None else set()
+    return ctx.access.hidden_fields(entity) if ctx.access is not None else set()  # a set of its own
 
 
 def _changed(record: Any, name: str, value: Any, entity: EntitySpec) -> bool:
@@ -89,12 +96,12 @@ def condition_errors(ctx: Any, entity: EntitySpec, record: Any, values: dict[str
                      timezone: str) -> dict[str, list[str]]:
     """Errors of the field conditions and the `validate:` rules, by field (or `_schema`)."""
     lang, hidden = ctx.lang, _hidden(ctx, entity)
-    reads = condition_reads(entity)
+    reads, conditional, _ = _plan(entity)
     after = view(ctx, entity, record, values, reads)
     before = view(ctx, entity, record, None, reads) if record is not None else None
     errors: dict[str, list[str]] = {}
-    for f in entity.declared_fields:
-        if f.name in hidden or not (f.required_if or f.visible_if or f.read_only_if):
+    for f in conditional:
+        if f.name in hidden:
             continue
         given = f.name in values and _changed(record, f.name, values[f.name], entity)
         if f.visible_if is not None and holds(f.visible_if, after, timezone) is not True:

@@ -68,6 +68,19 @@ def allowed_targets(access: Any, spec: Any, entity: EntitySpec, pipeline: Pipeli
             and stage_allowed_for(access, spec, entity, stage)]
 
 
+def gate_reads(entity: EntitySpec) -> frozenset[str]:
+    """The fields `gate_errors` reads from its state: those a stage of the entity requires (kept on
+    the entity as its cached properties are: read on every write)."""
+    reads = entity.__dict__.get(_GATE_READS)
+    if reads is None:
+        required = {name for pipeline in entity.pipelines for stage in pipeline.stages for name in stage.requires}
+        reads = entity.__dict__[_GATE_READS] = frozenset(required & entity.field_map.keys())
+    return reads  # type: ignore[no-any-return]
+
+
+_GATE_READS = "_crm_gate_reads"
+
+
 def gate_errors(ctx: Any, entity: EntitySpec, pipeline: PipelineSpec, current: str | None, target: str,
                 state: dict[str, Any]) -> dict[str, list[str]]:
     """Why a record in `state` may not enter `target` from `current` ({} when it may)."""

@@ -145,6 +145,13 @@ class Access:
     def writable(self, entity: EntitySpec, name: str) -> bool:
         return self.field_mode(entity, name) == "write"
 
+    def writable_fields(self, entity: EntitySpec) -> frozenset[str]:
+        """The entity's fields the user may write (`writable` of each): asked on every write."""
+        key = ("writable", entity.name)
+        if key not in self._cache:
+            self._cache[key] = frozenset(f.name for f in entity.fields if self.writable(entity, f.name))
+        return self._cache[key]  # type: ignore[no-any-return]
+
     def path_hidden(self, spec: CrmSpec, entity: EntitySpec, path: str) -> bool:
         """Is a column or search path (`amount`, `account.annual_revenue`) hidden?"""
         head, _, tail = path.partition(".")

@@ -19,9 +19,28 @@ def view_url(entity: str, pk: Any) -> str:
 
 def record_link(entity: str, item: Any) -> Markup:
     """A linked record as a link to its page (restricted when the user may not read it)."""
-    if not may_read(item):  # the id stays, the title and the way to it do not
-        return restricted_markup(item)
-    return Markup(f'<a href="{escape(view_url(entity, item.id))}">{escape(str(item))}</a>')  # on every row
+    return link_html(entity, item.id, str(item), may_read(item))
+
+
+def link_html(entity: str, pk: Any, title: str, readable: bool) -> Markup:
+    """A link to record `pk` titled `title`; when the user may not read it the id stays, the title
+    and the way to it do not. The list's plain rows (app/web/listrows.py) call it with their own
+    columns, the ORM path through `record_link`."""
+    if not readable:
+        return restricted_markup(pk)
+    return Markup(f'<a href="{escape(view_url(entity, pk))}">{escape(title)}</a>')  # on every row
+
+
+class RecordLink:
+    """A link field's formatter (a linked record -> its link); a class so that the list's plain
+    rows can tell a link column they may render from their own columns (`link_html`) from a
+    formatter of another kind (a plugin's), which needs the record."""
+
+    def __init__(self, entity: str) -> None:
+        self.entity = entity
+
+    def __call__(self, item: Any) -> Any:
+        return "" if item is None else record_link(self.entity, item)
 
 
 def formatter_for(f: FieldSpec, spec: CrmSpec) -> Callable[[Any], Any] | None:
@@ -32,10 +51,10 @@ def formatter_for(f: FieldSpec, spec: CrmSpec) -> Callable[[Any], Any] | None:
 def formatters(entity: EntitySpec, spec: CrmSpec) -> dict[str, Callable[[Any], Any]]:
     """A formatter for every field: a type without its own shows the value as it is, and an
     empty value as nothing (FAB's templates printed Python's None: "None" in a blank company)."""
-    return {f.name: formatter_for(f, spec) or _as_is for f in entity.fields}
+    return {f.name: formatter_for(f, spec) or as_is for f in entity.fields}
 
 
-def _as_is(value: Any) -> Any:
+def as_is(value: Any) -> Any:
     return "" if value is None else value
 
 

@@ -43,9 +43,9 @@ def link_text(item: Any) -> str:
     return str(item) if may_read(item) else restricted_title(item.id, current_lang())
 
 
-def restricted_markup(item: Any) -> Markup:
-    return Markup('<span class="crm-restricted text-muted">{}</span>').format(
-        restricted_title(item.id, current_lang()))
+def restricted_markup(pk: Any) -> Markup:
+    """A link to record `pk` the user may not read, on screens: `#12 (restricted)`, no way to it."""
+    return Markup('<span class="crm-restricted text-muted">{}</span>').format(restricted_title(pk, current_lang()))
 
 
 def picker_titles(entity: str | None, ids: list[Any]) -> dict[Any, str]:

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, before_render_template, current_app, g, request, session, template_rendered
 from markupsafe import Markup, escape
 
 from .labels import current_lang
@@ -122,6 +122,8 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     env = app.jinja_env
     app.update_template_context(context)
+    page = env.get_template(template)  # Flask's signals name the page's template, as render_template's do
+    before_render_template.send(app, _async_wrapper=app.ensure_sync, template=page, context=context)
     key = layout_key(template)
     kept: dict[Any, Layout] = app.extensions.setdefault("crm_list_layouts", {})
     layout = kept.get(key) if key is not None else None
@@ -143,7 +145,31 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
             return bell(context["crm_unread"], context["crm_notifications_label"])
         return env.get_template(PARTS[name]).render(context)
 
-    return layout.fill(value)
+    html = layout.fill(value)
+    template_rendered.send(app, _async_wrapper=app.ensure_sync, template=page, context=context)
+    return html
+
+
+def kept_fragment(name: str, *depends: Any, caller: Callable[[], str]) -> Markup:
+    """A part of a list's widget that changes only with what the layout changes with (language,
+    role set, access generation) and `depends` (the view, its actions): rendered once with marks
+    for the nonce and the CSRF token, kept beside the layouts, filled per request. In a template:
+    `{% call crm_kept('name', modelview_name) %}...{% endcall %}` (its body runs only when the
+    part is not kept). Under `CRM_LIST_LAYOUT=fab`, or where no layout is kept, the body renders
+    as it is: the two are compared in tests/test_list_layout.py."""
+    key = layout_key(name) if list_layout_cached() else None
+    if key is None:
+        return Markup(caller())
+    key = (*key, *(tuple(d) if isinstance(d, list) else d for d in depends))
+    kept: dict[Any, Layout] = current_app.extensions.setdefault("crm_list_fragments", {})
+    part = kept.get(key)
+    if part is None:
+        with marks_in_g():
+            part = Layout(str(caller()))
+        if len(kept) >= MAX_LAYOUTS:
+            kept.clear()
+        kept[key] = part
+    return Markup(part.fill(request_value))
 
 
 PARTS = {"title": "crm/page_title.html", "messages": "appbuilder/flash.html", "content": "crm/list_content.html", "scripts": "crm/list_scripts.html"}
@@ -155,4 +181,5 @@ def list_layout_cached() -> bool:
 
 def install_list_layout(app: Flask) -> None:
     """The functions the layout templates call for what changes per request (FAB's way uses them too)."""
-    app.jinja_env.globals.update(crm_next_path=next_path, crm_user_name=user_name, crm_bell=bell)
+    app.jinja_env.globals.update(crm_next_path=next_path, crm_user_name=user_name, crm_bell=bell,
+                                 crm_kept=kept_fragment)

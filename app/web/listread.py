@@ -22,8 +22,9 @@ only builds that small SELECT and runs the kept statements with its own bound va
 
 A schema with a field this reader does not know how to read (to-many links, a plugin's
 computed `Function` field, a dotted attribute) is not covered: `read_page` answers None and
-the caller uses the ORM path. The HTML list can use `read_page`'s rows later; it is wired to
-the API list only.
+the caller uses the ORM path. The list screen reads its rows through `read_rows` too, with a
+plan of its own columns and the row's version and may-update/delete flags as `extras`
+(app/web/listrows.py).
 """
 
 from __future__ import annotations
@@ -92,18 +93,10 @@ def _steps(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
         f = entity.field_map.get(name)
         if type(field) is fields.Nested and f is not None and f.type in ("link", "user") \
                 and name in mapper.relationships:
-            prop = mapper.relationships[name]
-            if prop.uselist or len(prop.local_columns) != 1:
+            step = link_step(mapper, name)
+            if step is None:
                 return None
-            target = prop.mapper.class_
-            target_entity = getattr(target, "__entity__", None)
-            if target_entity is not None:
-                title = target_entity.field_map.get(target_entity.title_field)
-                if target_entity.title_field != "id" and (title is None or title.is_link or title.is_many
-                                                          or target_entity.title_field not in
-                                                          sa.inspect(target).column_attrs):
-                    return None
-            steps.append((name, "link", (next(iter(prop.local_columns)), target, target_entity)))
+            steps.append(step)
         elif isinstance(field, fields.Function):
             if pair and name == f"weighted_{pair[0]}" or f is not None and f.type == "multichoice":
                 steps.append((name, "object", field))
@@ -116,24 +109,48 @@ def _steps(entity: EntitySpec, schema: Schema, model: Any) -> list[Step] | None:
     return steps
 
 
+def link_step(mapper: Any, name: str) -> Step | None:
+    """A to-one link (or user) read as its id, its target's title and (records) a may-read flag;
+    None when it is not one this reader covers (a collection, a composite key, a title that is
+    itself a link or not a column)."""
+    prop = mapper.relationships[name]
+    if prop.uselist or len(prop.local_columns) != 1:
+        return None
+    target = prop.mapper.class_
+    target_entity = getattr(target, "__entity__", None)
+    if target_entity is not None:
+        title = target_entity.field_map.get(target_entity.title_field)
+        if target_entity.title_field != "id" and (title is None or title.is_link or title.is_many
+                                                  or target_entity.title_field not in
+                                                  sa.inspect(target).column_attrs):
+            return None
+    return (name, "link", (next(iter(prop.local_columns)), target, target_entity))
+
+
 READABLE = sa.literal_column("1", sa.Integer())  # constants, not bound values: no work per request
 UNREADABLE = sa.literal_column("0", sa.Integer())
 
 
 def _readable(access: Any, target_entity: EntitySpec | None, alias: Any) -> Any:
-    """1/0 per row, may the user read the linked record: a constant when the scope decides for
-    every record (all, no), else the target's scope as SQL. None for users (everyone reads them)."""
-    if target_entity is None:
-        return None
-    scope = access.scope(target_entity.name, "read")
+    """1/0 per row, may the user read the linked record. None for users (everyone reads them)."""
+    return None if target_entity is None else allowed_flag(access, target_entity.name, "read", alias)
+
+
+def allowed_flag(access: Any, entity: str, action: str, model: Any) -> Any:
+    """1/0 per row, may the user do `action` on the row of `model` (an entity's model or an alias):
+    a constant when the scope decides for every record (all, no), else the scope as SQL (what
+    `allowed_ids` decides for loaded records)."""
+    scope = access.scope(entity, action)
     if scope == "no" or access.user_id is None:
         return READABLE if scope == "all" else UNREADABLE
-    clause = None if scope == "all" else access.scope_condition(target_entity.name, "read", alias)
+    clause = None if scope == "all" else access.scope_condition(entity, action, model)
     return READABLE if clause is None else sa.case((clause, READABLE), else_=UNREADABLE)
 
 
-def _row_select(plan: Plan, hidden: frozenset[str], flags: dict[str, Any]) -> tuple[Any, list[Any], dict[str, int]]:
-    """The SELECT of a page's rows (without its page), its readers and where each value is."""
+def _row_select(plan: Plan, hidden: frozenset[str], flags: dict[str, Any],
+                extras: dict[str, Any]) -> tuple[Any, list[Any], dict[str, int]]:
+    """The SELECT of a page's rows (without its page), its readers and where each value is
+    (`extras`, columns the caller wants beside the fields, last)."""
     model = plan.model
     columns: list[Any] = [model.id]
     readers: list[tuple[str, str, Any]] = []
@@ -157,6 +174,8 @@ def _row_select(plan: Plan, hidden: frozenset[str], flags: dict[str, Any]) -> tu
             if name in model.__mapper__.column_attrs:
                 extra[name] = len(columns)
                 columns.append(getattr(model, name))
+    extra.update({name: len(columns) + i for i, name in enumerate(extras)})
+    columns += list(extras.values())
     stmt = sa.select(*columns).select_from(model)
     for name in flags:
         alias, condition = plan.links[name]
@@ -205,9 +224,10 @@ def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
 
 
 def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flags: dict[str, Any],
-                     hidden: frozenset[str], order_column: str, order_direction: str, cap: int) -> PageStatements:
+                     extras: dict[str, Any], hidden: frozenset[str], order_column: str, order_direction: str,
+                     cap: int) -> PageStatements:
     model = plan.model
-    stmt, readers, values_at = _row_select(plan, hidden, flags)
+    stmt, readers, values_at = _row_select(plan, hidden, flags, extras)
     ids = SQLAInterface.apply_order_by(datamodel, filtered, order_column, order_direction, add_pk=True)
     page_ids = ids.offset(sa.bindparam("crm_offset", type_=sa.Integer())).limit(
         sa.bindparam("crm_limit", type_=sa.Integer())).subquery()
@@ -218,19 +238,19 @@ def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flag
     return PageStatements(rows, count, list(probe.bindparams), readers, values_at)
 
 
-def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, order_column: str,
-              order_direction: str, page: int, page_size: int,
-              access: Any) -> tuple[ListCount, list[Any], list[dict[str, Any]]] | None:
-    """(count, ids, result) of a list page as the API returns them, or None when the schema
-    has a field this reader does not cover, the order is on a linked column or a filter
-    reads through a link (the caller then reads through the ORM)."""
+def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str, order_direction: str,
+              page: int, page_size: int, access: Any, hidden: frozenset[str] = frozenset(),
+              extras: dict[str, Any] | None = None) -> tuple[ListCount, list[Any], PageStatements] | None:
+    """(count, rows, statements) of a list page read as plain rows through `plan`, or None when
+    the plan does not cover the page's fields, the order is on a linked column or a filter reads
+    through a link (the caller then reads through the ORM). `extras`: columns on the entity's
+    own row the caller reads beside the fields (`values_at` says where), e.g. may-update flags."""
     model = datamodel.obj
-    plan = _plan(entity, schema, model)
     inner = datamodel.get_inner_filters(filters)
     if plan is None or not order_column or is_column_dotted(order_column) \
             or any(is_column_dotted(f.column_name) for f in inner.filters):
         return None
-    hidden = hidden_keys(entity, access)
+    extras = extras or {}
     flags = _flags(plan, access, hidden)
     try:  # FAB's filters and the row scope, as on the ORM path, on a SELECT of ids
         filtered = inner.apply_all(sa.select(model.id))
@@ -238,13 +258,14 @@ def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, 
         return None  # a filter (a plugin's) that needs an ORM Query: the ORM path applies it
     cap = count_cap()
     # The request's shape (the filters' and scopes' SQL structure) and its values, in one cache key.
-    probe = filtered.add_columns(*[c for c in flags.values() if c is not None])._generate_cache_key()
+    probe = filtered.add_columns(*[c for c in (*flags.values(), *extras.values()) if c is not None])
+    probe = probe._generate_cache_key()
     if probe is None:  # an element SQLAlchemy cannot cache (a plugin's): no shape to keep
         return None
-    key = (probe.key, order_column, order_direction, hidden, cap > 0)
+    key = (probe.key, order_column, order_direction, hidden, cap > 0, tuple(extras))
     statements = plan.pages.get(key)
     if statements is None:
-        statements = _page_statements(datamodel, plan, probe, filtered, flags, hidden, order_column,
+        statements = _page_statements(datamodel, plan, probe, filtered, flags, extras, hidden, order_column,
                                       order_direction, cap)
         if len(plan.pages) >= PAGES_KEPT:
             plan.pages.clear()
@@ -254,18 +275,29 @@ def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, 
     params.update(crm_offset=offset, crm_limit=page_size + 1, crm_cap=cap + 1)  # one more: a next page?
     connection = datamodel.session.connection()  # plain rows: no ORM result set-up
     rows = connection.execute(statements.rows, params).all()
+    has_next, rows = len(rows) > page_size, rows[:page_size]
+    if not has_next and (rows or not offset):  # the last page: the total is known, no count
+        return ListCount(offset + len(rows)), rows, statements
+    value = connection.execute(statements.count, params).scalar_one()
+    counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
+    return page_count(counted, offset, len(rows), has_next), rows, statements
 
+
+def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, order_column: str,
+              order_direction: str, page: int, page_size: int,
+              access: Any) -> tuple[ListCount, list[Any], list[dict[str, Any]]] | None:
+    """(count, ids, result) of a list page as the API returns them, or None when the schema
+    has a field this reader does not cover (see `read_rows`)."""
+    plan = _plan(entity, schema, datamodel.obj)
+    read = read_rows(datamodel, plan, filters, order_column, order_direction, page, page_size, access,
+                     hidden=hidden_keys(entity, access) if plan is not None else frozenset())
+    if read is None:
+        return None
+    count, rows, statements = read
     restricted = RESTRICTED.get(current_lang())
     readers = [(k, kind, _link_reader(data[1], data[0], restricted) if kind == "link" else data)
                for k, kind, data in statements.readers]
-    has_next, rows = len(rows) > page_size, rows[:page_size]
-    result = [_dump(row, readers, statements.values_at) for row in rows]
-    ids_out = [row[0] for row in rows]
-    if not has_next and (rows or not offset):  # the last page: the total is known, no count
-        return ListCount(offset + len(rows)), ids_out, result
-    value = connection.execute(statements.count, params).scalar_one()
-    counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
-    return page_count(counted, offset, len(rows), has_next), ids_out, result
+    return count, [row[0] for row in rows], [_dump(row, readers, statements.values_at) for row in rows]
 
 
 def _dump(row: Any, readers: list[tuple[str, str, Any]], values_at: dict[str, int]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ language and the app's views, so the HTML is kept in the access cache
 app built for another metadata version has its own.
 
 The same holds for FAB's `is_item_visible` template filter (may this user add, show, edit,
-delete on this view: a permission check each, four per list page): its answers are kept
-under the same key, so they clear with the menu.
+delete on this view: a permission check each, four per list page) and its `get_actions_on_list`
+(a check per list action): their answers are kept under the same key, so they clear with the menu.
 """
 
 from __future__ import annotations
@@ -22,12 +22,18 @@ from .labels import current_lang
 
 
 def role_key() -> tuple[tuple[int, ...], bool]:
-    """What a page part shown by permission depends on: the user's role ids, signed in or not."""
-    sm = current_app.extensions["crm"].appbuilder.sm
+    """What a page part shown by permission depends on: the user's role ids, signed in or not
+    (worked out once per request and user: a list page asks it for each button and action)."""
     user: Any = getattr(g, "user", None)
+    kept = g.get("_crm_role_key")
+    if kept is not None and kept[0] is user:
+        return kept[1]  # type: ignore[no-any-return]
+    sm = current_app.extensions["crm"].appbuilder.sm
     signed_in = user is not None and getattr(user, "is_authenticated", False)
     roles = sm.get_user_roles(user) if signed_in else [sm.public_role_ref()]
-    return tuple(sorted(r.id for r in roles if r is not None)), signed_in
+    key = tuple(sorted(r.id for r in roles if r is not None)), signed_in
+    g._crm_role_key = (user, key)
+    return key
 
 
 def cached_menu() -> Markup:
@@ -52,4 +58,11 @@ def install_item_visible_cache(app: Flask) -> None:
         return current_app.extensions["crm"].auth_cache.get(  # type: ignore[no-any-return]
             key, lambda: bool(check(permission, item)))
 
+    def get_actions_on_list(actions: Any, modelview_name: str) -> dict[str, Any]:
+        """FAB's filter of the list's actions (those the user may run on several records), its
+        permission checks answered by the cached `is_item_visible` as the buttons' are."""
+        return {key: action for key, action in actions.items()
+                if is_item_visible(action.name, modelview_name) and action.multiple}
+
     app.jinja_env.filters["is_item_visible"] = is_item_visible
+    app.jinja_env.filters["get_actions_on_list"] = get_actions_on_list

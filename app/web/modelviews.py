@@ -43,9 +43,9 @@ from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
 from .labels import UI, current_lang, label_value, lazy, lazy_format
-from .list_views_view import ListViewsMixin
+from .list_views_view import ListViewsMixin, sortable
 from .listlayout import list_layout_cached, render_list_page
-from .listrows import PageRows
+from .listrows import PageRows, list_read_rows, read_page_rows
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
@@ -112,26 +112,37 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         if order_column and self._access().path_hidden(self.crm_models.spec, self.entity, order_column):
             order_column, order_direction = "", ""
         columns = self._visible(self.list_columns_now() if offer_actions else self.list_columns)
-        datamodel = self.list_datamodel(columns) if offer_actions else self.datamodel
-        count, items = datamodel.query(filters.get_joined_filters(self._base_filters), order_column,
-                                       order_direction, page=page, page_size=page_size or self.page_size)
-        access, name = self._access(), self.entity.name
-        may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
-        pks, values = self.datamodel.get_keys(items), list(self.datamodel.get_values(items, columns))
-        rows = PageRows(columns=columns, formatters=self.formatters_columns, route=self.route_base, pks=pks,
-                        values=values, rights={item.id: (item.id in may_update, item.id in may_delete)
-                                               for item in items},
-                        versions={item.id: item.version for item in items})
+        joined = filters.get_joined_filters(self._base_filters)
+        read = read_page_rows(self.datamodel, self.entity, columns, self.formatters_columns, self.route_base,
+                              joined, order_column, order_direction, page, page_size or self.page_size,
+                              self._access()) if list_read_rows() else None
+        g.crm_list_read = "rows" if read is not None else "orm"  # which path drew the page (tests)
+        count, rows = read if read is not None else self._orm_page(columns, joined, order_column, order_direction,
+                                                                   page, page_size, offer_actions)
         widgets["list"] = self.list_widget(
             crm_rows=rows, crm_route=self.route_base,
-            label_columns=self.label_columns, include_columns=columns, value_columns=values,
+            label_columns=self.label_columns, include_columns=columns, value_columns=rows.values,
             order_columns=[c for c in self.orderable(columns) if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
-            count=count, pks=pks, actions=self.list_actions() if offer_actions else {},
+            count=count, pks=rows.pks, actions=self.list_actions() if offer_actions else {},
             crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
             **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
+
+    def _orm_page(self, columns: list[str], joined: Any, order_column: str, order_direction: str, page: Any,
+                  page_size: Any, offer_actions: bool) -> tuple[Any, PageRows]:
+        """A list page read as ORM records (`CRM_LIST_READ=orm`, or a page the plain rows do not cover)."""
+        datamodel = self.list_datamodel(columns) if offer_actions else self.datamodel
+        count, items = datamodel.query(joined, order_column, order_direction, page=page,
+                                       page_size=page_size or self.page_size)
+        access, name = self._access(), self.entity.name
+        may_update, may_delete = (allowed_ids(access, name, action, items) for action in ("update", "delete"))
+        pks, values = self.datamodel.get_keys(items), list(self.datamodel.get_values(items, columns))
+        return count, PageRows(columns=columns, formatters=self.formatters_columns, route=self.route_base, pks=pks,
+                               values=values, rights={item.id: (item.id in may_update, item.id in may_delete)
+                                                      for item in items},
+                               versions={item.id: item.version for item in items})
 
     def _get_show_widget(self, pk: Any, item: Any, widgets: Any = None, actions: Any = None,
                          show_fieldsets: Any = None) -> Any:
@@ -442,7 +453,7 @@ def build_model_view(entity: EntitySpec, models: ModelSet, api_prefix: str) -> t
             target = spec.entity(link.to) if link.type == "link" and link.to else None
             labels[column] = lazy(target.field(tail).label) if target else tail.replace("_", " ")
     filters = list(dict.fromkeys(entity.list.filters))
-    order_columns = [c for c in columns if "." not in c and entity.field(c).type not in ("links", "multichoice")]
+    order_columns = [c for c in columns if "." not in c and sortable(entity.field(c))]
     attrs: dict[str, Any] = {
         "entity": entity,
         "crm_models": models,
