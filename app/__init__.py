@@ -45,10 +45,11 @@ from app.settings import load_settings
 from app.web.assets import register_assets
 from app.web.chartcache import install_chart_cache
 from app.web.compress import install_compression
+from app.web.conditions import install_conditions_url
 from app.web.errors import install_error_pages
 from app.web.frame import fuse_request_hooks
 from app.web.home import HomeView
-from app.web.labels import lazy
+from app.web.labels import install_label_colon, lazy
 from app.web.listlayout import install_list_layout
 from app.web.listlinks import install_list_links
 from app.web.menucache import install_item_visible_cache, install_menu_cache
@@ -134,6 +135,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     install_compression(app)  # gzip for big HTML/JSON answers when the client accepts it
     install_menu_cache(app)  # the navbar menu rendered once per role set and language
     install_list_layout(app)  # the list screen's layout kept per role set and language (listlayout.py)
+    install_label_colon(app)  # `crm_colon(label)`: "Total: " / "合计：" (labels.py)
+    install_conditions_url(app)  # the form conditions' script only where its endpoint is (conditions.py)
     db = get_sqla_class()()
     db.init_app(app)
     with app.app_context(), unbounded():  # start-up work (FAB's tables, schema): no web statement timeout

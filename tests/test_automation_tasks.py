@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
@@ -56,6 +57,8 @@ def test_a_task_is_reminded_once_in_the_app_and_by_mail_before_its_due_time(make
         assert [(r.rule, r.state) for r in sent] == [("@remind:task", "done")]
         page = login(app.test_client()).get("/crm/automations/")  # the outbox page shows the e-mail
         assert "@remind:task" in page.text and "sent to li@example.com" in page.text
+        shanghai = sent[0].created_on.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+        assert f"<td>{shanghai:%Y-%m-%d %H:%M}</td>" in page.text  # the run log on the CRM's clock, not UTC
         assert tick(app, now=dt.datetime(2026, 12, 4, 10, 45))["reminded"] == 1
         assert [n["kind"] for n in notices(app, "zhao")] == ["reminder"]
         # moved to a later time: reminded again for the new moment

@@ -1,6 +1,7 @@
 """What a first run shows (issue 17, "First run"): no FAB notices that are not true for MetaCRM,
-and demo data a sales team would believe: no lost reason on open deals, deals owned only by
-users who may see deals, won deals closed on a past day."""
+and demo data a sales team would believe: no lost reason on open deals, records owned only by
+users who may change them, every stage move made by someone the gates let make it, won deals
+closed on a past day."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 from app.clock import crm_today
 from app.demo.loader import load_demo
 from app.demo.users import create_demo_users
-from app.security.access import RoleBook
+from app.records.stages import stage_allowed_for, transition_allowed_for
+from app.security.access import RoleBook, access_for
 from tests.conftest import login
 
 
@@ -61,6 +63,43 @@ def test_demo_data_agrees_with_stages_and_roles(app: Any) -> None:
         blind = [u for u in owners if book.scope(roles.get(u, []), "opportunity", "read").value == "no"]
         assert not blind, [(u, roles.get(u)) for u in blind]
         assert len(owners) > 3  # spread over the users who may, not all on the admin
+        session.remove()
+
+
+def test_every_demo_stage_move_was_made_by_someone_who_may_make_it(app: Any) -> None:
+    """A Support Agent (who reads deals, changes none) was recorded moving deals' stages, and
+    reps moving deals into Won, which only a Sales Manager may enter: each move is checked here as
+    a real one is, for the user it names (their roles, teams and the record, app/security/access.py)."""
+    with app.app_context():
+        state = app.extensions["crm"]
+        session, spec = state.db.session, state.spec
+        create_demo_users(state.appbuilder, state.models)
+        load_demo(session, state.models, size=60)
+        history = state.models.core["crm_stage_history"]
+        users = {u.id: u for u in session.scalars(sa.select(state.appbuilder.sm.user_model))}
+        access = {uid: access_for(user) for uid, user in users.items()}
+        moves = session.execute(sa.select(history)).all()
+        assert {m.entity for m in moves} >= {"opportunity", "lead", "ticket"}
+        wrong, movers = [], set()
+        for move in moves:
+            entity = spec.entity(move.entity)
+            pipeline = next(p for p in entity.pipelines if p.name == move.pipeline)
+            record = session.get(state.models.model(move.entity), move.record_id)
+            who = access[move.moved_by_id]
+            movers.add((move.entity, tuple(who.roles)))
+            may = (who.allows(move.entity, "update", record)
+                   and stage_allowed_for(who, spec, entity, pipeline.stage(move.to_stage))
+                   and transition_allowed_for(who, pipeline, move.from_stage, move.to_stage))
+            if not may:
+                wrong.append((move.entity, move.record_id, move.from_stage, move.to_stage, who.roles))
+        assert not wrong, (len(wrong), wrong[:5])
+        deal_movers = {roles for entity, roles in movers if entity == "opportunity"}
+        assert ("Sales Rep",) in deal_movers and ("Sales Manager",) in deal_movers, deal_movers
+        for entity in spec.entities:  # and every record is owned by someone who may change it
+            model = state.models.model(entity.name)
+            for record in session.scalars(sa.select(model)):
+                assert access[record.owner_id].allows(entity.name, "update", record), \
+                    (entity.name, record.id, access[record.owner_id].roles)
         session.remove()
 
 

@@ -10,20 +10,31 @@ import pytest
 from app.demo.loader import load_demo
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from tests.conftest import ROOT, STARTER, login
-from tests.zh_walk import catalog_texts, data_values, english_left, metadata_codes, metadata_texts, walk
+from tests.zh_walk import (
+    ascii_colon_left,
+    catalog_texts,
+    colon_texts,
+    data_values,
+    english_left,
+    metadata_codes,
+    metadata_texts,
+    walk,
+)
 
 EXTRA = ("/no-such-page", "/crm/my-tasks/", "/crm/notifications/", "/crm/jobs/", "/crm/search/?q=王",
-         "/crm/settings/", "/crm/reports/", "/crm/access/")
+         "/crm/settings/", "/crm/reports/?entity=opportunity", "/crm/access/", "/crm/imports/lead/")
 
 
-def _seed(app: Any) -> list[str]:
+def _seed(app: Any) -> tuple[list[str], list[str]]:
+    """What may stay English on a zh page, and what an ASCII colon may follow Chinese in."""
     with app.app_context():
         state = app.extensions["crm"]
         create_demo_users(state.appbuilder, state.models)
         load_demo(state.db.session, state.models, size=3)
         state.db.session.remove()
-        texts = {*data_values(state.db.engine), *catalog_texts(), *metadata_texts(state.spec)}
-        return sorted(texts, key=len, reverse=True)
+        values = data_values(state.db.engine)
+        texts = {*values, *catalog_texts(), *metadata_texts(state.spec)}
+        return sorted(texts, key=len, reverse=True), sorted({*values, *colon_texts()}, key=len, reverse=True)
 
 
 def _report(problems: dict[str, list[str]]) -> str:
@@ -32,11 +43,12 @@ def _report(problems: dict[str, list[str]]) -> str:
 
 @pytest.mark.parametrize("username,password", [("admin", None), ("sales_rep", DEMO_PASSWORD)])
 def test_no_english_left_on_a_zh_page(app, username, password):
-    data = _seed(app)
+    data, colons = _seed(app)
     client = login(app.test_client(), username, *([password] if password else []))
     client.post("/lang/zh")
-    problems = walk(client, ["/", *EXTRA], data, metadata_codes(STARTER, ROOT / "docs" / "metadata.md"))
-    assert not problems, "English left on zh pages:\n" + _report(problems)
+    problems = walk(client, ["/", *EXTRA], data, metadata_codes(STARTER, ROOT / "docs" / "metadata.md"),
+                    colons=colons)
+    assert not problems, "English or ASCII colons left on zh pages:\n" + _report(problems)
 
 
 def test_the_walk_sees_english_and_lets_chinese_data_and_codes_pass():
@@ -46,3 +58,6 @@ def test_the_walk_sees_english_and_lets_chinese_data_and_codes_pass():
     assert english_left("条件 `region == 'north'` 的结果为 `False`", data) == []
     assert english_left("Stage: 初步接触 (prospecting)", data) == ["Stage", "prospecting"]  # internal codes too
     assert english_left("autonumber", data, frozenset({"autonumber"})) == []  # settings editor only
+    assert ascii_colon_left("共享给角色:", []) == ["色:"] and ascii_colon_left("共享给角色：", []) == []
+    assert ascii_colon_left("说明 `实体.字段: hidden`", []) == []  # code
+    assert ascii_colon_left("https://例子.cn 和 王伟:", ["王伟:"]) == []  # data, addresses

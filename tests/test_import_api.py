@@ -212,11 +212,13 @@ def test_job_titles_follow_the_reader_language_not_the_starter_language(import_a
     client = login(import_app.test_client())
     client.post("/lang/zh")
     job = run_import(import_app, client, "lead", "姓名,公司\r\n标题测试,某公司\r\n".encode(), "标题.csv")
-    assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "导入 线索: 标题.csv"
+    assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "导入 线索：标题.csv"  # the zh colon
     reverted = client.post(f"/api/v1/imports/{job.id}/revert")
     assert reverted.status_code == 202, reverted.get_json()
     revert_id = reverted.get_json()["job_id"]
     wait_job(import_app, revert_id)
+    zh_revert = client.get(f"/api/v1/jobs/{revert_id}").get_json()["title"]
+    assert zh_revert.endswith(f"#{job.id}：导入 线索：标题.csv") and ":" not in zh_revert, zh_revert
     client.post("/lang/en")
     assert client.get(f"/api/v1/jobs/{job.id}").get_json()["title"] == "Import Leads: 标题.csv"
     assert client.get(f"/api/v1/jobs/{revert_id}").get_json()["title"] == \

@@ -213,3 +213,16 @@ def test_the_jobs_page_names_the_state_in_the_users_language(jobs_app: Any) -> N
         assert f'<td class="job-state">{said}</td>' in page, page[page.find("job-state"):][:200]
         assert client.get(f"/api/v1/jobs/{job_id}").get_json()["state_label"] == said
     assert client.get(f"/api/v1/jobs/{job_id}").get_json()["state"] == "done"
+
+
+def test_the_jobs_page_says_when_on_the_crm_clock(jobs_app: Any) -> None:
+    """It showed the stored UTC instant as ISO text (2026-12-05T03:13:43.51), 8 hours off in Shanghai."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    app = jobs_app()
+    job_id = _enqueue(app, "test_count", {"n": 1})
+    row = wait_job(app, job_id)
+    page = login(app.test_client()).get("/crm/jobs/").get_data(as_text=True)
+    local = row.created_on.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    assert f"<td>{local}</td>" in page and row.created_on.isoformat() not in page

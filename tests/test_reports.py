@@ -821,3 +821,10 @@ def test_bulk_filter_errors_are_in_the_users_language(world: World) -> None:
         "values": {"next_step": "x"}})
     assert bad.status_code == 400 and bad.get_json()["message"]["filters"][0].startswith("“nope”不能用于筛选"), \
         bad.get_json()
+
+
+def test_the_save_row_labels_take_the_languages_colon(world: World) -> None:
+    html = zh_client(world).get("/crm/reports/?entity=opportunity").get_data(as_text=True)
+    assert '<span class="small">共享给角色：</span>' in html and "共享给角色:" not in html  # the zh UI's colon
+    html = world.client().get("/crm/reports/?entity=opportunity").get_data(as_text=True)
+    assert re.search(r'<span class="small">Share with roles?: </span>', html), html[:200]

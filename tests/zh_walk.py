@@ -1,4 +1,5 @@
-"""Walk every page a user can reach from the home page and list the English left on a zh page.
+"""Walk every page a user can reach from the home page and list the English left on a zh page,
+and the ASCII colons after a Chinese label (the zh UI writes "：": "共享给角色：").
 
 Used by tests/test_i18n_walk.py (HTTP client) and the browser test. A text node is English when,
 after taking out data values (every string stored in the database), e-mails, URLs, numbers and a
@@ -39,6 +40,7 @@ PATTERNS = (
     re.compile(r"\b\d[\d,.:/\-T%]*\b"),  # numbers, dates, times
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
+CJK_COLON = re.compile(r"[\u3400-\u9fff]\s*:(?!//)")  # "角色:", not the "http://" of an address
 
 
 class _Texts(HTMLParser):
@@ -159,15 +161,29 @@ def english_left(text: str, data: Iterable[str], codes: frozenset[str] = frozens
     return [w for w in WORD.findall(rest) if w not in ALLOWED_WORDS]
 
 
+def colon_texts(lang: str = "zh") -> list[str]:
+    """The catalog's own texts with an ASCII colon after Chinese: syntax examples ("实体.字段: hidden")."""
+    return [t for t in catalog_texts(lang) if CJK_COLON.search(t)]
+
+
+def ascii_colon_left(text: str, allowed: Iterable[str]) -> list[str]:
+    """The Chinese labels followed by an ASCII colon, outside data and the catalog's syntax examples."""
+    rest = CODE.sub(" ", text)
+    for value in allowed:
+        rest = rest.replace(value, " ")
+    return CJK_COLON.findall(rest)
+
+
 def shape(path: str) -> str:
     """/crm/deal/show/12 and /crm/deal/show/13 are one page to walk."""
     return re.sub(r"/\d+", "/N", path)
 
 
 def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[str] = frozenset(),
-         limit: int = 400) -> dict[str, list[str]]:
+         limit: int = 400, colons: Iterable[str] | None = None) -> dict[str, list[str]]:
     """Visit start pages and every internal link they lead to (one page per URL shape); `codes`
-    may stay English on the settings editor's pages."""
+    may stay English on the settings editor's pages. With `colons` (the texts an ASCII colon may
+    follow Chinese in: data values, the catalog's syntax examples) such colons are problems too."""
     queue, seen, problems = list(start), set(), {}
     while queue and len(seen) < limit:
         url = queue.pop(0)
@@ -184,7 +200,8 @@ def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[st
             continue
         page = parse(answer.get_data(as_text=True))
         allowed = codes if parts.path.startswith("/crm/settings/") else frozenset()
-        left = [t for t in page.texts if english_left(t, data, allowed)]
+        left = [t for t in page.texts if english_left(t, data, allowed)
+                or (colons is not None and ascii_colon_left(t, colons))]
         if left:
             problems[url] = left
         queue += [urljoin(url, href).split("#")[0] for href in page.links

@@ -22,8 +22,8 @@ from app.models import ModelSet
 from app.models.computed import refresh_stored
 from app.models.events import format_autonumber
 from app.records.assignees import assignable_users
-from app.security.access import RoleBook
 
+from .people import People
 from .values import value_for
 
 BATCH = 2000
@@ -50,7 +50,7 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
     rng = random.Random(seed)
     today = today or crm_today(ZoneInfo(models.spec.timezone or "UTC"))
     users: list[int] = list(session.scalars(sa.select(models.user_model.id)))
-    owners = _owners_by_entity(session, models, users)
+    people = People(session, models, users)  # owners who may change their records, movers the gates admit
     ids: dict[str, list[int]] = {}
     counts: dict[str, int] = {}
     conn = session.connection()
@@ -60,13 +60,14 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         start = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
         pools = {f.name: [u.id for u in session.scalars(assignable_users(session, models.user_model, f))]
                  for f in entity.declared_fields if f.type == "user" and f.roles}
-        rows = [_row(entity, start + i, rng, today, ids, owners.get(entity.name, users), pools)
+        owners = people.owners(entity)
+        rows = [_row(entity, start + i, rng, today, ids, owners, pools)
                 for i in range(count)]
         for chunk in range(0, len(rows), BATCH):
             conn.execute(sa.insert(table), rows[chunk:chunk + BATCH])
         ids[entity.name] = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
         _fill_many(conn, models, entity, ids, rng, ids[entity.name][start:])
-        _stage_history(conn, models, entity, ids[entity.name][start:], rows, rng, today)
+        _stage_history(conn, models, entity, ids[entity.name][start:], rows, rng, today, people)
         _advance_counters(conn, models, entity, start + count)
         counts[entity.name] = count
     refresh_stored(conn, models)
@@ -127,31 +128,13 @@ def _fit_stage(entity: EntitySpec, pipeline: Any, stage: Any, row: dict[str, Any
                 row[name] = today - dt.timedelta(days=rng.randint(1, 365))
 
 
-def _owners_by_entity(session: Session, models: ModelSet, users: list[int]) -> dict[str, list[int]]:
-    """Per entity, the users whose roles may read its records: a deal is never owned by someone
-    who cannot see deals (a Support Agent). Users without a role are left out; an entity no user
-    may read falls back to everyone (metadata without roles)."""
-    book = RoleBook(models.spec)
-    roles: dict[int, list[str]] = {}
-    user_role = sa.table("ab_user_role", sa.column("user_id"), sa.column("role_id"))
-    role_table = sa.table("ab_role", sa.column("id"), sa.column("name"))
-    for user_id, name in session.execute(sa.select(user_role.c.user_id, role_table.c.name)
-                                          .join(role_table, role_table.c.id == user_role.c.role_id)):
-        roles.setdefault(user_id, []).append(name)
-    result = {}
-    for entity in models.spec.entities:
-        pool = [u for u in users if roles.get(u) and book.scope(roles[u], entity.name, "read").value != "no"]
-        result[entity.name] = pool or users
-    return result
-
-
 def _stage_history(conn: sa.Connection, models: ModelSet, entity: EntitySpec, new_ids: list[int],
-                   rows: list[dict[str, Any]], rng: random.Random, today: dt.date) -> None:
+                   rows: list[dict[str, Any]], rng: random.Random, today: dt.date, people: People) -> None:
     """The moves that brought each record to its stage, so funnels and time in stage have data.
 
     Open stages are walked in order up to the record's stage; won records went through
     every open stage; lost ones left from a random open stage. Moves are spread between
-    the record's creation and today.
+    the record's creation and today, each by a user the stage's gates admit (people.py).
     """
     if not entity.pipelines:
         return
@@ -179,7 +162,7 @@ def _stage_history(conn: sa.Connection, models: ModelSet, entity: EntitySpec, ne
             if previous is not None:
                 moment = entered + dt.timedelta(seconds=rng.uniform(0.3, 1.0) * step)
             out.append({"entity": entity.name, "record_id": record_id, "pipeline": pipeline.name,
-                        "from_stage": previous, "to_stage": name, "moved_by_id": row.get("owner_id"),
+                        "from_stage": previous, "to_stage": name, "moved_by_id": people.mover(entity, pipeline, row, previous, name),
                         "moved_on": moment,
                         "seconds_in_from": int((moment - entered).total_seconds()) if previous else None})
             previous, entered = name, moment

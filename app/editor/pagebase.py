@@ -12,9 +12,13 @@ from app.web.labels import current_lang
 from . import gate
 from .text import words
 
+HEADINGS = {"history": "history", "version": "history", "plan": "plan"}  # the tab's name; else the editor's
+
 
 class SettingsPage(BaseView):
     def page(self, template: str, **values: Any) -> str:
         lang = current_lang()
-        return self.render_template(f"crm/settings/{template}.html", ui=words(lang), lang=lang,
+        ui = words(lang)
+        values.setdefault("title", ui[HEADINGS.get(template, "editor")])  # the browser tab's name
+        return self.render_template(f"crm/settings/{template}.html", ui=ui, lang=lang,
                                     editable=gate.mode() == "edit", **values)

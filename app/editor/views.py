@@ -18,7 +18,7 @@ from app.metadata.roles import ACTIONS as ROLE_ACTIONS
 from app.metaversions import store
 from app.metaversions.files import unified_diff
 from app.security.settings import SETTINGS_CATEGORY, SETTINGS_VIEW
-from app.web.labels import current_lang, lazy
+from app.web.labels import current_lang, label_value, lazy
 
 from . import gate, ops
 from . import yamledit as ye
@@ -115,7 +115,7 @@ class SettingsView(SettingsPage):
         if apply and result.version_id is not None:
             flash(f"{UI['saved'].get(current_lang())} {result.version_id}", "success")
             if result.write_back_skipped:
-                flash(f"{UI['write_back'].get(current_lang())}: {result.write_back_skipped}", "warning")
+                flash(label_value(UI["write_back"].get(current_lang()), result.write_back_skipped), "warning")
             return redirect(_page_url(form))
         hidden = {k: v for k, v in form.items() if k not in ("apply", "confirm", "message")}
         return self.page("plan", result=result, diff=unified_diff(files, new, "before", "after"),

@@ -115,3 +115,11 @@ class Phrase(str):
 def in_lang(text: Any, lang: str | None) -> Any:
     """A Phrase or Msg in `lang`; anything else as it is (data, a plain string)."""
     return text.get(lang) if isinstance(text, Phrase | Msg) else text
+
+
+LABEL_VALUE = _t("{label}: {value}")  # zh: {label}：{value}, the full-width colon of every zh label
+
+
+def label_value(label: object, value: object, lang: str | None) -> str:
+    """'Total: 12' / '合计：12': a label and its value with the language's own colon."""
+    return LABEL_VALUE.get(lang).format(label=label, value=value)

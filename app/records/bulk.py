@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.i18n import _t
+from app.i18n import _t, label_value
 
 from .commands import (
     CommandError,
@@ -82,7 +82,7 @@ def reason_of(exc: CommandError, entity: Any, lang: str | None) -> str:
         for name, messages in exc.errors.items():
             f = entity.field_map.get(name)
             label = f.label.get(lang) if f is not None else name
-            parts.append(f"{label}: {' '.join(messages)}")
+            parts.append(label_value(label, " ".join(messages), lang))
         return "; ".join(parts)
     return str(exc)
 

@@ -103,6 +103,7 @@ class PlotlyChartWidget(RenderTemplateWidget):
 class CrmUserStatsChartView(UserStatsChartView):
     class_permission_name = "UserStatsChartView"
     chart_widget = PlotlyChartWidget
+    chart_template = "crm/chart.html"  # FAB's, its "Group by:" in the language's colon
     label_columns = {**UserModelView.label_columns, **UserStatsChartView.label_columns}
     definitions = [
         {"label": lazy_gettext("Login count"), "group": "username", "series": ["login_count"]},

@@ -17,6 +17,7 @@ from app.automations.words import ACTIONS, STATES, TRIGGERS, word
 from app.i18n import _t
 
 from .labels import current_lang, lazy
+from .record_page import local_stamp
 
 VIEW = "automations"
 TITLE = _t("Automations")
@@ -54,6 +55,7 @@ class AutomationLogView(BaseView):
         lang = current_lang()
         spec = current_app.extensions["crm"].spec
         return self.render_template("crm/automations.html", rules=spec.automations, log=run_log(), lang=lang,
+                                    title=UI["rules"].get(lang), crm_local_stamp=local_stamp,
                                     ui={k: v.get(lang) for k, v in UI.items()},
                                     entity_label=lambda name: spec.entity(name).label.get(lang)
                                     if name in spec.entity_map else name or "",

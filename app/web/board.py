@@ -32,7 +32,7 @@ from app.security.access import Access, current_access
 from app.security.scoped import Records
 
 from .display import formatter_for, view_url
-from .labels import current_lang
+from .labels import current_lang, label_value
 
 PAGE_SIZE = 20
 MAX_PAGE = 10_000
@@ -59,7 +59,8 @@ BOARD_UI = {
 
 
 def ui_texts(lang: str) -> dict[str, str]:
-    return {key: text.get(lang) for key, text in BOARD_UI.items()}
+    # "colon": the language's label separator (": " / "："), for the cards' tooltips
+    return {**{key: text.get(lang) for key, text in BOARD_UI.items()}, "colon": label_value("", "", lang)}
 
 
 # -- which records a board shows ----------------------------------------------

@@ -23,7 +23,7 @@ from .bulk_api import TooMany, matching_ids, say
 from .bulk_job import bulk_command, job_threshold, start_bulk
 from .export import csv_response, export_columns
 from .export_xlsx import xlsx_response
-from .labels import current_lang
+from .labels import current_lang, label_value
 from .rowscope import row_scope
 
 # Method names FAB maps onto permission words: each action checks its own scope itself.
@@ -123,7 +123,7 @@ class BulkViewMixin:
         except (FieldsRefused, ValidationFailed) as exc:
             for name, messages in exc.errors.items():
                 f = self.entity.field_map.get(name)  # type: ignore[attr-defined]
-                flash(f"{f.label.get(current_lang()) if f else name}: {' '.join(messages)}", "danger")
+                flash(label_value(f.label.get(current_lang()) if f else name, " ".join(messages)), "danger")
             return redirect(back)
         summary = ui("deleted" if verb == "delete" else "done", done=len(outcome.done), failed=len(outcome.failed))
         return self.render_template(  # type: ignore[attr-defined]

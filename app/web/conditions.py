@@ -3,14 +3,16 @@
 The form's static script (static/crm/conditions.js, no inline code: a CSP is
 coming) posts the values as typed; the answer comes from the same conditions
 the record commands enforce (app/records/conditions.py), so the screen and the
-server never disagree. Values that do not parse are left out, not refused.
+server never disagree. Values that do not parse are left out, not refused. The script is
+loaded only on the add and edit forms of a view that has this endpoint (`crm_conditions_url`):
+FAB's user and role forms and the teams form have none, and a post there was a 404.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, jsonify, request
+from flask import Flask, abort, current_app, jsonify, request, url_for
 from flask_appbuilder import expose, has_access
 
 from app.records.conditions import field_states
@@ -43,3 +45,16 @@ class ConditionsViewMixin:
                 continue
         ctx = self._ctx()  # type: ignore[attr-defined]
         return jsonify(field_states(ctx, entity, record, values, self.crm_models.spec.timezone))  # type: ignore[attr-defined]
+
+
+def conditions_url() -> str | None:
+    """The conditions endpoint of this request's add or edit form, or None (no script then)."""
+    view, _, action = (request.endpoint or "").rpartition(".")
+    if action not in ("add", "edit") or f"{view}.conditions" not in current_app.view_functions:
+        return None
+    pk = (request.view_args or {}).get("pk")
+    return url_for(f"{view}.conditions", **({} if pk is None else {"pk": pk}))
+
+
+def install_conditions_url(app: Flask) -> None:
+    app.add_template_global(conditions_url, "crm_conditions_url")

@@ -42,7 +42,7 @@ from app.security.sync import ANALYTICS_CATEGORY, dashboard_menu_name, pipeline_
 from .assets import plotly_url
 from .chartcache import EXTENSION as CHART_CACHE
 from .chartcache import scope_key, spec_digest
-from .labels import current_lang, lazy
+from .labels import current_lang, label_value, lazy
 
 ANALYTICS_LABEL = _t("Analytics")
 UI = {
@@ -247,7 +247,7 @@ def dashboard_page(view: BaseView, dashboard: DashboardSpec | None, message: str
             else f"/crm/dashboards/{dashboard.name}/" if dashboard else "")
     cards = [chart_box(chart, lang, f"{base}{chart.name}.json") for chart in dashboard.charts] if dashboard else []
     tabs = [(d.name, d.label.get(lang)) for d in visible_dashboards(spec, access)]
-    pipelines = [(e.name, p.name, f"{e.plural.get(lang)}: {p.label.get(lang)}")
+    pipelines = [(e.name, p.name, label_value(e.plural.get(lang), p.label.get(lang), lang))
                  for e in spec.entities for p in e.pipelines if access.scope(e.name, "read") != "no"]
     return view.render_template(
         "crm/dashboard.html", dashboard=dashboard, cards=cards, cards_json=_json(cards), message=message,
@@ -349,8 +349,8 @@ def register_dashboards(appbuilder: AppBuilder, spec: CrmSpec) -> None:
                             category_label=lazy(ANALYTICS_LABEL), category_icon="fa-area-chart")
     for entity in spec.entities:
         for flow in entity.pipelines:
-            label = Text(tuple((lang, f"{UI['analytics'].get(lang)}: {entity.plural.get(lang)} · "
-                                      f"{flow.label.get(lang)}") for lang in languages()))
+            label = Text(tuple((lang, label_value(UI["analytics"].get(lang), f"{entity.plural.get(lang)} · "
+                                                  f"{flow.label.get(lang)}", lang)) for lang in languages()))
             appbuilder.add_link(pipeline_menu_name(entity.name, flow.name),
                                 href=f"/crm/dashboards/pipeline/{entity.name}/{flow.name}/",
                                 label=lazy(label), icon="fa-filter", category=ANALYTICS_CATEGORY,

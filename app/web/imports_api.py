@@ -43,7 +43,7 @@ from .context import request_record_context
 from .crmapi import CrmApi
 from .jobs import visible_job
 from .jsonbody import BadJson, json_body
-from .labels import current_lang, in_each_language
+from .labels import current_lang, in_each_language, label_value
 
 MAX_BYTES = 50 * 1024 * 1024
 PREVIEW_ROWS = 20
@@ -233,8 +233,8 @@ class ImportsApi(CrmApi):
             spec = importing_entity(entity)
             plan, upload = plan_from_body(spec, json_body())
             lang = current_lang()
-            title = in_each_language(lambda lang: f"{text('import_title', lang)} {spec.plural.get(lang)}: "
-                                                  f"{upload.file_name}")
+            title = in_each_language(lambda lang: label_value(f"{text('import_title', lang)} {spec.plural.get(lang)}",
+                                                              upload.file_name, lang))
             job_id = enqueue(IMPORT_KIND, {"plan": plan.as_json(), "file": upload.file, "kind": upload.kind,
                                            "encoding": upload.encoding, "lang": lang, "file_name": upload.file_name},
                              user_id=acting_user_id(), title=title)
@@ -303,8 +303,8 @@ class ImportsApi(CrmApi):
                 raise ImportRefused(409, refusal)
             lang = current_lang()
             revert_id = enqueue(REVERT_KIND, {"import_job": job_id, "lang": lang}, user_id=acting_user_id(),
-                                title=in_each_language(lambda lang: f"{text('revert_title', lang)} #{job_id}: "
-                                                                    f"{row.title_text(lang)}"))
+                                title=in_each_language(lambda lang: label_value(
+                                    f"{text('revert_title', lang)} #{job_id}", row.title_text(lang), lang)))
             return self.response(202, job_id=revert_id,
                                  job=f"{current_app.config['CRM_API_PREFIX']}/jobs/{revert_id}")
         return self._answer(start)

@@ -17,7 +17,7 @@ from app.security.access import current_access
 
 from .imports_api import ImportsApi
 from .jobs import JOBS_VIEW
-from .labels import current_lang
+from .labels import current_lang, label_value
 
 UI = {
     "title": _t("Import"),
@@ -65,7 +65,8 @@ class ImportView(BaseView):
             abort(403)
         lang = current_lang()
         return self.render_template("crm/import.html", entity=spec.name, entity_label=spec.plural.get(lang),
-                                    ui={k: v.get(lang) for k, v in UI.items()},
+                                    title=label_value(UI["title"].get(lang), spec.plural.get(lang), lang),
+                                    ui={**{k: v.get(lang) for k, v in UI.items()}, "colon": label_value("", "", lang)},
                                     api=current_app.config["CRM_API_PREFIX"])
 
 

@@ -26,6 +26,7 @@ from app.security.access import current_access
 
 from .crmapi import CrmApi
 from .labels import current_lang, lazy
+from .record_page import local_stamp
 from .report_export import XLSX_MIME
 
 JOBS_VIEW = "jobs"
@@ -113,7 +114,7 @@ class JobsView(BaseView):
                 sa.select(user.id, user.username).where(user.id.in_(ids))).all()) if ids else {}
             for job in jobs:
                 job["user"] = names.get(job["user_id"], "")
-        return self.render_template("crm/jobs.html", jobs=jobs, admin=admin,
+        return self.render_template("crm/jobs.html", jobs=jobs, admin=admin, crm_local_stamp=local_stamp,
                                     ui={k: v.get(lang) for k, v in UI.items()},
                                     words={k: v.get(lang) for k, v in RESULT_WORDS.items()},
                                     api=current_app.config["CRM_API_PREFIX"] + "/jobs/")

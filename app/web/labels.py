@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
+from flask import Flask, current_app
 from flask.globals import _cv_app, _cv_request
 from flask_babel import LazyString, get_locale
+from markupsafe import Markup, escape
 
 from app.i18n import _t
+from app.i18n import label_value as i18n_label_value
 from app.metadata.spec import Text
 
 
@@ -44,6 +46,22 @@ def lazy_format(template: Text, **parts: Text) -> LazyString:
         lang = current_lang()
         return template.get(lang).format(**{k: v.get(lang) for k, v in parts.items()})
     return LazyString(render)
+
+
+def label_value(label: object, value: object = "", lang: str | None = None) -> str:
+    """'Total: 12' / '合计：12' in the request's language (app.i18n.label_value; a label alone, for
+    a value that follows in markup, with no value)."""
+    return i18n_label_value(label, value, lang or current_lang())
+
+
+def label_markup(label: object, value: object = "") -> Markup:
+    """`label_value` for templates (`crm_colon`): both parts escaped, unless already markup."""
+    return Markup(label_value(escape(label), escape(value)))
+
+
+
+def install_label_colon(app: Flask) -> None:
+    app.add_template_global(label_markup, "crm_colon")
 
 
 UI = {

@@ -10,7 +10,8 @@ fills the marks in:
 - the CSP nonce and the CSRF token, the language switch's `next` path, the user's display name
   and the notification bell (from functions the templates call: `crm_next_path`, `crm_user_name`,
   `crm_bell`, so FAB's way and this one read the same templates);
-- the flash messages, the content (search row, filter bar, list widget) and the list's scripts,
+- the page's title (crm/page_title.html: the layout is kept per template, not per entity), the
+  flash messages, the content (search row, filter bar, list widget) and the list's scripts,
   rendered per request (crm/list_content.html: FAB's content block, crm/list_scripts.html).
 
 Never stale: the key carries the access cache's generation (app/security/authcache.py: any write
@@ -171,7 +172,7 @@ def kept_fragment(name: str, *depends: Any, caller: Callable[[], str]) -> Markup
     return Markup(part.fill(request_value))
 
 
-PARTS = {"messages": "appbuilder/flash.html", "content": "crm/list_content.html", "scripts": "crm/list_scripts.html"}
+PARTS = {"title": "crm/page_title.html", "messages": "appbuilder/flash.html", "content": "crm/list_content.html", "scripts": "crm/list_scripts.html"}
 
 
 def list_layout_cached() -> bool:

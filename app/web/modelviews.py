@@ -42,7 +42,7 @@ from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
 from .forms import build_form, build_search_form, form_values, owner_placed
-from .labels import UI, current_lang, lazy, lazy_format
+from .labels import UI, current_lang, label_value, lazy, lazy_format
 from .list_views_view import ListViewsMixin, sortable
 from .listlayout import list_layout_cached, render_list_page
 from .listrows import PageRows, list_read_rows, read_page_rows
@@ -358,7 +358,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         except CommandError as exc:
             flash(str(exc), "danger")
         else:
-            flash(", ".join(f"{self.crm_models.spec.entity(k).label.get(current_lang())}: {v}"
+            flash(", ".join(label_value(self.crm_models.spec.entity(k).label.get(current_lang()), v)
                             for k, v in made.items()), "success")
         return redirect(f"{self.route_base}/show/{pk}")
 

@@ -18,7 +18,7 @@ from app.clock import to_local
 from app.i18n import _t
 from app.metadata.spec import EntitySpec, PipelineSpec
 
-from .labels import current_lang
+from .labels import current_lang, label_value
 
 _T = {
     "edit": _t("Edit"),
@@ -45,7 +45,8 @@ class RecordPageMixin:
         lang, access, name = current_lang(), self._access(), self.entity.name  # type: ignore[attr-defined]
         sm = self.appbuilder.sm  # type: ignore[attr-defined]
         return {
-            "title": f"{self.entity.label.get(lang)}: {item}",
+            "title": label_value(self.entity.label.get(lang), item, lang),
+            "crm_page_title": f"{item} - {self.entity.label.get(lang)}",  # the browser tab: the record first
             "crm_record_title": str(item),
             "crm_can_edit": sm.has_access("can_write", name) and access.allows(name, "update", item),
             "crm_can_delete": sm.has_access("can_delete", name) and access.allows(name, "delete", item),

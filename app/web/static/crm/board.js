@@ -79,7 +79,7 @@
         dt.textContent = f[0];
         var dd = document.createElement("dd");
         dd.textContent = f[1];
-        dd.title = f[0] + ": " + f[1];
+        dd.title = f[0] + (ui.colon || ": ") + f[1];
         list.appendChild(dt);
         list.appendChild(dd);
       });

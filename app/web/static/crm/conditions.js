@@ -1,13 +1,14 @@
 /* MetaCRM: live field conditions on record forms (required_if, visible_if, read_only_if).
-   On /<view>/add and /<view>/edit/<pk>, every change posts the form to
-   /<view>/conditions, which answers {hidden, required, read_only} from the same
-   conditions the server enforces; fields are hidden, starred and locked to match.
+   Loaded only on the add and edit forms of a record view (crm/base.html), with the URL of
+   its /<view>/conditions endpoint in data-url: every change posts the form there, which
+   answers {hidden, required, read_only} from the same conditions the server enforces;
+   fields are hidden, starred and locked to match.
    A static file (no inline script), so a Content-Security-Policy can forbid inline code. */
 (function ($) {
   "use strict";
-  var match = window.location.pathname.match(/^(.*)\/(add|edit\/(\d+))\/?$/);
-  if (!match) { return; }
-  var url = match[1] + "/conditions" + (match[3] ? "?pk=" + match[3] : "");
+  var script = document.currentScript;
+  var url = script && script.getAttribute("data-url");
+  if (!url) { return; }
   // FAB's record form, by its id: the first form with a CSRF token is the top bar's language menu.
   var $form = $("form#model_form");
   if (!$form.length) { return; }

@@ -138,7 +138,7 @@
     var counts = (job.result && job.result.counts) || job.counts || {};
     var list = $("import-counts"); list.innerHTML = "";
     Object.keys(counts).forEach(function (k) {
-      var item = el("li", (ui[k] || k) + ": ", "import-count"); item.setAttribute("data-outcome", k);
+      var item = el("li", (ui[k] || k) + (ui.colon || ": "), "import-count"); item.setAttribute("data-outcome", k);
       item.appendChild(el("strong", counts[k])); list.appendChild(item);
     });
     if (job.files && job.files.errors) { $("import-report").href = job.files.errors; show("import-report", true); }
