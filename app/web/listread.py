@@ -8,8 +8,9 @@ Here the same page is one SELECT of the columns the schema shows and the user ma
 with a flag saying whether the user may read the target (the target's read scope as SQL:
 a record out of scope keeps its id and shows "(restricted)", as `linktitles.link_title`
 does), formula columns as their SQL expression. Filters, row scope, order and paging are
-FAB's and `CrmInterface.query`'s own (the page's ids cut in a subquery, the capped count):
-only the reading of rows and their serialization differ. Values go through each
+FAB's and `CrmInterface.query`'s own (the page's ids cut in a subquery, the capped count; a
+link or user column's order is app/web/linksort.py's, on both paths): only the reading of rows and
+their serialization differ. Values go through each
 marshmallow field's own `_serialize`, so money, dates, decimals and choices format exactly
 as before. `tests/test_api_listread.py` compares both paths' JSON (setting
 `CRM_API_LIST_READ=orm` keeps the old one).
