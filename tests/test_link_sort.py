@@ -139,3 +139,25 @@ def test_a_link_sort_costs_the_statements_any_sort_does(world: Any) -> None:
                     assert client.get(url.format(c=column)).status_code == 200
                 counts.append(len(statements))
             assert counts[1] == counts[0] and counts[2] == counts[0], (url, counts)
+
+
+def test_a_kept_sort_binds_each_users_own_scope(world: Any) -> None:
+    """Two reps share the plain rows' kept statements (same request shape): the second's order
+    must follow their own read scope, not the first's bound user id."""
+    app, admin, _, _ = world
+    rep2_id = admin.get("/api/v1/user/picker?q=sales_rep2").json["results"][0]["id"]
+    accounts = {r["account"]["title"]: r["account"]["id"] for r in api_order(admin, "account", "asc", "core")}
+    made = []
+    for name, account in (("rep2-a", "acme"), ("rep2-b", "Mid")):  # acme: the first rep's; Mid: neither's
+        answer = admin.post("/api/v1/opportunity/", json={"name": name, "account": accounts[account], "owner": rep2_id})
+        assert answer.status_code == 201, answer.json
+        made.append(answer.json["id"])
+    first = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    second = login(app.test_client(), "sales_rep2", DEMO_PASSWORD)
+    for read in ("core", "orm"):
+        assert api_order(first, "account", "asc", read)  # the shape kept with the first rep's values
+        rows = api_order(second, "account", "asc", read)
+        ours = [r for r in rows if r["id"] in made]  # (the fixture may have given them a deal too)
+        assert [r["account"]["title"] for r in ours] == ["(restricted)", "(restricted)"]
+        assert [r["id"] for r in ours] == made  # both NULL: the ids' order (acme did not sort as readable)
+        assert [r["id"] for r in rows] == expected(rows, "account", "asc")
