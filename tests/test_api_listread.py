@@ -91,7 +91,7 @@ def _argument_sets(app: Any, admin: Any, entity: str) -> list[dict[str, Any]]:
     for column in api.order_columns:
         for direction in ("asc", "desc"):
             sets.append({"order_column": column, "order_direction": direction, "page_size": 9, "page": 1})
-    if links:  # not sortable: both paths answer alike
+    if links:  # a link sorts by its title (app/web/linksort.py), also on the default page size
         sets.append({"order_column": links[0], "order_direction": "asc"})
     return sets + _filter_args(admin, entity)
 

@@ -62,6 +62,7 @@ from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
+from .list_views_view import sortable
 from .listread import read_page
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
@@ -447,7 +448,7 @@ def build_api(entity: EntitySpec, models: ModelSet) -> type[RecordApi]:
     list_names = [c for c in entity.list.columns if "." not in c]
     list_names += [c.split(".")[0] for c in entity.list.columns if "." in c and c.split(".")[0] not in list_names]
     show_names = [f.name for f in entity.fields]
-    order_columns = [f.name for f in entity.fields if not f.is_link and f.type not in ("links", "multichoice")]
+    order_columns = [f.name for f in entity.fields if sortable(f)]
     attrs: dict[str, Any] = {
         "entity": entity,
         "crm_models": models,

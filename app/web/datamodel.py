@@ -15,8 +15,11 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import get_column_root_relation, is_column_dotted
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.security.access import current_access
+
 from .counting import ListCount, capped_count, count_cap, page_count
 from .filtering import EscapingFilterConverter, LinkedTo
+from .linksort import link_order, link_sort_key
 
 
 class LightFilters(Filters):
@@ -117,6 +120,15 @@ class CrmInterface(SQLAInterface):
             rows = rows.options(*[self._load(name, tails, joined=True) for name, tails in self.eager.items()])
         by_id = {row.id: row for row in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+    def apply_order_by(self, query: Any, order_column: str, order_direction: str, aliases_mapping: Any = None,
+                       bypass_many_to_many: bool = False, add_pk: bool = False) -> Any:
+        """FAB's order, but a link or user column by its target's title (app/web/linksort.py)."""
+        key = link_sort_key(self.obj, order_column, current_access()) if order_column else None
+        if key is None:
+            return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
+                                          bypass_many_to_many, add_pk)
+        return query.order_by(*link_order(key, order_direction, self.obj.id))
 
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         query = super().apply_all(query, *args, **kwargs)

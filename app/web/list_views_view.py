@@ -121,7 +121,6 @@ class ListViewsMixin:
 
 
 def sortable(field: Any) -> bool:
-    """May a list be sorted on this field's column? Not on a link or user (FAB's order of a
-    relationship raised: the header's sort link answered 500) nor a collection or multichoice; the
-    API's `order_columns` leave out the same."""
-    return not field.is_link and field.type not in ("links", "multichoice")
+    """May a list be sorted on this field's column? A link or user by its target's title
+    (app/web/linksort.py); not a collection or multichoice. The API's `order_columns` are the same."""
+    return field.type not in ("links", "multichoice")

@@ -8,8 +8,9 @@ Here the same page is one SELECT of the columns the schema shows and the user ma
 with a flag saying whether the user may read the target (the target's read scope as SQL:
 a record out of scope keeps its id and shows "(restricted)", as `linktitles.link_title`
 does), formula columns as their SQL expression. Filters, row scope, order and paging are
-FAB's and `CrmInterface.query`'s own (the page's ids cut in a subquery, the capped count):
-only the reading of rows and their serialization differ. Values go through each
+FAB's and `CrmInterface.query`'s own (the page's ids cut in a subquery, the capped count; a
+link or user column's order is app/web/linksort.py's, on both paths): only the reading of rows and
+their serialization differ. Values go through each
 marshmallow field's own `_serialize`, so money, dates, decimals and choices format exactly
 as before. `tests/test_api_listread.py` compares both paths' JSON (setting
 `CRM_API_LIST_READ=orm` keeps the old one).
@@ -45,6 +46,7 @@ from app.security.scoped import RESTRICTED
 from .counting import ListCount, count_cap, page_count
 from .fieldrules import hidden_keys
 from .labels import current_lang
+from .linksort import link_order, link_sort_key
 from .schemas import weighted
 
 # A step of a plan: (JSON key, kind, data). kind "value": a mapped column serialized by its field;
@@ -225,14 +227,18 @@ def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
 
 def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flags: dict[str, Any],
                      extras: dict[str, Any], hidden: frozenset[str], order_column: str, order_direction: str,
-                     cap: int) -> PageStatements:
+                     cap: int, sort_key: Any) -> PageStatements:
     model = plan.model
     stmt, readers, values_at = _row_select(plan, hidden, flags, extras)
-    ids = SQLAInterface.apply_order_by(datamodel, filtered, order_column, order_direction, add_pk=True)
-    page_ids = ids.offset(sa.bindparam("crm_offset", type_=sa.Integer())).limit(
+
+    def ordered(query: Any) -> Any:  # a link's order: its sort key, the one the request's shape has
+        if sort_key is not None:
+            return query.order_by(*link_order(sort_key, order_direction, model.id))
+        return SQLAInterface.apply_order_by(datamodel, query, order_column, order_direction, add_pk=True)
+
+    page_ids = ordered(filtered).offset(sa.bindparam("crm_offset", type_=sa.Integer())).limit(
         sa.bindparam("crm_limit", type_=sa.Integer())).subquery()
-    rows = SQLAInterface.apply_order_by(datamodel, stmt.join(page_ids, page_ids.c.id == model.id),
-                                        order_column, order_direction, add_pk=True)
+    rows = ordered(stmt.join(page_ids, page_ids.c.id == model.id))
     counted = filtered.limit(sa.bindparam("crm_cap", type_=sa.Integer())) if cap > 0 else filtered
     count = sa.select(sa.func.count()).select_from(counted.subquery())
     return PageStatements(rows, count, list(probe.bindparams), readers, values_at)
@@ -242,8 +248,9 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
               page: int, page_size: int, access: Any, hidden: frozenset[str] = frozenset(),
               extras: dict[str, Any] | None = None) -> tuple[ListCount, list[Any], PageStatements] | None:
     """(count, rows, statements) of a list page read as plain rows through `plan`, or None when
-    the plan does not cover the page's fields, the order is on a linked column or a filter reads
-    through a link (the caller then reads through the ORM). `extras`: columns on the entity's
+    the plan does not cover the page's fields, the order is on a linked record's column or a filter
+    reads through a link (the caller then reads through the ORM). A link or user column sorts by its
+    target's title (app/web/linksort.py). `extras`: columns on the entity's
     own row the caller reads beside the fields (`values_at` says where), e.g. may-update flags."""
     model = datamodel.obj
     inner = datamodel.get_inner_filters(filters)
@@ -257,8 +264,9 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     except (AttributeError, TypeError, NotImplementedError, sa.exc.ArgumentError, sa.exc.InvalidRequestError):
         return None  # a filter (a plugin's) that needs an ORM Query: the ORM path applies it
     cap = count_cap()
-    # The request's shape (the filters' and scopes' SQL structure) and its values, in one cache key.
-    probe = filtered.add_columns(*[c for c in (*flags.values(), *extras.values()) if c is not None])
+    sort_key = link_sort_key(model, order_column, access)  # its read scope's values are the request's
+    # The request's shape (the filters', scopes' and sort key's SQL structure) and its values, in one cache key.
+    probe = filtered.add_columns(*[c for c in (*flags.values(), *extras.values(), sort_key) if c is not None])
     probe = probe._generate_cache_key()
     if probe is None:  # an element SQLAlchemy cannot cache (a plugin's): no shape to keep
         return None
@@ -266,7 +274,7 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     statements = plan.pages.get(key)
     if statements is None:
         statements = _page_statements(datamodel, plan, probe, filtered, flags, extras, hidden, order_column,
-                                      order_direction, cap)
+                                      order_direction, cap, sort_key)
         if len(plan.pages) >= PAGES_KEPT:
             plan.pages.clear()
         plan.pages[key] = statements
