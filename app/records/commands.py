@@ -245,6 +245,12 @@ class _RecordCommand:
         return []
 
     def _assign(self, record: Any) -> None:
+        # The outbox's event and the history take a field's old value from the attribute's history,
+        # which is empty for an attribute not loaded when it is set (expired after a commit): load
+        # them first (one SELECT for all, none when the checks have read the record already).
+        state: Any = sa.inspect(record)
+        if state.persistent and state.expired_attributes and state.session is not None:
+            state.session.refresh(record, list(state.expired_attributes))
         for name, value in self.values.items():
             f = self.entity.field(name)
             if f.type == "links":
