@@ -26,7 +26,7 @@ from .conditions import condition_errors, lock_message
 from .messages import forbidden_text, msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
-from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, gate_reads, record_state
+from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
 from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
 
@@ -245,12 +245,6 @@ class _RecordCommand:
         return []
 
     def _assign(self, record: Any) -> None:
-        # The outbox's event and the history take a field's old value from the attribute's history,
-        # which is empty for an attribute not loaded when it is set (expired after a commit): load
-        # them first (one SELECT for all, none when the checks have read the record already).
-        state: Any = sa.inspect(record)
-        if state.persistent and state.expired_attributes and state.session is not None:
-            state.session.refresh(record, list(state.expired_attributes))
         for name, value in self.values.items():
             f = self.entity.field(name)
             if f.type == "links":
@@ -295,7 +289,7 @@ class _RecordCommand:
         return moves
 
     def _gate_errors(self) -> dict[str, list[str]]:
-        state = record_state(self.entity, self.record, self.values, gate_reads(self.entity))
+        state = record_state(self.entity, self.record, self.values)  # every field: loads the record (history needs old values)
         errors: dict[str, list[str]] = {}
         for pipeline, source, target in self._stage_moves():
             for name, messages in gate_errors(self.ctx, self.entity, pipeline, source, target, state).items():
