@@ -75,12 +75,19 @@ def plain_twin_app(make_app: Any, tmp_path: Path) -> Any:
     """The twins without their autonumber (an entity with one is not overlapped, see overlap.py)."""
     deal = DEAL.replace('  number: {type: autonumber, format: "D-{0000}", label: {en: Number, zh: 编号}}\n', "")
     assert "autonumber" not in deal
-    tree = write_tree(tmp_path / "meta_plain", {"company": COMPANY, "deal_a": deal, "deal_b": deal})
-    app = make_app(tree, CRM_FILES_DIR=str(tmp_path / "files_plain"))
+    return twins_with_companies(make_app, tmp_path / "plain", COMPANY, deal,
+                                [{"name": "北京 𩸽 公司"}, {"name": "上海公司"}])
+
+
+def twins_with_companies(make_app: Any, folder: Path, company_yaml: str, deal_yaml: str,
+                         companies: list[dict[str, Any]]) -> Any:
+    """An app with two identical deal entities (deal_a, deal_b) and the given companies committed."""
+    tree = write_tree(folder / "meta", {"company": company_yaml, "deal_a": deal_yaml, "deal_b": deal_yaml})
+    app = make_app(tree, CRM_FILES_DIR=str(folder / "files"))
     with app.app_context():
         state = app.extensions["crm"]
         company = state.models.model("company")
-        state.db.session.add_all([company(name="北京 𩸽 公司"), company(name="上海公司")])
+        state.db.session.add_all([company(**values) for values in companies])
         state.db.session.commit()
         state.db.session.remove()
     return app

@@ -22,11 +22,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import login, write_tree
+from tests.conftest import login
 from tests.test_import_api import run_import
 from tests.test_import_direct import COMPANY as COMPANY_BASE
 from tests.test_import_direct import DEAL as DEAL_BASE
-from tests.test_import_direct import _snapshot
+from tests.test_import_direct import _snapshot, twins_with_companies
 
 DEAL = """
 label: {en: Deal, zh: 交易}
@@ -87,15 +87,8 @@ ROWS: list[tuple[list[str], dict[str, Any]]] = [
 
 @pytest.fixture
 def twins(make_app: Any, tmp_path: Path) -> Any:
-    tree = write_tree(tmp_path / "meta", {"company": COMPANY, "deal_a": DEAL, "deal_b": DEAL})
-    app = make_app(tree, CRM_FILES_DIR=str(tmp_path / "files"))
-    with app.app_context():
-        state = app.extensions["crm"]
-        company = state.models.model("company")
-        state.db.session.add_all([company(name=GOLD, tier="gold"), company(name=PLAIN, tier="plain")])
-        state.db.session.commit()
-        state.db.session.remove()
-    return app
+    return twins_with_companies(make_app, tmp_path, COMPANY, DEAL,
+                                [{"name": GOLD, "tier": "gold"}, {"name": PLAIN, "tier": "plain"}])
 
 
 def _file() -> bytes:
