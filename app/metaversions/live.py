@@ -4,10 +4,11 @@
 Flask app for `flask --app run.py` and `gunicorn run:app`). At most every
 CRM_METADATA_POLL_SECONDS a request runs one one-row SELECT; when the version changed, a
 background thread builds the new app (never a request), and new requests go to it once it
-is ready; requests in flight finish on the old one, whose engine is disposed when the last
-of them is done. A request the old app answered with a 500 while a newer version was in
-force (its schema moved under it: a renamed column) is run again on the new app, waiting
-for the build: nobody sees the switch.
+is ready; while it builds, new requests wait for it rather than run on the version known to
+be old. Requests in flight finish on the old one, whose engine is disposed when the last of
+them is done. A request the old app answered with a 500 (its schema moved under it: a renamed
+column) or a 400/404/422 (a field or entity it does not know) while a newer version was in
+force is run again on the new app, waiting for the build: nobody sees the switch.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from .build import build_app
 log = logging.getLogger(__name__)
 REPLAY_MAX_BYTES = 4 * 1024 * 1024  # bodies up to this size are kept to run the request again
 BUILD_WAIT_SECONDS = 60.0
+# answers the old models give to a request meant for the new ones: a column gone (500), a field
+# or entity unknown to them (400, 404, 422); run again when a newer version is in force
+REPLAYED_STATUSES = frozenset({"500", "400", "404", "422"})
 RETRY_FAILED_BUILD_SECONDS = 30.0
 _dispatchers: weakref.WeakSet[LiveDispatcher] = weakref.WeakSet()
 
@@ -150,6 +154,9 @@ class LiveDispatcher:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         self.check()
+        building = self._building
+        if building is not None and (self.served.version or 0) < building:
+            self.wait_for(building)  # a newer version is known: not served on the old one
         body = _keep_body(environ)
         served = self.served
         if body is None:
@@ -166,7 +173,7 @@ class LiveDispatcher:
             if not self._moved_past(served):
                 raise
             return self._again(served, body, environ, start_response)
-        if captured and captured[0].startswith("500") and self._moved_past(served):
+        if captured and captured[0][:3] in REPLAYED_STATUSES and self._moved_past(served):
             if hasattr(result, "close"):
                 result.close()
             return self._again(served, body, environ, start_response)
