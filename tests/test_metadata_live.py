@@ -83,20 +83,26 @@ def test_a_request_the_old_app_fails_after_the_schema_moved_is_run_on_the_new_ap
     assert created.status_code == 201 and live.swaps == 1
 
 
+def _one_deal_then_applied(make_app, meta, poll: float, files_change: dict):
+    """A running app (checking every `poll` s) with one deal, then a version applied by another process."""
+    app = make_app(meta, CRM_METADATA_POLL_SECONDS=poll)
+    live = install(app)
+    client = login(app.test_client())
+    assert client.post("/api/v1/deal/", json={"name": "华为", "note": "老备注"}).status_code == 201
+    done: list = []
+    _apply_elsewhere(make_app(meta), files_change, done)
+    assert done[0].ok, done
+    return live, client, done
+
+
 def test_a_write_or_page_the_old_app_does_not_know_is_run_on_the_new_app(make_app, meta):
     """Between the apply and the next check the old models refuse what the new ones accept: a
     field they lack (400 "Unknown field") or an entity they lack (404). Such an answer, given
     while a newer version is in force, is not the user's error: the request runs again on the
     new app (two gunicorn workers of one server: one had switched, the other had not)."""
-    app = make_app(meta, CRM_METADATA_POLL_SECONDS=3600)
-    live = install(app)
-    client = login(app.test_client())
-    assert client.post("/api/v1/deal/", json={"name": "华为", "note": "老备注"}).status_code == 201
-    other = make_app(meta)
-    done: list = []
     ticket = "label: {en: Ticket, zh: 工单}\nfields:\n  title: {type: string, label: {en: Title, zh: 标题}}\n"
-    _apply_elsewhere(other, {"entities/deal.yaml": RENAMED, "entities/ticket.yaml": ticket}, done)
-    assert done[0].ok, done
+    live, client, done = _one_deal_then_applied(make_app, meta, 3600,
+                                                {"entities/deal.yaml": RENAMED, "entities/ticket.yaml": ticket})
     created = client.post("/api/v1/deal/", json={"name": "新", "remark": "新评语", "budget": "9.50"})
     assert created.status_code == 201, created.json
     assert live.swaps == 1 and live.served.version == done[0].version_id
@@ -107,14 +113,7 @@ def test_a_write_or_page_the_old_app_does_not_know_is_run_on_the_new_app(make_ap
 
 def test_a_request_while_the_new_version_builds_waits_for_it(make_app, meta):
     """Once a process knows a newer version is in force, it answers no request on the old one."""
-    app = make_app(meta, CRM_METADATA_POLL_SECONDS=0)
-    live = install(app)
-    client = login(app.test_client())
-    assert client.post("/api/v1/deal/", json={"name": "华为", "note": "老备注"}).status_code == 201
-    other = make_app(meta)
-    done: list = []
-    _apply_elsewhere(other, {"entities/deal.yaml": WITH_BUDGET}, done)  # the old models still work
-    assert done[0].ok
+    live, client, _ = _one_deal_then_applied(make_app, meta, 0, {"entities/deal.yaml": WITH_BUDGET})  # old models work
     row = client.get("/api/v1/deal/1").json["result"]  # the check finds it; the build is waited for
     assert "budget" in row and row["note"] == "老备注" and live.swaps == 1
 
