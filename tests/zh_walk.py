@@ -180,10 +180,14 @@ def shape(path: str) -> str:
 
 
 def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[str] = frozenset(),
-         limit: int = 400, colons: Iterable[str] | None = None) -> dict[str, list[str]]:
+         limit: int = 400, colons: Iterable[str] | None = None,
+         missing: Iterable[str] = ()) -> dict[str, list[str]]:
     """Visit start pages and every internal link they lead to (one page per URL shape); `codes`
     may stay English on the settings editor's pages. With `colons` (the texts an ASCII colon may
-    follow Chinese in: data values, the catalog's syntax examples) such colons are problems too."""
+    follow Chinese in: data values, the catalog's syntax examples) such colons are problems too.
+    A start page that answers 404 is a problem unless it is in `missing` (the not-found page itself):
+    a mistyped address would otherwise walk the 404 page and pass (/crm/my-tasks/ did)."""
+    listed, expected_missing = set(start), set(missing)
     queue, seen, problems = list(start), set(), {}
     while queue and len(seen) < limit:
         url = queue.pop(0)
@@ -193,6 +197,9 @@ def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[st
             continue
         seen.add(key)
         answer = client.get(url)
+        if answer.status_code == 404 and url in listed and url not in expected_missing:
+            problems[url] = ["404 Not Found: a listed page that does not exist"]
+            continue
         if answer.status_code in (301, 302, 303):
             queue.append(urlsplit(answer.headers["Location"])._replace(scheme="", netloc="").geturl())
             continue
