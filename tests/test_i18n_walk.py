@@ -19,6 +19,7 @@ from tests.zh_walk import (
     metadata_codes,
     metadata_texts,
     walk,
+    wide_colon_gaps,
 )
 
 MISSING = ("/no-such-page",)  # the not-found page, walked on purpose
@@ -72,3 +73,11 @@ def test_the_walk_fails_on_a_listed_page_that_is_a_404(app):
     assert walk(client, ["/crm/my-tasks/"], []) == {"/crm/my-tasks/": gone}
     assert walk(client, ["/no-such-page"], [], missing=["/no-such-page"]).get("/no-such-page") != gone
     assert client.get("/crm/my_tasks/").status_code == 200  # the page the walk lists
+
+
+def test_the_walk_sees_a_space_after_a_full_width_colon():
+    assert wide_colon_gaps("<strong>记录数目：</strong> 56</div>") == ["记录数目：</strong> 56"]
+    assert wide_colon_gaps("<strong>记录数目：</strong>56") == []
+    assert wide_colon_gaps("<span>共享给：</span>\n  <label>销售</label>") == []  # layout, not a gap
+    assert wide_colon_gaps('<script>x = "a： b"</script>') == []
+    assert wide_colon_gaps("<td>备注： 客户很满意</td>", ["备注： 客户很满意"]) == []  # data as typed
