@@ -81,3 +81,4 @@ def test_the_walk_sees_a_space_after_a_full_width_colon():
     assert wide_colon_gaps("<span>共享给：</span>\n  <label>销售</label>") == []  # layout, not a gap
     assert wide_colon_gaps('<script>x = "a： b"</script>') == []
     assert wide_colon_gaps("<td>备注： 客户很满意</td>", ["备注： 客户很满意"]) == []  # data as typed
+    assert wide_colon_gaps("<strong>记录数目：</strong> 5", ["记录数目："]) != []  # the catalog's label is no excuse

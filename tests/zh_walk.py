@@ -43,7 +43,7 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 CJK_COLON = re.compile(r"[\u3400-\u9fff]\s*:(?!//)")  # "角色:", not the "http://" of an address
 # "记录数目：</strong> 56": a full-width colon, the elements it ends, then a space before the value on
 # the same line (Chinese puts no space after "："); a line break after it is layout, not a gap
-WIDE_COLON_GAP = re.compile(r"[^\s>]{0,12}：(?:</[a-z]+>)*[ \t]+[^\s<][^<]{0,12}")
+WIDE_COLON_GAP = re.compile(r"[^\s>]{0,12}：(?:</[a-z]+>)*[ \t]+[^\s<][^<\n]{0,12}")
 SCRIPTS = re.compile(r"<(script|style|textarea|pre|code)\b.*?</\1>", re.S | re.I)
 
 
@@ -181,7 +181,8 @@ def ascii_colon_left(text: str, allowed: Iterable[str]) -> list[str]:
 def wide_colon_gaps(html: str, allowed: Iterable[str] = ()) -> list[str]:
     """The places a page puts a space after a full-width colon, outside scripts and data values."""
     found = WIDE_COLON_GAP.findall(SCRIPTS.sub(" ", html))
-    return [f for f in found if not any(value in f or f in value for value in allowed if "：" in value)]
+    spaced = [v for v in allowed if re.search(r"：[ \t]", v)]  # data typed with the space: as it is
+    return [f for f in found if not any(value in f or f in value for value in spaced)]
 
 
 def shape(path: str) -> str:
