@@ -580,7 +580,8 @@ def test_figure_per_kind(world: World, kind: str, trace: str) -> None:
     if kind == "area":
         assert all(t["stackgroup"] == "one" for t in fig["data"])
     if kind == "funnel":
-        assert fig["data"][0]["textinfo"] == "value+percent previous"
+        assert fig["data"][0]["textinfo"] == "text+percent previous"  # zh: the values in 万/亿 (app/charts/units.py)
+        assert figure(result, "en")["data"][0]["textinfo"] == "value+percent previous"
     if kind in ("bar", "pie"):
         colors = fig["data"][0]["marker"]["color" if kind == "bar" else "colors"]
         stage = world.app.extensions["crm"].spec.entity("opportunity").field("stage")

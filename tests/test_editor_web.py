@@ -266,3 +266,17 @@ def test_api_upload_of_a_part_of_the_set_is_one_400_naming_what_it_lacks(editor_
     plan = client.post("/api/v1/settings/files", json={"files": without, "base_id": got["version_id"],
                                                        "dry_run": True})
     assert plan.status_code != 400, plan.json
+
+
+def test_the_history_says_when_on_the_viewers_clock(editor_app: Any) -> None:
+    """It printed the stored instant as UTC ("… UTC"): 8 hours off for a viewer in the starter's Asia/Shanghai."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    version = store.current(_engine(editor_app))
+    local = version.created_at.replace(tzinfo=dt.UTC).astimezone(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m-%d %H:%M")
+    client = login(editor_app.test_client(), "exec", "pw-1234567")
+    history = client.get("/crm/settings/history/").get_data(as_text=True)
+    assert f'<td class="version-when">{local}</td>' in history and " UTC<" not in history
+    page = client.get(f"/crm/settings/history/{version.id}").get_data(as_text=True)
+    assert f"<p>{local} · " in page and " UTC " not in page

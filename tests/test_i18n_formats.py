@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import re
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -52,3 +53,27 @@ def test_the_list_shows_amounts_as_the_language_writes_them(client):
     assert "CN¥1,280,000.00" in english and "¥1,280,000.00" in chinese and "CN¥1,280,000.00" not in chinese
     export = client.get("/api/v1/opportunity/" + str(created.json["id"])).json
     assert str(export["result"]["amount"]).startswith("1280000")  # the API keeps the number
+
+
+def test_the_record_count_has_no_space_after_the_full_width_colon(client):
+    """The zh list said "记录数目： 56": Chinese puts no space after "：" (en keeps its "Record Count: 1")."""
+    client.post("/api/v1/account/", json={"name": "宁德时代"})
+    english = client.get("/crm/account/list/").get_data(as_text=True)
+    client.post("/lang/zh")
+    chinese = client.get("/crm/account/list/").get_data(as_text=True)
+    assert "<strong>Record Count:</strong> 1" in english
+    assert "<strong>记录数目：</strong>1" in chinese and not re.search(r"：(</strong>)?\s+1", chinese)
+
+
+def test_a_reports_total_joins_its_caption_with_the_languages_colon(client):
+    """The footer joined "合计 · 1 条记录" and the first column's sum with an ASCII colon and a space on a zh page."""
+    account = client.post("/api/v1/account/", json={"name": "宁德时代"}).json["id"]
+    client.post("/api/v1/opportunity/", json={"name": "宁德时代扩产", "amount": 1280000, "account": account,
+                                              "stage": "prospecting", "close_date": "2026-12-31"})
+    url = "/crm/reports/?entity=opportunity&columns=amount,name"  # a sum in the first column
+    english = client.get(url).get_data(as_text=True)
+    client.post("/lang/zh")
+    chinese = client.get(url).get_data(as_text=True)
+    assert re.search(r"Total · 1 records?: ", english), english[english.find("<tfoot"):][:400]
+    footer = chinese[chinese.find("<tfoot"):][:400]
+    assert re.search(r"记录：¥1,280,000", footer) and ": " not in footer and "： " not in footer, footer

@@ -19,9 +19,11 @@ from tests.zh_walk import (
     metadata_codes,
     metadata_texts,
     walk,
+    wide_colon_gaps,
 )
 
-EXTRA = ("/no-such-page", "/crm/my-tasks/", "/crm/notifications/", "/crm/jobs/", "/crm/search/?q=王",
+MISSING = ("/no-such-page",)  # the not-found page, walked on purpose
+EXTRA = (*MISSING, "/crm/my_tasks/", "/crm/notifications/", "/crm/jobs/", "/crm/search/?q=王",
          "/crm/settings/", "/crm/reports/?entity=opportunity", "/crm/access/", "/crm/imports/lead/")
 
 
@@ -47,7 +49,7 @@ def test_no_english_left_on_a_zh_page(app, username, password):
     client = login(app.test_client(), username, *([password] if password else []))
     client.post("/lang/zh")
     problems = walk(client, ["/", *EXTRA], data, metadata_codes(STARTER, ROOT / "docs" / "metadata.md"),
-                    colons=colons)
+                    colons=colons, missing=MISSING)
     assert not problems, "English or ASCII colons left on zh pages:\n" + _report(problems)
 
 
@@ -61,3 +63,22 @@ def test_the_walk_sees_english_and_lets_chinese_data_and_codes_pass():
     assert ascii_colon_left("共享给角色:", []) == ["色:"] and ascii_colon_left("共享给角色：", []) == []
     assert ascii_colon_left("说明 `实体.字段: hidden`", []) == []  # code
     assert ascii_colon_left("https://例子.cn 和 王伟:", ["王伟:"]) == []  # data, addresses
+
+
+def test_the_walk_fails_on_a_listed_page_that_is_a_404(app):
+    """It walked /crm/my-tasks/ (a 404; the page is /crm/my_tasks/) and passed on the 404 page's text."""
+    client = login(app.test_client())
+    client.post("/lang/zh")
+    gone = ["404 Not Found: a listed page that does not exist"]
+    assert walk(client, ["/crm/my-tasks/"], []) == {"/crm/my-tasks/": gone}
+    assert walk(client, ["/no-such-page"], [], missing=["/no-such-page"]).get("/no-such-page") != gone
+    assert client.get("/crm/my_tasks/").status_code == 200  # the page the walk lists
+
+
+def test_the_walk_sees_a_space_after_a_full_width_colon():
+    assert wide_colon_gaps("<strong>记录数目：</strong> 56</div>") == ["记录数目：</strong> 56"]
+    assert wide_colon_gaps("<strong>记录数目：</strong>56") == []
+    assert wide_colon_gaps("<span>共享给：</span>\n  <label>销售</label>") == []  # layout, not a gap
+    assert wide_colon_gaps('<script>x = "a： b"</script>') == []
+    assert wide_colon_gaps("<td>备注： 客户很满意</td>", ["备注： 客户很满意"]) == []  # data as typed
+    assert wide_colon_gaps("<strong>记录数目：</strong> 5", ["记录数目："]) != []  # the catalog's label is no excuse

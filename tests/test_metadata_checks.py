@@ -382,6 +382,18 @@ CASES: list[Case] = [
         "    type: string",
         "    type: text",       # 6
     ), [want(DEAL, 6, "CRM-E004", "field 'stage' repeats key 'type'", hint=DUP_KEY_HINT)]),
+    Case("E004-alias-names-another-field", fields(
+        "  mobile:",
+        "    type: phone",
+        "    label: {en: Mobile, zh: 手机}",
+        "  office:",
+        "    type: phone",
+        "    label: {en: Office phone, zh: 座机}",
+        "    aliases:",
+        "      - 办公电话",
+        "      - Mobile",          # 12
+    ), [want(DEAL, 12, "CRM-E004", "field 'office': alias 'Mobile' already names field 'mobile'",
+             hint="an import column so headed could fill either: drop the alias or rename the label")]),
     Case("E004-field-twice", fields(
         "  amount: money",
         "  name: text",         # 5
@@ -711,7 +723,7 @@ CASES: list[Case] = [
         "    type: integer",
         "    max_length: 5",        # 6
     ), [want(DEAL, 6, "CRM-E013", "field 'seats': option 'max_length' does not apply to type integer",
-             hint="integer takes: default, help, index, label, max, min, read_only, read_only_if, "
+             hint="integer takes: aliases, default, help, index, label, max, min, read_only, read_only_if, "
                   "renamed_from, required, required_if, type, unique, visible_if")]),
     Case("E013-default-on-link", fields(
         "  parent:",
@@ -724,6 +736,14 @@ CASES: list[Case] = [
     ]),
 
     # --- CRM-E014 bad option value ------------------------------------------
+    Case("E014-empty-alias", fields(
+        "  mobile:",
+        "    type: phone",
+        "    aliases: [电话, '  ']",   # 6
+    ), [want(DEAL, 6, "CRM-E014", "field 'mobile': alias '  ' is not a heading")]),
+    Case("E003-aliases-not-a-list", fields(
+        "  mobile: {type: phone, aliases: 电话}",   # 4
+    ), [want(DEAL, 4, "CRM-E003", "'aliases' in field 'mobile' must be a list of strings, got str '电话'")]),
     Case("E014-on-delete-bogus", fields(
         "  parent:",
         "    type: link",

@@ -209,3 +209,35 @@ def test_history_shows_values_as_the_record_page_does(make_app, tmp_path):
         assert edit["launched"] == ("2026-03-01", "2026-04-02"), lang
         assert edit["qty"] == ("—", "3"), lang
         assert page["discount"] == "12.50" and edit["updated_at"][1] in shown, lang
+
+
+def test_an_update_of_a_record_whose_attributes_were_never_loaded_keeps_the_old_values(starter):
+    """The event's old value came from attribute history, which says None for an attribute that was
+    expired (after a commit, or session.expire) when it was set: right only while the record commands
+    happened to read the whole record first."""
+    admin = login(starter.test_client())
+    accounts = [admin.post("/api/v1/account/", json={"name": n}).json["id"] for n in ("美团", "饿了么")]
+    pk = admin.post("/api/v1/opportunity/", json={"name": "外卖平台", "account": accounts[0], "amount": "5000",
+                                                   "next_step": "报价"}).json["id"]
+    with starter.app_context():
+        state = starter.extensions["crm"]
+        session, model = state.db.session, state.models.models["opportunity"]
+        record = session.get(model, pk)
+        session.expire(record)  # nothing loaded: the set below is the first touch
+        record.amount, record.next_step = 7000, "签约"
+        record.account_id = accounts[1]
+        session.commit()
+        session.expire_all()
+        record = session.get(model, pk)
+        session.expire(record, ["name"])
+        record.name = "外卖平台二期"
+        session.commit()
+        session.remove()
+    edited, renamed = (changes(r) for r in events(starter, "opportunity")[-2:])
+    assert edited == {"amount": ["5000.00", "7000.00"], "next_step": ["报价", "签约"],
+                      "account": [accounts[0], accounts[1]]}
+    assert renamed == {"name": ["外卖平台", "外卖平台二期"]}
+    seen = {c["field"]: (c["old"], c["new"]) for c in admin.get(f"/api/v1/opportunity/{pk}/history").json["changes"]
+            if c["kind"] == "updated"}
+    assert seen["amount"] == ("5000.00", "7000.00") and seen["next_step"] == ("报价", "签约")
+    assert seen["name"] == ("外卖平台", "外卖平台二期")

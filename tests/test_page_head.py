@@ -7,6 +7,7 @@ Real database (SQLite or CRM_TEST_DATABASE_URL), the starter with demo records."
 from __future__ import annotations
 
 import html
+import json
 import re
 from typing import Any
 
@@ -92,3 +93,14 @@ def test_the_conditions_script_only_where_its_endpoint_is(demo_app: Any) -> None
         assert found and html.unescape(found.group(1)) == target, url
         answer = client.post(target, data={"stage": "prospecting"})
         assert answer.status_code == 200 and set(answer.json) == {"hidden", "required", "read_only"}
+
+
+@pytest.mark.parametrize(("lang", "app_name"), [("en", "MetaCRM"), ("zh", "元客户管理")])
+def test_a_saved_reports_tab_names_the_report_then_the_app(demo_app: Any, lang: str, app_name: str) -> None:
+    """The tab said only "Reports" / "报表" on every saved report: several open reports were indistinguishable."""
+    client = client_in(demo_app, lang)
+    definition = {"entity": "opportunity", "columns": ["name", "amount"]}
+    saved = client.post("/crm/reports/save", data={"name": "华东 <大单> & Co", "definition": json.dumps(definition)})
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    assert title_of(client, saved.headers["Location"]) == f"华东 <大单> & Co - {app_name}"
+    assert title_of(client, "/crm/reports/?entity=opportunity") == f"{'报表' if lang == 'zh' else 'Reports'} - {app_name}"

@@ -41,6 +41,10 @@ PATTERNS = (
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 CJK_COLON = re.compile(r"[\u3400-\u9fff]\s*:(?!//)")  # "角色:", not the "http://" of an address
+# "记录数目：</strong> 56": a full-width colon, the elements it ends, then a space before the value on
+# the same line (Chinese puts no space after "："); a line break after it is layout, not a gap
+WIDE_COLON_GAP = re.compile(r"[^\s>]{0,12}：(?:</[a-z]+>)*[ \t]+[^\s<][^<\n]{0,12}")
+SCRIPTS = re.compile(r"<(script|style|textarea|pre|code)\b.*?</\1>", re.S | re.I)
 
 
 class _Texts(HTMLParser):
@@ -174,16 +178,28 @@ def ascii_colon_left(text: str, allowed: Iterable[str]) -> list[str]:
     return CJK_COLON.findall(rest)
 
 
+def wide_colon_gaps(html: str, allowed: Iterable[str] = ()) -> list[str]:
+    """The places a page puts a space after a full-width colon, outside scripts and data values."""
+    found = WIDE_COLON_GAP.findall(SCRIPTS.sub(" ", html))
+    spaced = [v for v in allowed if re.search(r"：[ \t]", v)]  # data typed with the space: as it is
+    return [f for f in found if not any(value in f or f in value for value in spaced)]
+
+
 def shape(path: str) -> str:
     """/crm/deal/show/12 and /crm/deal/show/13 are one page to walk."""
     return re.sub(r"/\d+", "/N", path)
 
 
 def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[str] = frozenset(),
-         limit: int = 400, colons: Iterable[str] | None = None) -> dict[str, list[str]]:
+         limit: int = 400, colons: Iterable[str] | None = None,
+         missing: Iterable[str] = ()) -> dict[str, list[str]]:
     """Visit start pages and every internal link they lead to (one page per URL shape); `codes`
     may stay English on the settings editor's pages. With `colons` (the texts an ASCII colon may
-    follow Chinese in: data values, the catalog's syntax examples) such colons are problems too."""
+    follow Chinese in: data values, the catalog's syntax examples) such colons are problems too.
+    With `colons`, a space after a full-width colon ("记录数目： 56") is a problem too.
+    A start page that answers 404 is a problem unless it is in `missing` (the not-found page itself):
+    a mistyped address would otherwise walk the 404 page and pass (/crm/my-tasks/ did)."""
+    listed, expected_missing = set(start), set(missing)
     queue, seen, problems = list(start), set(), {}
     while queue and len(seen) < limit:
         url = queue.pop(0)
@@ -193,15 +209,21 @@ def walk(client: Any, start: Iterable[str], data: list[str], codes: frozenset[st
             continue
         seen.add(key)
         answer = client.get(url)
+        if answer.status_code == 404 and url in listed and url not in expected_missing:
+            problems[url] = ["404 Not Found: a listed page that does not exist"]
+            continue
         if answer.status_code in (301, 302, 303):
             queue.append(urlsplit(answer.headers["Location"])._replace(scheme="", netloc="").geturl())
             continue
         if "text/html" not in answer.content_type:
             continue
-        page = parse(answer.get_data(as_text=True))
+        html = answer.get_data(as_text=True)
+        page = parse(html)
         allowed = codes if parts.path.startswith("/crm/settings/") else frozenset()
         left = [t for t in page.texts if english_left(t, data, allowed)
                 or (colons is not None and ascii_colon_left(t, colons))]
+        if colons is not None:
+            left += wide_colon_gaps(html, data)
         if left:
             problems[url] = left
         queue += [urljoin(url, href).split("#")[0] for href in page.links

@@ -22,6 +22,7 @@ from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
 from .result import ChartResult, Point, Rate
+from .units import axis_ticks, in_units, stacked_totals, uses_units
 
 DRAWN = ("bar", "stacked_bar", "line", "area", "pie", "funnel")
 NOT_AVAILABLE = _t("n/a")
@@ -66,10 +67,28 @@ def figure(result: ChartResult, lang: str) -> dict | None:
         yaxis = {"title": {"text": result.value_label}, "separatethousands": True}
         if result.chart.analysis in RATE_ANALYSES:
             yaxis["tickformat"] = ".0%"
+        if uses_units(lang) and "tickformat" not in yaxis:  # 350万, not 3.5M
+            stacked = kind in ("stacked_bar", "area") and len(series_of(points)) > 1
+            yaxis.update(axis_ticks(stacked_totals(points) if stacked else [p.value for p in points], lang))
         fig.update_layout(barmode="stack" if kind == "stacked_bar" else "group",
                           xaxis={"type": "category", "categoryorder": "array", "categoryarray": order},
                           yaxis=yaxis)
+    if uses_units(lang) and result.chart.analysis not in RATE_ANALYSES:
+        _hover_in_units(fig, kind, lang)
     return fig.to_plotly_json()
+
+
+def _hover_in_units(fig: Any, kind: str, lang: str) -> None:
+    """Each point's value in the reader's units on hover (and on a funnel's bars)."""
+    for trace in fig.data:
+        values = trace.values if kind == "pie" else trace.x if kind == "funnel" else trace.y
+        shown = [in_units(v, lang) for v in values or ()]
+        if kind == "pie":
+            trace.update(hovertext=shown, hoverinfo="label+text+percent")
+        elif kind == "funnel":
+            trace.update(text=shown, textinfo="text+percent previous", hoverinfo="y+text+percent previous")
+        else:
+            trace.update(hovertext=shown, hoverinfo="x+text+name" if len(fig.data) > 1 else "x+text")
 
 
 def _legend(kind: str, points: list[Point]) -> bool:

@@ -1,5 +1,6 @@
-"""What every Settings page shares: the template folder, the words in the user's language and
-whether the user may save (read-only users get pages without save buttons)."""
+"""What every Settings page shares: the template folder, the words in the user's language,
+whether the user may save (read-only users get pages without save buttons) and the viewer's
+clock for the stored UTC instants (`crm_local_stamp`, as on the jobs page)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 from flask_appbuilder import BaseView
 
 from app.web.labels import current_lang
+from app.web.record_page import local_stamp
 
 from . import gate
 from .text import words
@@ -21,4 +23,4 @@ class SettingsPage(BaseView):
         ui = words(lang)
         values.setdefault("title", ui[HEADINGS.get(template, "editor")])  # the browser tab's name
         return self.render_template(f"crm/settings/{template}.html", ui=ui, lang=lang,
-                                    editable=gate.mode() == "edit", **values)
+                                    editable=gate.mode() == "edit", crm_local_stamp=local_stamp, **values)

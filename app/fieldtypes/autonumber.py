@@ -12,7 +12,7 @@ from .base import FieldType
 class AutonumberType(FieldType):
     name = "autonumber"
     doc = "A number given on create from a pattern, read-only."
-    options = frozenset({"type", "label", "help", "index", "format", "renamed_from"})
+    options = frozenset({"type", "label", "help", "aliases", "index", "format", "renamed_from"})
     example = 'number: {type: autonumber, format: "TCK-{00000}"}'
     always_unique = True
     searchable = True

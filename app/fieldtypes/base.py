@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from app.metadata.spec import Choice, CrmSpec, EntitySpec, FieldSpec
 
 # Option sets of the metadata (which keys a field of the type takes; CRM-E003 otherwise).
-COMMON = frozenset({"type", "label", "help", "required", "read_only", "index", "default", "renamed_from",
+COMMON = frozenset({"type", "label", "help", "aliases", "required", "read_only", "index", "default", "renamed_from",
                     "required_if", "visible_if", "read_only_if"})
 TEXTUAL = COMMON | {"unique", "max_length", "pattern", "pattern_message", "normalise"}
 NUMERIC = COMMON | {"unique", "min", "max"}

@@ -18,7 +18,7 @@ from .values import FieldValueError, record_id
 class LinksType(RefType):
     name = "links"
     doc = "References to any number of records (many-to-many)."
-    options = frozenset({"type", "label", "help", "required", "read_only", "to", "renamed_from"})
+    options = frozenset({"type", "label", "help", "aliases", "required", "read_only", "to", "renamed_from"})
     example = "products: {type: links, to: product}"
     in_unique_set = False
 

@@ -1,22 +1,24 @@
 """Which column of the file fills which field, checked before any row is read.
 
-Columns are matched to fields on the field name and its labels in every language
-(`公司`, `Company`, `company` all find `company`), then on the words people use for a
+Columns are matched to fields on the field name, its labels in every language and its
+`aliases:` (`公司`, `Company`, `company` all find `company`), then on the words people use for a
 pipeline's stage field (`状态`, `阶段`, `Status`, `Stage` in every language) when no field
-has that name or label; a mapping the user saved for the entity wins. `check_plan` refuses, by column, what the import may not do: a field the
+has that name or label, then on common synonyms (`电话` finds the field labelled `手机`:
+synonyms.py); a mapping the user saved for the entity wins. `check_plan` refuses, by column, what the import may not do: a field the
 user may not write, a required field with no column, a match key nobody can read.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.i18n import _t, languages
+from app.metadata.fields import heading_key
 from app.metadata.spec import EntitySpec, FieldSpec
 
 from .messages import text
+from .synonyms import SYNONYMS
 
 MODES = ("create", "update", "upsert")
 OWNER = "owner"
@@ -57,8 +59,7 @@ class ImportPlan:
         return {name: self.columns.index(column) for column, name in self.mapping.items() if name}
 
 
-def _norm(value: str) -> str:
-    return re.sub(r"[\s_\-:：*（）()]+", "", value).casefold()
+_norm = heading_key  # the heading as compared: the metadata checks aliases the same way
 
 
 def importable(entity: EntitySpec) -> list[FieldSpec]:
@@ -67,17 +68,39 @@ def importable(entity: EntitySpec) -> list[FieldSpec]:
     return [f for f in entity.fields if f.editable or f.name == OWNER or f.type == "autonumber"]
 
 
+def _headings(f: FieldSpec) -> tuple[str, ...]:
+    """What a column filling `f` may be headed: its name, labels (any language) and `aliases:`."""
+    return (f.name, *(label for _, label in f.label.values), *f.aliases)
+
+
+def _synonyms(fields: list[FieldSpec]) -> dict[str, str]:
+    """Each word of a synonym group (synonyms.py) -> the one field whose headings are in that group."""
+    groups = [frozenset(_norm(w) for w in group) for group in SYNONYMS]
+    owners: dict[int, set[str]] = {}
+    for f in fields:
+        words = {_norm(h) for h in _headings(f)}
+        for index, group in enumerate(groups):
+            if words & group:
+                owners.setdefault(index, set()).add(f.name)
+    return {word: next(iter(names)) for index, names in owners.items() if len(names) == 1
+            for word in groups[index]}
+
+
 def auto_mapping(entity: EntitySpec, columns: list[str], saved: dict[str, str] | None = None) -> dict[str, str]:
-    """column -> field for each column whose name is a field's name or label (any language), or
-    a word for the stage (Status, 状态...) and the entity has a pipeline's stage field."""
+    """column -> field for each column whose name is a field's name, label (any language) or alias,
+    a word for the stage (Status, 状态...) and the entity has a pipeline's stage field, or a common
+    synonym of one field's heading (电话 for 手机: synonyms.py)."""
     names: dict[str, str] = {}
-    for f in importable(entity):
-        for candidate in (f.name, *(label for _, label in f.label.values)):
+    fields = importable(entity)
+    for f in fields:
+        for candidate in _headings(f):
             names.setdefault(_norm(candidate), f.name)
     for stage_field in dict.fromkeys(p.field for p in entity.pipelines):  # after every name and label
         for word in STAGE_WORDS:
             for lang in languages():
                 names.setdefault(_norm(word.get(lang)), stage_field)
+    for word, name in _synonyms(fields).items():  # last: a field's own heading always wins
+        names.setdefault(word, name)
     mapping: dict[str, str] = {}
     taken: set[str] = set()
     for column in columns:

@@ -15,6 +15,7 @@ from app.i18n import language_name, languages
 # Value kinds a key can take. The loader checks them, the schema renders them.
 KINDS = {
     "text": "a string",
+    "texts": "a list of strings",
     "label": "a string, or a map of language code to string ({en: Account, zh: 客户})",
     "identifier": "a lower-case name: [a-z][a-z0-9_]*",
     "bool": "true or false",
@@ -185,6 +186,8 @@ FIELD_KEYS: tuple[Key, ...] = (
     Key("type", "identifier", "One of the field types below.", required=True),
     Key("label", "label", "Label on forms and lists; defaults to the field name."),
     Key("help", "label", "Help text under the input."),
+    Key("aliases", "texts", "Other headings of an import column that fills this field, besides its name and "
+        "labels (电话, Tel); matched ignoring case, spaces, _ and -."),
     Key("required", "bool", "A value must be given."),
     Key("unique", "uniqueness", "No two records may share a value; ignore_case: not even in another "
         "case (e-mails). Checked after normalising."),

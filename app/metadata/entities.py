@@ -22,7 +22,7 @@ from .definitions import (
     SECTION_KEYS,
     SYSTEM_FIELDS,
 )
-from .fields import parse_field
+from .fields import check_aliases, parse_field
 from .normalisers import parse_unique_sets
 from .pipelines import parse_pipelines
 from .problems import ProblemSink, did_you_mean
@@ -122,6 +122,7 @@ def _parse_fields(raw: Any, node: LocMap, sink: ProblemSink,
             result.append(spec)
     if not raw:
         sink.add("CRM-E007", node.line_of("fields"), "entity has no fields")
+    check_aliases(result, raw, sink)
     return result
 
 

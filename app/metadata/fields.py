@@ -99,9 +99,51 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         format=values.get("format"),
         scale=values.get("scale", kind.default_scale),
         renamed_from=values.get("renamed_from"),
+        aliases=_parse_aliases(values.get("aliases"), node, sink, where),
         line=line,
         computed=computed,
     )
+
+
+def heading_key(text: str) -> str:
+    """A column heading as the import compares it: no spaces, `_`, `-`, colons, stars or
+    brackets, any case ("Mobile Phone:" and "mobile_phone" are one heading)."""
+    return re.sub(r"[\s_\-:：*（）()]+", "", text).casefold()
+
+
+def check_aliases(fields: list[FieldSpec], raw: LocMap, sink: ProblemSink) -> None:
+    """An alias that is another field's name, label or alias (CRM-E004, at the alias's line): an
+    import column so headed could not say which field it fills."""
+    owner: dict[str, str] = {}
+    for f in fields:
+        for heading in (f.name, *(label for _, label in f.label.values)):
+            owner.setdefault(heading_key(heading), f.name)
+    for f in fields:
+        node = raw.get(f.name)
+        items = node.get("aliases") if isinstance(node, LocMap) else None
+        for index, alias in enumerate(f.aliases):
+            key = heading_key(alias)
+            other = owner.setdefault(key, f.name)
+            if other != f.name:
+                line = items.line_of(index) if isinstance(items, LocList) else f.line
+                sink.add("CRM-E004", line, f"field '{f.name}': alias '{alias}' already names field '{other}'",
+                         "an import column so headed could fill either: drop the alias or rename the label")
+
+
+def _parse_aliases(value: Any, node: LocMap, sink: ProblemSink, where: str) -> tuple[str, ...]:
+    """`aliases: [电话, Tel]`: each a non-empty string (CRM-E014 at its line); the duplicates
+    across an entity's fields are checked with the entity (`check_aliases`)."""
+    if value is None:
+        return ()
+    kept = []
+    for index, alias in enumerate(value):
+        line = value.line_of(index) if isinstance(value, LocList) else node.line_of("aliases")
+        if not isinstance(alias, str) or not alias.strip():
+            sink.add("CRM-E014", line, f"{where}: alias {alias!r} is not a heading",
+                     "a non-empty text, as a file's column is headed: aliases: [电话, Tel]")
+        else:
+            kept.append(alias.strip())
+    return tuple(kept)
 
 
 def _parse_computed(values: dict, node: LocMap, sink: ProblemSink, where: str, ftype: str,

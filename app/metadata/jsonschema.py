@@ -113,6 +113,7 @@ KIND_SCHEMAS: dict[str, dict[str, Any]] = {
     "scalar": {"type": ["string", "number", "boolean"]},
     "identifiers": {"type": "array", "items": _ref("identifier")},
     "paths": {"type": "array", "items": {"type": "string", "pattern": PATH}},
+    "texts": {"type": "array", "items": {"type": "string", "minLength": 1}},
     "order": {"type": "string", "pattern": ORDER},
     "choices": {"type": "array", "minItems": 1, "items": _ref("choice")},
     "languages": {"type": "array", "items": {"enum": list(LANGUAGES)}},

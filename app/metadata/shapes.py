@@ -39,7 +39,7 @@ def kind_ok(kind: str, value: Any) -> bool:
         return isinstance(value, (int, float, dt.date)) and not isinstance(value, bool)
     if kind == "scalar":
         return isinstance(value, (str, int, float, bool, dt.date))
-    if kind in ("identifiers", "paths", "choices", "languages", "menu", "sections", "rolenames",
+    if kind in ("identifiers", "texts", "paths", "choices", "languages", "menu", "sections", "rolenames",
                 "pipelines", "stages", "transitions", "targets", "dashboards", "charts", "normalisers", "uniquesets",
                 "rules", "measures"):
         return isinstance(value, list)

@@ -123,6 +123,7 @@ class FieldSpec:
     normalise: tuple[Normaliser, ...] = ()
     unique_ignore_case: bool = False  # unique: ignore_case (e-mails): Ann@x.cn repeats ann@x.cn
     units: tuple[tuple[str, Any], ...] = ()  # money: unit words typed after a number (万 -> 10000)
+    aliases: tuple[str, ...] = ()  # other headings of an import column that fills the field (电话, Tel)
     currency: str = "CNY"  # money: the CRM's currency (crm.yaml), the only one typed in
     phone_region: str = "CN"  # phone normaliser: region of numbers typed without a country code
     # formula / lookup / rollup: `type` is then the type of the value (money, string…)

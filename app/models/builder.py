@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm import column_property, registry, relationship
 
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
@@ -153,10 +153,19 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
             sa.Index(constraint_name(entity.table_name, (f.column_name,), "_ci"),
                      sa.func.lower(table.c[f.column_name]), unique=True)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
-    mapper: Any = reg.map_imperatively(cls, table, version_id_col=table.c.version)
+    mapper: Any = reg.map_imperatively(cls, table, version_id_col=table.c.version,
+                                       properties=_captured_columns(entity, table))
     cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
     cls.__mapper__ = mapper  # type: ignore[attr-defined]
     return cls
+
+
+def _captured_columns(entity: EntitySpec, table: sa.Table) -> dict[str, Any]:
+    """The columns whose changes the outbox and the version log record, with `active_history`: a
+    set on an attribute that was not loaded (expired after a commit) loads its old value first,
+    so the event says what it was, not None. A loaded record (every command reads it) adds nothing."""
+    return {f.column_name: column_property(table.c[f.column_name], active_history=True)
+            for f in entity.event_fields if f.has_column}
 
 
 def _column(f: FieldSpec) -> sa.Column:

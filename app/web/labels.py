@@ -54,9 +54,16 @@ def label_value(label: object, value: object = "", lang: str | None = None) -> s
     return i18n_label_value(label, value, lang or current_lang())
 
 
-def label_markup(label: object, value: object = "") -> Markup:
-    """`label_value` for templates (`crm_colon`): both parts escaped, unless already markup."""
-    return Markup(label_value(escape(label), escape(value)))
+def label_markup(label: object, value: object = "", tag: str | None = None) -> Markup:
+    """`label_value` for templates (`crm_colon`): both parts escaped, unless already markup. With
+    `tag`, the label and its colon in that element and the value after it with the language's own
+    gap: `<strong>Record Count:</strong> 56` / `<strong>记录数目：</strong>56` (no space after "：";
+    a space written in the template after the element put one there)."""
+    if tag is None:
+        return Markup(label_value(escape(label), escape(value)))
+    head = label_value(escape(label), "")
+    gap = head[len(head.rstrip()):]
+    return Markup(f"<{tag}>{head.rstrip()}</{tag}>{gap}{escape(value)}")
 
 
 

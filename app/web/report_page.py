@@ -189,7 +189,7 @@ def page_context(spec: CrmSpec, access: Access, definition: ReportDefinition | N
         selected = set(default_columns(spec, entity, access)) if entity is not None else set()
     return {
         "ui": {k: v.get(lang) for k, v in UI.items()},
-        "title": UI["title"].get(lang),
+        "title": report.name if report is not None else UI["title"].get(lang),  # the tab names a saved report
         "lang": lang,
         "entities": entities,
         "entity": entity,

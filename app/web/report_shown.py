@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.fieldtypes.registry import field_type
-from app.i18n import _t
+from app.i18n import _t, label_value
 from app.metadata.spec import CrmSpec
 
 from .report_export import text
@@ -50,5 +50,5 @@ def total_row(table: Table, totals: dict[str, Any], definition: Any, spec: CrmSp
         cells = [""] + [shown(table.columns[1], next(iter(sums.values()), None), spec, lang)]
     count = f"{totals['count']:,}"
     caption = f"{label} · {RECORDS.get(lang).format(n=count)}"
-    cells[0] = f"{caption}: {cells[0]}" if cells[0] else caption
+    cells[0] = label_value(caption, cells[0], lang) if cells[0] else caption  # zh: "：", no space
     return cells
