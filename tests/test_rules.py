@@ -234,3 +234,21 @@ def test_starter_locks_closed_deals_and_checks_won_dates(make_app):
     locked = rep.put(f"/api/v1/opportunity/{pk}", json={"amount": "1"})
     assert locked.status_code == 403 and "Sales Manager" in locked.json["message"]
     assert manager.put(f"/api/v1/opportunity/{pk}", json={"next_step": "交付"}).status_code == 200
+
+
+def test_is_empty_answers_as_comparing_with_none_blank_and_the_empty_list():
+    """is_empty answers numbers and dates by their type (a speed-up): the same answer as the
+    comparisons it stands for, for every kind of value a record holds."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from app.records.rules import is_empty
+
+    class Blank(str):
+        pass
+
+    values = [None, "", " ", "空", [], [""], [0], 0, 1, -1, True, False, 0.0, float("nan"), Decimal("0"),
+              Decimal("NaN"), Decimal("-0.00"), dt.date(2026, 1, 1), dt.datetime(2026, 1, 1), Blank(""),
+              Blank("x"), (), {}, {"id": 1}]
+    for value in values:
+        assert is_empty(value) is (value is None or value == "" or value == []), value

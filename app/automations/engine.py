@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 from app.events.read import Change
-from app.expr import evaluate, parse
+from app.expr import compiled, parse
 from app.expr.nodes import Node
 from app.i18n import Phrase
 from app.metadata.spec import EntitySpec
@@ -73,7 +73,7 @@ def _plain(value: Any) -> Any:
 
 
 def value_of(text: str, state: dict[str, Any], timezone: str) -> Any:
-    return _plain(evaluate(tree(text), state, timezone=timezone))
+    return _plain(compiled(text)(state, timezone))
 
 
 @dataclass
@@ -86,7 +86,7 @@ class Decision:
 
 def decide(rule: AutomationSpec, change: Change, state: dict[str, Any], timezone: str) -> Decision:
     if rule.condition is not None:
-        verdict = evaluate(tree(rule.condition), state, timezone=timezone)
+        verdict = compiled(rule.condition)(state, timezone)
         if verdict is not True:
             return Decision(rule, False, Phrase("condition `{condition}` is {verdict}", condition=rule.condition,
                                                 verdict=verdict))

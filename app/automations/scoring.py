@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from app.expr import evaluate
+from app.expr import compiled
 from app.metadata.definitions import Key
 from app.metadata.problems import did_you_mean
 from app.metadata.shapes import check_mapping, line_of
@@ -33,7 +33,6 @@ from app.metadata.spec import Text
 from app.metadata.yamlsource import LocMap
 
 from .adjust import NUMBER_TYPES, clamp
-from .engine import tree
 from .section import section_head
 from .spec import SAVED, ActionSpec, AutomationSpec
 
@@ -128,7 +127,7 @@ def _grades(checker: Any, raw: list[Any], g: Any, line: int, where: str) -> tupl
 def score(scoring: Scoring, entity: Any, state: dict[str, Any], timezone: str) -> tuple[Any, str | None]:
     """(total within the field's bounds, grade) for the record as `state` shows it."""
     total = sum((pts for text, pts in scoring.points
-                 if evaluate(tree(text), state, timezone=timezone) is True), Decimal(0))
+                 if compiled(text)(state, timezone) is True), Decimal(0))
     total = clamp(entity.field(scoring.field), total)
     grade = next((name for name, least in scoring.grades if Decimal(str(total)) >= least), None)
     return total, grade

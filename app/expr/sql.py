@@ -45,6 +45,28 @@ def _divide_sqlite(element: SafeDivide, compiler: Any, **kw: Any) -> str:
     return f"(CAST({left} AS REAL) / NULLIF({right}, 0))"
 
 
+class AtMidnight(FunctionElement):
+    """A date as the datetime at its midnight, to compare with a datetime as Python does.
+    PostgreSQL promotes a date so by itself; SQLite compares their texts, where
+    '2026-03-15' differs from the stored '2026-03-15 00:00:00.000000'."""
+
+    type = sa.DateTime()
+    inherit_cache = True
+    name = "at_midnight"
+
+
+@compiles(AtMidnight)
+def _midnight_default(element: AtMidnight, compiler: Any, **kw: Any) -> str:
+    (day,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"CAST({day} AS TIMESTAMP)"
+
+
+@compiles(AtMidnight, "sqlite")
+def _midnight_sqlite(element: AtMidnight, compiler: Any, **kw: Any) -> str:
+    (day,) = (compiler.process(arg, **kw) for arg in element.clauses)
+    return f"(date({day}) || ' 00:00:00.000000')"  # SQLAlchemy's text of a datetime on SQLite
+
+
 class DaysBetween(FunctionElement):
     type = sa.Integer()
     inherit_cache = True
@@ -155,9 +177,7 @@ class SqlCompiler:
         if isinstance(node, Binary):
             return self.binary(node)
         if isinstance(node, InList):
-            values = [item.value for item in node.items]
-            operand = self.run(node.operand)
-            return operand.not_in(values) if node.negated else operand.in_(values)
+            return self.in_list(node)
         if isinstance(node, Call):
             return self.call(node)
         raise TypeError(node)
@@ -171,12 +191,32 @@ class SqlCompiler:
             return sa.or_(left, right)
         if op == "/":
             return SafeDivide(left, right)
+        if op in COMPARISONS:
+            return self.compare(node, left, right)
         operators: dict[str, Callable[[Any, Any], Any]] = {
             "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-            "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
-            "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
         }
         return operators[op](left, right)
+
+    def compare(self, node: Binary, left: ColumnElement, right: ColumnElement) -> ColumnElement:
+        """A comparison with empty is empty: SQLAlchemy would make `x = NULL` an `IS NULL`.
+        A date against a datetime compares the date's midnight, as in Python."""
+        if _is_null(node.left) or _is_null(node.right):
+            return sa.type_coerce(sa.null(), sa.Boolean)
+        if isinstance(left.type, sa.Date) and isinstance(right.type, sa.DateTime):
+            left = AtMidnight(left)
+        elif isinstance(left.type, sa.DateTime) and isinstance(right.type, sa.Date):
+            right = AtMidnight(right)
+        return COMPARISONS[node.op](left, right)
+
+    def in_list(self, node: InList) -> ColumnElement:
+        """`x in [a, null]`: an empty item matches nothing (Python compares it, SQL's `IN (NULL)`
+        would make the answer empty); an empty `x` gives empty."""
+        operand = self.run(node.operand)
+        values = [item.value for item in node.items if item.value is not None]
+        if not values:
+            return sa.case((operand.is_not(None), sa.literal(node.negated, sa.Boolean)))
+        return operand.not_in(values) if node.negated else operand.in_(values)
 
     def call(self, node: Call) -> ColumnElement:
         name = node.name
@@ -213,6 +253,16 @@ class SqlCompiler:
                 result = result.op("||")(part)
             return sa.type_coerce(result, sa.String)
         raise KeyError(name)
+
+
+COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+}
+
+
+def _is_null(node: Node) -> bool:
+    return isinstance(node, Literal) and node.value is None
 
 
 def _literal(value: Any) -> ColumnElement:

@@ -14,7 +14,7 @@ from .base import COMMON, FieldType
 
 
 def choice_errors(field: Any, values: list[Any], lang: str | None) -> list[str]:
-    allowed = {c.value for c in field.choices}
+    allowed = field.choice_values
     bad = [v for v in values if v not in allowed]
     if not bad:
         return []

@@ -12,6 +12,7 @@ not cover (a key on a multichoice, an entity titled by its id) is asked row by r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,10 +67,9 @@ def _plain(entity: Any, names: tuple[str, ...]) -> bool:
 
 
 def canon(value: Any) -> Any:
-    """A key value as Python compares it with the database's (Decimal 1.50 is 1.5)."""
-    if hasattr(value, "normalize") and hasattr(value, "is_nan"):
-        return value.normalize()
-    return value
+    """A key value as Python compares it with the database's (Decimal 1.50 is 1.5). Called for
+    every cell of every key (a type test, not two attribute probes)."""
+    return value.normalize() if isinstance(value, Decimal) else value
 
 
 def key_of(importer: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any:

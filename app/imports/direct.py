@@ -149,8 +149,9 @@ def _copy_lines(keys: tuple[str, ...], processors: list[Any], rows: list[dict[st
             value = values(row)
             yield writer(type(value), _copy_text)(value) + "\n"
         return
-    for row in rows:
-        yield "\t".join([writer(type(value), _copy_text)(value) for value in values(row)]) + "\n"
+    for row in rows:  # an empty cell (most of a record's columns) without a lookup or a call
+        yield "\t".join(["\\N" if value is None else writer(type(value), _copy_text)(value)
+                         for value in values(row)]) + "\n"
 
 
 def _cell_writer(process: Callable[[Any], Any] | None) -> Callable[[Any], str]:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from app.records.commands import CreateRecord, FieldErrors, Forbidden, RecordContext, UpdateRecord
 from app.records.normalise import normalise_values
-from app.records.rules import check_value
+from app.records.rules import check_value, is_empty
 
 from .batch import Batch, BatchCreate, BatchUpdate, canon, key_of
 from .cells import CellReader
@@ -117,7 +117,7 @@ class RowJudge:
             if key is not None:
                 result.append((names, key, digest(key)))
         if not result and not self.plan.keys:
-            filled = tuple(n for n in self.fallback if values.get(n) not in (None, "", []))
+            filled = tuple(n for n in self.fallback if not is_empty(values.get(n)))
             if filled:
                 key = self._key(filled, values)
                 result.append((filled, key, digest(key)))
@@ -130,7 +130,7 @@ class RowJudge:
         key = []
         for name, fold in zip(names, folds, strict=True):
             value = values.get(name)
-            if value in (None, "", []):
+            if is_empty(value):
                 return None
             value = tuple(sorted(value)) if isinstance(value, list) else value
             key.append(value.casefold() if fold and isinstance(value, str) else value)

@@ -165,6 +165,10 @@ class FieldSpec:
     def editable(self) -> bool:
         return not (self.read_only or self.system or self.type == "autonumber" or self.is_computed)
 
+    @cached_property  # read per value on every write (the choice check): computed once
+    def choice_values(self) -> frozenset[str]:
+        return frozenset(c.value for c in self.choices)
+
     def choice_label(self, value: str, lang: str | None = None) -> str:
         for choice in self.choices:
             if choice.value == value:

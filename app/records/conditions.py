@@ -13,8 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from app.expr import evaluate, fields_of, parse
-from app.expr.nodes import Node
+from app.expr import compiled, fields_of, parse
 from app.metadata.spec import EntitySpec
 
 from .messages import msg
@@ -23,21 +22,16 @@ from .stages import record_state
 
 
 @lru_cache(maxsize=1024)
-def _tree(text: str) -> Node:
-    return parse(text)  # checked at load: never fails here
-
-
-@lru_cache(maxsize=1024)
 def _names(text: str) -> frozenset[str]:
     """The fields a rule reads (their first step: `account.tier` reads `account`)."""
-    return frozenset(f.path[0] for f in fields_of(_tree(text)))
+    return frozenset(f.path[0] for f in fields_of(parse(text)))  # checked at load: never fails here
 
 
 def holds(text: str | None, record: dict[str, Any], timezone: str) -> bool | None:
     """True, False, or None when the condition cannot be decided (an empty operand)."""
     if text is None:
         return None
-    value = evaluate(_tree(text), record, timezone=timezone)
+    value = compiled(text)(record, timezone)
     return None if value is None else bool(value)
 
 

@@ -1,7 +1,10 @@
-"""Evaluate a tree for one record in Python (forms, commands, rules).
+"""The reference meaning of the expression language: a plain tree walk, the app's evaluator
+until the compiled closures (app/expr/compiled.py) replaced it.
 
-Same answers as the SQL of `sql.py`: Decimal arithmetic, an empty operand or a
-division by zero gives empty (None), comparisons with empty are empty, and/or
+Kept here, as a test oracle only, because it says the meaning in the most direct form:
+tests/test_expr_closure.py holds the closures (and the SQL of `sql.py`) equal to it over a
+table of expressions and records. Same answers as the SQL: Decimal arithmetic, an empty
+operand or a division by zero gives empty (None), comparisons with empty are empty, and/or
 follow SQL's three-valued logic, `if` with an empty condition takes the else branch.
 """
 
@@ -13,8 +16,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .functions import NULL_AWARE, PYTHON
-from .nodes import Binary, Call, Field, InList, Literal, Node, Unary
+from app.expr.functions import NULL_AWARE, PYTHON
+from app.expr.nodes import Binary, Call, Field, InList, Literal, Node, Unary
 
 _MISSING = object()
 
