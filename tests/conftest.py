@@ -137,6 +137,9 @@ def build_test_app(database_url: str, metadata_dir: Path | str, plugins_dir: Pat
         "SECRET_KEY": "test-secret-only-for-the-test-suite-0123456789",
         # automations: no outbox job thread outliving a test; tests of the outbox drive it or ask for "auto"
         "CRM_OUTBOX_DISPATCH": "off",
+        # one cheap hash round: a login costs scrypt ~170 ms of CPU, and the suite logs in thousands
+        # of times (the hash method is FAB's setting; production keeps FAB's scrypt default)
+        "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1",
         # no statement timeout on a loaded test machine, unless a test (or the environment) asks
         "CRM_WEB_STATEMENT_TIMEOUT_MS": int(os.environ.get("CRM_WEB_STATEMENT_TIMEOUT_MS", 0)),
     }

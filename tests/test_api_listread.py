@@ -118,14 +118,17 @@ def clients(demo_app: Any) -> dict[str, Any]:
                                     "campaign"])  # STARTER
 def test_every_entity_lists_the_same_json_on_both_paths(demo_app: Any, clients: dict[str, Any],
                                                         entity: str) -> None:
+    """Each argument set as admin and as one other role, in turn (a role meets every kind of set:
+    the sets come in runs of a kind; crossing all of them with every role took minutes)."""
     sets = _argument_sets(demo_app, clients["admin"], entity)
     assert len(sets) > 20
+    others = [clients[user] for user in ROLES[1:]]
     answered = 0
-    for client in clients.values():
-        for args in sets:
+    for index, args in enumerate(sets):
+        for client in (clients["admin"], others[index % len(others)]):
             response = _same(client, _url(entity, args))
             answered += response.status_code == 200 and bool(response.json.get("result"))
-    assert answered > len(sets)  # most sets return rows for some role: the comparison compares data
+    assert answered > len(sets) // 2  # many answers carry rows: the comparison compares data
 
 
 STARTER = ("account", "contact", "lead", "opportunity", "product", "activity", "ticket", "campaign")

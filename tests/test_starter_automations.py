@@ -12,11 +12,20 @@ from app.automations.process import drain
 from app.cli import crm
 from app.demo.users import DEMO_PASSWORD, create_demo_users
 from tests.conftest import login
+from tests.receivers import smtp_sink
 
 
 @pytest.fixture
-def starter(make_app: Any) -> Any:
-    app = make_app(CRM_OUTBOX_DISPATCH="off")
+def mailbox() -> Any:
+    """The SMTP sink the starter's e-mail actions send to (with no server, a mail's delivery
+    would be retried and the drain would wait for the retry: minutes)."""
+    with smtp_sink() as (port, messages):
+        yield port, messages
+
+
+@pytest.fixture
+def starter(make_app: Any, mailbox: Any) -> Any:
+    app = make_app(CRM_OUTBOX_DISPATCH="off", CRM_SMTP_HOST="127.0.0.1", CRM_SMTP_PORT=mailbox[0])
     with app.app_context():
         state = app.extensions["crm"]
         create_demo_users(state.appbuilder, state.models)
@@ -42,7 +51,7 @@ def test_a_new_web_lead_gets_a_call_task_for_its_owner(starter: Any) -> None:
     assert made[0]["assignee"]["id"] == rep_id  # the lead's owner, who can see it (activity: own)
 
 
-def test_a_won_deal_gets_an_onboarding_task_for_its_owner(starter: Any) -> None:
+def test_a_won_deal_gets_an_onboarding_task_for_its_owner(starter: Any, mailbox: Any) -> None:
     admin = login(starter.test_client())
     account = admin.post("/api/v1/account/", json={"name": "宁德时代"}).json["id"]
     contact = admin.post("/api/v1/contact/", json={"name": "曾先生", "account": account}).json["id"]
@@ -59,6 +68,9 @@ def test_a_won_deal_gets_an_onboarding_task_for_its_owner(starter: Any) -> None:
     made = activities(admin)
     assert [(a["subject"], a["kind"], a["opportunity"]["id"], a["account"]["id"]) for a in made] == [
         ("Onboarding / 交付启动: 储能项目", "task", pk, account)]
+    with starter.app_context():
+        owner = starter.extensions["crm"].appbuilder.sm.find_user(username="admin")
+    assert [(to, m["Subject"]) for _, to, m in mailbox[1]] == [([owner.email], "Won: 储能项目 - start onboarding")]
     runner = starter.test_cli_runner()
     dry = runner.invoke(crm, ["automations", "test", "won_deal_onboarding", "opportunity", str(pk)])
     assert dry.exit_code == 0 and "WOULD FIRE" in dry.output and "储能项目" in dry.output, dry.output
