@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_WRITE": "direct",  # direct: new records without the ORM (app/imports/direct.py); orm: through it
     "CRM_IMPORT_READ": "columns",  # columns: a batch's plain cells read a column at a time (app/imports/columns.py); cells: one by one
     "CRM_IMPORT_OVERLAP": "on",  # PostgreSQL create imports: a batch written (own connection) while the next is judged
+    "CRM_IMPORT_BATCH_MIN_ROWS": 200,  # rows: the least a batch holds once its size adapts to the clock
     "CRM_IMPORT_ANALYZE_ROWS": 20_000,  # PostgreSQL: ANALYZE the table each time an import doubles this many new rows
     "CRM_EXPORT_JOB_ROWS": 10_000,
     # Bulk work on lists (docs/metadata.md#bulk-work): above this many records it runs as a job;
@@ -142,7 +143,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
             "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ",
-            "CRM_LIST_READ")
+            "CRM_LIST_READ", "CRM_IMPORT_BATCH_MIN_ROWS")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 
@@ -160,7 +161,7 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             settings[key] = value
     settings.update(overrides or {})
     for key in ("CRM_TRUSTED_PROXIES", "CRM_HEALTH_MIN_WORKERS", "CRM_LIST_COUNT_CAP", "CRM_GZIP_MIN_BYTES",
-                "CRM_WEB_STATEMENT_TIMEOUT_MS"):
+                "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_IMPORT_BATCH_MIN_ROWS"):
         settings[key] = int(settings.get(key) or 0)
     settings["CRM_ACCESS_CACHE_SECONDS"] = float(settings.get("CRM_ACCESS_CACHE_SECONDS") or 0)
     settings["CRM_CHART_CACHE_SECONDS"] = float(settings.get("CRM_CHART_CACHE_SECONDS") or 0)

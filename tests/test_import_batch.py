@@ -194,3 +194,48 @@ def test_a_refused_batch_in_flight_is_replayed_and_the_next_judged_again(make_ap
     assert logged[56][0] == "duplicate" and "26" in logged[56][1]
     again = run_import(app, client, "lead", ("\n".join(lines) + "\n").encode(), "refused.csv")
     assert again.result["counts"]["created"] == 0
+
+
+def test_slow_batches_do_not_shrink_below_the_floor(make_app: Any, tmp_path: Path, monkeypatch: Any,
+                                                    caplog: Any) -> None:
+    """A loaded machine (here a clock on which every batch takes 5 s) keeps batches of at least
+    `CRM_IMPORT_BATCH_MIN_ROWS` rows after the first 20, not 20-row batches, with the same rows in."""
+    from itertools import count
+
+    from app.imports import run as import_run
+
+    ticks = count(step=5.0)
+    monkeypatch.setattr(import_run, "batch_clock", lambda: next(ticks))
+    app, client, lines = _leads_with_unique_company(make_app, tmp_path, 500)
+
+    def sizes(name: str, data: list[str]) -> tuple[Any, list[int]]:
+        caplog.clear()
+        with caplog.at_level("DEBUG", logger="app.imports.run"):
+            job = run_import(app, client, "lead", ("\n".join(data) + "\n").encode(), name)
+        return job, [r.args[1] for r in caplog.records if "a batch of" in r.getMessage()]
+
+    job, cut = sizes("slow.csv", lines)
+    assert job.result["counts"]["created"] == 500
+    assert cut == [20, 200, 200], cut  # then the last 80
+    app.config["CRM_IMPORT_BATCH_MIN_ROWS"] = 150
+    more = [lines[0]] + [f"线索{i:03d},公司{i:03d},l{i}@example.cn" for i in range(500, 900)]
+    job, cut = sizes("slow-150.csv", more)
+    assert job.result["counts"]["created"] == 400
+    assert cut == [20, 150, 150], cut  # then the last 80
+    with app.app_context():
+        lead = app.extensions["crm"].models.model("lead")
+        session = app.extensions["crm"].db.session
+        assert session.scalar(sa.select(sa.func.count()).select_from(lead)) == 900
+        session.remove()
+
+
+def test_the_next_batch_size_keeps_its_floor_and_its_ceiling(monkeypatch: Any) -> None:
+    from app.imports import run as import_run
+    from app.imports.run import next_batch_size
+
+    assert next_batch_size(200, 9.0, 200) == 200  # slow: the floor
+    assert next_batch_size(200, 0.25, 200) == 400  # at pace: 0.5 s of rows
+    assert next_batch_size(1000, 0.01, 200) == 1000  # fast: the ceiling
+    assert next_batch_size(20, 9.0, 0) == 20  # no floor set: the first batch's size
+    monkeypatch.setattr(import_run, "BATCH_ROWS", (20, 20))  # the tests that cut batches of 20
+    assert next_batch_size(20, 9.0, 200) == 20
