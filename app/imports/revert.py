@@ -72,7 +72,7 @@ def revert_line(ctx: Any, entity: Any, model: Any, log: sa.Table, line: Any) -> 
             UpdateRecord(ctx, entity.name, record, values, errors, version=line.version).run()
     except FieldErrors as exc:
         session.rollback()
-        return "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.errors.items())
+        return exc.text(entity, lang)
     except CommandError as exc:
         session.rollback()
         return str(exc)

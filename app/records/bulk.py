@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from app.i18n import _t, label_value
+from app.i18n import _t
 
 from .commands import (
     CommandError,
@@ -77,14 +77,7 @@ class BulkOutcome:
 
 def reason_of(exc: CommandError, entity: Any, lang: str | None) -> str:
     """One line a user reads: field errors with the fields' labels, else the error's text."""
-    if isinstance(exc, FieldErrors):
-        parts = []
-        for name, messages in exc.errors.items():
-            f = entity.field_map.get(name)
-            label = f.label.get(lang) if f is not None else name
-            parts.append(label_value(label, " ".join(messages), lang))
-        return "; ".join(parts)
-    return str(exc)
+    return exc.text(entity, lang) if isinstance(exc, FieldErrors) else str(exc)
 
 
 class BulkRecords:

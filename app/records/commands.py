@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
 from app.clock import crm_today, utc_now
+from app.i18n import label_value
 from app.metadata.spec import EntitySpec, FieldSpec
 from app.models import ModelSet
 from app.models.actor import acting_user_id
@@ -40,7 +41,22 @@ class FieldErrors(CommandError):
 
     def __init__(self, errors: dict[str, list[str]]):
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))  # logs: field names
+
+    def text(self, entity: EntitySpec, lang: str | None) -> str:
+        """The errors as a user reads them, in one line: each field by its label in `lang` with the
+        language's colon ('Amount: required' / '金额：必填'); a form-wide error by itself."""
+        return "; ".join(field_error_text(entity, name, messages, lang) for name, messages in self.errors.items())
+
+
+def field_error_text(entity: EntitySpec, name: str, messages: list[str], lang: str | None) -> str:
+    """One field's errors after its label ('金额：必填'); `_schema` (the record as a whole) bare, an
+    unknown name (a plugin's, a converted target's `account.name`) as it is."""
+    said = " ".join(messages)
+    if name == "_schema":
+        return said
+    f = entity.field_map.get(name)
+    return label_value(f.label.get(lang) if f is not None else name, said, lang)
 
 
 class ValidationFailed(FieldErrors):

@@ -21,11 +21,13 @@ from app.records.commands import (
     CommandError,
     CreateRecord,
     DeleteRecord,
+    FieldErrors,
     RecordContext,
     StaleVersion,
     UpdateRecord,
     ValidationFailed,
     default_for,
+    field_error_text,
 )
 from app.security.access import Access, allowed_ids, current_access
 
@@ -336,10 +338,10 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
                 if name in form:
                     form[name].errors = list(dict.fromkeys([*form[name].errors, *messages]))
                 else:
-                    flash(f"{name}: {' '.join(messages)}", "danger")
+                    flash(field_error_text(self.entity, name, messages, current_lang()), "danger")
             flash(str(UI["fix_errors"].get(current_lang())), "danger")
         except CommandError as exc:
-            flash(str(exc), "danger")
+            flash(exc.text(self.entity, current_lang()) if isinstance(exc, FieldErrors) else str(exc), "danger")
         return False
 
     @expose("/convert/<int:pk>", methods=["POST"])
@@ -411,7 +413,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             DeleteRecord(self._ctx(), self.entity.name, item, version=request_version()).run()
             flash(str(UI["deleted"].get(current_lang())), "success")
         except CommandError as exc:
-            flash(str(exc), "danger")
+            flash(exc.text(self.entity, current_lang()) if isinstance(exc, FieldErrors) else str(exc), "danger")
         self.update_redirect()
 
 
