@@ -3,11 +3,10 @@
 Rows go in batches (sized so a batch takes about half a second, never under a floor in rows:
 `next_batch_size`): the batch's lookups are read once (batch.py), its rows judged by the record
 commands, its new records written in one flush, and the batch commits with the rows' lines in
-crm_import_row. A batch the
-database refuses as a whole (a unique value raced in, a constraint the commands do not
-know) is replayed row by row, each row alone, so a bad row is reported and the rest goes
-in. A worker killed mid-file loses nothing and doubles nothing: the retry skips the rows
-the log holds and goes on.
+crm_import_row. A batch the database refuses as a whole (a unique value raced in, a constraint
+the commands do not know) is replayed row by row, each row alone, so a bad row is reported and
+the rest goes in. A worker killed mid-file loses nothing and doubles nothing: the retry skips
+the rows the log holds and goes on.
 """
 
 from __future__ import annotations
