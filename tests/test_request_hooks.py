@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from app.ops.metrics import REGISTRY
-from tests.conftest import login, own_address
+from tests.conftest import login, own_address, write_tree
 from tests.test_ops_health import request_lines
 
 FRAME_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy",
@@ -128,3 +128,31 @@ def test_a_flash_added_to_pending_ones_is_kept(make_app: Any) -> None:
     second = client.get("/_test_flash?m=two")
     assert any(c.startswith("session=") for c in second.headers.getlist("Set-Cookie"))
     assert client.get("/_test_flashes").get_json() == ["one", "two"]
+
+
+def test_the_first_api_list_after_a_login_sends_no_cookie(app: Any) -> None:
+    """The first request that asked for the language put the default one into the session (FAB's
+    locale selector writes it back): the first API list after a login re-signed and re-sent the
+    cookie. A language not chosen is the default's on every request; a chosen one is kept."""
+    client = login(app.test_client())
+    first = client.get("/api/v1/opportunity/")
+    assert first.status_code == 200 and first.headers.getlist("Set-Cookie") == []
+    chosen = client.post("/lang/zh")
+    assert any(c.startswith("session=") for c in chosen.headers.getlist("Set-Cookie"))
+    answer = client.get("/api/v1/opportunity/_info")
+    assert answer.status_code == 200 and answer.headers.getlist("Set-Cookie") == []
+
+
+def test_a_zh_first_crm_speaks_zh_until_another_language_is_chosen(make_app: Any, tmp_path: Any) -> None:
+    """With no language in the session (none chosen), the pages and the navbar's language menu
+    follow the CRM's first language, not a hard-coded English."""
+    root = write_tree(tmp_path / "meta", {"deal": "label: {en: Deal, zh: 交易}\nfields:\n  name: {type: string}\n"},
+                      "name: Test CRM\nlanguages: [zh, en]\n")
+    client = login(make_app(root).test_client())
+    page = client.get("/crm/deal/list/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<title>交易" in html, html[:300]
+    assert 'data-locale="en"' in html and 'data-locale="zh"' not in html  # the menu offers the other one
+    client.post("/lang/en")
+    html = client.get("/crm/deal/list/").get_data(as_text=True)
+    assert 'data-locale="zh"' in html and 'data-locale="en"' not in html

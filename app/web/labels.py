@@ -68,7 +68,9 @@ def label_markup(label: object, value: object = "", tag: str | None = None) -> M
 
 
 def install_label_colon(app: Flask) -> None:
+    """`crm_colon` and `crm_language` (the request's language; the session holds one only once chosen)."""
     app.add_template_global(label_markup, "crm_colon")
+    app.add_template_global(current_lang, "crm_language")
 
 
 UI = {
