@@ -78,7 +78,12 @@ def test_the_walk_fails_on_a_listed_page_that_is_a_404(app):
 def test_the_walk_sees_a_space_after_a_full_width_colon():
     assert wide_colon_gaps("<strong>记录数目：</strong> 56</div>") == ["记录数目：</strong> 56"]
     assert wide_colon_gaps("<strong>记录数目：</strong>56") == []
-    assert wide_colon_gaps("<span>共享给：</span>\n  <label>销售</label>") == []  # layout, not a gap
+    # white space before an inline element is drawn, a new line too (the report form's "共享给： 销售")
+    assert wide_colon_gaps("<span>共享给：</span>\n  <label><input type=checkbox> 销售</label>") != []
+    assert wide_colon_gaps("<strong>共享给：</strong> <a href=x>销售</a>") != []
+    assert wide_colon_gaps("<strong>记录数目：</strong>\n  56") != []
+    assert wide_colon_gaps("<dt>共享给：</dt>\n  <dd>销售</dd>") == []  # a block: layout, not a gap
+    assert wide_colon_gaps("<span>共享给：</span><label><input type=checkbox> 销售</label>") == []
     assert wide_colon_gaps('<script>x = "a： b"</script>') == []
     assert wide_colon_gaps("<td>备注： 客户很满意</td>", ["备注： 客户很满意"]) == []  # data as typed
     assert wide_colon_gaps("<strong>记录数目：</strong> 5", ["记录数目："]) != []  # the catalog's label is no excuse

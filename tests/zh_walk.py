@@ -41,9 +41,11 @@ PATTERNS = (
 )
 WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 CJK_COLON = re.compile(r"[\u3400-\u9fff]\s*:(?!//)")  # "角色:", not the "http://" of an address
-# "记录数目：</strong> 56": a full-width colon, the elements it ends, then a space before the value on
-# the same line (Chinese puts no space after "："); a line break after it is layout, not a gap
-WIDE_COLON_GAP = re.compile(r"[^\s>]{0,12}：(?:</[a-z]+>)*[ \t]+[^\s<][^<\n]{0,12}")
+# "记录数目：</strong> 56": a full-width colon, the elements it ends, then white space (a new line
+# too: the browser draws any run of it as one space) before the value's text or an inline element
+# (Chinese puts no space after "："); white space before a block element is layout, not a gap
+INLINE = "a|abbr|b|button|code|em|i|img|input|kbd|label|select|small|span|strong|time"
+WIDE_COLON_GAP = re.compile(r"[^\s>]{0,12}：(?:</[a-z]+>)*\s+(?:[^\s<]|<(?:" + INLINE + r")\b[^>]*>)[^<\n]{0,12}")
 SCRIPTS = re.compile(r"<(script|style|textarea|pre|code)\b.*?</\1>", re.S | re.I)
 
 
