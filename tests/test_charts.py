@@ -23,6 +23,8 @@ from app.charts.figures import figure, kpi_text, table
 from app.charts.query import ChartQueryError, aggregate, chart_filters, period_filters
 from app.charts.result import ChartResult
 from app.charts.run import chart_context, run_chart
+from app.charts.units import in_units
+from app.i18n.formats import compact_money
 from app.metadata.loader import load_spec
 from app.metadata.spec import ChartSpec, Condition, Grouping, Measure, Period, Text
 from tests.conftest import STARTER, build_test_app, count_queries, dispose_app, fresh_database
@@ -357,8 +359,9 @@ def test_kpi_boundaries_and_change(world: World) -> None:
     won = [r for r in world.rows["opportunity"] if r["stage"] == "won" and r["amount"] is not None]
     assert any(r["close_date"] == D(2026, 1, 1) for r in won)  # start of the quarter: in
     assert close(result.kpi, sum(r["amount"] for r in won if D(2026, 1, 1) <= r["close_date"] < D(2026, 4, 1)))
-    value, change = kpi_text(result, "en")
-    assert value == f"CN¥{float(result.kpi):,.2f}"  # a sum of money: in the CRM's currency (CNY)
+    value, change, exact = kpi_text(result, "en")
+    assert exact == f"CN¥{float(result.kpi):,.2f}"  # a sum of money: in the CRM's currency (CNY)
+    assert value == compact_money(result.kpi, "CNY", "en") and value.startswith("CN¥")
     want = (float(result.kpi) - float(result.previous)) / float(result.previous) * 100
     assert change == f"{want:+.1f}%"
     assert period_filters(chart, TODAY) == (("close_date", "gte", D(2026, 1, 1)), ("close_date", "lt", D(2026, 4, 1)))
@@ -366,7 +369,9 @@ def test_kpi_boundaries_and_change(world: World) -> None:
     got = run_chart(open_deals, world.ctx("executive"))
     assert close(got.kpi, expected(world, "executive", open_deals)["kpi"])
     assert kpi_text(ChartResult(open_deals, kpi=3, previous=0), "zh")[1] == "不适用"
-    assert kpi_text(ChartResult(adhoc(), kpi=1234567.5), "en") == ("1,234,567.50", "")
+    assert kpi_text(ChartResult(adhoc(), kpi=1234567.5), "en") == ("1.23M", "", "1,234,567.50")
+    assert kpi_text(ChartResult(adhoc(), kpi=1234567.5), "zh") == ("123.46万", "", "1,234,567.50")
+    assert kpi_text(ChartResult(adhoc(), kpi=8500), "zh") == ("8,500", "", "8,500")
 
 
 def test_labels_in_chinese_with_empty_group(world: World) -> None:
@@ -580,8 +585,9 @@ def test_figure_per_kind(world: World, kind: str, trace: str) -> None:
     if kind == "area":
         assert all(t["stackgroup"] == "one" for t in fig["data"])
     if kind == "funnel":
-        assert fig["data"][0]["textinfo"] == "text+percent previous"  # zh: the values in 万/亿 (app/charts/units.py)
-        assert figure(result, "en")["data"][0]["textinfo"] == "value+percent previous"
+        assert fig["data"][0]["textinfo"] == "text+percent previous"  # the values in 万/亿 (app/charts/units.py)
+        en = figure(result, "en")["data"][0]
+        assert en["textinfo"] == "text+percent previous" and en["text"] == [in_units(v, "en") for v in en["x"]]
     if kind in ("bar", "pie"):
         colors = fig["data"][0]["marker"]["color" if kind == "bar" else "colors"]
         stage = world.app.extensions["crm"].spec.entity("opportunity").field("stage")
@@ -623,7 +629,7 @@ def test_kpi_without_period_has_no_previous(world: World) -> None:
                                                              Condition("amount", "gt", 10**9)),
                   period=Period("close_date", "this_year"))
     got = aggregate(empty, world.ctx("executive"))
-    assert got.kpi is None and kpi_text(got, "en") == ("—", "n/a")
+    assert got.kpi is None and kpi_text(got, "en") == ("—", "n/a", "—")
 
 
 def test_linked_records_out_of_scope_show_as_empty(world: World) -> None:

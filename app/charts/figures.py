@@ -11,18 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import plotly.graph_objects as go
 from flask import current_app, has_app_context
 
 from app.i18n import _t
-from app.i18n.formats import money
+from app.i18n.formats import compact_money, money
 from app.metadata.spec import CrmSpec
 
 from .query import field_label, text
 from .result import ChartResult, Point, Rate
-from .units import axis_ticks, in_units, stacked_totals, uses_units
+from .units import axis_ticks, in_units, stacked_totals
 
 DRAWN = ("bar", "stacked_bar", "line", "area", "pie", "funnel")
 NOT_AVAILABLE = _t("n/a")
@@ -67,13 +67,13 @@ def figure(result: ChartResult, lang: str) -> dict | None:
         yaxis = {"title": {"text": result.value_label}, "separatethousands": True}
         if result.chart.analysis in RATE_ANALYSES:
             yaxis["tickformat"] = ".0%"
-        if uses_units(lang) and "tickformat" not in yaxis:  # 350万, not 3.5M
+        if "tickformat" not in yaxis:  # 350万 / 1.2B, not plotly's 3.5M / 1.2G
             stacked = kind in ("stacked_bar", "area") and len(series_of(points)) > 1
             yaxis.update(axis_ticks(stacked_totals(points) if stacked else [p.value for p in points], lang))
         fig.update_layout(barmode="stack" if kind == "stacked_bar" else "group",
                           xaxis={"type": "category", "categoryorder": "array", "categoryarray": order},
                           yaxis=yaxis)
-    if uses_units(lang) and result.chart.analysis not in RATE_ANALYSES:
+    if result.chart.analysis not in RATE_ANALYSES:
         _hover_in_units(fig, kind, lang)
     return fig.to_plotly_json()
 
@@ -148,34 +148,44 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def kpi_text(result: ChartResult, lang: str) -> tuple[str, str]:
-    """(the value, its change against the previous period: "+12.5%", "n/a", or "" with no period)."""
+class KpiText(NamedTuple):
+    """What a KPI card shows: the value in the language's units (¥350万, CN¥3.5M, 1.2K), its change
+    against the previous period ("+12.5%", "n/a", or "" with no period), and the exact figure
+    (¥3,500,000.00) for the card's title. Tables keep exact figures: they are read to the unit."""
+
+    value: str
+    change: str
+    exact: str
+
+
+def kpi_text(result: ChartResult, lang: str) -> KpiText:
+    """A KPI card's texts: a money KPI in the CRM's currency, a rate as a percentage."""
     if result.omitted:
-        return result.omitted, ""
-    value = format_value(result.kpi)
+        return KpiText(result.omitted, "", result.omitted)
+    value = exact = format_value(result.kpi)
     if result.chart.analysis in RATE_ANALYSES and result.kpi is not None and _numeric(result.kpi):
-        value = format_value(Rate(result.kpi))
+        value = exact = format_value(Rate(result.kpi))
     elif _numeric(result.kpi) and not isinstance(result.kpi, Rate):
-        value = _money(result, lang) or value
+        currency = _money_currency(result)
+        value = in_units(result.kpi, lang) if currency is None else compact_money(result.kpi, currency, lang)
+        exact = exact if currency is None else money(result.kpi, currency, lang)
     if result.chart.period is None and result.previous is None:
-        return value, ""
+        return KpiText(value, "", exact)
     current, previous = result.kpi, result.previous
     if previous in (None, 0) or current is None or not _numeric(current) or not _numeric(previous):
-        return value, NOT_AVAILABLE.get(lang, NOT_AVAILABLE["en"])
+        return KpiText(value, NOT_AVAILABLE.get(lang, NOT_AVAILABLE["en"]), exact)
     change = (float(current) - float(previous)) / abs(float(previous)) * 100
-    return value, f"{change:+.1f}%"
+    return KpiText(value, f"{change:+.1f}%", exact)
 
 
-def _money(result: ChartResult, lang: str) -> str | None:
-    """A KPI summing (or averaging) a money field, in the CRM's currency (¥1,234.00 / CN¥1,234.00)."""
+def _money_currency(result: ChartResult) -> str | None:
+    """The CRM's currency when the KPI sums (or averages) a money field, else None."""
     measure = result.chart.measure
     if not has_app_context() or measure is None or measure.field is None or measure.func == "count_distinct":
         return None
     spec = current_app.extensions["crm"].spec
     f = spec.entity(result.chart.entity).field_map.get(measure.field)
-    if f is None or f.type != "money":
-        return None
-    return money(result.kpi, spec.currency, lang)
+    return spec.currency if f is not None and f.type == "money" else None
 
 
 def _numeric(value: Any) -> bool:

@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_datetime
 from babel.numbers import (
+    format_compact_currency,
+    format_compact_decimal,
     format_currency,
     format_decimal,
     get_currency_precision,
@@ -85,6 +87,38 @@ def money(value: Any, currency: str, lang: str | None) -> str:
 
 def number(value: Any, lang: str | None) -> str:
     return format_decimal(value, locale=locale_of(lang))
+
+
+@lru_cache(maxsize=64)
+def first_unit(lang: str | None) -> int | None:
+    """The smallest number the language writes in a unit (CLDR's short compact forms): 10,000
+    (万) in zh, 1,000 (K) in en; None for a language that writes every number in full."""
+    forms = locale_of(lang).compact_decimal_formats.get("short", {}).get("other", {})
+    units = [int(m) for m, pattern in forms.items() if pattern.pattern.strip("0")]
+    return min(units, default=None)
+
+
+def _in_units(value: Decimal, lang: str | None) -> bool:
+    unit = first_unit(lang)
+    return unit is not None and abs(value) >= unit
+
+
+def compact_number(value: Any, lang: str | None) -> str:
+    """350万, 1.2亿, 8,500 in zh; 3.5M, 8.5K in en: at most two decimals, none trailing. Below the
+    language's first unit CLDR writes the number bare ("8500"): it keeps its groups here."""
+    amount = round(Decimal(str(value)), 2) + 0  # + 0: no "-0"
+    if _in_units(amount, lang):
+        return format_compact_decimal(amount, locale=locale_of(lang), fraction_digits=2)
+    return format_decimal(amount, format="#,##0.##", locale=locale_of(lang))
+
+
+def compact_money(value: Any, currency: str, lang: str | None) -> str:
+    """¥350万 in zh, CN¥3.5M in en (a dashboard's KPI card); below the language's first unit the
+    exact amount, as short (¥8,500.00)."""
+    amount = Decimal(str(value))
+    if amount.is_finite() and _in_units(round(amount, 2), lang):
+        return format_compact_currency(amount, currency or "CNY", locale=locale_of(lang), fraction_digits=2)
+    return money(amount, currency, lang)
 
 
 def moment(utc: dt.datetime, zone: ZoneInfo, lang: str | None) -> str:

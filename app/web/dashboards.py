@@ -194,8 +194,8 @@ def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:
         return card
     card["empty"] = result.empty
     if chart.kind == "kpi":
-        value, change = kpi_text(result, lang)
-        card["kpi"] = {"value": value, "change": change, "raw": _plain(result.kpi),
+        value, change, exact = kpi_text(result, lang)
+        card["kpi"] = {"value": value, "change": change, "exact": exact, "raw": _plain(result.kpi),
                        "previous": _plain(result.previous)}
         card["link"] = drill_url(ctx.spec, chart, result, None, ctx.now)
         return card

@@ -110,7 +110,12 @@ def test_home_shows_its_layout_before_the_charts_then_draws_them(browser: Any, l
         drawn = _wait_drawn(page)
         assert drawn >= 3 and page.locator(".crm-plot .main-svg").count() >= drawn
         assert page.locator(".crm-chart[data-state=failed]").count() == 0
-        assert page.locator("#chart-won_this_quarter .crm-kpi-value").count() == 1
+        kpi = page.locator("#chart-won_this_quarter .crm-kpi-value")
+        assert kpi.count() == 1
+        card = page.evaluate("src => fetch(src).then(r => r.json())",
+                             page.locator("#chart-won_this_quarter").get_attribute("data-src"))["kpi"]
+        assert kpi.inner_text() == card["value"]  # in the language's units (¥350万), the exact figure on hover
+        assert kpi.get_attribute("title") == (card["exact"] if card["exact"] != card["value"] else None)
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])

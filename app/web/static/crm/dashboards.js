@@ -47,6 +47,7 @@
     var wrap = el("div", "crm-kpi");
     var value = el(card.link ? "a" : "span", "crm-kpi-value", card.kpi.value);
     if (card.link) { value.href = card.link; }
+    if (card.kpi.exact && card.kpi.exact !== card.kpi.value) { value.title = card.kpi.exact; }  // ¥350万: ¥3,500,000.00
     wrap.appendChild(value);
     var change = card.kpi.change;
     if (change) {
