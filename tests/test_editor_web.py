@@ -13,6 +13,8 @@ import pytest
 
 from app.editor import pipelines_edit as pe
 from app.editor import yamledit as ye
+from app.imports.mapping import auto_mapping
+from app.metadata.loader import load_metadata
 from app.metaversions import store
 from tests.conftest import STARTER, login
 from tests.test_editor_yaml import changed_lines
@@ -280,3 +282,47 @@ def test_the_history_says_when_on_the_viewers_clock(editor_app: Any) -> None:
     assert f'<td class="version-when">{local}</td>' in history and " UTC<" not in history
     page = client.get(f"/crm/settings/history/{version.id}").get_data(as_text=True)
     assert f"<p>{local} · " in page and " UTC " not in page
+
+
+def _amount_form(app: Any, aliases: str, **extra: str) -> dict[str, str]:
+    return {"op": "field", "base_id": _base(app), "entity": "opportunity", "field": "amount", "type": "money",
+            "label_en": "Amount", "label_zh": "金额", "help_en": "Expected contract value in CNY",
+            "help_zh": "预计合同金额（人民币）", "aliases": aliases, **extra}
+
+
+def test_a_fields_import_headings_are_edited_on_its_form(editor_app: Any, meta: Path) -> None:
+    """The field form's aliases (one heading a line) become `aliases:` in the file, one new line;
+    the import then takes a column so headed; the form shows them back."""
+    client = login(editor_app.test_client())
+    page = client.get("/crm/settings/entity/opportunity?field=amount").data.decode()
+    assert re.search(r'<textarea name="aliases" id="field-aliases"[^>]*></textarea>', page)
+    before = (meta / "entities/opportunity.yaml").read_text(encoding="utf-8")
+    saved = client.post("/crm/settings/save", data=_amount_form(editor_app, "合同金额\r\n\r\n Deal value \r\n",
+                                                                  apply="1", message="金额的导入表头"))
+    assert saved.status_code == 302, saved.data.decode()[:2000]
+    after = (meta / "entities/opportunity.yaml").read_text(encoding="utf-8")
+    assert changed_lines(before, after) == ([], ["    aliases: [合同金额, Deal value]"])
+    spec, problems = load_metadata(meta)
+    assert not problems and spec.entity("opportunity").field("amount").aliases == ("合同金额", "Deal value")
+    for heading in ("合同金额", "DEAL VALUE:"):  # an import column so headed fills the amount
+        assert auto_mapping(spec.entity("opportunity"), [heading, "商机名称"]) == {heading: "amount", "商机名称": "name"}
+    page = client.get("/crm/settings/entity/opportunity?field=amount").data.decode()
+    assert re.search(r'id="field-aliases"[^>]*>合同金额\nDeal value</textarea>', page)
+    again = client.post("/crm/settings/save", data=_amount_form(editor_app, "合同金额\nDeal value"))
+    assert again.status_code == 200 and 'id="plan-no-changes"' in again.data.decode()  # untouched: no change
+    assert 'id="field-aliases"' not in client.get("/crm/settings/entity/opportunity?field=weighted_amount").data.decode()  # a formula
+
+
+@pytest.mark.parametrize(("aliases", "code"), [("Probability", "CRM-E004"), ("赢单率", "CRM-E004"), ("（）", "CRM-E014")])
+def test_an_alias_the_checker_refuses_is_shown_at_the_headings_input(editor_app: Any, aliases: str, code: str) -> None:
+    """Another field's label (an import column so headed could fill either) or a heading of
+    nothing but brackets: the checker's problem next to the aliases input, nothing applied."""
+    client = login(editor_app.test_client())
+    base = _base(editor_app)
+    answer = client.post("/crm/settings/save", data=_amount_form(editor_app, f"合同金额\n{aliases}", apply="1"))
+    assert answer.status_code == 422
+    page = answer.data.decode()
+    control = re.search(r'data-control="aliases">(.*?)</div>', page, re.S)
+    assert control and "entities/opportunity.yaml:" in control.group(1) and code in control.group(1), page[:3000]
+    assert f"合同金额\n{aliases}</textarea>" in page  # what was typed is kept
+    assert _base(editor_app) == base

@@ -183,3 +183,30 @@ def test_unknown_targets_are_edit_errors() -> None:
 ])
 def test_splice(original: str, before: str, after: str, expected: str) -> None:
     assert splice(original, before, after) == expected
+
+
+def test_field_aliases_are_written_after_the_help_in_their_style_and_load(tmp_path: Path) -> None:
+    """`aliases:` (import headings, docs/metadata.md) from the field form: a new list is written
+    `[a, b]` after the label and help; a list written one item a line stays so; none removes it."""
+    files = starter_files()
+    ws = ye.Workspace(files)
+    ye.set_field(ws, "opportunity", "amount", aliases=["合同金额", "Deal value", "金额（元，含税）"])
+    text = ws.changed()["entities/opportunity.yaml"]
+    assert changed_lines(files["entities/opportunity.yaml"], text) == (
+        [], ["    aliases: [合同金额, Deal value, 金额（元，含税）]"])
+    assert "zh: 预计合同金额（人民币）}\n    aliases: [合同金额" in text
+    spec = load(write_tree(tmp_path / "flow", {**files, "entities/opportunity.yaml": text}))
+    assert spec.entity("opportunity").field("amount").aliases == ("合同金额", "Deal value", "金额（元，含税）")
+
+    block = files["entities/opportunity.yaml"].replace(
+        "    label: {en: Account, zh: 客户}\n", "    label: {en: Account, zh: 客户}\n    aliases:  # 客户的导入表头\n"
+        "      - 公司名称\n      - Company\n")
+    ws = ye.Workspace({**files, "entities/opportunity.yaml": block})
+    ye.set_field(ws, "opportunity", "account", aliases=["公司名称", "Company", "123"])
+    text = ws.changed()["entities/opportunity.yaml"]
+    assert changed_lines(block, text) == ([], ["      - '123'"])  # a heading of digits stays a text
+    spec = load(write_tree(tmp_path / "block", {**files, "entities/opportunity.yaml": text}))
+    assert spec.entity("opportunity").field("account").aliases == ("公司名称", "Company", "123")
+    ws = ye.Workspace({**files, "entities/opportunity.yaml": text})
+    ye.set_field(ws, "opportunity", "account", aliases=[])
+    assert ws.changed()["entities/opportunity.yaml"] == files["entities/opportunity.yaml"]

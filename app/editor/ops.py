@@ -39,6 +39,19 @@ def names(form: Form, name: str) -> list[str]:
     return [n.strip() for n in text(form, name).replace("，", ",").split(",") if n.strip()]
 
 
+def lines(form: Form, name: str) -> list[str]:
+    """One text per line (an import heading may hold a comma: 金额（元，含税）)."""
+    return [line.strip() for line in (form.get(name) or "").splitlines() if line.strip()]
+
+
+def aliases_of(node: Any) -> list[str]:
+    """A field's `aliases:` as the form shows them, one per line (a lone text is one alias)."""
+    value = node.get("aliases") if isinstance(node, Mapping) else None
+    if value is None:
+        return []
+    return [str(a) for a in value] if isinstance(value, list) else [str(value)]
+
+
 def label(form: Form, prefix: str) -> dict[str, str]:
     return {lang: text(form, f"{prefix}_{lang}") for lang in ("en", "zh") if text(form, f"{prefix}_{lang}")}
 
@@ -96,12 +109,13 @@ def _choices_text(raw: str) -> list[dict[str, Any]]:
 def op_add_field(ws: ye.Workspace, form: Form) -> list[Control]:
     entity, name, kind = text(form, "entity"), text(form, "name"), text(form, "type")
     options: dict[str, Any] = {"required": form.get("required") in ("on", "true", "1"),
-                               "default": scalar(text(form, "default")), "to": text(form, "to") or None}
+                               "default": scalar(text(form, "default")), "to": text(form, "to") or None,
+                               "aliases": lines(form, "aliases")}
     choices = _choices_text(form.get("choices") or "") if kind in ("choice", "multichoice") else None
     ye.add_field(ws, entity, name, kind, label(form, "label") or None, choices=choices, **options)
     base = ("fields", name)
     return [Control("name", ye.entity_file(entity), base), Control("type", ye.entity_file(entity), (*base, "type")),
-            *(Control(k, ye.entity_file(entity), (*base, k)) for k in ("label", "default", "choices", "to"))]
+            *(Control(k, ye.entity_file(entity), (*base, k)) for k in ("label", "aliases", "default", "choices", "to"))]
 
 
 RULE_KEYS = ("required_if", "visible_if", "read_only_if")
@@ -112,6 +126,8 @@ def op_field(ws: ye.Workspace, form: Form) -> list[Control]:
     node, path = ye.field_node(ws, entity, name), ye.entity_file(entity)
     for key in ("label", "help"):
         _put_label(lambda v, k=key: ye.set_field(ws, entity, name, **{k: v}), node.get(key), label(form, key))
+    if "aliases" in form and lines(form, "aliases") != aliases_of(node):
+        ye.set_field(ws, entity, name, aliases=lines(form, "aliases"))
     required = form.get("required") in ("on", "true", "1")
     if required != bool(node.get("required")):
         ye.set_field(ws, entity, name, required=required)
@@ -127,7 +143,7 @@ def op_field(ws: ye.Workspace, form: Form) -> list[Control]:
         _edit_choices(ws, form, entity, name)
     base = ("fields", name)
     return [Control(k, path, (*base, k))
-            for k in ("type", "label", "help", "required", "default", *RULE_KEYS, "choices")]
+            for k in ("type", "label", "help", "aliases", "required", "default", *RULE_KEYS, "choices")]
 
 
 def _edit_choices(ws: ye.Workspace, form: Form, entity: str, name: str) -> None:

@@ -16,6 +16,8 @@ UI: dict[str, Text] = {
     "required": _t("Required"), "default": _t("Default"), "help": _t("Help"),
     "required_if": _t("Required if"), "visible_if": _t("Visible if"),
     "read_only_if": _t("Read-only if"), "choices": _t("Choices"),
+    "aliases": _t("Import headings"),
+    "aliases_help": _t("Other headings of an import column that fills this field, one per line"),
     "value": _t("Value"), "color": _t("Colour"), "order": _t("Order"),
     "new_choice": _t("New choice"), "edit": _t("Edit"),
     "add_field": _t("Add a field"), "name": _t("Name (key)"),

@@ -13,7 +13,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, request
 from flask_appbuilder import AppBuilder, expose
 
-from app.metadata.definitions import FIELD_TYPES
+from app.metadata.definitions import COMPUTED_KINDS, FIELD_TYPES
 from app.metadata.roles import ACTIONS as ROLE_ACTIONS
 from app.metaversions import store
 from app.metaversions.files import unified_diff
@@ -61,6 +61,7 @@ class SettingsView(SettingsPage):
         menu = ws.doc(ye.MENU_FILE).get("menu") or []
         field = (posted or {}).get("field") or request.args.get("field", "")
         return self.page("entity", base_id=base_id, name=name, doc=doc, menu=menu, types=FIELD_TYPES,
+                         computed_kinds=COMPUTED_KINDS, aliases_of=ops.aliases_of,
                          group=next((g.get("group") for g in menu if name in (g.get("entities") or [])), ""),
                          field=field if field in (doc.get("fields") or {}) else "",
                          posted=posted or {}, problems=problems or {}, op=(posted or {}).get("op", ""))

@@ -18,7 +18,7 @@ from . import roundtrip as rt
 from .roundtrip import flow_map, flow_seq, quoted
 
 ENTITY_KEYS = ("label", "plural", "description", "icon", "title")
-FIELD_KEYS = ("label", "help", "required", "default", "read_only", "required_if", "visible_if",
+FIELD_KEYS = ("label", "help", "aliases", "required", "default", "read_only", "required_if", "visible_if",
               "read_only_if", "max_length", "min", "max", "to", "type")
 MENU_FILE = "crm.yaml"
 ROLES_FILE = "roles.yaml"
@@ -85,6 +85,15 @@ def _set(node: CommentedMap, key: str, value: Any, after: str | None = None) -> 
         node.insert(list(node).index(after) + 1, key, value)
 
 
+def _set_list(node: CommentedMap, key: str, value: list[Any], after: str | None = None) -> None:
+    """A list in the style it is written in (`[a, b]` or one `- a` per line), new ones as `[a, b]`;
+    an empty list removes the key."""
+    if value and isinstance(node.get(key), list):
+        node[key][:] = value
+    else:
+        _set(node, key, flow_seq(value) if value else None, after=after)
+
+
 # --- entities ---------------------------------------------------------------------------------
 
 def set_entity(ws: Workspace, entity: str, **values: Any) -> None:
@@ -147,19 +156,24 @@ def add_field(ws: Workspace, entity: str, name: str, type: str, label: dict[str,
     if label:
         node["label"] = _label(label)
     for key in FIELD_KEYS:
-        if key in options and options[key] not in (None, "", False):
-            node[key] = _label(options[key]) if key == "help" else options[key]
+        if key in options and options[key] not in (None, "", False, []):
+            value = options[key]
+            node[key] = _label(value) if key == "help" else flow_seq(value) if isinstance(value, list) else value
     if choices is not None:
         node["choices"] = rt.block_seq([_choice(c) for c in choices])
     fields[name] = node
 
 
 def set_field(ws: Workspace, entity: str, name: str, **values: Any) -> None:
-    """Relabel, (un)require, default, help, rules (required_if, visible_if, read_only_if), type..."""
+    """Relabel, (un)require, default, help, aliases (import headings), rules (required_if,
+    visible_if, read_only_if), type..."""
     node = field_node(ws, entity, name)
     for key, value in values.items():
         if key not in FIELD_KEYS:
             raise EditError(f"unknown field key {key}")
+        if isinstance(value, list):
+            _set_list(node, key, value, after=_previous(node, ("type", *FIELD_KEYS), key))
+            continue
         _set(node, key, False if key in ("required", "read_only") and value is False else value,
              after=_previous(node, ("type", *FIELD_KEYS), key) if key != "type" else None)
         if key in ("required", "read_only") and value is False:
@@ -246,10 +260,10 @@ def set_list(ws: Workspace, entity: str, **values: list[str] | str | None) -> No
     for key, value in values.items():
         if key not in ("columns", "filters", "search", "order"):
             raise EditError(f"unknown list key {key}")
-        if isinstance(value, list) and isinstance(node.get(key), list):
-            node[key][:] = value
+        if isinstance(value, list):
+            _set_list(node, key, value)
         else:
-            _set(node, key, flow_seq(value) if isinstance(value, list) and value else value)
+            _set(node, key, value)
 
 
 def set_form(ws: Workspace, entity: str, sections: list[dict[str, Any]]) -> None:

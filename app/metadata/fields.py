@@ -131,14 +131,15 @@ def check_aliases(fields: list[FieldSpec], raw: LocMap, sink: ProblemSink) -> No
 
 
 def _parse_aliases(value: Any, node: LocMap, sink: ProblemSink, where: str) -> tuple[str, ...]:
-    """`aliases: [电话, Tel]`: each a non-empty string (CRM-E014 at its line); the duplicates
-    across an entity's fields are checked with the entity (`check_aliases`)."""
+    """`aliases: [电话, Tel]`: each a heading (CRM-E014 at its line): a string with something left
+    once compared as the import compares headings (not "", not "（）"); the duplicates across an
+    entity's fields are checked with the entity (`check_aliases`)."""
     if value is None:
         return ()
     kept = []
     for index, alias in enumerate(value):
         line = value.line_of(index) if isinstance(value, LocList) else node.line_of("aliases")
-        if not isinstance(alias, str) or not alias.strip():
+        if not isinstance(alias, str) or not heading_key(alias):
             sink.add("CRM-E014", line, f"{where}: alias {alias!r} is not a heading",
                      "a non-empty text, as a file's column is headed: aliases: [电话, Tel]")
         else:

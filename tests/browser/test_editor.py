@@ -128,9 +128,12 @@ def test_add_a_field_use_it_relabel_a_choice_and_roll_back(page: Any, live_app: 
     field_form = page.locator("#field-form")
     expect(field_form.locator("tr[data-choice='east']")).to_be_visible()
     field_form.locator("[name=choice_0_en]").fill("East (Shanghai)")
+    field_form.locator("#field-aliases").fill("大区\nSales area")  # the headings an import file may use
     review(page, field_form)
     expect(page.locator(".crm-diff")).to_contain_text("+      - {value: east, label: {en: East (Shanghai), zh: 华东}")
+    expect(page.locator(".crm-diff")).to_contain_text("+    aliases: [大区, Sales area]")
     save(page, "relabel east")
+    assert "    aliases: [大区, Sales area]\n" in (meta / "entities/product.yaml").read_text(encoding="utf-8")
     served(page, "/crm/product/list/?q=ED-01", "East (Shanghai)</span>")
     go(page, "/crm/product/list/?q=ED-01")
     expect(page.locator("table").filter(has_text="编辑器产品")).to_contain_text("East (Shanghai)")
