@@ -311,6 +311,8 @@ def test_a_fields_import_headings_are_edited_on_its_form(editor_app: Any, meta: 
     again = client.post("/crm/settings/save", data=_amount_form(editor_app, "合同金额\nDeal value"))
     assert again.status_code == 200 and 'id="plan-no-changes"' in again.data.decode()  # untouched: no change
     assert 'id="field-aliases"' not in client.get("/crm/settings/entity/opportunity?field=weighted_amount").data.decode()  # a formula
+    plan = client.post("/crm/settings/save", data=_add_region(editor_app, aliases="大区\nSales area"))
+    assert plan.status_code == 200 and "+    aliases: [大区, Sales area]" in plan.data.decode()  # Add a field too
 
 
 @pytest.mark.parametrize(("aliases", "code"), [("Probability", "CRM-E004"), ("赢单率", "CRM-E004"), ("（）", "CRM-E014")])
