@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, before_render_template, current_app, g, request, session, template_rendered
+from flask import Flask, before_render_template, current_app, g, request, template_rendered
 from markupsafe import Markup, escape
 
 from .labels import current_lang
@@ -113,7 +113,7 @@ def layout_key(template: str) -> tuple[Any, ...] | None:
     auth_cache = current_app.extensions["crm"].auth_cache
     if not auth_cache.enabled or getattr(g, "_api_key_user", False) or current_app.debug:
         return None
-    return (template, current_lang(), session.get("locale"), *role_key(), auth_cache.generation())
+    return (template, current_lang(), *role_key(), auth_cache.generation())  # the navbar's language is this one
 
 
 def render_list_page(template: str, context: dict[str, Any]) -> str:
