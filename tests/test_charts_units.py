@@ -81,8 +81,8 @@ def test_units_and_nice_ticks() -> None:
         ["350万", "1.2亿", "8,500", "1.5万", "-3万", "0", "—"]
     assert [in_units(v, "zh") for v in (1234.567, -0.001, 999_999, 12_345_678_901_234)] == \
         ["1,234.57", "0", "100万", "12.35万亿"]  # below 万 the groups stay (CLDR writes 8500)
-    assert [in_units(v, "en") for v in (3_500_000, 1_200_000_000, 8_500, 999.5, -30_000)] == \
-        ["3.5M", "1.2B", "8.5K", "999.5", "-30K"]
+    assert [in_units(v, "en") for v in (3_500_000, 1_200_000_000, 8_500, 12_500, 999.5, -30_000)] == \
+        ["3.5M", "1.2B", "8,500", "12.5K", "999.5", "-30K"]  # four digits stay whole, as in zh
     assert [in_units(v, "ja") for v in (3_500_000, 120_000_000)] == ["350万", "1.2億"]
     assert [compact_money(v, "CNY", "zh") for v in (3_500_000, 8_500)] == ["¥350万", "¥8,500.00"]
     assert axis_ticks([3_500_000, 1_200_000], "zh") == {

@@ -98,13 +98,18 @@ def first_unit(lang: str | None) -> int | None:
     return min(units, default=None)
 
 
+SHORTEN_FROM = 10_000  # four digits read at a glance (8,500; 1,234) in every language
+
+
 def _in_units(value: Decimal, lang: str | None) -> bool:
+    """From five digits on, in the language's units: en keeps 8,500 rather than 8.5K, as zh keeps
+    8,500 below 万 (CLDR's first unit is 1,000 in en, 10,000 in zh)."""
     unit = first_unit(lang)
-    return unit is not None and abs(value) >= unit
+    return unit is not None and abs(value) >= max(unit, SHORTEN_FROM)
 
 
 def compact_number(value: Any, lang: str | None) -> str:
-    """350万, 1.2亿, 8,500 in zh; 3.5M, 8.5K in en: at most two decimals, none trailing. Below the
+    """350万, 1.2亿, 8,500 in zh; 3.5M, 12.5K, 8,500 in en: at most two decimals, none trailing. Below the
     language's first unit CLDR writes the number bare ("8500"): it keeps its groups here."""
     amount = round(Decimal(str(value)), 2) + 0  # + 0: no "-0"
     if _in_units(amount, lang):
