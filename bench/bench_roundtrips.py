@@ -21,7 +21,8 @@ next to the bare request (bench/_bare_app.py), logged in as admin on a warm cach
 3. **With and without the transaction around a list's reads**, in one process (the load is the
    same for both): each round, the app's request as it runs now (PostgreSQL: autocommit, no
    `BEGIN`/`ROLLBACK`: app/models/autocommit.py), then as before (the session's connection, in a
-   transaction), and the bare request, their order turning each round.
+   transaction), the bare request, and the bare request in autocommit too (its engine's
+   `isolation_level="AUTOCOMMIT"`: two round trips), their order turning each round.
 """
 
 from __future__ import annotations
@@ -134,10 +135,13 @@ def in_transaction(session: Any) -> Iterator[Any]:
 
 
 def with_and_without(app: Any, db: str, n: int) -> dict[str, list[tuple[float, ...]]]:
-    """Means of (wall, CPU, run-queue wait, blocked): autocommit reads, in a transaction, bare."""
+    """Means of (wall, CPU, run-queue wait, blocked): autocommit reads, in a transaction, bare, bare
+    in autocommit."""
     client = login(app, "admin", PASSWORD)
     bare_engine = sa.create_engine(db)
     bare = bare_app(bare_engine, bare_sql(app), bare_sql(app, FILTER), FILTER).test_client()
+    bare_autocommit_engine = sa.create_engine(db, isolation_level="AUTOCOMMIT")  # the bare side's two as well
+    bare_autocommit = bare_app(bare_autocommit_engine, bare_sql(app), bare_sql(app, FILTER), FILTER).test_client()
     autocommit = listread.read_connection
 
     def before(request: Callable[[], Any]) -> Callable[[], Any]:
@@ -149,17 +153,20 @@ def with_and_without(app: Any, db: str, n: int) -> dict[str, list[tuple[float, .
                 listread.read_connection = autocommit
         return run
     out = {}
-    for label, app_request, bare_request in requests_of(client, bare):
-        sides = [app_request, before(app_request), bare_request]
+    for (label, app_request, bare_request), (_, _, bare_request_autocommit) in zip(
+            requests_of(client, bare), requests_of(client, bare_autocommit), strict=True):
+        sides = [app_request, before(app_request), bare_request, bare_request_autocommit]
         for _ in range(5):
             for fn in sides:
                 fn()
-        samples: list[list[tuple[float, ...]]] = [[], [], []]
-        for i in range(n):  # the order turns each round: none of the three always follows another
-            for j in (i % 3, (i + 1) % 3, (i + 2) % 3):
-                samples[j].append(split(sides[j]))
+        samples: list[list[tuple[float, ...]]] = [[] for _ in sides]
+        for i in range(n):  # the order turns each round: none always follows another
+            for j in range(len(sides)):
+                k = (i + j) % len(sides)
+                samples[k].append(split(sides[k]))
         out[label] = [tuple(statistics.mean(column) for column in zip(*side, strict=True)) for side in samples]
     bare_engine.dispose()
+    bare_autocommit_engine.dispose()
     return out
 
 
@@ -204,7 +211,8 @@ def main() -> None:
     print("| Request | | Wall | CPU | Run-queue wait | Blocked | Wall / bare request |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for label, sides in both.items():
-        for name, side in zip(("autocommit (now)", "in a transaction (before)", "bare request"), sides, strict=True):
+        names = ("autocommit (now)", "in a transaction (before)", "bare request", "bare request in autocommit")
+        for name, side in zip(names, sides, strict=True):
             cells = " | ".join(f"{v:.2f}" for v in side)
             print(f"| {label} | {name} | {cells} | {side[0] / sides[2][0]:.2f}x |")
     dispose(app)
