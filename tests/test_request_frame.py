@@ -8,6 +8,7 @@ Real database (SQLite or CRM_TEST_DATABASE_URL), real Redis for the cross-proces
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
@@ -45,24 +46,35 @@ def test_a_warm_json_list_reads_no_user_row_and_runs_two_statements(demo_app: An
     assert len(statements) <= 2, statements  # the page (ids and rows together) and the capped count
 
 
-def _relayed_app(make_app: Any, database_url: str, **overrides: Any) -> tuple[Any, Relay | None]:
+@pytest.fixture
+def relays() -> Iterator[list[Relay]]:
+    """The counting relays a test opens, closed after it."""
+    opened: list[Relay] = []
+    yield opened
+    for relay in opened:
+        relay.close()
+
+
+def _relayed_app(make_app: Any, database_url: str, relays: list[Relay], **overrides: Any) -> tuple[Any, Relay | None]:
     """An app whose PostgreSQL connections go through a counting relay (None on SQLite: no wire)."""
     if not database_url.startswith("postgresql"):
         return make_app(**overrides), None
     database = relay_for(database_url)
+    relays.append(database)
     return make_app(SQLALCHEMY_DATABASE_URI=relayed_url(database_url, database), **overrides), database
 
 
 @pytest.mark.parametrize("url", [LIST, "/crm/opportunity/list/?psize_OpportunityView=25"])
 @pytest.mark.parametrize("username", ["admin", "sales_rep"])
 def test_a_warm_list_request_makes_a_round_trip_per_statement_and_one_to_redis(
-        make_app: Any, database_url: str, url: str, username: str) -> None:
+        make_app: Any, database_url: str, relays: list[Relay], url: str, username: str) -> None:
     """Its statements (the page, the capped count) and no BEGIN or ROLLBACK around them
     (plain reads need no transaction: app/models/autocommit.py); the access and user-row
     generations in one MGET. With the statement timeout on: it costs no round trip either."""
     redis_url = test_redis_url()
     redis = relay_for(redis_url)
-    app, database = _relayed_app(make_app, database_url, REDIS_URL=relayed_url(redis_url, redis),
+    relays.append(redis)
+    app, database = _relayed_app(make_app, database_url, relays, REDIS_URL=relayed_url(redis_url, redis),
                                  CRM_ACCESS_CACHE_SECONDS=3600, CRM_WEB_STATEMENT_TIMEOUT_MS=5000)
     with_demo(app)
     client = login(app.test_client(), username, DEMO_PASSWORD if username != "admin" else "admin-pass-1")
@@ -77,10 +89,10 @@ def test_a_warm_list_request_makes_a_round_trip_per_statement_and_one_to_redis(
     assert on_redis == [1, 0], on_redis
 
 
-def test_the_metadata_version_poll_is_one_round_trip(make_app: Any, database_url: str) -> None:
+def test_the_metadata_version_poll_is_one_round_trip(make_app: Any, database_url: str, relays: list[Relay]) -> None:
     """The live dispatcher's check of the version in force (every CRM_METADATA_POLL_SECONDS, and
     after a 4xx): its one-row SELECT, no BEGIN or ROLLBACK."""
-    app, database = _relayed_app(make_app, database_url)
+    app, database = _relayed_app(make_app, database_url, relays)
     if database is None:
         pytest.skip("SQLite: no round trips")
     dispatcher = install(app, poll_seconds=3600)
