@@ -9,9 +9,9 @@ of the serving process: bench/README.md, "Round trips of a list request"). Such 
 on a connection of their own in autocommit, returned to the pool right after: the
 session never checks one out, so its teardown sends no `ROLLBACK` either.
 
-Only when it changes nothing else: on PostgreSQL, and when the request's session holds no
-connection yet (a session that already read or wrote keeps its transaction: the read sees
-its writes and takes no second connection from the pool). The statement timeout (start-up
+Only when it changes nothing else: on PostgreSQL (psycopg2 or psycopg), and when the
+request's session holds no connection yet (a session that already read or wrote keeps its
+transaction: the read sees its writes and takes no second connection from the pool). The statement timeout (start-up
 packet) and `unbounded()` (checkout) apply to this connection as to any other. A schema
 change committed between the two statements (another process's metadata apply) is met as
 between two requests: the live dispatcher runs the request again on the new version.
@@ -26,7 +26,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import scoped_session
 
-AUTOCOMMIT_DIALECTS = frozenset({"postgresql"})
+# PostgreSQL through a driver whose `autocommit` switch is client-side (psycopg2, psycopg 3)
+AUTOCOMMIT_DRIVERS = frozenset({("postgresql", "psycopg2"), ("postgresql", "psycopg")})
+
+
+def reads_without_transaction(engine: sa.Engine) -> bool:
+    return (engine.dialect.name, engine.dialect.driver) in AUTOCOMMIT_DRIVERS
 
 
 def holds_connection(session: Any) -> bool:
@@ -42,7 +47,7 @@ def autocommit_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
     """A pooled connection whose statements run without BEGIN/ROLLBACK (PostgreSQL; on other
     databases a plain one). For reads only: a write through it commits at once."""
     with engine.connect() as connection:
-        if engine.dialect.name not in AUTOCOMMIT_DIALECTS:
+        if not reads_without_transaction(engine):
             yield connection
             return
         # the driver's own switch, as SQLAlchemy's pre-ping does (the isolation-level execution
@@ -61,7 +66,7 @@ def read_connection(session: Any) -> Iterator[sa.Connection]:
     """A connection for the read-only statements of a request: an autocommit one of its own
     (PostgreSQL, a session without a connection yet), else the session's own."""
     bind = session.get_bind()
-    if bind.dialect.name not in AUTOCOMMIT_DIALECTS or holds_connection(session):
+    if not reads_without_transaction(bind) or holds_connection(session):
         yield session.connection()
         return
     with autocommit_connection(bind) as connection:
