@@ -1,5 +1,6 @@
 """Issue 18, the request frame of a JSON list: the signed-in user's row from memory, a page's ids
-and rows in one statement, marshmallow schemas compiled (same JSON).
+and rows in one statement, marshmallow schemas compiled (same JSON), and the round trips a warm
+list request makes, counted on the wire (tests/wire.py): its statements and nothing around them.
 
 Real database (SQLite or CRM_TEST_DATABASE_URL), real Redis for the cross-process case.
 """
@@ -7,16 +8,21 @@ Real database (SQLite or CRM_TEST_DATABASE_URL), real Redis for the cross-proces
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import nullcontext
 from typing import Any
 
 import pytest
 
 from app.demo.users import DEMO_PASSWORD
+from app.metaversions.live import install
 from app.security.access import access_for
 from app.web.dumping import compiled
 from tests import test_performance
-from tests.conftest import count_queries, login
+from tests.conftest import count_queries, login, with_demo
+from tests.jobs_support import test_redis_url
 from tests.test_performance import two_workers
+from tests.wire import Relay, relay_for, relayed_url
 
 USER_ROW = re.compile(r"FROM ab_user\s+WHERE ab_user\.id = ", re.IGNORECASE)
 demo_app = test_performance.crm  # its `crm` fixture (an app with demo users and records), as `demo_app`
@@ -38,6 +44,63 @@ def test_a_warm_json_list_reads_no_user_row_and_runs_two_statements(demo_app: An
         assert rep.get(LIST).status_code == 200
     assert not [s for s in statements if USER_ROW.search(s)], statements
     assert len(statements) <= 2, statements  # the page (ids and rows together) and the capped count
+
+
+@pytest.fixture
+def relays() -> Iterator[list[Relay]]:
+    """The counting relays a test opens, closed after it."""
+    opened: list[Relay] = []
+    yield opened
+    for relay in opened:
+        relay.close()
+
+
+def _relayed_app(make_app: Any, database_url: str, relays: list[Relay], **overrides: Any) -> tuple[Any, Relay | None]:
+    """An app whose PostgreSQL connections go through a counting relay (None on SQLite: no wire)."""
+    if not database_url.startswith("postgresql"):
+        return make_app(**overrides), None
+    database = relay_for(database_url)
+    relays.append(database)
+    return make_app(SQLALCHEMY_DATABASE_URI=relayed_url(database_url, database), **overrides), database
+
+
+@pytest.mark.parametrize("url", [LIST, "/crm/opportunity/list/?psize_OpportunityView=25"])
+@pytest.mark.parametrize("username", ["admin", "sales_rep"])
+def test_a_warm_list_request_makes_a_round_trip_per_statement_and_one_to_redis(
+        make_app: Any, database_url: str, relays: list[Relay], url: str, username: str) -> None:
+    """Its statements (the page, the capped count) and no BEGIN or ROLLBACK around them
+    (plain reads need no transaction: app/models/autocommit.py); the access and user-row
+    generations in one MGET. With the statement timeout on: it costs no round trip either."""
+    redis_url = test_redis_url()
+    redis = relay_for(redis_url)
+    relays.append(redis)
+    app, database = _relayed_app(make_app, database_url, relays, REDIS_URL=relayed_url(redis_url, redis),
+                                 CRM_ACCESS_CACHE_SECONDS=3600, CRM_WEB_STATEMENT_TIMEOUT_MS=5000)
+    with_demo(app)
+    client = login(app.test_client(), username, DEMO_PASSWORD if username != "admin" else "admin-pass-1")
+    for _ in range(2):  # warm: access, user row, kept statements, the pool's connection
+        assert client.get(url).status_code == 200
+    with (database.counting() if database else nullcontext([0, 0])) as on_database, redis.counting() as on_redis, \
+            count_queries(app) as statements:
+        assert client.get(url).status_code == 200
+    assert 1 <= len(statements) <= 2, statements  # no count when one page holds every row
+    # round trips, new connections: the statements, nothing around them
+    assert on_database == ([len(statements), 0] if database else [0, 0]), (on_database, statements)
+    assert on_redis == [1, 0], on_redis
+
+
+def test_the_metadata_version_poll_is_one_round_trip(make_app: Any, database_url: str, relays: list[Relay]) -> None:
+    """The live dispatcher's check of the version in force (every CRM_METADATA_POLL_SECONDS, and
+    after a 4xx): its one-row SELECT, no BEGIN or ROLLBACK."""
+    app, database = _relayed_app(make_app, database_url, relays)
+    if database is None:
+        pytest.skip("SQLite: no round trips")
+    dispatcher = install(app, poll_seconds=3600)
+    version = dispatcher.check(force=True)  # the pool's connection made
+    with database.counting() as trips:
+        assert dispatcher.check(force=True) == version
+    dispatcher.close()
+    assert trips == [1, 0]
 
 
 def test_a_deactivated_user_is_refused_on_the_next_request(demo_app: Any) -> None:

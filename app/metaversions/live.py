@@ -25,6 +25,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.wsgi import ClosingIterator
 
+from app.models.autocommit import autocommit_connection
+
 from . import store
 from .build import build_app
 
@@ -75,7 +77,7 @@ class LiveDispatcher:
 
     def version_in_force(self) -> int | None:
         try:
-            with self.served.engine.connect() as conn:
+            with autocommit_connection(self.served.engine) as conn:  # one round trip, no BEGIN/ROLLBACK
                 return store.current_id(conn)
         except Exception:  # a database blip: keep serving what we have
             log.exception("metadata version check failed")

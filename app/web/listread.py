@@ -41,6 +41,7 @@ from marshmallow import Schema, fields
 from sqlalchemy.orm import aliased
 
 from app.metadata.spec import EntitySpec
+from app.models.autocommit import read_connection
 from app.security.scoped import RESTRICTED
 
 from .counting import ListCount, count_cap, page_count
@@ -281,12 +282,13 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     params = {b.key: v.effective_value for b, v in zip(statements.binds, probe.bindparams, strict=True)}
     offset = (page or 0) * page_size
     params.update(crm_offset=offset, crm_limit=page_size + 1, crm_cap=cap + 1)  # one more: a next page?
-    connection = datamodel.session.connection()  # plain rows: no ORM result set-up
-    rows = connection.execute(statements.rows, params).all()
-    has_next, rows = len(rows) > page_size, rows[:page_size]
-    if not has_next and (rows or not offset):  # the last page: the total is known, no count
-        return ListCount(offset + len(rows)), rows, statements
-    value = connection.execute(statements.count, params).scalar_one()
+    # plain rows (no ORM result set-up), without BEGIN/ROLLBACK where nothing needs them
+    with read_connection(datamodel.session) as connection:
+        rows = connection.execute(statements.rows, params).all()
+        has_next, rows = len(rows) > page_size, rows[:page_size]
+        if not has_next and (rows or not offset):  # the last page: the total is known, no count
+            return ListCount(offset + len(rows)), rows, statements
+        value = connection.execute(statements.count, params).scalar_one()
     counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
     return page_count(counted, offset, len(rows), has_next), rows, statements
 
