@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.i18n.collation import CollationSettingError, chinese_key, parse_collations
-from tests.conftest import STARTER, login
+from tests.conftest import STARTER, count_queries, login
 
 PINYIN = ["阿里巴巴", "百度", "腾讯", "字节跳动"]  # a li, bai du, teng xun, zi jie
 CODE_POINTS = sorted(PINYIN)  # 字 U+5B57 < 百 U+767E < 腾 U+817E < 阿 U+963F
@@ -150,3 +150,39 @@ def test_chart_groups_sorted_by_label_follow_the_readers_order(make_app: Any, tm
         assert answer.status_code == 200, answer.get_data(as_text=True)[:300]
         labels = [p["label"] for p in answer.get_json()["points"]]
         assert [t for t in labels if t in PINYIN] == want, labels
+
+
+def test_an_indexed_text_field_has_a_collated_index_on_postgresql_only(world: Any) -> None:
+    """account.name has `index: true`: PostgreSQL gets (name COLLATE "zh-x-icu") beside the plain
+    index, so a zh reader's sort is an index scan too; SQLite gets none (tools lack the collation)."""
+    app, _, zh = world
+    with count_queries(app) as statements:
+        assert api_names(zh, "account", "name")
+    assert any('ORDER BY account.name COLLATE "zh-x-icu"' in s for s in statements), statements
+    with app.app_context():
+        engine = app.extensions["crm"].db.engine
+        with engine.connect() as conn:
+            if engine.dialect.name != "postgresql":
+                assert not conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                "AND name LIKE '%sort_zh'").all()
+                return
+            indexes = dict(conn.exec_driver_sql("SELECT indexname, indexdef FROM pg_indexes "
+                                                "WHERE tablename = 'account'").all())
+            assert 'name COLLATE "zh-x-icu"' in indexes["ix_account_name__sort_zh"]
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            plan = "\n".join(r[0] for r in conn.exec_driver_sql(
+                'EXPLAIN SELECT id FROM account ORDER BY name COLLATE "zh-x-icu", id LIMIT 26'))
+            assert "ix_account_name__sort_zh" in plan, plan
+
+
+def test_a_collation_postgresql_lacks_stops_start_up_naming_it(make_app: Any, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        app = make_app(CRM_TEXT_COLLATION="zh=our-own")  # SQLite: the name is ours to register
+        zh = login(app.test_client())
+        for name in MADE:
+            assert zh.post("/api/v1/account/", json={"name": name}).status_code == 201
+        zh.post("/lang/zh")
+        assert [n for n in api_names(zh, "account", "name") if n in PINYIN] == PINYIN
+        return
+    with pytest.raises(CollationSettingError, match="PostgreSQL has no collation no-such-x-icu"):
+        make_app(CRM_TEXT_COLLATION="zh=no-such-x-icu")

@@ -16,6 +16,7 @@ the same key (`text_key`).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 SETTING = "CRM_TEXT_COLLATION"
 DEFAULT = "zh=zh-x-icu"
 CHINESE = "zh"  # the language whose collation SQLite and Python get as `chinese_key`
+SORT_INDEX = "__sort_"  # in the name of an index on (column COLLATE ...): app/schema/sort_indexes.py
 _PAIR = re.compile(r"^([a-z]{2,3}(?:[_-][A-Za-z0-9]+)*)=([A-Za-z0-9][A-Za-z0-9_.@-]*)$")
 
 
@@ -50,6 +52,23 @@ def parse_collations(value: str) -> dict[str, str]:
 def collation_for(config: Any, lang: str) -> str | None:
     """The collation text sorts in for a reader of `lang`, or None (the database's order)."""
     return parse_collations(config.get(SETTING, DEFAULT)).get(lang)
+
+
+def indexed_collations(languages: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """The collations the schema indexes indexed text fields in (PostgreSQL): the default
+    setting's, for the languages the CRM speaks. From the metadata alone, so every process
+    plans the same schema; a deployment that sets another zh collation sorts without the index."""
+    return {lang: name for lang, name in parse_collations(DEFAULT).items() if lang in languages}
+
+
+def sort_index_name(table: str, column: str, lang: str) -> str:
+    """`ix_<table>_<column>__sort_<lang>`, within PostgreSQL's 63 characters."""
+    name = f"ix_{table}_{column}{SORT_INDEX}{lang}"
+    if len(name) <= 63:
+        return name
+    digest = hashlib.sha1(name.encode()).hexdigest()[:8]
+    keep = 63 - len(f"ix_{digest}_{SORT_INDEX}{lang}")
+    return f"ix_{digest}_{name[3:3 + keep]}{SORT_INDEX}{lang}"
 
 
 def collated(expr: Any, collation: str | None) -> Any:
