@@ -36,13 +36,16 @@ def reader_collation() -> str | None:
 class ListSort:
     """ORDER BY one column: its key, the outer join the key reads (a link's target) and where NULLs go."""
 
-    def __init__(self, key: Any, join: tuple[Any, Any] | None = None, nulls_first: bool = True):
+    def __init__(self, key: Any | None, join: tuple[Any, Any] | None = None, nulls_first: bool = True):
         self.key, self.join, self.nulls_first = key, join, nulls_first
 
     def apply(self, stmt: Any, order_direction: str, pk: Any) -> Any:
-        """`stmt` (a Select or an ORM Query) joined to what the key reads and ordered by it, then the id."""
+        """`stmt` (a Select or an ORM Query) joined to what the key reads and ordered by it, then the id
+        (the id alone when there is no key: PostgreSQL refuses `ORDER BY NULL`)."""
         if self.join is not None:
             stmt = stmt.outerjoin(*self.join)
+        if self.key is None:
+            return stmt.order_by(pk.asc() if order_direction == "asc" else pk.desc())
         if order_direction == "asc":
             key = self.key.asc().nulls_first() if self.nulls_first else self.key.asc()
             return stmt.order_by(key, pk.asc())
@@ -80,7 +83,7 @@ def _link_sort(prop: Any, name: str, access: Any, collation: str | None) -> List
         title = getattr(alias, column)
         scope = access.scope(entity.name, "read")
         if scope == "no" or (access.user_id is None and scope != "all"):
-            return ListSort(sa.null())  # no title to read: every row's key is NULL, nothing to join
+            return ListSort(None)  # no title to read: every key would be NULL, the ids' order
         clause = None if scope == "all" else access.scope_condition(entity.name, "read", alias)
         on = on if clause is None else sa.and_(on, clause)  # out of scope: no row joins, the key is NULL
         if column == "id":
