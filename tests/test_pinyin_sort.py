@@ -186,3 +186,20 @@ def test_a_collation_postgresql_lacks_stops_start_up_naming_it(make_app: Any, da
         return
     with pytest.raises(CollationSettingError, match="PostgreSQL has no collation no-such-x-icu"):
         make_app(CRM_TEXT_COLLATION="zh=no-such-x-icu")
+
+
+def test_a_link_whose_title_is_a_number_sorts_without_a_collation(make_app: Any, tmp_path: Any) -> None:
+    """Accounts titled by `employees` (an integer): a zh reader's sort by account is numeric, and
+    PostgreSQL is not asked to collate a number (an error there: a 500)."""
+    meta = shutil.copytree(STARTER, tmp_path / "meta")
+    text = (meta / "entities" / "account.yaml").read_text(encoding="utf-8")
+    (meta / "entities" / "account.yaml").write_text(text.replace("title: name\n", "title: employees\n", 1),
+                                                    encoding="utf-8")
+    app = make_app(meta)
+    zh = login(app.test_client())
+    for name, employees in (("腾讯", 300), ("百度", 20), ("阿里巴巴", 1000)):
+        account = zh.post("/api/v1/account/", json={"name": name, "employees": employees}).json["id"]
+        assert zh.post("/api/v1/opportunity/", json={"name": f"{name}项目", "account": account}).status_code == 201
+    zh.post("/lang/zh")
+    assert api_names(zh, "opportunity", "account") == ["百度项目", "腾讯项目", "阿里巴巴项目"]
+    assert html_names(zh, "account", ["百度项目", "腾讯项目", "阿里巴巴项目"], "desc") == ["阿里巴巴项目", "腾讯项目", "百度项目"]

@@ -62,7 +62,8 @@ def list_sort(model: Any, name: str, access: Any, collation: str | None) -> List
         return _link_sort(prop, name, access, collation)
     entity = getattr(model, "__entity__", None)
     f = entity.field_map.get(name) if entity is not None else None
-    if collation is None or f is None or not field_type(f.type).sorts_as_text or name not in sa.inspect(model).column_attrs:
+    if collation is None or f is None or not field_type(f.type).sorts_as_text \
+            or name not in sa.inspect(model).column_attrs:
         return None
     return ListSort(collated(getattr(model, name), collation), nulls_first=False)
 
@@ -86,6 +87,7 @@ def _link_sort(prop: Any, name: str, access: Any, collation: str | None) -> List
             return ListSort(None)  # no title to read: every key would be NULL, the ids' order
         clause = None if scope == "all" else access.scope_condition(entity.name, "read", alias)
         on = on if clause is None else sa.and_(on, clause)  # out of scope: no row joins, the key is NULL
-        if column == "id":
+        f = entity.field_map.get(column)
+        if f is None or not field_type(f.type).sorts_as_text:  # an id, number or date: no collation
             return ListSort(title, (alias, on))
     return ListSort(collated(title, collation), (alias, on))
