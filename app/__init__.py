@@ -23,6 +23,7 @@ from app.automations import dispatch as outbox_dispatch
 from app.charts.measures import register_sqlite_functions
 from app.events.outbox import install_session_signal
 from app.i18n import CATALOG_DIR, language_name
+from app.i18n.collation import install_collations
 from app.metadata.problems import MetadataError
 from app.metadata.spec import CrmSpec
 from app.metaversions.startup import load_source_spec, metadata_source, record_source
@@ -141,6 +142,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
     db.init_app(app)
     with app.app_context(), unbounded():  # start-up work (FAB's tables, schema): no web statement timeout
         _enforce_sqlite_foreign_keys(db.engine)
+        install_collations(app.config, db.engine)  # text sorts in the reader's language (app/i18n/collation.py)
         install_read_timeout(app, db.engine)  # web reads bounded, jobs and schema work lifted (readtimeout.py)
         appbuilder = AppBuilder(update_perms=False, security_manager_class=CrmSecurityManager,
                                 indexview=HomeView, base_template="crm/base.html")

@@ -71,6 +71,9 @@ DEFAULTS: dict[str, Any] = {
     # core: the list screen reads its page as plain rows through the API list's reader and draws
     # the cells from them (app/web/listrows.py); orm: through ORM records (the same HTML).
     "CRM_LIST_READ": "core",
+    # The collation text sorts in for readers of a language, "language=collation, ..." (app/i18n/collation.py):
+    # zh in pinyin order (PostgreSQL's ICU; SQLite: common characters, by their GB18030 code). "": none.
+    "CRM_TEXT_COLLATION": "zh=zh-x-icu",
     # Seconds a chart's answer is kept (app/web/chartcache.py), per chart, role scope, language and
     # metadata version; a write to a table the chart read makes it stale at once. 0: no cache.
     "CRM_CHART_CACHE_SECONDS": 60,
@@ -143,7 +146,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
             "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ",
-            "CRM_LIST_READ", "CRM_IMPORT_BATCH_MIN_ROWS")
+            "CRM_LIST_READ", "CRM_IMPORT_BATCH_MIN_ROWS", "CRM_TEXT_COLLATION")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 

@@ -25,18 +25,23 @@ DEALS = [("deal-1", "Zeta 公司", False), ("deal-2", "acme", True), ("deal-3", 
 VIEW = "OpportunityView"
 
 
-@pytest.fixture
-def world(make_app: Any, tmp_path: Any) -> Any:
+def app_where_reps_read_accounts(make_app: Any, tmp_path: Any, rule: str) -> Any:
+    """The starter app with the demo users, a Sales Rep's account rule replaced by `rule`."""
     meta = shutil.copytree(STARTER, tmp_path / "meta")
     roles = (meta / "roles.yaml").read_text(encoding="utf-8")
     assert REP_ACCOUNTS in roles
-    (meta / "roles.yaml").write_text(roles.replace(REP_ACCOUNTS, REP_ACCOUNTS.replace("read: all", "read: own")),
-                                     encoding="utf-8")
+    (meta / "roles.yaml").write_text(roles.replace(REP_ACCOUNTS, rule), encoding="utf-8")
     app = make_app(meta)
     with app.app_context():
         state = app.extensions["crm"]
         create_demo_users(state.appbuilder, state.models)
         state.db.session.commit()
+    return app
+
+
+@pytest.fixture
+def world(make_app: Any, tmp_path: Any) -> Any:
+    app = app_where_reps_read_accounts(make_app, tmp_path, REP_ACCOUNTS.replace("read: all", "read: own"))
     admin = login(app.test_client())
     users = {u["text"]: u["id"] for u in admin.get("/api/v1/user/picker?q=").json["results"]}
     rep = admin.get("/api/v1/user/picker?q=sales_rep").json["results"][0]["id"]
@@ -161,3 +166,21 @@ def test_a_kept_sort_binds_each_users_own_scope(world: Any) -> None:
         assert [r["account"]["title"] for r in ours] == ["(restricted)", "(restricted)"]
         assert [r["id"] for r in ours] == made  # both NULL: the ids' order (acme did not sort as readable)
         assert [r["id"] for r in rows] == expected(rows, "account", "asc")
+
+
+def test_a_link_to_an_entity_the_user_may_not_read_at_all_sorts_in_the_ids_order(make_app: Any,
+                                                                                     tmp_path: Any) -> None:
+    """No title to read (account scope `no`): the id alone orders the rows, never `ORDER BY NULL`,
+    which PostgreSQL refuses (a 500 on the list and the API)."""
+    app = app_where_reps_read_accounts(make_app, tmp_path, "    account: {read: no}")
+    admin = login(app.test_client())
+    rep_id = admin.get("/api/v1/user/picker?q=sales_rep").json["results"][0]["id"]
+    account = admin.post("/api/v1/account/", json={"name": "北京科技"}).json["id"]
+    made = [admin.post("/api/v1/opportunity/", json={"name": f"deal-{n}", "account": account,
+                                                     "owner": rep_id}).json["id"] for n in range(3)]
+    rep = login(app.test_client(), "sales_rep", DEMO_PASSWORD)
+    for direction in ("asc", "desc"):
+        for read in ("core", "orm"):
+            rows = api_order(rep, "account", direction, read)
+            assert [r["id"] for r in rows] == sorted(made, reverse=direction == "desc")
+            assert html_order(rep, "account", direction, read, [f"deal-{n}" for n in range(3)])

@@ -9,6 +9,7 @@ stage appears at once. `col` is the engine's resolved column (its `field`).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from app.metadata.spec import ChartSpec, Condition, Grouping
@@ -43,21 +44,21 @@ def _choice_passes(key: str, cond: Condition) -> bool:
 
 
 def cut_top(chart: ChartSpec, col: Any, groups: list[Any], labels: dict[Any, str],
-            totals: dict[Any, float]) -> list[Any]:
+            totals: dict[Any, float], text: Callable[[str], Any] = str.casefold) -> list[Any]:
     """The N largest groups in `groups`' order; ties broken by `ties` (default: the first label),
-    so the cut never depends on row order."""
+    so the cut never depends on row order. `text`: what a label sorts by (the viewer's language's)."""
     if not chart.top or chart.group is None or len(groups) <= chart.top:
         return groups
     ties = chart.ties or "label"
     if ties == "order":
-        rank = {k: i for i, k in enumerate(ordered_groups(chart.group, col, labels, totals, "order"))}
+        rank = {k: i for i, k in enumerate(ordered_groups(chart.group, col, labels, totals, "order", text))}
         tie: Any = lambda k: rank[k]  # noqa: E731
     elif ties == "-label":
-        ranked = sorted(totals, key=lambda k: labels[k].casefold(), reverse=True)
+        ranked = sorted(totals, key=lambda k: text(labels[k]), reverse=True)
         rank = {k: i for i, k in enumerate(ranked)}
         tie = lambda k: rank[k]  # noqa: E731
     else:
-        tie = lambda k: labels[k].casefold()  # noqa: E731
+        tie = lambda k: text(labels[k])  # noqa: E731
     keep = set(sorted(totals, key=lambda k: (-totals[k], tie(k)))[:chart.top])
     return [k for k in groups if k in keep]
 
@@ -85,14 +86,15 @@ def default_sort(grouping: Grouping, col: Any) -> str:
 
 
 def ordered_groups(grouping: Grouping, col: Any, labels: dict[Any, str], totals: dict[Any, float],
-             sort: str) -> list[Any]:
+             sort: str, text: Callable[[str], Any] = str.casefold) -> list[Any]:
+    """The groups in the chart's `sort`; labels by `text` (pinyin order for a zh viewer: app/i18n/collation.py)."""
     keys = list(totals)
     if sort in ("label", "-label"):
-        return sorted(keys, key=lambda k: (k is None, labels[k].casefold()), reverse=sort == "-label")
+        return sorted(keys, key=lambda k: (k is None, text(labels[k])), reverse=sort == "-label")
     if sort in ("value", "-value"):
         sign = -1 if sort == "-value" else 1
-        return sorted(keys, key=lambda k: (sign * totals[k], labels[k].casefold()))
+        return sorted(keys, key=lambda k: (sign * totals[k], text(labels[k])))
     if grouping.bucket:
         return sorted(keys, key=lambda k: (k is None, k or dt.date.min))
     rank = {c.value: i for i, c in enumerate(col.field.choices)}
-    return sorted(keys, key=lambda k: (k is None, rank.get(k, len(rank)), labels[k].casefold()))
+    return sorted(keys, key=lambda k: (k is None, rank.get(k, len(rank)), text(labels[k])))

@@ -339,12 +339,12 @@ def _grouped(chart: ChartSpec, ctx: ChartContext, query: _Query, result: ChartRe
             labels[0].setdefault(key, label_of(keyed[0][0], chart.group, key, (), ctx.lang))
     totals = group_totals(cells, 0)
     groups = ordered_groups(chart.group, keyed[0][0], labels[0], totals,
-                      chart.sort or default_sort(chart.group, keyed[0][0]))
-    groups = cut_top(chart, keyed[0][0], groups, labels[0], totals)
+                      chart.sort or default_sort(chart.group, keyed[0][0]), ctx.label_key)
+    groups = cut_top(chart, keyed[0][0], groups, labels[0], totals, ctx.label_key)
     series: list[Any] = [None]
     if chart.series is not None:
         series = ordered_groups(chart.series, keyed[1][0], labels[1], group_totals(cells, 1),
-                          default_sort(chart.series, keyed[1][0]))
+                          default_sort(chart.series, keyed[1][0]), ctx.label_key)
     for group in groups:
         for rank, item in enumerate(series):
             cell: tuple[Any, ...] = (group, item) if chart.series is not None else (group,)

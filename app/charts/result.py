@@ -10,6 +10,7 @@ each point's `filters` into a link to the list of the records behind it.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +68,8 @@ class ChartContext:
     # Naive UTC, as timestamps are stored; relative ranges (this_month...) are taken in the viewer's
     # time zone (their own, else the CRM's: app/clock.py), so "today" starts at their midnight.
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None))
+    # what a group's label sorts by: the viewer's language's order (app/i18n/collation.py `text_key`)
+    label_key: Callable[[str], Any] = str.casefold
 
     @property
     def today(self) -> dt.date:

@@ -12,6 +12,9 @@ import datetime as dt
 from types import SimpleNamespace
 from typing import Any
 
+from flask import current_app
+
+from app.i18n.collation import text_key
 from app.metadata.spec import ChartSpec
 from app.security.access import access_for
 
@@ -34,5 +37,7 @@ def chart_context(app_or_state: Any, user: Any, lang: str = "en", now: dt.dateti
     extensions = getattr(app_or_state, "extensions", None)
     state = extensions["crm"] if extensions is not None else app_or_state
     access = access_for(user, SimpleNamespace(extensions={"crm": state}))
-    ctx = ChartContext(state.spec, state.models, state.db.session, access, lang)
-    return ctx if now is None else ChartContext(state.spec, state.models, state.db.session, access, lang, now)
+    label_key = text_key(current_app.config, lang)
+    if now is None:
+        return ChartContext(state.spec, state.models, state.db.session, access, lang, label_key=label_key)
+    return ChartContext(state.spec, state.models, state.db.session, access, lang, now, label_key)

@@ -46,8 +46,9 @@ def side_by_side(chart: ChartSpec, ctx: ChartContext, query: _Query, result: Cha
         values.setdefault(group, [number(None, f) for f in funcs])
         labels.setdefault(group, label_of(col, chart.group, group, (), ctx.lang))
     totals = {k: v[0] if isinstance(v[0], (int, float)) else 0 for k, v in values.items()}
-    groups = ordered_groups(chart.group, col, labels, totals, chart.sort or default_sort(chart.group, col))
-    groups = cut_top(chart, col, groups, labels, totals)
+    groups = ordered_groups(chart.group, col, labels, totals, chart.sort or default_sort(chart.group, col),
+                            ctx.label_key)
+    groups = cut_top(chart, col, groups, labels, totals, ctx.label_key)
     names = [measure_label(chart, ctx.spec, ctx.lang, m) for m in measures]
     result.value_label = " / ".join(names)
     for group in groups:

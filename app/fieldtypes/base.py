@@ -57,6 +57,7 @@ class FieldType:
     searchable: bool = False  # the quick search matches it with LIKE (app/web/search.py)
     in_unique_set: bool = True  # may be part of a `unique: [a, b]` set (one comparable value)
     text_default: bool = False  # a literal `default:` must be text
+    sorts_as_text: bool = False  # lists sort it in the reader's language's collation (app/i18n/collation.py)
     filled_by_loader: bool = False  # demo data: the loader sets it (links to earlier records, numbers)
     # what a field of the type has when the metadata does not say (app/metadata/fields.py)
     python_type: type = str  # the type of a parsed value (demo data checks planned values with it)

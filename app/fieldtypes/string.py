@@ -15,6 +15,7 @@ class StringType(FieldType):
     default_max_length = 255
     searchable = True
     text_default = True
+    sorts_as_text = True
     keeps_blank = True
     form_blank_is_empty = True
 

@@ -20,6 +20,7 @@ class TextType(FieldType):
     in_unique_set = False
     searchable = True
     text_default = True
+    sorts_as_text = True
     keeps_blank = True
 
     def column_type(self, field: Any) -> sa.types.TypeEngine:

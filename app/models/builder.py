@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import column_property, registry, relationship
 
+from app.fieldtypes import field_type
+from app.i18n.collation import indexed_collations, sort_index_name
 from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 
 from .columns import ON_DELETE_SQL, column_type, constraint_name
@@ -101,8 +103,9 @@ def build_models(spec: CrmSpec) -> ModelSet:
 
     team_model = _map_team(reg, core, user_model)
     models: dict[str, type] = {}
+    collations = indexed_collations(spec.languages)
     for entity in spec.entities:
-        models[entity.name] = _map_entity(reg, metadata, entity)
+        models[entity.name] = _map_entity(reg, metadata, entity, collations)
     result = ModelSet(spec, reg, metadata, models, user_model, core, team_model=team_model)
     for entity in spec.entities:
         _add_relationships(result, entity)
@@ -137,7 +140,7 @@ def _map_team(reg: registry, core: dict[str, sa.Table], user_model: type) -> typ
     return team
 
 
-def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> type:
+def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec, collations: dict[str, str]) -> type:
     columns: list[sa.Column] = [sa.Column("id", sa.Integer, primary_key=True)]
     for f in entity.fields:
         if not f.has_column:
@@ -152,12 +155,24 @@ def _map_entity(reg: registry, metadata: sa.MetaData, entity: EntitySpec) -> typ
         if f.unique and f.unique_ignore_case:
             sa.Index(constraint_name(entity.table_name, (f.column_name,), "_ci"),
                      sa.func.lower(table.c[f.column_name]), unique=True)
+    _sort_indexes(entity, table, collations)
     cls = type(entity.class_name, (RecordBase,), {"__entity__": entity})
     mapper: Any = reg.map_imperatively(cls, table, version_id_col=table.c.version,
                                        properties=_captured_columns(entity, table))
     cls.__table__ = table  # type: ignore[attr-defined]  # FAB's interface reads __table__ and __mapper__
     cls.__mapper__ = mapper  # type: ignore[attr-defined]
     return cls
+
+
+def _sort_indexes(entity: EntitySpec, table: sa.Table, collations: dict[str, str]) -> None:
+    """An indexed (or unique) text field's index in each language's collation too (PostgreSQL only): a reader
+    of zh sorts `COLLATE "zh-x-icu"`, which a plain index cannot serve (app/i18n/collation.py)."""
+    for f in entity.fields:
+        plain = f.index or (f.unique and not f.unique_ignore_case)  # a btree on the column itself
+        if plain and f.has_column and not f.is_computed and field_type(f.type).sorts_as_text:
+            for lang, collation in collations.items():
+                sa.Index(sort_index_name(entity.table_name, f.column_name, lang),
+                         table.c[f.column_name].collate(collation)).ddl_if(dialect="postgresql")
 
 
 def _captured_columns(entity: EntitySpec, table: sa.Table) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def is_case_index(name: str | None, type_: str) -> bool:
     return type_ == "index" and bool(name) and str(name).startswith("uq_") and str(name).endswith(SUFFIX)
 
 
-def _existing(connection: sa.Connection) -> set[str]:
+def existing_indexes(connection: sa.Connection) -> set[str]:
     if connection.dialect.name == "sqlite":
         query = "SELECT name FROM sqlite_master WHERE type = 'index'"
     else:
@@ -34,7 +34,7 @@ def declared(metadata: sa.MetaData) -> list[sa.Index]:
 
 def add_case_indexes(connection: sa.Connection, metadata: sa.MetaData, upgrade: ops.UpgradeOps) -> None:
     """Append a create for every declared lower(column) index the database does not have."""
-    have = _existing(connection)
+    have = existing_indexes(connection)
     for index in declared(metadata):
         if index.name not in have:
             upgrade.ops.append(ops.ModifyTableOps(index.table.name,  # type: ignore[union-attr]

@@ -22,6 +22,7 @@ from app.models import ModelSet
 
 from .case_indexes import add_case_indexes, is_case_index, repeats_ignoring_case
 from .renames import ENTITY_COLUMNS, EntityRename, build_rename_ops, find_renames, table_pairs
+from .sort_indexes import add_sort_indexes, is_sort_index
 from .value_renames import value_renames
 
 # FAB's tables are FAB's; MetaCRM's own crm_* tables have hand-written core revisions.
@@ -86,7 +87,7 @@ def _make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
     compare = check.before or models  # renamed entities under their old names: the rest of the diff
 
     def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-        if is_case_index(name, type_):
+        if is_case_index(name, type_) or is_sort_index(name, type_):
             return False  # planned by name below: Alembic cannot compare them on SQLite
         return type_ != "table" or (bool(name) and not str(name).startswith(FOREIGN))
 
@@ -96,6 +97,7 @@ def _make_plan(connection: sa.Connection, models: ModelSet) -> Plan:
         "render_as_batch": connection.dialect.name == "sqlite"})
     plan = Plan(upgrade_ops=_upgrade_ops(context, compare.metadata))
     add_case_indexes(connection, compare.metadata, plan.upgrade_ops)
+    add_sort_indexes(connection, compare.metadata, plan.upgrade_ops)  # PostgreSQL only
     for entity, why in check.refused:
         plan.changes.append(Change("rename_table", entity.table_name, detail=f"from {entity.renamed_from}",
                                    blocked=f"{entity.source.name}:{entity.renamed_line}: entity '{entity.name}' {why}"))

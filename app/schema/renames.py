@@ -21,6 +21,8 @@ from alembic.operations import ops
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet, build_models
 
+from .sort_indexes import is_sort_index
+
 # MetaCRM's own tables that store an entity's name in a column `entity`.
 ENTITY_COLUMNS = ("crm_stage_history", "crm_counter", "crm_saved_report", "crm_record_change", "crm_list_view",
                   "crm_list_pref")
@@ -106,11 +108,14 @@ def _names(old: sa.Table, new: sa.Table, dialect: str) -> list[tuple[list[Any], 
     """Index and constraint names derived from the table name, renamed (up, down) after the table
     (and back before the table goes back: both on the new name)."""
     steps: list[tuple[list[Any], list[Any]]] = []
-    new_indexes = {tuple(c.name for c in i.columns): i for i in new.indexes}
+    def key(index: sa.Index) -> tuple[Any, ...]:  # a collated index has its column's name too
+        return (*(c.name for c in index.columns), is_sort_index(index.name, "index"))
+
+    new_indexes = {key(i): i for i in new.indexes}
     for index in old.indexes:
-        twin = new_indexes.get(tuple(c.name for c in index.columns))
-        if twin is None or index.name == twin.name:
-            continue
+        twin = new_indexes.get(key(index))
+        if twin is None or index.name == twin.name or (dialect != "postgresql" and key(index)[-1]):
+            continue  # (collated indexes exist on PostgreSQL only: sort_indexes.py)
         a, b = str(index.name), str(twin.name)
         if dialect == "postgresql":
             steps.append(([ops.ExecuteSQLOp(f'ALTER INDEX "{a}" RENAME TO "{b}"')],

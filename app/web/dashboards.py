@@ -26,6 +26,7 @@ from app.charts.result import ChartContext, ChartResult
 from app.charts.run import run_chart
 from app.clock import crm_zone
 from app.i18n import _t, languages
+from app.i18n.collation import text_key
 from app.metadata.spec import (
     ChartSpec,
     CrmSpec,
@@ -175,7 +176,9 @@ def chart_context_now() -> ChartContext:
     """The viewer's chart context for this request."""
     state = _state()
     now = _fixed_now() or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    return ChartContext(state.spec, state.models, state.db.session, current_access(), current_lang(), now)
+    lang = current_lang()
+    return ChartContext(state.spec, state.models, state.db.session, current_access(), lang, now,
+                        text_key(current_app.config, lang))
 
 
 def chart_card(chart: ChartSpec, ctx: ChartContext) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from app.security.access import current_access
 
 from .counting import ListCount, capped_count, count_cap, page_count
 from .filtering import EscapingFilterConverter, LinkedTo
-from .linksort import link_order, link_sort_key
+from .linksort import list_sort, reader_collation
 
 
 class LightFilters(Filters):
@@ -123,12 +123,13 @@ class CrmInterface(SQLAInterface):
 
     def apply_order_by(self, query: Any, order_column: str, order_direction: str, aliases_mapping: Any = None,
                        bypass_many_to_many: bool = False, add_pk: bool = False) -> Any:
-        """FAB's order, but a link or user column by its target's title (app/web/linksort.py)."""
-        key = link_sort_key(self.obj, order_column, current_access()) if order_column else None
-        if key is None:
+        """FAB's order, but a link or user column by its target's title and text in the reader's
+        collation (app/web/linksort.py)."""
+        sort = list_sort(self.obj, order_column, current_access(), reader_collation()) if order_column else None
+        if sort is None:
             return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
                                           bypass_many_to_many, add_pk)
-        return query.order_by(*link_order(key, order_direction, self.obj.id))
+        return sort.apply(query, order_direction, self.obj.id)
 
     def apply_all(self, query: Any, *args: Any, **kwargs: Any) -> Any:
         query = super().apply_all(query, *args, **kwargs)

@@ -47,7 +47,7 @@ from app.security.scoped import RESTRICTED
 from .counting import ListCount, count_cap, page_count
 from .fieldrules import hidden_keys
 from .labels import current_lang
-from .linksort import link_order, link_sort_key
+from .linksort import ListSort, list_sort, reader_collation
 from .schemas import weighted
 
 # A step of a plan: (JSON key, kind, data). kind "value": a mapped column serialized by its field;
@@ -228,13 +228,13 @@ def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
 
 def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flags: dict[str, Any],
                      extras: dict[str, Any], hidden: frozenset[str], order_column: str, order_direction: str,
-                     cap: int, sort_key: Any) -> PageStatements:
+                     cap: int, sort: ListSort | None) -> PageStatements:
     model = plan.model
     stmt, readers, values_at = _row_select(plan, hidden, flags, extras)
 
-    def ordered(query: Any) -> Any:  # a link's order: its sort key, the one the request's shape has
-        if sort_key is not None:
-            return query.order_by(*link_order(sort_key, order_direction, model.id))
+    def ordered(query: Any) -> Any:  # a link's or text's order: the one the request's shape has
+        if sort is not None:
+            return sort.apply(query, order_direction, model.id)
         return SQLAInterface.apply_order_by(datamodel, query, order_column, order_direction, add_pk=True)
 
     page_ids = ordered(filtered).offset(sa.bindparam("crm_offset", type_=sa.Integer())).limit(
@@ -265,17 +265,19 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     except (AttributeError, TypeError, NotImplementedError, sa.exc.ArgumentError, sa.exc.InvalidRequestError):
         return None  # a filter (a plugin's) that needs an ORM Query: the ORM path applies it
     cap = count_cap()
-    sort_key = link_sort_key(model, order_column, access)  # its read scope's values are the request's
-    # The request's shape (the filters', scopes' and sort key's SQL structure) and its values, in one cache key.
-    probe = filtered.add_columns(*[c for c in (*flags.values(), *extras.values(), sort_key) if c is not None])
-    probe = probe._generate_cache_key()
+    sort = list_sort(model, order_column, access, reader_collation())  # its read scope's values are the request's
+    # The request's shape (the filters', scopes' and sort's SQL structure) and its values, in one cache key.
+    shape = filtered.add_columns(*[c for c in (*flags.values(), *extras.values(), sort and sort.key) if c is not None])
+    if sort is not None and sort.join is not None:
+        shape = shape.outerjoin(*sort.join)  # the link's join condition holds the target's read scope
+    probe = shape._generate_cache_key()
     if probe is None:  # an element SQLAlchemy cannot cache (a plugin's): no shape to keep
         return None
     key = (probe.key, order_column, order_direction, hidden, cap > 0, tuple(extras))
     statements = plan.pages.get(key)
     if statements is None:
         statements = _page_statements(datamodel, plan, probe, filtered, flags, extras, hidden, order_column,
-                                      order_direction, cap, sort_key)
+                                      order_direction, cap, sort)
         if len(plan.pages) >= PAGES_KEPT:
             plan.pages.clear()
         plan.pages[key] = statements

@@ -16,12 +16,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import aliased
 
 from app.charts.dates import bucket_expr, bucket_label, bucket_start, resolve_range
 from app.charts.measures import aggregate_sql
 from app.clock import day_bounds_utc
 from app.i18n import _t
+from app.i18n.collation import text_key
 from app.metadata.spec import Condition, CrmSpec, EntitySpec, FieldSpec, Text
 from app.security.access import Access
 from app.security.scoped import Records, restricted_title
@@ -281,7 +283,7 @@ def grouped_table(definition: ReportDefinition, spec: CrmSpec, models: Any, sess
             raw_key = bucket_start(raw_key)
         label = _group_label(f, group.bucket, raw_key, row, title_reader, lang)
         rows.append((raw_key, label, _number(result, measure.func, f)))
-    rows.sort(key=_group_order(f))
+    rows.sort(key=_group_order(f, text_key(current_app.config, lang)))
     heading = joins.heading(group.path, lang)
     columns = [Column(str(group), heading, None, _item(0)),
                Column(str(measure), measure_label(definition, spec, lang),
@@ -318,8 +320,9 @@ def _group_label(f: FieldSpec, bucket: str | None, key: Any, row: Any, title_rea
     return str(key)
 
 
-def _group_order(f: FieldSpec) -> Callable[[tuple[Any, str, Any]], Any]:
-    """Choices in their declared order, other keys by value (labels for links); empty last."""
+def _group_order(f: FieldSpec, text: Callable[[str], Any]) -> Callable[[tuple[Any, str, Any]], Any]:
+    """Choices in their declared order, other keys by value (labels for links, and text, by `text`:
+    the reader's language's order, pinyin in zh); empty last."""
     order = {c.value: i for i, c in enumerate(f.choices)}
     def sort_key(row: tuple[Any, str, Any]) -> Any:
         raw_key, label, _ = row
@@ -327,8 +330,8 @@ def _group_order(f: FieldSpec) -> Callable[[tuple[Any, str, Any]], Any]:
             return (2, 0, "")
         if f.type == "choice":
             return (0, order.get(raw_key, len(order)), str(raw_key))
-        if f.is_link:
-            return (0, 0, label)
+        if f.is_link or isinstance(raw_key, str):
+            return (0, 0, text(label if f.is_link else raw_key))
         return (0, 0, raw_key) if not isinstance(raw_key, bool) else (0, int(not raw_key), "")
     return sort_key
 
