@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_READ": "columns",  # columns: a batch's plain cells read a column at a time (app/imports/columns.py); cells: one by one
     "CRM_IMPORT_OVERLAP": "on",  # PostgreSQL create imports: a batch written (own connection) while the next is judged
     "CRM_IMPORT_BATCH_MIN_ROWS": 200,  # rows: the least a batch holds once its size adapts to the clock
+    "CRM_IMPORT_SYNCHRONOUS_COMMIT": "off",  # PostgreSQL: an import batch's commit does not wait for its WAL flush
     "CRM_IMPORT_ANALYZE_ROWS": 20_000,  # PostgreSQL: ANALYZE the table each time an import doubles this many new rows
     "CRM_EXPORT_JOB_ROWS": 10_000,
     # Bulk work on lists (docs/metadata.md#bulk-work): above this many records it runs as a job;

@@ -19,6 +19,7 @@ import io
 import operator
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -62,7 +63,7 @@ def created_rows(ctx: Any, entity: Any, model: Any,
     """Stamp the batch's new records and give them their ids and version; the rows still to write,
     (table, rows): the records (PostgreSQL: SQLite inserted them to learn their ids) and their
     outbox events. Built in the importing thread (the stamps read the acting user), written by
-    `insert_rows` on whichever connection commits the batch."""
+    `send_writes` on whichever connection commits the batch."""
     if not records:
         return []
     now, actor = utcnow(), acting_user_id()
@@ -103,36 +104,78 @@ def _ids(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]
     return ids
 
 
-def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Rows into `table` in the session's transaction: a COPY a set of columns on PostgreSQL
-    (columns a row leaves out take their server default, as the ORM's INSERT leaves them out),
-    one executemany elsewhere."""
-    if not rows:
-        return
+@dataclass(frozen=True)
+class CopyText:
+    """Rows of one table as one COPY statement and its text, made before the batch's transaction
+    (in the importing thread: the writer thread then only sends them, see overlap.py)."""
+
+    table: sa.Table
+    statement: str
+    text: str
+
+
+def copy_texts(dialect: Any, table: sa.Table, rows: list[dict[str, Any]]) -> list[CopyText]:
+    """PostgreSQL: the rows as a COPY a set of columns (columns a row leaves out take their server
+    default, as the ORM's INSERT leaves them out)."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(row), []).append(row)
-    if _dialect(session) != "postgresql":
-        for group in groups.values():
-            session.execute(sa.insert(table), group)
-        return
-    connection = session.connection()
-    dialect = connection.dialect
+    copies = []
     for keys, group in groups.items():
         # the processors SQLAlchemy binds with (the dialect's own types: psycopg2 takes a Decimal as it is;
         # the generic Numeric's processor would send it through a float, 18 digits inexact)
         processors = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
-        text = io.StringIO()
-        text.writelines(_copy_lines(keys, processors, group))
-        text.seek(0)
         names = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
         statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
-        raw = connection.connection.dbapi_connection
-        try:
-            raw.cursor().copy_expert(statement, text)
-        except dialect.loaded_dbapi.Error as exc:  # a refused batch: replayed row by row
-            raise DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error) from exc
-    connection.info.setdefault(TABLES_WRITTEN, set()).add(table.name)  # COPY bypasses the cursor events
+        copies.append(CopyText(table, statement, "".join(_copy_lines(keys, processors, group))))
+    return copies
+
+
+def prepared_writes(session: Any, writes: list[tuple[sa.Table, list[dict[str, Any]]]]) -> list[Any]:
+    """A batch's (table, rows) as they go to the database: CopyTexts on PostgreSQL, else as they are."""
+    if _dialect(session) != "postgresql":
+        return [(table, rows) for table, rows in writes if rows]
+    dialect = session.get_bind().dialect
+    return [copy for table, rows in writes if rows for copy in copy_texts(dialect, table, rows)]
+
+
+def send_writes(session: Any, writes: list[Any]) -> None:
+    """`prepared_writes` into their tables in the session's transaction (the caller commits)."""
+    for write in writes:
+        if isinstance(write, CopyText):
+            send_copy(session, write)
+        else:
+            insert_rows(session, *write)
+
+
+def insert_rows(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into `table` in the session's transaction: COPY on PostgreSQL, one executemany elsewhere."""
+    if not rows:
+        return
+    if _dialect(session) == "postgresql":
+        for copy in copy_texts(session.get_bind().dialect, table, rows):
+            send_copy(session, copy)
+        return
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(row), []).append(row)
+    for group in groups.values():
+        session.execute(sa.insert(table), group)
+
+
+def send_copy(session: Any, copy: CopyText) -> None:
+    """One COPY, its text handed to psycopg2 in one read: it takes the GIL back after each read
+    (8 KB by default), and a thread that wants the GIL back while another computes waits up to the
+    switch interval (5 ms) each time, so a batch's COPYs in 8 KB pieces cost the writer thread
+    seconds of an import (about a hundred pieces a batch of 1,000 records)."""
+    connection = session.connection()
+    dialect = connection.dialect
+    raw = connection.connection.dbapi_connection
+    try:
+        raw.cursor().copy_expert(copy.statement, io.StringIO(copy.text), size=max(len(copy.text), 8192))
+    except dialect.loaded_dbapi.Error as exc:  # a refused batch: replayed row by row
+        raise DBAPIError.instance(copy.statement, None, exc, dialect.loaded_dbapi.Error) from exc
+    connection.info.setdefault(TABLES_WRITTEN, set()).add(copy.table.name)  # COPY bypasses the cursor events
 
 
 def _copy_lines(keys: tuple[str, ...], processors: list[Any], rows: list[dict[str, Any]]) -> Iterator[str]:

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from app.events.outbox import mark_written
 from app.records.commands import CommandError
 
-from .direct import insert_rows
+from .direct import send_writes
 
 
 @dataclass
@@ -42,18 +42,22 @@ class Staged:
 
     batch: list[tuple[int, list[Any]]]
     outcomes: list[str]
-    writes: list[tuple[sa.Table, list[dict[str, Any]]]]
+    writes: list[Any]  # direct.prepared_writes: COPY texts on PostgreSQL, made before the transaction
     announce: bool = False  # events written without the ORM: the commit wakes the outbox dispatcher
     reached: int = 0  # the file's rows read when the batch was cut (progress, once it commits)
+    progress: Any = None  # the job's progress row as it stands once this batch commits (progress.py)
+    cancel: bool = False  # what that row said of a cancel request, read when it was written
     future: Future[None] | None = field(default=None, repr=False)
 
 
 def write_staged(session: Any, staged: Staged) -> None:
-    """The batch's rows into their tables in `session`'s transaction (the caller commits)."""
-    for table, rows in staged.writes:
-        insert_rows(session, table, rows)
+    """The batch's rows into their tables, and the job's progress, in `session`'s transaction
+    (the caller commits)."""
+    send_writes(session, staged.writes)
     if staged.announce:
         mark_written(session)
+    if staged.progress is not None:
+        staged.cancel = bool(session.execute(staged.progress).scalar())
 
 
 def overlap_ok(importer: Any, setting: Any) -> bool:
@@ -72,10 +76,17 @@ def overlap_ok(importer: Any, setting: Any) -> bool:
 
 
 class BatchWriter:
-    """One thread and one session of its own that write and commit staged batches, one at a time."""
+    """One thread and one connection of its own that write and commit staged batches, one at a time.
+    `relaxed`: its commits do not wait for their WAL flush (synchronous_commit off on PostgreSQL, on
+    this connection only, reset when it goes back to the pool; see docs/import.md)."""
 
-    def __init__(self, engine: sa.Engine):
-        self.session = Session(bind=engine)
+    def __init__(self, engine: sa.Engine, relaxed: bool = False):
+        self.connection = engine.connect()
+        self.relaxed = relaxed and engine.dialect.name == "postgresql"
+        if self.relaxed:
+            self.connection.exec_driver_sql("SET synchronous_commit TO off")
+            self.connection.commit()
+        self.session = Session(bind=self.connection)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-writer")
 
     def submit(self, staged: Staged) -> None:
@@ -95,19 +106,26 @@ class BatchWriter:
     def close(self) -> None:
         self.executor.shutdown(wait=True)
         self.session.close()
+        try:
+            if self.relaxed:
+                self.connection.exec_driver_sql("RESET synchronous_commit")
+                self.connection.commit()
+        except SQLAlchemyError:  # a broken connection: the pool drops it
+            self.connection.invalidate()
+        finally:
+            self.connection.close()
 
 
 class OverlappedBatches:
     """Feeds an Importer's batches through a BatchWriter: `feed` judges a batch while the one before
-    it is written and returns the batches that finished (committed, or replayed row by row)."""
+    it is written, and settles (`Tally.settle`) the batches that finished, in file order."""
 
-    def __init__(self, importer: Any, engine: sa.Engine):
-        self.importer = importer
-        self.writer = BatchWriter(engine)
+    def __init__(self, importer: Any, engine: sa.Engine, tally: Any, relaxed: bool = False):
+        self.importer, self.tally = importer, tally
+        self.writer = BatchWriter(engine, relaxed)
         self.in_flight: Staged | None = None
 
-    def feed(self, batch: list[tuple[int, list[Any]]], reached: int) -> list[tuple[int, list[str]]]:
-        """(rows reached, outcomes) of each batch finished by this call, in file order."""
+    def feed(self, batch: list[tuple[int, list[Any]]], reached: int) -> None:
         importer, session = self.importer, self.importer.ctx.session
         try:
             staged: Staged | None = importer.stage(batch)
@@ -115,7 +133,7 @@ class OverlappedBatches:
         except (SQLAlchemyError, CommandError) as exc:
             importer.refused(batch, exc)
             staged = None
-        finished, replayed = self._finish()
+        replayed = self._finish()
         if replayed and staged is not None:  # judged as if the refused batch had gone in: again
             importer._forget({row for row, _ in batch})
             staged = None
@@ -126,28 +144,32 @@ class OverlappedBatches:
                 importer.refused(batch, exc)
                 staged = None
         if staged is None:
-            finished.append((reached, importer.run_rows(batch)))
-            return finished
+            self.tally.settle([Staged(batch, importer.run_rows(batch), [], reached=reached)])
+            return
         staged.reached = reached
+        self.tally.note(staged)  # every batch before it settled: its counts are known
         self.writer.submit(staged)
         self.in_flight = staged
-        return finished
 
-    def _finish(self) -> tuple[list[tuple[int, list[str]]], bool]:
-        """Wait for the batch in flight: its outcomes, or (refused) its rows replayed one by one."""
+    def _finish(self) -> bool:
+        """Wait for the batch in flight and settle it (refused: its rows replayed one by one first);
+        whether it was refused."""
         staged, self.in_flight = self.in_flight, None
         if staged is None or staged.future is None:
-            return [], False
+            return False
         try:
             staged.future.result()
         except (SQLAlchemyError, CommandError) as exc:
             self.importer.refused(staged.batch, exc)
-            return [(staged.reached, self.importer.run_rows(staged.batch))], True
-        return [(staged.reached, staged.outcomes)], False
+            self.tally.settle([Staged(staged.batch, self.importer.run_rows(staged.batch), [],
+                                      reached=staged.reached)])
+            return True
+        self.tally.settle([staged])
+        return False
 
-    def drain(self) -> list[tuple[int, list[str]]]:
+    def drain(self) -> None:
         """Finish the batch in flight (the end of the file, a cancel)."""
-        return self._finish()[0]
+        self._finish()
 
     def close(self) -> None:
         """Let the batch in flight end (committed or not) before the job does; its log lines say which."""

@@ -29,13 +29,14 @@ from app.records.commands import CommandError, FieldErrors, Forbidden, RecordCon
 
 from .batch import Batch, prefetch_keys, prefetch_links, prefetch_taken
 from .columns import read_rows
-from .direct import created_rows, direct_write_ok
+from .direct import created_rows, direct_write_ok, prepared_writes
 from .files import SourceFile, count_rows, iter_rows
 from .judge import Outcome, RowJudge, as_json
 from .mapping import ImportPlan, check_plan
 from .messages import text
 from .numbers import number_batch
 from .overlap import OverlappedBatches, Staged, overlap_ok, write_staged
+from .progress import Tally
 from .report import error_report
 
 OUTCOMES = ("created", "updated", "unchanged", "duplicate", "rejected")
@@ -59,6 +60,8 @@ class Importer(RowJudge):
         self.statistics = TableStatistics(ctx.session, self.model.__table__)
         self.overlap = False  # a batch written while the next is judged (overlap.py; run_import decides)
         self.floor = BATCH_FLOOR  # run_import sets it from CRM_IMPORT_BATCH_MIN_ROWS
+        self.relaxed = True  # a batch's commit does not wait for its WAL flush (CRM_IMPORT_SYNCHRONOUS_COMMIT)
+        self.tally: Tally | None = None  # while `run` runs
 
     # -- the file ------------------------------------------------------------------------
     def _line(self, row: int, outcome: Outcome) -> dict[str, Any]:
@@ -108,13 +111,14 @@ class Importer(RowJudge):
         session.commit()
         return outcome.outcome
 
-    def run_batch(self, batch: list[tuple[int, list[Any]]]) -> list[str]:
-        """The batch written together, or (refused by the database as a whole) row by row."""
+    def run_batch(self, batch: list[tuple[int, list[Any]]], reached: int = 0) -> Staged:
+        """The batch written together (its progress row with it), or (refused by the database as a
+        whole) row by row."""
         if self.batched:
-            outcomes = self.run_together(batch)
-            if outcomes is not None:
-                return outcomes
-        return self.run_rows(batch)
+            staged = self.run_together(batch, reached)
+            if staged is not None:
+                return staged
+        return Staged(batch, self.run_rows(batch), [], reached=reached)
 
     def _forget(self, rows: set[int]) -> None:
         """Forget what rolled-back rows made "seen" (they are judged again)."""
@@ -164,23 +168,30 @@ class Importer(RowJudge):
                     outcome.record_id, outcome.version = outcome.record.id, outcome.record.version
                 lines.append(self._line(row, outcome))
             writes.append((self.log, lines))
+            writes = prepared_writes(session, writes)  # COPY text made here, not in the writer thread
         finally:
             self.batch = None
         return Staged(batch, [o.outcome for o in outcomes], writes, announce=bool(self.direct and records))
 
-    def run_together(self, batch: list[tuple[int, list[Any]]]) -> list[str] | None:
+    def run_together(self, batch: list[tuple[int, list[Any]]], reached: int = 0) -> Staged | None:
         """Judge the batch, insert its new records in one flush (autonumbers taken as a block, events
-        and stage history in one statement each), its log lines with them, commit. None when the
-        database refused the batch: it is rolled back whole, to be replayed row by row."""
+        and stage history in one statement each), its log lines and the job's progress with them,
+        commit. None when the database refused the batch: it is rolled back whole, to be replayed
+        row by row."""
         session = self.ctx.session
         try:
             staged = self.stage(batch)
+            staged.reached = reached
+            if self.tally is not None:
+                self.tally.note(staged)
+            if self.relaxed and session.get_bind().dialect.name == "postgresql":
+                session.execute(sa.text("SET LOCAL synchronous_commit TO off"))
             write_staged(session, staged)
             session.commit()
         except (SQLAlchemyError, CommandError) as exc:
             self.refused(batch, exc)
             return None
-        return staged.outcomes
+        return staged
 
     def refused(self, batch: list[tuple[int, list[Any]]], exc: Exception) -> None:
         """A batch the database refused: the session rolled back, what its rows made "seen" forgotten."""
@@ -261,19 +272,12 @@ class Importer(RowJudge):
         for outcome in done.values():
             counts[outcome] += 1
         total = count_rows(source) if job is not None else None
-        overlapped = OverlappedBatches(self, self.ctx.session.get_bind()) if self.overlap else None
+        tally = self.tally = Tally(job, total, counts, self.statistics.grown)
+        overlapped = (OverlappedBatches(self, self.ctx.session.get_bind(), tally, self.relaxed)
+                      if self.overlap else None)
         seen = 0
         batch: list[tuple[int, list[Any]]] = []
         size = BATCH_ROWS[0]
-
-        def finished(batches: list[tuple[int, list[str]]]) -> None:
-            for reached, outcomes in batches:
-                for outcome in outcomes:
-                    counts[outcome] += 1
-                self.statistics.grown(counts["created"])
-                if job is not None:
-                    job.progress(reached, total, **counts)
-
         try:
             for row, cells in iter_rows(source):
                 seen += 1
@@ -284,20 +288,26 @@ class Importer(RowJudge):
                 batch.append((row, cells))
                 if len(batch) >= size:
                     started = batch_clock()
-                    finished(overlapped.feed(batch, seen) if overlapped else [(seen, self.run_batch(batch))])
+                    if overlapped:
+                        overlapped.feed(batch, seen)
+                    else:
+                        tally.settle([self.run_batch(batch, seen)])
                     took = batch_clock() - started
                     size = next_batch_size(len(batch), took, self.floor)
                     logger.debug("import %s: a batch of %d rows took %.3f s; next %d rows", self.job_id,
                                  len(batch), took, size)
                     batch = []
-                    if job is not None and job.cancelled():
+                    if tally.cancelled():
                         break
             else:
-                if batch:
-                    finished(overlapped.feed(batch, seen) if overlapped else [(seen, self.run_batch(batch))])
+                if batch and overlapped:
+                    overlapped.feed(batch, seen)
+                elif batch:
+                    tally.settle([self.run_batch(batch, seen)])
             if overlapped:
-                finished(overlapped.drain())
+                overlapped.drain()
         finally:
+            self.tally = None
             if overlapped:
                 overlapped.close()
         if job is not None:
@@ -366,6 +376,7 @@ def run_import(job: JobContext) -> dict[str, Any]:
     importer.statistics.next = int(job.app.config.get("CRM_IMPORT_ANALYZE_ROWS", 20_000))
     importer.floor = int(job.app.config.get("CRM_IMPORT_BATCH_MIN_ROWS", BATCH_FLOOR))
     importer.overlap = overlap_ok(importer, job.app.config.get("CRM_IMPORT_OVERLAP", "on"))
+    importer.relaxed = str(job.app.config.get("CRM_IMPORT_SYNCHRONOUS_COMMIT", "off")).lower() in ("off", "0", "false", "no")
     counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
     rejected = error_report(ctx.session, log, job.job_id, list(plan.columns), root / report)

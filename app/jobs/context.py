@@ -30,6 +30,18 @@ class JobContext:
         """Persist how far the job got (the jobs page and GET /api/v1/jobs/<id> show it)."""
         self.store.progress(self.job_id, done, total, counts)
 
+    def progress_statement(self, done: int, total: int | None = None, **counts: Any) -> Any:
+        """`progress` as a statement to run in the job's own transaction (see JobStore); its
+        result, whether a cancel was asked, goes to `heard`."""
+        return self.store.progress_statement(self.job_id, done, total, counts)
+
+    def heard(self, cancel_requested: bool) -> bool:
+        """A cancel request read along with a progress update (`cancelled` then asks no query for
+        0.2 s); whether the job is to stop."""
+        self._asked_at = time.monotonic()
+        self._cancelled = self._cancelled or cancel_requested
+        return self._cancelled
+
     def cancelled(self) -> bool:
         """Has the user asked to cancel? (read from the database at most every 0.2 s)"""
         now = time.monotonic()

@@ -140,10 +140,18 @@ class JobStore:
                             heartbeat_on=now, finished_on=None, attempts=self.table.c.attempts + 1)
 
     def progress(self, job_id: int, done: int, total: int | None, counts: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.progress_statement(job_id, done, total, counts))
+
+    def progress_statement(self, job_id: int, done: int, total: int | None, counts: dict[str, Any]) -> Any:
+        """The progress update as a statement, for a job that writes it in a transaction of its own
+        work (an import's batch: the bar then counts only what committed); it returns whether a
+        cancel was asked, so the job learns it without a query of its own."""
         values: dict[str, Any] = {"done": done, "heartbeat_on": utcnow(), "counts": json.dumps(counts)}
         if total is not None:
             values["total"] = total
-        self._update(job_id, **values)
+        return (sa.update(self.table).where(self.table.c.id == job_id).values(**values)
+                .returning(self.table.c.cancel_requested))
 
     def cancel_requested(self, job_id: int) -> bool:
         with self.engine.connect() as conn:
