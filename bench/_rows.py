@@ -98,6 +98,8 @@ def bare_sql(app: Any, where: str = "") -> str:
     """
     with app.app_context():
         state = app.extensions["crm"]
+        engine_dialect = state.db.engine.dialect
+    dialect = engine_dialect if engine_dialect.name == "sqlite" else postgresql.dialect()
     entity = state.spec.entity(ENTITY)
     inner, cols, joins = ["id", "close_date"], ["o.id"], []
     for name in entity.list.columns:
@@ -105,7 +107,7 @@ def bare_sql(app: Any, where: str = "") -> str:
         alias = f"j_{f.name}"
         if f.is_computed and not f.computed.stored:  # a formula: its SQL, as the app computes it
             expression = getattr(state.models.model(ENTITY), f.name).expression
-            sql = expression.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+            sql = expression.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
             inner.append(f"{sql} AS {f.name}")
             cols.append(f"o.{f.name}")
             continue

@@ -58,40 +58,63 @@ HAND_SQL = {
 
 
 def fill(engine: sa.Engine, size: int, owners: list[int]) -> None:
-    """`size` opportunities in one INSERT ... SELECT generate_series, plus one history row each."""
+    """`size` opportunities in one INSERT ... SELECT generate_series, plus one history row each
+    (on SQLite a recursive counter stands for generate_series, the same values)."""
     stages = ["prospecting", "needs_analysis", "proposal", "negotiation", "won", "lost"]
+    sqlite = engine.dialect.name == "sqlite"
     with engine.begin() as conn:
         accounts = conn.execute(sa.text("SELECT min(id), max(id) FROM account")).one()
         conn.execute(sa.text("DELETE FROM crm_stage_history WHERE entity = 'opportunity'"))
         conn.execute(sa.text("DELETE FROM opportunity__products"))
-        referencing = conn.execute(sa.text("""
-            SELECT cl.relname, att.attname FROM pg_constraint c
-            JOIN pg_class cl ON cl.oid = c.conrelid
-            JOIN pg_attribute att ON att.attrelid = c.conrelid AND att.attnum = c.conkey[1]
-            WHERE c.contype = 'f' AND c.confrelid = 'opportunity'::regclass""")).all()
-        for table, column in referencing:  # links to the demo deals: emptied, the rows kept
+        for table, column in _referencing_opportunity(conn, sqlite):  # links to the demo deals: emptied
             if table != "opportunity__products":
                 conn.execute(sa.text(f'UPDATE "{table}" SET "{column}" = NULL'))
         conn.execute(sa.text("DELETE FROM opportunity"))
-        owner_array = "ARRAY[" + ",".join(str(o) for o in owners) + "]"
-        stage_array = "ARRAY[" + ",".join(f"'{s}'" for s in stages) + "]"
+        stage = "CASE (g * 31) % 6 " + " ".join(f"WHEN {i} THEN '{s}'" for i, s in enumerate(stages)) + " END"
+        owner = f"CASE g % {len(owners)} " + " ".join(f"WHEN {i} THEN {o}" for i, o in enumerate(owners)) + " END"
+        if sqlite:  # SQLAlchemy's text forms of a date and a datetime
+            source = ("(WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < :size) "
+                      "SELECT g FROM n) AS s")
+            close = "date('2026-11-23', (180 - (g * 7919) % 730) || ' days')"
+            created = "strftime('%Y-%m-%d %H:%M:%f000', '2026-11-23', (-(g % 720)) || ' days')"
+            changed = "'2026-11-23 00:00:00.000000'"
+        else:
+            source = "generate_series(1, :size) AS s(g)"
+            close = "DATE '2026-11-23' - ((g::bigint * 7919) % 730)::int + 180"
+            created = "TIMESTAMP '2026-11-23' - ((g % 720) || ' days')::interval"
+            changed = "TIMESTAMP '2026-11-23'"
         conn.execute(sa.text(f"""
             INSERT INTO opportunity (name, account_id, amount, close_date, probability, deal_type, stage,
                                      owner_id, created_by_id, changed_by_id, created_on, changed_on, source)
             SELECT '商机 Deal ' || g, :amin + (g % (:amax - :amin + 1)), (g % 997) * 1000 + 500,
-                   DATE '2026-11-23' - ((g::bigint * 7919) % 730)::int + 180, 50, 'new_business',
-                   ({stage_array})[1 + (g * 31) % 6],
-                   ({owner_array})[1 + g % {len(owners)}], {owners[0]}, {owners[0]},
-                   TIMESTAMP '2026-11-23' - ((g % 720) || ' days')::interval,
-                   TIMESTAMP '2026-11-23', 'web'
-            FROM generate_series(1, :size) AS g"""), {"amin": accounts[0], "amax": accounts[1], "size": size})
+                   {close}, 50, 'new_business', {stage}, {owner}, {owners[0]}, {owners[0]},
+                   {created}, {changed}, 'web'
+            FROM {source}"""), {"amin": accounts[0], "amax": accounts[1], "size": size})
         conn.execute(sa.text("""
             INSERT INTO crm_stage_history (entity, record_id, pipeline, from_stage, to_stage, moved_on,
                                            seconds_in_from)
             SELECT 'opportunity', id, 'new_business', 'prospecting', stage, changed_on, (id % 40) * 86400
             FROM opportunity WHERE stage <> 'prospecting'"""))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.exec_driver_sql("VACUUM ANALYZE")
+        conn.exec_driver_sql("VACUUM" if sqlite else "VACUUM ANALYZE")
+        if sqlite:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def _referencing_opportunity(conn: sa.Connection, sqlite: bool) -> list[tuple[str, str]]:
+    """(table, column) of every foreign key to the opportunity table."""
+    if not sqlite:
+        return [tuple(row) for row in conn.execute(sa.text("""
+            SELECT cl.relname, att.attname FROM pg_constraint c
+            JOIN pg_class cl ON cl.oid = c.conrelid
+            JOIN pg_attribute att ON att.attrelid = c.conrelid AND att.attnum = c.conkey[1]
+            WHERE c.contype = 'f' AND c.confrelid = 'opportunity'::regclass"""))]
+    found = []
+    for (table,) in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for row in conn.exec_driver_sql(f'PRAGMA foreign_key_list("{table}")'):
+            if row[2] == "opportunity":
+                found.append((table, row[3]))
+    return found
 
 
 def replay(engine: sa.Engine, statements: list[tuple[str, Any]]) -> None:

@@ -97,8 +97,13 @@ def dispose(app: Any) -> None:
 
 
 def prepare_database(url: str) -> None:
-    """Create the PostgreSQL database if missing, then empty its public schema."""
+    """Create the PostgreSQL database if missing, then empty its public schema (a SQLite file:
+    removed, so the app makes it again)."""
     target = make_url(url)
+    if target.get_backend_name() == "sqlite":
+        if target.database:
+            Path(target.database).unlink(missing_ok=True)
+        return
     server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),

@@ -114,8 +114,8 @@ def measure(app: Any, engine: sa.Engine, client: Any, repeat: int) -> list[dict[
     return results
 
 
-def print_table(results: list[dict[str, Any]], size: int, repeat: int) -> None:
-    print(f"\nPages, {size:,} opportunities, PostgreSQL, admin, median of {repeat}, load average "
+def print_table(results: list[dict[str, Any]], size: int, repeat: int, database: str) -> None:
+    print(f"\nPages, {size:,} opportunities, {database}, admin, median of {repeat}, load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (`bench/bench_pages.py`):\n")
     print("| Request | App | Bare SQL | App / bare SQL | Bare request | App / bare request "
           "| Bare with exact count(*) | CPU app / bare request | SQL stmts | Target | Result (SQL / request) |")
@@ -155,7 +155,7 @@ def main() -> None:
     freeze_built_heap()  # as run.py does once the serving process has built its app (app/ops/heap.py)
     bare_engine = sa.create_engine(args.db)
     results = measure(app, bare_engine, client, args.repeat)
-    print_table(results, args.size, args.repeat)
+    print_table(results, args.size, args.repeat, "SQLite" if engine.dialect.name == "sqlite" else "PostgreSQL")
     bare_engine.dispose()
     dispose(app)
 
