@@ -96,9 +96,9 @@ def fill(engine: sa.Engine, size: int, owners: list[int]) -> None:
             SELECT 'opportunity', id, 'new_business', 'prospecting', stage, changed_on, (id % 40) * 86400
             FROM opportunity WHERE stage <> 'prospecting'"""))
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # SQLite: no ANALYZE, as no deployment runs one (with its statistics SQLite sorts the
+        # filtered list through the stage index, 20x slower, and only connections opened later see them)
         conn.exec_driver_sql("VACUUM" if sqlite else "VACUUM ANALYZE")
-        if sqlite:
-            conn.exec_driver_sql("ANALYZE")
 
 
 def _referencing_opportunity(conn: sa.Connection, sqlite: bool) -> list[tuple[str, str]]:
