@@ -208,6 +208,13 @@ def login(client: Any, username: str = "admin", password: str = ADMIN_PASSWORD) 
     return client
 
 
+def user_id(app: Any, username: str) -> int:
+    """A user's id by login: the user picker lists people by their shown name, so the first
+    answer to `?q=sales_rep` may be sales_rep2."""
+    with app.app_context():
+        return app.extensions["crm"].appbuilder.sm.find_user(username=username).id
+
+
 @pytest.fixture
 def client(app: Any) -> Any:
     return login(app.test_client())

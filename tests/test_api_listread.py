@@ -18,7 +18,7 @@ import pytest
 from app.demo.users import DEMO_PASSWORD
 from tests import test_performance
 from tests.alltypes import add_gadgets, alltypes_tree
-from tests.conftest import login
+from tests.conftest import login, user_id
 
 demo_app = test_performance.crm  # an app with demo users and 40 records of each entity
 ROLES = ["admin", "sales_rep", "sales_rep2", "sales_manager", "support_agent", "pre_sales_engineer", "marketing"]
@@ -176,7 +176,7 @@ def test_restricted_link_titles_are_the_same(demo_app: Any, clients: dict[str, A
 
 def test_a_rep_sees_only_own_rows_on_the_fast_path(demo_app: Any, clients: dict[str, Any]) -> None:
     rep = clients["sales_rep"]
-    me = rep.get("/api/v1/user/picker?q=sales_rep").json["results"][0]["id"]
+    me = user_id(demo_app, "sales_rep")
     body = _get(rep, _url("opportunity", {"page_size": 100, "columns": ["name", "owner"]}), "core").json
     everyone = _get(clients["admin"], _url("opportunity", {"page_size": 100}), "core").json
     assert body["result"] and {r["owner"]["id"] for r in body["result"]} == {me}

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from tests.conftest import login
+from tests.conftest import STARTER, login
 from tests.jobs_support import wait_job
 
 
@@ -216,3 +217,65 @@ def test_export_writes_the_columns_asked_for_and_refuses_an_unknown_one(make_app
     assert job.state == "done", job.error
     rows = _rows(client.get(f"/crm/jobs/{job.id}/file/export").data)
     assert rows[0] == ["id", "商机名称", "阶段"] and len(rows) > 2
+
+
+PINYIN = ["阿里巴巴", "百度", "腾讯", "字节跳动"]  # a li, bai du, teng xun, zi jie (tests/test_pinyin_sort.py)
+CODE_POINTS = sorted(PINYIN)
+
+
+def _direct_and_job(app: Any, client: Any, path: str, q: str) -> tuple[list[list[str]], list[list[str]]]:
+    """The same export as `client` downloads it directly and as a job writes it."""
+    app.config["CRM_EXPORT_JOB_ROWS"] = 0
+    direct = client.get(path, query_string={"q": q})
+    assert direct.status_code == 200, direct.data[:300]
+    app.config["CRM_EXPORT_JOB_ROWS"] = 1
+    queued = client.get(path, query_string={"q": q})
+    assert queued.status_code == 202, queued.data[:300]
+    job = wait_job(app, queued.get_json()["job_id"])
+    assert job.state == "done", job.error
+    return _rows(direct.data), _rows(client.get(f"/crm/jobs/{job.id}/file/export").data)
+
+
+def test_an_export_job_sorts_and_labels_in_the_requesters_language(make_app: Any, tmp_path: Path) -> None:
+    """A worker has no request: the job reads as the language recorded when it was queued, so a
+    zh reader's job sorts Chinese names in pinyin order (ICU on PostgreSQL, GB18030 on SQLite:
+    pinyin for these common characters), with zh headers, as the direct download does."""
+    app = make_app(CRM_FILES_DIR=str(tmp_path / "files"))
+    zh, en = login(app.test_client()), login(app.test_client())
+    zh.post("/lang/zh")
+    for name in ["腾讯", "字节跳动", "阿里巴巴", "百度"]:  # neither order
+        assert en.post("/api/v1/account/", json={"name": name}).status_code == 201
+    q = "(columns:!(name),order_column:name,order_direction:asc)"
+    direct, job = _direct_and_job(app, zh, "/api/v1/account/export", q)
+    assert [r[1] for r in job[1:]] == PINYIN and job == direct
+    assert job[0] == ["id", "客户名称"]
+    direct, job = _direct_and_job(app, en, "/api/v1/account/export", q)  # English: the database's order
+    assert [r[1] for r in job[1:]] == CODE_POINTS and job == direct
+    direct, job = _direct_and_job(app, zh, "/api/v1/account/export", q.replace("asc", "desc"))
+    assert [r[1] for r in job[1:]] == PINYIN[::-1] and job == direct
+
+
+def test_an_export_jobs_search_matches_choice_labels_in_the_requesters_language(make_app: Any,
+                                                                                  tmp_path: Path) -> None:
+    """The list's search finds a choice by its label in the reader's language (初步接触 for
+    prospecting): the job searched in English and found nothing the direct export found."""
+    meta = shutil.copytree(STARTER, tmp_path / "meta")
+    path = meta / "entities" / "opportunity.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("search: [name, next_step, account.name]",
+                                 "search: [name, next_step, account.name, stage]", 1), encoding="utf-8")
+    app = make_app(meta, CRM_FILES_DIR=str(tmp_path / "files"))
+    zh = login(app.test_client())
+    zh.post("/lang/zh")
+    account = zh.post("/api/v1/account/", json={"name": "百度"}).json["id"]
+    made = [zh.post("/api/v1/opportunity/", json={"name": name, "account": account, "amount": 100})
+            for name in ("甲项目", "乙项目", "丙项目")]
+    assert all(m.status_code == 201 for m in made), [m.json for m in made]
+    with app.app_context():
+        state = app.extensions["crm"]
+        opp = state.models.model("opportunity")
+        state.db.session.execute(sa.update(opp).where(opp.id == made[1].json["id"]).values(stage="needs_analysis"))
+        state.db.session.commit()
+    q = "(columns:!(name,stage),filters:!((col:name,opr:search,value:初步接触)),order_column:name,order_direction:asc)"
+    direct, job = _direct_and_job(app, zh, "/api/v1/opportunity/export", q)
+    assert [r[1:] for r in job[1:]] == [["丙项目", "初步接触"], ["甲项目", "初步接触"]] and job == direct

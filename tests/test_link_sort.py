@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.conftest import STARTER, count_queries, login
+from tests.conftest import STARTER, count_queries, login, user_id
 
 REP_ACCOUNTS = "    account: {read: all, create: yes, update: own, export: own}"
 # (deal, account, account owned by the rep?): the rep's hidden titles run against the ids' order
@@ -44,7 +44,7 @@ def world(make_app: Any, tmp_path: Any) -> Any:
     app = app_where_reps_read_accounts(make_app, tmp_path, REP_ACCOUNTS.replace("read: all", "read: own"))
     admin = login(app.test_client())
     users = {u["text"]: u["id"] for u in admin.get("/api/v1/user/picker?q=").json["results"]}
-    rep = admin.get("/api/v1/user/picker?q=sales_rep").json["results"][0]["id"]
+    rep = user_id(app, "sales_rep")
     others = sorted(i for i in users.values() if i != rep)
     deals, accounts = {}, {}
     for n, (deal, account, own) in enumerate(DEALS):
@@ -150,7 +150,7 @@ def test_a_kept_sort_binds_each_users_own_scope(world: Any) -> None:
     """Two reps share the plain rows' kept statements (same request shape): the second's order
     must follow their own read scope, not the first's bound user id."""
     app, admin, _, _ = world
-    rep2_id = admin.get("/api/v1/user/picker?q=sales_rep2").json["results"][0]["id"]
+    rep2_id = user_id(app, "sales_rep2")
     accounts = {r["account"]["title"]: r["account"]["id"] for r in api_order(admin, "account", "asc", "core")}
     made = []
     for name, account in (("rep2-a", "acme"), ("rep2-b", "Mid")):  # acme: the first rep's; Mid: neither's
@@ -174,7 +174,7 @@ def test_a_link_to_an_entity_the_user_may_not_read_at_all_sorts_in_the_ids_order
     which PostgreSQL refuses (a 500 on the list and the API)."""
     app = app_where_reps_read_accounts(make_app, tmp_path, "    account: {read: no}")
     admin = login(app.test_client())
-    rep_id = admin.get("/api/v1/user/picker?q=sales_rep").json["results"][0]["id"]
+    rep_id = user_id(app, "sales_rep")
     account = admin.post("/api/v1/account/", json={"name": "北京科技"}).json["id"]
     made = [admin.post("/api/v1/opportunity/", json={"name": f"deal-{n}", "account": account,
                                                      "owner": rep_id}).json["id"] for n in range(3)]

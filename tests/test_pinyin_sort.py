@@ -203,3 +203,32 @@ def test_a_link_whose_title_is_a_number_sorts_without_a_collation(make_app: Any,
     zh.post("/lang/zh")
     assert api_names(zh, "opportunity", "account") == ["百度项目", "腾讯项目", "阿里巴巴项目"]
     assert html_names(zh, "account", ["百度项目", "腾讯项目", "阿里巴巴项目"], "desc") == ["阿里巴巴项目", "腾讯项目", "百度项目"]
+
+
+# first and last names shown as "first last"; the logins' order (u1..u4) is neither order of the names
+PEOPLE = {"u1": ("张", "伟"), "u2": ("王", "芳"), "u3": ("李", "娜"), "u4": ("安", "琪")}
+PEOPLE_PINYIN = ["安 琪", "李 娜", "王 芳", "张 伟"]  # an, li, wang, zhang
+PEOPLE_CODE_POINTS = sorted(PEOPLE_PINYIN)  # 安 U+5B89 < 张 U+5F20 < 李 U+674E < 王 U+738B
+
+
+def test_the_user_picker_lists_people_by_their_shown_name_in_the_readers_order(make_app: Any) -> None:
+    """The user picker (user fields and owner on forms, filters, reassignment) orders by the name
+    it shows, in pinyin for a zh reader, not by login; a field's `roles` still limit it."""
+    app = make_app()
+    with app.app_context():
+        sm = app.extensions["crm"].appbuilder.sm
+        for login_name, (first, last) in PEOPLE.items():
+            role = "Pre-sales Engineer" if login_name != "u2" else "Viewer"
+            assert sm.add_user(login_name, first, last, f"{login_name}@example.cn", sm.find_role(role),
+                               password="pw-1234567")
+    assert PEOPLE_CODE_POINTS != PEOPLE_PINYIN
+    admin = login(app.test_client())
+    zh = login(app.test_client())
+    zh.post("/lang/zh")
+    for client, want in ((zh, PEOPLE_PINYIN), (admin, PEOPLE_CODE_POINTS)):
+        picked = [r["text"] for r in client.get("/api/v1/user/picker?q=").json["results"]]
+        assert [t for t in picked if t in PEOPLE_PINYIN] == want, picked
+    engineers = zh.get("/api/v1/user/picker?field=opportunity.sales_engineer").json["results"]
+    assert [r["text"] for r in engineers] == ["安 琪", "李 娜", "张 伟"]  # roles: [Pre-sales Engineer]
+    found = [r["text"] for r in zh.get("/api/v1/user/picker?q=u").json["results"]]  # u1..u4 by login
+    assert [t for t in found if t in PEOPLE_PINYIN] == PEOPLE_PINYIN

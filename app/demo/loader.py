@@ -58,7 +58,9 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         table = sa.inspect(models.model(entity.name)).local_table
         count = (sizes or {}).get(entity.name, size)
         start = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar() or 0
-        pools = {f.name: [u.id for u in session.scalars(assignable_users(session, models.user_model, f))]
+        by_login = models.user_model.username  # the order demo draws were made in
+        pools = {f.name: [u.id for u in session.scalars(assignable_users(session, models.user_model, f)
+                                                        .order_by(by_login))]
                  for f in entity.declared_fields if f.type == "user" and f.roles}
         owners = people.owners(entity)
         rows = [_row(entity, start + i, rng, today, ids, owners, pools)

@@ -25,11 +25,12 @@ def role_members(field_roles: tuple[str, ...]) -> Any:
 
 
 def assignable_users(session: Any, user_model: Any, f: FieldSpec) -> Any:
-    """SELECT of the users the field may be set to: active, with one of its roles (if any)."""
+    """SELECT of the users the field may be set to: active, with one of its roles (if any);
+    unordered: the caller orders (the picker by the shown name in the reader's collation)."""
     stmt = sa.select(user_model).where(sa.or_(user_model.active.is_(None), user_model.active.is_(True)))
     if f.roles:
         stmt = stmt.where(user_model.id.in_(role_members(f.roles)))
-    return stmt.order_by(user_model.username)
+    return stmt
 
 
 def user_named(user: Any) -> str:

@@ -32,6 +32,7 @@ from flask_appbuilder.const import (
 from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.security.decorators import permission_name, protect
 
+from app.i18n.collation import collated
 from app.metadata.spec import EntitySpec, FieldSpec, Text
 from app.models import ModelSet
 from app.records.assignees import assignable_users
@@ -62,6 +63,7 @@ from .fieldrules import refused_columns, strip_hidden
 from .filtering import FilterError, add_checked_filter, search_filter_for
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
+from .linksort import reader_collation, user_title
 from .list_views_view import sortable
 from .listread import read_page
 from .modelviews import ENTITY_PERMISSIONS
@@ -494,7 +496,8 @@ class UserDirectoryApi(CrmApi):
     @safe
     @permission_name("picker")
     def picker(self) -> Any:
-        """Active users whose name or username contains `q`.
+        """Active users whose name or username contains `q`, by the name shown (first and last
+        name, else the username) in the reader's collation: pinyin order for zh.
         ---
         get:
           parameters:
@@ -512,6 +515,7 @@ class UserDirectoryApi(CrmApi):
         f = entity.field_map.get(field_name) if entity is not None else None
         f = f if f is not None and f.type == "user" else FieldSpec("any", "user", Text(()))
         query: Any = assignable_users(self.appbuilder.session, user, f).limit(PICKER_PAGE_SIZE)
+        query = query.order_by(collated(user_title(user), reader_collation()), user.id)  # as shown, pinyin for zh
         if text:
             like = f"%{text}%"
             query = query.where(sa.or_(user.username.ilike(like), user.first_name.ilike(like),

@@ -2,7 +2,9 @@
 
 The same query as the streamed export (the list's filters, the user's export scope,
 the fields the user may see) and the same writers (app/web/export.py, export_xlsx.py), run as the user
-in a worker; the file lands in CRM_FILES_DIR/exports and downloads from the jobs page.
+in a worker, in the language recorded when it was queued (`reading_as`: filters, search, the
+collated order, headers and labels as that user reads them); the file lands in
+CRM_FILES_DIR/exports and downloads from the jobs page.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from .export import csv_chunks, export_columns
 from .export_xlsx import write_xlsx
 from .filtering import add_checked_filter, search_filter_for
 from .filterops import plain_value
-from .labels import current_lang, in_each_language
+from .labels import current_lang, in_each_language, reading_as
 
 EXPORT_KIND = "export"
 DEFAULT_THRESHOLD = 10_000
@@ -61,6 +63,11 @@ def start_export(entity: Any, filters: Any, order: tuple[str, str], fmt: str = "
 
 @job_handler(EXPORT_KIND)
 def run_export(job: JobContext) -> dict[str, Any]:
+    with reading_as(job.payload.get("lang") or "en"):  # the requester's language: a worker has no request
+        return _export(job)
+
+
+def _export(job: JobContext) -> dict[str, Any]:
     app, payload = job.app, job.payload
     state = app.extensions["crm"]
     entity = state.spec.entity(payload["entity"])
@@ -87,7 +94,7 @@ def run_export(job: JobContext) -> dict[str, Any]:
     relative = Path("exports") / f"job-{job.job_id}-{entity.name}.{fmt}"
     path = Path(app.config["CRM_FILES_DIR"]) / relative
     path.parent.mkdir(parents=True, exist_ok=True)
-    lang = payload.get("lang") or "en"
+    lang = current_lang()
     if fmt == "xlsx":
         written = write_xlsx(query, columns, lang, str(path), entity.plural.get(lang),
                              lambda n: job.progress(n, total), job.cancelled)

@@ -6,7 +6,9 @@ string evaluated at render time lets one built app speak en and zh.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from flask import Flask, current_app
 from flask.globals import _cv_app, _cv_request
@@ -17,14 +19,28 @@ from app.i18n import _t
 from app.i18n import label_value as i18n_label_value
 from app.metadata.spec import Text
 
+_READER_LANG: ContextVar[str | None] = ContextVar("crm_reader_lang", default=None)
+
+
+@contextmanager
+def reading_as(lang: str) -> Iterator[None]:
+    """Outside a request, answer `current_lang()` with `lang`: a job (an export) recorded its
+    requester's language when queued, so its filters, order and labels are that user's."""
+    token = _READER_LANG.set(lang)
+    try:
+        yield
+    finally:
+        _READER_LANG.reset(token)
+
 
 def current_lang() -> str:
-    """The request's UI language ("en" outside a request). Asked per cell of a list (money,
-    choices, lazy labels): the locale Flask-Babel already chose for this request is read where
-    it keeps it, without its three context lookups; when it has none yet, it chooses."""
+    """The request's UI language (outside a request: the language `reading_as` set, else "en").
+    Asked per cell of a list (money, choices, lazy labels): the locale Flask-Babel already chose
+    for this request is read where it keeps it, without its three context lookups; when it has
+    none yet, it chooses."""
     app_ctx = _cv_app.get(None)
     if app_ctx is None or _cv_request.get(None) is None:
-        return "en"
+        return _READER_LANG.get() or "en"
     locale = getattr(getattr(app_ctx.g, "_flask_babel", None), "babel_locale", None) or get_locale()
     return locale.language if locale is not None else "en"
 
