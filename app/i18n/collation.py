@@ -76,6 +76,7 @@ def collated(expr: Any, collation: str | None) -> Any:
     return expr if collation is None else expr.collate(collation)
 
 
+@lru_cache(maxsize=8192)  # SQLite calls the collation per comparison: n log n keys for n names
 def chinese_key(text: str) -> tuple[bytes, bytes]:
     """A sort key in pinyin order for common characters (GB18030 bytes; see the module's note),
     ignoring case first; every string encodes (GB18030 covers Unicode)."""
