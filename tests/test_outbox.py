@@ -241,3 +241,33 @@ def test_an_update_of_a_record_whose_attributes_were_never_loaded_keeps_the_old_
             if c["kind"] == "updated"}
     assert seen["amount"] == ("5000.00", "7000.00") and seen["next_step"] == ("报价", "签约")
     assert seen["name"] == ("外卖平台", "外卖平台二期")
+
+
+def test_a_buffered_flush_writes_its_events_in_every_new_session_class(starter):
+    """Each sessionmaker makes its own Session subclass; one collected and another made at the same
+    address used to read as already listened to (SQLAlchemy keys its registry by id()), so an
+    import batch's buffered events were never written. Seen once in CI as an ORM import whose
+    three created records had no events."""
+    import gc
+
+    from sqlalchemy.orm import sessionmaker
+
+    from app.events.outbox import buffered_events
+
+    with starter.app_context():
+        state = starter.extensions["crm"]
+        account = state.models.model("account")
+        engine = state.db.engine
+        for attempt in range(12):
+            session = sessionmaker(bind=engine)()
+            with buffered_events(session):
+                record = account(name=f"客户 {attempt}")
+                session.add(record)
+                session.flush()
+            pk = record.id
+            session.commit()
+            session.close()
+            written = [r for r in events(starter, "account") if r.record_id == pk]
+            assert [r.kind for r in written] == ["created"], f"session class #{attempt}: no event for record {pk}"
+            del session, record
+            gc.collect()

@@ -145,9 +145,7 @@ def buffered_events(session: Any) -> Iterator[None]:
     """Inside the block, the events a flush makes are inserted together at its end (one
     multi-row INSERT, still inside the flush's transaction) instead of one statement each."""
     raw = session() if callable(session) else session  # a scoped_session: its Session
-    if event.contains(raw.__class__, "after_flush", _drain) is False:
-        event.listen(raw.__class__, "after_flush", _drain)
-    raw.info[BUFFER_KEY] = {}
+    raw.info[BUFFER_KEY] = {}  # drained by `_drain`, listening on every Session (install_session_signal)
     try:
         yield
     finally:
@@ -181,11 +179,19 @@ def install_outbox(cls: type, entity: EntitySpec, table: sa.Table) -> None:
 
 
 def install_session_signal(session_class: Any) -> None:
-    """After a commit that wrote events, wake the dispatcher; a rollback forgets them."""
+    """After a commit that wrote events, wake the dispatcher; a rollback forgets them; a flush
+    inside `buffered_events` writes its buffered events at its end.
+
+    Installed on SQLAlchemy's own Session class, which lives as long as the process, so that
+    every session (each app's sessionmaker makes its own subclass) hears these. Not on a
+    sessionmaker's subclass: SQLAlchemy's listener registry is keyed by the class's id(), so
+    after such a class is collected a new class at the same address reads as already listened
+    to, and a batch's buffered events were silently never written."""
     if event.contains(session_class, "after_commit", _after_commit):
         return
     event.listen(session_class, "after_commit", _after_commit)
     event.listen(session_class, "after_rollback", _after_rollback)
+    event.listen(session_class, "after_flush", _drain)
 
 
 def _after_commit(session: Session) -> None:
