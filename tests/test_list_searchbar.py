@@ -44,3 +44,30 @@ def test_filter_bar_per_language_user_and_request(app: Any) -> None:
     assert _filter_label(hidden, "amount") is None and 'name="amount"' not in hidden  # a hidden field: no filter
     again = admin.get("/crm/opportunity/list/").get_data(as_text=True)
     assert _filter_label(again, "amount") == "Amount"  # the agent's column set did not replace admin's
+
+
+def test_a_new_app_never_gets_a_collected_apps_filter_bar(tmp_path: Any) -> None:
+    """The bar was kept in module dicts keyed by id(app) and the version's number: an app made
+    after another was collected can sit at the same address and, on a fresh database, hold the
+    same version number (1). Each app here labels its field differently; each must show its own.
+    (Whether an address is reused is the allocator's choice, so this fails before the fix only
+    when it is; it always fails for a cache keyed by the version alone.)"""
+    import gc
+
+    from tests.conftest import build_test_app, dispose_app, fresh_database, write_tree
+
+    for attempt in range(4):
+        label = f"客户名称{attempt}"
+        tree = write_tree(tmp_path / f"meta{attempt}", {"client": f"""
+            label: {{en: Client, zh: 客户}}
+            fields:
+              name: {{type: string, required: true, label: {{en: "{label}", zh: "{label}"}}}}
+            list: {{columns: [name], filters: [name]}}
+            """})
+        with fresh_database(tmp_path / f"db{attempt}") as url:
+            app = build_test_app(url, tree, tmp_path / "no-plugins")
+            page = login(app.test_client()).get("/crm/client/list/").get_data(as_text=True)
+            dispose_app(app)
+            del app
+            gc.collect()
+        assert _filter_label(page, "name") == label, f"app #{attempt} showed {_filter_label(page, 'name')!r}"

@@ -21,10 +21,19 @@ from jinja2.utils import htmlsafe_json_dumps
 from .labels import current_lang
 from .listlayout import MARK, Layout, list_layout_cached, marks_in_g, request_value
 
-MAX_KEYS = 512  # apps x languages x column sets: a bound, not a size anyone reaches
+MAX_KEYS = 512  # versions x languages x column sets: a bound, not a size anyone reaches
 ACTIVE = "crm-mark-active-filters"  # rendered as a JSON string, then replaced by the request's filters
-_html: dict[tuple[Any, ...], Layout] = {}  # the whole bar (CRM_LIST_LAYOUT=cached)
-_parts: dict[tuple[Any, ...], tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]] = {}
+KEPT = "crm_search_bars"  # app.extensions: (the whole bars (CRM_LIST_LAYOUT=cached), their parts)
+# kept on the app, not in module dicts keyed by id(app): a collected app's address can be a new
+# app's, and a fresh database's first version number is every fresh database's
+
+
+def _kept(app: Any) -> tuple[dict[tuple[Any, ...], Layout],
+                             dict[tuple[Any, ...], tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]]]:
+    kept = app.extensions.get(KEPT)
+    if kept is None:
+        kept = app.extensions[KEPT] = ({}, {})
+    return kept
 
 
 class CachedSearchWidget(SearchWidget):
@@ -34,28 +43,29 @@ class CachedSearchWidget(SearchWidget):
         args = self.template_args
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         columns = tuple(args["include_cols"])
-        key = (id(app), app.extensions.get("crm_version"), args.get("route_base"), current_lang(), columns)
-        parts = _parts.get(key)
+        key = (app.extensions.get("crm_version"), args.get("route_base"), current_lang(), columns)
+        bars, inputs = _kept(app)
+        parts = inputs.get(key)
         if parts is None:
             form, by_column = args["form"], self.filters.get_search_filters()
             parts = ({c: as_unicode(form[c].label.text) for c in columns},
                      {c: form[c]() for c in columns},
                      {c: [as_unicode(flt.name) for flt in by_column[c]] for c in columns})
-            if len(_parts) >= MAX_KEYS:
-                _parts.clear()
-            _parts[key] = parts
+            if len(inputs) >= MAX_KEYS:
+                inputs.clear()
+            inputs[key] = parts
         kwargs["label_columns"], kwargs["form_fields"], kwargs["search_filters"] = parts
         active = self.filters.get_filters_values_tojson()
         if not list_layout_cached():
             return RenderTemplateWidget.__call__(self, **{**kwargs, "active_filters": active})
-        html = _html.get(key)
+        html = bars.get(key)
         if html is None:  # the bar's HTML with marks for the request's filters and nonce
             with marks_in_g():
                 marked = RenderTemplateWidget.__call__(self, **{**kwargs, "active_filters": ACTIVE})
             html = Layout(marked.replace(f'"{ACTIVE}"', MARK.format("active")))
-            if len(_html) >= MAX_KEYS:
-                _html.clear()
-            _html[key] = html
+            if len(bars) >= MAX_KEYS:
+                bars.clear()
+            bars[key] = html
         policies = app.jinja_env.policies  # what the template's `tojson` filter reads
         return html.fill(lambda name: str(htmlsafe_json_dumps(
             active, dumps=policies["json.dumps_function"], **policies["json.dumps_kwargs"]))
