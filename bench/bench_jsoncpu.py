@@ -37,6 +37,7 @@ from bench_pages import FILTER, PASSWORD, json_url  # noqa: E402
 from app import create_app  # noqa: E402
 from app.demo.users import DEMO_PASSWORD  # noqa: E402
 from app.ops.heap import freeze_built_heap  # noqa: E402
+from app.security.access import RoleBook  # noqa: E402
 
 USERS = {"admin": PASSWORD, "sales_rep": DEMO_PASSWORD}
 
@@ -65,9 +66,17 @@ def cpu_per_request(client: Any, url: str, rounds: int, per_round: int) -> float
     return statistics.median(samples)
 
 
+def _unkept(book: Any, key: Any, work: Any) -> Any:
+    return work()  # main's behaviour: the role book's answers worked out per request
+
+
+kept_answer = RoleBook.answer
+
+
 def ab(app: Any, clients: dict[str, Any], url: str, rounds: int, per_round: int = 100) -> None:
-    """Process CPU per warm request, FAB's frame (`CRM_REQUEST_FRAME=fab`: main's behaviour) and
-    the lean one alternating in this process, the order turning each round; and the bare request."""
+    """Process CPU per warm request, main's behaviour (`CRM_REQUEST_FRAME=fab`, the role book's
+    answers not kept) and this branch's alternating in this process, the order turning each
+    round; and the bare request."""
     engine = sa.create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     bare = bare_app(engine, bare_sql(app), bare_sql(app, FILTER), FILTER).test_client()
     sides = {name: [] for name in ("fab", "lean")}
@@ -77,10 +86,12 @@ def ab(app: Any, clients: dict[str, Any], url: str, rounds: int, per_round: int 
         for who, client in clients.items():
             for side in order:
                 app.config["CRM_REQUEST_FRAME"] = side
+                RoleBook.answer = kept_answer if side == "lean" else _unkept  # type: ignore[method-assign]
                 get_ok(client, url)
                 samples.setdefault((who, side), []).append(cpu_per_request(client, url, 1, per_round))
         samples.setdefault(("bare", "bare"), []).append(cpu_per_request(bare, "/json", 1, per_round))
     app.config["CRM_REQUEST_FRAME"] = "lean"
+    RoleBook.answer = kept_answer  # type: ignore[method-assign]
     del sides
     bare_ms = statistics.median(samples[("bare", "bare")])
     print(f"A/B, {rounds} rounds of {per_round} requests, load {os.getloadavg()[0]:.1f}; bare request "

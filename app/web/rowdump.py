@@ -11,7 +11,8 @@ known to be exactly that function with the options they have:
 - `String`: `str(value)` (bytes decoded as UTF-8);
 - `Date` in ISO format: `date.isoformat(value)`;
 
-None stays None for all. Any other field (a subclass, other options, a plugin's) keeps its own
+None stays None for all; a pipeline's weighted amount (amount x probability) is computed from
+the row's two values by the same function its schema field calls. Any other field (a subclass, other options, a plugin's) keeps its own
 `_serialize`, with the row object only when some step reads it (a computed field).
 `tests/test_api_listroute.py` compares the writers with `_serialize` on every starter list schema.
 """
@@ -25,6 +26,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from marshmallow import fields
+
+from .schemas import weighted_of
 
 Writer = Callable[[Any], Any]
 
@@ -61,10 +64,18 @@ def value_writer(field: fields.Field) -> Writer | None:
     return None
 
 
+def _weighted_from(field: Any, values_at: dict[str, int]) -> tuple[int, int] | None:
+    """Where a weighted amount's two inputs are in the row, when it is one (schemas.py marks it)."""
+    pair = getattr(field, "crm_weighted", None)
+    if type(field) is not fields.Function or pair is None or not all(name in values_at for name in pair):
+        return None
+    return values_at[pair[0]], values_at[pair[1]]
+
+
 def row_dumper(readers: list[tuple[str, str, Any]], values_at: dict[str, int]) -> Callable[[Any], dict[str, Any]]:
     """One row (a tuple) as the schema dumps its record, fields in the schema's order. `readers`:
     (key, "value", (position, field)), (key, "link", reader of the row), (key, "object", field)."""
-    steps: list[tuple[str, int, Any, int]] = []
+    steps: list[tuple[str, int, Any, Any]] = []
     needs_object = False
     for key, kind, data in readers:
         if kind == "value":
@@ -77,6 +88,8 @@ def row_dumper(readers: list[tuple[str, str, Any]], values_at: dict[str, int]) -
                 needs_object = True
         elif kind == "link":
             steps.append((key, 2, data, 0))
+        elif _weighted_from(data, values_at) is not None:  # amount x probability from the row's own values
+            steps.append((key, 4, weighted_of, _weighted_from(data, values_at)))
         else:
             steps.append((key, 3, data._serialize, 0))
             needs_object = True
@@ -95,6 +108,8 @@ def row_dumper(readers: list[tuple[str, str, Any]], values_at: dict[str, int]) -
                 out[key] = fn(row[at], key, obj)
             elif mode == 2:
                 out[key] = fn(row)
+            elif mode == 4:
+                out[key] = fn(row[at[0]], row[at[1]])
             else:
                 out[key] = fn(None, key, obj)
         return out
