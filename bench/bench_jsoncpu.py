@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _bare_app import bare_app  # noqa: E402
-from _rows import bare_sql, get_ok, login  # noqa: E402
+from _rows import bare_sql, get_ok, html_url, login  # noqa: E402
 from bench_dashboards import fill, starter_app  # noqa: E402
 from bench_engine import settings  # noqa: E402
 from bench_pages import FILTER, PASSWORD, json_url  # noqa: E402
@@ -81,14 +81,18 @@ def ab(app: Any, clients: dict[str, Any], url: str, rounds: int, per_round: int 
     bare = bare_app(engine, bare_sql(app), bare_sql(app, FILTER), FILTER).test_client()
     sides = {name: [] for name in ("fab", "lean")}
     samples: dict[tuple[str, str], list[float]] = {}
+    pages = {who: url for who in clients}
+    pages.update({f"{who} HTML p1": html_url(0) for who in clients})
     for r in range(rounds):
         order = ("fab", "lean") if r % 2 == 0 else ("lean", "fab")
-        for who, client in clients.items():
+        for who, page in pages.items():
+            client = clients[who.split(" ")[0]]
             for side in order:
                 app.config["CRM_REQUEST_FRAME"] = side
                 RoleBook.answer = kept_answer if side == "lean" else _unkept  # type: ignore[method-assign]
-                get_ok(client, url)
-                samples.setdefault((who, side), []).append(cpu_per_request(client, url, 1, per_round))
+                get_ok(client, page)
+                n = per_round if page == url else per_round // 5
+                samples.setdefault((who, side), []).append(cpu_per_request(client, page, 1, n))
         samples.setdefault(("bare", "bare"), []).append(cpu_per_request(bare, "/json", 1, per_round))
     app.config["CRM_REQUEST_FRAME"] = "lean"
     RoleBook.answer = kept_answer  # type: ignore[method-assign]
@@ -96,7 +100,7 @@ def ab(app: Any, clients: dict[str, Any], url: str, rounds: int, per_round: int 
     bare_ms = statistics.median(samples[("bare", "bare")])
     print(f"A/B, {rounds} rounds of {per_round} requests, load {os.getloadavg()[0]:.1f}; bare request "
           f"{bare_ms:.2f} ms CPU")
-    for who in clients:
+    for who in pages:
         fab, lean = statistics.median(samples[(who, "fab")]), statistics.median(samples[(who, "lean")])
         print(f"  {who:<10} fab {fab:.2f} ms  lean {lean:.2f} ms  ({(lean - fab) / fab:+.0%}; "
               f"{fab / bare_ms:.2f}x -> {lean / bare_ms:.2f}x the bare request)")
