@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_request_context
+from flask.globals import _cv_app
 
 from app.metadata.definitions import ACTION_KEYS
 from app.metadata.spec import CrmSpec, EntitySpec
@@ -281,8 +282,11 @@ def access_for(user: Any, app: Any = None) -> Access:
 def current_access() -> Access:
     """The access of the user of this request, computed once per request (in a background job:
     the access of the user the job runs as, which the job runner puts on `g`)."""
-    if (has_request_context() or has_app_context()) and "crm_access" in g:
-        return g.crm_access
+    app_ctx = _cv_app.get(None)  # asked several times a request: read where `g` keeps it, no proxies
+    if app_ctx is not None:
+        found = app_ctx.g.__dict__.get("crm_access")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     access = access_for(request_user())
     if has_request_context():
         g.crm_access = access
