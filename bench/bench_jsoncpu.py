@@ -2,12 +2,14 @@
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_jsoncpu.py --db postgresql+psycopg2://postgres@127.0.0.1/crm_x --prepare
     PYTHONPATH=$PWD .venv/bin/python bench/bench_jsoncpu.py --db ... --profile admin --n 500
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_jsoncpu.py --db ... --cpu
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_jsoncpu.py --db ... --ab 9
 
 --prepare empties --db, builds the starter with demo data and --size opportunities spread over
 every user (round robin). Then, as admin and as sales_rep (own rows), the list of bench_pages.py
 (stage = proposal, close_date desc, 25 rows): --profile prints cProfile's figures over --n warm
-requests with a CPU clock; --cpu prints the process CPU per warm request (median of rounds).
+requests with a CPU clock; --cpu prints the process CPU per warm request (median of rounds);
+--ab alternates main's behaviour and this one's in this process (`ab`), with the HTML list page 1
+and the bare request (bench/_bare_app.py).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--cpu", action="store_true")
     parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--dump", help="also write the profile to this file")
     parser.add_argument("--ab", type=int, default=0, help="rounds of the in-process A/B (fab / lean frame)")
     args = parser.parse_args()
     if args.prepare:
@@ -135,7 +138,8 @@ def main() -> None:
         for _ in range(args.n):
             get_ok(client, url)
         profiler.disable()
-        profiler.dump_stats("/tmp/jsoncpu.prof")
+        if args.dump:
+            profiler.dump_stats(args.dump)  # for pstats' callers/callees
         stats = pstats.Stats(profiler)
         print(f"{args.n} requests as {args.profile}; load {os.getloadavg()[0]:.1f}")
         stats.sort_stats(args.sort).print_stats(45)
