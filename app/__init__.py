@@ -43,6 +43,7 @@ from app.security.passwords import check_password_policy
 from app.security.secret import InsecureSecretKey, require_strong_secret, resolve_secret_key
 from app.security.userrows import user_row_cache
 from app.settings import load_settings
+from app.web.apilist import install_list_routes
 from app.web.assets import register_assets
 from app.web.chartcache import install_chart_cache
 from app.web.compress import install_compression
@@ -161,6 +162,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
         install_list_links(app)  # a list's page and sort links from one base path per request
+        install_list_routes(app)  # the API list GET by a route of our own, FAB's behind it (apilist.py)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app

@@ -58,6 +58,9 @@ DEFAULTS: dict[str, Any] = {
     # core: the API list reads its page as plain rows and writes the JSON itself (app/web/listread.py);
     # orm: through ORM records and the marshmallow schema (the reference path; same JSON).
     "CRM_API_LIST_READ": "core",
+    # lean: the API list GET answered by a route of our own (app/web/apilist.py), a session cookie
+    # verified once per value (app/security/headers.py); fab: FAB's route and Flask's session (same answers).
+    "CRM_REQUEST_FRAME": "lean",
     # PostgreSQL cancels a web process's statement after this many milliseconds (a filter that scans
     # a big table answers 503 naming it, never a multi-second request); `flask crm` commands, rq
     # workers and jobs run without it; 0: no timeout. SQLite: ignored. app/web/readtimeout.py.
@@ -147,7 +150,7 @@ ENV_KEYS = ("SQLALCHEMY_DATABASE_URI", "CRM_METADATA_DIR", "CRM_AUTO_CREATE_SCHE
             "CRM_HEALTH_MIN_WORKERS", "CRM_REQUEST_LOG", "CRM_JOB_TIMEOUT", "CRM_JOB_STALE_SECONDS",
             "CRM_LIST_COUNT_CAP", "CRM_ACCESS_CACHE_SECONDS", "CRM_CHART_CACHE_SECONDS", "CRM_LIST_LAYOUT",
             "CRM_GZIP_MIN_BYTES", "CRM_FILES_KEEP_DAYS", "CRM_WEB_STATEMENT_TIMEOUT_MS", "CRM_API_LIST_READ",
-            "CRM_LIST_READ", "CRM_IMPORT_BATCH_MIN_ROWS", "CRM_TEXT_COLLATION")
+            "CRM_REQUEST_FRAME", "CRM_LIST_READ", "CRM_IMPORT_BATCH_MIN_ROWS", "CRM_TEXT_COLLATION")
 BOOL_KEYS = ("CRM_AUTO_CREATE_SCHEMA", "CRM_SMTP_TLS")
 
 

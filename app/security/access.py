@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context, has_request_context
+from flask import current_app, g, has_request_context
+from flask.globals import _cv_app
 
 from app.metadata.definitions import ACTION_KEYS
 from app.metadata.spec import CrmSpec, EntitySpec
@@ -39,10 +40,18 @@ class Decision:
 
 
 class RoleBook:
-    """Every role's rules with `extends` resolved (own entries override inherited ones)."""
+    """Every role's rules with `extends` resolved (own entries override inherited ones).
+
+    A book never changes once made (a new metadata version makes a new app and book), so the
+    answers `Access` asks of it — a scope, a field's mode, an entity's hidden fields for a set
+    of roles — are kept per role set (`answer`): each request's `Access` is new, and working
+    out an entity's hidden fields for a non-admin walked every field's rules per request."""
+
+    ANSWERS_KEPT = 100_000
 
     def __init__(self, spec: CrmSpec):
         self.spec = spec
+        self.answers: dict[tuple[Any, ...], Any] = {}
         self.grants: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
         self.fields: dict[str, dict[tuple[str, str], tuple[str, str]]] = {}
         for role in spec.roles:
@@ -68,6 +77,20 @@ class RoleBook:
         grants.update({key: (scope, name) for key, scope in role.grants})
         fields.update({key: (mode, name) for key, mode in role.field_rules})
         self.grants[name], self.fields[name] = grants, fields
+
+    def answer(self, key: tuple[Any, ...], work: Any) -> Any:
+        """`work()`, kept under `key` (which names the role set and the question)."""
+        found = self.answers.get(key, self.answers)
+        if found is self.answers:
+            found = work()
+            if len(self.answers) >= self.ANSWERS_KEPT:
+                self.answers.clear()  # (one atomic step: another request thread may be reading it)
+            self.answers[key] = found
+        return found
+
+    def owns(self, entity: EntitySpec) -> bool:
+        """Is `entity` this book's spec's own (answers about another spec's are not kept)?"""
+        return self.spec.entity_map.get(entity.name) is entity
 
     def scope(self, roles: list[str], entity: str, action: str) -> Decision:
         if ADMIN_ROLE in roles:
@@ -124,7 +147,9 @@ class Access:
     def scope(self, entity: str, action: str) -> str:
         key = ("scope", entity, action)
         if key not in self._cache:
-            self._cache[key] = self.book.scope(self.roles, entity, action).value
+            roles = self.roles
+            self._cache[key] = self.book.answer(("scope", *roles, None, entity, action),
+                                                lambda: self.book.scope(roles, entity, action).value)
         return self._cache[key]
 
     def explain(self, entity: str, action: str) -> Decision:
@@ -133,7 +158,10 @@ class Access:
     def field_mode(self, entity: EntitySpec, name: str) -> str:
         key = ("field", entity.name, name)
         if key not in self._cache:
-            self._cache[key] = self.book.field_mode(self.roles, entity, name).value
+            roles = self.roles
+            work = lambda: self.book.field_mode(roles, entity, name).value  # noqa: E731
+            self._cache[key] = self.book.answer(("field", *roles, None, entity.name, name), work) \
+                if self.book.owns(entity) else work()
         return self._cache[key]
 
     def hidden_fields(self, entity: EntitySpec) -> set[str]:
@@ -143,8 +171,10 @@ class Access:
         key = ("hidden", entity.name)  # asked on every write (conditions): once per entity
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = frozenset(f.name for f in entity.fields
-                                                 if self.field_mode(entity, f.name) == "hidden")
+            work = lambda: frozenset(f.name for f in entity.fields  # noqa: E731
+                                     if self.field_mode(entity, f.name) == "hidden")
+            found = self._cache[key] = self.book.answer(("hidden", *self.roles, None, entity.name), work) \
+                if self.book.owns(entity) else work()
         return found  # type: ignore[no-any-return]
 
     def writable(self, entity: EntitySpec, name: str) -> bool:
@@ -252,8 +282,11 @@ def access_for(user: Any, app: Any = None) -> Access:
 def current_access() -> Access:
     """The access of the user of this request, computed once per request (in a background job:
     the access of the user the job runs as, which the job runner puts on `g`)."""
-    if (has_request_context() or has_app_context()) and "crm_access" in g:
-        return g.crm_access
+    app_ctx = _cv_app.get(None)  # asked several times a request: read where `g` keeps it, no proxies
+    if app_ctx is not None:
+        found = app_ctx.g.__dict__.get("crm_access")
+        if found is not None:
+            return found  # type: ignore[no-any-return]
     access = access_for(request_user())
     if has_request_context():
         g.crm_access = access

@@ -11,10 +11,12 @@ select2 and plotly set style attributes, and styles cannot run code.
 from __future__ import annotations
 
 import secrets
+import time
 from typing import Any
 
 from flask import Flask, Response, g, request
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 NONCE_BYTES = 16
 
@@ -68,12 +70,48 @@ class HttpsAwareSessionInterface(SecureCookieSessionInterface):
     Set-Cookie per page). What the cookie held is kept as the serializer's text at open and
     compared at save; any difference (a flash appended in place included) is sent as before.
     The signature's age, which PERMANENT_SESSION_LIFETIME bounds, is then that of the last
-    change; a permanent session with SESSION_REFRESH_EACH_REQUEST is still sent every time."""
+    change; a permanent session with SESSION_REFRESH_EACH_REQUEST is still sent every time.
+
+    A cookie is verified once per value (`CRM_REQUEST_FRAME=lean`): a value whose signature
+    checked is kept with its signing time and the serializer's text of its data (at most
+    COOKIES_KEPT values per app, keyed with the secret keys), so the same cookie again costs
+    the age check itsdangerous makes (0 <= age <= PERMANENT_SESSION_LIFETIME, else the full
+    check, which refuses it) and the text's parse, not the signer, base64 and the HMAC."""
+
+    COOKIES_KEPT = 4096
+
+    def __init__(self) -> None:
+        self.verified: dict[tuple[Any, ...], tuple[int, str]] = {}
 
     def open_session(self, app: Flask, request: Any) -> Any:
-        session = super().open_session(app, request)
+        if app.config.get("CRM_REQUEST_FRAME", "lean") != "lean" or not app.secret_key:
+            session = super().open_session(app, request)
+            if session:
+                session.crm_loaded = self.serializer.dumps(dict(session))
+            return session
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        key = (value, app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self.verified.get(key)
+        if known is not None and 0 <= int(time.time()) - known[0] <= max_age:
+            session = self.session_class(self.serializer.loads(known[1]))
+            if session:
+                session.crm_loaded = known[1]
+            return session
+        signer = self.get_signing_serializer(app)
+        try:  # what Flask's open_session does, keeping the signing time
+            data, signed = signer.loads(value, max_age=max_age, return_timestamp=True)  # type: ignore[union-attr]
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        text = self.serializer.dumps(dict(session))
         if session:
-            session.crm_loaded = self.serializer.dumps(dict(session))
+            session.crm_loaded = text
+        if len(self.verified) >= self.COOKIES_KEPT:
+            self.verified.clear()  # (one atomic step: another request thread may be reading it)
+        self.verified[key] = (int(signed.timestamp()), text)
         return session
 
     def should_set_cookie(self, app: Flask, session: Any) -> bool:

@@ -87,6 +87,7 @@ API_METHOD_PERMISSIONS = {
 }
 PICKER_PAGE_SIZE = 20
 SELECTED_SCHEMAS = 64
+FRAMES_KEPT = 64
 
 
 class InvalidFilter(FABException):
@@ -217,6 +218,16 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
 
     def get_list_headless(self, **kwargs: Any) -> Any:
         args = kwargs.get("rison", {})
+        body = self.list_body(args)
+        if not isinstance(body, dict):
+            return body
+        self.set_response_key_mappings(body, self.get_list, args)
+        self._strip_labels(body)
+        return self.response(200, **body)
+
+    def list_body(self, args: dict[str, Any]) -> Any:
+        """The list's own keys (result, ids, count, count_exact) for parsed `q` arguments, or the
+        400 response; FAB's label, column and title keys are the caller's (`list_frame`)."""
         try:
             joined = self._handle_filters_args(args)
             order_column, order_direction = self._handle_order_args(args)
@@ -237,11 +248,26 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
                 self.datamodel.obj, eager_for(self.entity, wanted), session=self.datamodel.session)
             count, items = datamodel.query(joined, order_column, order_direction, page=page, page_size=page_size)
             result, ids = self._dump(schema, items, many=True), [i.id for i in items]
-        response: dict[str, Any] = {API_RESULT_RES_KEY: result, "ids": ids, "count": int(count),
-                                    "count_exact": getattr(count, "exact", True)}
-        self.set_response_key_mappings(response, self.get_list, args)
-        self._strip_labels(response)
-        return self.response(200, **response)
+        return {API_RESULT_RES_KEY: result, "ids": ids, "count": int(count),
+                "count_exact": getattr(count, "exact", True)}
+
+    def list_frame(self, args: dict[str, Any]) -> dict[str, Any]:
+        """FAB's keys of a list answer (labels, descriptions, list and order columns, title) as
+        `set_response_key_mappings` and `_strip_labels` make them: they depend only on `keys`,
+        the language and the hidden fields (FAB passes the mergers no request arguments), so
+        they are made once per those and kept (at most FRAMES_KEPT per API)."""
+        keys = args.get("keys")
+        key = (tuple(keys) if keys else None, current_lang(), self._access()._hidden(self.entity))
+        frames = self.__dict__.setdefault("_list_frames", {})
+        frame = frames.get(key)
+        if frame is None:
+            frame = {}
+            self.set_response_key_mappings(frame, self.get_list, args)
+            self._strip_labels(frame)
+            if len(frames) >= FRAMES_KEPT:
+                frames.clear()  # (one atomic step: another request thread may be reading it)
+            frames[key] = frame
+        return frame
 
     def _selected_schema(self, wanted: list[str]) -> Any:
         """The schema of the `columns` a request names, made once per column set (at most

@@ -35,6 +35,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.utils.base import is_column_dotted
 from marshmallow import Schema, fields
@@ -48,6 +49,7 @@ from .counting import ListCount, count_cap, page_count
 from .fieldrules import hidden_keys
 from .labels import current_lang
 from .linksort import ListSort, list_sort, reader_collation
+from .rowdump import row_dumper
 from .schemas import weighted
 
 # A step of a plan: (JSON key, kind, data). kind "value": a mapped column serialized by its field;
@@ -309,11 +311,15 @@ def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, 
     restricted = RESTRICTED.get(current_lang())
     readers = [(k, kind, _link_reader(data[1], data[0], restricted) if kind == "link" else data)
                for k, kind, data in statements.readers]
+    if current_app.config.get("CRM_REQUEST_FRAME", "lean") == "lean":  # writers per field type (rowdump.py)
+        dump = row_dumper(readers, statements.values_at)
+        return count, [row[0] for row in rows], [dump(row) for row in rows]
     return count, [row[0] for row in rows], [_dump(row, readers, statements.values_at) for row in rows]
 
 
 def _dump(row: Any, readers: list[tuple[str, str, Any]], values_at: dict[str, int]) -> dict[str, Any]:
-    """One row as the compiled schema dumps its record (fields in the schema's order)."""
+    """One row as the compiled schema dumps its record (fields in the schema's order), each value
+    through its field's `_serialize` (`CRM_REQUEST_FRAME=fab`; rowdump.py writes the same)."""
     obj = SimpleNamespace(**{key: row[at] for key, at in values_at.items()})
     obj.id = row[0]
     out: dict[str, Any] = {}

@@ -6,7 +6,8 @@ checks the schema itself against its meta-schema: 8 ms of a 27 ms API list
 
 A list screen's script and API clients send the same few `q` strings again and again: one
 that parsed and validated is remembered (per decorated endpoint, at most ARGS_KEPT strings
-of at most ARG_KEPT_CHARS), and each request gets its own copy of the parsed value.
+of at most ARG_KEPT_CHARS), and each request gets its own copy of the parsed value. The API
+list's own route (app/web/apilist.py) asks the same memory (`crm_known_rison` on the view).
 """
 
 from __future__ import annotations
@@ -76,6 +77,13 @@ def checked_rison(schema: dict[str, Any]) -> Callable[[Callable[..., Any]], Call
                 checked[value] = _copy(kwargs["rison"])
             return f(self, *args, **kwargs)
 
-        return functools.update_wrapper(wraps, f)
+        def known(value: str) -> Any:
+            """The parsed copy of a `q` text that parsed and validated before, else None."""
+            found = checked.get(value)
+            return None if found is None else _copy(found)
+
+        wrapped = functools.update_wrapper(wraps, f)
+        wrapped.crm_known_rison = known  # type: ignore[attr-defined]  # FAB's outer decorators copy it up
+        return wrapped
 
     return decorate

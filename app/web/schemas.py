@@ -57,10 +57,14 @@ def weighted(entity: EntitySpec) -> tuple[str, str] | None:
 
 
 def weighted_value(obj: Any, amount: str, probability: str) -> str | None:
-    a, p = getattr(obj, amount, None), getattr(obj, probability, None)
-    if a is None or p is None:
+    return weighted_of(getattr(obj, amount, None), getattr(obj, probability, None))
+
+
+def weighted_of(amount: Any, probability: Any) -> str | None:
+    """amount x probability / 100 to the cent, as text (None when either is missing)."""
+    if amount is None or probability is None:
         return None
-    return str((Decimal(a) * Decimal(p) / 100).quantize(Decimal("0.01")))
+    return str((Decimal(amount) * Decimal(probability) / 100).quantize(Decimal("0.01")))
 
 
 VERSION_HELP = ("the record's version: send it back (If-Match or `version`) with a change or delete; "
@@ -74,9 +78,11 @@ def output_schema(entity: EntitySpec, names: list[str], suffix: str) -> Schema:
         attrs[name] = output_field(entity.field(name))
     pair = weighted(entity)
     if pair and all(n in names for n in pair):  # derived: amount x probability
-        attrs[f"weighted_{pair[0]}"] = fields.Function(
+        derived = fields.Function(
             lambda obj, pair=pair: weighted_value(obj, *pair),
             metadata={"type": "string", "description": f"{pair[0]} x {pair[1]} / 100 (derived)"})
+        derived.crm_weighted = pair  # type: ignore[attr-defined]  # a list's rows compute it from theirs (rowdump.py)
+        attrs[f"weighted_{pair[0]}"] = derived
     cls = type(f"{entity.class_name}{suffix}Schema", (Schema,), attrs)
     return cls()
 
