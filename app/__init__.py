@@ -51,12 +51,14 @@ from app.web.errors import install_error_pages
 from app.web.frame import fuse_request_hooks
 from app.web.home import HomeView
 from app.web.labels import install_label_colon, lazy
+from app.web.listheader import install_list_header
 from app.web.listlayout import install_list_layout
 from app.web.listlinks import install_list_links
 from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.readtimeout import install_read_timeout
 from app.web.register import register_entities
+from app.web.templatetext import install_kept_gettext
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
 
@@ -161,6 +163,8 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         register_entities(appbuilder, models, app.config["CRM_API_PREFIX"])
         install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
         install_list_links(app)  # a list's page and sort links from one base path per request
+        install_kept_gettext(app)  # the templates' `_()` kept per locale (templatetext.py)
+        install_list_header(app)  # a list's pager, page-size menu and sort header in Python (listheader.py)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app

@@ -237,9 +237,11 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
     @expose("/list/")
     @has_access
     def list(self) -> Any:
-        """FAB's list, after the user's default view (a redirect) or chosen columns are settled."""
+        """FAB's list, after the user's default view (a redirect) or chosen columns are settled.
+        FAB's body is run without its own `has_access` (`__wrapped__`): the access decision above is
+        the same one (same permission, same view), made once per request instead of twice."""
         opened = self.open_list_view()
-        return opened if opened is not None else super().list()
+        return opened if opened is not None else ModelView.list.__wrapped__(self)  # type: ignore[attr-defined]
 
     def _get_search_widget(self, form: Any = None, exclude_cols: Any = None, widgets: Any = None) -> Any:
         widgets = widgets or {}
