@@ -250,6 +250,15 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters_shown", self._filters))
         return widgets
 
+    def _filter_config(self, lang: str) -> dict[str, Any]:
+        """The filter bar's script config (operators per column, date and choice columns, relative
+        ranges): fixed per view and language, so made once per language (never changed by a page)."""
+        kept: dict[str, dict[str, Any]] = self.__dict__.setdefault("_crm_filter_configs", {})
+        if lang not in kept:
+            kept[lang] = filter_config(self.entity, self.datamodel.get_filters(self.search_columns,
+                                                                               self.search_filters), lang)
+        return kept[lang]
+
     def render_template(self, template: str, **kwargs: Any) -> Any:
         kwargs.setdefault("crm_entity", self.entity)
         kwargs.setdefault("crm_query", request.args.get("q", ""))
@@ -260,9 +269,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
         if template == self.list_template:
             kwargs.setdefault("crm_views", g.get("crm_views"))
-            config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
-                                   current_lang())
-            kwargs.setdefault("crm_filter_config", {**config, "active": any(
+            kwargs.setdefault("crm_filter_config", {**self._filter_config(current_lang()), "active": any(
                 flt.arg_name != "search" for flt in getattr(g, "crm_filters", self._filters).filters)})
         if template == self.show_template and "pk" in kwargs:
             extras = {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"]),
