@@ -54,6 +54,7 @@ from app.web.labels import install_label_colon, lazy
 from app.web.listheader import install_list_header
 from app.web.listlayout import install_list_layout
 from app.web.listlinks import install_list_links
+from app.web.listwidget import install_list_widget
 from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.readtimeout import install_read_timeout
@@ -165,6 +166,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         install_list_links(app)  # a list's page and sort links from one base path per request
         install_kept_gettext(app)  # the templates' `_()` kept per locale (templatetext.py)
         install_list_header(app)  # a list's pager, page-size menu and sort header in Python (listheader.py)
+        install_list_widget(app)  # the list screen's widget kept as a skeleton (listwidget.py)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app

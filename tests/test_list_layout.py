@@ -208,11 +208,16 @@ def test_the_controls_drawn_in_python_are_the_templates(crm: Any, cap: int) -> N
         same_page(client, url)
     html = same_page(client, f"{base}?psize_{view}=5&page_{view}=2", lang="zh")
     assert ("crm-pager-open" in html) == bool(cap) and "fa-chevron" not in html
+    # the list screen's widget came from kept skeletons (listwidget.py): one per shape, not per page
+    shapes = crm.extensions["crm_list_widgets"]
+    assert 2 <= len(shapes) <= 6, list(shapes)
 
 
 def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any) -> None:
-    """Under `fab` the pager, page-size menu and sort header are the templates' own (what the
-    comparisons above hold the Python drawing to)."""
+    """Under `fab` the pager, page-size menu and sort header are the templates' own and no widget
+    skeleton is kept (what the comparisons above hold the Python drawing to); under `cached` the
+    list screen's widget comes from a kept skeleton, a record page's related lists from the
+    Python drawers."""
     from app.web import listheader
 
     client = login(crm.test_client(), "admin", ADMIN_PASSWORD)
@@ -224,9 +229,18 @@ def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any)
                        crm_sort_header=lambda *a: called.append("head") or drawers["sort_header"](*a))
     try:
         page(client, "/crm/opportunity/list/?psize_OpportunityView=5", "fab")
-        assert called == []
+        assert called == [] and not crm.extensions.get("crm_list_widgets")
         page(client, "/crm/opportunity/list/?psize_OpportunityView=5", "cached")
-        assert sorted(called) == ["head", "menu"]
+        assert called == [] and len(crm.extensions["crm_list_widgets"]) == 1
+        with crm.app_context():
+            account = crm.extensions["crm"].models.model("account")
+            pk = crm.extensions["crm"].db.session.query(account.id).first()[0]
+        client.application.config["CRM_LIST_LAYOUT"] = "cached"
+        assert client.get(f"/crm/account/show/{pk}").status_code == 200
+        assert "head" in called and len(crm.extensions["crm_list_widgets"]) == 1
+        for query in ("", "?psize_ContactView=2&page_ContactView=1&_oc_ContactView=name&_od_ContactView=asc",
+                      "?psize_OpportunityView=1"):
+            same_page(client, f"/crm/account/show/{pk}{query}")  # its related lists, both ways
     finally:
         env.globals.update(saved)
 

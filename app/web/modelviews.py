@@ -48,6 +48,7 @@ from .labels import UI, current_lang, label_value, lazy, lazy_format
 from .list_views_view import ListViewsMixin, sortable
 from .listlayout import list_layout_cached, render_list_page
 from .listrows import PageRows, list_read_rows, read_page_rows
+from .listwidget import kept_widget
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
@@ -73,9 +74,18 @@ LEGACY_ROUTES = ("download", "action", "api", "api_read", "api_get", "api_create
 
 
 class CrmListWidget(ListWidget):
-    """FAB's list widget with links built once per page and row-level edit/delete buttons."""
+    """FAB's list widget with links built once per page and row-level edit/delete buttons; on the
+    list screen (`crm_skeleton`) kept as a skeleton with the page's parts filled in (listwidget.py)."""
 
     template = "crm/widgets/list.html"
+
+    def __call__(self, **kwargs: Any) -> Any:
+        args = {**self.template_args, **kwargs}
+        if args.get("crm_skeleton"):
+            html = kept_widget(lambda marked: ListWidget.__call__(self, **marked), args)
+            if html is not None:
+                return html
+        return super().__call__(**kwargs)
 
 
 class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ListViewsMixin, BulkViewMixin,
@@ -127,7 +137,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             order_columns=[c for c in self.orderable(columns) if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
             count=count, pks=rows.pks, actions=self.list_actions() if offer_actions else {},
-            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
+            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(), crm_skeleton=offer_actions,
             **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
