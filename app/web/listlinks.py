@@ -13,6 +13,7 @@ filter.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
@@ -29,6 +30,12 @@ def _base_path() -> str:
     return str(path)
 
 
+@lru_cache(maxsize=4096)
+def _pair(key: str, value: str) -> str:
+    """`key=value` as urlencode writes it (the same text for the same pair: kept, bounded)."""
+    return urlencode([(key, value)], safe=SAFE)
+
+
 def _encoded() -> dict[str, str] | None:
     """The request's arguments (the first of each, as FAB's `to_dict()`), each already encoded as
     `key=value`, once per request; None for FAB's way."""
@@ -36,7 +43,7 @@ def _encoded() -> dict[str, str] | None:
     if "crm.list_args" not in environ:
         args = request.args.to_dict()
         environ["crm.list_args"] = (None if request.view_args and set(request.view_args) & set(args)
-                                    else {k: urlencode([(k, v)], safe=SAFE) for k, v in args.items()})
+                                    else {k: _pair(k, v) for k, v in args.items()})
     return environ["crm.list_args"]  # type: ignore[no-any-return]
 
 
@@ -47,7 +54,7 @@ def _link(encoded: dict[str, str], changes: dict[str, Any]) -> str:
         if value is None:  # as urlencode over FAB's arguments: a None is left out
             pairs.pop(key, None)
         else:
-            pairs[key] = urlencode([(key, value)], safe=SAFE)
+            pairs[key] = _pair(key, str(value))
     query = "&".join(pairs.values())
     return f"{_base_path()}?{query}" if query else _base_path()
 
