@@ -59,6 +59,7 @@ from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.readtimeout import install_read_timeout
 from app.web.register import register_entities
+from app.web.searchrow import install_search_row
 from app.web.templatetext import install_kept_gettext
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
@@ -167,6 +168,7 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         install_kept_gettext(app)  # the templates' `_()` kept per locale (templatetext.py)
         install_list_header(app)  # a list's pager, page-size menu and sort header in Python (listheader.py)
         install_list_widget(app)  # the list screen's widget kept as a skeleton (listwidget.py)
+        install_search_row(app)  # and its search row (searchrow.py)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app

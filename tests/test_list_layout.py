@@ -211,6 +211,15 @@ def test_the_controls_drawn_in_python_are_the_templates(crm: Any, cap: int) -> N
     # the list screen's widget came from kept skeletons (listwidget.py): one per shape, not per page
     shapes = crm.extensions["crm_list_widgets"]
     assert 2 <= len(shapes) <= 6, list(shapes)
+    # the search row too (searchrow.py), with the user's saved views drawn per request
+    made = client.post("/api/v1/listviews/opportunity/", json={
+        "name": "我的 <b>视图</b> & co", "columns": ["name", "amount"], "query": "_flt_0_stage=proposal&q=a"})
+    assert made.status_code in (200, 201), made.data
+    view_id = made.get_json()["id"]
+    for url in (base, f"{base}?view={view_id}&_flt_0_stage=proposal&q=a", f"{base}?q=%22%3E%3Cb%3E&x=%26"):
+        html = same_page(client, url)
+    assert "&lt;b&gt;视图&lt;/b&gt;" in html and 'value="&#34;&gt;&lt;b&gt;"' in html
+    assert 2 <= len(crm.extensions["crm_search_rows"]) <= 12
 
 
 def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any) -> None:
