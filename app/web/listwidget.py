@@ -31,7 +31,7 @@ from markupsafe import Markup, escape
 
 from .labels import current_lang
 from .listheader import open_pager, page_size_menu, sort_header
-from .listlayout import MARK, MAX_LAYOUTS, Layout, layout_key, list_layout_cached, marks_in_g, request_value
+from .listlayout import MARK, Layout, kept_text, layout_key, list_layout_cached, marks_in_g, request_value
 
 TEMPLATE = "crm/widgets/list.html"
 _FAB_PAGER = ("{% import 'appbuilder/general/lib.html' as lib %}"
@@ -63,16 +63,14 @@ def kept_widget(render: Any, args: dict[str, Any]) -> str | None:
         return None
     count = args["count"]
     key = (*key, args["modelview_name"], tuple(args.get("actions") or ()), count > 0, _capped(count))
-    kept: dict[Any, Skeleton] = current_app.extensions.setdefault("crm_list_widgets", {})
-    skeleton = kept.get(key)
-    if skeleton is None:
+
+    def marked() -> Skeleton:
         g.crm_widget_fixed = {}
         with marks_in_g():
             html = render({**args, "crm_marking": True})
-        skeleton = Skeleton(Layout(html), g.pop("crm_widget_fixed"))
-        if len(kept) >= MAX_LAYOUTS:
-            kept.clear()
-        kept[key] = skeleton
+        return Skeleton(Layout(html), g.pop("crm_widget_fixed"))
+
+    skeleton: Skeleton = kept_text("crm_list_widgets", key, marked)
     return skeleton.layout.fill(lambda name: _part(name, args, skeleton.fixed.get(name, ())))
 
 

@@ -15,14 +15,12 @@ tests/test_list_rows.py compare the pages byte for byte).
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, current_app, g, request
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
-from .listlayout import MAX_LAYOUTS, Layout, layout_key, marks_in_g, request_value
+from .listlayout import Layout, kept_text, layout_key, marks_in_g, request_value
 
 TEMPLATE = "crm/list_search.html"
 VIEWS_MENU = "crm/list_views_menu.html"
@@ -40,16 +38,15 @@ def kept_search_row(context: Context) -> Markup:
     key = (*key, values.get("crm_route"), bool(query), bool(request.query_string), bool(values.get("crm_views")),
            bool(config and config.get("active")), values.get("crm_can_export"), values.get("crm_can_import"),
            str(values.get("crm_pool") or ""))
-    kept: dict[Any, Layout] = current_app.extensions.setdefault("crm_search_rows", {})
-    row = kept.get(key)
-    if row is None:
+
+    def marked() -> Layout:
         g.crm_widget_fixed = {}  # listwidget.mark notes fixed values there; the row has none
         with marks_in_g():
-            row = Layout(env.get_template(TEMPLATE).render({**values, "crm_marking": True}))
+            html = env.get_template(TEMPLATE).render({**values, "crm_marking": True})
         g.pop("crm_widget_fixed", None)
-        if len(kept) >= MAX_LAYOUTS:
-            kept.clear()
-        kept[key] = row
+        return Layout(html)
+
+    row: Layout = kept_text("crm_search_rows", key, marked)
 
     def part(name: str) -> str:
         if name in ("nonce", "csrf"):
