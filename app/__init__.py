@@ -52,12 +52,16 @@ from app.web.errors import install_error_pages
 from app.web.frame import fuse_request_hooks
 from app.web.home import HomeView
 from app.web.labels import install_label_colon, lazy
+from app.web.listheader import install_list_header
 from app.web.listlayout import install_list_layout
 from app.web.listlinks import install_list_links
+from app.web.listwidget import install_list_widget
 from app.web.menucache import install_item_visible_cache, install_menu_cache
 from app.web.paging import install_paging_guard
 from app.web.readtimeout import install_read_timeout
 from app.web.register import register_entities
+from app.web.searchrow import install_search_row
+from app.web.templatetext import install_kept_gettext
 
 __all__ = ["create_app", "MetadataError", "SchemaPending", "InsecureSecretKey", "CrmState"]
 
@@ -163,6 +167,10 @@ def _create_app(overrides: dict[str, Any] | None) -> Flask:
         install_item_visible_cache(app)  # the CRUD buttons' permissions, per role set (like the menu)
         install_list_links(app)  # a list's page and sort links from one base path per request
         install_list_routes(app)  # the API list GET by a route of our own, FAB's behind it (apilist.py)
+        install_kept_gettext(app)  # the templates' `_()` kept per locale (templatetext.py)
+        install_list_header(app)  # a list's pager, page-size menu and sort header in Python (listheader.py)
+        install_list_widget(app)  # the list screen's widget kept as a skeleton (listwidget.py)
+        install_search_row(app)  # and its search row (searchrow.py)
         plugins.hook.crm_app_built(app=app, appbuilder=appbuilder, spec=spec)
     fuse_request_hooks(app)  # last: every hook registered, one before- and one after-request call (frame.py)
     return app

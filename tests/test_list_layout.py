@@ -185,3 +185,93 @@ def test_a_new_metadata_version_brings_its_menu(make_app: Any, tmp_path: Any) ->
         same_page(client, "/crm/deal/list/")
     finally:
         live.close()
+
+
+@pytest.mark.parametrize("cap", [0, 7])
+def test_the_controls_drawn_in_python_are_the_templates(crm: Any, cap: int) -> None:
+    """The pager (FAB's with an exact count, ours with a capped one: cap 7 of 40 rows), the page-size
+    menu and the sort header (app/web/listheader.py) against the templates they replace, on pages
+    inside, at the end of and past the list, page sizes that leave the menu out or cut it short,
+    every sort state, with a filter, a search and a query argument the page does not know."""
+    crm.config["CRM_LIST_COUNT_CAP"] = cap
+    client = login(crm.test_client(), "admin", ADMIN_PASSWORD)
+    view, base = "OpportunityView", "/crm/opportunity/list/"
+    urls = [base, f"{base}?x=%E5%AE%81+1&x=2"]
+    for page_no in (0, 1, 2, 3, 7, 40):
+        for size in (5, 25, 50):
+            urls.append(f"{base}?page_{view}={page_no}&psize_{view}={size}")
+    for column in ("name", "amount", "close_date", "account"):
+        for direction in ("asc", "desc", ""):
+            urls.append(f"{base}?_oc_{view}={column}&_od_{view}={direction}&page_{view}=1&psize_{view}=10")
+    urls += [f"{base}?_flt_0_stage=proposal&psize_{view}=5&page_{view}=1", f"{base}?q=a&psize_{view}=5"]
+    for url in urls:
+        same_page(client, url)
+    html = same_page(client, f"{base}?psize_{view}=5&page_{view}=2", lang="zh")
+    assert ("crm-pager-open" in html) == bool(cap) and "fa-chevron" not in html
+    # the list screen's widget came from kept skeletons (listwidget.py): one per shape, not per page
+    shapes = crm.extensions["crm_list_widgets"]
+    assert 2 <= len(shapes) <= 6, list(shapes)
+    # the search row too (searchrow.py), with the user's saved views drawn per request
+    made = client.post("/api/v1/listviews/opportunity/", json={
+        "name": "我的 <b>视图</b> & co", "columns": ["name", "amount"], "query": "_flt_0_stage=proposal&q=a"})
+    assert made.status_code in (200, 201), made.data
+    view_id = made.get_json()["id"]
+    for url in (base, f"{base}?view={view_id}&_flt_0_stage=proposal&q=a", f"{base}?q=%22%3E%3Cb%3E&x=%26"):
+        html = same_page(client, url)
+    assert "&lt;b&gt;视图&lt;/b&gt;" in html and 'value="&#34;&gt;&lt;b&gt;"' in html
+    assert 2 <= len(crm.extensions["crm_search_rows"]) <= 12
+
+
+def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any) -> None:
+    """Under `fab` the pager, page-size menu and sort header are the templates' own and no widget
+    skeleton is kept (what the comparisons above hold the Python drawing to); under `cached` the
+    list screen's widget comes from a kept skeleton, a record page's related lists from the
+    Python drawers."""
+    from app.web import listheader
+
+    client = login(crm.test_client(), "admin", ADMIN_PASSWORD)
+    called: list[str] = []
+    drawers = {name: getattr(listheader, name) for name in ("page_size_menu", "sort_header")}
+    env = crm.jinja_env
+    saved = {key: env.globals[key] for key in ("crm_page_size_menu", "crm_sort_header")}
+    env.globals.update(crm_page_size_menu=lambda *a: called.append("menu") or drawers["page_size_menu"](*a),
+                       crm_sort_header=lambda *a: called.append("head") or drawers["sort_header"](*a))
+    try:
+        page(client, "/crm/opportunity/list/?psize_OpportunityView=5", "fab")
+        assert called == [] and not crm.extensions.get("crm_list_widgets")
+        page(client, "/crm/opportunity/list/?psize_OpportunityView=5", "cached")
+        assert called == [] and len(crm.extensions["crm_list_widgets"]) == 1
+        with crm.app_context():
+            account = crm.extensions["crm"].models.model("account")
+            pk = crm.extensions["crm"].db.session.query(account.id).first()[0]
+        client.application.config["CRM_LIST_LAYOUT"] = "cached"
+        assert client.get(f"/crm/account/show/{pk}").status_code == 200
+        assert "head" in called and len(crm.extensions["crm_list_widgets"]) == 1
+        for query in ("", "?psize_ContactView=2&page_ContactView=1&_oc_ContactView=name&_od_ContactView=asc",
+                      "?psize_OpportunityView=1"):
+            same_page(client, f"/crm/account/show/{pk}{query}")  # its related lists, both ways
+    finally:
+        env.globals.update(saved)
+
+
+def test_the_list_route_decides_access_once_and_still_refuses(crm: Any) -> None:
+    """The list screen's route runs FAB's list body without FAB's second `has_access`: one access
+    decision per page (from the access cache), and a role without read is still refused, at once
+    after the grant is taken away; a visitor who is not signed in is sent to the login page."""
+    with crm.app_context():
+        sm = crm.extensions["crm"].appbuilder.sm
+    asked: list[tuple[str, str]] = []
+    decide = sm.has_access
+    sm.has_access = lambda permission, view: asked.append((permission, view)) or decide(permission, view)
+    try:
+        rep = login(crm.test_client(), "sales_rep", DEMO_PASSWORD)
+        page(rep, "/crm/lead/list/", "cached")
+        asked.clear()
+        page(rep, "/crm/lead/list/?page_LeadView=1", "cached")
+        assert asked == [("can_read", "lead")]
+        _revoke(crm, "Sales Rep", "can_read", "lead")
+        assert rep.get("/crm/lead/list/").status_code == 403
+    finally:
+        del sm.has_access
+    anonymous = crm.test_client().get("/crm/lead/list/")
+    assert anonymous.status_code == 302 and "/login/" in anonymous.headers["Location"]

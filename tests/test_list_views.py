@@ -7,6 +7,7 @@ drop out). The default view opens a bare list; the chooser's columns are remembe
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -175,3 +176,17 @@ def test_a_filter_value_the_list_cannot_read_is_refused_naming_its_row(world: An
     good = client_for(world, "sales_rep").post(API, json={"name": "好筛选", "columns": ["name"],
                                                           "query": f"_flt_{gt}_amount=100"})
     assert good.status_code == 201
+
+
+def test_the_views_menu_words_follow_each_readers_language_and_columns(world: Any) -> None:
+    """The chooser's labels, roles and menu words are kept per language and readable columns
+    (list_views_view.py): a zh page and an en page in turn each get their own."""
+    def crm_views(client: Any) -> dict[str, Any]:
+        html = client.get("/crm/opportunity/list/").data.decode()
+        return json.loads(re.search(r"window\.crmViews = (\{.*?\});</script>", html).group(1))  # type: ignore[union-attr]
+
+    zh, en = client_for(world, "admin", "zh"), client_for(world, "admin")
+    for _ in range(2):
+        assert crm_views(zh)["ui"]["views"] == "视图" and crm_views(en)["ui"]["views"] == "Views"
+    labels = {c["name"]: c["label"] for c in crm_views(zh)["available"]}
+    assert labels["amount"] != {c["name"]: c["label"] for c in crm_views(en)["available"]}["amount"]

@@ -90,18 +90,31 @@ class ListViewsMixin:
         columns = [c for c in (active.columns if active else chosen) if c in readable]
         g.crm_list_columns = columns or None
         current = columns or self._visible(self.list_columns)  # type: ignore[attr-defined]
-        labels = self.label_columns  # type: ignore[attr-defined]
         g.crm_views = {
             "api": f"{current_app.config['CRM_API_PREFIX']}/listviews/{name}/",
             "views": [{"id": v.id, "name": v.name, "href": self.view_href(v), "mine": v.owner_id == access.user_id,
                        "default": v.id == default} for v in views],
             "active": active.id if active else None, "active_mine": bool(active and active.owner_id == access.user_id),
             "standard": f"{self.route_base}/list/?view=",  # type: ignore[attr-defined]
-            "columns": current, "available": [{"name": c, "label": str(labels.get(c, c))} for c in readable],
-            "roles": [{"name": r.name, "label": r.label.get(current_lang())}
-                      for r in current_app.extensions["crm"].spec.roles],
-            "ui": {k: ui(k) for k in UI}}
+            "columns": current, **self._views_texts(current_lang(), tuple(readable))}
         return None
+
+    def _views_texts(self, lang: str, readable: tuple[str, ...]) -> dict[str, Any]:
+        """The column chooser's labels, the roles to share with and the menu's words: fixed per
+        language and readable columns (the app's spec and labels), so made once per pair and
+        kept on the view (bounded); a page gets them as they are (the template only reads them)."""
+        kept: dict[tuple[str, tuple[str, ...]], dict[str, Any]] = self.__dict__.setdefault("_crm_views_texts", {})
+        texts = kept.get((lang, readable))
+        if texts is None:
+            labels = self.label_columns  # type: ignore[attr-defined]
+            texts = {"available": [{"name": c, "label": str(labels.get(c, c))} for c in readable],
+                     "roles": [{"name": r.name, "label": r.label.get(lang)}
+                               for r in current_app.extensions["crm"].spec.roles],
+                     "ui": {k: ui(k) for k in UI}}
+            if len(kept) >= 64:
+                kept.clear()
+            kept[(lang, readable)] = texts
+        return texts
 
     def list_columns_now(self) -> list[str]:
         """The columns of this request's list: chosen (view or chooser) or the metadata's."""

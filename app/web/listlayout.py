@@ -125,14 +125,8 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
     page = env.get_template(template)  # Flask's signals name the page's template, as render_template's do
     before_render_template.send(app, _async_wrapper=app.ensure_sync, template=page, context=context)
     key = layout_key(template)
-    kept: dict[Any, Layout] = app.extensions.setdefault("crm_list_layouts", {})
-    layout = kept.get(key) if key is not None else None
-    if layout is None:
-        layout = render_layout(template, context)
-        if key is not None:
-            if len(kept) >= MAX_LAYOUTS:
-                kept.clear()
-            kept[key] = layout
+    layout = (kept_text("crm_list_layouts", key, lambda: render_layout(template, context)) if key is not None
+              else render_layout(template, context))
 
     def value(name: str) -> str:
         if name in ("nonce", "csrf"):
@@ -161,15 +155,25 @@ def kept_fragment(name: str, *depends: Any, caller: Callable[[], str]) -> Markup
     if key is None:
         return Markup(caller())
     key = (*key, *(tuple(d) if isinstance(d, list) else d for d in depends))
-    kept: dict[Any, Layout] = current_app.extensions.setdefault("crm_list_fragments", {})
-    part = kept.get(key)
-    if part is None:
+
+    def marked() -> Layout:
         with marks_in_g():
-            part = Layout(str(caller()))
+            return Layout(str(caller()))
+
+    return Markup(kept_text("crm_list_fragments", key, marked).fill(request_value))
+
+
+def kept_text(store: str, key: Any, make: Callable[[], Any]) -> Any:
+    """What is kept under `key` in the app's `store` (layouts, fragments, skeletons), else `make()`'s,
+    then kept; past MAX_LAYOUTS entries the store is emptied (a bound, not a size anyone reaches)."""
+    kept: dict[Any, Any] = current_app.extensions.setdefault(store, {})
+    value = kept.get(key)
+    if value is None:
+        value = make()
         if len(kept) >= MAX_LAYOUTS:
             kept.clear()
-        kept[key] = part
-    return Markup(part.fill(request_value))
+        kept[key] = value
+    return value
 
 
 PARTS = {"title": "crm/page_title.html", "messages": "appbuilder/flash.html", "content": "crm/list_content.html", "scripts": "crm/list_scripts.html"}

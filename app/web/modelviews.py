@@ -48,6 +48,7 @@ from .labels import UI, current_lang, label_value, lazy, lazy_format
 from .list_views_view import ListViewsMixin, sortable
 from .listlayout import list_layout_cached, render_list_page
 from .listrows import PageRows, list_read_rows, read_page_rows
+from .listwidget import kept_widget
 from .pool_view import POOL_VIEW_PERMISSIONS, PoolViewMixin
 from .reassign_view import REASSIGN_METHOD_PERMISSIONS, ReassignViewMixin
 from .record_page import RecordPageMixin, convertible
@@ -73,9 +74,18 @@ LEGACY_ROUTES = ("download", "action", "api", "api_read", "api_get", "api_create
 
 
 class CrmListWidget(ListWidget):
-    """FAB's list widget with links built once per page and row-level edit/delete buttons."""
+    """FAB's list widget with links built once per page and row-level edit/delete buttons; on the
+    list screen (`crm_skeleton`) kept as a skeleton with the page's parts filled in (listwidget.py)."""
 
     template = "crm/widgets/list.html"
+
+    def __call__(self, **kwargs: Any) -> Any:
+        args = {**self.template_args, **kwargs}
+        if args.get("crm_skeleton"):
+            html = kept_widget(lambda marked: ListWidget.__call__(self, **marked), args)
+            if html is not None:
+                return html
+        return super().__call__(**kwargs)
 
 
 class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ListViewsMixin, BulkViewMixin,
@@ -127,7 +137,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             order_columns=[c for c in self.orderable(columns) if c in columns],
             formatters_columns=self.formatters_columns, page=page, page_size=page_size or self.page_size,
             count=count, pks=rows.pks, actions=self.list_actions() if offer_actions else {},
-            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(),
+            crm_owner_picker=self.owner_picker_url(), crm_lang=current_lang(), crm_skeleton=offer_actions,
             **(self.bulk_list_args(count) if offer_actions else {}),
             filters=filters, modelview_name=self.__class__.__name__, **kwargs)
         return widgets
@@ -237,9 +247,11 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
     @expose("/list/")
     @has_access
     def list(self) -> Any:
-        """FAB's list, after the user's default view (a redirect) or chosen columns are settled."""
+        """FAB's list, after the user's default view (a redirect) or chosen columns are settled.
+        FAB's body is run without its own `has_access` (`__wrapped__`): the access decision above is
+        the same one (same permission, same view), made once per request instead of twice."""
         opened = self.open_list_view()
-        return opened if opened is not None else super().list()
+        return opened if opened is not None else ModelView.list.__wrapped__(self)  # type: ignore[attr-defined]
 
     def _get_search_widget(self, form: Any = None, exclude_cols: Any = None, widgets: Any = None) -> Any:
         widgets = widgets or {}
@@ -247,6 +259,15 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
             route_base=self.route_base, form=form, include_cols=self._visible(self.search_columns),
             exclude_cols=exclude_cols or [], filters=getattr(g, "crm_filters_shown", self._filters))
         return widgets
+
+    def _filter_config(self, lang: str) -> dict[str, Any]:
+        """The filter bar's script config (operators per column, date and choice columns, relative
+        ranges): fixed per view and language, so made once per language (never changed by a page)."""
+        kept: dict[str, dict[str, Any]] = self.__dict__.setdefault("_crm_filter_configs", {})
+        if lang not in kept:
+            kept[lang] = filter_config(self.entity, self.datamodel.get_filters(self.search_columns,
+                                                                               self.search_filters), lang)
+        return kept[lang]
 
     def render_template(self, template: str, **kwargs: Any) -> Any:
         kwargs.setdefault("crm_entity", self.entity)
@@ -258,9 +279,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         kwargs.setdefault("crm_pool", self.pool_label())  # the pool (公海) button, for those who may claim
         if template == self.list_template:
             kwargs.setdefault("crm_views", g.get("crm_views"))
-            config = filter_config(self.entity, self.datamodel.get_filters(self.search_columns, self.search_filters),
-                                   current_lang())
-            kwargs.setdefault("crm_filter_config", {**config, "active": any(
+            kwargs.setdefault("crm_filter_config", {**self._filter_config(current_lang()), "active": any(
                 flt.arg_name != "search" for flt in getattr(g, "crm_filters", self._filters).filters)})
         if template == self.show_template and "pk" in kwargs:
             extras = {**self.render_show_extras(kwargs["pk"]), **self.reassign_extras(kwargs["pk"]),
