@@ -45,6 +45,13 @@ def _accounts(live_app: Any) -> tuple[list[str], Counter]:
     return names, stages
 
 
+def _run(page: Any) -> None:
+    """Run the report and wait for the new page's load: its script (entity change, filter rows)
+    runs after the table is in the page, so acting on the table's appearance alone races it."""
+    with page.expect_navigation():
+        page.click("#report-run")
+
+
 def test_build_run_group_and_save_a_report(page: Any, live_app: Any) -> None:
     names, stages = _accounts(live_app)
     page.goto("/crm/reports/")
@@ -53,7 +60,7 @@ def test_build_run_group_and_save_a_report(page: Any, live_app: Any) -> None:
     for box in page.locator("#report-columns input[type=checkbox]").all():
         box.uncheck()
     page.check("#report-columns input[value='name']")
-    page.click("#report-run")
+    _run(page)
     table = page.locator("#report-table")
     expect(table).to_be_visible()
     expect(table.locator("thead th")).to_have_text(["Account name"])
@@ -66,7 +73,7 @@ def test_build_run_group_and_save_a_report(page: Any, live_app: Any) -> None:
     page.select_option("#report-group", "stage")
     page.select_option("#report-measure", "count")
     page.select_option("#report-kind", "bar")
-    page.click("#report-run")
+    _run(page)
     rows = page.locator("#report-table tbody tr")
     expect(rows).to_have_count(len(stages))
     counts = {row.locator("td").nth(0).inner_text(): int(row.locator("td").nth(1).inner_text()) for row in rows.all()}
@@ -125,7 +132,7 @@ def test_choose_an_entity_and_filter_by_labels_in_english(page: Any, live_app: A
     expect(dates).to_have_count(2)
     dates.nth(0).fill("2020-01-01")
     dates.nth(1).fill("2030-12-31")
-    page.click("#report-run")
+    _run(page)
     expected = [d for d in deals if d.stage in ("won", "lost") and d.close_date is not None
                 and dt.date(2020, 1, 1) <= d.close_date <= dt.date(2030, 12, 31)]
     expect(page.locator("#report-totals")).to_contain_text(f"{len(expected)} records")
@@ -154,7 +161,7 @@ def test_link_picker_and_a_bad_value_said_next_to_its_row_in_chinese(page: Any, 
     option = page.locator(".select2-container--open .select2-results__option", has_text=name)
     expect(option).to_have_count(1)
     option.click()
-    page.click("#report-run")
+    _run(page)
     expected = [d for d in deals if d.stage == "won" and d.account == name]
     expect(page.locator("#report-totals")).to_contain_text(f"合计 · {len(expected)} 条记录")
     expect(_filter_row(page, 1).locator(".select2-selection__rendered")).to_contain_text(name)  # a title, not an id
@@ -164,7 +171,7 @@ def test_link_picker_and_a_bad_value_said_next_to_its_row_in_chinese(page: Any, 
     row.locator("[data-filter-field]").select_option("amount")
     row.locator("[data-filter-op]").select_option(label="大于等于")
     row.locator("[data-filter-value-box] input[type=text]").fill("很多")
-    page.click("#report-run")
+    _run(page)
     bad = _filter_row(page, 2)
     expect(bad.locator(".crm-report-control-error")).to_contain_text("很多")
     expect(bad).to_have_class(re.compile("has-error"))
