@@ -184,3 +184,33 @@ def test_tick_fails_lost_jobs_that_do_not_resume_and_supersedes_old_outbox_rows(
     with app.app_context():
         fresh = store.create("outbox", {}, None, "刚排队")  # just queued: not lost
         assert fresh not in [item.job.id for item in find_lost(app)]
+
+
+def test_a_new_app_never_reads_a_collected_apps_jobs_count(tmp_path: Path) -> None:
+    """/health kept its jobs count for 15 s in a module dict keyed by id(app): an app made after
+    another was collected can sit at the same address and read that app's count (a stuck job
+    unseen, or one seen that is not there). Apps here alternate between a database with a lost
+    queued job and one without; each must count its own. (Whether an address is reused is the
+    allocator's choice, so this fails before the fix only when it is.)"""
+    import datetime as dt
+    import gc
+
+    from app.jobs import job_store
+    from tests.conftest import STARTER, build_test_app, dispose_app, fresh_database
+
+    for attempt in range(4):
+        lost = attempt % 2
+        with fresh_database(tmp_path / f"db{attempt}") as url:
+            app = build_test_app(url, STARTER, tmp_path / "no-plugins")
+            if lost:
+                with app.app_context():
+                    store = job_store(app)
+                    job_id = store.create("import", {}, None, "导入 lost")
+                    with store.engine.begin() as connection:
+                        connection.execute(sa.update(store.table).where(store.table.c.id == job_id)
+                                           .values(created_on=dt.datetime(2020, 1, 1)))
+            body = app.test_client().get("/health?jobs=1").get_json()
+            dispose_app(app)
+            del app
+            gc.collect()
+        assert body["checks"]["jobs"]["stuck_queued"] == lost, f"app #{attempt}: {body['checks']['jobs']}"

@@ -169,7 +169,7 @@ def _mtime(path: Path) -> float:
 
 
 JOBS_CHECK_SECONDS = 15.0  # a load balancer polls often: crm_job and Redis are read at most this often
-_jobs_seen: dict[int, tuple[float, dict[str, int]]] = {}
+JOBS_SEEN = "crm_health_jobs"  # kept on the app: a dict keyed by id(app) let a new app at a collected one's address read its counts
 
 
 def jobs_check(app: Flask, required: bool) -> Check:
@@ -179,7 +179,7 @@ def jobs_check(app: Flask, required: bool) -> Check:
     above 0 says no sweep runs."""
     from app.jobs.sweep import find_lost
 
-    seen = _jobs_seen.get(id(app))
+    seen = app.extensions.get(JOBS_SEEN)
     if seen is None or time.monotonic() - seen[0] > JOBS_CHECK_SECONDS:
         try:
             lost = find_lost(app)
@@ -188,8 +188,7 @@ def jobs_check(app: Flask, required: bool) -> Check:
             return Check(not required, "jobs unknown (crm_job or Redis unreadable)" if required else "")
         counts = {"stuck": len(lost), "stuck_queued": sum(1 for item in lost if item.job.state == "queued"),
                   "stuck_running": sum(1 for item in lost if item.job.state == "running")}
-        _jobs_seen.clear()  # one app per process in force; a replaced one is not kept alive by its id
-        seen = _jobs_seen[id(app)] = (time.monotonic(), counts)
+        seen = app.extensions[JOBS_SEEN] = (time.monotonic(), counts)
     check = Check(not (required and seen[1]["stuck"]), detail=dict(seen[1]))
     if not check.ok:
         check.problem = f"{seen[1]['stuck']} job(s) stuck: run `flask crm jobs sweep` (is the tick running?)"
