@@ -27,7 +27,7 @@ from .conditions import condition_errors, lock_message
 from .messages import forbidden_text, msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
-from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, gate_reads, record_state
 from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
 
@@ -215,7 +215,7 @@ class _RecordCommand:
                 errors[name] = messages
         if not errors:
             errors = set_errors(self.ctx.session, self.entity, self.model, self.values, self.record, lang)
-        if not errors and self.ctx.hooks is not None:
+        if not errors and self.ctx.hooks is not None and self.ctx.hooks.crm_validate.get_hookimpls():
             for extra in self.ctx.hooks.crm_validate(entity=self.entity, values=self.values,
                                                      record=self.record, lang=lang):
                 for name, messages in (extra or {}).items():
@@ -305,7 +305,8 @@ class _RecordCommand:
         return moves
 
     def _gate_errors(self) -> dict[str, list[str]]:
-        state = record_state(self.entity, self.record, self.values)  # every field: loads the record (history needs old values)
+        # a stored record: every field (loads it: its history needs the old values); a new one: what a gate reads
+        state = record_state(self.entity, self.record, self.values, None if self.record is not None else gate_reads(self.entity))
         errors: dict[str, list[str]] = {}
         for pipeline, source, target in self._stage_moves():
             for name, messages in gate_errors(self.ctx, self.entity, pipeline, source, target, state).items():
@@ -338,15 +339,14 @@ class CreateRecord(_RecordCommand):
     def validate(self) -> None:
         self._require("create")
         self._take_owner()
-        for f in self.entity.declared_fields:
-            if (f.name not in self.values and f.name not in self.input_errors and f.editable
-                    and f.default is not None):
+        for f in self.entity.defaulted_fields:
+            if f.name not in self.values and f.name not in self.input_errors:
                 self.values[f.name] = default_for(f, self.ctx.user_id)
                 self.server_filled.add(f.name)
         self._default_stages()
         writable = self.ctx.access.writable_fields(self.entity) if self.ctx.access is not None else None
-        editable = [f for f in self.entity.declared_fields if f.editable and (
-            f.name in self.values or writable is None or f.name in writable)]
+        editable = list(self.entity.editable_fields) if writable is None else [
+            f for f in self.entity.editable_fields if f.name in self.values or f.name in writable]
         errors = self._check(editable)
         if not errors:
             errors = self._gate_errors()
