@@ -73,18 +73,22 @@ def canon(value: Any) -> Any:
 
 
 def key_of(importer: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any:
-    key = importer._key(names, values)
-    return None if key is None else tuple(canon(v) for v in key)
+    """The key as the batch's answers hold it (`_key` normalises its numbers: `canon`)."""
+    return importer._key(names, values)
 
 
 def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -> None:
     """The records (in the user's scope) that hold each key the batch's rows bring: one query a
     key set. Update and upsert also load those records (one query)."""
     wanted: dict[tuple[str, ...], set[Any]] = {}
+    plain: dict[tuple[str, ...], bool] = {}  # key set -> `_plain`, asked once a batch
     for item in prepared:
         for names, key, _ in item["keys"]:
-            if key is not None and _plain(importer.entity, names):
-                wanted.setdefault(names, set()).add(tuple(canon(v) for v in key))
+            known = plain.get(names)
+            if known is None:
+                known = plain[names] = _plain(importer.entity, names)
+            if key is not None and known:
+                wanted.setdefault(names, set()).add(key)  # `_key` normalised it (`canon`)
     for names, keys in wanted.items():
         batch.keys[names] = _holders(importer, names, keys)
     if importer.plan.mode in ("update", "upsert"):

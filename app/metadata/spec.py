@@ -229,7 +229,11 @@ class PipelineSpec:
         return {s.name: s for s in reversed(self.stages)}  # reversed: the first of a name wins, as a scan finds
 
     def transition(self, source: str | None, target: str) -> TransitionSpec | None:
-        return next((t for t in self.transitions if t.source == source and t.target == target), None)
+        return self._transition_map.get((source, target))  # type: ignore[arg-type]
+
+    @cached_property  # asked on every stage move (each new record's first stage): a map made once
+    def _transition_map(self) -> dict[tuple[str, str], TransitionSpec]:
+        return {(t.source, t.target): t for t in reversed(self.transitions)}  # the first of a pair wins
 
 
 @dataclass(frozen=True)

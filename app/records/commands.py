@@ -31,6 +31,8 @@ from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, gate_rea
 from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
 
+REFERENCES = frozenset({"link", "links", "user"})  # the types whose values `_reference_errors` judges
+
 
 class CommandError(Exception):
     """Base of every error a command raises on purpose."""
@@ -205,8 +207,9 @@ class _RecordCommand:
             if f.name in errors or (value is None and not f.required):  # nothing to check (a blank optional field)
                 continue
             problems = check_value(f, value, lang)
-            if not problems and not is_empty(value):
-                problems = self._reference_errors(f) + self._unique_errors(f)
+            if not problems and not is_empty(value):  # asked only of the fields they can refuse
+                problems = ((self._reference_errors(f) if f.type in REFERENCES else [])
+                            + (self._unique_errors(f) if f.unique else []))
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
         timezone = self.ctx.models.spec.timezone
@@ -229,6 +232,7 @@ class _RecordCommand:
             raise Forbidden(locked)
 
     def _reference_errors(self, f: FieldSpec) -> list[str]:
+        """A link to a record the user cannot read, an assignee who may not be one (`REFERENCES` only)."""
         value = self.values[f.name]
         if f.type == "link" or f.type == "links":
             target = self.ctx.models.model(f.target)
@@ -256,6 +260,7 @@ class _RecordCommand:
         return {getattr(self.record, f.column_name, None)} - {None}
 
     def _unique_errors(self, f: FieldSpec) -> list[str]:
+        """A unique field's value another record holds (asked of unique fields only)."""
         if f.unique and field_taken(self.ctx.session, self.model, f, self.values[f.name], self.record):
             return [msg("unique", self.ctx.lang)]
         return []
