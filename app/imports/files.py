@@ -231,6 +231,8 @@ def _cell(value: Any) -> Any:
 
 def cell_text(value: Any) -> str:
     """A cell as text (for headers and for fields that take text)."""
+    if type(value) is str:  # a CSV cell (what `_cell` and the tests below would give back)
+        return value
     value = _cell(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
