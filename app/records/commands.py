@@ -139,6 +139,30 @@ def default_for(f: FieldSpec, user_id: int | None) -> Any:
     return f.default
 
 
+_PIPELINES = "_crm_new_record_pipelines"  # kept on the entity: pipeline state -> `_record_pipelines`
+_PIPELINES_KEPT = 256  # states kept per entity (a stage field can be given any text)
+
+
+def _new_record_pipelines(entity: EntitySpec, state: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A new record's `_record_pipelines` for this state when an earlier new record had it: it
+    depends on the state alone (the pipelines' `when` and stage fields), not on the record."""
+    key = _state_key(state)
+    return None if key is None else entity.__dict__.get(_PIPELINES, {}).get(key)  # type: ignore[no-any-return]
+
+
+def _keep_new_record_pipelines(entity: EntitySpec, state: dict[str, Any], result: tuple[Any, ...]) -> None:
+    kept, key = entity.__dict__.setdefault(_PIPELINES, {}), _state_key(state)
+    if key is not None and len(kept) < _PIPELINES_KEPT:
+        kept[key] = result
+
+
+def _state_key(state: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """The state as a key when all its values are text (stages, choices: equal only when the same
+    text); None for anything else (worked out each time)."""
+    items = tuple(state.items())
+    return items if all(type(value) is str for _, value in items) else None
+
+
 class _RecordCommand:
     def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any],
                  input_errors: dict[str, list[str]] | None = None):
@@ -280,6 +304,10 @@ class _RecordCommand:
         state = record_state(self.entity, self.record, self.values, self.entity.pipeline_fields)
         if self.record is None and self._pipelines is not None and self._pipelines[0] == state:
             return list(self._pipelines[1])  # a new record's answer depends on `state` alone
+        known = _new_record_pipelines(self.entity, state) if self.record is None else None
+        if known is not None:  # the same state met by an earlier new record (an import's rows)
+            self._pipelines = (state, known)
+            return list(known)
         probe = SimpleNamespace(**state)  # all pipeline_for and the loop below read
         result = []
         for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
@@ -287,6 +315,8 @@ class _RecordCommand:
                 current = getattr(self.record, pipeline.field, None) if self.record is not None else None
                 result.append((pipeline, current, state.get(pipeline.field) or current))
         self._pipelines = (state, tuple(result))
+        if self.record is None:
+            _keep_new_record_pipelines(self.entity, state, self._pipelines[1])
         return result
 
     def _default_stages(self) -> None:
