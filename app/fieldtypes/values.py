@@ -79,9 +79,14 @@ def record_id(raw: Any, lang: str | None) -> int:
     return value
 
 
+_NUMBERS = (int, float, Decimal)  # exact types: Decimal(str(value)) of these never raises (a bool's would)
+
+
 def range_errors(field: Any, value: Any, lang: str | None, numeric: bool) -> list[str]:
     """min/max messages: numbers compared as Decimal, dates as dates."""
     lo, hi = field.min, field.max
+    if lo is None and hi is None and type(value) in _NUMBERS:  # nothing to compare (and nothing to raise)
+        return []
     if numeric:
         value = Decimal(str(value))
         lo = Decimal(str(lo)) if lo is not None else None

@@ -36,6 +36,7 @@ class CellReader:
         self.ctx, self.entity, self.plan, self.lang = ctx, entity, plan, lang
         self.columns = plan.field_columns()
         self._targets: dict[tuple[str, str], Any] = {}
+        self._target_keys: dict[str, tuple[EntitySpec, FieldSpec | None]] = {}  # link field -> `_target_key`
         self._users: dict[str, list[int]] | None = None
 
     def read(self, cells: list[Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -86,10 +87,14 @@ class CellReader:
         return [cell_text(p).strip() for p in parts if cell_text(p).strip()]
 
     def _target_key(self, f: FieldSpec) -> tuple[EntitySpec, FieldSpec | None]:
-        """The target entity and the field a cell names it by (None: the entity is titled by its id)."""
-        target = self.ctx.models.spec.entity(f.target)
-        key = self.plan.link_keys.get(f.name) or target.title_field
-        return target, target.field(key) if key in target.field_map else None
+        """The target entity and the field a cell names it by (None: the entity is titled by its id);
+        worked out once a link field (asked for every name a batch resolves)."""
+        found = self._target_keys.get(f.name)
+        if found is None:
+            target = self.ctx.models.spec.entity(f.target)
+            key = self.plan.link_keys.get(f.name) or target.title_field
+            found = self._target_keys[f.name] = (target, target.field(key) if key in target.field_map else None)
+        return found
 
     def _cache_key(self, f: FieldSpec, value: str) -> tuple[str, str]:
         tf = self._target_key(f)[1]

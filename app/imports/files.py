@@ -162,29 +162,44 @@ def iter_rows(source: SourceFile, limit: int | None = None) -> Iterator[tuple[in
     or datetime/number for XLSX cells so that dates keep their type. A row with cells past the
     header's last column comes with them (longer than the header: the importer rejects it)."""
     width = len(headers(source))
-    text_cells = source.kind != "xlsx"  # CSV cells are str already: no conversion a cell
     for frame in _frames(source, width, limit):
-        if text_cells:
-            frame = _trimmed(frame, width)
-        for index, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
-            cells = list(values) if text_cells else [_cell(v) for v in values]
-            if all(c == "" for c in cells):
-                continue
-            last = max(i for i, c in enumerate(cells) if c != "")
-            cells = cells[:max(width, last + 1)]
-            yield int(index) + 1, cells
+        rows = _text_rows(frame, width) if source.kind != "xlsx" else _typed_rows(frame, width)
+        for row in rows:
+            yield row
             if limit is not None:
                 limit -= 1
                 if limit <= 0:
                     return
 
 
-def _trimmed(frame: pd.DataFrame, width: int) -> pd.DataFrame:
-    """A CSV chunk without the spare columns none of its rows fills (in most files: all of them)."""
-    if frame.shape[1] <= width:
-        return frame
-    filled = (frame.iloc[:, width:] != "").to_numpy().any(axis=0).nonzero()[0]
-    return frame.iloc[:, :width + (int(filled[-1]) + 1 if len(filled) else 0)]
+def _typed_rows(frame: pd.DataFrame, width: int) -> Iterator[tuple[int, list[Any]]]:
+    """An XLSX frame's non-blank rows, each cell converted (dates keep their type)."""
+    for index, values in zip(frame.index, frame.itertuples(index=False, name=None), strict=True):
+        yield from _kept(int(index), [_cell(v) for v in values], width)
+
+
+def _kept(index: int, cells: list[Any], width: int) -> Iterator[tuple[int, list[Any]]]:
+    """A row unless blank, cut after its last filled cell past the header (never shorter than it)."""
+    if all(c == "" for c in cells):
+        return
+    last = max(i for i, c in enumerate(cells) if c != "")
+    yield index + 1, cells[:max(width, last + 1)]
+
+
+def _text_rows(frame: pd.DataFrame, width: int) -> Iterator[tuple[int, list[Any]]]:
+    """A CSV chunk's non-blank rows (its cells are str). The chunk is read `SPARE_COLUMNS` cells
+    wider than the header; in most files no row fills any of them, which one join of the spare
+    cells tells (empty text), and then a row is its first `width` cells and blank when none is
+    filled. A chunk with a spare cell filled goes row by row through `_kept`."""
+    cells = frame.to_numpy(dtype=object)
+    numbers = frame.index.tolist()
+    if cells.shape[1] > width and "".join(cells[:, width:].ravel().tolist()):
+        for index, row in zip(numbers, cells.tolist(), strict=True):
+            yield from _kept(index, row, width)
+        return
+    for index, row in zip(numbers, cells[:, :width].tolist(), strict=True):
+        if any(row):
+            yield index + 1, row
 
 
 def count_rows(source: SourceFile) -> int:
@@ -216,6 +231,8 @@ def _cell(value: Any) -> Any:
 
 def cell_text(value: Any) -> str:
     """A cell as text (for headers and for fields that take text)."""
+    if type(value) is str:  # a CSV cell (what `_cell` and the tests below would give back)
+        return value
     value = _cell(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))

@@ -70,10 +70,10 @@ def same(f: Any, new: Any, old: Any) -> bool:
 
 
 def digest(key: Any) -> bytes:
-    """A key as 16 bytes: BLAKE2b of its repr, numbers normalised first (12.50 is 12.5); values of
-    one field have one type, so equal keys have equal reprs. Two keys colliding: a 2^-128 chance."""
-    canonical = tuple(canon(v) for v in key) if isinstance(key, tuple) else key
-    return hashlib.blake2b(repr(canonical).encode("utf-8"), digest_size=16).digest()
+    """A key (`RowJudge._key`'s: numbers normalised already, 12.50 is 12.5) as 16 bytes: BLAKE2b of
+    its repr; values of one field have one type, so equal keys have equal reprs. Two keys
+    colliding: a 2^-128 chance."""
+    return hashlib.blake2b(repr(key).encode("utf-8"), digest_size=16).digest()
 
 
 class RowJudge:
@@ -133,14 +133,14 @@ class RowJudge:
             if is_empty(value):
                 return None
             value = tuple(sorted(value)) if isinstance(value, list) else value
-            key.append(value.casefold() if fold and isinstance(value, str) else value)
+            key.append(value.casefold() if fold and isinstance(value, str) else canon(value))
         return tuple(key)
 
     def _matches(self, names: tuple[str, ...], values: dict[str, Any], key: Any = None) -> list[int]:
         """Up to two records of the user's scope holding the row's key `names` (the batch's answer
         when it has one, else a query). `key`: the row's `_key(names, values)` when known."""
         if self.batch is not None and names in self.batch.keys:
-            found = key_of(self, names, values) if key is None else tuple(canon(v) for v in key)
+            found = key_of(self, names, values) if key is None else key
             return self.batch.keys[names].get(found, [])[:2]
         clauses = []
         for name in names:

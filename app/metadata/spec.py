@@ -222,10 +222,18 @@ class PipelineSpec:
     field_label: Text | None = None
 
     def stage(self, name: str | None) -> StageSpec | None:
-        return next((s for s in self.stages if s.name == name), None)
+        return self._stage_map.get(name)  # type: ignore[arg-type]
+
+    @cached_property  # a stage by its name is asked several times per write: a map made once
+    def _stage_map(self) -> dict[str, StageSpec]:
+        return {s.name: s for s in reversed(self.stages)}  # reversed: the first of a name wins, as a scan finds
 
     def transition(self, source: str | None, target: str) -> TransitionSpec | None:
-        return next((t for t in self.transitions if t.source == source and t.target == target), None)
+        return self._transition_map.get((source, target))  # type: ignore[arg-type]
+
+    @cached_property  # asked on every stage move (each new record's first stage): a map made once
+    def _transition_map(self) -> dict[tuple[str, str], TransitionSpec]:
+        return {(t.source, t.target): t for t in reversed(self.transitions)}  # the first of a pair wins
 
 
 @dataclass(frozen=True)
@@ -309,6 +317,16 @@ class EntitySpec:
     def event_fields(self) -> tuple[FieldSpec, ...]:
         """The fields a change event carries: each declared one stored in a column or as links, the owner."""
         return (*(f for f in self.declared_fields if f.has_column or f.is_many), self.field("owner"))
+
+    @cached_property  # read per row of an import (a new record's checks): computed once
+    def editable_fields(self) -> tuple[FieldSpec, ...]:
+        """The declared fields a write may give (`editable`), in their order."""
+        return tuple(f for f in self.declared_fields if f.editable)
+
+    @cached_property  # read per new record: computed once
+    def defaulted_fields(self) -> tuple[FieldSpec, ...]:
+        """The editable declared fields with a metadata default (a new record takes it when not given)."""
+        return tuple(f for f in self.editable_fields if f.default is not None)
 
     @cached_property  # read several times per write (pipelines, stage moves): computed once
     def pipeline_fields(self) -> frozenset[str]:

@@ -27,9 +27,11 @@ from .conditions import condition_errors, lock_message
 from .messages import forbidden_text, msg
 from .normalise import normalise_values
 from .rules import check_value, is_empty
-from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, record_state
+from .stages import StaleRecord, apply_stage, check_fresh, gate_errors, gate_reads, record_state
 from .uniqueness import field_taken, integrity_errors, set_errors
 from .versions import stale_message
+
+REFERENCES = frozenset({"link", "links", "user"})  # the types whose values `_reference_errors` judges
 
 
 class CommandError(Exception):
@@ -137,6 +139,30 @@ def default_for(f: FieldSpec, user_id: int | None) -> Any:
     return f.default
 
 
+_PIPELINES = "_crm_new_record_pipelines"  # kept on the entity: pipeline state -> `_record_pipelines`
+_PIPELINES_KEPT = 256  # states kept per entity (a stage field can be given any text)
+
+
+def _new_record_pipelines(entity: EntitySpec, state: dict[str, Any]) -> tuple[Any, ...] | None:
+    """A new record's `_record_pipelines` for this state when an earlier new record had it: it
+    depends on the state alone (the pipelines' `when` and stage fields), not on the record."""
+    key = _state_key(state)
+    return None if key is None else entity.__dict__.get(_PIPELINES, {}).get(key)  # type: ignore[no-any-return]
+
+
+def _keep_new_record_pipelines(entity: EntitySpec, state: dict[str, Any], result: tuple[Any, ...]) -> None:
+    kept, key = entity.__dict__.setdefault(_PIPELINES, {}), _state_key(state)
+    if key is not None and len(kept) < _PIPELINES_KEPT:
+        kept[key] = result
+
+
+def _state_key(state: dict[str, Any]) -> tuple[tuple[str, str], ...] | None:
+    """The state as a key when all its values are text (stages, choices: equal only when the same
+    text); None for anything else (worked out each time)."""
+    items = tuple(state.items())
+    return items if all(type(value) is str for _, value in items) else None
+
+
 class _RecordCommand:
     def __init__(self, ctx: RecordContext, entity: str, values: dict[str, Any],
                  input_errors: dict[str, list[str]] | None = None):
@@ -205,8 +231,9 @@ class _RecordCommand:
             if f.name in errors or (value is None and not f.required):  # nothing to check (a blank optional field)
                 continue
             problems = check_value(f, value, lang)
-            if not problems and not is_empty(value):
-                problems = self._reference_errors(f) + self._unique_errors(f)
+            if not problems and not is_empty(value):  # asked only of the fields they can refuse
+                problems = ((self._reference_errors(f) if f.type in REFERENCES else [])
+                            + (self._unique_errors(f) if f.unique else []))
             if problems:
                 errors.setdefault(f.name, []).extend(problems)
         timezone = self.ctx.models.spec.timezone
@@ -215,7 +242,7 @@ class _RecordCommand:
                 errors[name] = messages
         if not errors:
             errors = set_errors(self.ctx.session, self.entity, self.model, self.values, self.record, lang)
-        if not errors and self.ctx.hooks is not None:
+        if not errors and self.ctx.hooks is not None and self.ctx.hooks.crm_validate.get_hookimpls():
             for extra in self.ctx.hooks.crm_validate(entity=self.entity, values=self.values,
                                                      record=self.record, lang=lang):
                 for name, messages in (extra or {}).items():
@@ -229,6 +256,7 @@ class _RecordCommand:
             raise Forbidden(locked)
 
     def _reference_errors(self, f: FieldSpec) -> list[str]:
+        """A link to a record the user cannot read, an assignee who may not be one (`REFERENCES` only)."""
         value = self.values[f.name]
         if f.type == "link" or f.type == "links":
             target = self.ctx.models.model(f.target)
@@ -256,6 +284,7 @@ class _RecordCommand:
         return {getattr(self.record, f.column_name, None)} - {None}
 
     def _unique_errors(self, f: FieldSpec) -> list[str]:
+        """A unique field's value another record holds (asked of unique fields only)."""
         if f.unique and field_taken(self.ctx.session, self.model, f, self.values[f.name], self.record):
             return [msg("unique", self.ctx.lang)]
         return []
@@ -275,6 +304,10 @@ class _RecordCommand:
         state = record_state(self.entity, self.record, self.values, self.entity.pipeline_fields)
         if self.record is None and self._pipelines is not None and self._pipelines[0] == state:
             return list(self._pipelines[1])  # a new record's answer depends on `state` alone
+        known = _new_record_pipelines(self.entity, state) if self.record is None else None
+        if known is not None:  # the same state met by an earlier new record (an import's rows)
+            self._pipelines = (state, known)
+            return list(known)
         probe = SimpleNamespace(**state)  # all pipeline_for and the loop below read
         result = []
         for pipeline in {p.field: self.entity.pipeline_for(probe) for p in self.entity.pipelines}.values():
@@ -282,6 +315,8 @@ class _RecordCommand:
                 current = getattr(self.record, pipeline.field, None) if self.record is not None else None
                 result.append((pipeline, current, state.get(pipeline.field) or current))
         self._pipelines = (state, tuple(result))
+        if self.record is None:
+            _keep_new_record_pipelines(self.entity, state, self._pipelines[1])
         return result
 
     def _default_stages(self) -> None:
@@ -305,7 +340,8 @@ class _RecordCommand:
         return moves
 
     def _gate_errors(self) -> dict[str, list[str]]:
-        state = record_state(self.entity, self.record, self.values)  # every field: loads the record (history needs old values)
+        # a stored record: every field (loads it: its history needs the old values); a new one: what a gate reads
+        state = record_state(self.entity, self.record, self.values, None if self.record is not None else gate_reads(self.entity))
         errors: dict[str, list[str]] = {}
         for pipeline, source, target in self._stage_moves():
             for name, messages in gate_errors(self.ctx, self.entity, pipeline, source, target, state).items():
@@ -338,15 +374,14 @@ class CreateRecord(_RecordCommand):
     def validate(self) -> None:
         self._require("create")
         self._take_owner()
-        for f in self.entity.declared_fields:
-            if (f.name not in self.values and f.name not in self.input_errors and f.editable
-                    and f.default is not None):
+        for f in self.entity.defaulted_fields:
+            if f.name not in self.values and f.name not in self.input_errors:
                 self.values[f.name] = default_for(f, self.ctx.user_id)
                 self.server_filled.add(f.name)
         self._default_stages()
         writable = self.ctx.access.writable_fields(self.entity) if self.ctx.access is not None else None
-        editable = [f for f in self.entity.declared_fields if f.editable and (
-            f.name in self.values or writable is None or f.name in writable)]
+        editable = list(self.entity.editable_fields) if writable is None else [
+            f for f in self.entity.editable_fields if f.name in self.values or f.name in writable]
         errors = self._check(editable)
         if not errors:
             errors = self._gate_errors()

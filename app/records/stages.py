@@ -115,6 +115,9 @@ def record_state(entity: EntitySpec, record: Any, values: dict[str, Any],
                  names: Collection[str] | None = None) -> dict[str, Any]:
     """The record's field values after `values` would be applied (ids for links); only the fields
     `names` when given (what the caller reads)."""
+    if record is None and names is not None:  # a new record: the values given (asked several times a row)
+        field_map = entity.field_map
+        return {n: values[n] for n in names if field_map[n] is not None and n in values}
     state: dict[str, Any] = {}
     for f in entity.fields if names is None else [entity.field_map[n] for n in names]:
         if f.name in values:
