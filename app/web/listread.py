@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 
 from app.metadata.spec import EntitySpec
 from app.models.autocommit import read_connection
+from app.models.driverrun import DriverStatement
 from app.security.scoped import RESTRICTED
 
 from .counting import ListCount, count_cap, page_count
@@ -220,6 +221,7 @@ class PageStatements:
 
     def __init__(self, rows: Any, count: Any, binds: list[Any], readers: list[Any], values_at: dict[str, int]):
         self.rows, self.count, self.binds, self.readers, self.values_at = rows, count, binds, readers, values_at
+        self.run_rows, self.run_count = DriverStatement(rows), DriverStatement(count)  # app/models/driverrun.py
 
 
 def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
@@ -286,13 +288,15 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     params = {b.key: v.effective_value for b, v in zip(statements.binds, probe.bindparams, strict=True)}
     offset = (page or 0) * page_size
     params.update(crm_offset=offset, crm_limit=page_size + 1, crm_cap=cap + 1)  # one more: a next page?
-    # plain rows (no ORM result set-up), without BEGIN/ROLLBACK where nothing needs them
+    # plain rows (no ORM result set-up), without BEGIN/ROLLBACK where nothing needs them; the kept
+    # statements' compiled SQL on the driver (`CRM_REQUEST_FRAME=fab`: through SQLAlchemy each time)
+    sqlalchemy_only = current_app.config.get("CRM_REQUEST_FRAME", "lean") != "lean"
     with read_connection(datamodel.session) as connection:
-        rows = connection.execute(statements.rows, params).all()
+        rows = statements.run_rows.rows(connection, params, sqlalchemy_only)
         has_next, rows = len(rows) > page_size, rows[:page_size]
         if not has_next and (rows or not offset):  # the last page: the total is known, no count
             return ListCount(offset + len(rows)), rows, statements
-        value = connection.execute(statements.count, params).scalar_one()
+        value = statements.run_count.scalar(connection, params, sqlalchemy_only)
     counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
     return page_count(counted, offset, len(rows), has_next), rows, statements
 
