@@ -64,6 +64,10 @@ def test_the_same_list_asked_again_runs_its_kept_read(crm: Any) -> None:
 
 def test_a_role_change_is_obeyed_after_a_kept_read(crm: Any) -> None:
     admin, rep = login(crm.test_client()), login(crm.test_client(), "sales_rep", DEMO_PASSWORD)
+    for client in (admin, rep):  # a proposal of each, whatever the demo data gave them
+        made = client.post("/api/v1/opportunity/", json={"name": "提案", "account": 1, "stage": "proposal",
+                                                         "amount": 1000, "close_date": "2031-01-01"})
+        assert made.status_code == 201, made.data
     everyone = admin.get(PROPOSALS).json["count"]
     for _ in range(2):
         own, amounts = rep.get(PROPOSALS).json, rep.get(BY_AMOUNT)
