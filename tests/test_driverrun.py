@@ -101,3 +101,16 @@ def test_driver_errors_are_sqlalchemys(engine: Any) -> None:
         kept.rows(conn, {"name": object()}, sqlalchemy_only=True)
     assert type(on_driver.value) is type(on_sqlalchemy.value)
     assert _rows(engine, kept, name="n2") == [(2,)]  # the pool's connections still work
+
+
+def test_an_echoing_engine_logs_every_run(database_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    engine = sa.create_engine(database_url, echo=True)
+    kept = DriverStatement(sa.select(sa.literal_column("1")).where(sa.bindparam("x", type_=sa.Integer()) > 0))
+    try:
+        with caplog.at_level("INFO", logger="sqlalchemy.engine"):
+            for x in (1, 2, 3):
+                with engine.connect() as conn:
+                    assert [tuple(r) for r in kept.rows(conn, {"x": x})] == [(1,)]
+        assert sum("SELECT 1" in r.getMessage() for r in caplog.records) == 3
+    finally:
+        engine.dispose()

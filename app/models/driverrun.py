@@ -19,7 +19,8 @@ What sits around SQLAlchemy's cursor call stays: the engine's `before_cursor_exe
 error becomes SQLAlchemy's exception through the connection's own handler (a statement timeout
 is the same `OperationalError`; a lost connection is invalidated). A statement or connection
 where any of that does not hold runs through SQLAlchemy, as before; so does every run when
-`CRM_REQUEST_FRAME` is not "lean" (the caller's choice, `sqlalchemy_only`).
+`CRM_REQUEST_FRAME` is not "lean" (the caller's choice, `sqlalchemy_only`) or the engine echoes
+its SQL (`SQLALCHEMY_ECHO`: SQLAlchemy's log line per statement).
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ class DriverStatement:
     def rows(self, connection: sa.Connection, params: dict[str, Any], sqlalchemy_only: bool = False) -> list[Any]:
         """The statement's rows for `params` (bound parameter keys as SQLAlchemy's `execute` takes them)."""
         dialect = connection.dialect
-        if sqlalchemy_only or self.dialect is not dialect or self.compiled is None:
+        if sqlalchemy_only or self.dialect is not dialect or self.compiled is None \
+                or getattr(connection, "_echo", False):  # SQLALCHEMY_ECHO: SQLAlchemy logs each run
             result = connection.execute(self.statement, params)
             if not sqlalchemy_only and self.dialect is not dialect:
                 self.compiled, self.dialect = plain_compiled(result), dialect
