@@ -16,7 +16,7 @@ Not kept: FAB's own route (tokens, API keys, a `q` not yet validated), `CRM_REQU
 the ORM read (`CRM_API_LIST_READ=orm`, a schema or filter `read_page` does not cover), a reader
 whose team members are not in the access cache (anonymous). A plugin's field type whose filter
 value depends on something else than the above (the clock within a day, the database) would be
-kept too long: the starter's and the shipped plugins' do not.
+kept too long: the built-in field types' do not.
 """
 
 from __future__ import annotations
