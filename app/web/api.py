@@ -65,7 +65,8 @@ from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
 from .linksort import reader_collation, user_title
 from .list_views_view import sortable
-from .listread import read_page
+from .listkeep import KeptReads, read_key
+from .listread import read_kept_page, read_page
 from .modelviews import ENTITY_PERMISSIONS
 from .paging import MAX_PAGE, PageError, checked_page, is_record_id
 from .pipeline_api import PIPELINE_METHOD_PERMISSIONS, PipelineEndpoints
@@ -225,9 +226,17 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         self._strip_labels(body)
         return self.response(200, **body)
 
-    def list_body(self, args: dict[str, Any]) -> Any:
+    def list_body(self, args: dict[str, Any], q: str | None = None) -> Any:
         """The list's own keys (result, ids, count, count_exact) for parsed `q` arguments, or the
-        400 response; FAB's label, column and title keys are the caller's (`list_frame`)."""
+        400 response; FAB's label, column and title keys are the caller's (`list_frame`). With
+        `q`'s text, a read kept for the same text and reader runs again (app/web/listkeep.py)."""
+        key = read_key(q, self._access()) if q is not None else None
+        reads = self.__dict__.get("_kept_reads") or self.__dict__.setdefault("_kept_reads", KeptReads())
+        kept = reads.get(key)
+        if kept is not None:
+            count, ids, result = read_kept_page(self.datamodel.session, kept)
+            return {API_RESULT_RES_KEY: result, "ids": ids, "count": int(count),
+                    "count_exact": getattr(count, "exact", True)}
         try:
             joined = self._handle_filters_args(args)
             order_column, order_direction = self._handle_order_args(args)
@@ -240,7 +249,7 @@ class RecordApi(BoardApiMixin, PipelineEndpoints, RelatedEndpoints, ReassignEndp
         read = None
         if current_app.config.get("CRM_API_LIST_READ", "core") == "core":  # rows as tuples (listread.py)
             read = read_page(self.datamodel, self.entity, schema, joined, order_column, order_direction,
-                             page, page_size, self._access())
+                             page, page_size, self._access(), keep=reads.keeper(key))
         if read is not None:
             count, ids, result = read
         else:  # the ORM path: records, then the compiled dump

@@ -9,7 +9,8 @@ endpoint is served by `lean_list_view` instead, which answers the common request
 - the access decision is `protect`'s for a browser session, from the same (cached) calls:
   the resource public, or `has_access` for the signed-in user;
 - `q` is the parsed copy `checked_rison` kept for that text;
-- the answer is `list_body` (the same method FAB's route runs) joined with FAB's label,
+- the answer is `list_body` (the same method FAB's route runs; given `q`'s text, it runs a
+  read kept for the same text and reader again: app/web/listkeep.py) joined with FAB's label,
   column and title keys made once per (`keys`, language, hidden fields): `list_frame`;
 - an exception is answered as `safe` answers it.
 
@@ -74,7 +75,7 @@ def lean_list_view(api: RecordApi, original: Callable[..., Any]) -> Callable[...
         if not (sm.is_item_public(permission, resource) or sm.has_access(permission, resource)):
             return original(**kwargs)  # FAB's view refuses (401 or 403) and logs it
         try:
-            body = api.list_body(args)
+            body = api.list_body(args, value or "")
             if not isinstance(body, dict):
                 return body
             body.update(api.list_frame(args))

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from flask import current_app
@@ -43,6 +43,7 @@ from sqlalchemy.orm import aliased
 
 from app.metadata.spec import EntitySpec
 from app.models.autocommit import read_connection
+from app.models.driverrun import DriverStatement
 from app.security.scoped import RESTRICTED
 
 from .counting import ListCount, count_cap, page_count
@@ -220,6 +221,7 @@ class PageStatements:
 
     def __init__(self, rows: Any, count: Any, binds: list[Any], readers: list[Any], values_at: dict[str, int]):
         self.rows, self.count, self.binds, self.readers, self.values_at = rows, count, binds, readers, values_at
+        self.run_rows, self.run_count = DriverStatement(rows), DriverStatement(count)  # app/models/driverrun.py
 
 
 def _flags(plan: Plan, access: Any, hidden: frozenset[str]) -> dict[str, Any]:
@@ -249,12 +251,15 @@ def _page_statements(datamodel: Any, plan: Plan, probe: Any, filtered: Any, flag
 
 def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str, order_direction: str,
               page: int, page_size: int, access: Any, hidden: frozenset[str] = frozenset(),
-              extras: dict[str, Any] | None = None) -> tuple[ListCount, list[Any], PageStatements] | None:
+              extras: dict[str, Any] | None = None,
+              keep: Callable[[KeptRead], Any] | None = None) -> tuple[ListCount, list[Any], PageStatements] | None:
     """(count, rows, statements) of a list page read as plain rows through `plan`, or None when
     the plan does not cover the page's fields, the order is on a linked record's column or a filter
     reads through a link (the caller then reads through the ORM). A link or user column sorts by its
     target's title (app/web/linksort.py). `extras`: columns on the entity's
-    own row the caller reads beside the fields (`values_at` says where), e.g. may-update flags."""
+    own row the caller reads beside the fields (`values_at` says where), e.g. may-update flags.
+    `keep` is handed the page's statements and bound values before they run, unless a value is
+    worked out per run (a filter on a formula with `now()` or `today()`)."""
     model = datamodel.obj
     inner = datamodel.get_inner_filters(filters)
     if plan is None or not order_column or is_column_dotted(order_column) \
@@ -286,28 +291,62 @@ def read_rows(datamodel: Any, plan: Plan | None, filters: Any, order_column: str
     params = {b.key: v.effective_value for b, v in zip(statements.binds, probe.bindparams, strict=True)}
     offset = (page or 0) * page_size
     params.update(crm_offset=offset, crm_limit=page_size + 1, crm_cap=cap + 1)  # one more: a next page?
-    # plain rows (no ORM result set-up), without BEGIN/ROLLBACK where nothing needs them
-    with read_connection(datamodel.session) as connection:
-        rows = connection.execute(statements.rows, params).all()
+    read = KeptRead(statements, params, offset, page_size, cap)
+    if keep is not None and not any(b.callable for b in probe.bindparams):  # a formula's now(): per run
+        keep(read)
+    count, rows = run_read(datamodel.session, read)
+    return count, rows, statements
+
+
+class KeptRead(NamedTuple):
+    """A page's statements with every value of one request bound: what `run_read` runs. The API
+    list keeps it per request and reader (app/web/listkeep.py) and runs it again for the same."""
+
+    statements: PageStatements
+    params: dict[str, Any]
+    offset: int
+    page_size: int
+    cap: int
+
+
+def run_read(session: Any, read: KeptRead) -> tuple[ListCount, list[Any]]:
+    """(count, rows) of a page: its rows, then its capped count unless the page is the last."""
+    statements, params, offset, page_size, cap = read
+    # plain rows (no ORM result set-up), without BEGIN/ROLLBACK where nothing needs them; the kept
+    # statements' compiled SQL on the driver (`CRM_REQUEST_FRAME=fab`: through SQLAlchemy each time)
+    sqlalchemy_only = current_app.config.get("CRM_REQUEST_FRAME", "lean") != "lean"
+    with read_connection(session) as connection:
+        rows = statements.run_rows.rows(connection, params, sqlalchemy_only)
         has_next, rows = len(rows) > page_size, rows[:page_size]
         if not has_next and (rows or not offset):  # the last page: the total is known, no count
-            return ListCount(offset + len(rows)), rows, statements
-        value = connection.execute(statements.count, params).scalar_one()
+            return ListCount(offset + len(rows)), rows
+        value = statements.run_count.scalar(connection, params, sqlalchemy_only)
     counted = ListCount(value, exact=value <= cap, cap=cap) if cap > 0 else ListCount(value)
-    return page_count(counted, offset, len(rows), has_next), rows, statements
+    return page_count(counted, offset, len(rows), has_next), rows
 
 
 def read_page(datamodel: Any, entity: EntitySpec, schema: Schema, filters: Any, order_column: str,
-              order_direction: str, page: int, page_size: int,
-              access: Any) -> tuple[ListCount, list[Any], list[dict[str, Any]]] | None:
+              order_direction: str, page: int, page_size: int, access: Any,
+              keep: Callable[[KeptRead], Any] | None = None) -> tuple[ListCount, list[Any], list[dict[str, Any]]] | None:
     """(count, ids, result) of a list page as the API returns them, or None when the schema
     has a field this reader does not cover (see `read_rows`)."""
     plan = _plan(entity, schema, datamodel.obj)
     read = read_rows(datamodel, plan, filters, order_column, order_direction, page, page_size, access,
-                     hidden=hidden_keys(entity, access) if plan is not None else frozenset())
+                     hidden=hidden_keys(entity, access) if plan is not None else frozenset(), keep=keep)
     if read is None:
         return None
     count, rows, statements = read
+    return _answer(count, rows, statements)
+
+
+def read_kept_page(session: Any, read: KeptRead) -> tuple[ListCount, list[Any], list[dict[str, Any]]]:
+    """(count, ids, result) of a kept read run again (`read_page`'s answer for the same request)."""
+    count, rows = run_read(session, read)
+    return _answer(count, rows, read.statements)
+
+
+def _answer(count: ListCount, rows: list[Any],
+            statements: PageStatements) -> tuple[ListCount, list[Any], list[dict[str, Any]]]:
     restricted = RESTRICTED.get(current_lang())
     readers = [(k, kind, _link_reader(data[1], data[0], restricted) if kind == "link" else data)
                for k, kind, data in statements.readers]
