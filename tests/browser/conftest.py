@@ -12,15 +12,24 @@ so any CDN or third-party request fails the test at teardown. Server errors
 (HTTP 5xx), uncaught JavaScript errors and Content-Security-Policy violations
 seen by the page fail the test too, so a header change cannot silently break
 a screen.
+
+Scripts run late on a loaded machine (CI): a test that acts on a control whose behaviour a
+script at the end of the page attaches must wait for that script (the navigation's `load`,
+or a mark the script sets), not for an element of the page. `CRM_BROWSER_SLOW_SCRIPTS=<seconds>`
+shakes such races out: the live server answers every JavaScript file (a path ending `.js`:
+/static/, /crm-static/, /crm/assets/) that many seconds late, on every page (the guard's routing
+turns Chromium's cache off). Off by default.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,13 +88,39 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
+SLOW_SCRIPTS_ENV = "CRM_BROWSER_SLOW_SCRIPTS"
+
+
+def slow_scripts_seconds() -> float:
+    """How late the live server answers a script (CRM_BROWSER_SLOW_SCRIPTS; 0: not late)."""
+    text = os.environ.get(SLOW_SCRIPTS_ENV, "").strip()
+    seconds = float(text) if text else 0.0
+    if seconds < 0:
+        raise ValueError(f"{SLOW_SCRIPTS_ENV} must be 0 or more seconds, not {text!r}")
+    return seconds
+
+
+def scripts_late(app: Any, seconds: float) -> Callable[..., Any]:
+    """`app` behind a WSGI layer that answers each `.js` path `seconds` late, as a loaded machine
+    may. Around the whole app rather than a before_request on it: a live app that follows metadata
+    versions (test_editor) serves from a newly built app after a save, which has no such hook.
+    The server is threaded, so a late script holds back nothing else."""
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO", "").endswith(".js"):
+            time.sleep(seconds)
+        return app(environ, start_response)
+    return serve
+
+
 # base URL -> app, for the servers live_server runs: a page logs in through that app's login view
 SERVED: dict[str, Any] = {}
 
 
 @pytest.fixture
 def live_server(live_app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    seconds = slow_scripts_seconds()
+    served = scripts_late(live_app, seconds) if seconds else live_app
+    server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="crm-live-server", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
