@@ -18,7 +18,10 @@ script at the end of the page attaches must wait for that script (the navigation
 or a mark the script sets), not for an element of the page. `CRM_BROWSER_SLOW_SCRIPTS=<seconds>`
 shakes such races out: the live server answers every JavaScript file (a path ending `.js`:
 /static/, /crm-static/, /crm/assets/) that many seconds late, on every page (the guard's routing
-turns Chromium's cache off). Off by default.
+turns Chromium's cache off). A `domcontentloaded` wait covers those scripts (they are
+synchronous) but not what they do in a jQuery ready handler: jQuery 3 runs those in a task after
+DOMContentLoaded. `CRM_BROWSER_SLOW_READY=<seconds>` runs every such handler that much later
+(an init script wraps jQuery's ready), so a test that clicks before them fails. Both off by default.
 """
 
 from __future__ import annotations
@@ -89,14 +92,15 @@ def sqlite_file(url: str) -> Path | None:
 
 
 SLOW_SCRIPTS_ENV = "CRM_BROWSER_SLOW_SCRIPTS"
+SLOW_READY_ENV = "CRM_BROWSER_SLOW_READY"
 
 
-def slow_scripts_seconds() -> float:
-    """How late the live server answers a script (CRM_BROWSER_SLOW_SCRIPTS; 0: not late)."""
-    text = os.environ.get(SLOW_SCRIPTS_ENV, "").strip()
+def seconds_from(name: str) -> float:
+    """A slowdown's seconds from the environment (unset or empty: 0, no slowdown)."""
+    text = os.environ.get(name, "").strip()
     seconds = float(text) if text else 0.0
     if seconds < 0:
-        raise ValueError(f"{SLOW_SCRIPTS_ENV} must be 0 or more seconds, not {text!r}")
+        raise ValueError(f"{name} must be 0 or more seconds, not {text!r}")
     return seconds
 
 
@@ -112,13 +116,45 @@ def scripts_late(app: Any, seconds: float) -> Callable[..., Any]:
     return serve
 
 
+# Runs before the page's own scripts: when jQuery arrives, each ready handler given to it
+# ($(fn), $(document).ready(fn)) runs that many milliseconds late, in the order given.
+LATE_READY = """(() => {
+  let kept;
+  Object.defineProperty(window, "jQuery", {
+    configurable: true,
+    get() { return kept; },
+    set(jq) {
+      kept = jq;
+      if (jq && jq.fn && jq.fn.ready && !jq.fn.crmLate) {
+        const ready = jq.fn.ready;
+        jq.fn.ready = function (fn) {
+          return ready.call(this, function () {
+            const self = this, args = arguments;
+            setTimeout(() => fn.apply(self, args), %d);
+          });
+        };
+        jq.fn.crmLate = true;
+      }
+    },
+  });
+})();"""
+
+
+def wait_for_list_actions(page: Any) -> None:
+    """Wait until a list's Actions menu works. FAB binds its items, and makes the
+    `window.modelActions` they call, in jQuery ready handlers, which jQuery 3 runs in a task after
+    DOMContentLoaded (so after a `domcontentloaded` wait, maybe not yet); a click before them only
+    follows the item's href="#". modelActions is made last, so once it is there the items work."""
+    page.wait_for_function("() => window.modelActions !== undefined")
+
+
 # base URL -> app, for the servers live_server runs: a page logs in through that app's login view
 SERVED: dict[str, Any] = {}
 
 
 @pytest.fixture
 def live_server(live_app: Any) -> Iterator[str]:
-    seconds = slow_scripts_seconds()
+    seconds = seconds_from(SLOW_SCRIPTS_ENV)
     served = scripts_late(live_app, seconds) if seconds else live_app
     server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="crm-live-server", daemon=True)
@@ -261,6 +297,9 @@ def guarded_page(browser: Any, base_url: str, guard: PageGuard, username: str = 
     context.route(EXTERNAL_URL, guard.route)
     context.on("request", guard.request)
     context.on("response", guard.response)
+    ready_late = seconds_from(SLOW_READY_ENV)
+    if ready_late:
+        context.add_init_script(LATE_READY % (ready_late * 1000))
     try:
         if app is not None:
             context.add_cookies(login_cookies(app, base_url, user_agent(browser), username, password))
