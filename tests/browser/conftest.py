@@ -12,15 +12,27 @@ so any CDN or third-party request fails the test at teardown. Server errors
 (HTTP 5xx), uncaught JavaScript errors and Content-Security-Policy violations
 seen by the page fail the test too, so a header change cannot silently break
 a screen.
+
+Scripts run late on a loaded machine (CI): a test that acts on a control whose behaviour a
+script at the end of the page attaches must wait for that script (the navigation's `load`,
+or a mark the script sets), not for an element of the page. `CRM_BROWSER_SLOW_SCRIPTS=<seconds>`
+shakes such races out: the live server answers every JavaScript file (a path ending `.js`:
+/static/, /crm-static/, /crm/assets/) that many seconds late, on every page (the guard's routing
+turns Chromium's cache off). A `domcontentloaded` wait covers those scripts (they are
+synchronous) but not what they do in a jQuery ready handler: jQuery 3 runs those in a task after
+DOMContentLoaded. `CRM_BROWSER_SLOW_READY=<seconds>` runs every such handler that much later
+(an init script wraps jQuery's ready), so a test that clicks before them fails. Both off by default.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import shutil
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,13 +91,72 @@ def sqlite_file(url: str) -> Path | None:
     return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
 
+SLOW_SCRIPTS_ENV = "CRM_BROWSER_SLOW_SCRIPTS"
+SLOW_READY_ENV = "CRM_BROWSER_SLOW_READY"
+
+
+def seconds_from(name: str) -> float:
+    """A slowdown's seconds from the environment (unset or empty: 0, no slowdown)."""
+    text = os.environ.get(name, "").strip()
+    seconds = float(text) if text else 0.0
+    if seconds < 0:
+        raise ValueError(f"{name} must be 0 or more seconds, not {text!r}")
+    return seconds
+
+
+def scripts_late(app: Any, seconds: float) -> Callable[..., Any]:
+    """`app` behind a WSGI layer that answers each `.js` path `seconds` late, as a loaded machine
+    may. Around the whole app rather than a before_request on it: a live app that follows metadata
+    versions (test_editor) serves from a newly built app after a save, which has no such hook.
+    The server is threaded, so a late script holds back nothing else."""
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO", "").endswith(".js"):
+            time.sleep(seconds)
+        return app(environ, start_response)
+    return serve
+
+
+# Runs before the page's own scripts: when jQuery arrives, each ready handler given to it
+# ($(fn), $(document).ready(fn)) runs that many milliseconds late, in the order given.
+LATE_READY = """(() => {
+  let kept;
+  Object.defineProperty(window, "jQuery", {
+    configurable: true,
+    get() { return kept; },
+    set(jq) {
+      kept = jq;
+      if (jq && jq.fn && jq.fn.ready && !jq.fn.crmLate) {
+        const ready = jq.fn.ready;
+        jq.fn.ready = function (fn) {
+          return ready.call(this, function () {
+            const self = this, args = arguments;
+            setTimeout(() => fn.apply(self, args), %d);
+          });
+        };
+        jq.fn.crmLate = true;
+      }
+    },
+  });
+})();"""
+
+
+def wait_for_list_actions(page: Any) -> None:
+    """Wait until a list's Actions menu works. FAB binds its items, and makes the
+    `window.modelActions` they call, in jQuery ready handlers, which jQuery 3 runs in a task after
+    DOMContentLoaded (so after a `domcontentloaded` wait, maybe not yet); a click before them only
+    follows the item's href="#". modelActions is made last, so once it is there the items work."""
+    page.wait_for_function("() => window.modelActions !== undefined")
+
+
 # base URL -> app, for the servers live_server runs: a page logs in through that app's login view
 SERVED: dict[str, Any] = {}
 
 
 @pytest.fixture
 def live_server(live_app: Any) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, live_app, threaded=True)
+    seconds = seconds_from(SLOW_SCRIPTS_ENV)
+    served = scripts_late(live_app, seconds) if seconds else live_app
+    server = make_server("127.0.0.1", 0, served, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="crm-live-server", daemon=True)
     thread.start()
     base_url = f"http://127.0.0.1:{server.server_port}"
@@ -226,6 +297,9 @@ def guarded_page(browser: Any, base_url: str, guard: PageGuard, username: str = 
     context.route(EXTERNAL_URL, guard.route)
     context.on("request", guard.request)
     context.on("response", guard.response)
+    ready_late = seconds_from(SLOW_READY_ENV)
+    if ready_late:
+        context.add_init_script(LATE_READY % (ready_late * 1000))
     try:
         if app is not None:
             context.add_cookies(login_cookies(app, base_url, user_agent(browser), username, password))

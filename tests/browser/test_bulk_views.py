@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.browser.conftest import PageGuard, guarded_page
+from tests.browser.conftest import PageGuard, guarded_page, wait_for_list_actions
 from tests.browser.test_screens import click_and_wait, go, switch_language
 
 LIST = "/crm/opportunity/list/?q=" + "浏览器批量"
@@ -66,6 +66,7 @@ def test_bulk_update_from_the_list_reports_the_refused_row(manager_page: Any, de
     page, text = manager_page, TEXT[lang]
     in_language(page, lang)
     go(page, LIST)
+    wait_for_list_actions(page)
     for key in ("ok", "gate"):
         page.locator(f"input.action_check[value='{deals[key]}']").check()
     page.select_option("#crm-bulk-field", "stage")

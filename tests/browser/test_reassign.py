@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.demo.users import DEMO_PASSWORD, create_demo_users
-from tests.browser.conftest import PageGuard, guarded_page
+from tests.browser.conftest import PageGuard, guarded_page, wait_for_list_actions
 
 LIST = "/crm/opportunity/list/?q=" + "批量转交"
 
@@ -58,6 +58,7 @@ def rep_page(browser: Any, live_server: str, page_guard: PageGuard, deals: dict[
 def test_a_manager_ticks_two_rows_and_gives_them_to_another_rep(manager_page: Any, deals: dict[str, int]) -> None:
     page = manager_page
     page.goto(LIST, wait_until="domcontentloaded")
+    wait_for_list_actions(page)
     for key in ("one", "two"):
         page.locator(f"input.action_check[value='{deals[key]}']").check()
     expect(page.locator("input.action_check:checked")).to_have_count(2)
@@ -76,6 +77,7 @@ def test_a_manager_ticks_two_rows_and_gives_them_to_another_rep(manager_page: An
     assert owner(page, deals["kept"]) == deals["user:sales_rep"]
     # no owner chosen: the error is shown and nothing moves
     page.goto(LIST, wait_until="domcontentloaded")
+    wait_for_list_actions(page)
     page.locator(f"input.action_check[value='{deals['kept']}']").check()
     page.locator("button.dropdown-toggle", has_text="Actions").click()
     with page.expect_navigation(wait_until="domcontentloaded"):
