@@ -22,6 +22,8 @@ def api_count(page: Any, entity: str, col: str, opr: str, value: Any) -> int:
 
 
 def add_filter(page: Any, label: str) -> Any:
+    # crm-filters.js shapes a new row's operators from a ready handler's observer: wait for it
+    page.locator("#filter_form table.filters tbody[data-crm-ready]").wait_for(state="attached")
     toggle = page.locator("#filter_form button.dropdown-toggle")
     if not toggle.is_visible():  # the search panel is closed while no filter applies
         page.locator("#accordion1 a.accordion-toggle").click()
