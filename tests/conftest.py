@@ -66,12 +66,15 @@ def _no_app_build_outlives_its_test() -> Iterator[None]:
 @pytest.fixture(autouse=True, scope="session")
 def _revisions_never_in_the_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """An app built without CRM_MIGRATIONS_DIR writes its revision to a temp folder, not migrations/;
-    one without CRM_FILES_DIR its files to a temp folder too (test workers must not share them)."""
+    one without CRM_FILES_DIR its files to a temp folder too (test workers must not share them).
+    Nothing under the checkout's instance/ is read either: `make run` writes instance/secret_key,
+    which a test app without SECRET_KEY would otherwise sign with instead of the placeholder."""
     folders = {"CRM_MIGRATIONS_DIR": "revisions", "CRM_METADATA_CACHE_DIR": "metadata_versions",
-               "CRM_FILES_DIR": "files"}
+               "CRM_FILES_DIR": "files", "CRM_SECRET_KEY_FILE": "secret"}
     previous = {key: os.environ.get(key) for key in folders}
     for key, name in folders.items():  # metadata versions' cache folders too (app/metaversions/)
-        os.environ[key] = str(tmp_path_factory.mktemp(name))
+        folder = tmp_path_factory.mktemp(name)
+        os.environ[key] = str(folder / "secret_key" if key == "CRM_SECRET_KEY_FILE" else folder)
     yield
     for key, value in previous.items():
         if value is None:

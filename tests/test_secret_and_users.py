@@ -23,6 +23,7 @@ from flask.sessions import SecureCookieSessionInterface
 from app import InsecureSecretKey, create_app
 from app.cli import crm
 from app.security.secret import DEFAULT_SECRET_KEY
+from app.settings import ROOT, load_settings
 from tests.conftest import login, own_address
 
 STRONG = "k" * 16 + "强密钥-strong-key-0123"  # over 32 bytes in UTF-8
@@ -52,6 +53,15 @@ def test_the_app_refuses_a_placeholder_or_short_key_outside_debug(database_url, 
 
 def test_debug_and_testing_may_use_the_placeholder(make_app):
     assert make_app(SECRET_KEY=None).secret_key == DEFAULT_SECRET_KEY  # TESTING=True in tests
+
+
+def test_the_suite_reads_nothing_from_the_checkouts_instance_folder():
+    """`make run` then `make test` (the README's order) failed the test above: the test app, given no
+    SECRET_KEY, read the secret `make run` had written to instance/secret_key."""
+    settings = load_settings()
+    instance = (ROOT / "instance").resolve()
+    for key in ("CRM_SECRET_KEY_FILE", "CRM_METADATA_CACHE_DIR", "CRM_FILES_DIR", "CRM_MIGRATIONS_DIR"):
+        assert not Path(settings[key]).resolve().is_relative_to(instance), (key, settings[key])
 
 
 def test_secret_key_command_writes_a_private_key_once_and_the_app_uses_it(make_app, tmp_path, monkeypatch):
