@@ -342,3 +342,59 @@ def test_a_fields_aliases_map_its_column_and_a_shared_synonym_maps_nothing(make_
         "Name": "name", "cell_no": "mobile"}
     denied = login(app.test_client(), "nobody", "x")  # not signed in: the mapping API is closed
     assert upload(denied, "lead", csv, "leads.csv").status_code in (401, 403)
+
+
+def test_a_template_holds_the_columns_the_user_may_import_and_maps_itself(import_app: Any) -> None:
+    """The import page offers an empty file headed by the columns a create accepts from this user,
+    in the user's language; uploaded back, every column maps to its field and the rows go in."""
+    import openpyxl
+
+    from app.demo.users import DEMO_PASSWORD
+
+    admin = login(import_app.test_client())
+    admin.post("/lang/zh")
+    with import_app.app_context():
+        lead = import_app.extensions["crm"].spec.entity_map["lead"]
+        labels = {f.name: f.label.get("zh") for f in lead.fields}
+    csv = admin.get("/api/v1/imports/lead/template?format=csv")
+    assert csv.status_code == 200 and csv.mimetype == "text/csv"
+    assert "attachment" in csv.headers["Content-Disposition"]
+    text = csv.get_data().decode("utf-8")
+    assert text.startswith("\ufeff") and text.count("\r\n") == 1  # a BOM for Excel, one header row
+    header = text[1:].strip().split(",")
+    assert labels["name"] in header and labels["score"] in header and labels["owner"] in header
+    rows = "\r\n".join([",".join(header)] + [",".join({labels["name"]: name, labels["company"]: "模板公司"}.get(h, "")
+                                                         for h in header) for name in ("模板甲", "模板乙")])
+    answer = upload(admin, "lead", rows.encode("utf-8"), "lead-template.csv").get_json()
+    assert sorted(answer["mapping"]) == sorted(header)  # every column found its field
+    job = run_import(import_app, admin, "lead", rows.encode("utf-8"), "lead-template.csv")
+    assert job.result["counts"]["created"] == 2, job.result
+
+    book = openpyxl.load_workbook(io.BytesIO(admin.get("/api/v1/imports/lead/template?format=xlsx").get_data()))
+    sheet = book.active
+    assert [c.value for c in sheet[1]] == header
+    assert sheet.cell(1, header.index(labels["name"]) + 1).font.b  # required: bold
+    source = header.index(labels["source"]) + 1
+    dropdowns = [v for v in sheet.data_validations.dataValidation if v.type == "list"]
+    assert any(sheet.cell(2, source).coordinate in v.sqref for v in dropdowns)  # choices as a dropdown
+    assert admin.get("/api/v1/imports/lead/template?format=pdf").status_code == 400
+
+    rep = login(import_app.test_client(), "sales_rep", DEMO_PASSWORD)
+    rep_header = rep.get("/api/v1/imports/lead/template").get_data().decode("utf-8-sig").strip().split(",")
+    with import_app.app_context():
+        en = {f.name: f.label.get("en") for f in lead.fields}
+    assert en["name"] in rep_header and en["company"] in rep_header
+    assert en["score"] not in rep_header and en["owner"] not in rep_header  # read-only; owner needs reassign
+    assert rep.get("/api/v1/imports/account/template").status_code == 403  # no import on accounts
+    executive = login(import_app.test_client(), "executive", DEMO_PASSWORD)
+    assert executive.get("/api/v1/imports/lead/template?format=xlsx").status_code == 403
+
+
+def test_the_import_page_says_what_files_it_takes_and_links_the_templates(import_app: Any) -> None:
+    page = login(import_app.test_client()).get("/crm/imports/lead/").get_data(as_text=True)
+    assert "GBK" in page and "50 MB" in page
+    assert 'href="/api/v1/imports/lead/template?format=csv"' in page
+    assert 'href="/api/v1/imports/lead/template?format=xlsx"' in page
+    with import_app.app_context():
+        lead = import_app.extensions["crm"].spec.entity_map["lead"]
+        assert lead.field_map["name"].label.get("en") in page.split('id="import-help"')[1].split("</p>")[0]

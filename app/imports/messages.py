@@ -45,6 +45,8 @@ TEXTS: dict[str, Msg] = {
     "still_running": _t("The import has not finished."),
     "not_json": _t("The body must be a JSON object."),
     "no_upload": _t("No upload {token}."),
+    "template_name": _t("{entities} import template"),
+    "bad_format": _t("format must be csv or xlsx."),
 }
 
 

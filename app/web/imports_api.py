@@ -34,6 +34,7 @@ from app.imports.mapping import (
 from app.imports.messages import text
 from app.imports.revert import REVERT_KIND, revert_refusal
 from app.imports.run import IMPORT_KIND, Importer, import_tables
+from app.imports.template import template_csv, template_fields, template_xlsx
 from app.imports.uploads import Upload, find_upload, save_mapping, save_upload, saved_mapping
 from app.jobs import enqueue
 from app.models.actor import acting_user_id
@@ -44,6 +45,7 @@ from .crmapi import CrmApi
 from .jobs import visible_job
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, in_each_language, label_value
+from .report_export import XLSX_MIME, _attachment, _sheet_name
 
 MAX_BYTES = 50 * 1024 * 1024
 PREVIEW_ROWS = 20
@@ -127,7 +129,7 @@ class ImportsApi(CrmApi):
     class_permission_name = "jobs"  # every signed-in user; the entity's import scope decides below
     base_permissions = ["can_read", "can_write"]
     method_permission_name = {"upload": "write", "preview": "write", "run": "write", "rows": "read",
-                              "revert": "write"}
+                              "revert": "write", "template": "read"}
     allow_browser_login = True
     openapi_spec_tag = "Imports"
 
@@ -179,6 +181,39 @@ class ImportsApi(CrmApi):
             columns = upload_columns(upload)
             return self.response(200, upload=upload.token, file_name=upload.file_name, columns=columns,
                                  mapping=auto_mapping(spec, columns, _saved(spec.name)), fields=field_list(spec))
+        return self._answer(run)
+
+    @expose("/<entity>/template", methods=["GET"])
+    @protect()
+    @safe
+    @permission_name("template")
+    def template(self, entity: str) -> Any:
+        """An empty file headed by the columns this user may import (labels in the user's language).
+        ---
+        get:
+          parameters:
+          - {in: path, name: entity, required: true, schema: {type: string}}
+          - {in: query, name: format, schema: {type: string, enum: [csv, xlsx], default: csv}}
+          responses:
+            200:
+              description: CSV (UTF-8 with BOM) or XLSX, one header row
+            400:
+              description: A format other than csv or xlsx
+            403:
+              description: No import scope on the entity
+        """
+        def run() -> Any:
+            spec = importing_entity(entity)
+            lang = current_lang()
+            kind = request.args.get("format", "csv")
+            if kind not in ("csv", "xlsx"):
+                raise ImportRefused(400, {"format": [text("bad_format", lang)]})
+            fields = template_fields(spec, _state().spec, current_access())
+            name = text("template_name", lang, entities=spec.plural.get(lang))
+            body = template_csv(fields, lang) if kind == "csv" else template_xlsx(spec, fields, lang, _sheet_name(name))
+            mime = "text/csv; charset=utf-8" if kind == "csv" else XLSX_MIME
+            return current_app.response_class(body, content_type=mime,
+                                              headers={"Content-Disposition": _attachment(f"{name}.{kind}")})
         return self._answer(run)
 
     @expose("/<entity>/preview", methods=["POST"])

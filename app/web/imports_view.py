@@ -12,10 +12,11 @@ from typing import Any
 from flask import abort, current_app
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
-from app.i18n import _t
+from app.i18n import _t, translate
+from app.imports.mapping import required_fields
 from app.security.access import current_access
 
-from .imports_api import ImportsApi
+from .imports_api import MAX_BYTES, ImportsApi
 from .jobs import JOBS_VIEW
 from .labels import current_lang, label_value
 
@@ -45,7 +46,11 @@ UI = {
     "unchanged": _t("unchanged"),
     "duplicate": _t("duplicate"),
     "rejected": _t("rejected"),
+    "template": _t("Download a template"),
+    "required": _t("Required columns"),
 }
+HELP = _t("CSV (UTF-8 or GBK) or XLSX, up to {mb} MB, with a header row; columns are matched to fields "
+          "by name or label, in Chinese or English.")
 
 
 class ImportView(BaseView):
@@ -64,7 +69,11 @@ class ImportView(BaseView):
         if current_access().scope(spec.name, "import") == "no":
             abort(403)
         lang = current_lang()
+        max_bytes = int(current_app.config.get("CRM_IMPORT_MAX_BYTES") or MAX_BYTES)
         return self.render_template("crm/import.html", entity=spec.name, entity_label=spec.plural.get(lang),
+                                    help=translate(HELP.msgid, lang, mb=max_bytes // (1 << 20) or 1),
+                                    required=translate(", ", lang, "list").join(
+                                        f.label.get(lang) for f in required_fields(spec)),
                                     title=label_value(UI["title"].get(lang), spec.plural.get(lang), lang),
                                     ui={**{k: v.get(lang) for k, v in UI.items()}, "colon": label_value("", "", lang)},
                                     api=current_app.config["CRM_API_PREFIX"])

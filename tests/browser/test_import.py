@@ -91,3 +91,26 @@ def test_a_finished_clean_import_offers_neither_cancel_nor_an_error_report(page:
     expect(page.locator("#import-cancel")).to_be_hidden()
     expect(page.locator("#import-report")).to_be_hidden()
     expect(page.locator("#import-revert")).to_be_visible()
+
+
+def test_the_downloaded_template_uploads_back_with_every_column_mapped(page: Any, live_app: Any, tmp_path: Path) -> None:
+    """A new user's first import: download the Excel template, fill it, upload it, nothing to map."""
+    import openpyxl
+
+    page.goto("/crm/imports/opportunity/", wait_until="load")
+    with page.expect_download() as download:
+        page.click("#import-template-xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    path = tmp_path / "template.xlsx"
+    download.value.save_as(path)
+    book = openpyxl.load_workbook(path)
+    header = [c.value for c in book.active[1]]
+    assert "Opportunity name" in header and "Account" in header
+    book.active.append(["模板商机 𩸽" if h == "Opportunity name" else None for h in header])
+    book.save(path)
+    page.set_input_files("#import-file", files=str(path))
+    page.click("#import-upload-button")
+    expect(page.locator("#import-mapping")).to_be_visible()
+    selects = page.locator("select.import-field")
+    expect(selects).to_have_count(len(header))
+    assert all(value for value in page.eval_on_selector_all("select.import-field", "s => s.map(x => x.value)"))
