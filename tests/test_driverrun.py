@@ -114,3 +114,19 @@ def test_an_echoing_engine_logs_every_run(database_url: str, caplog: pytest.LogC
         assert sum("SELECT 1" in r.getMessage() for r in caplog.records) == 3
     finally:
         engine.dispose()
+
+
+def test_internals_a_sqlalchemy_release_renamed_keep_the_statement_on_sqlalchemy(engine: Any) -> None:
+    """The driver path reads SQLAlchemy internals (its result metadata's processors, the compiled
+    form's bind processors): a release without one of them failed every list with AttributeError."""
+    from types import SimpleNamespace
+
+    from app.models.driverrun import plain_compiled
+
+    stmt = sa.select(thing.c.id).where(thing.c.id > sa.bindparam("low", type_=sa.Integer()))
+    with engine.connect() as conn:
+        result = conn.execute(stmt, {"low": 1})
+        assert plain_compiled(result) is not None  # as this release has them
+        renamed = SimpleNamespace(context=result.context, _metadata=SimpleNamespace(returns_rows=True))
+        assert plain_compiled(renamed) is None  # no _tuplefilter / _effective_processors
+        result.all()

@@ -63,7 +63,17 @@ class DriverStatement:
 
 
 def plain_compiled(result: Any) -> Any:
-    """What SQLAlchemy compiled for `result`'s statement when later runs may skip SQLAlchemy, else None."""
+    """What SQLAlchemy compiled for `result`'s statement when later runs may skip SQLAlchemy, else None.
+
+    The checks read SQLAlchemy internals; a release that renamed one of them (an AttributeError
+    here) keeps every statement on SQLAlchemy instead of failing the request."""
+    try:
+        return _plain_compiled(result)
+    except AttributeError:
+        return None
+
+
+def _plain_compiled(result: Any) -> Any:
     context = getattr(result, "context", None)
     compiled = getattr(context, "compiled", None)
     metadata = getattr(result, "_metadata", None)
@@ -73,8 +83,12 @@ def plain_compiled(result: Any) -> Any:
             or compiled.insert_prefetch or compiled.update_prefetch or context.execution_options.get(
                 "schema_translate_map") or compiled.isinsert or compiled.isupdate or compiled.isdelete:
         return None
-    if getattr(metadata, "_tuplefilter", None) is not None or metadata._effective_processors is not None:
+    if metadata._tuplefilter is not None or metadata._effective_processors is not None:
         return None  # a column SQLAlchemy processes (or reorders): the driver's value would differ
+    for name in ("_bind_processors", "construct_params", "escaped_bind_names", "positional", "string"):
+        getattr(compiled, name)  # what driver_parameters and run_compiled read: there, or AttributeError
+    if not callable(getattr(sa.engine.Connection, "_handle_dbapi_exception", None)):
+        return None
     return compiled
 
 
