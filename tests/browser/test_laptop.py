@@ -1,4 +1,4 @@
-"""A 1366 px laptop screen, the most common one: the top bar holds its menus, the search box and
+"""A 1366 px laptop screen, the most common one (and a tablet below): the top bar holds its menus, the search box and
 the user menu on one row, and the list's buttons (boards, exports, import) on one row too.
 
 On Bootstrap's 1170 px container the admin's bar wrapped to two rows and the list's buttons
@@ -43,3 +43,18 @@ def test_top_bar_and_list_buttons_keep_one_row_on_a_laptop(page: Any, lang: str)
     assert one_row(page, BAR, 10), "the top bar wrapped"  # the admin's menus: the widest bar
     assert page.evaluate("document.querySelector('.navbar').offsetHeight") < 60
     assert one_row(page, ".crm-list-boards > .btn, .crm-list-boards > .btn-group", 4), "the list's buttons wrapped"
+
+
+def test_a_tablet_gets_the_menus_behind_the_toggle(page: Any) -> None:
+    """At 768-991 px Bootstrap drew the whole bar, three rows high (200 px) for the admin."""
+    page.set_viewport_size({"width": 900, "height": 700})
+    go(page, "/crm/opportunity/list/")
+    page.wait_for_load_state("load")
+    assert page.evaluate("document.querySelector('.navbar').offsetHeight") < 60
+    assert not page.locator("#crm-global-search").is_visible()
+    page.click(".navbar-toggle")
+    page.locator("#crm-global-search").wait_for(state="visible")
+    page.locator(".navbar-nav > li > a.dropdown-toggle", has_text="Customers").click()
+    with page.expect_navigation(wait_until="load"):
+        page.locator(".navbar-nav .dropdown-menu a[href='/crm/contact/list/']").click()
+    assert page.url.endswith("/crm/contact/list/")
