@@ -225,3 +225,45 @@ def test_the_dry_run_of_a_time_rule_says_whether_it_is_due_and_what_it_would_do(
     assert "but condition `not done` is False" in dry("2026-12-07T10:00:00")
     page = login(app.test_client()).get(f"/crm/automations/record/task/{pk}?kind=time").text
     assert 'data-rule="overdue_ping" data-fires="no"' in page
+
+
+def _done(app: Any, pk: int) -> Any:
+    with app.app_context():
+        state = app.extensions["crm"]
+        model = state.models.model("task")
+        return state.db.session.scalar(sa.select(model.done).where(model.id == pk))
+
+
+def test_a_task_is_marked_done_from_my_tasks_as_an_edit_by_the_user(make_app, tmp_path):
+    """My tasks' Done button: an update of the done field through the record commands as the user
+    (an event the automations see, actor the user); refused where an edit would be."""
+    app = world(make_app, tmp_path, crm=SHANGHAI)
+    li, zhao, wang = as_user(app, "li"), as_user(app, "zhao"), as_user(app, "wang")
+    mine = task(li, "回访比亚迪 𩸽", None, user_id(app, "li"))
+    for_zhao = task(li, "小赵的任务", None, user_id(app, "zhao"))  # owner li: zhao may read, not update
+    for_wang = task(li, "王经理的任务", None, user_id(app, "wang"))  # managers may not update tasks
+    page = li.get("/crm/my_tasks/").text
+    assert f'action="/crm/my_tasks/task/{mine}/done"' in page
+    done = li.post(f"/crm/my_tasks/task/{mine}/done", follow_redirects=True)
+    assert done.status_code == 200 and "Marked done: 回访比亚迪 𩸽" in done.text
+    assert _done(app, mine) is True and "回访比亚迪" not in li.get("/crm/my_tasks/").text
+    with app.app_context():
+        event = app.extensions["crm"].models.core["crm_event"]
+        rows = app.extensions["crm"].db.session.execute(
+            sa.select(event.c.kind, event.c.changes, event.c.actor_id).where(
+                event.c.entity == "task", event.c.record_id == mine).order_by(event.c.id)).all()
+    assert [r.kind for r in rows] == ["created", "updated"] and '"done"' in rows[-1].changes
+    assert rows[-1].actor_id == user_id(app, "li")
+
+    assert "/done" not in zhao.get("/crm/my_tasks/").text  # not his to change: no button
+    refused = zhao.post(f"/crm/my_tasks/task/{for_zhao}/done", follow_redirects=True)
+    assert refused.status_code == 200 and "alert-danger" in refused.text and "小赵的任务: " in refused.text, refused.text
+    assert _done(app, for_zhao) is False  # the row's update scope (own) refused it
+    assert "/done" not in wang.get("/crm/my_tasks/").text  # no update on tasks: no button
+    wang.post(f"/crm/my_tasks/task/{for_wang}/done")
+    assert _done(app, for_wang) is False
+    assert li.post("/crm/my_tasks/deal/1/done").status_code == 404  # not a task entity
+    assert li.post("/crm/my_tasks/task/99999/done").status_code == 404
+    task(li, "另一个任务", None, user_id(app, "li"))
+    li.post("/lang/zh")
+    assert "<i class=\"fa fa-check\"></i> 完成</button>" in li.get("/crm/my_tasks/").text

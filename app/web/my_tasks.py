@@ -5,6 +5,10 @@ in the CRM's time zone: overdue, today, this week (to Sunday), later (or no due 
 Only the user's own tasks (assignee = me), open ones (done hidden), and only records the
 user's role may read (the scoped layer). The widget's counts are one statement per task
 entity (a CASE per group), whatever the number of tasks.
+
+A task with a `done` field gets a Done button: an update of that one field through the record
+commands as the user (update scope, field rules, gates; the change's event and history as any
+edit), the outcome flashed.
 """
 
 from __future__ import annotations
@@ -14,16 +18,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, g
+from flask import abort, current_app, flash, g, redirect
 from flask_appbuilder import AppBuilder, BaseView, expose, has_access
 
 from app.automations.reminders import ReminderSpec, open_tasks
 from app.i18n import _t
 from app.models.events import utcnow
+from app.records.commands import CommandError, FieldErrors, UpdateRecord
 from app.security.access import current_access
 from app.security.scoped import Records
 
-from .labels import current_lang, lazy
+from .context import request_record_context
+from .labels import current_lang, label_value, lazy
 
 VIEW = "my_tasks"
 GROUPS = ("overdue", "today", "week", "later")
@@ -34,6 +40,7 @@ UI = {
     "today": _t("Today"), "week": _t("This week"),
     "later": _t("Later"), "none": _t("Nothing to do."),
     "due": _t("Due"), "all": _t("All my tasks"),
+    "done": _t("Done", "task"), "marked": _t("Marked done"),
 }
 
 
@@ -83,7 +90,26 @@ class TaskQuery:
             local = due.replace(tzinfo=dt.UTC).astimezone(zone) if due is not None else None
             found.append({"id": pk, "title": text or f"#{pk}", "group": group, "entity": self.spec.entity,
                           "due": f"{local:%Y-%m-%d %H:%M}" if local else "", "url": f"/crm/{self.spec.entity}/show/{pk}"})
+        finishable = self.finishable(session, [row["id"] for row in found])
+        for row in found:
+            row["can_finish"] = row["id"] in finishable
         return found
+
+    def finishable(self, session: Any, ids: list[int]) -> set[int]:
+        """Which of `ids` the user may mark done: one statement for the page (the update scope)."""
+        if not ids or not self.can_finish:
+            return set()
+        stmt = self.records.where(sa.select(self.model.id).where(self.model.id.in_(ids)), "update")
+        return set(session.scalars(stmt))
+
+    @property
+    def can_finish(self) -> bool:
+        """Whether the Done button is offered: the entity has a done field the user may write (the
+        record's own update scope is the command's to check)."""
+        access = current_access()
+        return self.spec.done is not None and (
+            access is None or (access.scope(self.entity.name, "update") != "no"
+                               and access.writable(self.entity, self.spec.done)))
 
 
 def task_entities() -> list[ReminderSpec]:
@@ -126,7 +152,7 @@ class MyTasksView(BaseView):
     default_view = "index"
     class_permission_name = VIEW
     base_permissions = ["can_read"]
-    method_permission_name = {"index": "read"}
+    method_permission_name = {"index": "read", "finish": "read"}
 
     @expose("/")
     @has_access
@@ -134,6 +160,32 @@ class MyTasksView(BaseView):
         lang = current_lang()
         return self.render_template("crm/my_tasks.html", groups=GROUPS, tasks=my_tasks(int(g.user.id)),
                                     ui={k: v.get(lang) for k, v in UI.items()})
+
+    @expose("/<entity>/<int:pk>/done", methods=["POST"])
+    @has_access
+    def finish(self, entity: str, pk: int) -> Any:
+        """Mark one task done (its `done` field true), as an edit by the user would."""
+        spec = next((r for r in task_entities() if r.entity == entity and r.done is not None), None)
+        if spec is None:
+            abort(404)
+        state, lang = current_app.extensions["crm"], current_lang()
+        session = state.db.session
+        record = Records(current_access(), state.models, entity).get(session, pk, "read")
+        if record is None:
+            abort(404)
+        entity_spec = state.spec.entity(entity)
+        title = getattr(record, entity_spec.field(entity_spec.title_field).column_name, None) or f"#{pk}"
+        try:
+            UpdateRecord(request_record_context(session), entity, record, {spec.done: True}).run()
+        except FieldErrors as exc:
+            session.rollback()
+            flash(label_value(str(title), exc.text(entity_spec, lang), lang), "danger")
+        except CommandError as exc:
+            session.rollback()
+            flash(label_value(str(title), str(exc), lang), "danger")
+        else:
+            flash(label_value(UI["marked"].get(lang), str(title), lang), "success")
+        return redirect(f"{self.route_base}/")
 
 
 def register_my_tasks(appbuilder: AppBuilder) -> None:
