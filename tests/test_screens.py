@@ -84,6 +84,23 @@ def test_bad_form_value_shows_the_field_message_and_saves_nothing(web, field, va
     assert web.get("/api/v1/gadget/").json["count"] == 0
 
 
+@pytest.mark.parametrize("field", [*FORM, "maker", "buyer"])
+def test_a_typed_percent_sign_in_any_field_is_a_form_error_never_a_500(web, field):
+    """FAB's form template shows each error through `_()`, and Jinja formats every gettext result
+    with `%`: an error quoting what the user typed ('50%', '%s') raised TypeError, a 500."""
+    value = ["50%", "%s%n"] if field == "tags" else "50%s%n%"
+    response = web.post("/crm/gadget/add", data={**FORM, field: value})
+    assert response.status_code in (200, 302), (field, response.status_code)
+    if response.status_code == 200:  # refused: said next to the field, the typed text as typed
+        html = response.data.decode()
+        shown = " ".join(block.split("</div>")[0] for block in html.split('<div class="alert alert-danger">')[1:]
+                         if "data-dismiss" not in block.split("</div>")[0])  # the field's, not the flash
+        assert shown.strip() and "%%" not in shown, shown
+        if field in ("color", "tags"):  # their messages quote the value: the '%' shown once
+            assert "%s%n" in shown, shown
+        assert web.get("/api/v1/gadget/").json["count"] == 0
+
+
 def test_delete_from_the_screen_and_restricted_delete(web):
     maker = maker_id(web)
     web.post("/crm/gadget/add", data={**FORM, "maker": str(maker)})

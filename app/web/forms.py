@@ -205,3 +205,25 @@ def form_values(form: DynamicForm, entity: EntitySpec) -> dict[str, Any]:
         if f.editable and f.name in form:
             values[f.name] = field_type(f.type).form_data(form[f.name].data)
     return values
+
+
+class ShownError(str):
+    """A field's error as FAB's form template shows it, `{{ _(error) }}`. Jinja's newstyle gettext
+    formats every result with `%`, so an error quoting what the user typed ('50%', '%s') raised
+    TypeError: a 500 for a bad form. Not in a catalog, the message comes back from gettext as this
+    object: its HTML doubles each '%' for that formatting to give back, and `%` with no values
+    leaves it as it is (a template without autoescape)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self))).replace("%", "%%")
+
+    def __mod__(self, values: Any) -> Any:
+        return self if not values else str.__mod__(self, values)
+
+
+def shown_errors(form: Any) -> Any:
+    """`form` with its fields' errors made ShownErrors, before FAB's template renders them."""
+    for field in form:
+        if field.errors:
+            field.errors = [m if isinstance(m, ShownError) else ShownError(m) for m in field.errors]
+    return form

@@ -43,7 +43,7 @@ from .export_xlsx import xlsx_response
 from .fieldrules import visible
 from .filtering import FilterError, search_filter_for, typed_filter_value
 from .filterops import filter_config
-from .forms import build_form, build_search_form, form_values, owner_placed
+from .forms import build_form, build_search_form, form_values, owner_placed, shown_errors
 from .labels import UI, current_lang, label_value, lazy, lazy_format
 from .list_views_view import ListViewsMixin, sortable
 from .listlayout import list_layout_cached, render_list_page
@@ -309,7 +309,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         if "owner" in form and not form["owner"].data:  # shown: the creator, unless one who may chooses another
             form["owner"].data = self._ctx().user_id
         self.update_redirect()
-        return self._get_add_widget(form=form)
+        return self._get_add_widget(form=shown_errors(form))
 
     def _edit(self, pk: Any) -> Any:
         item = self.datamodel.get(pk, self._base_filters)
@@ -332,7 +332,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         else:
             form = self.edit_form.refresh(obj=item)
         self.update_redirect()
-        widgets = self._get_edit_widget(form=form)
+        widgets = self._get_edit_widget(form=shown_errors(form))
         return self._get_related_views_widgets(
             item, filters={}, orders=get_order_args(), pages=get_page_args(),
             page_sizes=get_page_size_args(), widgets=widgets)
