@@ -328,3 +328,16 @@ def test_an_alias_the_checker_refuses_is_shown_at_the_headings_input(editor_app:
     assert control and "entities/opportunity.yaml:" in control.group(1) and code in control.group(1), page[:3000]
     assert f"合同金额\n{aliases}</textarea>" in page  # what was typed is kept
     assert _base(editor_app) == base
+
+
+@pytest.mark.parametrize("base_id", ["9" * 20, "²", "-1", "abc"])
+def test_a_base_id_that_is_no_version_is_a_conflict_or_ignored_never_a_500(editor_app: Any, base_id: str) -> None:
+    """A posted base of 20 digits was an OverflowError on SQLite; '²' passes isdigit() and fails int()."""
+    client = login(editor_app.test_client())
+    answer = client.post("/crm/settings/save", data=_add_region(editor_app, base_id=base_id))
+    assert answer.status_code in (200, 409), answer.status_code
+    rollback = client.post("/crm/settings/history/1/rollback", data={"apply": "1", "base_id": base_id})
+    assert rollback.status_code < 500
+    if base_id.isdecimal():
+        api = client.post("/api/v1/settings/files", json={"files": {}, "base_id": int(base_id)})
+        assert api.status_code in (400, 409), api.status_code

@@ -52,7 +52,7 @@ class HistoryView(SettingsPage):
         apply = request.form.get("apply") == "1"
         if apply and request.form.get("base_id") != str(current.id):
             diff = unified_diff(store.get(engine, int(request.form.get("base_id") or 0)).files
-                                if (request.form.get("base_id") or "").isdigit() and
+                                if (request.form.get("base_id") or "").isdecimal() and
                                 store.get(engine, int(request.form["base_id"])) else {}, current.files)
             return self.page("conflict", diff=diff, back="/crm/settings/history/", base_id=current.id), 409
         from app.metaversions.rollback import rollback_to  # Alembic: loaded by the first rollback only

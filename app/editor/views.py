@@ -96,7 +96,7 @@ class SettingsView(SettingsPage):
         gate.require(write=True)
         form = {k: v for k, v in request.form.items() if k != "csrf_token"}
         base_id, files = in_force()
-        posted_base = int(form["base_id"]) if form.get("base_id", "").isdigit() else None
+        posted_base = int(form["base_id"]) if form.get("base_id", "").isdecimal() else None
         if posted_base is not None and posted_base != base_id:
             return self._conflict(posted_base, base_id, files, form)
         try:

@@ -61,7 +61,12 @@ def current_id(connection: sa.Connection) -> int | None:
     return connection.execute(sa.select(TABLE.c.id).order_by(TABLE.c.id.desc()).limit(1)).scalar()
 
 
+MAX_ID = 2**63 - 1  # past it no row can match, and SQLite's driver cannot even bind the number
+
+
 def get(engine: sa.Engine, version_id: int) -> MetadataVersion | None:
+    if not 0 < version_id <= MAX_ID:  # a posted base id of 20 digits was an OverflowError on SQLite: a 500
+        return None
     return _one(engine, sa.select(TABLE).where(TABLE.c.id == version_id))
 
 
