@@ -204,7 +204,7 @@ def op_form(ws: ye.Workspace, form: Form) -> list[Control]:
 def _stage_values(form: Form) -> dict[str, Any]:
     probability = text(form, "probability")
     return {"label": label(form, "label") or None, "color": text(form, "color") or None,
-            "probability": int(probability) if probability.lstrip("-").isdigit() else probability or None,
+            "probability": int(probability) if probability.isascii() and probability.lstrip("-").isdigit() else probability or None,
             "requires": names(form, "requires") or None, "roles": names(form, "roles") or None}
 
 

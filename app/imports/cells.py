@@ -140,7 +140,7 @@ class CellReader:
     def _find_target(self, f: FieldSpec, value: str) -> Any:
         target, tf = self._target_key(f)
         if tf is None:  # an entity titled by its id: the id itself
-            return int(value) if value.isdigit() else FieldValueError(
+            return int(value) if value.isascii() and value.isdigit() and len(value) < 19 else FieldValueError(
                 text("no_target", self.lang, entity=target.label.get(self.lang), value=value))
         return self._answer(f, value, self._search(f, [value]).get(self._cache_key(f, value)[1], []))
 

@@ -12,6 +12,7 @@ from app.security.access import access_for
 from app.security.explain import explain
 
 from .labels import current_lang, lazy
+from .paging import is_record_id
 
 TITLE = _t("Effective access")
 
@@ -39,7 +40,7 @@ class AccessView(BaseView):
             names = [entity] if entity else [e.name for e in state.spec.entities]
             if entity and entity not in state.spec.entity_map:
                 abort(404)
-            pk = int(record_id) if record_id.isdigit() else None
+            pk = int(record_id) if is_record_id(record_id) else None
             access = access_for(user)
             for name in names:
                 record = state.db.session.get(state.models.model(name), pk) if pk is not None else None

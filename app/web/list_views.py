@@ -143,7 +143,7 @@ def filter_problems(query: str, entity: EntitySpec, search_filters: dict[str, li
     for n, (key, values) in enumerate(rows.items(), start=1):
         index, _, column = key[len(FILTER_ARG):].partition("_")
         available = search_filters.get(column, [])
-        if not index.isdigit() or int(index) >= len(available):
+        if not (index.isascii() and index.isdigit()) or int(index) >= len(available):
             continue  # the screen ignores it (an unknown column or operator): nothing to refuse
         try:
             typed_filter_value(entity, column, available[int(index)].arg_name, values)

@@ -22,6 +22,7 @@ from app.metadata.spec import ChartSpec, CrmSpec, EntitySpec, Text
 from app.security.access import Access
 
 from .filterops import RANGE_LABELS, RELATIVE
+from .paging import is_record_id
 from .report_definition import (
     DATES,
     NOT_COLUMNS,
@@ -139,7 +140,7 @@ def filter_rows(entity: EntitySpec | None, filters: list[dict[str, Any]], titles
         shown_titles: dict[str, str] = {}
         if f is not None and f.type in ("link", "user"):
             ids = [int(v) for v in (value if isinstance(value, (list, tuple)) else [value])
-                   if str(v).strip().isdigit()]
+                   if is_record_id(v)]
             shown_titles = {str(k): v for k, v in titles(f, ids).items()}
         rows.append({"field": path, "op": str(item.get("op") or "eq"), "value": _plain(value),
                      "titles": shown_titles, "error": errors.get(index, "")})

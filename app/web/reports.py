@@ -30,6 +30,7 @@ from .crmapi import CrmApi
 from .jsonbody import BadJson, json_body
 from .labels import current_lang, lazy
 from .linktitles import picker_titles
+from .paging import is_record_id
 from .report_definition import (
     ReportDefinition,
     ReportError,
@@ -235,7 +236,7 @@ class ReportsView(BaseView):
         """Save the report on the page as new, or over `report_id` (its owner or Admin only)."""
         access, state = current_access(), _state()
         report_id = request.form.get("report_id", "").strip()
-        report = _saved_or_404(int(report_id), access) if report_id.isdigit() else None
+        report = _saved_or_404(int(report_id), access) if is_record_id(report_id) else None
         if report is not None and not may_change(report, access):
             return Response("only the owner of this report (or an admin) may change it", 403, mimetype="text/plain")
         try:

@@ -114,7 +114,7 @@ class SearchApi(CrmApi):
               $ref: '#/components/responses/401'
         """
         raw_limit = request.args.get("limit", str(PER_ENTITY)).strip()
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_PER_ENTITY:
+        if not (raw_limit.isascii() and raw_limit.isdigit()) or not 1 <= int(raw_limit) <= MAX_PER_ENTITY:
             return self.response_400(message={"limit": [f"a whole number from 1 to {MAX_PER_ENTITY}"]})
         text, groups = _run(int(raw_limit))
         return self.response(200, q=text, groups=[g.as_json(text) for g in groups])
