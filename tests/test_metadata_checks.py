@@ -533,6 +533,21 @@ CASES: list[Case] = [
     Case("E008-no-close-match", fields("  blob: {type: blob}"), [
         want(DEAL, 4, "CRM-E008", "field 'blob' has unknown type 'blob'", hint=TYPES_HINT),
     ]),
+    # a typo'd type is one problem: the field is checked on as the close type, so the stage that
+    # requires it and the list that shows it do not report it unknown (one typo was 21 problems)
+    Case("E008-typo-reported-once", {"account": ACCOUNT, "deal": lines(
+        "label: Deal",                                      # 1
+        "fields:",                                          # 2
+        "  name: {type: string, required: true}",           # 3
+        "  amount: mony",                                   # 4
+        "list:",                                            # 5
+        "  columns: [name, amount]",                        # 6
+        "pipelines:",                                       # 7
+        "  - name: sales",                                  # 8
+        "    field: stage",                                 # 9
+        "    amount_field: amount",                         # 10
+        "    stages: [{name: open, requires: [amount]}, {name: won, outcome: won}]",
+    )}, [want(DEAL, 4, "CRM-E008", "field 'amount' has unknown type 'mony'", hint="did you mean 'money'?")]),
 
     # --- CRM-E009 link to unknown entity ------------------------------------
     Case("E009-typo", fields(

@@ -103,7 +103,7 @@ def load_metadata(root: Path | str) -> tuple[CrmSpec | None, list[Problem]]:
     region = check_phone_region(crm_values.get("phone_region"), crm_sink,
                                 crm_node.line_of("phone_region") if isinstance(crm_node, LocMap) else 1)
     if problems:
-        return None, problems
+        return None, list(dict.fromkeys(problems))  # two checks may find one fault at one line
     currency = crm_values.get("currency", "CNY")
     spec = CrmSpec(
         name=Text.of(crm_values.get("name"), "MetaCRM"), languages=languages,
