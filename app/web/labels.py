@@ -83,10 +83,21 @@ def label_markup(label: object, value: object = "", tag: str | None = None) -> M
 
 
 
+HTML_LANGS = {"zh": "zh-CN"}  # the Chinese the catalogs are written in: simplified, mainland forms
+
+
+def html_lang() -> str:
+    """The request's language as <html lang> says it (BCP 47)."""
+    lang = current_lang() or "en"
+    return HTML_LANGS.get(lang, lang.replace("_", "-"))
+
+
 def install_label_colon(app: Flask) -> None:
-    """`crm_colon` and `crm_language` (the request's language; the session holds one only once chosen)."""
+    """`crm_colon`, `crm_language` (the request's language; the session holds one only once chosen)
+    and `crm_html_lang`."""
     app.add_template_global(label_markup, "crm_colon")
     app.add_template_global(current_lang, "crm_language")
+    app.add_template_global(html_lang, "crm_html_lang")
 
 
 UI = {
