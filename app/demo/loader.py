@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.automations.pool import pool_user, pools
 from app.clock import crm_today
+from app.expr import compiled
 from app.metadata.spec import CrmSpec, EntitySpec
 from app.models import ModelSet
 from app.models.computed import refresh_stored
@@ -65,16 +67,57 @@ def load_demo(session: Session, models: ModelSet, size: int = 200, seed: int = 7
         owners = people.owners(entity)
         rows = [_row(entity, start + i, rng, today, ids, owners, pools)
                 for i in range(count)]
+        pooled = _pooled_rows(models, entity, rows)
         for chunk in range(0, len(rows), BATCH):
             conn.execute(sa.insert(table), rows[chunk:chunk + BATCH])
         ids[entity.name] = list(conn.execute(sa.select(table.c.id).order_by(table.c.id)).scalars())
         _fill_many(conn, models, entity, ids, rng, ids[entity.name][start:])
         _stage_history(conn, models, entity, ids[entity.name][start:], rows, rng, today, people)
+        _recycle(session, models, entity, table, [ids[entity.name][start + i] for i in pooled])
         _advance_counters(conn, models, entity, start + count)
         counts[entity.name] = count
     refresh_stored(conn, models)
     session.commit()
     return counts
+
+
+POOL_EVERY = 4  # one in four of the records the pool's rule would recycle ends in the pool
+
+
+def _pooled_rows(models: ModelSet, entity: EntitySpec, rows: list[dict[str, Any]]) -> list[int]:
+    """Which of `rows` (one in four of those the pool's rule would recycle: its `if` holds) a recycle
+    put back in the entity's pool (公海), so the pool page and Claim have something to show; the
+    flag of every row set (False for the others)."""
+    pool = pools(models.spec).get(entity.name)
+    if pool is None or pool.flag not in entity.field_map:
+        return []
+    flag = entity.field(pool.flag).column_name
+    rule = next(r for r in models.spec.automations if any(a.kind == "pool" and a.detail is pool for a in r.actions))
+    holds = compiled(rule.condition) if rule.condition else None
+    chosen, held = [], 0
+    for index, row in enumerate(rows):
+        row[flag] = False
+        state = {f.name: row.get(f.column_name) for f in entity.declared_fields if not f.is_computed}
+        try:
+            if holds is not None and holds(state, models.spec.timezone or "UTC") is not True:
+                continue
+        except Exception:  # noqa: BLE001, S112 - a condition reading a linked record: that row stays out
+            continue
+        held += 1
+        if held % POOL_EVERY == 0:
+            chosen.append(index)
+    return chosen
+
+
+def _recycle(session: Session, models: ModelSet, entity: EntitySpec, table: sa.Table, ids: list[int]) -> None:
+    """Put `ids` in the pool as the recycle rule leaves them: flagged, owned by the pool's user (after
+    their stage history, which their owner made before they lapsed)."""
+    if not ids:
+        return
+    pool = pools(models.spec)[entity.name]
+    holder = pool_user(session, models.user_model, pool.user)
+    session.connection().execute(sa.update(table).where(table.c.id.in_(ids)).values(
+        {entity.field(pool.flag).column_name: True, "owner_id": holder}))
 
 
 def _row(entity: EntitySpec, index: int, rng: random.Random, today: dt.date,

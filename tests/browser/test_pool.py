@@ -15,17 +15,19 @@ from tests.browser.conftest import PageGuard, guarded_page
 
 @pytest.fixture
 def pooled(live_app: Any) -> dict[str, int]:
-    """Demo users; six leads in the pool (owned by admin, flag set), as the recycling leaves them."""
+    """Demo users; six more leads in the pool (owned by admin, flag set), as the recycling leaves them
+    (the demo data has some there already: counted under "before")."""
     with live_app.app_context():
         state = live_app.extensions["crm"]
         session = state.db.session
         create_demo_users(state.appbuilder, state.models)
         users = {u.username: u.id for u in session.query(state.appbuilder.sm.user_model)}
         model = state.models.model("lead")
+        before = session.query(model).filter(model.in_pool.is_(True)).count()
         rows = [model(name=f"公海线索{i}", status="new", in_pool=True, owner_id=users["admin"]) for i in range(6)]
         session.add_all(rows)
         session.commit()
-        ids = {row.name: row.id for row in rows} | {f"user:{k}": v for k, v in users.items()}
+        ids = {row.name: row.id for row in rows} | {f"user:{k}": v for k, v in users.items()} | {"before": before}
         session.remove()
     return ids
 
@@ -42,7 +44,7 @@ def test_a_rep_claims_a_lead_from_the_pool_page(rep_page: Any, pooled: dict[str,
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("#crm-pool").click()
     assert page.url.endswith("/crm/lead/pool/")
-    expect(page.locator("#pool-records tr[data-id]")).to_have_count(6)
+    expect(page.locator("#pool-records tr[data-id]")).to_have_count(6 + pooled["before"])
     pk = pooled["公海线索3"]
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator(f"#pool-records tr[data-id='{pk}'] button.crm-claim").click()
@@ -52,7 +54,7 @@ def test_a_rep_claims_a_lead_from_the_pool_page(rep_page: Any, pooled: dict[str,
     assert answer.status == 200 and answer.json()["result"]["owner"]["id"] == pooled["user:sales_rep2"]
     assert answer.json()["result"]["in_pool"] is False
     page.goto("/crm/lead/pool/", wait_until="domcontentloaded")
-    expect(page.locator("#pool-records tr[data-id]")).to_have_count(5)
+    expect(page.locator("#pool-records tr[data-id]")).to_have_count(5 + pooled["before"])
     expect(page.locator("#pool-today")).to_contain_text("1 of 5")
     for _ in range(4):  # up to the limit of five a day
         with page.expect_navigation(wait_until="domcontentloaded"):
@@ -62,4 +64,4 @@ def test_a_rep_claims_a_lead_from_the_pool_page(rep_page: Any, pooled: dict[str,
     with page.expect_navigation(wait_until="domcontentloaded"):
         page.locator("#pool-records button.crm-claim").first.click()
     expect(page.locator("div.alert-danger")).to_contain_text("You have claimed 5 today")
-    expect(page.locator("#pool-records tr[data-id]")).to_have_count(1)
+    expect(page.locator("#pool-records tr[data-id]")).to_have_count(1 + pooled["before"])
