@@ -168,16 +168,15 @@ def test_revisions_live_next_to_the_metadata_that_made_them(tmp_path: Any, monke
 def test_the_demo_fills_the_lead_pool_and_a_rep_may_claim_from_it(app: Any) -> None:
     """The starter's lead pool (公海) was empty in the demo: its page and Claim showed nothing."""
     from app.demo.users import DEMO_PASSWORD
+    from tests.conftest import with_demo
 
-    with app.app_context():
+    with with_demo(app, size=80).app_context():
         state = app.extensions["crm"]
-        session = state.db.session
-        create_demo_users(state.appbuilder, state.models)
-        load_demo(session, state.models, size=80)
         lead = state.models.model("lead")
-        pooled = session.execute(sa.select(lead.id, lead.status, lead.owner_id).where(lead.in_pool.is_(True))).all()
+        pooled = state.db.session.execute(
+            sa.select(lead.id, lead.status, lead.owner_id).where(lead.in_pool.is_(True))).all()
         holder = state.appbuilder.sm.find_user(username="lead_pool")  # the pool's user (automations.yaml)
-        session.remove()
+        state.db.session.remove()
     assert len(pooled) >= 5
     assert holder is not None and not holder.active and {r.owner_id for r in pooled} == {holder.id}
     assert {r.status for r in pooled} <= {"new", "contacted"}  # what the pool rule recycles (its `if`)
