@@ -15,6 +15,8 @@ tests/test_list_rows.py compare the pages byte for byte).
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, g, request
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -29,8 +31,12 @@ VIEWS_MENU = "crm/list_views_menu.html"
 @pass_context
 def kept_search_row(context: Context) -> Markup:
     """What `{% include 'crm/list_search.html' %}` gives, from the kept row when there is one."""
+    return search_row(context.get_all())
+
+
+def search_row(values: dict[str, Any]) -> Markup:
+    """`kept_search_row` for the template's variables `values`."""
     env = current_app.jinja_env
-    values = context.get_all()
     key = layout_key(TEMPLATE)
     if key is None:
         return Markup(env.get_template(TEMPLATE).render(values))
