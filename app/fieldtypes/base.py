@@ -38,8 +38,8 @@ DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-0
 
 class LangFormatter:
     """A formatter whose text depends on the page's language: called with a value it asks
-    `current_lang()` (as a lambda reading it did); `bound(lang)` is the same text with the
-    language fixed, which a list's rows take once per page instead of once per cell
+    `current_lang()` (as a lambda reading it did); `fmt(value, lang)` is the same text for a
+    language the caller fixed, which a list's rows ask once per page instead of once per cell
     (app/web/listrows.py)."""
 
     def __init__(self, fmt: Callable[[Any, str], Any]) -> None:
@@ -48,10 +48,6 @@ class LangFormatter:
 
     def __call__(self, value: Any) -> Any:
         return self.fmt(value, self._lang())
-
-    def bound(self, lang: str) -> Callable[[Any], Any]:
-        fmt = self.fmt
-        return lambda value: fmt(value, lang)
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,19 @@ tests/test_list_layout.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, before_render_template, current_app, g, request, template_rendered
+from flask import (
+    Flask,
+    before_render_template,
+    current_app,
+    g,
+    get_flashed_messages,
+    request,
+    template_rendered,
+)
 from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
@@ -151,6 +159,12 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
             return str(escape(user_name()))
         if name == "bell":
             return bell(context["crm_unread"], context["crm_notifications_label"])
+        if key is not None and name == "messages" and not get_flashed_messages(with_categories=True):
+            # no message (the list is read once per request: the template reads the same): the
+            # template's text for none, kept
+            return kept_text("crm_list_no_flash", key, lambda: env.get_template(PARTS[name]).render(context))
+        if key is not None and name == "title":
+            return _kept_title(key, context)
         if key is not None and name == "content":
             return _kept_content(key, context)
         if key is not None and name == "scripts":
@@ -160,6 +174,15 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
     html = layout.fill(value)
     template_rendered.send(app, _async_wrapper=app.ensure_sync, template=page, context=context)
     return html
+
+
+def _kept_title(key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    """crm/page_title.html, kept per layout key and the names it reads (the page's, the app's)."""
+    ui = context.get("ui")
+    names = (str(context.get("crm_page_title") or ""), str(context.get("title") or ""),
+             str(ui.get("title") or "") if isinstance(ui, Mapping) else None, str(context["appbuilder"].app_name))
+    return kept_text("crm_list_titles", (*key, *names),  # type: ignore[no-any-return]
+                     lambda: current_app.jinja_env.get_template(PARTS["title"]).render(context))
 
 
 def _kept_content(key: tuple[Any, ...], context: dict[str, Any]) -> str:

@@ -172,8 +172,8 @@ class PlainRows:
                 add(f'<a href="#" id="btn-delete-{route}/delete/{key}" data-delete="{route}/delete/{key}'
                     f'?version={version}{delete_b}')
             add("</div></center></td>")
-            for cell in cells:
-                add("<td>" + cell(row) + "</td>")
+            if cells:
+                add("<td>" + "</td><td>".join([cell(row) for cell in cells]) + "</td>")
             add("</tr>\n")
         return Markup("".join(out))
 
@@ -186,7 +186,8 @@ def _value_cell(at: int, formatter: Callable[[Any], Any] | None, lang: str) -> C
     if formatter is as_is:
         return lambda row: "" if (value := row[at]) is None else html_text(value)
     if isinstance(formatter, LangFormatter):
-        formatter = formatter.bound(lang)
+        text = formatter.fmt
+        return lambda row: html_text(text(row[at], lang))
     fmt = formatter
     return lambda row: html_text(fmt(row[at]))
 
