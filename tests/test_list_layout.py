@@ -231,6 +231,18 @@ def test_the_controls_drawn_in_python_are_the_templates(crm: Any, cap: int) -> N
             assert "alert" in html and "</script><script>alert" not in html
     assert 1 <= len(crm.extensions["crm_list_scripts"]) <= 8
     assert 1 <= len(crm.extensions["crm_list_contents"]) <= 4
+    # the saved views menu (kept with marks, searchrow.views_menu): a default view's star, the
+    # active view's name and delete item, another reader's shared view without one
+    made = client.post("/api/v1/listviews/opportunity/", json={
+        "name": "默认 \"quoted\" & <i>", "columns": ["name", "stage"], "query": "", "default": True})
+    assert made.status_code in (200, 201), made.data
+    for url in (f"{base}?view={made.get_json()['id']}", f"{base}?q=a", f"{base}?view=999999"):
+        for lang in ("en", "zh"):
+            html = same_page(client, url, lang=lang)
+            assert "★" in html and "&lt;i&gt;" in html
+    assert 'id="crm-view-delete"' in same_page(client, f"{base}?view={made.get_json()['id']}")
+    assert 'id="crm-view-delete"' not in same_page(client, f"{base}?q=a")
+    assert 1 <= len(crm.extensions["crm_views_menus"]) <= len(crm.extensions["crm_search_rows"])
 
 
 def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any) -> None:
