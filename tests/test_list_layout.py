@@ -220,6 +220,29 @@ def test_the_controls_drawn_in_python_are_the_templates(crm: Any, cap: int) -> N
         html = same_page(client, url)
     assert "&lt;b&gt;视图&lt;/b&gt;" in html and 'value="&#34;&gt;&lt;b&gt;"' in html
     assert 2 <= len(crm.extensions["crm_search_rows"]) <= 12
+    # the list's scripts and content are kept too (listlayout.py): the saved views' JSON, with text
+    # that must not close the script, is the reader's own on every page
+    made = client.post("/api/v1/listviews/opportunity/", json={
+        "name": "</script><script>alert(\"x\")</script>'&", "columns": ["name"], "query": "q=a"})
+    assert made.status_code in (200, 201), made.data
+    for url in (base, f"{base}?view={made.get_json()['id']}&q=a", f"{base}?_flt_0_stage=proposal"):
+        for lang in ("en", "zh"):
+            html = same_page(client, url, lang=lang)
+            assert "alert" in html and "</script><script>alert" not in html
+    assert 1 <= len(crm.extensions["crm_list_scripts"]) <= 8
+    assert 1 <= len(crm.extensions["crm_list_contents"]) <= 4
+    # the saved views menu (kept with marks, searchrow.views_menu): a default view's star, the
+    # active view's name and delete item, another reader's shared view without one
+    made = client.post("/api/v1/listviews/opportunity/", json={
+        "name": "默认 \"quoted\" & <i>", "columns": ["name", "stage"], "query": "", "default": True})
+    assert made.status_code in (200, 201), made.data
+    for url in (f"{base}?view={made.get_json()['id']}", f"{base}?q=a", f"{base}?view=999999"):
+        for lang in ("en", "zh"):
+            html = same_page(client, url, lang=lang)
+            assert "★" in html and "&lt;i&gt;" in html
+    assert 'id="crm-view-delete"' in same_page(client, f"{base}?view={made.get_json()['id']}")
+    assert 'id="crm-view-delete"' not in same_page(client, f"{base}?q=a")
+    assert 1 <= len(crm.extensions["crm_views_menus"]) <= len(crm.extensions["crm_search_rows"])
 
 
 def test_a_request_without_the_kept_layout_draws_the_controls_in_jinja(crm: Any) -> None:

@@ -132,6 +132,35 @@ def test_every_field_type_draws_the_same_cells_and_a_to_many_column_takes_the_or
             assert path == "rows" and "1,999.90" in html and "12.5%" in html and "<br>" in html
 
 
+def test_values_needing_escaping_draw_the_same_cells_in_both_languages(make_app: Any, tmp_path: Any) -> None:
+    """Quotes, ampersands and script tags in a title, a link's title, a URL and a text field; empty
+    values; Chinese: the plain rows' cell writers (one per column and language) give the ORM path's
+    cells, and `display.html_text` is markupsafe's `escape` as text."""
+    from markupsafe import Markup, escape
+
+    from app.web.display import html_text
+
+    for value in ("", "plain", "华为", "<script>alert(\"x\")</script>", "a & b", "it's", '"q"', 12, 1.5, None, True,
+                  Markup("<b>safe</b>"), "&amp;", "\ue000mark\ue001"):
+        assert html_text(value) == str(escape(value)), value
+    tree = alltypes_tree(tmp_path / "meta")
+    app = make_app(tree)
+    admin = login(app.test_client())
+    add_gadgets(admin, "华为 \"<script>alert('m')</script>\" & co",
+                ("<script>alert(\"x&y\")</script>'", "O'Brien \"引号\"", "空值"),
+                site="https://example.cn/?a=1&b='2'", notes="第一行 'a'\n\"second\" <line> & more", sku="ABC-123")
+    spec = app.extensions["crm"].spec.entity("gadget")
+    singles = [f.name for f in spec.fields if f.type != "links"]
+    assert admin.put("/api/v1/listviews/gadget/prefs", json={"columns": singles}).status_code == 200
+    for lang in ("en", "zh"):
+        for url in ("/crm/gadget/list/", "/crm/gadget/list/?_oc_GadgetView=name&_od_GadgetView=asc",
+                    "/crm/gadget/list/?q=O%27Brien"):
+            html, path = same_page(admin, url, lang=lang)
+            assert path == "rows" and "<script>alert" not in html.split("<tbody>")[-1]
+    html, _ = same_page(admin, "/crm/gadget/list/", lang="zh")
+    assert "&lt;script&gt;alert(&#34;x&amp;y&#34;)&lt;/script&gt;&#39;" in html and "O&#39;Brien &#34;引号&#34;" in html
+
+
 def test_a_rep_sees_edit_buttons_only_on_rows_they_may_change(crm: Any) -> None:
     """Row rights come from the scope as SQL on the plain path: a manager reads the team's deals
     and may edit them, a rep only their own (the same buttons as the ORM path's `allowed_ids`)."""

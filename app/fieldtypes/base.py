@@ -36,6 +36,20 @@ NUMERIC = COMMON | {"unique", "min", "max"}
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"  # the YAML extension reads 2024-01-31 as a string
 
 
+class LangFormatter:
+    """A formatter whose text depends on the page's language: called with a value it asks
+    `current_lang()` (as a lambda reading it did); `fmt(value, lang)` is the same text for a
+    language the caller fixed, which a list's rows ask once per page instead of once per cell
+    (app/web/listrows.py)."""
+
+    def __init__(self, fmt: Callable[[Any, str], Any]) -> None:
+        from app.web.labels import current_lang
+        self.fmt, self._lang = fmt, current_lang
+
+    def __call__(self, value: Any) -> Any:
+        return self.fmt(value, self._lang())
+
+
 @dataclass(frozen=True)
 class FormContext:
     """What a form field needs besides the field: where pickers fetch their options."""

@@ -10,7 +10,7 @@ from markupsafe import Markup, escape
 
 from app.records.messages import choices_text, msg
 
-from .base import COMMON, FieldType
+from .base import COMMON, FieldType, LangFormatter
 
 
 def choice_errors(field: Any, values: list[Any], lang: str | None) -> list[str]:
@@ -57,25 +57,23 @@ class ChoiceType(FieldType):
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         """A coloured label in the page's language; each (language, value)'s HTML is made once
         (a list shows the same few choices on every row; the field is fixed for the app's life)."""
-        from app.web.labels import current_lang
-
         colors = {c.value: c.color for c in field.choices}
         made: dict[tuple[str, Any], Markup] = {}
 
-        def choice(value: Any) -> Any:
+        def choice(value: Any, lang: str) -> Any:
             if value is None:
                 return ""
-            key = (current_lang(), value)
+            key = (lang, value)
             html = made.get(key)
             if html is None:
                 color = colors.get(value)
                 style = f' style="background:{escape(color)}"' if color else ""
                 html = Markup('<span class="label label-default crm-choice"{}>{}</span>').format(
-                    Markup(style), field.choice_label(value, key[0]))
+                    Markup(style), field.choice_label(value, lang))
                 if value in colors:  # a stored value no longer among the choices is not kept
                     made[key] = html
             return html
-        return choice
+        return LangFormatter(choice)
 
     def demo_value(self, entity: Any, field: Any, index: int, rng: Any, today: Any, plan: Any) -> Any:
         return rng.choice([c.value for c in field.choices])

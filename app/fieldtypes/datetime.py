@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from app.clock import crm_zone, to_utc
 from app.records.messages import msg
 
-from .base import COMMON, FieldType
+from .base import COMMON, FieldType, LangFormatter
 from .values import FieldValueError
 
 
@@ -52,8 +52,7 @@ class DatetimeType(FieldType):
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         """On screens in the CRM time zone (stored UTC); the zone is the page's (crm.yaml)."""
         from app.i18n.formats import moment
-        from app.web.labels import current_lang
-        return lambda v: "" if v is None else moment(v, crm_zone(), current_lang())
+        return LangFormatter(lambda v, lang: "" if v is None else moment(v, crm_zone(), lang))
 
     def plain_text(self, field: Any, value: Any, lang: str) -> str:
         """Exports say which zone: the CRM's wall clock with its offset (2026-06-11 00:30+08:00)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.records.normalise import NormaliseError, money_text
 
-from .base import NUMERIC
+from .base import NUMERIC, LangFormatter
 from .decimal import DecimalType
 from .values import FieldValueError
 
@@ -36,8 +36,7 @@ class MoneyType(DecimalType):
 
     def formatter(self, field: Any, spec: Any) -> Callable[[Any], Any]:
         from app.i18n.formats import money
-        from app.web.labels import current_lang
-        return lambda v: "" if v is None else money(v, spec.currency, current_lang())
+        return LangFormatter(lambda v, lang: "" if v is None else money(v, spec.currency, lang))
 
 
 TYPE = MoneyType()

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import abort, flash, redirect, request
+from flask import abort, flash, g, redirect, request
 from flask_appbuilder.actions import action
 from flask_babel import LazyString
 
@@ -76,7 +76,16 @@ class BulkViewMixin:
         return {k: a for k, a in self.actions.items() if offered.get(k)}  # type: ignore[attr-defined]
 
     def bulk_fields(self) -> list[dict[str, Any]]:
-        """Fields a bulk update offers this user: editable, writable for them, typed in one box."""
+        """Fields a bulk update offers this user: editable, writable for them, typed in one box
+        (worked out once per request and view: a list page asks twice)."""
+        made: dict[str, list[dict[str, Any]]] = g._get_current_object().__dict__.setdefault(  # type: ignore[attr-defined]
+            "crm_bulk_fields", {})
+        name = type(self).__name__
+        if name not in made:
+            made[name] = self._bulk_fields()
+        return made[name]
+
+    def _bulk_fields(self) -> list[dict[str, Any]]:
         access, lang = self._access(), current_lang()  # type: ignore[attr-defined]
         fields = []
         for f in self.entity.declared_fields:  # type: ignore[attr-defined]

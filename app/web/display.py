@@ -13,6 +13,20 @@ from app.metadata.spec import CrmSpec, EntitySpec, FieldSpec
 from .linktitles import may_read, restricted_markup
 
 
+def html_text(value: Any) -> str:
+    """`str(escape(value))`, the same text, without making a Markup of every plain string: a list
+    page escapes a few hundred values (app/web/listrows.py). Escaped only when it needs it
+    (markupsafe's replacements: & < > ' ")."""
+    if type(value) is not str:
+        html = getattr(value, "__html__", None)
+        if html is not None:
+            return str(html())
+        value = str(value)
+    if "&" in value or "<" in value or ">" in value or "'" in value or '"' in value:
+        return str(escape(value))
+    return value
+
+
 def view_url(entity: str, pk: Any) -> str:
     return f"/crm/{entity}/show/{pk}"
 

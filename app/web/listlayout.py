@@ -25,11 +25,20 @@ tests/test_list_layout.py).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, before_render_template, current_app, g, request, template_rendered
+from flask import (
+    Flask,
+    before_render_template,
+    current_app,
+    g,
+    get_flashed_messages,
+    request,
+    template_rendered,
+)
+from jinja2.utils import htmlsafe_json_dumps
 from markupsafe import Markup, escape
 
 from .labels import current_lang
@@ -40,6 +49,7 @@ _MARKED = re.compile("\ue000([a-z]+)\ue001")
 MAX_LAYOUTS = 256  # role sets x languages x list templates; past it the kept ones are dropped
 NONCE_KEY = "crm_csp_nonce"  # where app/security/headers.py keeps the request's nonce
 _MISSING = object()
+_MARKING = "crm_marks_in_g"  # set while a render puts marks where the nonce and CSRF token go
 
 
 def next_path() -> str:
@@ -81,8 +91,10 @@ def marks_in_g() -> Iterator[None]:
     no context), for one render; the request's own values are put back after it."""
     csrf_key = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     saved = {key: g.get(key, _MISSING) for key in (NONCE_KEY, csrf_key)}
+    saved[_MARKING] = g.get(_MARKING, _MISSING)
     setattr(g, NONCE_KEY, MARK.format("nonce"))
     setattr(g, csrf_key, MARK.format("csrf"))
+    setattr(g, _MARKING, True)
     try:
         yield
     finally:
@@ -102,9 +114,19 @@ def render_layout(template: str, context: dict[str, Any]) -> Layout:
 
 
 def request_value(name: str) -> str:
-    """A mark's value that every request has of its own: the nonce, the CSRF token."""
-    globals_ = current_app.jinja_env.globals
-    return str(escape(globals_["csp_nonce" if name == "nonce" else "csrf_token"]()))  # type: ignore[operator]
+    """A mark's value that every request has of its own: the nonce, the CSRF token. Worked out
+    once per request (a list page fills a dozen of them), except while marks stand in them."""
+    store = g._get_current_object().__dict__  # type: ignore[attr-defined]
+    values = store.get("crm_request_values")
+    if values is None or store.get(_MARKING):
+        values = {}
+        if not store.get(_MARKING):
+            store["crm_request_values"] = values
+    value = values.get(name)
+    if value is None:
+        globals_ = current_app.jinja_env.globals
+        value = values[name] = str(escape(globals_["csp_nonce" if name == "nonce" else "csrf_token"]()))  # type: ignore[operator]
+    return value
 
 
 def layout_key(template: str) -> tuple[Any, ...] | None:
@@ -137,11 +159,80 @@ def render_list_page(template: str, context: dict[str, Any]) -> str:
             return str(escape(user_name()))
         if name == "bell":
             return bell(context["crm_unread"], context["crm_notifications_label"])
+        if key is not None and name == "messages" and not get_flashed_messages(with_categories=True):
+            # no message (the list is read once per request: the template reads the same): the
+            # template's text for none, kept
+            return kept_text("crm_list_no_flash", key, lambda: env.get_template(PARTS[name]).render(context))
+        if key is not None and name == "title":
+            return _kept_title(key, context)
+        if key is not None and name == "content":
+            return _kept_content(key, context)
+        if key is not None and name == "scripts":
+            return _kept_scripts(key, context)
         return env.get_template(PARTS[name]).render(context)
 
     html = layout.fill(value)
     template_rendered.send(app, _async_wrapper=app.ensure_sync, template=page, context=context)
     return html
+
+
+def _kept_title(key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    """crm/page_title.html, kept per layout key and the names it reads (the page's, the app's)."""
+    ui = context.get("ui")
+    names = (str(context.get("crm_page_title") or ""), str(context.get("title") or ""),
+             str(ui.get("title") or "") if isinstance(ui, Mapping) else None, str(context["appbuilder"].app_name))
+    return kept_text("crm_list_titles", (*key, *names),  # type: ignore[no-any-return]
+                     lambda: current_app.jinja_env.get_template(PARTS["title"]).render(context))
+
+
+def _kept_content(key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    """crm/list_content.html from a kept copy (per layout key, view and title) with marks for the
+    search row and the list widget, which are made per request as the template makes them."""
+    from .searchrow import search_row
+
+    env = current_app.jinja_env
+    key = (*key, context.get("crm_route"), str(context.get("title")))
+
+    def marked() -> Layout:
+        return Layout(env.get_template(PARTS["content"]).render({
+            **context, "crm_search_row": lambda: _mark("searchrow"), "widgets": {"list": lambda: _mark("widget")}}))
+
+    def part(name: str) -> str:
+        if name == "searchrow":
+            return str(search_row(context))
+        if name == "widget":
+            return str(context["widgets"].get("list")())
+        raise KeyError(name)
+
+    return kept_text("crm_list_contents", key, marked).fill(part)
+
+
+_VIEWS = "crm-mark-saved-views"  # rendered as a JSON string, then replaced by the reader's saved views
+
+
+def _kept_scripts(key: tuple[Any, ...], context: dict[str, Any]) -> str:
+    """crm/list_scripts.html from a kept copy (per layout key, view, whether filters are active and
+    whether the reader has saved views: the filter bar's config is fixed per view and language)
+    with marks for the nonce, the CSRF token and the reader's saved views (as the template's
+    `tojson` writes them)."""
+    env = current_app.jinja_env
+    views = context.get("crm_views")
+    config = context.get("crm_filter_config") or {}
+    key = (*key, context.get("crm_route"), bool(config.get("active")), bool(views))
+
+    def marked() -> Layout:
+        with marks_in_g():
+            html = env.get_template(PARTS["scripts"]).render({**context, "crm_views": _VIEWS if views else views})
+        return Layout(html.replace(f'"{_VIEWS}"', MARK.format("views")))
+
+    def part(name: str) -> str:
+        if name == "views":
+            policies = env.policies  # what the template's `tojson` filter reads
+            return str(htmlsafe_json_dumps(views, dumps=policies["json.dumps_function"],
+                                           **policies["json.dumps_kwargs"]))
+        return request_value(name)
+
+    return kept_text("crm_list_scripts", key, marked).fill(part)
 
 
 def kept_fragment(name: str, *depends: Any, caller: Callable[[], str]) -> Markup:

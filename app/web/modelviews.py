@@ -88,6 +88,36 @@ class CrmListWidget(ListWidget):
         return super().__call__(**kwargs)
 
 
+class LaterForm:
+    """The list's search form, made on first use: the search bar (app/web/searchbar.py) reads it
+    only to draw its inputs, which it keeps per version, language and columns; FAB's search
+    template reads the drawn inputs, not the form. Making the WTForms form of every filterable
+    column on every page cost about a twentieth of a list page's CPU."""
+
+    def __init__(self, make: Any) -> None:
+        self._make, self._form = make, None
+
+    def _made(self) -> Any:
+        if self._form is None:
+            self._form = self._make()
+        return self._form
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._made(), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._made()[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._made()
+
+    def __iter__(self) -> Any:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+
 class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, ListViewsMixin, BulkViewMixin,
                       ReassignViewMixin, PoolViewMixin, ModelView):
     """Behaviour every generated screen shares; attributes come from the spec."""
@@ -240,7 +270,7 @@ class RecordModelView(RecordPageMixin, ConditionsViewMixin, BoardViewMixin, List
         widgets = self._get_list_widget(
             filters=filters, order_column=order_column, order_direction=order_direction,
             page=get_page_args().get(name), page_size=get_page_size_args().get(name), offer_actions=True, **kwargs)
-        form = self.search_form.refresh()
+        form = LaterForm(self.search_form.refresh)  # made if the search bar's inputs are not kept
         self.update_redirect()
         return self._get_search_widget(form=form, widgets=widgets)
 
