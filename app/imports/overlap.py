@@ -150,6 +150,12 @@ class KeyReader:
     def submit(self, statements: dict[tuple[str, ...], Any]) -> Future[dict[tuple[str, ...], list[Any]]]:
         return self.executor.submit(self._read, statements)
 
+    def submit_one(self, statement: Any) -> Future[list[Any]]:
+        return self.executor.submit(self._read_one, statement)
+
+    def _read_one(self, statement: Any) -> list[Any]:
+        return [tuple(r) for r in self.connection.execute(statement)]
+
     def _read(self, statements: dict[tuple[str, ...], Any]) -> dict[tuple[str, ...], list[Any]]:
         return {names: [tuple(r) for r in self.connection.execute(stmt)] for names, stmt in statements.items()}
 
@@ -172,6 +178,7 @@ class OverlappedBatches:
         # `ahead`: a batch is read (`gather`) and its key query sent before the batch before it is
         # judged, so that query runs while the importing thread judges (KeyReader)
         self.keys = KeyReader(engine) if ahead else None
+        importer.side = self.keys  # a batch's ids taken there while its events are made (direct.created_rows)
         self.waiting: tuple[list[tuple[int, list[Any]]], int, Gathered | None] | None = None
         self.judged = 0  # the file's rows read up to the end of the last batch judged (not read ahead)
 
@@ -264,7 +271,7 @@ class OverlappedBatches:
 
     def close(self) -> None:
         """Let the batch in flight end (committed or not) before the job does; its log lines say which."""
-        self.in_flight = self.waiting = None
+        self.in_flight = self.waiting = self.importer.side = None
         try:
             self.writer.close()
         finally:

@@ -60,6 +60,7 @@ class Importer(RowJudge):
         self.statistics = TableStatistics(ctx.session, self.model.__table__)
         self.overlap = False  # a batch written while the next is judged (overlap.py; run_import decides)
         self.ahead = True  # with `overlap`: a batch's key query read while the batch before is judged
+        self.side: Any = None  # while overlapped and reading ahead: its connection (ids taken there too)
         self.floor = BATCH_FLOOR  # run_import sets it from CRM_IMPORT_BATCH_MIN_ROWS
         self.relaxed = True  # a batch's commit does not wait for its WAL flush (CRM_IMPORT_SYNCHRONOUS_COMMIT)
         self.tally: Tally | None = None  # while `run` runs
@@ -170,7 +171,7 @@ class Importer(RowJudge):
                     number_batch(self.ctx, self.entity, [o.record for o in created])
                 session.flush()
             records = [o.record for o in created]
-            writes = created_rows(self.ctx, self.entity, self.model, records) if self.direct else []
+            writes = created_rows(self.ctx, self.entity, self.model, records, self.side) if self.direct else []
             writes.append((self.ctx.models.core["crm_stage_history"], self._history(created)))
             lines = []
             for (row, _), outcome in zip(batch, outcomes, strict=True):
