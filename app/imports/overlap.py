@@ -201,7 +201,6 @@ class OverlappedBatches:
             with session.no_autoflush:
                 gathered = importer.gather(batch)
                 statements = key_statements(importer, gathered.prepared)
-            session.commit()  # a snapshot is not held while the batch waits
         except (SQLAlchemyError, CommandError):
             session.rollback()
             return None
