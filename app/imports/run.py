@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -321,8 +322,11 @@ class Importer(RowJudge):
                 seen = overlapped.drain(seen)
         finally:
             self.tally = None
-            if overlapped:
-                overlapped.close()
+            try:
+                if overlapped:
+                    overlapped.close()
+            finally:
+                self.statistics.wait()
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
@@ -344,19 +348,34 @@ class TableStatistics:
     statistics; a table filled faster than autovacuum looks at it (or with autovacuum off) keeps
     those of an empty table, and PostgreSQL then picks plans whose cost grows with the table
     (measured: 1,230 rows/s at 100,000 records fell to 480 at 480,000, back to 800-840 after
-    one ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction."""
+    one ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction, on a thread
+    of its own."""
 
     def __init__(self, session: Any, table: sa.Table, first: int = 20_000):
         self.session, self.table = session, table
         self.next = first
+        self.running: threading.Thread | None = None  # an ANALYZE under way (its own thread and connection)
 
     def grown(self, created: int) -> None:
+        """Called as batches commit: ANALYZE once `created` reached the next threshold. It runs on a
+        thread of its own (PostgreSQL does the work; the import goes on judging meanwhile), one at
+        a time; `wait` lets the last one end before the import does."""
         if not self.next or created < self.next:
             return
         self.next = created * 2
         engine = self.session.get_bind()
         if engine.dialect.name != "postgresql":
             return
+        self.wait()
+        self.running = threading.Thread(target=self._analyze, args=(engine,), name="import-analyze", daemon=True)
+        self.running.start()
+
+    def wait(self) -> None:
+        if self.running is not None:
+            self.running.join()
+            self.running = None
+
+    def _analyze(self, engine: sa.Engine) -> None:
         try:
             with engine.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
