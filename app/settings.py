@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "CRM_IMPORT_WRITE": "direct",  # direct: new records without the ORM (app/imports/direct.py); orm: through it
     "CRM_IMPORT_READ": "columns",  # columns: a batch's plain cells read a column at a time (app/imports/columns.py); cells: one by one
     "CRM_IMPORT_OVERLAP": "on",  # PostgreSQL create imports: a batch written (own connection) while the next is judged
+    "CRM_IMPORT_READ_AHEAD": "on",  # with the overlap: a batch's key query and ids read (own connection) while the one before is judged
     "CRM_IMPORT_BATCH_MIN_ROWS": 200,  # rows: the least a batch holds once its size adapts to the clock
     "CRM_IMPORT_SYNCHRONOUS_COMMIT": "off",  # PostgreSQL: an import batch's commit does not wait for its WAL flush
     "CRM_IMPORT_ANALYZE_ROWS": 20_000,  # PostgreSQL: ANALYZE the table each time an import doubles this many new rows

@@ -171,6 +171,8 @@ def main() -> None:
     parser.add_argument("--write", choices=("direct", "orm"), default="direct", help="CRM_IMPORT_WRITE")
     parser.add_argument("--overlap", choices=("on", "off"), default="on",
                         help="CRM_IMPORT_OVERLAP: a batch written while the next is judged")
+    parser.add_argument("--read-ahead", choices=("on", "off"), default="on",
+                        help="CRM_IMPORT_READ_AHEAD: a batch's key query read while the one before is judged")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     prepare_database(args.db)
@@ -178,7 +180,8 @@ def main() -> None:
         tmp = Path(folder)
         app = create_app({**settings(args.db, ROOT / "metadata", tmp), "CRM_FILES_DIR": str(tmp / "files"),
                           "CRM_OUTBOX_DISPATCH": "off",
-                          "CRM_IMPORT_WRITE": args.write, "CRM_IMPORT_OVERLAP": args.overlap})
+                          "CRM_IMPORT_WRITE": args.write, "CRM_IMPORT_OVERLAP": args.overlap,
+                          "CRM_IMPORT_READ_AHEAD": args.read_ahead})
         with app.app_context():
             sync_permissions(app.extensions["crm"].appbuilder)
             ensure_admin(app.extensions["crm"].appbuilder, "bench-admin-1")

@@ -220,6 +220,34 @@ def test_cells_read_by_column_and_by_cell_leave_the_same_records_events_and_erro
     assert [r["amount"] for r in a["records"] if r["name"] == "辰"] == [12]
 
 
+def _deals(numbers: Any) -> bytes:
+    """A file of deals numbered `numbers`: every 17th repeats the e-mail of deal i-3 (often in the batch
+    before), every 23rd has the amount 13 (the rule refuses it)."""
+    lines = [HEADER.strip()]
+    for i in numbers:
+        email = f"d{i}@example.cn" if i % 17 else f"d{i - 3}@example.cn"
+        amount = "13" if i % 23 == 0 else f'"¥{i},000.50"'
+        lines.append(f"交易 {i} 𩸽,{'上海公司' if i % 2 else '北京 𩸽 公司'},{email},{amount},2026/5/{i % 28 + 1},"
+                     f"{'续约' if i % 3 == 0 else ''},,,,")
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+def _same_both_ways(app: Any, data: bytes, first: dict[str, str],
+                    second: dict[str, str]) -> tuple[dict[str, int], dict[str, Any]]:
+    """`data` imported into deal_a with the settings `first`, into deal_b with `second`: the same counts
+    and the same records, events, stage history and log lines (their counts and deal_a's snapshot)."""
+    jobs = []
+    for entity, config in (("deal_a", first), ("deal_b", second)):
+        app.config.update(config)
+        jobs.append(_import(app, entity, data, "direct"))
+    app.config.update({"CRM_IMPORT_OVERLAP": "on", "CRM_IMPORT_READ_AHEAD": "on"})
+    counts = jobs[0].result["counts"]
+    assert counts == jobs[1].result["counts"]
+    a, b = _snapshot(app, "deal_a", jobs[0].id), _snapshot(app, "deal_b", jobs[1].id)
+    assert a == b
+    return counts, a
+
+
 def test_overlapped_and_one_after_the_other_writes_leave_the_same_records_events_and_errors(
         plain_twin_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """PostgreSQL: batches written while the next is judged (`CRM_IMPORT_OVERLAP=on`, app/imports/overlap.py)
@@ -232,27 +260,38 @@ def test_overlapped_and_one_after_the_other_writes_leave_the_same_records_events
         if plain_twin_app.extensions["crm"].db.engine.dialect.name != "postgresql":
             pytest.skip("the overlap is PostgreSQL's (SQLite writes one after the other)")
     monkeypatch.setattr(import_run, "BATCH_ROWS", (20, 20))
-    lines = [HEADER.strip()]
-    for i in range(130):
-        email = f"d{i}@example.cn" if i % 17 else f"d{i - 3}@example.cn"  # repeats a row 3 before (often the batch before)
-        amount = "13" if i % 23 == 0 else f'"¥{i},000.50"'  # 13: the rule refuses it
-        lines.append(f"交易 {i} 𩸽,{'上海公司' if i % 2 else '北京 𩸽 公司'},{email},{amount},2026/5/{i % 28 + 1},"
-                     f"{'续约' if i % 3 == 0 else ''},,,,")
-    data = ("\r\n".join(lines) + "\r\n").encode("utf-8")
-    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "on"
-    overlapped = _import(plain_twin_app, "deal_a", data, "direct")
-    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "off"
-    serial = _import(plain_twin_app, "deal_b", data, "direct")
-    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "on"
-    counts = overlapped.result["counts"]
-    assert counts == serial.result["counts"]
+    data = _deals(range(130))
+    counts, a = _same_both_ways(plain_twin_app, data, {"CRM_IMPORT_OVERLAP": "on"}, {"CRM_IMPORT_OVERLAP": "off"})
     assert counts["duplicate"] >= 7 and counts["rejected"] >= 5 and counts["created"] > 100, counts
-    a, b = _snapshot(plain_twin_app, "deal_a", overlapped.id), _snapshot(plain_twin_app, "deal_b", serial.id)
-    assert a == b
     assert [line[2] for line in a["lines"] if line[1] == "created"] == sorted(
         line[2] for line in a["lines"] if line[1] == "created")  # batches committed in file order
     again = _import(plain_twin_app, "deal_a", data, "direct")  # idempotent
     assert again.result["counts"]["created"] == 0
+
+
+def test_keys_read_ahead_and_read_in_turn_leave_the_same_records_events_and_errors(
+        plain_twin_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL with the overlap: each batch's key query read on a connection of its own while the
+    batch before is judged (`CRM_IMPORT_READ_AHEAD=on`, overlap.py) into one entity, read in turn
+    (`off`) into its twin. Both twins hold 40 records of an earlier import, repeated by rows of
+    several batches (duplicates of a record), and rows repeat rows of the batch before (duplicates of
+    a row, judged while that batch was being written): the same records, events, stage history, log
+    lines and counts (a cancel with a batch read ahead: tests/test_import_commit.py)."""
+    from app.imports import run as import_run
+
+    with plain_twin_app.app_context():
+        if plain_twin_app.extensions["crm"].db.engine.dialect.name != "postgresql":
+            pytest.skip("the overlap is PostgreSQL's (SQLite writes one after the other)")
+    monkeypatch.setattr(import_run, "BATCH_ROWS", (20, 20))
+    earlier, data = _deals(range(0, 120, 3)), _deals(range(130))
+    plain_twin_app.config["CRM_IMPORT_OVERLAP"] = "off"
+    for entity in ("deal_a", "deal_b"):
+        assert _import(plain_twin_app, entity, earlier, "direct").result["counts"]["created"] > 30
+    counts, a = _same_both_ways(plain_twin_app, data, {"CRM_IMPORT_OVERLAP": "on", "CRM_IMPORT_READ_AHEAD": "on"},
+                                {"CRM_IMPORT_OVERLAP": "on", "CRM_IMPORT_READ_AHEAD": "off"})
+    assert counts["duplicate"] >= 40 and counts["rejected"] >= 3 and counts["created"] > 70, counts
+    reasons = {line[5] for line in a["lines"] if line[1] == "duplicate"}
+    assert any(r.startswith("Record #") for r in reasons) and any(r.startswith("Same as row") for r in reasons)
 
 
 def test_overlap_applies_to_create_imports_on_postgresql_only(plain_twin_app: Any) -> None:

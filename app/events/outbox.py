@@ -109,15 +109,23 @@ def event_row(entity: EntitySpec, record_id: int, kind: str, changes: dict[str, 
               stamp: dict[str, Any] | None = None) -> dict[str, Any]:
     """The outbox row of one change, as the acting user or automation made it (`stamp`: `_stamp()`
     when the caller made it once for several changes of one write)."""
-    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=_ENCODE(changes), **(stamp or _stamp()))
+    return _event(entity, record_id, kind, _ENCODE(changes), stamp)
 
 
-def created_events(entity: EntitySpec, targets: list[Any], read: Callable[[Any], Callable[[str], Any]]) -> list[dict[str, Any]]:
+def _event(entity: EntitySpec, record_id: int, kind: str, text: str, stamp: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(entity=entity.name, record_id=record_id, kind=kind, changes=text, **(stamp or _stamp()))
+
+
+def created_events(entity: EntitySpec, targets: list[Any], read: Callable[[Any], Callable[[str], Any]],
+                   ids: Callable[[], list[int]] | None = None) -> list[dict[str, Any]]:
     """The `created` event of each of a write's new records (an import batch's: anything with their
     attributes), stamped once for the write as the records themselves are (`stamp_new`, one clock);
-    `read(target)`: how to read an attribute of it."""
+    `read(target)`: how to read an attribute of it. `ids`: the records' ids, asked once their
+    events' values are made (an import batch's ids come from the sequence meanwhile); else `t.id`."""
     stamp = _stamp()
-    return [event_row(entity, t.id, "created", _all_values(entity, read(t), new=True), stamp) for t in targets]
+    texts = [_ENCODE(_all_values(entity, read(t), new=True)) for t in targets]
+    record_ids = ids() if ids is not None else [t.id for t in targets]
+    return [_event(entity, i, "created", text, stamp) for i, text in zip(record_ids, texts, strict=True)]
 
 
 def mark_written(session: Any) -> None:

@@ -78,9 +78,9 @@ def key_of(importer: Any, names: tuple[str, ...], values: dict[str, Any]) -> Any
     return importer._key(names, values)
 
 
-def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -> None:
-    """The records (in the user's scope) that hold each key the batch's rows bring: one query a
-    key set. Update and upsert also load those records (one query)."""
+def key_statements(importer: Any, prepared: list[dict[str, Any]]) -> dict[tuple[str, ...], Any]:
+    """The query for the records holding the batch's keys, one a key set (run by `prefetch_keys`, or
+    ahead of the batch's judging on a connection of its own: overlap.py)."""
     wanted: dict[tuple[str, ...], set[Any]] = {}
     plain: dict[tuple[str, ...], bool] = {}  # key set -> `_plain`, asked once a batch
     for item in prepared:
@@ -90,8 +90,19 @@ def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch) -
                 known = plain[names] = _plain(importer.entity, names)
             if key is not None and known:
                 wanted.setdefault(names, set()).add(key)  # `_key` normalised it (`canon`)
-    for names, keys in wanted.items():
-        batch.keys[names] = _holders(importer, names, keys)
+    return {names: _holders_statement(importer, names, keys) for names, keys in wanted.items()}
+
+
+def prefetch_keys(importer: Any, prepared: list[dict[str, Any]], batch: Batch,
+                  answers: dict[tuple[str, ...], list[Any]] | None = None) -> None:
+    """The records (in the user's scope) that hold each key the batch's rows bring: one query a
+    key set (`answers`: the rows of `key_statements(importer, prepared)`, when they were read
+    already). Update and upsert also load those records (one query)."""
+    if answers is None:
+        session = importer.ctx.session
+        answers = {names: session.execute(stmt).all() for names, stmt in key_statements(importer, prepared).items()}
+    for names, rows in answers.items():
+        batch.keys[names] = _holders(importer, names, rows)
     if importer.plan.mode in ("update", "upsert"):
         ids = sorted({i for found in batch.keys.values() for ids in found.values() for i in ids})
         if ids:
@@ -108,7 +119,7 @@ def _columns(importer: Any, names: tuple[str, ...]) -> list[Any]:
     return columns
 
 
-def _holders(importer: Any, names: tuple[str, ...], keys: set[Any]) -> dict[Any, list[int]]:
+def _holders_statement(importer: Any, names: tuple[str, ...], keys: set[Any]) -> Any:
     model, session = importer.model, importer.ctx.session
     columns = _columns(importer, names)
     lowered = [importer.entity.field(n).unique_ignore_case for n in names]
@@ -124,8 +135,13 @@ def _holders(importer: Any, names: tuple[str, ...], keys: set[Any]) -> dict[Any,
     stmt = stmt.order_by(model.id)
     if importer.ctx.access is not None:
         stmt = importer.ctx.access.records(importer.ctx.models, importer.entity.name).where(stmt)
+    return stmt
+
+
+def _holders(importer: Any, names: tuple[str, ...], rows: list[Any]) -> dict[Any, list[int]]:
+    """The key query's rows (id, then the key's columns) by key."""
     found: dict[Any, list[int]] = {}
-    for record_id, *stored in session.execute(stmt):
+    for record_id, *stored in rows:
         key = key_of(importer, names, dict(zip(names, stored, strict=True)))
         if key is not None:
             found.setdefault(key, []).append(record_id)

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.events.outbox import created_events
 from app.models.actor import acting_user_id
@@ -62,12 +62,14 @@ def direct_write_ok(ctx: Any, entity: Any, model: Any, mapped: Iterable[str]) ->
     return all(len(getattr(dispatch, kind)) == count for kind, count in OWN_LISTENERS.items())
 
 
-def created_rows(ctx: Any, entity: Any, model: Any,
-                 records: list[PendingRecord]) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
+def created_rows(ctx: Any, entity: Any, model: Any, records: list[PendingRecord],
+                 side: Any = None) -> list[tuple[sa.Table, list[dict[str, Any]]]]:
     """Stamp the batch's new records and give them their ids and version; the rows still to write,
     (table, rows): the records (PostgreSQL: SQLite inserted them to learn their ids) and their
     outbox events. Built in the importing thread (the stamps read the acting user), written by
-    `send_writes` on whichever connection commits the batch."""
+    `send_writes` on whichever connection commits the batch. `side` (PostgreSQL, overlap.KeyReader):
+    a connection of its own that takes the ids from the sequence while the events' values are made
+    (they do not read the id)."""
     if not records:
         return []
     now, actor = utcnow(), acting_user_id()
@@ -75,14 +77,28 @@ def created_rows(ctx: Any, entity: Any, model: Any,
         stamp_new(record, now, actor)
         record.version = 1
     table: sa.Table = model.__table__
-    ids = _ids(ctx.session, table, [r.values() for r in records])
-    for record, record_id in zip(records, ids, strict=True):
-        record.id = record_id
-    writes = []
-    if ids and _dialect(ctx.session) == "postgresql":
-        writes.append((table, [r.values() for r in records]))
-    writes.append((ctx.models.core["crm_event"], created_events(entity, records, lambda r: vars(r).get)))
+    postgresql = _dialect(ctx.session) == "postgresql"
+    taking = side.submit_one(_ids_statement(table, len(records))) if side is not None and postgresql else None
+
+    def ids() -> list[int]:
+        found = _taken(taking) if taking is not None else None
+        found = _ids(ctx.session, table, [r.values() for r in records]) if found is None else found
+        for record, record_id in zip(records, found, strict=True):
+            record.id = record_id
+        return found
+
+    events = created_events(entity, records, lambda r: vars(r).get, ids)
+    writes = [(table, [r.values() for r in records])] if postgresql else []
+    writes.append((ctx.models.core["crm_event"], events))
     return writes
+
+
+def _taken(future: Any) -> list[int] | None:
+    """The ids a side connection took (None: it failed, and the importing session takes them)."""
+    try:
+        return [int(i) for (i,) in future.result()]
+    except SQLAlchemyError:
+        return None
 
 
 def _dialect(session: Any) -> str:
@@ -93,9 +109,7 @@ def _ids(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]
     """PostgreSQL: ids taken from the table's sequence (the rows are COPYed after). Elsewhere:
     the rows inserted here, in one executemany, their ids returned in order."""
     if _dialect(session) == "postgresql":
-        sequence = sa.func.pg_get_serial_sequence(table.name, "id")
-        stmt = sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(rows)))
-        return [int(i) for i in session.execute(stmt).scalars()]
+        return [int(i) for i in session.execute(_ids_statement(table, len(rows))).scalars()]
     groups: dict[tuple[str, ...], list[int]] = {}
     for index, row in enumerate(rows):
         groups.setdefault(tuple(sorted(row)), []).append(index)
@@ -106,6 +120,12 @@ def _ids(session: Any, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]
         for index, record_id in zip(indexes, found, strict=True):
             ids[index] = int(record_id)
     return ids
+
+
+def _ids_statement(table: sa.Table, count: int) -> Any:
+    """`count` ids from the table's sequence (PostgreSQL)."""
+    sequence = sa.func.pg_get_serial_sequence(table.name, "id")
+    return sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, count))
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,30 @@ from sqlalchemy.orm import Session
 from app.events.outbox import mark_written
 from app.records.commands import CommandError
 
+from .batch import key_statements
 from .direct import send_writes
+
+
+@dataclass
+class Gathered:
+    """A batch read before its key query (`Importer.gather`): the lookups so far, each row's reading
+    (values, normalised values, keys; or its rejection) and the rows to look up."""
+
+    lookups: Any  # batch.Batch
+    results: list[Any]
+    prepared: list[dict[str, Any]]
+    answers: Future[dict[tuple[str, ...], list[Any]]] | None = field(default=None, repr=False)
+
+    def key_rows(self) -> dict[tuple[str, ...], list[Any]] | None:
+        """The key query's rows when it was read ahead (None: `prefetch_keys` runs it itself, as it
+        does when that read failed: a lost connection only costs the wait)."""
+        answers, self.answers = self.answers, None
+        if answers is None:
+            return None
+        try:
+            return answers.result()
+        except SQLAlchemyError:
+            return None
 
 
 @dataclass
@@ -116,19 +139,86 @@ class BatchWriter:
             self.connection.close()
 
 
+class KeyReader:
+    """One thread and one connection of its own (autocommit) that run a batch's key query while the
+    importing thread judges the batch before it (psycopg2 releases the GIL while PostgreSQL works)."""
+
+    def __init__(self, engine: sa.Engine):
+        self.connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-keys")
+
+    def submit(self, statements: dict[tuple[str, ...], Any]) -> Future[dict[tuple[str, ...], list[Any]]]:
+        return self.executor.submit(self._read, statements)
+
+    def submit_one(self, statement: Any) -> Future[list[Any]]:
+        return self.executor.submit(self._read_one, statement)
+
+    def _read_one(self, statement: Any) -> list[Any]:
+        return [tuple(r) for r in self.connection.execute(statement)]
+
+    def _read(self, statements: dict[tuple[str, ...], Any]) -> dict[tuple[str, ...], list[Any]]:
+        return {names: [tuple(r) for r in self.connection.execute(stmt)] for names, stmt in statements.items()}
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+        try:
+            self.connection.close()
+        except SQLAlchemyError:  # a broken connection: the pool drops it
+            pass
+
+
 class OverlappedBatches:
     """Feeds an Importer's batches through a BatchWriter: `feed` judges a batch while the one before
     it is written, and settles (`Tally.settle`) the batches that finished, in file order."""
 
-    def __init__(self, importer: Any, engine: sa.Engine, tally: Any, relaxed: bool = False):
+    def __init__(self, importer: Any, engine: sa.Engine, tally: Any, relaxed: bool = False, ahead: bool = True):
         self.importer, self.tally = importer, tally
         self.writer = BatchWriter(engine, relaxed)
         self.in_flight: Staged | None = None
+        # `ahead`: a batch is read (`gather`) and its key query sent before the batch before it is
+        # judged, so that query runs while the importing thread judges (KeyReader)
+        self.keys = KeyReader(engine) if ahead else None
+        importer.side = self.keys  # a batch's ids taken there while its events are made (direct.created_rows)
+        self.waiting: tuple[list[tuple[int, list[Any]]], int, Gathered | None] | None = None
+        self.judged = 0  # the file's rows read up to the end of the last batch judged (not read ahead)
 
     def feed(self, batch: list[tuple[int, list[Any]]], reached: int) -> None:
+        if self.keys is None:
+            self._stage(batch, reached, None)
+            return
+        if self.waiting is None:  # the rows read before this batch (those a past attempt logged among them)
+            self.judged = reached - len(batch)
+        gathered = self._gather(batch)
+        waiting, self.waiting = self.waiting, (batch, reached, gathered)
+        if waiting is not None:
+            self._stage(*waiting)
+
+    def _gather(self, batch: list[tuple[int, list[Any]]]) -> Gathered | None:
+        """The batch read and its key query sent (None: a query of its reading failed; the batch is
+        then judged whole when its turn comes, as without the read ahead)."""
         importer, session = self.importer, self.importer.ctx.session
         try:
-            staged: Staged | None = importer.stage(batch)
+            with session.no_autoflush:
+                gathered = importer.gather(batch)
+                statements = key_statements(importer, gathered.prepared)
+        except (SQLAlchemyError, CommandError):
+            session.rollback()
+            return None
+        if statements and self.keys is not None:
+            gathered.answers = self.keys.submit(statements)
+        return gathered
+
+    def flush(self) -> None:
+        """Judge and send the batch read ahead (the end of the file)."""
+        waiting, self.waiting = self.waiting, None
+        if waiting is not None:
+            self._stage(*waiting)
+
+    def _stage(self, batch: list[tuple[int, list[Any]]], reached: int, gathered: Gathered | None) -> None:
+        importer, session = self.importer, self.importer.ctx.session
+        self.judged = reached
+        try:
+            staged: Staged | None = importer.stage(batch, gathered)
             session.commit()  # the reads' snapshot (and an autonumber block) let go before the write
         except (SQLAlchemyError, CommandError) as exc:
             importer.refused(batch, exc)
@@ -143,6 +233,8 @@ class OverlappedBatches:
             except (SQLAlchemyError, CommandError) as exc:
                 importer.refused(batch, exc)
                 staged = None
+        if replayed and self.waiting is not None and self.waiting[2] is not None:
+            self.waiting[2].key_rows()  # read before the replay: asked again when that batch is judged
         if staged is None:
             self.tally.settle([Staged(batch, importer.run_rows(batch), [], reached=reached)])
             return
@@ -167,11 +259,20 @@ class OverlappedBatches:
         self.tally.settle([staged])
         return False
 
-    def drain(self) -> None:
-        """Finish the batch in flight (the end of the file, a cancel)."""
+    def drain(self, seen: int) -> int:
+        """Finish the batch in flight (the end of the file, after `flush`; a cancel: a batch read
+        ahead is dropped, nothing of it written). `seen`: the file's rows read; returned as the
+        rows read up to the last batch judged when a batch read ahead was dropped."""
+        if self.waiting is not None:
+            self.waiting, seen = None, self.judged
         self._finish()
+        return seen
 
     def close(self) -> None:
         """Let the batch in flight end (committed or not) before the job does; its log lines say which."""
-        self.in_flight = None
-        self.writer.close()
+        self.in_flight = self.waiting = self.importer.side = None
+        try:
+            self.writer.close()
+        finally:
+            if self.keys is not None:
+                self.keys.close()

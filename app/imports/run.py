@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from .judge import Outcome, RowJudge, as_json
 from .mapping import ImportPlan, check_plan
 from .messages import text
 from .numbers import number_batch
-from .overlap import OverlappedBatches, Staged, overlap_ok, write_staged
+from .overlap import Gathered, OverlappedBatches, Staged, overlap_ok, write_staged
 from .progress import Tally
 from .report import error_report
 
@@ -59,6 +60,8 @@ class Importer(RowJudge):
         self.columnar = True  # a batch's cells read a column at a time (columns.py); False: cell by cell
         self.statistics = TableStatistics(ctx.session, self.model.__table__)
         self.overlap = False  # a batch written while the next is judged (overlap.py; run_import decides)
+        self.ahead = True  # with `overlap`: a batch's key query read while the batch before is judged
+        self.side: Any = None  # while overlapped and reading ahead: its connection (ids taken there too)
         self.floor = BATCH_FLOOR  # run_import sets it from CRM_IMPORT_BATCH_MIN_ROWS
         self.relaxed = True  # a batch's commit does not wait for its WAL flush (CRM_IMPORT_SYNCHRONOUS_COMMIT)
         self.tally: Tally | None = None  # while `run` runs
@@ -126,16 +129,25 @@ class Importer(RowJudge):
             for key in [k for k, r in keys.items() if r in rows]:
                 del keys[key]
 
-    def _judge_batch(self, batch: list[tuple[int, list[Any]]]) -> list[Outcome]:
-        """Every row of the batch judged against the batch's prefetched answers; new and changed
-        records wait in the session for the flush."""
-        lookups = self.batch = Batch()
+    def gather(self, batch: list[tuple[int, list[Any]]]) -> Gathered:
+        """What judging the batch needs before its key query: its link names resolved (a query for
+        the names not met yet), its cells read and normalised, each row's keys."""
+        lookups = Batch()
         prefetch_links(self, batch, lookups)
         reads = read_rows(self.reader, [cells for _, cells in batch]) if self.columnar else [None] * len(batch)
         results = [(row, cells, self.prepare(row, cells, read)) for (row, cells), read in zip(batch, reads, strict=True)]
         results = [(row, cells, r if isinstance(r, Outcome) else (*r, self.keys(r[1]))) for row, cells, r in results]
         prepared = [{"values": r[0], "norm": r[1], "keys": r[2]} for _, _, r in results if not isinstance(r, Outcome)]
-        prefetch_keys(self, prepared, lookups)
+        return Gathered(lookups, results, prepared)
+
+    def _judge_batch(self, batch: list[tuple[int, list[Any]]], gathered: Gathered | None = None) -> list[Outcome]:
+        """Every row of the batch judged against the batch's prefetched answers; new and changed
+        records wait in the session for the flush. `gathered`: the batch's `gather`, when it ran
+        already (with its key query's rows, `answers`, when they were read ahead: overlap.py)."""
+        gathered = self.gather(batch) if gathered is None else gathered
+        lookups = self.batch = gathered.lookups
+        results, prepared = gathered.results, gathered.prepared
+        prefetch_keys(self, prepared, lookups, gathered.key_rows())
         prefetch_taken(self, prepared, lookups)
         outcomes = []
         for row, cells, result in results:
@@ -148,19 +160,19 @@ class Importer(RowJudge):
                 outcomes.append(self._failed(exc, cells))
         return outcomes
 
-    def stage(self, batch: list[tuple[int, list[Any]]]) -> Staged:
+    def stage(self, batch: list[tuple[int, list[Any]]], gathered: Gathered | None = None) -> Staged:
         """Judge the batch and build everything it writes (its new records' ids taken, autonumbers
         taken as a block, ORM changes flushed): what is left is `Staged.writes`, then the commit."""
         session = self.ctx.session
         try:
             with buffered_events(session):
                 with session.no_autoflush:
-                    outcomes = self._judge_batch(batch)
+                    outcomes = self._judge_batch(batch, gathered)
                     created = [o for o in outcomes if o.outcome == "created"]
                     number_batch(self.ctx, self.entity, [o.record for o in created])
                 session.flush()
             records = [o.record for o in created]
-            writes = created_rows(self.ctx, self.entity, self.model, records) if self.direct else []
+            writes = created_rows(self.ctx, self.entity, self.model, records, self.side) if self.direct else []
             writes.append((self.ctx.models.core["crm_stage_history"], self._history(created)))
             lines = []
             for (row, _), outcome in zip(batch, outcomes, strict=True):
@@ -273,7 +285,7 @@ class Importer(RowJudge):
             counts[outcome] += 1
         total = count_rows(source) if job is not None else None
         tally = self.tally = Tally(job, total, counts, self.statistics.grown)
-        overlapped = (OverlappedBatches(self, self.ctx.session.get_bind(), tally, self.relaxed)
+        overlapped = (OverlappedBatches(self, self.ctx.session.get_bind(), tally, self.relaxed, self.ahead)
                       if self.overlap else None)
         seen = 0
         batch: list[tuple[int, list[Any]]] = []
@@ -304,12 +316,17 @@ class Importer(RowJudge):
                     overlapped.feed(batch, seen)
                 elif batch:
                     tally.settle([self.run_batch(batch, seen)])
+                if overlapped:
+                    overlapped.flush()  # the batch read ahead
             if overlapped:
-                overlapped.drain()
+                seen = overlapped.drain(seen)
         finally:
             self.tally = None
-            if overlapped:
-                overlapped.close()
+            try:
+                if overlapped:
+                    overlapped.close()
+            finally:
+                self.statistics.wait()
         if job is not None:
             job.progress(seen, total, **counts)
         return counts
@@ -331,19 +348,34 @@ class TableStatistics:
     statistics; a table filled faster than autovacuum looks at it (or with autovacuum off) keeps
     those of an empty table, and PostgreSQL then picks plans whose cost grows with the table
     (measured: 1,230 rows/s at 100,000 records fell to 480 at 480,000, back to 800-840 after
-    one ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction."""
+    one ANALYZE). About log2(rows) runs, a second or two each, outside the batch's transaction, on a thread
+    of its own."""
 
     def __init__(self, session: Any, table: sa.Table, first: int = 20_000):
         self.session, self.table = session, table
         self.next = first
+        self.running: threading.Thread | None = None  # an ANALYZE under way (its own thread and connection)
 
     def grown(self, created: int) -> None:
+        """Called as batches commit: ANALYZE once `created` reached the next threshold. It runs on a
+        thread of its own (PostgreSQL does the work; the import goes on judging meanwhile), one at
+        a time; `wait` lets the last one end before the import does."""
         if not self.next or created < self.next:
             return
         self.next = created * 2
         engine = self.session.get_bind()
         if engine.dialect.name != "postgresql":
             return
+        self.wait()
+        self.running = threading.Thread(target=self._analyze, args=(engine,), name="import-analyze", daemon=True)
+        self.running.start()
+
+    def wait(self) -> None:
+        if self.running is not None:
+            self.running.join()
+            self.running = None
+
+    def _analyze(self, engine: sa.Engine) -> None:
         try:
             with engine.connect() as connection:
                 connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
@@ -376,6 +408,7 @@ def run_import(job: JobContext) -> dict[str, Any]:
     importer.statistics.next = int(job.app.config.get("CRM_IMPORT_ANALYZE_ROWS", 20_000))
     importer.floor = int(job.app.config.get("CRM_IMPORT_BATCH_MIN_ROWS", BATCH_FLOOR))
     importer.overlap = overlap_ok(importer, job.app.config.get("CRM_IMPORT_OVERLAP", "on"))
+    importer.ahead = str(job.app.config.get("CRM_IMPORT_READ_AHEAD", "on")).lower() not in ("off", "0", "false", "no")
     importer.relaxed = str(job.app.config.get("CRM_IMPORT_SYNCHRONOUS_COMMIT", "off")).lower() in ("off", "0", "false", "no")
     counts = importer.run(source, job)
     report = Path("imports") / f"job-{job.job_id}-errors.csv"
