@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from typing import Any
 
@@ -22,7 +21,7 @@ from .definitions import (
     SYSTEM_FIELDS,
 )
 from .normalisers import parse_normalisers, parse_units
-from .problems import ProblemSink, did_you_mean
+from .problems import ProblemSink, closest, did_you_mean
 from .shapes import check_identifier, check_label, check_mapping, type_name
 from .spec import Choice, ComputedSpec, FieldSpec, Text
 from .yamlsource import LocList, LocMap
@@ -51,14 +50,14 @@ def parse_field(name: str, node: Any, line: int, sink: ProblemSink,
         return None
     known = field_types()  # the built-in types and the plugins'
     if ftype not in known:
-        close = difflib.get_close_matches(str(ftype), list(known), n=1, cutoff=0.6)
+        close = closest(str(ftype), known)
         sink.add("CRM-E008", node.line_of("type"), f"{where} has unknown type '{ftype}'",
                  did_you_mean(ftype, known) or f"types: {', '.join(known)}")
         if not close:
             return None
         # A typo ('mony'): checked on as the type it is close to, so the field's stages, charts and
         # rules do not each report it unknown (one typo was 21 problems); the problem stops startup.
-        ftype = close[0]
+        ftype = close
     kind = known[ftype]
     allowed = kind.options
     for key in values:

@@ -170,11 +170,12 @@ class MyTasksView(BaseView):
             abort(404)
         state, lang = current_app.extensions["crm"], current_lang()
         session = state.db.session
-        record = Records(current_access(), state.models, entity).get(session, pk, "read")
+        records = Records(current_access(), state.models, entity)
+        record = records.get(session, pk, "read")
         if record is None:
             abort(404)
         entity_spec = state.spec.entity(entity)
-        title = getattr(record, entity_spec.field(entity_spec.title_field).column_name, None) or f"#{pk}"
+        title = records.titles(session, [pk], lang)[pk]
         try:
             UpdateRecord(request_record_context(session), entity, record, {spec.done: True}).run()
         except FieldErrors as exc:
